@@ -1,0 +1,93 @@
+"""``create_app()``: the Starlette application that serves REST, the live feeds and health."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from maestro_mcp import __version__
+from maestro_mcp.core.feed import Feed
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+
+from . import live, rest
+from .errors import EXCEPTION_HANDLERS
+from .openapi import build_openapi
+from .security import SecurityGuard
+from .seq_header import SeqHeader
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> Response:
+    feed: Feed = request.app.state.feed
+    return JSONResponse({"status": "ok", "version": __version__, "seq": feed.head})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+def create_app(settings: Settings) -> Starlette:
+    db = Database(settings.db_path, durability=settings.durability)
+    feed = Feed(db, poll_interval=settings.poll_interval, max_queue=settings.max_queue)
+    service = Service(db, on_commit=feed.notify)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(db.migrate)
+        await feed.start()
+        pruner = asyncio.create_task(_prune_forever(service, settings), name="maestro-prune")
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            await feed.stop()
+            db.close()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            *rest.routes(),
+            *live.routes(),
+        ],
+        middleware=[
+            Middleware(
+                SecurityGuard,
+                allowed_hosts=settings.allowed_hosts,
+                allowed_origins=settings.allowed_origins,
+                token=settings.token,
+            ),
+            Middleware(SeqHeader, feed=feed),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.feed = feed
+    app.state.service = service
+    app.state.openapi = build_openapi()
+    return app
+
+
+async def _prune_forever(service: Service, settings: Settings) -> None:
+    while True:
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: service.prune(keep_events=settings.event_retention)
+            )
+        except Exception:
+            log.exception("pruning the event log failed; will retry")
+        await asyncio.sleep(settings.prune_interval)

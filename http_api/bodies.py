@@ -1,0 +1,85 @@
+"""Reading requests at the edge: size-limited JSON bodies, query filters and headers."""
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from .errors import ApiError, from_validation_error
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: Request, max_body: int) -> Any:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with 'Content-Type: application/json' (got {content_type!r})",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise _too_large(max_body)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body:
+            raise _too_large(max_body)
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
+
+
+async def read_model(request: Request, model: type[M], max_body: int) -> M:
+    data = await read_json(request, max_body)
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "the body must be a JSON object")
+    return parse(model, data)
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+# Query parameters every route accepts, handled before the route (see security.py).
+_RESERVED_QUERY = frozenset({"token"})
+
+
+def query_model(request: Request, model: type[M]) -> M:
+    params = {k: v for k, v in request.query_params.items() if k not in _RESERVED_QUERY}
+    return parse(model, params)
+
+
+def if_match_version(request: Request) -> int | None:
+    """The version an ``If-Match`` header asks for: ``"3"`` (our strong ETag) or ``3``."""
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise ApiError(
+            400, "invalid_header", f'If-Match must be an ETag such as "3", got {value!r}'
+        )
+    return int(text)
+
+
+def idempotency_key(request: Request) -> str | None:
+    return request.headers.get("idempotency-key")
+
+
+def _too_large(max_body: int) -> ApiError:
+    return ApiError(
+        413, "payload_too_large", f"the body is larger than {max_body} bytes", {"limit": max_body}
+    )

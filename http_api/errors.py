@@ -1,0 +1,124 @@
+"""The one error shape: ``{"error": {"code", "message", "details"}}`` with the right status."""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from maestro_mcp.core.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    MaestroError,
+    NotFound,
+    VersionConflict,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: dict[type[MaestroError], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    IdempotencyKeyReused: 422,
+    Conflict: 409,
+    VersionConflict: 412,
+}
+
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    421: "invalid_host",
+    422: "validation_error",
+}
+
+
+class ApiError(Exception):
+    """An error raised at the HTTP edge (bad headers, bad body) before the core is called."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or None,
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def from_validation_error(exc: ValidationError) -> ApiError:
+    details = validation_details(exc)
+    first = details[0]
+    where = f"{first['field']}: " if first["field"] else ""
+    return ApiError(422, "validation_error", f"invalid input: {where}{first['message']}", details)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def handle_maestro_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MaestroError)
+    status = _STATUS_BY_ERROR.get(type(exc), 400)
+    headers = {}
+    if exc.seq is not None:
+        headers["X-Maestro-Seq"] = str(exc.seq)
+    if isinstance(exc, VersionConflict):
+        headers["ETag"] = f'"{exc.current.version}"'
+    return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    return await handle_api_error(request, from_validation_error(exc))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _CODE_BY_STATUS.get(exc.status_code, "error")
+    message = exc.detail if exc.status_code != 404 else f"no route for {request.url.path}"
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "internal server error; see the server log")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    MaestroError: handle_maestro_error,
+    ValidationError: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

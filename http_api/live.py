@@ -1,0 +1,227 @@
+"""The live feeds: WebSocket ``/ws`` and SSE ``/api/events``.
+
+Both speak the same protocol (docs/protocol.md): replay every event after
+``since`` (or SSE ``Last-Event-ID``), then ``sync:ready`` with the head seq,
+then live events, each the envelope stored in the log, byte for byte.
+A subscriber that falls behind, or asks for a seq the log no longer holds,
+gets ``sync:reset`` with a reason and the stream ends.
+"""
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import anyio
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from maestro_mcp.core.clock import now_ms
+from maestro_mcp.core.events import SYNC_READY, SYNC_RESET
+from maestro_mcp.core.feed import Feed, FeedClosed, ResetReason, Subscriber, SubscriberOverflow
+
+from .errors import ApiError
+from .security import refuse
+
+# WebSocket close codes.
+CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
+CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
+CLOSE_GOING_AWAY = 1001
+
+SSE_RETRY_MS = 1000
+SSE_SEND_TIMEOUT = 30.0
+
+
+def control(event: str, data: dict[str, Any]) -> str:
+    return json.dumps({"event": event, "data": data, "timestamp": now_ms()}, separators=(",", ":"))
+
+
+def _feed(scope_app: Any) -> Feed:
+    feed: Feed = scope_app.state.feed
+    return feed
+
+
+def _parse_seq(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise ApiError(400, "bad_request", f"{name} must be a non-negative integer seq")
+    return int(value)
+
+
+class Stream:
+    """One subscriber's view: the replay, the ready marker, then live batches of payloads."""
+
+    def __init__(self, feed: Feed, since: int | None, project_id: str | None) -> None:
+        self.feed = feed
+        self.since = since
+        self.subscriber: Subscriber = feed.subscribe(project_id)
+        self.head = self.subscriber.start_seq
+
+    def problem(self) -> ResetReason | None:
+        if self.since is None:
+            return None
+        return self.feed.resume_problem(self.since, self.head)
+
+    async def replay(self) -> AsyncIterator[list[Any]]:
+        if self.since is None:
+            return
+        async for batch in self.feed.replay(self.since, self.head, self.subscriber.project_id):
+            yield batch
+
+    def reset(self, reason: ResetReason) -> str:
+        return control(SYNC_RESET, {"reason": reason.value, "seq": self.feed.head})
+
+    def ready(self) -> str:
+        return control(SYNC_READY, {"seq": self.head})
+
+    def close(self) -> None:
+        self.feed.unsubscribe(self.subscriber)
+
+
+# --- WebSocket -----------------------------------------------------------------------
+
+
+async def websocket_feed(websocket: WebSocket) -> None:
+    params = websocket.query_params
+    try:
+        since = _parse_seq(params.get("since"), "since")
+    except ApiError as exc:
+        await refuse(websocket.scope, websocket.send, exc.status, exc.code, exc.message)
+        return
+    await websocket.accept()
+    stream = Stream(_feed(websocket.app), since, params.get("projectId") or None)
+    subscriber = stream.subscriber
+    try:
+        # Three ways to end: the client goes, the stream ends, or the subscriber is cut
+        # off, possibly while a send is blocked on a client that stopped reading.
+        async with anyio.create_task_group() as tasks:
+
+            async def until_done(step: Callable[[], Awaitable[None]]) -> None:
+                await step()
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(until_done, partial(_ws_receive, websocket, stream))
+            tasks.start_soon(until_done, partial(_ws_send, websocket, stream))
+            tasks.start_soon(until_done, subscriber.wait_cut_off)
+        if subscriber.overflowed:
+            with anyio.move_on_after(1):
+                await websocket.send_text(stream.reset(ResetReason.SLOW_CONSUMER))
+                await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow_consumer")
+        elif subscriber.closed:
+            with anyio.move_on_after(1):
+                await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        stream.close()
+
+
+async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
+    problem = stream.problem()
+    if problem is not None:
+        await websocket.send_text(stream.reset(problem))
+        await websocket.close(code=CLOSE_RESET, reason=problem.value)
+        return
+    async for batch in stream.replay():
+        for event in batch:
+            await websocket.send_text(event.payload)
+    await websocket.send_text(stream.ready())
+    while True:
+        try:
+            batch = await stream.subscriber.next_batch()
+        except (SubscriberOverflow, FeedClosed):
+            return  # websocket_feed says goodbye
+        for event in batch:
+            await websocket.send_text(event.payload)
+
+
+async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:
+    """Client messages: ``ping`` and ``subscribe {projectId}``; a disconnect ends the stream."""
+    try:
+        while True:
+            text = await websocket.receive_text()
+            message = _client_message(text)
+            kind = message.get("event") or message.get("type")
+            if kind == "ping":
+                await websocket.send_text(control("pong", {"seq": stream.feed.head}))
+            elif kind == "subscribe":
+                data = message.get("data")
+                project_id = (data if isinstance(data, dict) else message).get("projectId")
+                project_id = project_id if isinstance(project_id, str) and project_id else None
+                stream.subscriber.project_id = project_id
+                reply = {"projectId": project_id, "seq": stream.feed.head}
+                await websocket.send_text(control("subscribed", reply))
+            else:
+                await websocket.send_text(
+                    control(
+                        "error", {"code": "bad_request", "message": f"unknown message {kind!r}"}
+                    )
+                )
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+def _client_message(text: str) -> dict[str, Any]:
+    if text.strip() == "ping":
+        return {"event": "ping"}
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError:
+        return {"event": None}
+    return message if isinstance(message, dict) else {"event": None}
+
+
+# --- Server-Sent Events ----------------------------------------------------------------
+
+
+async def sse_feed(request: Request) -> Response:
+    since = _parse_seq(request.headers.get("last-event-id"), "Last-Event-ID")
+    if since is None:
+        since = _parse_seq(request.query_params.get("since"), "since")
+    project_id = request.query_params.get("projectId") or None
+    return EventSourceResponse(
+        _sse_events(_feed(request.app), since, project_id),
+        ping=15,
+        send_timeout=SSE_SEND_TIMEOUT,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse_events(
+    feed: Feed, since: int | None, project_id: str | None
+) -> AsyncIterator[ServerSentEvent]:
+    # Subscribe inside the generator: its `finally` then always unsubscribes.
+    stream = Stream(feed, since, project_id)
+    try:
+        problem = stream.problem()
+        if problem is not None:
+            yield ServerSentEvent(data=stream.reset(problem))
+            return
+        yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
+        async for batch in stream.replay():
+            for event in batch:
+                yield ServerSentEvent(data=event.payload, id=str(event.seq))
+        yield ServerSentEvent(data=stream.ready())
+        while True:
+            try:
+                batch = await stream.subscriber.next_batch()
+            except SubscriberOverflow:
+                yield ServerSentEvent(data=stream.reset(ResetReason.SLOW_CONSUMER))
+                return
+            except FeedClosed:
+                return
+            for event in batch:
+                yield ServerSentEvent(data=event.payload, id=str(event.seq))
+    finally:
+        stream.close()
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        WebSocketRoute("/ws", websocket_feed),
+        Route("/api/events", sse_feed, methods=["GET"]),
+    ]

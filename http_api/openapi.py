@@ -1,0 +1,176 @@
+"""The OpenAPI document, generated from the same resource table and models the routes use."""
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from maestro_mcp import __version__
+from maestro_mcp.core.service import Link
+
+from .rest import RESOURCES, SEQ_HEADER
+
+_REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "examples": ["not_found"]},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+_SEQ = {
+    SEQ_HEADER: {
+        "description": "seq of this write's last event, or the seq this read is consistent with",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "headers": _SEQ, **_json(schema)}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {"description": "error", **_json({"$ref": "#/components/schemas/Error"})}
+        for s in statuses
+    }
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'the version you read, as an ETag ("3"); 412 if it changed since',
+    "schema": {"type": "string"},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key returns the first result and changes nothing",
+    "schema": {"type": "string", "maxLength": 200},
+}
+_SINCE = {"name": "since", "in": "query", "required": False, "schema": {"type": "integer"}}
+_PROJECT = {"name": "projectId", "in": "query", "required": False, "schema": {"type": "string"}}
+
+
+def _filter_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True)
+    return [
+        {"name": name, "in": "query", "required": False, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def build_openapi() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [Link]
+    paths: dict[str, Any] = {}
+    for r in RESOURCES:
+        models += [r.entity, r.create_model, r.patch_model]
+        name = r.entity.__name__
+        paths[f"/api/{r.plural}"] = {
+            "get": {
+                "summary": f"List {r.plural}",
+                "parameters": _filter_parameters(r.filter_model),
+                "responses": {
+                    "200": _ok({"type": "array", "items": _ref(r.entity)}),
+                    **_errors(422),
+                },
+            },
+            "post": {
+                "summary": f"Create a {name.lower()}",
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": {"required": True, **_json(_ref(r.create_model))},
+                "responses": {
+                    "201": _ok(_ref(r.entity), "Created"),
+                    **_errors(400, 404, 413, 415, 422),
+                },
+            },
+        }
+        paths[f"/api/{r.plural}/{{id}}"] = {
+            "parameters": [_ID],
+            "get": {
+                "summary": f"Get a {name.lower()}",
+                "responses": {"200": _ok(_ref(r.entity)), **_errors(404)},
+            },
+            "patch": {
+                "summary": f"Change some fields of a {name.lower()}",
+                "parameters": [_IF_MATCH],
+                "requestBody": {"required": True, **_json(_ref(r.patch_model))},
+                "responses": {"200": _ok(_ref(r.entity)), **_errors(400, 404, 412, 413, 415, 422)},
+            },
+            "delete": {
+                "summary": f"Delete a {name.lower()}",
+                "parameters": [_IF_MATCH],
+                "responses": {
+                    "200": _ok(_ref(r.entity), "The deleted entity"),
+                    **_errors(404, 412),
+                },
+            },
+        }
+    paths["/api/sessions/{id}/tasks/{taskId}"] = {
+        "parameters": [
+            _ID,
+            {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "post": {
+            "summary": "Add a task to a session",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "responses": {"200": _ok(_ref(Link)), **_errors(404, 422)},
+        },
+        "delete": {
+            "summary": "Remove a task from a session",
+            "responses": {"200": _ok(_ref(Link)), **_errors(404)},
+        },
+    }
+    paths["/api/events"] = {
+        "get": {
+            "summary": "Live events as Server-Sent Events; resume with Last-Event-ID or since",
+            "parameters": [_SINCE, _PROJECT],
+            "responses": {"200": {"description": "text/event-stream of event envelopes"}},
+        }
+    }
+    paths["/health"] = {
+        "get": {"summary": "Liveness and the head seq", "responses": {"200": {"description": "OK"}}}
+    }
+    _, definitions = models_json_schema(
+        [
+            (m, "serialization" if m in (Link, *[r.entity for r in RESOURCES]) else "validation")
+            for m in models
+        ],
+        by_alias=True,
+        ref_template=_REF,
+    )
+    schemas = {**definitions.get("$defs", {}), "Error": _ERROR}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Maestro",
+            "version": __version__,
+            "description": "Projects, tasks and sessions shared live between AI agents and humans. "
+            "WebSocket feed at /ws; protocol in docs/protocol.md.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

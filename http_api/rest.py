@@ -1,0 +1,204 @@
+"""The REST routes: a thin edge over the service layer.
+
+Every write response carries ``X-Maestro-Seq`` (the seq of its last event) and
+every read the seq its snapshot is consistent with, so a client can load a
+snapshot and resume the live feed from that seq with no gap and no duplicate.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+from pydantic import BaseModel, TypeAdapter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from maestro_mcp.core.models import (
+    Project,
+    ProjectCreate,
+    ProjectPatch,
+    Session,
+    SessionCreate,
+    SessionFilter,
+    SessionPatch,
+    Task,
+    TaskCreate,
+    TaskFilter,
+    TaskPatch,
+)
+from maestro_mcp.core.service import Result, Service
+
+from .bodies import idempotency_key, if_match_version, query_model, read_model
+
+SEQ_HEADER = "X-Maestro-Seq"
+
+
+class _NoFilter(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One collection of the API and the service operations behind it."""
+
+    plural: str
+    entity: type[BaseModel]
+    create_model: type[BaseModel]
+    patch_model: type[BaseModel]
+    filter_model: type[BaseModel]
+    create: Callable[[Service], Callable[..., Result[Any]]]
+    update: Callable[[Service], Callable[..., Result[Any]]]
+    delete: Callable[[Service], Callable[..., Result[Any]]]
+    get: Callable[[Service], Callable[..., Result[Any]]]
+    list: Callable[[Service], Callable[..., Result[Any]]]
+
+
+RESOURCES = (
+    Resource(
+        "projects",
+        Project,
+        ProjectCreate,
+        ProjectPatch,
+        _NoFilter,
+        create=lambda s: s.create_project,
+        update=lambda s: s.update_project,
+        delete=lambda s: s.delete_project,
+        get=lambda s: s.get_project,
+        list=lambda s: lambda _filter: s.list_projects(),
+    ),
+    Resource(
+        "tasks",
+        Task,
+        TaskCreate,
+        TaskPatch,
+        TaskFilter,
+        create=lambda s: s.create_task,
+        update=lambda s: s.update_task,
+        delete=lambda s: s.delete_task,
+        get=lambda s: s.get_task,
+        list=lambda s: s.list_tasks,
+    ),
+    Resource(
+        "sessions",
+        Session,
+        SessionCreate,
+        SessionPatch,
+        SessionFilter,
+        create=lambda s: s.create_session,
+        update=lambda s: s.update_session,
+        delete=lambda s: s.delete_session,
+        get=lambda s: s.get_session,
+        list=lambda s: s.list_sessions,
+    ),
+)
+
+_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {
+    Project: TypeAdapter(list[Project]),
+    Task: TypeAdapter(list[Task]),
+    Session: TypeAdapter(list[Session]),
+}
+
+
+async def _call(fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any) -> Result[Any]:
+    # SQLite calls block; keep them off the event loop so the feeds stay live.
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _max_body(request: Request) -> int:
+    limit: int = request.app.state.settings.max_body
+    return limit
+
+
+def json_response(
+    body: bytes | str, seq: int, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/json",
+        headers={SEQ_HEADER: str(seq), **(headers or {})},
+    )
+
+
+def entity_response(result: Result[Any], status: int = 200) -> Response:
+    entity = result.value
+    headers = {"ETag": f'"{entity.version}"'}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(entity.model_dump_json(by_alias=True), result.seq, status, headers)
+
+
+def _routes_for(resource: Resource) -> list[BaseRoute]:
+    async def collection(request: Request) -> Response:
+        service = _service(request)
+        if request.method == "GET":
+            where = query_model(request, resource.filter_model)
+            result = await _call(resource.list(service), where)
+            body = _ADAPTERS[resource.entity].dump_json(result.value, by_alias=True)
+            return json_response(body, result.seq)
+        data = await read_model(request, resource.create_model, _max_body(request))
+        result = await _call(
+            resource.create(service), data, idempotency_key=idempotency_key(request)
+        )
+        return entity_response(result, status=201)
+
+    async def item(request: Request) -> Response:
+        service = _service(request)
+        entity_id = request.path_params["id"]
+        if request.method == "GET":
+            result = await _call(resource.get(service), entity_id)
+            if request.headers.get("if-none-match") == f'"{result.value.version}"':
+                return Response(
+                    status_code=304,
+                    headers={SEQ_HEADER: str(result.seq), "ETag": f'"{result.value.version}"'},
+                )
+            return entity_response(result)
+        expected = if_match_version(request)
+        if request.method == "PATCH":
+            patch = await read_model(request, resource.patch_model, _max_body(request))
+            result = await _call(
+                resource.update(service), entity_id, patch, expected_version=expected
+            )
+        else:
+            result = await _call(resource.delete(service), entity_id, expected_version=expected)
+        return entity_response(result)
+
+    base = f"/api/{resource.plural}"
+    return [
+        Route(base, collection, methods=["GET", "POST"]),
+        Route(base + "/{id}", item, methods=["GET", "PATCH", "DELETE"]),
+    ]
+
+
+async def session_task(request: Request) -> Response:
+    service = _service(request)
+    session_id, task_id = request.path_params["id"], request.path_params["task_id"]
+    if request.method == "POST":
+        result = await _call(
+            service.add_task_to_session,
+            session_id,
+            task_id,
+            idempotency_key=idempotency_key(request),
+        )
+    else:
+        result = await _call(service.remove_task_from_session, session_id, task_id)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return json_response(result.value.model_dump_json(by_alias=True), result.seq, headers=headers)
+
+
+def routes() -> list[BaseRoute]:
+    collected: list[BaseRoute] = []
+    for resource in RESOURCES:
+        collected += _routes_for(resource)
+    collected.append(
+        Route("/api/sessions/{id}/tasks/{task_id}", session_task, methods=["POST", "DELETE"])
+    )
+    return collected

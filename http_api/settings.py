@@ -1,0 +1,26 @@
+"""Everything the HTTP app needs to know, in one immutable value."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro_mcp.core.feed import DEFAULT_MAX_QUEUE, DEFAULT_POLL_INTERVAL
+from maestro_mcp.core.service import DEFAULT_EVENT_RETENTION
+from maestro_mcp.core.store import Durability
+
+from .security import LOOPBACK_HOSTS
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    durability: Durability = Durability.NORMAL
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    allowed_origins: tuple[str, ...] = ()
+    token: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    max_queue: int = DEFAULT_MAX_QUEUE
+    event_retention: int = DEFAULT_EVENT_RETENTION
+    prune_interval: float = 60.0

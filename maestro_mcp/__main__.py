@@ -1,0 +1,3 @@
+from maestro_mcp.cli.main import main
+
+main()

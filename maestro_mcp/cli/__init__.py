@@ -1,0 +1,1 @@
+"""The ``maestro`` command line."""

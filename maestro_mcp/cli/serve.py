@@ -1,0 +1,155 @@
+"""``maestro serve``: REST, the live feeds and the web board in one uvicorn process."""
+
+import ipaddress
+import logging
+import stat
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from maestro_mcp.core.store import Durability
+from maestro_mcp.paths import resolve_db_path
+
+from .options import database_options
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_token(token: str | None, token_file: Path | None) -> str | None:
+    if token:
+        return token.strip()
+    if token_file is None:
+        return None
+    mode = token_file.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise click.UsageError(
+            f"{token_file} is readable by other users; run: chmod 600 {token_file}"
+        )
+    return token_file.read_text().strip() or None
+
+
+@click.command()
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    envvar="MAESTRO_HOST",
+    show_default=True,
+    show_envvar=True,
+    help="Address to bind. Anything but loopback needs a token.",
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    type=click.IntRange(0, 65535),
+    envvar="MAESTRO_PORT",
+    show_default=True,
+    show_envvar=True,
+    help="Port to bind (0 picks a free one).",
+)
+@database_options
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Extra Host header value to accept (name or name:port); repeatable.",
+)
+@click.option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    help="Extra browser Origin to accept (e.g. http://localhost:5173); repeatable.",
+)
+@click.option(
+    "--token",
+    envvar="MAESTRO_TOKEN",
+    show_envvar=True,
+    help="Require 'Authorization: Bearer TOKEN' on every request.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="MAESTRO_TOKEN_FILE",
+    show_envvar=True,
+    help="Read the token from this file (must be mode 0600).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every HTTP request."
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    db_path: Path | None,
+    durability: str,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
+    token: str | None,
+    token_file: Path | None,
+    log_level: str,
+    access_log: bool,
+) -> None:
+    """Start the Maestro server (REST API, WebSocket and SSE feeds).
+
+    \b
+    Example:
+      maestro serve                      # http://127.0.0.1:3000, per-user database
+      maestro serve --port 8080 --db ./maestro.db --durability full
+    """
+    from http_api import Settings, create_app
+    from http_api.security import LOOPBACK_HOSTS
+    from http_api.server import MaestroServer
+
+    secret = read_token(token, token_file)
+    if not is_loopback(host) and not secret:
+        raise click.UsageError(
+            f"binding {host} exposes Maestro beyond this machine; set a token with "
+            "--token, MAESTRO_TOKEN or --token-file"
+        )
+    hosts = list(LOOPBACK_HOSTS) + list(allowed_hosts)
+    if host not in ("0.0.0.0", "::") and not is_loopback(host):
+        hosts.append(f"[{host}]" if ":" in host else host)
+    settings = Settings(
+        db_path=resolve_db_path(db_path, data_dir),
+        durability=Durability(durability),
+        allowed_hosts=tuple(hosts),
+        allowed_origins=allowed_origins,
+        token=secret,
+    )
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning" if log_level == "info" else log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    banner = f" (database {settings.db_path}, durability {durability})"
+    server = MaestroServer(config, app.state.feed, banner)
+    server.run()
+    if not server.started:
+        sys.exit(1)

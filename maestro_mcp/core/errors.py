@@ -1,0 +1,55 @@
+"""Domain errors. Each face (REST, MCP, CLI) maps them to its own error shape.
+
+``code`` is a stable machine-readable string; ``message`` is for humans and
+agents and says what to do next where there is something to do.
+"""
+
+from typing import Any
+
+from .models import Entity
+
+
+class MaestroError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.seq: int | None = None  # set by the service: the log head this error was seen at
+
+
+class NotFound(MaestroError):
+    code = "not_found"
+
+
+class InvalidInput(MaestroError):
+    """Input that parses but breaks a rule of the domain (e.g. a task in another project)."""
+
+    code = "validation_error"
+
+
+class Conflict(MaestroError):
+    """The request contradicts the current state (e.g. a parent cycle)."""
+
+    code = "conflict"
+
+
+class VersionConflict(MaestroError):
+    """``expected_version`` did not match: the caller read a state that has since changed."""
+
+    code = "version_conflict"
+
+    def __init__(self, current: Entity, expected: int) -> None:
+        kind = type(current).__name__.lower()
+        super().__init__(
+            f"{kind} {current.id} is at version {current.version}, not {expected}: "
+            "it changed since you read it; re-read it and apply your change again",
+            details={"current": current.model_dump(mode="json", by_alias=True)},
+        )
+        self.current = current
+        self.expected = expected
+
+
+class IdempotencyKeyReused(MaestroError):
+    code = "idempotency_key_reused"

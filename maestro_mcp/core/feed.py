@@ -1,0 +1,249 @@
+"""The feed: tails the event log and fans each event out to live subscribers.
+
+It runs on the server's event loop with a connection of its own. It wakes at
+once when this process commits (``notify``) and polls ``PRAGMA data_version``,
+which changes when any other connection, in this process or another, commits,
+so a CLI or a stdio MCP process writing the same file reaches every subscriber.
+
+Each subscriber has a bounded queue of already-encoded events. One that falls
+too far behind is cut off instead of slowing the feed or growing memory; it
+resumes from its last seq with a replay read from the log.
+"""
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator
+from enum import StrEnum
+
+from . import events
+from .events import StoredEvent
+from .store import Database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_INTERVAL = 0.05
+DEFAULT_MAX_QUEUE = 4096
+READ_BATCH = 1000
+
+
+class ResetReason(StrEnum):
+    """Why a subscriber gets ``sync:reset`` and what it should do next."""
+
+    SLOW_CONSUMER = "slow_consumer"  # resume from your last seq
+    EXPIRED = "expired"  # `since` is older than the retained log: refetch, then resume
+    UNKNOWN_SEQ = "unknown_seq"  # `since` is ahead of this log (another database?): refetch
+
+
+class SubscriberOverflow(Exception):
+    pass
+
+
+class FeedClosed(Exception):
+    pass
+
+
+class Subscriber:
+    def __init__(self, project_id: str | None, max_queue: int, start_seq: int) -> None:
+        self.project_id = project_id
+        self.max_queue = max_queue
+        self.start_seq = start_seq  # the head when it subscribed; live events follow it
+        self._queue: deque[StoredEvent] = deque()
+        self._wake = asyncio.Event()
+        self._cut_off = asyncio.Event()
+        self.overflowed = False
+        self.closed = False
+
+    def offer(self, event: StoredEvent) -> None:
+        if self.overflowed or self.closed:
+            return
+        if self.project_id is not None and event.project_id != self.project_id:
+            return
+        if len(self._queue) >= self.max_queue:
+            self.overflowed = True
+            self._queue.clear()  # release the references now, not when it disconnects
+            self._cut_off.set()
+        else:
+            self._queue.append(event)
+        self._wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+        self._cut_off.set()
+
+    async def wait_cut_off(self) -> None:
+        """Return once it overflowed or was closed: its consumer may be stuck in a send."""
+        await self._cut_off.wait()
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def next_batch(self) -> list[StoredEvent]:
+        """Every queued event, waiting for one if none is queued."""
+        while not self._queue:
+            if self.overflowed:
+                raise SubscriberOverflow
+            if self.closed:
+                raise FeedClosed
+            self._wake.clear()
+            await self._wake.wait()
+        if self.overflowed:
+            raise SubscriberOverflow
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
+
+class Feed:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+    ) -> None:
+        self.db = db
+        self.poll_interval = poll_interval
+        self.max_queue = max_queue
+        self.head = 0
+        self._subscribers: set[Subscriber] = set()
+        self._conn: sqlite3.Connection | None = None
+        self._data_version = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._conn = self.db.connect()
+        self.head = events.head(self._conn)
+        self._data_version = self._read_data_version()
+        self._task = asyncio.create_task(self._run(), name="maestro-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.close_subscribers()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close_subscribers(self) -> None:
+        """End every live stream (at shutdown); each client resumes elsewhere by seq."""
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        self._subscribers.clear()
+
+    def notify(self, seq: int | None = None) -> None:
+        """Wake the feed: something was committed. Safe to call from any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # loop closing during shutdown
+                loop.call_soon_threadsafe(wake.set)
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+            try:
+                self.pump()
+            except sqlite3.Error:
+                # A transient error (e.g. the file briefly locked by a checkpoint) must not
+                # kill the feed; the next wake or poll reads from where it stopped.
+                log.exception("feed: reading the event log failed; retrying")
+
+    # --- tailing ------------------------------------------------------------------
+
+    def _read_data_version(self) -> int:
+        assert self._conn is not None
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
+    def pump(self) -> int:
+        """Dispatch every committed event not yet dispatched; returns how many."""
+        if self._conn is None:
+            return 0
+        version = self._read_data_version()
+        if version == self._data_version:
+            return 0
+        self._data_version = version
+        count = 0
+        while True:
+            batch = events.read_after(self._conn, self.head, READ_BATCH)
+            for event in batch:
+                self.head = event.seq
+                for subscriber in self._subscribers:
+                    subscriber.offer(event)
+            count += len(batch)
+            if len(batch) < READ_BATCH:
+                return count
+
+    # --- subscribing ----------------------------------------------------------------
+
+    def subscribe(self, project_id: str | None = None) -> Subscriber:
+        """A subscriber that receives every event after the current head.
+
+        The feed first catches up with the log, so the head is at least the seq of
+        any write already acknowledged to a client of this process.
+        """
+        self.pump()
+        subscriber = Subscriber(project_id, self.max_queue, self.head)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+        subscriber.close()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def resume_problem(self, since: int, until: int) -> ResetReason | None:
+        """Why events after ``since`` cannot be replayed up to ``until``, or None if they can."""
+        if since > until:
+            return ResetReason.UNKNOWN_SEQ
+        if since == until:
+            return None
+        assert self._conn is not None
+        oldest = events.oldest(self._conn)
+        if oldest is None or since + 1 < oldest:
+            return ResetReason.EXPIRED
+        return None
+
+    async def replay(
+        self, since: int, until: int, project_id: str | None = None
+    ) -> AsyncIterator[list[StoredEvent]]:
+        """Events with since < seq <= until, in order, in batches read from the log."""
+        after = since
+        while after < until:
+            assert self._conn is not None
+            batch = events.read_after(self._conn, after, READ_BATCH)
+            batch = [e for e in batch if e.seq <= until]
+            if not batch:
+                return
+            after = batch[-1].seq
+            if project_id is not None:
+                batch = [e for e in batch if e.project_id == project_id]
+            if batch:
+                yield batch
+            await asyncio.sleep(0)  # let other connections make progress during a long replay

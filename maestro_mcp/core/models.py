@@ -1,0 +1,201 @@
+"""The domain's shapes: entities as clients see them, and the inputs that change them.
+
+JSON is camelCase and times are epoch milliseconds (see docs/protocol.md).
+Inputs forbid unknown fields so that a typo such as ``stauts`` is an error, not
+a silent no-op.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+# Field limits. Bodies are capped separately at the HTTP edge.
+NAME_MAX = 200
+TITLE_MAX = 500
+PATH_MAX = 4096
+TEXT_MAX = 50_000
+PROMPT_MAX = 200_000
+AGENT_MAX = 100
+LINKS_MAX = 1000
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+Prompt = Annotated[str, StringConstraints(max_length=PROMPT_MAX)]
+WorkingDir = Annotated[str, StringConstraints(max_length=PATH_MAX)]
+Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_MAX)]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    BLOCKED = "blocked"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TaskPriority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class SessionStatus(StrEnum):
+    IDLE = "idle"
+    WORKING = "working"
+    NEEDS_INPUT = "needs_input"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+ENDED_SESSION_STATUSES = frozenset(
+    {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.STOPPED}
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, use_enum_values=False, frozen=True
+    )
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def given(self) -> dict[str, Any]:
+        """The fields the caller actually sent, by Python name: the basis of PATCH merging."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class _Patch(_Input):
+    """A partial update: only the fields sent change; ``null`` clears only nullable fields."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _reject_null_for_required_fields(self) -> Self:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.nullable:
+                raise ValueError(f"{to_camel(name)} cannot be null")
+        return self
+
+
+# --- entities ---------------------------------------------------------------
+
+
+class Project(_Model):
+    id: str
+    name: str
+    working_dir: str | None = None
+    description: str = ""
+    created_at: int
+    updated_at: int
+    version: int
+
+
+class Task(_Model):
+    id: str
+    project_id: str
+    parent_id: str | None = None
+    title: str
+    description: str = ""
+    prompt: str = ""
+    status: TaskStatus
+    priority: TaskPriority
+    session_ids: list[str] = Field(default_factory=list)
+    session_count: int = 0
+    created_at: int
+    updated_at: int
+    started_at: int | None = None
+    completed_at: int | None = None
+    version: int
+
+
+class Session(_Model):
+    id: str
+    project_id: str
+    name: str
+    agent: str | None = None
+    status: SessionStatus
+    task_ids: list[str] = Field(default_factory=list)
+    created_at: int
+    updated_at: int
+    last_activity_at: int
+    ended_at: int | None = None
+    version: int
+
+
+Entity = Project | Task | Session
+
+
+# --- inputs -----------------------------------------------------------------
+
+
+class ProjectCreate(_Input):
+    name: Name
+    working_dir: WorkingDir | None = None
+    description: Text = ""
+
+
+class ProjectPatch(_Patch):
+    nullable = frozenset({"working_dir"})
+
+    name: Name | None = None
+    working_dir: WorkingDir | None = None
+    description: Text | None = None
+
+
+class TaskCreate(_Input):
+    project_id: EntityId
+    parent_id: EntityId | None = None
+    title: Title
+    description: Text = ""
+    prompt: Prompt = ""
+    status: TaskStatus = TaskStatus.PENDING
+    priority: TaskPriority = TaskPriority.MEDIUM
+
+
+class TaskPatch(_Patch):
+    nullable = frozenset({"parent_id"})
+
+    parent_id: EntityId | None = None
+    title: Title | None = None
+    description: Text | None = None
+    prompt: Prompt | None = None
+    status: TaskStatus | None = None
+    priority: TaskPriority | None = None
+
+
+class SessionCreate(_Input):
+    project_id: EntityId
+    name: Name
+    agent: Agent | None = None
+    status: SessionStatus = SessionStatus.IDLE
+    task_ids: Annotated[list[EntityId], Field(max_length=LINKS_MAX)] = Field(default_factory=list)
+
+
+class SessionPatch(_Patch):
+    nullable = frozenset({"agent"})
+
+    name: Name | None = None
+    agent: Agent | None = None
+    status: SessionStatus | None = None
+
+
+class TaskFilter(_Input):
+    project_id: EntityId | None = None
+    status: TaskStatus | None = None
+    parent_id: EntityId | None = None
+    session_id: EntityId | None = None
+
+
+class SessionFilter(_Input):
+    project_id: EntityId | None = None
+    status: SessionStatus | None = None
+    task_id: EntityId | None = None

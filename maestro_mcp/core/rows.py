@@ -1,0 +1,329 @@
+"""Mapping between table rows and entities. SQL for entity tables lives here only."""
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .models import Project, Session, SessionFilter, Task, TaskFilter
+
+_PROJECT_COLUMNS = "id, name, working_dir, description, created_at, updated_at, version"
+_TASK_COLUMNS = (
+    "id, project_id, parent_id, title, description, prompt, status, priority, "
+    "created_at, updated_at, started_at, completed_at, version"
+)
+_SESSION_COLUMNS = (
+    "id, project_id, name, agent, status, created_at, updated_at, last_activity_at, "
+    "ended_at, version"
+)
+
+
+def _upsert(table: str, columns: str) -> str:
+    # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first, which
+    # would fire ON DELETE CASCADE and wipe the entity's children and links.
+    names = [c.strip() for c in columns.split(",")]
+    marks = ", ".join("?" * len(names))
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_PROJECT = _upsert("projects", _PROJECT_COLUMNS)
+_UPSERT_TASK = _upsert("tasks", _TASK_COLUMNS)
+_UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
+
+
+def _project(row: Sequence[Any]) -> Project:
+    return Project(
+        id=row[0],
+        name=row[1],
+        working_dir=row[2],
+        description=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+        version=row[6],
+    )
+
+
+def _task(row: Sequence[Any], session_ids: list[str]) -> Task:
+    return Task(
+        id=row[0],
+        project_id=row[1],
+        parent_id=row[2],
+        title=row[3],
+        description=row[4],
+        prompt=row[5],
+        status=row[6],
+        priority=row[7],
+        session_ids=session_ids,
+        session_count=len(session_ids),
+        created_at=row[8],
+        updated_at=row[9],
+        started_at=row[10],
+        completed_at=row[11],
+        version=row[12],
+    )
+
+
+def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
+    return Session(
+        id=row[0],
+        project_id=row[1],
+        name=row[2],
+        agent=row[3],
+        status=row[4],
+        task_ids=task_ids,
+        created_at=row[5],
+        updated_at=row[6],
+        last_activity_at=row[7],
+        ended_at=row[8],
+        version=row[9],
+    )
+
+
+# --- projects -----------------------------------------------------------------
+
+
+def get_project(conn: sqlite3.Connection, project_id: str) -> Project | None:
+    row = conn.execute(
+        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = ?", (project_id,)
+    ).fetchone()
+    return None if row is None else _project(row)
+
+
+def list_projects(conn: sqlite3.Connection) -> list[Project]:
+    rows = conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY rowid")
+    return [_project(row) for row in rows]
+
+
+def save_project(conn: sqlite3.Connection, p: Project) -> None:
+    conn.execute(
+        _UPSERT_PROJECT,
+        (p.id, p.name, p.working_dir, p.description, p.created_at, p.updated_at, p.version),
+    )
+
+
+def delete_project(conn: sqlite3.Connection, project_id: str) -> None:
+    conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+
+
+# --- tasks ----------------------------------------------------------------------
+
+
+def get_task(conn: sqlite3.Connection, task_id: str) -> Task | None:
+    row = conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        return None
+    return _task(row, session_ids_of(conn, task_id))
+
+
+def get_tasks(conn: sqlite3.Connection, task_ids: Iterable[str]) -> list[Task]:
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id IN ({marks})", ids)
+    by_id = {row[0]: row for row in rows}
+    links = _links(conn, f"task_id IN ({marks})", ids, key=0)
+    return [_task(by_id[i], links.get(i, [])) for i in ids if i in by_id]
+
+
+def list_tasks(conn: sqlite3.Connection, where: TaskFilter) -> list[Task]:
+    clauses, params = [], []
+    if where.project_id is not None:
+        clauses.append("project_id = ?")
+        params.append(where.project_id)
+    if where.status is not None:
+        clauses.append("status = ?")
+        params.append(where.status.value)
+    if where.parent_id is not None:
+        clauses.append("parent_id = ?")
+        params.append(where.parent_id)
+    if where.session_id is not None:
+        clauses.append("id IN (SELECT task_id FROM task_sessions WHERE session_id = ?)")
+        params.append(where.session_id)
+    condition = " AND ".join(clauses) or "1"
+    rows = conn.execute(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {condition} ORDER BY rowid", params
+    ).fetchall()
+    links = _links(conn, f"task_id IN (SELECT id FROM tasks WHERE {condition})", params, key=0)
+    return [_task(row, links.get(row[0], [])) for row in rows]
+
+
+def save_task(conn: sqlite3.Connection, t: Task) -> None:
+    conn.execute(
+        _UPSERT_TASK,
+        (
+            t.id,
+            t.project_id,
+            t.parent_id,
+            t.title,
+            t.description,
+            t.prompt,
+            t.status.value,
+            t.priority.value,
+            t.created_at,
+            t.updated_at,
+            t.started_at,
+            t.completed_at,
+            t.version,
+        ),
+    )
+
+
+def subtree_ids(conn: sqlite3.Connection, task_id: str) -> list[str]:
+    """The task and all its descendants, deepest first."""
+    rows = conn.execute(
+        """
+        WITH RECURSIVE sub(id, depth) AS (
+            SELECT id, 0 FROM tasks WHERE id = ?
+            UNION ALL
+            SELECT tasks.id, sub.depth + 1 FROM tasks JOIN sub ON tasks.parent_id = sub.id
+        )
+        SELECT id FROM sub ORDER BY depth DESC, id
+        """,
+        (task_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def ancestor_ids(conn: sqlite3.Connection, task_id: str) -> list[str]:
+    rows = conn.execute(
+        """
+        WITH RECURSIVE up(id) AS (
+            SELECT parent_id FROM tasks WHERE id = ?
+            UNION
+            SELECT tasks.parent_id FROM tasks JOIN up ON tasks.id = up.id
+        )
+        SELECT id FROM up WHERE id IS NOT NULL
+        """,
+        (task_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def delete_tasks(conn: sqlite3.Connection, task_ids: list[str]) -> None:
+    conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+
+
+# --- sessions -------------------------------------------------------------------
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> Session | None:
+    row = conn.execute(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return _session(row, task_ids_of(conn, session_id))
+
+
+def get_sessions(conn: sqlite3.Connection, session_ids: Iterable[str]) -> list[Session]:
+    ids = list(dict.fromkeys(session_ids))
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", ids)
+    by_id = {row[0]: row for row in rows}
+    links = _links(conn, f"session_id IN ({marks})", ids, key=1)
+    return [_session(by_id[i], links.get(i, [])) for i in ids if i in by_id]
+
+
+def list_sessions(conn: sqlite3.Connection, where: SessionFilter) -> list[Session]:
+    clauses, params = [], []
+    if where.project_id is not None:
+        clauses.append("project_id = ?")
+        params.append(where.project_id)
+    if where.status is not None:
+        clauses.append("status = ?")
+        params.append(where.status.value)
+    if where.task_id is not None:
+        clauses.append("id IN (SELECT session_id FROM task_sessions WHERE task_id = ?)")
+        params.append(where.task_id)
+    condition = " AND ".join(clauses) or "1"
+    rows = conn.execute(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {condition} ORDER BY rowid",
+        params,
+    ).fetchall()
+    links = _links(
+        conn, f"session_id IN (SELECT id FROM sessions WHERE {condition})", params, key=1
+    )
+    return [_session(row, links.get(row[0], [])) for row in rows]
+
+
+def save_session(conn: sqlite3.Connection, s: Session) -> None:
+    conn.execute(
+        _UPSERT_SESSION,
+        (
+            s.id,
+            s.project_id,
+            s.name,
+            s.agent,
+            s.status.value,
+            s.created_at,
+            s.updated_at,
+            s.last_activity_at,
+            s.ended_at,
+            s.version,
+        ),
+    )
+
+
+def delete_session(conn: sqlite3.Connection, session_id: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+
+# --- links ----------------------------------------------------------------------
+
+
+def session_ids_of(conn: sqlite3.Connection, task_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT session_id FROM task_sessions WHERE task_id = ? ORDER BY id", (task_id,)
+    )
+    return [row[0] for row in rows]
+
+
+def task_ids_of(conn: sqlite3.Connection, session_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT task_id FROM task_sessions WHERE session_id = ? ORDER BY id", (session_id,)
+    )
+    return [row[0] for row in rows]
+
+
+def session_ids_of_tasks(conn: sqlite3.Connection, task_ids: list[str]) -> list[str]:
+    marks = ",".join("?" * len(task_ids))
+    rows = conn.execute(
+        f"SELECT DISTINCT session_id FROM task_sessions WHERE task_id IN ({marks}) ORDER BY id",
+        task_ids,
+    )
+    return list(dict.fromkeys(row[0] for row in rows))
+
+
+def link(conn: sqlite3.Connection, task_id: str, session_id: str) -> bool:
+    """Link a task and a session; False if they already were."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO task_sessions (task_id, session_id) VALUES (?, ?)",
+        (task_id, session_id),
+    )
+    return cursor.rowcount == 1
+
+
+def unlink(conn: sqlite3.Connection, task_id: str, session_id: str) -> bool:
+    cursor = conn.execute(
+        "DELETE FROM task_sessions WHERE task_id = ? AND session_id = ?", (task_id, session_id)
+    )
+    return cursor.rowcount == 1
+
+
+def _links(
+    conn: sqlite3.Connection, condition: str, params: Sequence[Any], *, key: int
+) -> dict[str, list[str]]:
+    """Links matching ``condition``, by task (key=0) or by session (key=1), in link order."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    rows = conn.execute(
+        f"SELECT task_id, session_id FROM task_sessions WHERE {condition} ORDER BY id", params
+    )
+    for row in rows:
+        grouped[row[key]].append(row[1 - key])
+    return grouped

@@ -1,0 +1,81 @@
+"""The database schema, as an ordered list of migrations.
+
+``PRAGMA user_version`` holds how many migrations a database has applied. A
+migration is never edited once released: change the schema by appending one.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: projects, tasks, sessions, the task<->session link, the event log, idempotency records.
+    """
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        working_dir TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    );
+
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        parent_id TEXT REFERENCES tasks(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        prompt TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_by_project ON tasks(project_id);
+    CREATE INDEX tasks_by_parent ON tasks(parent_id);
+
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        agent TEXT,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_by_project ON sessions(project_id);
+
+    -- The one place a task<->session link is stored; both sides' lists derive from it.
+    -- Rowids keep entities and links in the order they were made.
+    CREATE TABLE task_sessions (
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        UNIQUE (task_id, session_id)
+    );
+    CREATE INDEX task_sessions_by_session ON task_sessions(session_id);
+
+    -- The event log is the bus: payload is the complete JSON envelope, encoded once.
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        project_id TEXT,
+        payload TEXT NOT NULL
+    );
+
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX idempotency_by_age ON idempotency(created_at);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

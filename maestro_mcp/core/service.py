@@ -1,0 +1,581 @@
+"""The service layer: the one write path.
+
+Every operation is one call here, whichever face it came from. A write runs in
+ONE transaction that changes entity rows, appends the resulting events to the
+log and records the idempotency key if one was given; the caller gets the new
+state and the seq of its last event only after COMMIT. Nothing else writes
+entity tables or emits events.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from . import events, rows
+from .clock import now_ms
+from .errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    MaestroError,
+    NotFound,
+    VersionConflict,
+)
+from .events import EventType, PendingEvent
+from .ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX, new_id
+from .models import (
+    ENDED_SESSION_STATUSES,
+    Entity,
+    Project,
+    ProjectCreate,
+    ProjectPatch,
+    Session,
+    SessionCreate,
+    SessionFilter,
+    SessionPatch,
+    Task,
+    TaskCreate,
+    TaskFilter,
+    TaskPatch,
+    TaskStatus,
+)
+from .store import Database
+
+T = TypeVar("T")
+E = TypeVar("E", Project, Task, Session)
+
+IDEMPOTENCY_KEY_MAX = 200
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+DEFAULT_EVENT_RETENTION = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Generic[T]):
+    """A value and the seq of the log it is consistent with.
+
+    For a write, ``seq`` is the seq of its last event (the head if it changed
+    nothing); for a read, the head of the log in the same snapshot. A client that
+    resumes the live feed from ``seq`` misses nothing and sees nothing twice.
+    """
+
+    value: T
+    seq: int
+    replayed: bool = False  # answered from an idempotency record
+
+
+class Link(BaseModel):
+    """The two sides of a task<->session link after it changed."""
+
+    session: Session
+    task: Task
+    changed: bool
+
+
+@dataclass(slots=True)
+class _Write:
+    conn: Any
+    now: int
+    pending: list[PendingEvent] = field(default_factory=list)
+
+    def emit(self, type: EventType, project_id: str, data: BaseModel | dict[str, Any]) -> None:
+        data_json = (
+            data.model_dump_json(by_alias=True)
+            if isinstance(data, BaseModel)
+            else json.dumps(data, separators=(",", ":"))
+        )
+        self.pending.append(PendingEvent(type, project_id, data_json))
+
+
+class Service:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        on_commit: Callable[[int], None] | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.db = db
+        self.on_commit = on_commit
+        self.clock = clock
+
+    # --- the transaction ------------------------------------------------------
+
+    def _transact(
+        self,
+        operation: str,
+        body: Callable[[_Write], T],
+        *,
+        result_type: Any,
+        idempotency_key: str | None = None,
+        request: BaseModel | dict[str, Any] | None = None,
+    ) -> Result[T]:
+        adapter: TypeAdapter[T] = TypeAdapter(result_type)
+        fingerprint = _fingerprint(operation, request) if idempotency_key else ""
+        with self.db.write() as conn:
+            if idempotency_key:
+                _check_key(idempotency_key)
+                row = conn.execute(
+                    "SELECT fingerprint, result FROM idempotency WHERE key = ?", (idempotency_key,)
+                ).fetchone()
+                if row is not None:
+                    if row[0] != fingerprint:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was already used for a different request; "
+                            "use a new key for a new request"
+                        )
+                    stored = json.loads(row[1])
+                    value = adapter.validate_python(stored["value"])
+                    return Result(value, stored["seq"], replayed=True)
+            write = _Write(conn, self.clock())
+            try:
+                value = body(write)
+            except MaestroError as exc:
+                # The seq the error's view (e.g. a conflict's current entity) is consistent with.
+                exc.seq = events.head(conn)
+                raise
+            seq = events.append(conn, write.pending, write.now)
+            if idempotency_key:
+                result = {"value": adapter.dump_python(value, mode="json"), "seq": seq}
+                conn.execute(
+                    "INSERT INTO idempotency (key, fingerprint, result, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (idempotency_key, fingerprint, json.dumps(result), write.now),
+                )
+        if write.pending and self.on_commit is not None:
+            self.on_commit(seq)
+        return Result(value, seq)
+
+    def _read(self, body: Callable[[Any], T]) -> Result[T]:
+        with self.db.read() as conn:
+            seq = events.head(conn)
+            try:
+                return Result(body(conn), seq)
+            except MaestroError as exc:
+                exc.seq = seq
+                raise
+
+    # --- projects -------------------------------------------------------------
+
+    def create_project(
+        self, data: ProjectCreate, *, idempotency_key: str | None = None
+    ) -> Result[Project]:
+        def body(w: _Write) -> Project:
+            project = Project(
+                id=new_id(PROJECT_PREFIX),
+                name=data.name,
+                working_dir=data.working_dir,
+                description=data.description,
+                created_at=w.now,
+                updated_at=w.now,
+                version=1,
+            )
+            rows.save_project(w.conn, project)
+            w.emit(EventType.PROJECT_CREATED, project.id, project)
+            return project
+
+        return self._transact(
+            "project.create",
+            body,
+            result_type=Project,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def update_project(
+        self, project_id: str, patch: ProjectPatch, *, expected_version: int | None = None
+    ) -> Result[Project]:
+        def body(w: _Write) -> Project:
+            current = _require_project(w.conn, project_id)
+            _check_version(current, expected_version)
+            updated = _merged(current, patch.given(), w.now)
+            if updated is current:
+                return current
+            rows.save_project(w.conn, updated)
+            w.emit(EventType.PROJECT_UPDATED, updated.id, updated)
+            return updated
+
+        return self._transact("project.update", body, result_type=Project)
+
+    def delete_project(
+        self, project_id: str, *, expected_version: int | None = None
+    ) -> Result[Project]:
+        """Delete a project with its tasks and sessions.
+
+        Only ``project:deleted`` is emitted: clients drop every entity of that project.
+        """
+
+        def body(w: _Write) -> Project:
+            current = _require_project(w.conn, project_id)
+            _check_version(current, expected_version)
+            rows.delete_project(w.conn, project_id)
+            w.emit(
+                EventType.PROJECT_DELETED, project_id, {"id": project_id, "projectId": project_id}
+            )
+            return current
+
+        return self._transact("project.delete", body, result_type=Project)
+
+    def get_project(self, project_id: str) -> Result[Project]:
+        return self._read(lambda conn: _require_project(conn, project_id))
+
+    def list_projects(self) -> Result[list[Project]]:
+        return self._read(rows.list_projects)
+
+    # --- tasks ------------------------------------------------------------------
+
+    def create_task(self, data: TaskCreate, *, idempotency_key: str | None = None) -> Result[Task]:
+        def body(w: _Write) -> Task:
+            _require_project(w.conn, data.project_id)
+            if data.parent_id is not None:
+                _require_parent(w.conn, data.parent_id, data.project_id)
+            started, completed = _task_times(None, None, data.status, w.now)
+            task = Task(
+                id=new_id(TASK_PREFIX),
+                project_id=data.project_id,
+                parent_id=data.parent_id,
+                title=data.title,
+                description=data.description,
+                prompt=data.prompt,
+                status=data.status,
+                priority=data.priority,
+                created_at=w.now,
+                updated_at=w.now,
+                started_at=started,
+                completed_at=completed,
+                version=1,
+            )
+            rows.save_task(w.conn, task)
+            w.emit(EventType.TASK_CREATED, task.project_id, task)
+            return task
+
+        return self._transact(
+            "task.create", body, result_type=Task, idempotency_key=idempotency_key, request=data
+        )
+
+    def update_task(
+        self, task_id: str, patch: TaskPatch, *, expected_version: int | None = None
+    ) -> Result[Task]:
+        def body(w: _Write) -> Task:
+            current = _require_task(w.conn, task_id)
+            _check_version(current, expected_version)
+            changes = patch.given()
+            if changes.get("parent_id") is not None and changes["parent_id"] != current.parent_id:
+                _require_parent(w.conn, changes["parent_id"], current.project_id)
+                if changes["parent_id"] == task_id or task_id in rows.ancestor_ids(
+                    w.conn, changes["parent_id"]
+                ):
+                    raise InvalidInput(
+                        f"task {changes['parent_id']} is {task_id} or one of its sub-tasks; "
+                        "a task cannot be nested under itself",
+                        details={"field": "parentId"},
+                    )
+            if "status" in changes and changes["status"] != current.status:
+                changes["started_at"], changes["completed_at"] = _task_times(
+                    current.started_at, current.completed_at, changes["status"], w.now
+                )
+            updated = _merged(current, changes, w.now)
+            if updated is current:
+                return current
+            rows.save_task(w.conn, updated)
+            w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+            return updated
+
+        return self._transact("task.update", body, result_type=Task)
+
+    def delete_task(self, task_id: str, *, expected_version: int | None = None) -> Result[Task]:
+        """Delete a task and its sub-tasks, unlinking them from their sessions.
+
+        Events: ``session:updated`` for each session that listed one of them, then
+        ``task:deleted`` for each deleted task, sub-tasks before their parent.
+        """
+
+        def body(w: _Write) -> Task:
+            current = _require_task(w.conn, task_id)
+            _check_version(current, expected_version)
+            doomed = rows.subtree_ids(w.conn, task_id)
+            session_ids = rows.session_ids_of_tasks(w.conn, doomed)
+            rows.delete_tasks(w.conn, doomed)
+            for session in rows.get_sessions(w.conn, session_ids):
+                touched = _touched_session(session, w.now)
+                rows.save_session(w.conn, touched)
+                w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+            for doomed_id in doomed:
+                w.emit(
+                    EventType.TASK_DELETED,
+                    current.project_id,
+                    {"id": doomed_id, "projectId": current.project_id},
+                )
+            return current
+
+        return self._transact("task.delete", body, result_type=Task)
+
+    def get_task(self, task_id: str) -> Result[Task]:
+        return self._read(lambda conn: _require_task(conn, task_id))
+
+    def list_tasks(self, where: TaskFilter | None = None) -> Result[list[Task]]:
+        return self._read(lambda conn: rows.list_tasks(conn, where or TaskFilter()))
+
+    # --- sessions ---------------------------------------------------------------
+
+    def create_session(
+        self, data: SessionCreate, *, idempotency_key: str | None = None
+    ) -> Result[Session]:
+        def body(w: _Write) -> Session:
+            _require_project(w.conn, data.project_id)
+            task_ids = list(dict.fromkeys(data.task_ids))
+            tasks = [_require_task(w.conn, i) for i in task_ids]
+            for task in tasks:
+                _require_same_project(task, data.project_id)
+            session = Session(
+                id=new_id(SESSION_PREFIX),
+                project_id=data.project_id,
+                name=data.name,
+                agent=data.agent,
+                status=data.status,
+                task_ids=task_ids,
+                created_at=w.now,
+                updated_at=w.now,
+                last_activity_at=w.now,
+                ended_at=w.now if data.status in ENDED_SESSION_STATUSES else None,
+                version=1,
+            )
+            rows.save_session(w.conn, session)
+            for task in tasks:
+                rows.link(w.conn, task.id, session.id)
+            w.emit(EventType.SESSION_CREATED, session.project_id, session)
+            for task in rows.get_tasks(w.conn, task_ids):
+                touched = _touched_task(task, w.now)
+                rows.save_task(w.conn, touched)
+                w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
+            return session
+
+        return self._transact(
+            "session.create",
+            body,
+            result_type=Session,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def update_session(
+        self, session_id: str, patch: SessionPatch, *, expected_version: int | None = None
+    ) -> Result[Session]:
+        def body(w: _Write) -> Session:
+            current = _require_session(w.conn, session_id)
+            _check_version(current, expected_version)
+            changes = patch.given()
+            status = changes.get("status")
+            if status is not None and status != current.status:
+                ended = status in ENDED_SESSION_STATUSES
+                changes["ended_at"] = (current.ended_at or w.now) if ended else None
+            updated = _merged(current, changes, w.now)
+            if updated is current:
+                return current
+            updated = updated.model_copy(update={"last_activity_at": w.now})
+            rows.save_session(w.conn, updated)
+            w.emit(EventType.SESSION_UPDATED, updated.project_id, updated)
+            return updated
+
+        return self._transact("session.update", body, result_type=Session)
+
+    def delete_session(
+        self, session_id: str, *, expected_version: int | None = None
+    ) -> Result[Session]:
+        """Events: ``session:deleted``, then ``task:updated`` for each task it had."""
+
+        def body(w: _Write) -> Session:
+            current = _require_session(w.conn, session_id)
+            _check_version(current, expected_version)
+            rows.delete_session(w.conn, session_id)
+            w.emit(
+                EventType.SESSION_DELETED,
+                current.project_id,
+                {"id": session_id, "projectId": current.project_id},
+            )
+            for task in rows.get_tasks(w.conn, current.task_ids):
+                touched = _touched_task(task, w.now)
+                rows.save_task(w.conn, touched)
+                w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
+            return current
+
+        return self._transact("session.delete", body, result_type=Session)
+
+    def add_task_to_session(
+        self, session_id: str, task_id: str, *, idempotency_key: str | None = None
+    ) -> Result[Link]:
+        """Link a task to a session. Linking an already linked pair changes nothing.
+
+        Events: ``session:updated``, ``task:updated``, ``session:task_added``.
+        """
+
+        def body(w: _Write) -> Link:
+            session = _require_session(w.conn, session_id)
+            task = _require_task(w.conn, task_id)
+            _require_same_project(task, session.project_id)
+            if not rows.link(w.conn, task_id, session_id):
+                return Link(session=session, task=task, changed=False)
+            return self._relinked(w, session, task, EventType.SESSION_TASK_ADDED)
+
+        return self._transact(
+            "session.add_task",
+            body,
+            result_type=Link,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, "taskId": task_id},
+        )
+
+    def remove_task_from_session(self, session_id: str, task_id: str) -> Result[Link]:
+        """Unlink a task from a session. Unlinking a pair that is not linked changes nothing.
+
+        Events: ``session:updated``, ``task:updated``, ``session:task_removed``.
+        """
+
+        def body(w: _Write) -> Link:
+            session = _require_session(w.conn, session_id)
+            task = _require_task(w.conn, task_id)
+            if not rows.unlink(w.conn, task_id, session_id):
+                return Link(session=session, task=task, changed=False)
+            return self._relinked(w, session, task, EventType.SESSION_TASK_REMOVED)
+
+        return self._transact("session.remove_task", body, result_type=Link)
+
+    @staticmethod
+    def _relinked(w: _Write, session: Session, task: Task, event: EventType) -> Link:
+        # Re-read both sides: their link lists derive from the row just written.
+        new_session = _touched_session(_require_session(w.conn, session.id), w.now)
+        new_task = _touched_task(_require_task(w.conn, task.id), w.now)
+        rows.save_session(w.conn, new_session)
+        rows.save_task(w.conn, new_task)
+        w.emit(EventType.SESSION_UPDATED, new_session.project_id, new_session)
+        w.emit(EventType.TASK_UPDATED, new_task.project_id, new_task)
+        w.emit(event, session.project_id, {"sessionId": session.id, "taskId": task.id})
+        return Link(session=new_session, task=new_task, changed=True)
+
+    def get_session(self, session_id: str) -> Result[Session]:
+        return self._read(lambda conn: _require_session(conn, session_id))
+
+    def list_sessions(self, where: SessionFilter | None = None) -> Result[list[Session]]:
+        return self._read(lambda conn: rows.list_sessions(conn, where or SessionFilter()))
+
+    # --- the log ----------------------------------------------------------------
+
+    def head(self) -> int:
+        return self._read(lambda conn: None).seq
+
+    def prune(self, *, keep_events: int = DEFAULT_EVENT_RETENTION) -> tuple[int, int]:
+        """Apply the retention policy: the newest ``keep_events`` events and one day of
+        idempotency records are kept. Returns (events deleted, records deleted)."""
+        with self.db.write() as conn:
+            deleted_events = events.prune(conn, keep_events)
+            cursor = conn.execute(
+                "DELETE FROM idempotency WHERE created_at < ?",
+                (self.clock() - IDEMPOTENCY_TTL_MS,),
+            )
+        return deleted_events, cursor.rowcount
+
+
+# --- rules ------------------------------------------------------------------------
+
+
+def _require_project(conn: Any, project_id: str) -> Project:
+    project = rows.get_project(conn, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found", details={"id": project_id})
+    return project
+
+
+def _require_task(conn: Any, task_id: str) -> Task:
+    task = rows.get_task(conn, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found", details={"id": task_id})
+    return task
+
+
+def _require_session(conn: Any, session_id: str) -> Session:
+    session = rows.get_session(conn, session_id)
+    if session is None:
+        raise NotFound(f"session {session_id} not found", details={"id": session_id})
+    return session
+
+
+def _require_parent(conn: Any, parent_id: str, project_id: str) -> None:
+    parent = rows.get_task(conn, parent_id)
+    if parent is None:
+        raise InvalidInput(
+            f"parent task {parent_id} not found", details={"field": "parentId", "id": parent_id}
+        )
+    if parent.project_id != project_id:
+        raise InvalidInput(
+            f"parent task {parent_id} belongs to project {parent.project_id}, not {project_id}",
+            details={"field": "parentId"},
+        )
+
+
+def _require_same_project(task: Task, project_id: str) -> None:
+    if task.project_id != project_id:
+        raise InvalidInput(
+            f"task {task.id} belongs to project {task.project_id}, not {project_id}; "
+            "a session only holds tasks of its own project",
+            details={"taskId": task.id},
+        )
+
+
+def _check_version(current: Entity, expected: int | None) -> None:
+    if expected is not None and expected != current.version:
+        raise VersionConflict(current, expected)
+
+
+def _merged(current: E, changes: dict[str, Any], now: int) -> E:
+    """``current`` with ``changes`` applied and its version bumped; ``current`` itself
+    when the changes change nothing, so a repeated PATCH emits no event."""
+    effective = {k: v for k, v in changes.items() if getattr(current, k) != v}
+    if not effective:
+        return current
+    return current.model_copy(
+        update={**effective, "updated_at": now, "version": current.version + 1}
+    )
+
+
+def _touched_task(task: Task, now: int) -> Task:
+    # For a task whose links changed; the caller passes it as re-read after the change.
+    return task.model_copy(update={"updated_at": now, "version": task.version + 1})
+
+
+def _touched_session(session: Session, now: int) -> Session:
+    return session.model_copy(
+        update={"updated_at": now, "last_activity_at": now, "version": session.version + 1}
+    )
+
+
+def _task_times(
+    started_at: int | None, completed_at: int | None, status: TaskStatus, now: int
+) -> tuple[int | None, int | None]:
+    """startedAt is set when work first starts and cleared when a task is reset to pending;
+    completedAt is set on completion and cleared when the task leaves ``completed``."""
+    if status is TaskStatus.PENDING:
+        return None, None
+    if status is TaskStatus.IN_PROGRESS and started_at is None:
+        started_at = now
+    if status is TaskStatus.COMPLETED:
+        return started_at, completed_at or now
+    return started_at, None
+
+
+def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> str:
+    if isinstance(request, BaseModel):
+        payload = request.model_dump(mode="json", by_alias=True)
+    else:
+        payload = request or {}
+    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            f"an idempotency key is 1 to {IDEMPOTENCY_KEY_MAX} characters",
+            details={"field": "Idempotency-Key"},
+        )

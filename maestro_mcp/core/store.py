@@ -1,0 +1,134 @@
+"""The embedded SQLite store: connections, pragmas, transactions and migrations.
+
+Every thread gets its own connection. Writes run in ``BEGIN IMMEDIATE``
+transactions, so writers (threads or other processes on the same file) are
+serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
+"""
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class Durability(StrEnum):
+    # WAL + synchronous=NORMAL: a commit survives the process being killed; the last
+    # commits may be lost on power failure. FULL also fsyncs the WAL on every commit.
+    NORMAL = "normal"
+    FULL = "full"
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+class Database:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        durability: Durability = Durability.NORMAL,
+        busy_timeout_ms: int = 10_000,
+    ) -> None:
+        self.path = Path(path)
+        self.durability = Durability(durability)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # --- connections --------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection with Maestro's pragmas. The caller owns it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # closed from the owner at shutdown; never shared
+            timeout=self.busy_timeout_ms / 1000,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.durability.value.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("database is closed")
+            conn = self.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+
+    # --- transactions -------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed when the block exits normally."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same snapshot."""
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    # --- schema -------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the schema version."""
+        with self.write() as conn:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {current}, newer than this Maestro "
+                    f"({SCHEMA_VERSION}); upgrade Maestro"
+                )
+            for number in range(current, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[number]):
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        return SCHEMA_VERSION
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; run statement by statement instead.
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s]

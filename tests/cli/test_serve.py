@@ -1,0 +1,128 @@
+"""``maestro serve`` as users run it: a separate OS process on a loopback port."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.support import WAIT, SseClient, WsClient, maestro_command, start_server_process
+
+
+def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:
+    server = start_server_process(db_path)
+    with server.client() as http:
+        project = http.post("/api/projects", json={"name": "durable"}).json()
+        acknowledged = []
+        for i in range(100):
+            response = http.post("/api/tasks", json={"projectId": project["id"], "title": f"t{i}"})
+            assert response.status_code == 201
+            acknowledged.append(response.json()["id"])
+    server.kill()  # SIGKILL right after the last acknowledgement: no chance to flush
+
+    restarted = start_server_process(db_path)
+    with restarted.client() as http:
+        tasks = http.get("/api/tasks", params={"projectId": project["id"]}).json()
+    assert [t["id"] for t in tasks] == acknowledged
+    assert restarted.terminate() == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_shuts_down_cleanly_with_live_clients(db_path: Path, sig: int) -> None:
+    server = start_server_process(db_path)
+    ws = WsClient(server.ws_url)
+    ws.until_ready()
+    sse = SseClient(server.base_url + "/api/events")
+    sse.until_ready()
+    assert server.terminate(sig) == 0
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code in (1001, 1012)
+    assert sse.recv()["event"] == "_closed"
+    ws.close()
+    sse.close()
+    assert not any("Traceback" in line for line in server.log), "".join(server.log)
+
+
+def test_a_write_by_another_process_reaches_websocket_clients(db_path: Path) -> None:
+    server = start_server_process(db_path)
+    ws = WsClient(server.ws_url)
+    ws.until_ready()
+    writer = textwrap.dedent(
+        f"""
+        from maestro_mcp.core.models import ProjectCreate, TaskCreate
+        from maestro_mcp.core.service import Service
+        from maestro_mcp.core.store import Database
+
+        db = Database({str(db_path)!r})
+        service = Service(db)
+        project = service.create_project(ProjectCreate(name="from another process")).value
+        service.create_task(TaskCreate(project_id=project.id, title="written elsewhere"))
+        db.close()
+        """
+    )
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=WAIT)
+    created = ws.take(2)
+    assert [m["event"] for m in created] == ["project:created", "task:created"]
+    assert created[1]["data"]["title"] == "written elsewhere"
+    ws.close()
+    assert server.terminate() == 0
+
+
+def test_database_location_from_environment(tmp_path: Path) -> None:
+    server = start_server_process(None, env={"MAESTRO_DATA_DIR": str(tmp_path / "data")})
+    with server.client() as http:
+        assert http.post("/api/projects", json={"name": "p"}).status_code == 201
+    assert server.terminate() == 0
+    assert (tmp_path / "data" / "maestro.db").exists()
+    assert str(tmp_path / "data" / "maestro.db") in "".join(server.log)
+
+
+def test_token_file_secures_every_request(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o600)
+    server = start_server_process(tmp_path / "m.db", "--token-file", str(token_file))
+    with server.client() as http:
+        assert http.get("/api/projects").status_code == 401
+        authorized = http.get("/api/projects", headers={"Authorization": "Bearer s3cret"})
+        assert authorized.status_code == 200
+    assert server.terminate() == 0
+
+
+def test_non_loopback_bind_needs_a_token(db_path: Path) -> None:
+    result = subprocess.run(
+        maestro_command("serve", "--host", "0.0.0.0", "--db", str(db_path)),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 2
+    assert "token" in result.stderr
+
+
+def test_token_file_must_be_private(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o644)
+    result = subprocess.run(
+        maestro_command("serve", "--token-file", str(token_file), "--db", str(tmp_path / "m.db")),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 2
+    assert "chmod 600" in result.stderr
+
+
+def test_help_has_an_example() -> None:
+    result = subprocess.run(
+        maestro_command("serve", "--help"), capture_output=True, text=True, timeout=WAIT
+    )
+    assert result.returncode == 0
+    assert "maestro serve --port" in result.stdout
+    assert "MAESTRO_DB" in result.stdout

@@ -1,0 +1,38 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from http_api import Settings
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+from tests.support import LiveServer, live_server
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "maestro.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = Database(db_path)
+    database.migrate()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def service(db: Database) -> Service:
+    return Service(db)
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return Settings(db_path=db_path, poll_interval=0.02)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    with live_server(settings) as running:
+        yield running

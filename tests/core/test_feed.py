@@ -1,0 +1,119 @@
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from maestro_mcp.core.events import StoredEvent
+from maestro_mcp.core.feed import Feed, FeedClosed, ResetReason, SubscriberOverflow
+from maestro_mcp.core.models import ProjectCreate, TaskCreate
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def feed(db: Database) -> AsyncIterator[Feed]:
+    # A poll interval far beyond the test timeout: only notify() can wake it,
+    # unless a test says otherwise.
+    running = Feed(db, poll_interval=3600, max_queue=5)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def payloads(batch: list[StoredEvent]) -> list[dict[str, Any]]:
+    return [json.loads(e.payload) for e in batch]
+
+
+async def test_local_commit_wakes_subscribers(db: Database, feed: Feed) -> None:
+    service = Service(db, on_commit=feed.notify)
+    subscriber = feed.subscribe()
+    project = service.create_project(ProjectCreate(name="p")).value
+    with anyio.fail_after(5):
+        batch = await subscriber.next_batch()
+    [message] = payloads(batch)
+    assert message["event"] == "project:created"
+    assert message["data"]["id"] == project.id
+    assert feed.head == 1
+
+
+async def test_commit_by_another_connection_is_found_by_polling(
+    db_path: Path, db: Database
+) -> None:
+    feed = Feed(db, poll_interval=0.01)
+    await feed.start()
+    try:
+        subscriber = feed.subscribe()
+        other = Database(db_path)  # another connection, no notify: like another process
+        Service(other).create_project(ProjectCreate(name="elsewhere"))
+        other.close()
+        with anyio.fail_after(5):
+            batch = await subscriber.next_batch()
+        assert payloads(batch)[0]["event"] == "project:created"
+    finally:
+        await feed.stop()
+
+
+async def test_project_filter(db: Database, feed: Feed) -> None:
+    service = Service(db, on_commit=feed.notify)
+    a = service.create_project(ProjectCreate(name="a")).value
+    b = service.create_project(ProjectCreate(name="b")).value
+    only_b = feed.subscribe(project_id=b.id)
+    service.create_task(TaskCreate(project_id=a.id, title="in a"))
+    service.create_task(TaskCreate(project_id=b.id, title="in b"))
+    with anyio.fail_after(5):
+        batch = await only_b.next_batch()
+    assert [m["data"]["projectId"] for m in payloads(batch)] == [b.id]
+
+
+async def test_subscriber_that_falls_behind_overflows(db: Database, feed: Feed) -> None:
+    service = Service(db, on_commit=feed.notify)
+    slow = feed.subscribe()
+    for i in range(6):  # max_queue is 5
+        service.create_project(ProjectCreate(name=f"p{i}"))
+    feed.pump()
+    assert slow.overflowed
+    assert slow.pending() == 0  # its references are released at once
+    with pytest.raises(SubscriberOverflow):
+        await slow.next_batch()
+
+
+async def test_replay_and_resume_problems(db: Database, feed: Feed) -> None:
+    service = Service(db, on_commit=feed.notify)
+    for i in range(5):
+        service.create_project(ProjectCreate(name=f"p{i}"))
+    feed.pump()
+    seqs = [e.seq async for batch in feed.replay(2, 4) for e in batch]
+    assert seqs == [3, 4]
+    assert feed.resume_problem(0, feed.head) is None
+    assert feed.resume_problem(feed.head, feed.head) is None
+    assert feed.resume_problem(feed.head + 1, feed.head) is ResetReason.UNKNOWN_SEQ
+    service.prune(keep_events=2)
+    assert feed.resume_problem(2, feed.head) is ResetReason.EXPIRED
+    assert feed.resume_problem(3, feed.head) is None
+
+
+async def test_subscribe_catches_up_before_taking_the_head(db: Database, feed: Feed) -> None:
+    # A write acknowledged to a client but not yet dispatched: a subscriber created
+    # right after must not see it as "future" (its head covers every committed seq).
+    Service(db).create_project(ProjectCreate(name="silent"))  # no notify
+    subscriber = feed.subscribe()
+    assert subscriber.start_seq == 1
+
+
+async def test_stop_closes_subscribers(db: Database) -> None:
+    feed = Feed(db)
+    await feed.start()
+    subscriber = feed.subscribe()
+    await feed.stop()
+    with pytest.raises(FeedClosed):
+        await subscriber.next_batch()

@@ -1,0 +1,319 @@
+"""The live feeds end to end: a real uvicorn on loopback, real WebSocket and SSE clients."""
+
+import base64
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from http_api import Settings
+from tests.support import LiveServer, SseClient, WsClient, events_of, live_server, wait_for
+
+
+@pytest.fixture
+def clients(server: LiveServer) -> Iterator[list[Any]]:
+    """Two WebSocket clients and one SSE client, each past its sync:ready."""
+    opened: list[Any] = [
+        WsClient(server.ws_url),
+        WsClient(server.ws_url),
+        SseClient(server.base_url + "/api/events"),
+    ]
+    for client in opened:
+        assert client.until_ready() == []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def seq_of(response: Any) -> int:
+    return int(response.headers["x-maestro-seq"])
+
+
+def expect(clients: list[Any], *names: str) -> list[list[dict[str, Any]]]:
+    """Every client receives exactly these events next, in this order, with the same seqs."""
+    received = [client.take(len(names)) for client in clients]
+    for messages in received:
+        assert events_of(messages) == list(names)
+        assert [m["seq"] for m in messages] == [m["seq"] for m in received[0]]
+    return received
+
+
+def test_the_four_real_time_examples(server: LiveServer, clients: list[Any]) -> None:
+    http = server.http
+    project = http.post("/api/projects", json={"name": "Demo"}).json()
+    expect(clients, "project:created")
+
+    # 1. A task created and updated through REST.
+    created = http.post("/api/tasks", json={"projectId": project["id"], "title": "Implement login"})
+    task = created.json()
+    [[event], *_] = expect(clients, "task:created")
+    assert event["seq"] == seq_of(created)
+    assert event["data"] == task
+    updated = http.patch(f"/api/tasks/{task['id']}", json={"status": "in_progress"})
+    [[event], *_] = expect(clients, "task:updated")
+    assert event["data"]["status"] == "in_progress"
+    assert event["seq"] == seq_of(updated)
+
+    # 2. A session created on a task.
+    first = http.post(
+        "/api/sessions",
+        json={"projectId": project["id"], "name": "claude", "taskIds": [task["id"]]},
+    ).json()
+    [[session_created, task_updated], *_] = expect(clients, "session:created", "task:updated")
+    assert session_created["data"]["taskIds"] == [task["id"]]
+    assert task_updated["data"]["sessionIds"] == [first["id"]]
+    assert task_updated["data"]["sessionCount"] == 1
+
+    # 3. A task added to an existing session.
+    second = http.post("/api/sessions", json={"projectId": project["id"], "name": "codex"}).json()
+    expect(clients, "session:created")
+    added = http.post(f"/api/sessions/{second['id']}/tasks/{task['id']}")
+    received = expect(clients, "session:updated", "task:updated", "session:task_added")
+    for session_updated, task_updated, task_added in received:
+        assert session_updated["data"]["taskIds"] == [task["id"]]
+        assert task_updated["data"]["sessionIds"] == [first["id"], second["id"]]
+        assert task_updated["data"]["sessionCount"] == 2
+        assert task_added["data"] == {"sessionId": second["id"], "taskId": task["id"]}
+        assert task_added["seq"] == seq_of(added)
+
+    # 4. A session deleted.
+    http.delete(f"/api/sessions/{first['id']}")
+    [[deleted, task_updated], *_] = expect(clients, "session:deleted", "task:updated")
+    assert deleted["data"] == {"id": first["id"], "projectId": project["id"]}
+    assert task_updated["data"]["sessionIds"] == [second["id"]]
+    assert task_updated["data"]["sessionCount"] == 1
+
+
+def test_concurrent_patches_of_different_fields_both_win(
+    server: LiveServer, clients: list[Any]
+) -> None:
+    http = server.http
+    project = http.post("/api/projects", json={"name": "Demo"}).json()
+    task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+    expect(clients, "project:created", "task:created")
+
+    barrier = threading.Barrier(2)
+
+    def patch(body: dict[str, str]) -> None:
+        with server.client() as own:
+            barrier.wait()
+            assert own.patch(f"/api/tasks/{task['id']}", json=body).status_code == 200
+
+    threads = [
+        threading.Thread(target=patch, args=({"priority": "urgent"},)),
+        threading.Thread(target=patch, args=({"description": "from the other client"},)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    final = http.get(f"/api/tasks/{task['id']}").json()
+    assert final["priority"] == "urgent"
+    assert final["description"] == "from the other client"
+    assert final["version"] == 3
+    for messages in expect(clients, "task:updated", "task:updated"):
+        assert messages[0]["seq"] < messages[1]["seq"]
+        assert messages[-1]["data"] == final
+
+
+def test_ten_rapid_updates_end_on_the_last_value(server: LiveServer, clients: list[Any]) -> None:
+    http = server.http
+    project = http.post("/api/projects", json={"name": "Demo"}).json()
+    task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t0"}).json()
+    expect(clients, "project:created", "task:created")
+    for i in range(1, 11):
+        http.patch(f"/api/tasks/{task['id']}", json={"title": f"t{i}"})
+    for messages in expect(clients, *["task:updated"] * 10):
+        assert [m["data"]["title"] for m in messages] == [f"t{i}" for i in range(1, 11)]
+        assert messages[-1]["data"]["title"] == "t10"
+
+
+def _make_events(server: LiveServer, count: int) -> None:
+    with server.client() as http:
+        project = http.post("/api/projects", json={"name": "resume"}).json()
+        task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+        for i in range(count - 2):
+            http.patch(f"/api/tasks/{task['id']}", json={"title": f"title {i}"})
+
+
+def test_websocket_resumes_exactly_after_since(server: LiveServer) -> None:
+    _make_events(server, 5)
+    client = WsClient(server.ws_url)
+    client.until_ready()
+    last_seq = 5
+    client.close()
+
+    _make_events(server, 1000)
+    resumed = WsClient(f"{server.ws_url}?since={last_seq}")
+    replay = resumed.until_ready()
+    assert [m["seq"] for m in replay] == list(range(last_seq + 1, last_seq + 1001))
+    _make_events(server, 2)
+    assert [m["seq"] for m in resumed.take(2)] == [last_seq + 1001, last_seq + 1002]
+    resumed.close()
+
+
+def test_sse_resumes_with_last_event_id(server: LiveServer) -> None:
+    sse = SseClient(server.base_url + "/api/events")
+    sse.until_ready()
+    _make_events(server, 3)
+    seen = sse.take(3)
+    last_id = seen[-1]["_id"]
+    assert last_id == str(seen[-1]["seq"]) == "3"
+    sse.close()
+
+    _make_events(server, 1000)
+    resumed = SseClient(server.base_url + "/api/events", headers={"Last-Event-ID": last_id})
+    replay = resumed.until_ready()
+    assert [m["seq"] for m in replay] == list(range(4, 1004))
+    assert [m["_id"] for m in replay] == [str(s) for s in range(4, 1004)]
+    resumed.close()
+
+    by_query = SseClient(server.base_url + "/api/events?since=1000")
+    assert [m["seq"] for m in by_query.until_ready()] == [1001, 1002, 1003]
+    by_query.close()
+
+
+def test_snapshot_seq_then_feed_has_no_gap_and_no_duplicate(server: LiveServer) -> None:
+    _make_events(server, 4)
+    http = server.http
+    snapshot = http.get("/api/tasks")
+    _make_events(server, 3)  # happens between the snapshot and the subscription
+    client = WsClient(f"{server.ws_url}?since={seq_of(snapshot)}")
+    assert [m["seq"] for m in client.until_ready()] == [5, 6, 7]
+    client.close()
+
+
+def test_projectid_filter_on_both_feeds(server: LiveServer) -> None:
+    http = server.http
+    a = http.post("/api/projects", json={"name": "a"}).json()
+    b = http.post("/api/projects", json={"name": "b"}).json()
+    ws = WsClient(f"{server.ws_url}?projectId={b['id']}&since=0")
+    sse = SseClient(f"{server.base_url}/api/events?projectId={b['id']}&since=0")
+    for client in (ws, sse):
+        assert [m["data"]["id"] for m in client.until_ready()] == [b["id"]]
+    http.post("/api/tasks", json={"projectId": a["id"], "title": "not for b"})
+    http.post("/api/tasks", json={"projectId": b["id"], "title": "for b"})
+    for client in (ws, sse):
+        [message] = client.take(1)
+        assert message["data"]["title"] == "for b"
+        client.close()
+
+
+def test_seq_older_than_retention_gets_sync_reset(server: LiveServer) -> None:
+    _make_events(server, 20)
+    server.app.state.service.prune(keep_events=5)
+
+    ws = WsClient(f"{server.ws_url}?since=3")
+    reset = ws.recv()
+    assert reset["event"] == "sync:reset"
+    assert reset["data"] == {"reason": "expired", "seq": 20}
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4000
+
+    sse = SseClient(f"{server.base_url}/api/events?since=3")
+    assert sse.recv()["data"]["reason"] == "expired"
+    assert sse.recv()["event"] == "_closed"
+    sse.close()
+
+    ahead = WsClient(f"{server.ws_url}?since=999")
+    assert ahead.recv()["data"]["reason"] == "unknown_seq"
+
+    still_retained = WsClient(f"{server.ws_url}?since=15")
+    assert [m["seq"] for m in still_retained.until_ready()] == [16, 17, 18, 19, 20]
+    for client in (ws, ahead, still_retained):
+        client.close()
+
+
+def test_ping_and_subscribe_messages(server: LiveServer) -> None:
+    http = server.http
+    a = http.post("/api/projects", json={"name": "a"}).json()
+    b = http.post("/api/projects", json={"name": "b"}).json()
+    client = WsClient(server.ws_url)
+    client.until_ready()
+    client.conn.send('{"event": "ping"}')
+    assert client.recv() == {
+        "event": "pong",
+        "data": {"seq": 2},
+        "timestamp": pytest.approx(0, abs=10**14),
+    }
+    client.conn.send(f'{{"event": "subscribe", "data": {{"projectId": "{a["id"]}"}}}}')
+    assert client.recv()["event"] == "subscribed"
+    http.post("/api/tasks", json={"projectId": b["id"], "title": "hidden"})
+    http.post("/api/tasks", json={"projectId": a["id"], "title": "shown"})
+    assert client.recv()["data"]["title"] == "shown"
+    client.close()
+
+
+def test_foreign_origin_websocket_is_refused(server: LiveServer) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        WsClient(server.ws_url, origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+    assert b"forbidden_origin" in refused.value.response.body
+    same_origin = WsClient(server.ws_url, origin=server.base_url)
+    same_origin.until_ready()
+    same_origin.close()
+
+
+def test_bad_since_is_refused(server: LiveServer) -> None:
+    assert server.http.get("/api/events?since=abc").status_code == 400
+    with pytest.raises(InvalidStatus) as refused:
+        WsClient(f"{server.ws_url}?since=-1")
+    assert refused.value.response.status_code == 400
+    assert b'"code": "bad_request"' in refused.value.response.body
+
+
+# --- a client that stops reading --------------------------------------------------------
+
+
+def _stalled_websocket(url: str) -> socket.socket:
+    """A WebSocket handshake on a raw socket that then never reads again."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def test_a_client_that_stops_reading_is_cut_off(settings: Settings) -> None:
+    with live_server(replace(settings, max_queue=20)) as server:
+        healthy = WsClient(server.ws_url)
+        healthy.until_ready()
+        stalled = _stalled_websocket(server.ws_url)
+        wait_for(lambda: server.feed.subscriber_count == 2, what="both subscribed")
+
+        http = server.http
+        project = http.post("/api/projects", json={"name": "load"}).json()
+        big = "x" * 40_000
+        writes = 300  # ~12 MB of events: far beyond the socket buffers of the stalled client
+        for i in range(writes):
+            http.post(
+                "/api/tasks",
+                json={"projectId": project["id"], "title": f"t{i}", "description": big},
+            )
+            # The healthy client keeps up the whole time, whatever the stalled one does.
+            assert healthy.recv()["event"] in ("project:created", "task:created")
+        assert healthy.recv()["data"]["title"] == f"t{writes - 1}"
+
+        # The stalled subscriber was dropped, and with it every queued reference.
+        wait_for(lambda: server.feed.subscriber_count == 1, what="the stalled client cut off")
+        stalled.close()
+        healthy.close()

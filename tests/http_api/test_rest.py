@@ -1,0 +1,297 @@
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from http_api import Settings, create_app
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def project(client: TestClient) -> dict[str, Any]:
+    response = client.post("/api/projects", json={"name": "Demo"})
+    assert response.status_code == 201
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def task(client: TestClient, project: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "Implement login"}
+    )
+    assert response.status_code == 201
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_code(response: Any) -> str:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["message"]
+    code: str = body["error"]["code"]
+    return code
+
+
+# --- the happy paths ----------------------------------------------------------------------
+
+
+def test_crud_round_trip(client: TestClient, project: dict[str, Any]) -> None:
+    created = client.post(
+        "/api/tasks",
+        json={"projectId": project["id"], "title": "Write docs", "priority": "high"},
+    )
+    assert created.status_code == 201
+    task = created.json()
+    assert task["priority"] == "high"
+    assert task["status"] == "pending"
+    assert created.headers["etag"] == '"1"'
+    seq = int(created.headers["x-maestro-seq"])
+
+    fetched = client.get(f"/api/tasks/{task['id']}")
+    assert fetched.json() == task
+    assert int(fetched.headers["x-maestro-seq"]) == seq
+
+    patched = client.patch(f"/api/tasks/{task['id']}", json={"status": "in_progress"})
+    assert patched.status_code == 200
+    assert patched.json()["status"] == "in_progress"
+    assert patched.json()["startedAt"] is not None
+    assert patched.headers["etag"] == '"2"'
+    assert int(patched.headers["x-maestro-seq"]) == seq + 1
+
+    listed = client.get("/api/tasks", params={"projectId": project["id"], "status": "in_progress"})
+    assert [t["id"] for t in listed.json()] == [task["id"]]
+
+    deleted = client.delete(f"/api/tasks/{task['id']}")
+    assert deleted.status_code == 200
+    assert client.get(f"/api/tasks/{task['id']}").status_code == 404
+
+
+def test_sessions_and_links(
+    client: TestClient, project: dict[str, Any], task: dict[str, Any]
+) -> None:
+    session = client.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "claude", "agent": "claude-code"}
+    ).json()
+    linked = client.post(f"/api/sessions/{session['id']}/tasks/{task['id']}")
+    assert linked.status_code == 200
+    body = linked.json()
+    assert body["changed"] is True
+    assert body["session"]["taskIds"] == [task["id"]]
+    assert body["task"]["sessionCount"] == 1
+    assert (
+        client.get("/api/tasks", params={"sessionId": session["id"]}).json()[0]["id"] == task["id"]
+    )
+    assert (
+        client.get("/api/sessions", params={"taskId": task["id"]}).json()[0]["id"] == session["id"]
+    )
+    unlinked = client.delete(f"/api/sessions/{session['id']}/tasks/{task['id']}")
+    assert unlinked.json()["task"]["sessionCount"] == 0
+
+
+def test_projects_crud(client: TestClient, project: dict[str, Any]) -> None:
+    renamed = client.patch(f"/api/projects/{project['id']}", json={"workingDir": "/src/app"})
+    assert renamed.json()["workingDir"] == "/src/app"
+    assert [p["id"] for p in client.get("/api/projects").json()] == [project["id"]]
+    assert client.delete(f"/api/projects/{project['id']}").status_code == 200
+    assert client.get("/api/projects").json() == []
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    health = client.get("/health")
+    assert health.json()["status"] == "ok"
+    assert "x-maestro-seq" in health.headers
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/tasks", "/api/tasks/{id}", "/api/sessions/{id}/tasks/{taskId}"} <= set(
+        spec["paths"]
+    )
+    schemas = spec["components"]["schemas"]
+    assert "TaskCreate" in schemas
+    assert "Task" in schemas
+    assert set(schemas["TaskCreate"]["properties"]) >= {"projectId", "title", "priority"}
+
+
+def test_if_none_match_gives_304(client: TestClient, task: dict[str, Any]) -> None:
+    response = client.get(f"/api/tasks/{task['id']}", headers={"If-None-Match": '"1"'})
+    assert response.status_code == 304
+
+
+# --- concurrency control --------------------------------------------------------------------
+
+
+def test_stale_if_match_is_412_with_current_entity(
+    client: TestClient, task: dict[str, Any]
+) -> None:
+    url = f"/api/tasks/{task['id']}"
+    assert (
+        client.patch(url, json={"title": "human edit"}, headers={"If-Match": '"1"'}).status_code
+        == 200
+    )
+    stale = client.patch(url, json={"status": "completed"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert error_code(stale) == "version_conflict"
+    current = stale.json()["error"]["details"]["current"]
+    assert current["title"] == "human edit"
+    assert current["version"] == 2
+    assert stale.headers["etag"] == '"2"'
+    assert "x-maestro-seq" in stale.headers
+    assert client.delete(url, headers={"If-Match": '"1"'}).status_code == 412
+    assert client.get(url).json()["status"] == "pending"
+
+
+def test_bad_if_match_is_400(client: TestClient, task: dict[str, Any]) -> None:
+    response = client.patch(f"/api/tasks/{task['id']}", json={}, headers={"If-Match": "yesterday"})
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_header"
+
+
+def test_idempotency_key_creates_one_task(client: TestClient, project: dict[str, Any]) -> None:
+    body = {"projectId": project["id"], "title": "exactly once"}
+    headers = {"Idempotency-Key": "create-1"}
+    first = client.post("/api/tasks", json=body, headers=headers)
+    retry = client.post("/api/tasks", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["x-maestro-seq"] == first.headers["x-maestro-seq"]
+    assert len(client.get("/api/tasks").json()) == 1
+    other = client.post("/api/tasks", json={**body, "title": "different"}, headers=headers)
+    assert other.status_code == 422
+    assert error_code(other) == "idempotency_key_reused"
+
+
+# --- bad requests: the right 4xx, never a 5xx -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"{not json", "application/json", 400, "invalid_json"),
+        (b"\xff\xfe", "application/json", 400, "invalid_json"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "invalid_json"),
+        (b"[1, 2]", "application/json", 422, "validation_error"),
+        (b'{"title": 5}', "application/json", 422, "validation_error"),
+        (b"title=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        (b'{"title": "x"}', "", 415, "unsupported_media_type"),
+    ],
+)
+def test_malformed_bodies(
+    client: TestClient,
+    project: dict[str, Any],
+    body: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    response = client.post("/api/tasks", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert error_code(response) == code
+
+
+def test_wrong_types_and_unknown_fields_are_422(
+    client: TestClient, project: dict[str, Any]
+) -> None:
+    cases = [
+        {"projectId": project["id"], "title": ["x"]},
+        {"projectId": project["id"], "title": "x", "priority": "whenever"},
+        {"projectId": project["id"], "title": "x", "stauts": "pending"},
+        {"projectId": project["id"], "title": "   "},
+        {"title": "no project"},
+    ]
+    for body in cases:
+        response = client.post("/api/tasks", json=body)
+        assert response.status_code == 422, body
+        assert error_code(response) == "validation_error"
+        assert response.json()["error"]["details"][0]["field"]
+
+
+def test_null_for_a_required_field_is_422(client: TestClient, task: dict[str, Any]) -> None:
+    response = client.patch(f"/api/tasks/{task['id']}", json={"title": None})
+    assert response.status_code == 422
+    assert "title cannot be null" in response.json()["error"]["message"]
+
+
+def test_huge_field_is_422_and_huge_body_413(client: TestClient, project: dict[str, Any]) -> None:
+    long_title = client.post("/api/tasks", json={"projectId": project["id"], "title": "x" * 501})
+    assert long_title.status_code == 422
+    assert long_title.json()["error"]["details"][0]["field"] == "title"
+    huge = client.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "x", "prompt": "y" * 2_000_000}
+    )
+    assert huge.status_code == 413
+    assert error_code(huge) == "payload_too_large"
+
+
+def test_unknown_ids_and_routes_are_404(client: TestClient, task: dict[str, Any]) -> None:
+    for response in [
+        client.get("/api/tasks/task_nope"),
+        client.patch("/api/sessions/sess_nope", json={"name": "x"}),
+        client.delete("/api/projects/proj_nope"),
+        client.post(f"/api/sessions/sess_nope/tasks/{task['id']}"),
+        client.post("/api/tasks", json={"projectId": "proj_nope", "title": "x"}),
+        client.get("/api/nothing"),
+    ]:
+        assert response.status_code == 404
+        assert error_code(response) == "not_found"
+
+
+def test_bad_filters_are_422(client: TestClient) -> None:
+    assert client.get("/api/tasks", params={"status": "done-ish"}).status_code == 422
+    assert client.get("/api/tasks", params={"colour": "red"}).status_code == 422
+
+
+def test_wrong_method_is_405(client: TestClient) -> None:
+    response = client.put("/api/tasks", json={})
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"
+
+
+# --- Host, Origin and token -------------------------------------------------------------------
+
+
+def test_foreign_host_is_refused(client: TestClient) -> None:
+    response = client.get("/api/tasks", headers={"Host": "attacker.example:3000"})
+    assert response.status_code == 421
+    assert error_code(response) == "invalid_host"
+
+
+def test_foreign_origin_is_refused_same_origin_allowed(client: TestClient) -> None:
+    foreign = client.post(
+        "/api/projects", json={"name": "x"}, headers={"Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert error_code(foreign) == "forbidden_origin"
+    same = client.get("/api/projects", headers={"Origin": "http://127.0.0.1:3000"})
+    assert same.status_code == 200
+    other_port = client.get("/api/projects", headers={"Origin": "http://127.0.0.1:9999"})
+    assert other_port.status_code == 403
+
+
+def test_configured_origin_is_allowed(db_path: Path) -> None:
+    settings = Settings(db_path=db_path, allowed_origins=("http://localhost:5173",))
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as client:
+        response = client.get("/api/projects", headers={"Origin": "http://localhost:5173"})
+        assert response.status_code == 200
+
+
+def test_token_is_required_when_configured(db_path: Path) -> None:
+    settings = Settings(db_path=db_path, token="s3cret")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as client:
+        assert client.get("/health").status_code == 200
+        refused = client.get("/api/projects")
+        assert refused.status_code == 401
+        assert error_code(refused) == "unauthorized"
+        wrong = client.get("/api/projects", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = client.get("/api/projects", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert client.get("/api/projects", params={"token": "s3cret"}).status_code == 200
