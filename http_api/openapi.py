@@ -76,7 +76,8 @@ _PROJECT = {"name": "projectId", "in": "query", "required": False, "schema": {"t
 
 
 def _filter_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(by_alias=True)
+    # Enums referenced here are defined in components/schemas with the models.
+    schema = model.model_json_schema(by_alias=True, ref_template=_REF)
     return [
         {"name": name, "in": "query", "required": False, "schema": prop}
         for name, prop in schema.get("properties", {}).items()
