@@ -6,9 +6,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
+from maestro_mcp.core.models import SessionNote
 from maestro_mcp.core.service import Link
 
-from .rest import RESOURCES, SEQ_HEADER
+from .rest import RESOURCES, SEQ_HEADER, NoteCreate
 
 _REF = "#/components/schemas/{model}"
 
@@ -85,7 +86,7 @@ def _filter_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def build_openapi() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Link]
+    models: list[type[BaseModel]] = [Link, SessionNote, NoteCreate]
     paths: dict[str, Any] = {}
     for r in RESOURCES:
         models += [r.entity, r.create_model, r.patch_model]
@@ -145,6 +146,33 @@ def build_openapi() -> dict[str, Any]:
             "responses": {"200": _ok(_ref(Link)), **_errors(404)},
         },
     }
+    paths["/api/sessions/{id}/notes"] = {
+        "parameters": [_ID],
+        "get": {
+            "summary": "A session's progress notes, oldest first",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                }
+            ],
+            "responses": {
+                "200": _ok({"type": "array", "items": _ref(SessionNote)}),
+                **_errors(404),
+            },
+        },
+        "post": {
+            "summary": "Append a progress note to a session",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(NoteCreate))},
+            "responses": {
+                "201": _ok(_ref(SessionNote), "Created"),
+                **_errors(400, 404, 413, 415, 422),
+            },
+        },
+    }
     paths["/api/events"] = {
         "get": {
             "summary": "Live events as Server-Sent Events; resume with Last-Event-ID or since",
@@ -155,9 +183,10 @@ def build_openapi() -> dict[str, Any]:
     paths["/health"] = {
         "get": {"summary": "Liveness and the head seq", "responses": {"200": {"description": "OK"}}}
     }
+    entities = [r.entity for r in RESOURCES]
     _, definitions = models_json_schema(
         [
-            (m, "serialization" if m in (Link, *[r.entity for r in RESOURCES]) else "validation")
+            (m, "serialization" if m in (Link, SessionNote, *entities) else "validation")
             for m in models
         ],
         by_alias=True,

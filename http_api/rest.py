@@ -8,10 +8,10 @@ snapshot and resume the live feed from that seq with no gap and no duplicate.
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,6 +23,7 @@ from maestro_mcp.core.models import (
     Session,
     SessionCreate,
     SessionFilter,
+    SessionNote,
     SessionPatch,
     Task,
     TaskCreate,
@@ -194,6 +195,36 @@ async def session_task(request: Request) -> Response:
     return json_response(result.value.model_dump_json(by_alias=True), result.seq, headers=headers)
 
 
+class NoteCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+    message: str
+
+
+class NoteFilter(BaseModel):
+    model_config = {"extra": "forbid"}
+    limit: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
+_NOTES = TypeAdapter(list[SessionNote])
+
+
+async def session_notes(request: Request) -> Response:
+    service = _service(request)
+    session_id = request.path_params["id"]
+    if request.method == "GET":
+        where = query_model(request, NoteFilter)
+        listed = await _call(service.list_session_notes, session_id, limit=where.limit)
+        return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)
+    data = await read_model(request, NoteCreate, _max_body(request))
+    added = await _call(
+        service.add_session_note, session_id, data.message, idempotency_key=idempotency_key(request)
+    )
+    headers = {"Idempotent-Replayed": "true"} if added.replayed else {}
+    return json_response(
+        added.value.model_dump_json(by_alias=True), added.seq, status=201, headers=headers
+    )
+
+
 def routes() -> list[BaseRoute]:
     collected: list[BaseRoute] = []
     for resource in RESOURCES:
@@ -201,4 +232,5 @@ def routes() -> list[BaseRoute]:
     collected.append(
         Route("/api/sessions/{id}/tasks/{task_id}", session_task, methods=["POST", "DELETE"])
     )
+    collected.append(Route("/api/sessions/{id}/notes", session_notes, methods=["GET", "POST"]))
     return collected

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     SESSION_DELETED = "session:deleted"
     SESSION_TASK_ADDED = "session:task_added"
     SESSION_TASK_REMOVED = "session:task_removed"
+    SESSION_NOTE_ADDED = "session:note_added"
 
 
 # Control messages of the live feeds: not in the log, carry no seq.

@@ -19,6 +19,9 @@ TEXT_MAX = 50_000
 PROMPT_MAX = 200_000
 AGENT_MAX = 100
 LINKS_MAX = 1000
+NOTE_MAX = 10_000
+QUERY_MAX = 200
+LIST_LIMIT_MAX = 10_000
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -131,6 +134,15 @@ class Session(_Model):
     version: int
 
 
+class SessionNote(_Model):
+    """One entry of a session's progress log."""
+
+    id: int
+    session_id: str
+    message: str
+    created_at: int
+
+
 Entity = Project | Task | Session
 
 
@@ -188,11 +200,17 @@ class SessionPatch(_Patch):
     status: SessionStatus | None = None
 
 
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NOTE_MAX)]
+
+
 class TaskFilter(_Input):
     project_id: EntityId | None = None
     status: TaskStatus | None = None
     parent_id: EntityId | None = None
     session_id: EntityId | None = None
+    # Case-insensitive substring of the title or description.
+    query: Annotated[str, StringConstraints(min_length=1, max_length=QUERY_MAX)] | None = None
+    limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
 
 
 class SessionFilter(_Input):

@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .models import Project, Session, SessionFilter, Task, TaskFilter
+from .models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
 
 _PROJECT_COLUMNS = "id, name, working_dir, description, created_at, updated_at, version"
 _TASK_COLUMNS = (
@@ -92,6 +92,14 @@ def get_project(conn: sqlite3.Connection, project_id: str) -> Project | None:
     return None if row is None else _project(row)
 
 
+def find_projects_by_name(conn: sqlite3.Connection, name: str) -> list[Project]:
+    rows = conn.execute(
+        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE name = ? COLLATE NOCASE ORDER BY rowid",
+        (name.strip(),),
+    )
+    return [_project(row) for row in rows]
+
+
 def list_projects(conn: sqlite3.Connection) -> list[Project]:
     rows = conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY rowid")
     return [_project(row) for row in rows]
@@ -143,11 +151,17 @@ def list_tasks(conn: sqlite3.Connection, where: TaskFilter) -> list[Task]:
     if where.session_id is not None:
         clauses.append("id IN (SELECT task_id FROM task_sessions WHERE session_id = ?)")
         params.append(where.session_id)
+    if where.query is not None:
+        pattern = (
+            "%" + where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        clauses.append("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
     condition = " AND ".join(clauses) or "1"
-    rows = conn.execute(
-        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {condition} ORDER BY rowid", params
-    ).fetchall()
-    links = _links(conn, f"task_id IN (SELECT id FROM tasks WHERE {condition})", params, key=0)
+    limit = f" LIMIT {int(where.limit)}" if where.limit is not None else ""
+    selected = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {condition} ORDER BY rowid{limit}"
+    rows = conn.execute(selected, params).fetchall()
+    links = _links(conn, f"task_id IN (SELECT id FROM ({selected}))", params, key=0)
     return [_task(row, links.get(row[0], [])) for row in rows]
 
 
@@ -327,3 +341,27 @@ def _links(
     for row in rows:
         grouped[row[key]].append(row[1 - key])
     return grouped
+
+
+# --- session notes ----------------------------------------------------------------
+
+
+def add_note(conn: sqlite3.Connection, session_id: str, message: str, now: int) -> SessionNote:
+    cursor = conn.execute(
+        "INSERT INTO session_notes (session_id, message, created_at) VALUES (?, ?, ?)",
+        (session_id, message, now),
+    )
+    assert cursor.lastrowid is not None
+    return SessionNote(id=cursor.lastrowid, session_id=session_id, message=message, created_at=now)
+
+
+def list_notes(conn: sqlite3.Connection, session_id: str, limit: int) -> list[SessionNote]:
+    """The newest ``limit`` notes of a session, oldest first."""
+    rows = conn.execute(
+        "SELECT id, session_id, message, created_at FROM session_notes WHERE session_id = ? "
+        "ORDER BY id DESC LIMIT ?",
+        (session_id, limit),
+    ).fetchall()
+    return [
+        SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3]) for r in reversed(rows)
+    ]

@@ -76,6 +76,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idempotency_by_age ON idempotency(created_at);
     """,
+    # 2: a session's progress notes, its own append-only collection.
+    """
+    CREATE TABLE session_notes (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        message TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX session_notes_by_session ON session_notes(session_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

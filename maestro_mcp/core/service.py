@@ -28,6 +28,7 @@ from .events import EventType, PendingEvent
 from .ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX, new_id
 from .models import (
     ENDED_SESSION_STATUSES,
+    NOTE_MAX,
     Entity,
     Project,
     ProjectCreate,
@@ -35,6 +36,7 @@ from .models import (
     Session,
     SessionCreate,
     SessionFilter,
+    SessionNote,
     SessionPatch,
     Task,
     TaskCreate,
@@ -64,6 +66,15 @@ class Result(Generic[T]):
     value: T
     seq: int
     replayed: bool = False  # answered from an idempotency record
+
+
+class Changes(BaseModel):
+    """What happened after a seq: the events (oldest first) and where to continue from."""
+
+    events: list[dict[str, Any]]
+    head: int  # the newest seq in the log
+    next_since: int  # pass this as `since` next time
+    expired: bool  # `since` is older than the retained log: some events are gone; refetch
 
 
 class Link(BaseModel):
@@ -223,6 +234,30 @@ class Service:
 
     def list_projects(self) -> Result[list[Project]]:
         return self._read(rows.list_projects)
+
+    def resolve_project(self, ref: str | None) -> Result[Project]:
+        """A project by id or by name; with no ref, the only project there is."""
+
+        def body(conn: Any) -> Project:
+            if ref:
+                by_id = rows.get_project(conn, ref)
+                if by_id is not None:
+                    return by_id
+                named = rows.find_projects_by_name(conn, ref)
+                if len(named) == 1:
+                    return named[0]
+                if len(named) > 1:
+                    ids = ", ".join(p.id for p in named)
+                    raise InvalidInput(f"several projects are named {ref!r} ({ids}); use an id")
+            projects = rows.list_projects(conn)
+            if not ref and len(projects) == 1:
+                return projects[0]
+            known = ", ".join(f"{p.name} ({p.id})" for p in projects[:20]) or "none yet"
+            if ref:
+                raise NotFound(f"project {ref!r} not found; projects: {known}", {"id": ref})
+            raise InvalidInput(f"say which project: {known}", {"field": "project"})
+
+        return self._read(body)
 
     # --- tasks ------------------------------------------------------------------
 
@@ -454,6 +489,48 @@ class Service:
         w.emit(event, session.project_id, {"sessionId": session.id, "taskId": task.id})
         return Link(session=new_session, task=new_task, changed=True)
 
+    def add_session_note(
+        self, session_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> Result[SessionNote]:
+        """Append a progress note to a session's log.
+
+        Events: ``session:updated`` (its lastActivityAt moved), then
+        ``session:note_added {sessionId, projectId, note}``.
+        """
+        message = _note_text(message)
+
+        def body(w: _Write) -> SessionNote:
+            session = _require_session(w.conn, session_id)
+            note = rows.add_note(w.conn, session_id, message, w.now)
+            touched = _touched_session(session, w.now)
+            rows.save_session(w.conn, touched)
+            w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+            w.emit(
+                EventType.SESSION_NOTE_ADDED,
+                touched.project_id,
+                {
+                    "sessionId": session_id,
+                    "projectId": touched.project_id,
+                    "note": note.model_dump(mode="json", by_alias=True),
+                },
+            )
+            return note
+
+        return self._transact(
+            "session.add_note",
+            body,
+            result_type=SessionNote,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, "message": message},
+        )
+
+    def list_session_notes(self, session_id: str, *, limit: int = 50) -> Result[list[SessionNote]]:
+        def body(conn: Any) -> list[SessionNote]:
+            _require_session(conn, session_id)
+            return rows.list_notes(conn, session_id, limit)
+
+        return self._read(body)
+
     def get_session(self, session_id: str) -> Result[Session]:
         return self._read(lambda conn: _require_session(conn, session_id))
 
@@ -464,6 +541,31 @@ class Service:
 
     def head(self) -> int:
         return self._read(lambda conn: None).seq
+
+    def changes_since(
+        self, since: int, *, project_id: str | None = None, limit: int = 100
+    ) -> Result[Changes]:
+        """Up to ``limit`` events after ``since`` (of one project, if given)."""
+
+        def body(conn: Any) -> Changes:
+            head = events.head(conn)
+            oldest = events.oldest(conn)
+            expired = since < head and (oldest is None or since + 1 < oldest)
+            found: list[dict[str, Any]] = []
+            after = since
+            while len(found) < limit and after < head:
+                batch = events.read_after(conn, after, 1000)
+                if not batch:
+                    break
+                for event in batch:
+                    after = event.seq
+                    if project_id is None or event.project_id == project_id:
+                        found.append(json.loads(event.payload))
+                        if len(found) == limit:
+                            break
+            return Changes(events=found, head=head, next_since=max(after, since), expired=expired)
+
+        return self._read(body)
 
     def prune(self, *, keep_events: int = DEFAULT_EVENT_RETENTION) -> tuple[int, int]:
         """Apply the retention policy: the newest ``keep_events`` events and one day of
@@ -571,6 +673,13 @@ def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> 
         payload = request or {}
     canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _note_text(message: str) -> str:
+    text = message.strip()
+    if not text or len(text) > NOTE_MAX:
+        raise InvalidInput(f"a note is 1 to {NOTE_MAX} characters", details={"field": "message"})
+    return text
 
 
 def _check_key(key: str) -> None:

@@ -367,3 +367,91 @@ def test_prune_keeps_the_newest_events(service: Service, project_id: str) -> Non
     assert deleted == head - 3
     assert [m["seq"] for m in log_after(service, 0)] == [head - 2, head - 1, head]
     assert service.head() == head
+
+
+# --- session notes ---------------------------------------------------------------------------
+
+
+def test_session_notes_append_and_list(service: Service, project_id: str) -> None:
+    session = new_session(service, project_id)
+    head = service.head()
+    note = service.add_session_note(session.id, "  wrote the login form  ").value
+    assert note.message == "wrote the login form"
+    log = log_after(service, head)
+    assert names(log) == ["session:updated", "session:note_added"]
+    assert log[0]["data"]["lastActivityAt"] == note.created_at
+    assert log[1]["data"] == {
+        "sessionId": session.id,
+        "projectId": project_id,
+        "note": {
+            "id": note.id,
+            "sessionId": session.id,
+            "message": "wrote the login form",
+            "createdAt": note.created_at,
+        },
+    }
+    service.add_session_note(session.id, "tests pass")
+    notes = service.list_session_notes(session.id).value
+    assert [n.message for n in notes] == ["wrote the login form", "tests pass"]
+    assert [n.message for n in service.list_session_notes(session.id, limit=1).value] == [
+        "tests pass"
+    ]
+
+
+def test_empty_note_is_refused(service: Service, project_id: str) -> None:
+    session = new_session(service, project_id)
+    with pytest.raises(InvalidInput):
+        service.add_session_note(session.id, "   ")
+    with pytest.raises(NotFound):
+        service.add_session_note("sess_nope", "x")
+
+
+# --- lookups and queries -----------------------------------------------------------------------
+
+
+def test_resolve_project_by_id_name_or_only_one(service: Service) -> None:
+    with pytest.raises(InvalidInput, match="none yet"):
+        service.resolve_project(None)
+    demo = service.create_project(ProjectCreate(name="Demo")).value
+    assert service.resolve_project(None).value == demo
+    assert service.resolve_project(demo.id).value == demo
+    assert service.resolve_project("demo").value == demo
+    other = service.create_project(ProjectCreate(name="Other")).value
+    with pytest.raises(InvalidInput, match="say which project"):
+        service.resolve_project(None)
+    with pytest.raises(NotFound, match=r"Demo \(proj_"):
+        service.resolve_project("nothing")
+    service.create_project(ProjectCreate(name="other"))
+    with pytest.raises(InvalidInput, match="several projects"):
+        service.resolve_project("Other")
+    assert service.resolve_project(other.id).value == other
+
+
+def test_task_query_and_limit(service: Service, project_id: str) -> None:
+    new_task(service, project_id, "Implement login", description="OAuth flow")
+    new_task(service, project_id, "Write docs", description="100% coverage_of login")
+    new_task(service, project_id, "Refactor")
+    found = service.list_tasks(TaskFilter(query="LOGIN")).value
+    assert [t.title for t in found] == ["Implement login", "Write docs"]
+    assert [t.title for t in service.list_tasks(TaskFilter(query="100%")).value] == ["Write docs"]
+    assert service.list_tasks(TaskFilter(query="_")).value[0].title == "Write docs"
+    assert len(service.list_tasks(TaskFilter(limit=2)).value) == 2
+
+
+def test_changes_since(service: Service, project_id: str) -> None:
+    other = service.create_project(ProjectCreate(name="Other")).value
+    start = service.head()
+    task = new_task(service, project_id)
+    new_task(service, other.id)
+    service.update_task(task.id, TaskPatch(title="renamed"))
+    changes = service.changes_since(start).value
+    assert [e["event"] for e in changes.events] == ["task:created", "task:created", "task:updated"]
+    assert changes.next_since == changes.head == start + 3
+    assert not changes.expired
+    mine = service.changes_since(start, project_id=project_id).value
+    assert [e["data"]["id"] for e in mine.events] == [task.id, task.id]
+    first = service.changes_since(start, limit=1).value
+    assert first.next_since == start + 1
+    service.prune(keep_events=1)
+    assert service.changes_since(start).value.expired
+    assert not service.changes_since(service.head()).value.expired

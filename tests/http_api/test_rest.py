@@ -295,3 +295,18 @@ def test_token_is_required_when_configured(db_path: Path) -> None:
         ok = client.get("/api/projects", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert client.get("/api/projects", params={"token": "s3cret"}).status_code == 200
+
+
+def test_session_notes(client: TestClient, project: dict[str, Any]) -> None:
+    session = client.post("/api/sessions", json={"projectId": project["id"], "name": "s"}).json()
+    url = f"/api/sessions/{session['id']}/notes"
+    added = client.post(url, json={"message": "started on the form"})
+    assert added.status_code == 201
+    assert added.json()["message"] == "started on the form"
+    client.post(url, json={"message": "tests green"})
+    assert [n["message"] for n in client.get(url).json()] == ["started on the form", "tests green"]
+    assert [n["message"] for n in client.get(url, params={"limit": 1}).json()] == ["tests green"]
+    assert client.post(url, json={"message": ""}).status_code == 422
+    assert client.post(url, json={"text": "x"}).status_code == 422
+    assert client.get("/api/sessions/sess_nope/notes").status_code == 404
+    assert client.get("/api/tasks", params={"query": "x", "limit": 0}).status_code == 422
