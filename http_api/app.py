@@ -1,4 +1,4 @@
-"""``create_app()``: the Starlette application that serves REST, the live feeds and health."""
+"""``create_app()``: one Starlette application for REST, the live feeds, MCP and health."""
 
 import asyncio
 import contextlib
@@ -16,6 +16,7 @@ from maestro_mcp import __version__
 from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
+from maestro_mcp.mcp_server import build_mcp_server
 
 from . import live, rest
 from .errors import EXCEPTION_HANDLERS
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> Starlette:
     db = Database(settings.db_path, durability=settings.durability)
     feed = Feed(db, poll_interval=settings.poll_interval, max_queue=settings.max_queue)
     service = Service(db, on_commit=feed.notify)
+    mcp = build_mcp_server(service, feed, default_project=settings.default_project)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,7 +49,8 @@ def create_app(settings: Settings) -> Starlette:
         await feed.start()
         pruner = asyncio.create_task(_prune_forever(service, settings), name="maestro-prune")
         try:
-            yield
+            async with mcp.running(http=True):
+                yield
         finally:
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -61,6 +64,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             *rest.routes(),
             *live.routes(),
+            *mcp.http_routes(),
         ],
         middleware=[
             Middleware(
@@ -78,6 +82,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.db = db
     app.state.feed = feed
     app.state.service = service
+    app.state.mcp = mcp
     app.state.openapi = build_openapi()
     return app
 

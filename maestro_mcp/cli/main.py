@@ -4,6 +4,7 @@ import click
 
 from maestro_mcp import __version__
 
+from .mcp import mcp_command
 from .serve import serve
 
 
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(mcp_command)
 
 
 def main() -> None:

@@ -85,6 +85,12 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
     help="Read the token from this file (must be mode 0600).",
 )
 @click.option(
+    "--project",
+    envvar="MAESTRO_PROJECT",
+    show_envvar=True,
+    help="Project (id or name) that MCP tools use when an agent names none.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -103,6 +109,7 @@ def serve(
     allowed_origins: tuple[str, ...],
     token: str | None,
     token_file: Path | None,
+    project: str | None,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -132,6 +139,7 @@ def serve(
         allowed_hosts=tuple(hosts),
         allowed_origins=allowed_origins,
         token=secret,
+        default_project=project,
     )
     logging.basicConfig(
         level=log_level.upper(),

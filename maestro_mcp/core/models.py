@@ -135,7 +135,7 @@ class Session(_Model):
 
 
 class SessionNote(_Model):
-    """One entry of a session's progress log."""
+    # One entry of a session's progress log.
 
     id: int
     session_id: str

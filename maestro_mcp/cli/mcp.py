@@ -1,0 +1,46 @@
+"""``maestro mcp``: serve MCP over stdio for an agent host that spawns it."""
+
+import logging
+import sys
+from pathlib import Path
+
+import anyio
+import click
+
+from maestro_mcp.core.store import Durability
+from maestro_mcp.paths import resolve_db_path
+
+from .options import database_options
+
+
+@click.command("mcp")
+@database_options
+@click.option(
+    "--project",
+    envvar="MAESTRO_PROJECT",
+    show_envvar=True,
+    help="Project (id or name) that tools use when the agent names none.",
+)
+def mcp_command(
+    data_dir: Path | None, db_path: Path | None, durability: str, project: str | None
+) -> None:
+    """Serve MCP over stdio on the Maestro database (for agent hosts).
+
+    Runs the core in this process on the same database file as `maestro serve`:
+    what the agent changes reaches every browser tab and feed of a running server.
+    Nothing but MCP messages is written to stdout; logs go to stderr.
+
+    \b
+    Example (Claude Code):
+      claude mcp add maestro -- maestro mcp --project my-app
+    """
+    from maestro_mcp.mcp_server.stdio import serve_stdio
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    anyio.run(
+        lambda: serve_stdio(
+            resolve_db_path(db_path, data_dir),
+            durability=Durability(durability),
+            default_project=project,
+        )
+    )

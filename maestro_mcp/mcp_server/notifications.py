@@ -1,0 +1,120 @@
+"""Change notifications for MCP clients, driven by the event log like every other feed.
+
+One feed subscriber turns committed events into the URIs of the resources they
+changed and tells both kinds of client:
+- 2026 clients that opened a ``subscriptions/listen`` stream, through the SDK's bus;
+- 2025-era clients that called ``resources/subscribe``, on their session.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections.abc import AsyncIterator, Iterable
+
+from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+
+from maestro_mcp.core.events import StoredEvent
+from maestro_mcp.core.feed import Feed, FeedClosed, SubscriberOverflow
+
+from .resources import board_uri, session_uri, task_uri
+
+log = logging.getLogger(__name__)
+
+
+def uris_changed_by(event: StoredEvent) -> list[str]:
+    """The resources an event changed, in a stable order."""
+    message = json.loads(event.payload)
+    kind: str = message["event"]
+    data = message["data"]
+    uris: list[str] = []
+    if kind.startswith("task:"):
+        uris.append(task_uri(data["id"]))
+    elif kind in ("session:task_added", "session:task_removed"):
+        uris += [session_uri(data["sessionId"]), task_uri(data["taskId"])]
+    elif kind == "session:note_added":
+        uris.append(session_uri(data["sessionId"]))
+    elif kind.startswith("session:"):
+        uris.append(session_uri(data["id"]))
+    if event.project_id is not None and kind != "session:note_added":
+        uris.append(board_uri(event.project_id))
+    return uris
+
+
+class LegacySubscriptions:
+    """Who called ``resources/subscribe`` for what, held weakly: a session that goes away
+    without unsubscribing is simply forgotten."""
+
+    def __init__(self) -> None:
+        self._by_uri: dict[str, weakref.WeakSet[ServerSession]] = {}
+
+    async def subscribe(
+        self, ctx: ServerRequestContext[object, object], params: SubscribeRequestParams
+    ) -> EmptyResult:
+        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(ctx.session)
+        return EmptyResult()
+
+    async def unsubscribe(
+        self, ctx: ServerRequestContext[object, object], params: UnsubscribeRequestParams
+    ) -> EmptyResult:
+        sessions = self._by_uri.get(str(params.uri))
+        if sessions is not None:
+            sessions.discard(ctx.session)
+        return EmptyResult()
+
+    async def notify(self, uri: str) -> None:
+        for session in list(self._by_uri.get(uri, ())):
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:  # a closed session: forget it
+                self._by_uri[uri].discard(session)
+
+    def count(self) -> int:
+        return sum(len(s) for s in self._by_uri.values())
+
+
+class ChangeNotifier:
+    def __init__(
+        self, feed: Feed, bus: InMemorySubscriptionBus, legacy: LegacySubscriptions
+    ) -> None:
+        self.feed = feed
+        self.bus = bus
+        self.legacy = legacy
+
+    async def run(self) -> None:
+        while True:
+            subscriber = self.feed.subscribe()
+            try:
+                while True:
+                    batch = await subscriber.next_batch()
+                    await self.publish(_unique(uri for e in batch for uri in uris_changed_by(e)))
+            except SubscriberOverflow:
+                # Notifications are cues to refetch, not a log: carry on from the head.
+                log.warning("MCP change notifications fell behind; some were coalesced")
+            except FeedClosed:
+                return
+            finally:
+                self.feed.unsubscribe(subscriber)
+
+    async def publish(self, uris: Iterable[str]) -> None:
+        for uri in uris:
+            await self.bus.publish(ResourceUpdated(uri=uri))
+            await self.legacy.notify(uri)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.run(), name="maestro-mcp-notifier")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _unique(uris: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(uris))

@@ -1,0 +1,80 @@
+"""Compact JSON Schemas for tools/list.
+
+Hosts put every tool's schema into the model's context on every turn, so bytes
+there cost tokens forever. Pydantic's schemas carry artifacts the model does not
+need: a ``title`` on every property and ``anyOf`` with ``null`` for optional
+fields. This rewrites them to equivalent, shorter JSON Schema 2020-12.
+"""
+
+from typing import Any
+
+# Keywords whose value maps names to subschemas (the names themselves are not keywords).
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+# Keywords whose value is a list of subschemas.
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+# Keywords whose value is one subschema.
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
+
+
+def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
+    """The same schema, shorter.
+
+    For a result's schema (``output``), defaults mean nothing, only the envelope
+    keeps ``required``, and enums become strings: the entities inside are always
+    sent whole, and their value sets are already in the input schemas, so repeating
+    them in every result buys the model nothing.
+    """
+    result = _compact(schema, output=output)
+    if output and "$defs" in result:
+        enums = {f"#/$defs/{name}" for name, d in result["$defs"].items() if "enum" in d}
+        result = _strings_for(enums, result)
+        defs = {n: d for n, d in result.pop("$defs").items() if f"#/$defs/{n}" not in enums}
+        if defs:
+            result["$defs"] = _without_required(defs)
+    return result
+
+
+def _strings_for(refs: set[str], node: Any) -> Any:
+    if isinstance(node, dict):
+        if node.get("$ref") in refs:
+            return {"type": "string"}
+        return {k: _strings_for(refs, v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_strings_for(refs, v) for v in node]
+    return node
+
+
+def _without_required(defs: dict[str, Any]) -> dict[str, Any]:
+    return {name: {k: v for k, v in d.items() if k != "required"} for name, d in defs.items()}
+
+
+def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and (output or value is None):
+            continue  # for inputs, not being required already says it may be omitted
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _compact(sub, output=output) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_compact(sub, output=output) for sub in value]
+        elif key in _SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = _compact(value, output=output)
+        else:
+            out[key] = value
+    return _nullable(out)
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``{"anyOf": [{"type": T, …}, {"type": "null"}]}`` -> ``{"type": [T, "null"], …}``."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return schema
+    other = options[0] if options[1] == {"type": "null"} else options[1]
+    if not isinstance(other.get("type"), str) or "$ref" in other:
+        return schema
+    merged = {k: v for k, v in schema.items() if k != "anyOf"}
+    merged.update(other)
+    merged["type"] = [other["type"], "null"]
+    return merged

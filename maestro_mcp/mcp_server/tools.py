@@ -1,0 +1,362 @@
+"""The agent's tools: eleven calls into the service layer, the same write path as REST.
+
+Descriptions are one or two sentences: every host loads them into the model's
+context on every turn. The longer how-to lives in the server instructions and
+the ``maestro://guide`` resource.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from maestro_mcp.core.errors import MaestroError, VersionConflict
+from maestro_mcp.core.models import (
+    AGENT_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    PATH_MAX,
+    PROMPT_MAX,
+    QUERY_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    Project,
+    ProjectCreate,
+    SessionCreate,
+    SessionPatch,
+    SessionStatus,
+    TaskCreate,
+    TaskFilter,
+    TaskPatch,
+    TaskPriority,
+    TaskStatus,
+)
+from maestro_mcp.core.service import Service
+
+from .results import (
+    ChangesResult,
+    DeletedResult,
+    ItemResult,
+    ProjectRef,
+    ProjectResult,
+    ProjectsResult,
+    SessionResult,
+    SessionSummary,
+    TaskListResult,
+    TaskResult,
+    TaskSummary,
+)
+from .schemas import compact
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+NOTES_SHOWN = 20
+
+# Shared parameter types: the Field descriptions are what the model reads.
+ProjectArg = Annotated[
+    str | None,
+    Field(description="Project id or name; optional when there is one project or a default."),
+]
+TaskId = Annotated[str, Field(description="A task id (task_…).", max_length=100)]
+SessionId = Annotated[str, Field(description="A session id (sess_…).", max_length=100)]
+ExpectedVersion = Annotated[
+    int | None,
+    Field(description="The version you read; the write fails if the entity changed since.", ge=1),
+]
+RequestId = Annotated[
+    str | None,
+    Field(description="Your id for this write; a retry with it changes nothing.", max_length=200),
+]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Prompt = Annotated[str, Field(max_length=PROMPT_MAX)]
+
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+IDEMPOTENT_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+DESTRUCTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+
+
+def actionable(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn domain errors into tool errors that tell the model what to do next."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except VersionConflict as exc:
+            raise ToolError(
+                f"{exc.message}. Call get for the current state, then retry with "
+                f"expectedVersion={exc.current.version}."
+            ) from None
+        except MaestroError as exc:
+            raise ToolError(exc.message) from None
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class ToolEnv:
+    service: Service
+    default_project: str | None = None
+
+    def project(self, ref: str | None) -> Project:
+        return self.service.resolve_project(ref or self.default_project).value
+
+    def project_of(self, project_id: str) -> ProjectRef:
+        return ProjectRef.of(self.service.get_project(project_id).value)
+
+
+def build_tools(env: ToolEnv) -> list[Tool]:
+    """The tools, with compacted schemas (see schemas.py)."""
+    service = env.service
+    tools: list[Tool] = []
+
+    def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            built = Tool.from_function(fn, annotations=annotations)
+            compacted = compact(built.parameters)
+            built.parameters.clear()
+            built.parameters.update(compacted)
+            if built.fn_metadata.output_schema is not None:
+                built.fn_metadata.output_schema = compact(
+                    built.fn_metadata.output_schema, output=True
+                )
+            tools.append(built)
+            return fn
+
+        return register
+
+    @tool(READ)
+    @actionable
+    def list_projects() -> ProjectsResult:
+        """List all projects."""
+        result = service.list_projects()
+        return ProjectsResult(projects=result.value, seq=result.seq)
+
+    @tool(IDEMPOTENT_WRITE)
+    @actionable
+    def create_project(
+        name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)],
+        workingDir: Annotated[str | None, Field(max_length=PATH_MAX)] = None,
+        description: Text = "",
+        requestId: RequestId = None,
+    ) -> ProjectResult:
+        """Create a project (usually one per repository; set workingDir to its path)."""
+        data = ProjectCreate(name=name, working_dir=workingDir, description=description)
+        result = service.create_project(data, idempotency_key=requestId)
+        return ProjectResult(project=result.value, seq=result.seq)
+
+    @tool(IDEMPOTENT_WRITE)
+    @actionable
+    def create_task(
+        title: Title,
+        project: ProjectArg = None,
+        description: Text = "",
+        prompt: Annotated[Prompt, Field(description="Instructions for the agent doing it.")] = "",
+        priority: TaskPriority = TaskPriority.MEDIUM,
+        status: TaskStatus = TaskStatus.PENDING,
+        parentId: Annotated[
+            str | None, Field(description="Make it a sub-task of this task.")
+        ] = None,
+        requestId: RequestId = None,
+    ) -> TaskResult:
+        """Create a task in a project."""
+        target = env.project(project)
+        data = TaskCreate(
+            project_id=target.id,
+            title=title,
+            description=description,
+            prompt=prompt,
+            priority=priority,
+            status=status,
+            parent_id=parentId,
+        )
+        result = service.create_task(data, idempotency_key=requestId)
+        return TaskResult(
+            project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
+        )
+
+    @tool(IDEMPOTENT_WRITE)
+    @actionable
+    def update_task(
+        taskId: TaskId,
+        status: TaskStatus | None = None,
+        title: Title | None = None,
+        description: Text | None = None,
+        prompt: Prompt | None = None,
+        priority: TaskPriority | None = None,
+        parentId: Annotated[
+            str | None, Field(description='Move under this task; "" = top level.')
+        ] = None,
+        expectedVersion: ExpectedVersion = None,
+    ) -> TaskResult:
+        """Change a task's status or fields; only the fields you pass change."""
+        given: dict[str, Any] = {
+            "status": status,
+            "title": title,
+            "description": description,
+            "prompt": prompt,
+            "priority": priority,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        if parentId is not None:
+            changes["parent_id"] = parentId or None
+        result = service.update_task(taskId, TaskPatch(**changes), expected_version=expectedVersion)
+        task = result.value
+        return TaskResult(
+            project=env.project_of(task.project_id), task=TaskSummary.of(task), seq=result.seq
+        )
+
+    @tool(DESTRUCTIVE)
+    @actionable
+    def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
+        """Delete a task and its sub-tasks."""
+        result = service.delete_task(taskId, expected_version=expectedVersion)
+        project = env.project_of(result.value.project_id)
+        return DeletedResult(project=project, deleted=taskId, seq=result.seq)
+
+    @tool(READ)
+    @actionable
+    def list_tasks(
+        project: ProjectArg = None,
+        status: TaskStatus | None = None,
+        query: Annotated[
+            str | None, Field(description="Text in the title or description.", max_length=QUERY_MAX)
+        ] = None,
+        parentId: str | None = None,
+        sessionId: str | None = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    ) -> TaskListResult:
+        """Find tasks of a project (summaries; use get for all fields)."""
+        target = env.project(project)
+        where = TaskFilter(
+            project_id=target.id,
+            status=status,
+            query=query or None,
+            parent_id=parentId,
+            session_id=sessionId,
+            limit=limit + 1,
+        )
+        result = service.list_tasks(where)
+        tasks = [TaskSummary.of(t) for t in result.value[:limit]]
+        return TaskListResult(
+            project=ProjectRef.of(target),
+            tasks=tasks,
+            truncated=len(result.value) > limit,
+            seq=result.seq,
+        )
+
+    @tool(READ)
+    @actionable
+    def get(id: Annotated[str, Field(description="A task_…, sess_… or proj_… id.")]) -> ItemResult:
+        """Get one task, session (with its latest notes) or project by id."""
+        if id.startswith("sess_"):
+            session = service.get_session(id)
+            notes = service.list_session_notes(id, limit=NOTES_SHOWN).value
+            project = service.get_project(session.value.project_id).value
+            return ItemResult(project=project, session=session.value, notes=notes, seq=session.seq)
+        if id.startswith("proj_"):
+            found = service.get_project(id)
+            return ItemResult(project=found.value, seq=found.seq)
+        task = service.get_task(id)
+        project = service.get_project(task.value.project_id).value
+        return ItemResult(project=project, task=task.value, seq=task.seq)
+
+    @tool(IDEMPOTENT_WRITE)
+    @actionable
+    def start_session(
+        name: Annotated[
+            str, Field(min_length=1, max_length=NAME_MAX, description="What you are doing.")
+        ],
+        project: ProjectArg = None,
+        agent: Annotated[
+            str | None, Field(max_length=AGENT_MAX, description="Your kind, e.g. claude-code.")
+        ] = None,
+        taskIds: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006 - never mutated
+        requestId: RequestId = None,
+    ) -> SessionResult:
+        """Register your working session, optionally on tasks; report with update_session."""
+        target = env.project(project)
+        data = SessionCreate(
+            project_id=target.id,
+            name=name,
+            agent=agent,
+            status=SessionStatus.WORKING,
+            task_ids=taskIds,
+        )
+        result = service.create_session(data, idempotency_key=requestId)
+        return SessionResult(
+            project=ProjectRef.of(target), session=SessionSummary.of(result.value), seq=result.seq
+        )
+
+    @tool(WRITE)
+    @actionable
+    def update_session(
+        sessionId: SessionId,
+        status: SessionStatus | None = None,
+        note: Annotated[
+            str | None, Field(max_length=NOTE_MAX, description="A progress note for the log.")
+        ] = None,
+        name: Annotated[str | None, Field(max_length=NAME_MAX)] = None,
+        expectedVersion: ExpectedVersion = None,
+    ) -> SessionResult:
+        """Set your session's status and/or append a progress note."""
+        changes = {k: v for k, v in {"status": status, "name": name}.items() if v is not None}
+        result = service.update_session(
+            sessionId, SessionPatch(**changes), expected_version=expectedVersion
+        )
+        seq = result.seq
+        if note is not None:
+            seq = service.add_session_note(sessionId, note).seq
+        session = service.get_session(sessionId).value
+        return SessionResult(
+            project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
+        )
+
+    @tool(IDEMPOTENT_WRITE)
+    @actionable
+    def link_tasks(
+        sessionId: SessionId,
+        add: Annotated[list[str], Field(max_length=100, description="Task ids to add.")] = [],  # noqa: B006
+        remove: Annotated[list[str], Field(max_length=100, description="Task ids to remove.")] = [],  # noqa: B006
+    ) -> SessionResult:
+        """Add tasks to or remove tasks from a session."""
+        seq = service.head()
+        for task_id in add:
+            seq = service.add_task_to_session(sessionId, task_id).seq
+        for task_id in remove:
+            seq = service.remove_task_from_session(sessionId, task_id).seq
+        session = service.get_session(sessionId).value
+        return SessionResult(
+            project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
+        )
+
+    @tool(READ)
+    @actionable
+    def changes_since(
+        since: Annotated[int, Field(ge=0, description="A seq from an earlier result; 0 = all.")],
+        project: ProjectArg = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    ) -> ChangesResult:
+        """What changed after a seq (by anyone: humans, other agents); continue from nextSince."""
+        project_id = env.project(project).id if (project or env.default_project) else None
+        changes = service.changes_since(since, project_id=project_id, limit=limit).value
+        return ChangesResult(
+            events=changes.events,
+            next_since=changes.next_since,
+            head=changes.head,
+            expired=changes.expired,
+        )
+
+    return tools
