@@ -13,6 +13,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable
 
+from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
@@ -45,33 +46,41 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     return uris
 
 
+def _connection(session: ServerSession) -> Connection:
+    # ctx.session is a per-request proxy; what outlives the request is its connection,
+    # whose standalone stream carries unsolicited notifications to a 2025-era client.
+    # The SDK exposes it to handlers only through this attribute (no public accessor yet).
+    connection: Connection = session._connection
+    return connection
+
+
 class LegacySubscriptions:
-    """Who called ``resources/subscribe`` for what, held weakly: a session that goes away
-    without unsubscribing is simply forgotten."""
+    """Who called ``resources/subscribe`` for what. Connections are held weakly: one
+    that goes away without unsubscribing is simply forgotten."""
 
     def __init__(self) -> None:
-        self._by_uri: dict[str, weakref.WeakSet[ServerSession]] = {}
+        self._by_uri: dict[str, weakref.WeakSet[Connection]] = {}
 
     async def subscribe(
         self, ctx: ServerRequestContext[object, object], params: SubscribeRequestParams
     ) -> EmptyResult:
-        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(ctx.session)
+        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(_connection(ctx.session))
         return EmptyResult()
 
     async def unsubscribe(
         self, ctx: ServerRequestContext[object, object], params: UnsubscribeRequestParams
     ) -> EmptyResult:
-        sessions = self._by_uri.get(str(params.uri))
-        if sessions is not None:
-            sessions.discard(ctx.session)
+        connections = self._by_uri.get(str(params.uri))
+        if connections is not None:
+            connections.discard(_connection(ctx.session))
         return EmptyResult()
 
     async def notify(self, uri: str) -> None:
-        for session in list(self._by_uri.get(uri, ())):
+        for connection in list(self._by_uri.get(uri, ())):
             try:
-                await session.send_resource_updated(uri)
-            except Exception:  # a closed session: forget it
-                self._by_uri[uri].discard(session)
+                await connection.send_resource_updated(uri)
+            except Exception:  # a closed connection: forget it
+                self._by_uri[uri].discard(connection)
 
     def count(self) -> int:
         return sum(len(s) for s in self._by_uri.values())

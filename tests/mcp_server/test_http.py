@@ -1,0 +1,127 @@
+"""MCP over streamable HTTP on a real uvicorn, in both protocol eras, next to REST and the feeds."""
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.session import IncomingMessage
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import ResourceUpdatedNotification
+
+from http_api import Settings
+from tests.mcp_server.scenario import call, every_tool_and_resource
+from tests.support import LiveServer, SseClient, WsClient, live_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def mcp_server(settings: Settings) -> Iterator[LiveServer]:
+    # A fixture of its own: the server runs in its thread while the test's loop drives the client.
+    with live_server(settings) as running:
+        yield running
+
+
+def mcp_url(server: LiveServer) -> str:
+    return server.base_url + "/mcp"
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_every_tool_and_resource_over_http(mcp_server: LiveServer, mode: str) -> None:
+    async with Client(mcp_url(mcp_server), mode=mode) as client:
+        assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
+        await every_tool_and_resource(client)
+
+
+async def test_mcp_write_reaches_websocket_and_sse_clients(mcp_server: LiveServer) -> None:
+    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
+    task = mcp_server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}
+    ).json()
+    ws = WsClient(mcp_server.ws_url)
+    sse = SseClient(mcp_server.base_url + "/api/events")
+    for feed in (ws, sse):
+        feed.until_ready()
+    async with Client(mcp_url(mcp_server)) as client:
+        result = await call(client, "update_task", taskId=task["id"], status="completed")
+    for feed in (ws, sse):
+        [event] = await anyio.to_thread.run_sync(feed.take, 1)
+        assert event["event"] == "task:updated"
+        assert event["data"]["status"] == "completed"
+        assert event["seq"] == result["seq"]
+        feed.close()
+
+
+def _rest_patch_in_thread(server: LiveServer, task_id: str, title: str) -> None:
+    # The REST call comes from another client, like a human on the board.
+    def patch() -> None:
+        with server.client() as http:
+            assert http.patch(f"/api/tasks/{task_id}", json={"title": title}).status_code == 200
+
+    thread = threading.Thread(target=patch)
+    thread.start()
+    thread.join()
+
+
+async def test_rest_update_notifies_a_2026_subscriber(mcp_server: LiveServer) -> None:
+    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
+    task = mcp_server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}
+    ).json()
+    uri = f"maestro://tasks/{task['id']}"
+    async with Client(mcp_url(mcp_server)) as client:
+        async with client.listen(resource_subscriptions=[uri]) as subscription:
+            await anyio.to_thread.run_sync(_rest_patch_in_thread, mcp_server, task["id"], "renamed")
+            with anyio.fail_after(10):
+                event = await subscription.__anext__()
+        assert getattr(event, "uri", None) == uri
+        content = await client.read_resource(uri)
+        assert "renamed" in content.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_rest_update_notifies_a_legacy_subscriber(mcp_server: LiveServer) -> None:
+    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
+    task = mcp_server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}
+    ).json()
+    uri = f"maestro://tasks/{task['id']}"
+    send, receive = anyio.create_memory_object_stream[str](10)
+
+    async def on_message(message: IncomingMessage) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            await send.send(message.params.uri)
+
+    async with (
+        send,
+        receive,
+        Client(mcp_url(mcp_server), mode="legacy", message_handler=on_message) as client,
+    ):
+        # The 2025-era call is deprecated in the SDK, and still what most hosts speak.
+        with pytest.warns(MCPDeprecationWarning):
+            await client.subscribe_resource(uri)
+        await anyio.to_thread.run_sync(_rest_patch_in_thread, mcp_server, task["id"], "renamed")
+        with anyio.fail_after(10):
+            assert await receive.receive() == uri
+        with pytest.warns(MCPDeprecationWarning):
+            await client.unsubscribe_resource(uri)
+
+
+async def test_mcp_endpoint_answers_without_redirect_and_checks_origin(
+    mcp_server: LiveServer,
+) -> None:
+    headers: dict[str, Any] = {"Accept": "application/json, text/event-stream"}
+    plain = mcp_server.http.post("/mcp", json={}, headers=headers)
+    assert plain.status_code not in (301, 307, 308)
+    foreign = mcp_server.http.post(
+        "/mcp", json={}, headers={**headers, "Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert foreign.json()["error"]["code"] == "forbidden_origin"
