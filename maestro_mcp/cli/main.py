@@ -4,6 +4,7 @@ import click
 
 from maestro_mcp import __version__
 
+from .agent_config import agent_config
 from .mcp import mcp_command
 from .serve import serve
 
@@ -16,6 +17,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(mcp_command)
+cli.add_command(agent_config)
 
 
 def main() -> None:
