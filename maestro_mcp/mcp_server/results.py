@@ -119,6 +119,7 @@ class DeletedResult(_Out):
 
 
 class ChangesResult(_Out):
+    project: ProjectRef | None  # the filter, if any
     events: list[dict[str, Any]]
     next_since: int
     head: int

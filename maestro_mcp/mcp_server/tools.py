@@ -310,6 +310,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         ] = None,
         name: Annotated[str | None, Field(max_length=NAME_MAX)] = None,
         expectedVersion: ExpectedVersion = None,
+        requestId: RequestId = None,
     ) -> SessionResult:
         """Set your session's status and/or append a progress note."""
         changes = {k: v for k, v in {"status": status, "name": name}.items() if v is not None}
@@ -318,7 +319,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         )
         seq = result.seq
         if note is not None:
-            seq = service.add_session_note(sessionId, note).seq
+            seq = service.add_session_note(sessionId, note, idempotency_key=requestId).seq
         session = service.get_session(sessionId).value
         return SessionResult(
             project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
@@ -353,6 +354,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         project_id = env.project(project).id if (project or env.default_project) else None
         changes = service.changes_since(since, project_id=project_id, limit=limit).value
         return ChangesResult(
+            project=env.project_of(project_id) if project_id else None,
             events=changes.events,
             next_since=changes.next_since,
             head=changes.head,

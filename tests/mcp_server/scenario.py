@@ -70,7 +70,10 @@ async def every_tool_and_resource(client: Client) -> dict[str, Any]:
     assert session["taskIds"] == [task["id"]]
     assert session["status"] == "working"
     await call(client, "link_tasks", sessionId=session["id"], add=[sub["task"]["id"]])
-    noted = await call(client, "update_session", sessionId=session["id"], note="form done")
+    noted = await call(
+        client, "update_session", sessionId=session["id"], note="form done", requestId="n-1"
+    )
+    await call(client, "update_session", sessionId=session["id"], note="form done", requestId="n-1")
     assert noted["session"]["taskIds"] == [task["id"], sub["task"]["id"]]
 
     item = await call(client, "get", id=session["id"])

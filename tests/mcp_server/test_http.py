@@ -125,3 +125,7 @@ async def test_mcp_endpoint_answers_without_redirect_and_checks_origin(
     )
     assert foreign.status_code == 403
     assert foreign.json()["error"]["code"] == "forbidden_origin"
+    rebound = mcp_server.http.post(
+        "/mcp", json={}, headers={**headers, "Host": "attacker.example:3000"}
+    )
+    assert rebound.status_code == 421
