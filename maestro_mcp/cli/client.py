@@ -1,0 +1,111 @@
+"""The CLI's HTTP client of the REST API: errors as CliError, safe retries, idempotent creates."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2 as httpx
+
+from .errors import CliError, Exit
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+ATTEMPTS = 4
+TIMEOUT = 10.0
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    seq: int | None
+    replayed: bool
+
+
+class MaestroClient:
+    def __init__(self, base_url: str, *, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        if_version: int | None = None,
+    ) -> Response:
+        """One API call, retried on connection failures.
+
+        A retry is always safe: a POST carries an Idempotency-Key (the server answers
+        a repeat with the first result), PATCH merges the same fields again, and a
+        DELETE whose first answer was lost finds the entity gone.
+        """
+        headers: dict[str, str] = {}
+        if method == "POST":
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        if if_version is not None:
+            headers["If-Match"] = f'"{if_version}"'
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        delay = 0.2
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = self._http.request(
+                    method, path, json=json, params=query, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if attempt == ATTEMPTS:
+                    raise unreachable(self.base_url, exc) from None
+                time.sleep(delay)
+                delay *= 2
+                continue
+            if method == "DELETE" and response.status_code == 404 and attempt > 1:
+                # The first attempt deleted it; its answer was lost on the way back.
+                return Response(200, None, _seq(response), replayed=True)
+            return _parse(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, path: str, **params: Any) -> Response:
+        return self.request("GET", path, params=params)
+
+
+def _seq(response: httpx.Response) -> int | None:
+    value = response.headers.get("x-maestro-seq")
+    return int(value) if value and value.isdigit() else None
+
+
+def _parse(response: httpx.Response) -> Response:
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        raise CliError.from_response(response.status_code, body)
+    replayed = response.headers.get("idempotent-replayed") == "true"
+    return Response(response.status_code, body, _seq(response), replayed)
+
+
+def unreachable(url: str, exc: Exception | None = None) -> CliError:
+    return CliError(
+        f"cannot reach the Maestro server at {url}",
+        exit_code=Exit.UNREACHABLE,
+        hint="start it with `maestro serve`, or point --url / MAESTRO_URL at it",
+        code="unreachable",
+        details=str(exc) if exc else None,
+    )
+
+
+@contextmanager
+def connected(url: str, token: str | None) -> Iterator[MaestroClient]:
+    client = MaestroClient(url, token=token)
+    try:
+        yield client
+    finally:
+        client.close()

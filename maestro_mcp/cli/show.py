@@ -1,0 +1,130 @@
+"""How entities look to a human: the fields of one, the rows of many."""
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+from .output import priority_text, status_text
+
+
+def when(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def sessions_badge(count: int) -> str:
+    return f"[{count}x]" if count else ""
+
+
+def project_fields(p: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("id", p["id"]),
+        ("name", p["name"]),
+        ("working dir", p["workingDir"]),
+        ("description", p["description"] or None),
+        ("version", p["version"]),
+        ("created", when(p["createdAt"])),
+        ("updated", when(p["updatedAt"])),
+    ]
+
+
+def task_fields(t: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("id", t["id"]),
+        ("title", t["title"]),
+        ("status", status_text(t["status"])),
+        ("priority", priority_text(t["priority"])),
+        ("project", t["projectId"]),
+        ("parent", t["parentId"]),
+        ("sessions", t["sessionIds"]),
+        ("version", t["version"]),
+        ("created", when(t["createdAt"])),
+        ("updated", when(t["updatedAt"])),
+        ("started", when(t["startedAt"])),
+        ("completed", when(t["completedAt"])),
+        ("description", t["description"] or None),
+        ("prompt", t["prompt"] or None),
+    ]
+
+
+def session_fields(s: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("id", s["id"]),
+        ("name", s["name"]),
+        ("agent", s["agent"]),
+        ("status", status_text(s["status"])),
+        ("project", s["projectId"]),
+        ("tasks", s["taskIds"]),
+        ("version", s["version"]),
+        ("created", when(s["createdAt"])),
+        ("last activity", when(s["lastActivityAt"])),
+        ("ended", when(s["endedAt"])),
+    ]
+
+
+def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
+    """Rows in tree order: each sub-task under its parent, indented."""
+    by_parent: dict[str | None, list[dict[str, Any]]] = {}
+    ids = {t["id"] for t in tasks}
+    for task in tasks:
+        parent = task["parentId"] if task["parentId"] in ids else None
+        by_parent.setdefault(parent, []).append(task)
+    rows: list[list[Any]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for task in by_parent.get(parent, []):
+            rows.append(
+                [
+                    task["id"],
+                    status_text(task["status"]),
+                    priority_text(task["priority"]),
+                    sessions_badge(task["sessionCount"]),
+                    "  " * depth + ("└ " if depth else "") + task["title"],
+                ]
+            )
+            walk(task["id"], depth + 1)
+
+    walk(None, 0)
+    return rows
+
+
+TASK_COLUMNS = ["ID", "STATUS", "PRIORITY", "SESSIONS", "TITLE"]
+SESSION_COLUMNS = ["ID", "STATUS", "AGENT", "TASKS", "NAME"]
+
+
+def session_row(s: dict[str, Any]) -> list[Any]:
+    return [s["id"], status_text(s["status"]), s["agent"], len(s["taskIds"]), s["name"]]
+
+
+def event_line(message: dict[str, Any]) -> Text:
+    """One readable line for a feed event."""
+    event = message["event"]
+    data = message.get("data", {})
+    stamp = when(message.get("timestamp")) or ""
+    text = Text.assemble((stamp[11:], "dim"), "  ", (f"#{message.get('seq', '-')}", "dim"), "  ")
+    text.append(event.ljust(21), style="bold")
+    if event in ("session:task_added", "session:task_removed"):
+        text.append(
+            f"{data['sessionId']} {'+' if event.endswith('added') else '-'} {data['taskId']}"
+        )
+    elif event == "session:note_added":
+        text.append(f"{data['sessionId']}: {data['note']['message']}")
+    elif event.endswith(":deleted"):
+        text.append(str(data.get("id")))
+    elif event.startswith("task:"):
+        text.append(f"{data['id']}  ")
+        text.append_text(status_text(data["status"]))
+        text.append(f"  {data['title']}")
+        if data.get("sessionCount"):
+            text.append(f"  {sessions_badge(data['sessionCount'])}", style="dim")
+    elif event.startswith("session:"):
+        text.append(f"{data['id']}  ")
+        text.append_text(status_text(data["status"]))
+        text.append(f"  {data['name']}")
+        if data.get("agent"):
+            text.append(f"  ({data['agent']})", style="dim")
+    elif event.startswith("project:"):
+        text.append(f"{data['id']}  {data['name']}")
+    return text

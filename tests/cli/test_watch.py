@@ -1,0 +1,127 @@
+"""``maestro watch`` as a separate process: killed, restarted with its last seq, nothing missed."""
+
+import json
+import queue
+import socket
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from maestro_mcp.core.models import ProjectCreate, TaskCreate
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+from tests.support import WAIT, maestro_command, start_server_process
+
+
+class Server(Protocol):
+    """A LiveServer or a ServerProcess: anything with a URL and a client."""
+
+    base_url: str
+
+    def client(self) -> Any: ...
+
+
+class Watcher:
+    def __init__(self, server: Server, *args: str) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.process = subprocess.Popen(
+            maestro_command("watch", "--url", server.base_url, *args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.lines.put(line)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self.stderr.append(line)
+                if "watching from seq" in line:
+                    self.lines.put("<ready>")
+
+    def ready(self) -> None:
+        assert self.lines.get(timeout=WAIT) == "<ready>"
+
+    def take(self, count: int) -> list[str]:
+        return [self.lines.get(timeout=WAIT) for _ in range(count)]
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(WAIT)
+
+
+def change(server: Server, count: int) -> None:
+    with server.client() as http:
+        project = http.post("/api/projects", json={"name": "p"}).json()
+        for i in range(count - 1):
+            http.post("/api/tasks", json={"projectId": project["id"], "title": f"t{i}"})
+
+
+def seqs(lines: list[str]) -> list[int]:
+    messages: list[dict[str, Any]] = [json.loads(line) for line in lines]
+    return [m["seq"] for m in messages]
+
+
+def test_watch_json_killed_and_restarted_prints_exactly_what_it_missed(
+    server: Server,
+) -> None:
+    first = Watcher(server, "--json", "--since", "0")
+    change(server, 3)
+    seen = first.take(3)  # the ready notice goes to stderr in JSON mode: only events here
+    assert seqs(seen) == [1, 2, 3]
+    first.kill()
+
+    change(server, 5)  # while nobody watches
+    last_seq = seqs(seen)[-1]
+    second = Watcher(server, "--json", "--since", str(last_seq))
+    missed = second.take(5)
+    assert seqs(missed) == [4, 5, 6, 7, 8]
+    change(server, 1)
+    assert seqs(second.take(1)) == [9]  # and nothing else came in between
+    second.kill()
+
+
+def test_watch_prints_a_readable_line_per_event(server: Server) -> None:
+    watcher = Watcher(server)
+    watcher.ready()
+    change(server, 2)
+    project_line, task_line = watcher.take(2)
+    assert "#1" in project_line
+    assert "project:created" in project_line
+    assert "task:created" in task_line
+    assert "pending" in task_line
+    assert "t0" in task_line
+    watcher.kill()
+
+
+def test_watch_reconnects_after_a_server_restart_and_misses_nothing(db_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = start_server_process(db_path, "--port", str(port))
+    watcher = Watcher(first, "--json", "--since", "0")
+    change(first, 2)
+    assert seqs(watcher.take(2)) == [1, 2]
+    assert first.terminate() == 0
+
+    # While the server is down, another process writes the database.
+    db = Database(db_path)
+    service = Service(db)
+    project = service.create_project(ProjectCreate(name="while down")).value
+    service.create_task(TaskCreate(project_id=project.id, title="missed?"))
+    db.close()
+
+    second = start_server_process(db_path, "--port", str(port))
+    assert seqs(watcher.take(2)) == [3, 4]
+    watcher.kill()
+    assert second.terminate() == 0
