@@ -18,7 +18,7 @@ from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
 from maestro_mcp.mcp_server import build_mcp_server
 
-from . import live, rest
+from . import board, live, rest
 from .errors import EXCEPTION_HANDLERS
 from .openapi import build_openapi
 from .security import SecurityGuard
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
             *rest.routes(),
             *live.routes(),
             *mcp.http_routes(),
+            *board.routes(),
         ],
         middleware=[
             Middleware(

@@ -1,0 +1,48 @@
+// The REST API: JSON in and out, the seq of every answer, errors in the server's one shape.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || "error";
+    this.details = error.details;
+  }
+}
+
+export async function request(method, path, { body, ifMatch, idempotent } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
+  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data);
+  const seq = Number(response.headers.get("X-Maestro-Seq"));
+  return { data, seq: Number.isFinite(seq) ? seq : null };
+}
+
+export const api = {
+  projects: () => request("GET", "/api/projects"),
+  tasks: (projectId) => request("GET", `/api/tasks?projectId=${encodeURIComponent(projectId)}`),
+  sessions: (projectId) =>
+    request("GET", `/api/sessions?projectId=${encodeURIComponent(projectId)}`),
+  createProject: (body) => request("POST", "/api/projects", { body, idempotent: true }),
+  createTask: (body) => request("POST", "/api/tasks", { body, idempotent: true }),
+  updateTask: (id, body, version) =>
+    request("PATCH", `/api/tasks/${id}`, { body, ifMatch: version }),
+  deleteTask: (id, version) => request("DELETE", `/api/tasks/${id}`, { ifMatch: version }),
+  createSession: (body) => request("POST", "/api/sessions", { body, idempotent: true }),
+  updateSession: (id, body, version) =>
+    request("PATCH", `/api/sessions/${id}`, { body, ifMatch: version }),
+  deleteSession: (id, version) => request("DELETE", `/api/sessions/${id}`, { ifMatch: version }),
+  addTask: (sessionId, taskId) =>
+    request("POST", `/api/sessions/${sessionId}/tasks/${taskId}`, { idempotent: true }),
+  removeTask: (sessionId, taskId) =>
+    request("DELETE", `/api/sessions/${sessionId}/tasks/${taskId}`),
+};

@@ -1,0 +1,361 @@
+// The board: a snapshot with the seq it is consistent with, then the live feed from that
+// seq, all into one store; every view renders from the store.
+
+import { api, ApiError } from "./api.js";
+import { Feed } from "./feed.js";
+import { Store } from "./store.js";
+import { TASK_STATUS_LABEL, h, patchList, sessionItem, taskItem, taskTree } from "./views.js";
+
+const EDITABLE = ["title", "status", "priority", "description", "prompt"];
+const store = new Store();
+const ui = { filter: "all", expanded: new Set(), editing: null };
+const $ = (selector) => document.querySelector(selector);
+
+// --- loading -------------------------------------------------------------------------------
+
+async function loadProject(projectId) {
+  store.switchProject(projectId);
+  if (!projectId) return null;
+  const [tasks, sessions] = await Promise.all([api.tasks(projectId), api.sessions(projectId)]);
+  store.loadProject(projectId, tasks.data, sessions.data, Math.min(tasks.seq, sessions.seq));
+  return Math.min(tasks.seq, sessions.seq);
+}
+
+async function loadAll() {
+  const projects = await api.projects();
+  store.loadProjects(projects.data, projects.seq);
+  const wanted = location.hash.slice(1);
+  const chosen = store.projects.has(wanted) ? wanted : projects.data[0]?.id ?? null;
+  const projectSeq = await loadProject(chosen);
+  // Resume from the oldest snapshot: events after it are applied once more, and the
+  // store keeps only newer versions, so nothing is missed and nothing goes backwards.
+  store.seq = Math.min(projects.seq, projectSeq ?? projects.seq);
+}
+
+const feed = new Feed({
+  since: () => store.seq,
+  onEvent: (message) => store.apply(message),
+  onState: showConnection,
+  onReset: async () => {
+    notify("Reconnected after a long gap: reloading the board.");
+    store.tombstones.clear();
+    store.projects.clear();
+    await loadAll();
+    feed.connect();
+  },
+});
+
+// --- rendering ------------------------------------------------------------------------------
+
+function render() {
+  renderProjects();
+  const hasProject = Boolean(store.projectId);
+  $("#board").hidden = !hasProject;
+  $("#welcome").hidden = hasProject || store.projects.size > 0;
+  if (!hasProject) return;
+  renderTasks();
+  renderSessions();
+  renderDialog();
+}
+
+function renderProjects() {
+  const select = $("#project-select");
+  const projects = store.projectList();
+  patchList(
+    select,
+    projects.map((p) => ({ key: p.id, signature: p.name, project: p })),
+    ({ project }) => h("option", { value: project.id }, project.name),
+  );
+  select.disabled = projects.length === 0;
+  if (store.projectId && select.value !== store.projectId) select.value = store.projectId;
+  if (store.projectId && !store.projects.has(store.projectId)) {
+    // The project was deleted (here or elsewhere): go to another one.
+    switchProject(projects[0]?.id ?? null);
+  }
+}
+
+function renderTasks() {
+  const tasks = store.taskList();
+  const shown = ui.filter === "all" ? tasks : tasks.filter((t) => t.status === ui.filter);
+  const tree = ui.filter === "all" ? taskTree(shown) : shown.map((task) => ({ task, depth: 0 }));
+  patchList(
+    $("#task-list"),
+    tree.map((entry) => ({ key: entry.task.id, signature: `${entry.task.version}:${entry.depth}`, ...entry })),
+    (entry) => taskItem(entry, openTask),
+  );
+  $("#task-empty").hidden = tree.length > 0;
+  $("#task-count").textContent = String(tasks.length);
+  for (const button of $("#status-filter").children) {
+    const count = button.dataset.status === "all" ? tasks.length : tasks.filter((t) => t.status === button.dataset.status).length;
+    button.querySelector(".n").textContent = String(count);
+    button.setAttribute("aria-pressed", String(button.dataset.status === ui.filter));
+  }
+}
+
+function renderSessions() {
+  const sessions = store.sessionList();
+  const tasks = store.taskList();
+  patchList(
+    $("#session-list"),
+    sessions.map((session) => {
+      const mine = session.taskIds.map((id) => store.tasks.get(id)).filter(Boolean);
+      const available = tasks.filter((t) => !session.taskIds.includes(t.id));
+      const expanded = ui.expanded.has(session.id);
+      const signature = [session.version, expanded, ...mine.map((t) => `${t.id}@${t.version}`), ...available.map((t) => `${t.id}@${t.version}`)].join(",");
+      return { key: session.id, signature, session, tasks: mine, available, expanded };
+    }),
+    (item) => sessionItem(item, sessionActions),
+  );
+  $("#session-empty").hidden = sessions.length > 0;
+  $("#session-count").textContent = String(sessions.length);
+}
+
+function renderDialog() {
+  const dialog = $("#task-dialog");
+  if (!ui.editing || !dialog.open) return;
+  const task = store.tasks.get(ui.editing.id);
+  const meta = dialog.querySelector(".meta");
+  if (!task) {
+    meta.textContent = "This task was deleted.";
+    return;
+  }
+  const sessions = task.sessionCount ? ` · in ${task.sessionCount} session${task.sessionCount === 1 ? "" : "s"}` : "";
+  meta.textContent = `${task.id} · version ${task.version}${sessions}`;
+}
+
+function showConnection(state) {
+  const element = $("#connection");
+  element.dataset.state = state;
+  element.querySelector(".label").textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", offline: "offline" }[state];
+}
+
+function notify(message) {
+  const notice = $("#notice");
+  notice.querySelector(".message").textContent = message;
+  notice.hidden = false;
+}
+
+function reportError(error) {
+  notify(error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`);
+}
+
+// --- actions --------------------------------------------------------------------------------
+
+async function switchProject(projectId) {
+  history.replaceState(null, "", projectId ? `#${projectId}` : location.pathname);
+  ui.expanded.clear();
+  try {
+    await loadProject(projectId);
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+function openTask(id) {
+  const task = store.tasks.get(id);
+  if (!task) return;
+  // The baseline is what the user started from: only fields they changed are sent, so a
+  // save never reverts someone else's edit of another field.
+  const baseline = Object.fromEntries(EDITABLE.map((field) => [field, task[field]]));
+  ui.editing = { id, version: task.version, baseline };
+  const form = $("#task-form");
+  for (const field of EDITABLE) form.elements[field].value = task[field];
+  form.querySelector(".conflict").hidden = true;
+  $("#task-dialog").showModal();
+  renderDialog();
+  form.elements.title.focus();
+}
+
+async function saveTask() {
+  const form = $("#task-form");
+  const { id, version, baseline } = ui.editing;
+  const changes = {};
+  for (const field of EDITABLE) {
+    const value = form.elements[field].value;
+    if (value !== baseline[field]) changes[field] = value;
+  }
+  try {
+    // If-Match: the version this edit started from. A change made meanwhile by anyone
+    // else makes the server refuse it instead of silently overwriting it.
+    const { data, seq } = await api.updateTask(id, changes, version);
+    store.put("task", data, seq);
+    store.changed();
+    $("#task-dialog").close();
+    ui.editing = null;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "version_conflict") {
+      const current = error.details.current;
+      store.put("task", current, 0);
+      store.changed();
+      ui.editing.version = current.version;
+      const conflict = form.querySelector(".conflict");
+      conflict.textContent =
+        `Someone else changed this task while you were editing: it is now “${current.title}”, ` +
+        `${TASK_STATUS_LABEL[current.status]}, ${current.priority} priority (version ${current.version}). ` +
+        "Your changes were not saved. Save again to apply just your changes on top.";
+      conflict.hidden = false;
+    } else {
+      reportError(error);
+    }
+  }
+}
+
+async function deleteTask() {
+  const { id, version } = ui.editing;
+  const task = store.tasks.get(id);
+  if (!confirm(`Delete “${task ? task.title : id}” and its sub-tasks?`)) return;
+  try {
+    await api.deleteTask(id, version);
+    $("#task-dialog").close();
+    ui.editing = null;
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+const sessionActions = {
+  toggle(id) {
+    if (ui.expanded.has(id)) ui.expanded.delete(id);
+    else ui.expanded.add(id);
+    renderSessions();
+    document.querySelector(`.session[data-id="${id}"] .expand`)?.focus();
+  },
+  async addTask(sessionId, taskId) {
+    try {
+      await api.addTask(sessionId, taskId);
+    } catch (error) {
+      reportError(error);
+    }
+  },
+  async removeTask(sessionId, taskId) {
+    try {
+      await api.removeTask(sessionId, taskId);
+    } catch (error) {
+      reportError(error);
+    }
+  },
+  async setStatus(id, status) {
+    const session = store.sessions.get(id);
+    if (!session) return;
+    try {
+      const { data, seq } = await api.updateSession(id, { status }, session.version);
+      store.put("session", data, seq);
+      store.changed();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "version_conflict") {
+        store.put("session", error.details.current, 0);
+        store.changed();
+        notify(`“${session.name}” was changed by someone else meanwhile; check its status and try again.`);
+      } else {
+        reportError(error);
+      }
+    }
+  },
+  async close(id) {
+    const session = store.sessions.get(id);
+    if (!session || !confirm(`Close session “${session.name}”? Its tasks stay.`)) return;
+    try {
+      await api.deleteSession(id, session.version);
+    } catch (error) {
+      reportError(error);
+    }
+  },
+};
+
+// --- wiring ---------------------------------------------------------------------------------
+
+function buildFilters() {
+  const container = $("#status-filter");
+  for (const status of ["all", ...Object.keys(TASK_STATUS_LABEL)]) {
+    container.append(
+      h(
+        "button",
+        { type: "button", class: "chip", dataset: { status }, "aria-pressed": String(status === "all"), onclick: () => { ui.filter = status; renderTasks(); } },
+        status === "all" ? "all" : TASK_STATUS_LABEL[status],
+        " ",
+        h("span", { class: "n" }, "0"),
+      ),
+    );
+  }
+}
+
+function wire() {
+  buildFilters();
+  $("#project-select").addEventListener("change", (event) => switchProject(event.target.value));
+  $("#notice .dismiss").addEventListener("click", () => { $("#notice").hidden = true; });
+
+  $("#new-task").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = { projectId: store.projectId, title: form.elements.title.value, priority: form.elements.priority.value };
+    try {
+      await api.createTask(body);
+      form.elements.title.value = "";
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
+  $("#new-session").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = { projectId: store.projectId, name: form.elements.name.value, agent: form.elements.agent.value || null };
+    try {
+      await api.createSession(body);
+      form.reset();
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
+  const taskForm = $("#task-form");
+  taskForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveTask();
+  });
+  taskForm.querySelector('[data-action="cancel"]').addEventListener("click", () => $("#task-dialog").close());
+  taskForm.querySelector('[data-action="delete"]').addEventListener("click", deleteTask);
+  $("#task-dialog").addEventListener("close", () => { ui.editing = null; });
+
+  $("#new-project").addEventListener("click", () => {
+    $("#project-form").reset();
+    $("#project-dialog").showModal();
+  });
+  const projectForm = $("#project-form");
+  projectForm.querySelector('[data-action="cancel"]').addEventListener("click", () => $("#project-dialog").close());
+  projectForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: projectForm.elements.name.value, workingDir: projectForm.elements.workingDir.value || null };
+    try {
+      const { data, seq } = await api.createProject(body);
+      store.put("project", data, seq);
+      $("#project-dialog").close();
+      await switchProject(data.id);
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "n" && !typing && !event.metaKey && !event.ctrlKey && !document.querySelector("dialog[open]")) {
+      event.preventDefault();
+      $("#new-task input[name=title]").focus();
+    }
+  });
+}
+
+async function main() {
+  wire();
+  store.subscribe(render);
+  showConnection("connecting");
+  try {
+    await loadAll();
+  } catch (error) {
+    reportError(error);
+  }
+  render();
+  feed.connect();
+}
+
+main();

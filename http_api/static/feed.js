@@ -1,0 +1,58 @@
+// The live feed: a WebSocket that resumes after the store's last seq, reconnecting with
+// backoff, and that asks for a refetch only when the server says `sync:reset`.
+
+const BACKOFF_START = 250;
+const BACKOFF_MAX = 8000;
+
+export class Feed {
+  constructor({ since, onEvent, onState, onReset }) {
+    this.since = since; // () => the seq to resume after
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.onReset = onReset;
+    this.socket = null;
+    this.backoff = BACKOFF_START;
+    this.timer = null;
+    this.waitingForRefetch = false;
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/ws?since=${this.since()}`;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.waitingForRefetch = false;
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.onmessage = (message) => this.receive(JSON.parse(message.data));
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.onState("offline");
+      if (this.waitingForRefetch) return; // the app reconnects once it has refetched
+      this.timer = setTimeout(() => {
+        this.onState("reconnecting");
+        this.connect();
+      }, this.backoff);
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
+    };
+  }
+
+  receive(message) {
+    if (message.event === "sync:ready") {
+      this.backoff = BACKOFF_START;
+      this.onState("live");
+    } else if (message.event === "sync:reset") {
+      // slow_consumer: our seq still resumes. Otherwise the log no longer reaches back
+      // that far: the store must be refetched before we resume.
+      if (message.data.reason !== "slow_consumer") {
+        this.waitingForRefetch = true;
+        this.onReset();
+      }
+    } else if (typeof message.seq === "number") {
+      this.onEvent(message);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// One client-side store keyed by id. Every view is derived from it, so one event updates
+// the task list, the session panel and an open task at once.
+//
+// Snapshots and events may arrive in any order (a snapshot is taken at some seq while
+// events stream in): an entity is only replaced by a newer version, and a deletion
+// leaves a tombstone so a late snapshot cannot bring the entity back.
+
+export class Store {
+  constructor() {
+    this.projects = new Map();
+    this.tasks = new Map();
+    this.sessions = new Map();
+    this.tombstones = new Map(); // id -> seq of its deletion
+    this.projectId = null;
+    this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
+    this.listeners = new Set();
+    this.scheduled = false;
+  }
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  changed() {
+    // Many events in one frame render once.
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      for (const listener of this.listeners) listener(this);
+    });
+  }
+
+  collection(kind) {
+    return { project: this.projects, task: this.tasks, session: this.sessions }[kind];
+  }
+
+  put(kind, entity, seq) {
+    if (kind !== "project" && entity.projectId !== this.projectId) return;
+    const gone = this.tombstones.get(entity.id);
+    if (gone !== undefined && gone > seq) return;
+    const map = this.collection(kind);
+    const current = map.get(entity.id);
+    if (current && current.version >= entity.version) return;
+    map.set(entity.id, entity);
+  }
+
+  remove(kind, id, seq) {
+    this.collection(kind).delete(id);
+    this.tombstones.set(id, seq);
+    if (kind === "project") {
+      for (const map of [this.tasks, this.sessions]) {
+        for (const [key, value] of map) if (value.projectId === id) map.delete(key);
+      }
+    }
+  }
+
+  loadProjects(projects, seq) {
+    for (const project of projects) this.put("project", project, seq);
+    this.changed();
+  }
+
+  loadProject(projectId, tasks, sessions, seq) {
+    if (projectId !== this.projectId) return;
+    for (const task of tasks) this.put("task", task, seq);
+    for (const session of sessions) this.put("session", session, seq);
+    this.changed();
+  }
+
+  switchProject(projectId) {
+    this.projectId = projectId;
+    this.tasks.clear();
+    this.sessions.clear();
+    this.changed();
+  }
+
+  apply(message) {
+    const { seq, event, data } = message;
+    if (typeof seq !== "number" || seq <= this.seq) return false; // already applied
+    this.seq = seq;
+    const [kind, action] = event.split(":");
+    if (action === "created" || action === "updated") this.put(kind, data, seq);
+    else if (action === "deleted") this.remove(kind, data.id, seq);
+    this.changed();
+    return true;
+  }
+
+  // Derived views.
+  projectList() {
+    return [...this.projects.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  taskList() {
+    return [...this.tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  sessionList() {
+    return [...this.sessions.values()].sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  }
+}

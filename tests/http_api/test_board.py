@@ -1,0 +1,248 @@
+"""The web board in headless Chromium against a real server: live, in every tab, gap-free."""
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from click.testing import CliRunner
+from mcp import Client
+from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
+
+from maestro_mcp.cli.main import cli
+from tests.support import LiveServer
+
+LIVE = 2000  # ms: how soon a change must show in an open page
+
+CHROMIUM = os.environ.get("MAESTRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    assert os.path.exists(CHROMIUM), "browser tests need chromium: apt-get install -y chromium"
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    yield launched
+    launched.close()
+
+
+class Pages:
+    """Opens board pages and fails the test on any console error or uncaught exception."""
+
+    def __init__(self, browser: Browser, server: LiveServer) -> None:
+        self.browser = browser
+        self.server = server
+        self.errors: list[str] = []
+        self.contexts: list[Any] = []
+        self.expected_statuses: set[int] = set()
+
+    def open(self, width: int = 1280) -> Page:
+        context = self.browser.new_context(viewport={"width": width, "height": 800})
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(self.server.base_url + "/")
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        return page
+
+    def _console(self, message: Any) -> None:
+        # Chromium logs every 4xx answer as a console error; a test names those it causes.
+        expected = any(f"status of {status} " in message.text for status in self.expected_statuses)
+        if message.type == "error" and not expected:
+            self.errors.append(message.text)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser: Browser, server: LiveServer) -> Iterator[Pages]:
+    opened = Pages(browser, server)
+    yield opened
+    opened.close()
+    assert opened.errors == []
+
+
+@pytest.fixture
+def project(server: LiveServer) -> dict[str, Any]:
+    created: dict[str, Any] = server.http.post("/api/projects", json={"name": "Web app"}).json()
+    return created
+
+
+def task_row(page: Page, title: str) -> Any:
+    return page.locator("#task-list .task", has_text=title)
+
+
+def test_tasks_from_rest_cli_and_mcp_appear_at_once(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    page = pages.open()
+    server.http.post("/api/tasks", json={"projectId": project["id"], "title": "from curl"})
+    expect(task_row(page, "from curl")).to_be_visible(timeout=LIVE)
+
+    result = CliRunner().invoke(
+        cli,
+        ["task", "create", "Test task from CLI", "--priority", "high"],
+        env={"MAESTRO_URL": server.base_url},
+    )
+    assert result.exit_code == 0, result.output
+    expect(task_row(page, "Test task from CLI")).to_be_visible(timeout=LIVE)
+    expect(task_row(page, "Test task from CLI").locator(".priority")).to_have_text("high")
+
+    async def agent_creates() -> None:
+        async with Client(server.base_url + "/mcp") as client:
+            await client.call_tool("create_task", {"title": "from an agent"})
+
+    # Playwright's sync API owns this thread's event loop: the agent runs in its own thread.
+    agent = threading.Thread(target=anyio.run, args=(agent_creates,))
+    agent.start()
+    agent.join()
+    expect(task_row(page, "from an agent")).to_be_visible(timeout=LIVE)
+    expect(page.locator("#task-count")).to_have_text("3")
+
+
+def test_two_pages_see_each_others_sessions(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    server.http.post("/api/tasks", json={"projectId": project["id"], "title": "shared task"})
+    first, second = pages.open(), pages.open()
+
+    form = first.locator("#new-session")
+    form.locator("input[name=name]").fill("pairing")
+    form.locator("input[name=agent]").fill("claude-code")
+    form.locator("button[type=submit]").click()
+    in_second = second.locator(".session", has_text="pairing")
+    expect(in_second).to_be_visible(timeout=LIVE)
+    expect(in_second.locator(".agent")).to_have_text("claude-code")
+
+    in_first = first.locator(".session", has_text="pairing")
+    in_first.locator(".expand").click()
+    in_first.locator(".session-status select").select_option("working")
+    expect(in_second.locator(".session-head .badge")).to_have_text("working", timeout=LIVE)
+    in_first.locator(".add-task button").click()
+    expect(in_second.locator(".count")).to_have_text("1 task", timeout=LIVE)
+    expect(task_row(second, "shared task").locator(".session-badge")).to_have_text("[1x]")
+
+    first.once("dialog", lambda dialog: dialog.accept())
+    in_first.locator(".close").click()
+    expect(in_second).to_have_count(0, timeout=LIVE)
+    expect(task_row(second, "shared task").locator(".session-badge")).to_have_count(0)
+
+
+def test_a_status_patch_updates_the_list_and_the_expanded_session(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    task = server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "Implement login"}
+    ).json()
+    server.http.post(
+        "/api/sessions",
+        json={"projectId": project["id"], "name": "agent run", "taskIds": [task["id"]]},
+    )
+    page = pages.open()
+    session = page.locator(".session", has_text="agent run")
+    session.locator(".expand").click()
+    expect(session.locator(".session-tasks li", has_text="Implement login")).to_be_visible()
+
+    server.http.patch(f"/api/tasks/{task['id']}", json={"status": "in_progress"})
+    expect(task_row(page, "Implement login").locator(".badge")).to_have_text(
+        "running", timeout=LIVE
+    )
+    in_session = session.locator(".session-tasks li", has_text="Implement login")
+    expect(in_session.locator(".badge")).to_have_text("running", timeout=LIVE)
+
+
+def test_a_page_that_lost_its_connection_catches_up_without_reloading(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    sockets: list[WebSocketRoute] = []
+    blocked = [False]
+
+    def route(ws: WebSocketRoute) -> None:
+        sockets.append(ws)
+        if not blocked[0]:
+            ws.connect_to_server()  # else: a socket that opens and never answers
+
+    context = pages.browser.new_context()
+    pages.contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda e: pages.errors.append(str(e)))
+    page.route_web_socket("**/ws*", route)
+    page.goto(server.base_url + "/")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__sameDocument = true")
+    snapshots: list[str] = []
+    page.on("request", lambda r: snapshots.append(r.url) if "/api/tasks" in r.url else None)
+
+    blocked[0] = True
+    sockets[-1].close()  # the connection drops
+    expect(page.locator("#connection")).not_to_have_attribute("data-state", "live")
+    with server.client() as http:
+        for i in range(50):
+            http.post("/api/tasks", json={"projectId": project["id"], "title": f"change {i:02}"})
+    expect(page.locator("#task-list .task")).to_have_count(0)
+
+    blocked[0] = False
+    attempts = len(sockets)
+    sockets[-1].close()  # let it through: the page reconnects with its last seq
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=10_000)
+    assert len(sockets) > attempts
+    expect(page.locator("#task-list .task")).to_have_count(50)
+    expect(task_row(page, "change 49")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+    assert snapshots == []  # and no refetch: the feed replayed what was missed
+    assert "since=" in sockets[-1].url
+
+
+def test_a_stale_edit_gets_the_conflict_message(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    task = server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "Write docs"}
+    ).json()
+    pages.expected_statuses.add(412)
+    page = pages.open()
+    task_row(page, "Write docs").locator(".task-open").click()
+    dialog = page.locator("#task-dialog")
+    expect(dialog).to_be_visible()
+
+    # Meanwhile, someone else changes the task.
+    server.http.patch(f"/api/tasks/{task['id']}", json={"title": "Write the API docs"})
+    expect(task_row(page, "Write the API docs")).to_be_visible(timeout=LIVE)
+
+    dialog.locator("select[name=status]").select_option("completed")
+    dialog.locator("[data-action=save]").click()
+    conflict = dialog.locator(".conflict")
+    expect(conflict).to_be_visible()
+    expect(conflict).to_contain_text("Someone else changed this task")
+    expect(conflict).to_contain_text("Write the API docs")
+    assert server.http.get(f"/api/tasks/{task['id']}").json()["status"] == "pending"
+
+    dialog.locator("[data-action=save]").click()  # saving again applies only the user's change
+    expect(dialog).to_be_hidden()
+    expect(task_row(page, "Write the API docs").locator(".badge")).to_have_text("done")
+    final = server.http.get(f"/api/tasks/{task['id']}").json()
+    assert (final["title"], final["status"]) == ("Write the API docs", "completed")
+
+
+def test_keyboard_and_phone_width(pages: Pages, project: dict[str, Any]) -> None:
+    page = pages.open(width=390)
+    page.keyboard.press("n")
+    page.keyboard.type("typed on a phone")
+    page.keyboard.press("Enter")
+    expect(task_row(page, "typed on a phone")).to_be_visible(timeout=LIVE)
+    overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+    assert overflow <= 0
