@@ -165,46 +165,78 @@ def test_a_status_patch_updates_the_list_and_the_expanded_session(
     expect(in_session.locator(".badge")).to_have_text("running", timeout=LIVE)
 
 
-def test_a_page_that_lost_its_connection_catches_up_without_reloading(
-    pages: Pages, server: LiveServer, project: dict[str, Any]
-) -> None:
-    sockets: list[WebSocketRoute] = []
-    blocked = [False]
+class Cable:
+    """The page's WebSocket, routed through the test: it can be cut and held down."""
 
-    def route(ws: WebSocketRoute) -> None:
-        sockets.append(ws)
-        if not blocked[0]:
+    def __init__(self, page: Page) -> None:
+        self.sockets: list[WebSocketRoute] = []
+        self.down = False
+        page.route_web_socket("**/ws*", self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        self.sockets.append(ws)
+        if not self.down:
             ws.connect_to_server()  # else: a socket that opens and never answers
 
+    def cut(self) -> None:
+        self.down = True
+        self.sockets[-1].close()
+
+    def restore(self) -> None:
+        self.down = False
+        self.sockets[-1].close()  # the page reconnects, now to the server
+
+
+def open_with_cable(pages: Pages, server: LiveServer) -> tuple[Page, Cable, list[str]]:
     context = pages.browser.new_context()
     pages.contexts.append(context)
     page = context.new_page()
     page.on("pageerror", lambda e: pages.errors.append(str(e)))
-    page.route_web_socket("**/ws*", route)
+    cable = Cable(page)
     page.goto(server.base_url + "/")
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     page.evaluate("window.__sameDocument = true")
     snapshots: list[str] = []
     page.on("request", lambda r: snapshots.append(r.url) if "/api/tasks" in r.url else None)
+    return page, cable, snapshots
 
-    blocked[0] = True
-    sockets[-1].close()  # the connection drops
+
+def test_a_page_that_lost_its_connection_catches_up_without_reloading(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    page, cable, snapshots = open_with_cable(pages, server)
+    cable.cut()
     expect(page.locator("#connection")).not_to_have_attribute("data-state", "live")
     with server.client() as http:
         for i in range(50):
             http.post("/api/tasks", json={"projectId": project["id"], "title": f"change {i:02}"})
     expect(page.locator("#task-list .task")).to_have_count(0)
 
-    blocked[0] = False
-    attempts = len(sockets)
-    sockets[-1].close()  # let it through: the page reconnects with its last seq
+    attempts = len(cable.sockets)
+    cable.restore()
     expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=10_000)
-    assert len(sockets) > attempts
+    assert len(cable.sockets) > attempts
     expect(page.locator("#task-list .task")).to_have_count(50)
     expect(task_row(page, "change 49")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True  # no reload
     assert snapshots == []  # and no refetch: the feed replayed what was missed
-    assert "since=" in sockets[-1].url
+    assert "since=" in cable.sockets[-1].url
+
+
+def test_a_page_whose_seq_expired_refetches_once(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    page, cable, snapshots = open_with_cable(pages, server)
+    cable.cut()
+    with server.client() as http:
+        for i in range(5):
+            http.post("/api/tasks", json={"projectId": project["id"], "title": f"gone {i}"})
+    server.app.state.service.prune(keep_events=1)  # what the page missed is no longer retained
+    cable.restore()
+    expect(page.locator("#task-list .task")).to_have_count(5, timeout=10_000)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    assert page.evaluate("window.__sameDocument") is True
+    assert len(snapshots) == 1  # sync:reset: one refetch, then live again
 
 
 def test_a_stale_edit_gets_the_conflict_message(
