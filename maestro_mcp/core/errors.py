@@ -35,6 +35,18 @@ class Conflict(MaestroError):
     code = "conflict"
 
 
+class ClaimConflict(Conflict):
+    """The task is claimed by another session, or the claim token does not match."""
+
+    code = "claim_conflict"
+
+
+class NotReady(Conflict):
+    """A claim asked for a task that is not ready (not pending, or waiting on others)."""
+
+    code = "not_ready"
+
+
 class VersionConflict(MaestroError):
     """``expected_version`` did not match: the caller read a state that has since changed."""
 

@@ -22,6 +22,8 @@ class EventType(StrEnum):
     SESSION_TASK_ADDED = "session:task_added"
     SESSION_TASK_REMOVED = "session:task_removed"
     SESSION_NOTE_ADDED = "session:note_added"
+    TASK_CLAIMED = "task:claimed"
+    TASK_RELEASED = "task:released"
 
 
 # Control messages of the live feeds: not in the log, carry no seq.

@@ -19,6 +19,13 @@ TEXT_MAX = 50_000
 PROMPT_MAX = 200_000
 AGENT_MAX = 100
 LINKS_MAX = 1000
+LABEL_MAX = 50
+LABELS_MAX = 20
+DEPS_MAX = 100
+LEASE_MIN_S = 5
+LEASE_MAX_S = 24 * 3600
+DEFAULT_LEASE_S = 300
+CLAIM_NEXT_MAX = 50
 NOTE_MAX = 10_000
 QUERY_MAX = 200
 LIST_LIMIT_MAX = 10_000
@@ -30,6 +37,10 @@ Prompt = Annotated[str, StringConstraints(max_length=PROMPT_MAX)]
 WorkingDir = Annotated[str, StringConstraints(max_length=PATH_MAX)]
 Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_MAX)]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
+Labels = Annotated[list[Label], Field(max_length=LABELS_MAX)]
+DependsOn = Annotated[list[EntityId], Field(max_length=DEPS_MAX)]
+LeaseSeconds = Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)]
 
 
 class TaskStatus(StrEnum):
@@ -102,6 +113,14 @@ class Project(_Model):
     version: int
 
 
+class Claim(_Model):
+    """Who holds a task, since and until when. The claim token is not part of it."""
+
+    session_id: str
+    claimed_at: int
+    expires_at: int
+
+
 class Task(_Model):
     id: str
     project_id: str
@@ -113,6 +132,9 @@ class Task(_Model):
     priority: TaskPriority
     session_ids: list[str] = Field(default_factory=list)
     session_count: int = 0
+    labels: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    claim: Claim | None = None
     created_at: int
     updated_at: int
     started_at: int | None = None
@@ -171,6 +193,8 @@ class TaskCreate(_Input):
     prompt: Prompt = ""
     status: TaskStatus = TaskStatus.PENDING
     priority: TaskPriority = TaskPriority.MEDIUM
+    labels: Labels = Field(default_factory=list)
+    depends_on: DependsOn = Field(default_factory=list)
 
 
 class TaskPatch(_Patch):
@@ -182,6 +206,8 @@ class TaskPatch(_Patch):
     prompt: Prompt | None = None
     status: TaskStatus | None = None
     priority: TaskPriority | None = None
+    labels: Labels | None = None
+    depends_on: DependsOn | None = None
 
 
 class SessionCreate(_Input):
@@ -210,7 +236,42 @@ class TaskFilter(_Input):
     session_id: EntityId | None = None
     # Case-insensitive substring of the title or description.
     query: Annotated[str, StringConstraints(min_length=1, max_length=QUERY_MAX)] | None = None
+    # ready: pending, every dependency completed, and no live claim.
+    ready: bool | None = None
+    # blocked: some dependency is not completed yet (whatever the task's own status).
+    blocked: bool | None = None
+    label: Label | None = None
     limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
+
+
+class ClaimRequest(_Input):
+    session_id: EntityId
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_S
+
+
+class ClaimNextRequest(_Input):
+    count: Annotated[int, Field(ge=1, le=CLAIM_NEXT_MAX)] = 1
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_S
+    # Only tasks carrying every one of these labels.
+    labels: Labels = Field(default_factory=list)
+    parent_id: EntityId | None = None
+
+
+class ReleaseRequest(_Input):
+    claim_token: Annotated[str, StringConstraints(max_length=200)] | None = None
+    override: bool = False
+
+
+class HeartbeatRequest(_Input):
+    lease_seconds: LeaseSeconds | None = None
+
+
+class ClaimGrant(_Model):
+    """A claim as its holder sees it: the task and the token that proves the claim."""
+
+    task: Task
+    claim_token: str
+    expires_at: int
 
 
 class SessionFilter(_Input):

@@ -1,17 +1,20 @@
 """Mapping between table rows and entities. SQL for entity tables lives here only."""
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
+from .models import Claim, Project, Session, SessionFilter, SessionNote, Task, TaskFilter
 
 _PROJECT_COLUMNS = "id, name, working_dir, description, created_at, updated_at, version"
+# Written by save_task. Claims are written only by the claim functions below.
 _TASK_COLUMNS = (
     "id, project_id, parent_id, title, description, prompt, status, priority, "
-    "created_at, updated_at, started_at, completed_at, version"
+    "created_at, updated_at, started_at, completed_at, version, labels"
 )
+_TASK_READ = _TASK_COLUMNS + ", claim_session_id, claimed_at, claim_expires_at"
 _SESSION_COLUMNS = (
     "id, project_id, name, agent, status, created_at, updated_at, last_activity_at, "
     "ended_at, version"
@@ -46,7 +49,10 @@ def _project(row: Sequence[Any]) -> Project:
     )
 
 
-def _task(row: Sequence[Any], session_ids: list[str]) -> Task:
+def _task(row: Sequence[Any], session_ids: list[str], depends_on: list[str]) -> Task:
+    claim = None
+    if row[14] is not None:
+        claim = Claim(session_id=row[14], claimed_at=row[15], expires_at=row[16])
     return Task(
         id=row[0],
         project_id=row[1],
@@ -58,6 +64,9 @@ def _task(row: Sequence[Any], session_ids: list[str]) -> Task:
         priority=row[7],
         session_ids=session_ids,
         session_count=len(session_ids),
+        labels=json.loads(row[13]),
+        depends_on=depends_on,
+        claim=claim,
         created_at=row[8],
         updated_at=row[9],
         started_at=row[10],
@@ -119,50 +128,115 @@ def delete_project(conn: sqlite3.Connection, project_id: str) -> None:
 # --- tasks ----------------------------------------------------------------------
 
 
+# The readiness of a task, as SQL over `tasks` (the :now parameter is the clock).
+UNMET_DEPENDENCY = (
+    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on_id "
+    "WHERE d.task_id = tasks.id AND dt.status != 'completed')"
+)
+LIVE_CLAIM = "(claim_expires_at IS NOT NULL AND claim_expires_at > :now)"
+# A claim that ran out hands the task back (in_progress -> pending) when the server
+# reaps it; reads count it as pending already, so they never depend on the reaper's timing.
+EFFECTIVELY_PENDING = (
+    "(status = 'pending' OR (status = 'in_progress' AND claim_expires_at IS NOT NULL "
+    "AND claim_expires_at <= :now))"
+)
+READY = f"({EFFECTIVELY_PENDING} AND NOT {UNMET_DEPENDENCY} AND NOT {LIVE_CLAIM})"
+PRIORITY_ORDER = (
+    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+)
+
+
+def _load_tasks(
+    conn: sqlite3.Connection,
+    condition: str,
+    params: dict[str, Any],
+    *,
+    order: str = "rowid",
+    limit: int | None = None,
+) -> list[Task]:
+    """Tasks matching ``condition`` (named parameters) with their links and dependencies."""
+    limited = f" LIMIT {int(limit)}" if limit is not None else ""
+    selected = f"SELECT {_TASK_READ} FROM tasks WHERE {condition} ORDER BY {order}{limited}"
+    rows = conn.execute(selected, params).fetchall()
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    marks = ",".join("?" * len(ids))
+    links = _links(conn, f"task_id IN ({marks})", ids, key=0)
+    deps: dict[str, list[str]] = defaultdict(list)
+    for task_id, dependency in conn.execute(
+        f"SELECT task_id, depends_on_id FROM task_deps WHERE task_id IN ({marks}) "
+        "ORDER BY task_id, depends_on_id",
+        ids,
+    ):
+        deps[task_id].append(dependency)
+    return [_task(row, links.get(row[0], []), deps.get(row[0], [])) for row in rows]
+
+
 def get_task(conn: sqlite3.Connection, task_id: str) -> Task | None:
-    row = conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
-    if row is None:
-        return None
-    return _task(row, session_ids_of(conn, task_id))
+    found = _load_tasks(conn, "id = :id", {"id": task_id})
+    return found[0] if found else None
 
 
 def get_tasks(conn: sqlite3.Connection, task_ids: Iterable[str]) -> list[Task]:
     ids = list(dict.fromkeys(task_ids))
     if not ids:
         return []
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id IN ({marks})", ids)
-    by_id = {row[0]: row for row in rows}
-    links = _links(conn, f"task_id IN ({marks})", ids, key=0)
-    return [_task(by_id[i], links.get(i, [])) for i in ids if i in by_id]
+    params = {f"i{n}": i for n, i in enumerate(ids)}
+    marks = ",".join(f":{k}" for k in params)
+    by_id = {t.id: t for t in _load_tasks(conn, f"id IN ({marks})", params)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
-def list_tasks(conn: sqlite3.Connection, where: TaskFilter) -> list[Task]:
-    clauses, params = [], []
+def list_tasks(conn: sqlite3.Connection, where: TaskFilter, now: int) -> list[Task]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {"now": now}
     if where.project_id is not None:
-        clauses.append("project_id = ?")
-        params.append(where.project_id)
+        clauses.append("project_id = :project_id")
+        params["project_id"] = where.project_id
     if where.status is not None:
-        clauses.append("status = ?")
-        params.append(where.status.value)
+        clauses.append("status = :status")
+        params["status"] = where.status.value
     if where.parent_id is not None:
-        clauses.append("parent_id = ?")
-        params.append(where.parent_id)
+        clauses.append("parent_id = :parent_id")
+        params["parent_id"] = where.parent_id
     if where.session_id is not None:
-        clauses.append("id IN (SELECT task_id FROM task_sessions WHERE session_id = ?)")
-        params.append(where.session_id)
+        clauses.append("id IN (SELECT task_id FROM task_sessions WHERE session_id = :session_id)")
+        params["session_id"] = where.session_id
     if where.query is not None:
-        pattern = (
-            "%" + where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        clauses.append("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')")
-        params += [pattern, pattern]
-    condition = " AND ".join(clauses) or "1"
-    limit = f" LIMIT {int(where.limit)}" if where.limit is not None else ""
-    selected = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {condition} ORDER BY rowid{limit}"
-    rows = conn.execute(selected, params).fetchall()
-    links = _links(conn, f"task_id IN (SELECT id FROM ({selected}))", params, key=0)
-    return [_task(row, links.get(row[0], [])) for row in rows]
+        escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("(title LIKE :pattern ESCAPE '\\' OR description LIKE :pattern ESCAPE '\\')")
+        params["pattern"] = f"%{escaped}%"
+    if where.ready is not None:
+        clauses.append(READY if where.ready else f"NOT {READY}")
+    if where.blocked is not None:
+        clauses.append(UNMET_DEPENDENCY if where.blocked else f"NOT {UNMET_DEPENDENCY}")
+    if where.label is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :label)")
+        params["label"] = where.label
+    return _load_tasks(conn, " AND ".join(clauses) or "1", params, limit=where.limit)
+
+
+def next_ready(
+    conn: sqlite3.Connection,
+    project_id: str,
+    now: int,
+    count: int,
+    labels: list[str],
+    parent_id: str | None,
+) -> list[Task]:
+    """Up to ``count`` ready tasks, most urgent first, then oldest."""
+    clauses = ["project_id = :project_id", READY]
+    params: dict[str, Any] = {"project_id": project_id, "now": now}
+    for n, label in enumerate(labels):
+        clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
+        params[f"l{n}"] = label
+    if parent_id is not None:
+        clauses.append("parent_id = :parent_id")
+        params["parent_id"] = parent_id
+    return _load_tasks(
+        conn, " AND ".join(clauses), params, order=f"{PRIORITY_ORDER}, rowid", limit=count
+    )
 
 
 def save_task(conn: sqlite3.Connection, t: Task) -> None:
@@ -182,6 +256,7 @@ def save_task(conn: sqlite3.Connection, t: Task) -> None:
             t.started_at,
             t.completed_at,
             t.version,
+            json.dumps(t.labels),
         ),
     )
 
@@ -365,3 +440,94 @@ def list_notes(conn: sqlite3.Connection, session_id: str, limit: int) -> list[Se
     return [
         SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3]) for r in reversed(rows)
     ]
+
+
+# --- dependencies -----------------------------------------------------------------
+
+
+def set_dependencies(conn: sqlite3.Connection, task_id: str, depends_on: list[str]) -> None:
+    conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
+    conn.executemany(
+        "INSERT INTO task_deps (task_id, depends_on_id) VALUES (?, ?)",
+        [(task_id, d) for d in depends_on],
+    )
+
+
+def depends_transitively(conn: sqlite3.Connection, start: list[str], target: str) -> bool:
+    """Whether ``target`` is among ``start`` or what they depend on, directly or not."""
+    if not start:
+        return False
+    seeds = " UNION ".join("SELECT ?" for _ in start)
+    row = conn.execute(
+        f"""
+        WITH RECURSIVE reach(id) AS (
+            {seeds}
+            UNION
+            SELECT d.depends_on_id FROM task_deps d JOIN reach ON d.task_id = reach.id
+        )
+        SELECT 1 FROM reach WHERE id = ? LIMIT 1
+        """,
+        [*start, target],
+    ).fetchone()
+    return row is not None
+
+
+def dependents_of(conn: sqlite3.Connection, task_ids: list[str]) -> list[str]:
+    marks = ",".join("?" * len(task_ids))
+    rows = conn.execute(
+        f"SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id IN ({marks}) ORDER BY task_id",
+        task_ids,
+    )
+    return [row[0] for row in rows]
+
+
+# --- claims ---------------------------------------------------------------------------
+
+
+def set_claim(
+    conn: sqlite3.Connection,
+    task_id: str,
+    *,
+    session_id: str,
+    token: str,
+    claimed_at: int,
+    expires_at: int,
+    lease_ms: int,
+) -> None:
+    conn.execute(
+        "UPDATE tasks SET claim_session_id = ?, claim_token = ?, claimed_at = ?, "
+        "claim_expires_at = ?, claim_lease_ms = ? WHERE id = ?",
+        (session_id, token, claimed_at, expires_at, lease_ms, task_id),
+    )
+
+
+def clear_claim(conn: sqlite3.Connection, task_id: str) -> None:
+    conn.execute(
+        "UPDATE tasks SET claim_session_id = NULL, claim_token = NULL, claimed_at = NULL, "
+        "claim_expires_at = NULL, claim_lease_ms = NULL WHERE id = ?",
+        (task_id,),
+    )
+
+
+def claim_secret(conn: sqlite3.Connection, task_id: str) -> tuple[str | None, int | None]:
+    """The claim token of a task and its lease in ms (None, None when unclaimed)."""
+    row = conn.execute(
+        "SELECT claim_token, claim_lease_ms FROM tasks WHERE id = ?", (task_id,)
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def expired_claims(conn: sqlite3.Connection, now: int, project_id: str | None = None) -> list[str]:
+    rows = conn.execute(
+        "SELECT id FROM tasks WHERE claim_expires_at IS NOT NULL AND claim_expires_at <= ? "
+        "AND (? IS NULL OR project_id = ?) ORDER BY claim_expires_at, rowid",
+        (now, project_id, project_id),
+    )
+    return [row[0] for row in rows]
+
+
+def claims_of_session(conn: sqlite3.Connection, session_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT id FROM tasks WHERE claim_session_id = ? ORDER BY rowid", (session_id,)
+    )
+    return [row[0] for row in rows]

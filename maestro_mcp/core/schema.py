@@ -86,6 +86,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX session_notes_by_session ON session_notes(session_id, id);
     """,
+    # 3: coordination: labels, dependencies between tasks, claims with leases.
+    """
+    ALTER TABLE tasks ADD COLUMN labels TEXT NOT NULL DEFAULT '[]';
+    -- A claim: which session holds the task, until when, and the secret that proves it.
+    -- Never in an event: the token goes to the claimer only.
+    ALTER TABLE tasks ADD COLUMN claim_session_id TEXT;
+    ALTER TABLE tasks ADD COLUMN claim_token TEXT;
+    ALTER TABLE tasks ADD COLUMN claimed_at INTEGER;
+    ALTER TABLE tasks ADD COLUMN claim_expires_at INTEGER;
+    ALTER TABLE tasks ADD COLUMN claim_lease_ms INTEGER;
+    CREATE INDEX tasks_by_claim_expiry ON tasks(claim_expires_at)
+        WHERE claim_expires_at IS NOT NULL;
+    CREATE INDEX tasks_by_claim_session ON tasks(claim_session_id)
+        WHERE claim_session_id IS NOT NULL;
+
+    CREATE TABLE task_deps (
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        depends_on_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        PRIMARY KEY (task_id, depends_on_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX task_deps_by_dependency ON task_deps(depends_on_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

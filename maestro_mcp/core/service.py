@@ -8,7 +8,9 @@ entity tables or emits events.
 """
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -18,10 +20,12 @@ from pydantic import BaseModel, TypeAdapter
 from . import events, rows
 from .clock import now_ms
 from .errors import (
+    ClaimConflict,
     IdempotencyKeyReused,
     InvalidInput,
     MaestroError,
     NotFound,
+    NotReady,
     VersionConflict,
 )
 from .events import EventType, PendingEvent
@@ -29,10 +33,15 @@ from .ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX, new_id
 from .models import (
     ENDED_SESSION_STATUSES,
     NOTE_MAX,
+    ClaimGrant,
+    ClaimNextRequest,
+    ClaimRequest,
     Entity,
+    HeartbeatRequest,
     Project,
     ProjectCreate,
     ProjectPatch,
+    ReleaseRequest,
     Session,
     SessionCreate,
     SessionFilter,
@@ -75,6 +84,13 @@ class Changes(BaseModel):
     head: int  # the newest seq in the log
     next_since: int  # pass this as `since` next time
     expired: bool  # `since` is older than the retained log: some events are gone; refetch
+
+
+class Heartbeat(BaseModel):
+    """A session after its heartbeat, and the tasks whose claims it renewed."""
+
+    session: Session
+    renewed: list[Task]
 
 
 class Link(BaseModel):
@@ -266,6 +282,7 @@ class Service:
             _require_project(w.conn, data.project_id)
             if data.parent_id is not None:
                 _require_parent(w.conn, data.parent_id, data.project_id)
+            depends_on = _valid_dependencies(w.conn, data.depends_on, data.project_id, None)
             started, completed = _task_times(None, None, data.status, w.now)
             task = Task(
                 id=new_id(TASK_PREFIX),
@@ -276,6 +293,8 @@ class Service:
                 prompt=data.prompt,
                 status=data.status,
                 priority=data.priority,
+                labels=_unique(data.labels),
+                depends_on=depends_on,
                 created_at=w.now,
                 updated_at=w.now,
                 started_at=started,
@@ -283,6 +302,7 @@ class Service:
                 version=1,
             )
             rows.save_task(w.conn, task)
+            rows.set_dependencies(w.conn, task.id, depends_on)
             w.emit(EventType.TASK_CREATED, task.project_id, task)
             return task
 
@@ -291,12 +311,35 @@ class Service:
         )
 
     def update_task(
-        self, task_id: str, patch: TaskPatch, *, expected_version: int | None = None
+        self,
+        task_id: str,
+        patch: TaskPatch,
+        *,
+        expected_version: int | None = None,
+        claim_token: str | None = None,
+        override: bool = False,
     ) -> Result[Task]:
+        """Merge the given fields into a task.
+
+        While a session holds a live claim on it, only that session (``claim_token``)
+        or a human who says so (``override``) may change its status. A status that ends
+        the work (completed, cancelled, pending) releases the claim:
+        events ``task:updated``, then ``task:released``.
+        """
+
         def body(w: _Write) -> Task:
             current = _require_task(w.conn, task_id)
             _check_version(current, expected_version)
             changes = patch.given()
+            status_changes = "status" in changes and changes["status"] != current.status
+            if status_changes and not override:
+                _check_claim_holder(w.conn, current, claim_token, w.now)
+            if "depends_on" in changes:
+                changes["depends_on"] = _valid_dependencies(
+                    w.conn, changes["depends_on"], current.project_id, task_id
+                )
+            if "labels" in changes:
+                changes["labels"] = _unique(changes["labels"])
             if changes.get("parent_id") is not None and changes["parent_id"] != current.parent_id:
                 _require_parent(w.conn, changes["parent_id"], current.project_id)
                 if changes["parent_id"] == task_id or task_id in rows.ancestor_ids(
@@ -311,11 +354,26 @@ class Service:
                 changes["started_at"], changes["completed_at"] = _task_times(
                     current.started_at, current.completed_at, changes["status"], w.now
                 )
+            releases = (
+                current.claim is not None
+                and status_changes
+                and changes["status"] in _STATUSES_ENDING_A_CLAIM
+            )
             updated = _merged(current, changes, w.now)
             if updated is current:
                 return current
             rows.save_task(w.conn, updated)
+            if "depends_on" in changes:
+                rows.set_dependencies(w.conn, task_id, updated.depends_on)
+            if releases:
+                assert current.claim is not None
+                rows.clear_claim(w.conn, task_id)
+                updated = _require_task(w.conn, task_id)
             w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+            if releases:
+                assert current.claim is not None
+                reason = "override" if override and claim_token is None else str(changes["status"])
+                _emit_released(w, updated, current.claim.session_id, reason)
             return updated
 
         return self._transact("task.update", body, result_type=Task)
@@ -323,7 +381,8 @@ class Service:
     def delete_task(self, task_id: str, *, expected_version: int | None = None) -> Result[Task]:
         """Delete a task and its sub-tasks, unlinking them from their sessions.
 
-        Events: ``session:updated`` for each session that listed one of them, then
+        Events: ``session:updated`` for each session that listed one of them,
+        ``task:updated`` for each other task that depended on one of them, then
         ``task:deleted`` for each deleted task, sub-tasks before their parent.
         """
 
@@ -332,11 +391,17 @@ class Service:
             _check_version(current, expected_version)
             doomed = rows.subtree_ids(w.conn, task_id)
             session_ids = rows.session_ids_of_tasks(w.conn, doomed)
+            dependents = [t for t in rows.dependents_of(w.conn, doomed) if t not in doomed]
             rows.delete_tasks(w.conn, doomed)
             for session in rows.get_sessions(w.conn, session_ids):
                 touched = _touched_session(session, w.now)
                 rows.save_session(w.conn, touched)
                 w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+            # Tasks that waited on a deleted one no longer do.
+            for task in rows.get_tasks(w.conn, dependents):
+                touched_task = _touched_task(task, w.now)
+                rows.save_task(w.conn, touched_task)
+                w.emit(EventType.TASK_UPDATED, touched_task.project_id, touched_task)
             for doomed_id in doomed:
                 w.emit(
                     EventType.TASK_DELETED,
@@ -351,7 +416,8 @@ class Service:
         return self._read(lambda conn: _require_task(conn, task_id))
 
     def list_tasks(self, where: TaskFilter | None = None) -> Result[list[Task]]:
-        return self._read(lambda conn: rows.list_tasks(conn, where or TaskFilter()))
+        now = self.clock()
+        return self._read(lambda conn: rows.list_tasks(conn, where or TaskFilter(), now))
 
     # --- sessions ---------------------------------------------------------------
 
@@ -419,21 +485,27 @@ class Service:
     def delete_session(
         self, session_id: str, *, expected_version: int | None = None
     ) -> Result[Session]:
-        """Events: ``session:deleted``, then ``task:updated`` for each task it had."""
+        """Events: ``session:deleted``, then ``task:updated`` for each task it had or held
+        a claim on, then ``task:released`` for each claim it held."""
 
         def body(w: _Write) -> Session:
             current = _require_session(w.conn, session_id)
             _check_version(current, expected_version)
+            claimed = rows.claims_of_session(w.conn, session_id)
             rows.delete_session(w.conn, session_id)
             w.emit(
                 EventType.SESSION_DELETED,
                 current.project_id,
                 {"id": session_id, "projectId": current.project_id},
             )
-            for task in rows.get_tasks(w.conn, current.task_ids):
+            for task_id in claimed:
+                _drop_claim(w, task_id)
+            for task in rows.get_tasks(w.conn, [*current.task_ids, *claimed]):
                 touched = _touched_task(task, w.now)
                 rows.save_task(w.conn, touched)
                 w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
+            for task in rows.get_tasks(w.conn, claimed):
+                _emit_released(w, task, session_id, "session_deleted")
             return current
 
         return self._transact("session.delete", body, result_type=Session)
@@ -536,6 +608,132 @@ class Service:
 
     def list_sessions(self, where: SessionFilter | None = None) -> Result[list[Session]]:
         return self._read(lambda conn: rows.list_sessions(conn, where or SessionFilter()))
+
+    # --- claims ---------------------------------------------------------------------
+
+    def claim_task(
+        self, task_id: str, request: ClaimRequest, *, idempotency_key: str | None = None
+    ) -> Result[ClaimGrant]:
+        """Give a session an exclusive, expiring claim on one ready task.
+
+        Events: ``task:updated`` (claim set, pending -> in_progress), ``task:claimed``.
+        """
+
+        def body(w: _Write) -> ClaimGrant:
+            task = _require_task(w.conn, task_id)
+            session = _claiming_session(w.conn, request.session_id, task.project_id)
+            _expire(w, rows.expired_claims(w.conn, w.now, task.project_id))
+            task = _require_task(w.conn, task_id)
+            _require_ready(w.conn, task, w.now)
+            return _claim(w, task, session, request.lease_seconds * 1000)
+
+        return self._transact(
+            "task.claim",
+            body,
+            result_type=ClaimGrant,
+            idempotency_key=idempotency_key,
+            request={"taskId": task_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def claim_next(
+        self, session_id: str, request: ClaimNextRequest, *, idempotency_key: str | None = None
+    ) -> Result[list[ClaimGrant]]:
+        """Atomically claim up to ``count`` ready tasks of the session's project, most
+        urgent first, then oldest. Two sessions asking at once never get the same task:
+        the choice and the claims happen in one write transaction."""
+
+        def body(w: _Write) -> list[ClaimGrant]:
+            session = _require_session(w.conn, session_id)
+            session = _claiming_session(w.conn, session_id, session.project_id)
+            _expire(w, rows.expired_claims(w.conn, w.now, session.project_id))
+            ready = rows.next_ready(
+                w.conn,
+                session.project_id,
+                w.now,
+                request.count,
+                _unique(request.labels),
+                request.parent_id,
+            )
+            return [_claim(w, task, session, request.lease_seconds * 1000) for task in ready]
+
+        return self._transact(
+            "session.claim_next",
+            body,
+            result_type=list[ClaimGrant],
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def release_task(self, task_id: str, request: ReleaseRequest) -> Result[Task]:
+        """Give a claim up: its holder (by token) or a human (``override``).
+
+        Events: ``task:updated`` (claim cleared, in_progress -> pending), ``task:released``.
+        Releasing a task nobody holds changes nothing.
+        """
+
+        def body(w: _Write) -> Task:
+            task = _require_task(w.conn, task_id)
+            if task.claim is None:
+                return task
+            if not request.override:
+                _check_claim_holder(w.conn, task, request.claim_token, w.now)
+            reason = "override" if request.override else "released"
+            return _release(w, task, reason)
+
+        return self._transact("task.release", body, result_type=Task)
+
+    def heartbeat(
+        self, session_id: str, request: HeartbeatRequest | None = None
+    ) -> Result[Heartbeat]:
+        """A session is alive: renew every claim it holds (by its own lease, or the one given).
+
+        Events: ``session:updated`` (lastActivityAt), ``task:updated`` per renewed claim.
+        A claim that already expired is not renewed: the task may be someone else's now.
+        """
+        lease_s = request.lease_seconds if request is not None else None
+
+        def body(w: _Write) -> Heartbeat:
+            session = _require_session(w.conn, session_id)
+            touched = _touched_session(session, w.now)
+            rows.save_session(w.conn, touched)
+            w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+            renewed: list[Task] = []
+            for task in rows.get_tasks(w.conn, rows.claims_of_session(w.conn, session_id)):
+                assert task.claim is not None
+                if task.claim.expires_at <= w.now:
+                    continue
+                token, lease_ms = rows.claim_secret(w.conn, task.id)
+                lease_ms = lease_s * 1000 if lease_s is not None else (lease_ms or 0)
+                assert token is not None
+                rows.set_claim(
+                    w.conn,
+                    task.id,
+                    session_id=session_id,
+                    token=token,
+                    claimed_at=task.claim.claimed_at,
+                    expires_at=w.now + lease_ms,
+                    lease_ms=lease_ms,
+                )
+                fresh = _touched_task(_require_task(w.conn, task.id), w.now)
+                rows.save_task(w.conn, fresh)
+                w.emit(EventType.TASK_UPDATED, fresh.project_id, fresh)
+                renewed.append(fresh)
+            return Heartbeat(session=touched, renewed=renewed)
+
+        return self._transact("session.heartbeat", body, result_type=Heartbeat)
+
+    def expire_claims(self) -> Result[list[str]]:
+        """Release every claim whose lease ran out (the server calls this periodically).
+
+        Events per task: ``task:updated``, ``task:released {reason: "expired"}``.
+        """
+
+        def body(w: _Write) -> list[str]:
+            expired = rows.expired_claims(w.conn, w.now)
+            _expire(w, expired)
+            return expired
+
+        return self._transact("task.expire_claims", body, result_type=list[str])
 
     # --- the log ----------------------------------------------------------------
 
@@ -664,6 +862,173 @@ def _task_times(
     if status is TaskStatus.COMPLETED:
         return started_at, completed_at or now
     return started_at, None
+
+
+_STATUSES_ENDING_A_CLAIM = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.CANCELLED, TaskStatus.PENDING}
+)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _valid_dependencies(
+    conn: Any, depends_on: list[str], project_id: str, task_id: str | None
+) -> list[str]:
+    wanted = _unique(depends_on)
+    for dependency_id in wanted:
+        dependency = rows.get_task(conn, dependency_id)
+        if dependency is None:
+            raise InvalidInput(
+                f"dependency {dependency_id} not found", {"field": "dependsOn", "id": dependency_id}
+            )
+        if dependency.project_id != project_id:
+            raise InvalidInput(
+                f"dependency {dependency_id} belongs to project {dependency.project_id}, "
+                f"not {project_id}",
+                {"field": "dependsOn", "id": dependency_id},
+            )
+    if task_id is not None and rows.depends_transitively(conn, wanted, task_id):
+        raise InvalidInput(
+            f"task {task_id} cannot depend on {', '.join(wanted)}: that would make a cycle "
+            "(one of them already depends on it, directly or through others)",
+            {"field": "dependsOn"},
+        )
+    return wanted
+
+
+def _claiming_session(conn: Any, session_id: str, project_id: str) -> Session:
+    session = _require_session(conn, session_id)
+    if session.project_id != project_id:
+        raise InvalidInput(
+            f"session {session_id} belongs to project {session.project_id}, not {project_id}",
+            {"field": "sessionId"},
+        )
+    if session.status in ENDED_SESSION_STATUSES:
+        raise InvalidInput(
+            f"session {session_id} has ended ({session.status.value}); start a new one to claim",
+            {"field": "sessionId"},
+        )
+    return session
+
+
+def _require_ready(conn: Any, task: Task, now: int) -> None:
+    if task.claim is not None and task.claim.expires_at > now:
+        raise ClaimConflict(
+            f"task {task.id} is claimed by session {task.claim.session_id} until "
+            f"{task.claim.expires_at}",
+            {"claim": task.claim.model_dump(mode="json", by_alias=True)},
+        )
+    if task.status is not TaskStatus.PENDING:
+        raise NotReady(
+            f"task {task.id} is {task.status.value}, not pending", {"status": task.status.value}
+        )
+    waiting = [d.id for d in rows.get_tasks(conn, task.depends_on) if d.status != "completed"]
+    if waiting:
+        raise NotReady(
+            f"task {task.id} waits for {', '.join(waiting)} to be completed",
+            {"waitingFor": waiting},
+        )
+
+
+def _check_claim_holder(conn: Any, task: Task, token: str | None, now: int) -> None:
+    """Refuse unless ``token`` proves the live claim on ``task`` (no live claim: allowed)."""
+    if task.claim is None or task.claim.expires_at <= now:
+        return
+    held, _ = rows.claim_secret(conn, task.id)
+    if token is None or held is None or not hmac.compare_digest(token, held):
+        raise ClaimConflict(
+            f"task {task.id} is claimed by session {task.claim.session_id}; "
+            + ("that claim token is not the current one" if token else "pass its claim token")
+            + ", or override the claim explicitly",
+            {"claim": task.claim.model_dump(mode="json", by_alias=True)},
+        )
+
+
+def _claim(w: _Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
+    token = "clm_" + secrets.token_hex(16)
+    started, completed = _task_times(
+        task.started_at, task.completed_at, TaskStatus.IN_PROGRESS, w.now
+    )
+    working = _merged(
+        task,
+        {"status": TaskStatus.IN_PROGRESS, "started_at": started, "completed_at": completed},
+        w.now,
+    )
+    if working is task:  # already in progress: the claim itself is the change
+        working = _touched_task(task, w.now)
+    rows.save_task(w.conn, working)
+    rows.set_claim(
+        w.conn,
+        task.id,
+        session_id=session.id,
+        token=token,
+        claimed_at=w.now,
+        expires_at=w.now + lease_ms,
+        lease_ms=lease_ms,
+    )
+    claimed = _require_task(w.conn, task.id)
+    w.emit(EventType.TASK_UPDATED, claimed.project_id, claimed)
+    w.emit(
+        EventType.TASK_CLAIMED,
+        claimed.project_id,
+        {
+            "taskId": claimed.id,
+            "projectId": claimed.project_id,
+            "sessionId": session.id,
+            "expiresAt": w.now + lease_ms,
+        },
+    )
+    return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms)
+
+
+def _drop_claim(w: _Write, task_id: str) -> None:
+    """Clear a claim; work in progress goes back to pending, ready for someone else."""
+    rows.clear_claim(w.conn, task_id)
+    task = _require_task(w.conn, task_id)
+    if task.status is TaskStatus.IN_PROGRESS:
+        started, completed = _task_times(
+            task.started_at, task.completed_at, TaskStatus.PENDING, w.now
+        )
+        rows.save_task(
+            w.conn,
+            task.model_copy(
+                update={
+                    "status": TaskStatus.PENDING,
+                    "started_at": started,
+                    "completed_at": completed,
+                }
+            ),
+        )
+
+
+def _release(w: _Write, task: Task, reason: str) -> Task:
+    assert task.claim is not None
+    _drop_claim(w, task.id)
+    released = _touched_task(_require_task(w.conn, task.id), w.now)
+    rows.save_task(w.conn, released)
+    w.emit(EventType.TASK_UPDATED, released.project_id, released)
+    _emit_released(w, released, task.claim.session_id, reason)
+    return released
+
+
+def _expire(w: _Write, task_ids: list[str]) -> None:
+    for task in rows.get_tasks(w.conn, task_ids):
+        _release(w, task, "expired")
+
+
+def _emit_released(w: _Write, task: Task, session_id: str, reason: str) -> None:
+    w.emit(
+        EventType.TASK_RELEASED,
+        task.project_id,
+        {
+            "taskId": task.id,
+            "projectId": task.project_id,
+            "sessionId": session_id,
+            "reason": reason,
+        },
+    )
 
 
 def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> str:

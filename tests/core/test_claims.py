@@ -1,0 +1,284 @@
+"""Dependencies, readiness and claims with leases, on the service layer."""
+
+import json
+from typing import Any
+
+import pytest
+
+from maestro_mcp.core import events
+from maestro_mcp.core.errors import ClaimConflict, InvalidInput, NotReady
+from maestro_mcp.core.models import (
+    ClaimNextRequest,
+    ClaimRequest,
+    HeartbeatRequest,
+    ProjectCreate,
+    ReleaseRequest,
+    SessionCreate,
+    SessionPatch,
+    SessionStatus,
+    Task,
+    TaskCreate,
+    TaskFilter,
+    TaskPatch,
+    TaskPriority,
+    TaskStatus,
+)
+from maestro_mcp.core.service import Service
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock(service: Service) -> Clock:
+    fake = Clock()
+    service.clock = fake
+    return fake
+
+
+@pytest.fixture
+def project_id(service: Service, clock: Clock) -> str:
+    return service.create_project(ProjectCreate(name="p")).value.id
+
+
+def task(service: Service, project_id: str, title: str = "t", **kw: Any) -> Task:
+    return service.create_task(TaskCreate(project_id=project_id, title=title, **kw)).value
+
+
+def session(service: Service, project_id: str, name: str = "agent") -> str:
+    return service.create_session(SessionCreate(project_id=project_id, name=name)).value.id
+
+
+def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
+    with service.db.read() as conn:
+        return [json.loads(e.payload) for e in events.read_after(conn, seq, 10_000)]
+
+
+def ready_ids(service: Service, project_id: str) -> list[str]:
+    return [t.id for t in service.list_tasks(TaskFilter(project_id=project_id, ready=True)).value]
+
+
+# --- dependencies ---------------------------------------------------------------------------
+
+
+def test_dependencies_gate_readiness(service: Service, project_id: str) -> None:
+    schema = task(service, project_id, "schema")
+    api = task(service, project_id, "api", depends_on=[schema.id, schema.id])
+    assert api.depends_on == [schema.id]
+    assert ready_ids(service, project_id) == [schema.id]
+    blocked = service.list_tasks(TaskFilter(project_id=project_id, blocked=True)).value
+    assert [t.id for t in blocked] == [api.id]
+    service.update_task(schema.id, TaskPatch(status=TaskStatus.COMPLETED))
+    assert ready_ids(service, project_id) == [api.id]
+
+
+def test_cycles_and_foreign_dependencies_are_refused(service: Service, project_id: str) -> None:
+    a = task(service, project_id, "a")
+    b = task(service, project_id, "b", depends_on=[a.id])
+    c = task(service, project_id, "c", depends_on=[b.id])
+    with pytest.raises(InvalidInput, match="cycle"):
+        service.update_task(a.id, TaskPatch(depends_on=[c.id]))
+    with pytest.raises(InvalidInput, match="cycle"):
+        service.update_task(a.id, TaskPatch(depends_on=[a.id]))
+    other = service.create_project(ProjectCreate(name="other")).value
+    foreign = task(service, other.id)
+    with pytest.raises(InvalidInput, match="belongs to project"):
+        service.update_task(a.id, TaskPatch(depends_on=[foreign.id]))
+    with pytest.raises(InvalidInput, match="not found"):
+        task(service, project_id, "d", depends_on=["task_nope"])
+    assert service.get_task(a.id).value.depends_on == []
+
+
+def test_deleting_a_dependency_updates_its_dependents(service: Service, project_id: str) -> None:
+    a = task(service, project_id, "a")
+    b = task(service, project_id, "b", depends_on=[a.id])
+    head = service.head()
+    service.delete_task(a.id)
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["task:updated", "task:deleted"]
+    assert log[0]["data"]["id"] == b.id
+    assert log[0]["data"]["dependsOn"] == []
+    assert ready_ids(service, project_id) == [b.id]
+
+
+def test_labels_filter(service: Service, project_id: str) -> None:
+    ui = task(service, project_id, "ui", labels=["frontend", "frontend", " css "])
+    assert ui.labels == ["frontend", "css"]
+    task(service, project_id, "db", labels=["backend"])
+    found = service.list_tasks(TaskFilter(project_id=project_id, label="frontend")).value
+    assert [t.id for t in found] == [ui.id]
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def test_claim_gives_a_token_and_is_exclusive(service: Service, project_id: str) -> None:
+    t = task(service, project_id)
+    alice, bob = session(service, project_id, "alice"), session(service, project_id, "bob")
+    head = service.head()
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=60)).value
+    assert grant.claim_token.startswith("clm_")
+    assert grant.task.status is TaskStatus.IN_PROGRESS
+    assert grant.task.claim is not None
+    assert grant.task.claim.session_id == alice
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["task:updated", "task:claimed"]
+    assert grant.claim_token not in json.dumps(log)  # the token never goes out in events
+    with pytest.raises(ClaimConflict, match=f"claimed by session {alice}"):
+        service.claim_task(t.id, ClaimRequest(session_id=bob))
+    assert ready_ids(service, project_id) == []
+
+
+def test_only_the_holder_completes(service: Service, project_id: str) -> None:
+    t = task(service, project_id)
+    alice = session(service, project_id, "alice")
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice)).value
+    done = TaskPatch(status=TaskStatus.COMPLETED)
+    with pytest.raises(ClaimConflict, match="pass its claim token"):
+        service.update_task(t.id, done)
+    with pytest.raises(ClaimConflict, match="not the current one"):
+        service.update_task(t.id, done, claim_token="clm_forged")
+    # Other fields are not the claim's business: a human may still edit the title.
+    service.update_task(t.id, TaskPatch(title="renamed"))
+    head = service.head()
+    completed = service.update_task(t.id, done, claim_token=grant.claim_token).value
+    assert completed.status is TaskStatus.COMPLETED
+    assert completed.claim is None
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["task:updated", "task:released"]
+    assert log[1]["data"]["reason"] == "completed"
+
+
+def test_a_stale_token_is_refused_after_the_claim_moved_on(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    t = task(service, project_id)
+    alice, bob = session(service, project_id, "alice"), session(service, project_id, "bob")
+    old = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
+    clock.now += 11_000
+    new = service.claim_task(t.id, ClaimRequest(session_id=bob, lease_seconds=10)).value
+    with pytest.raises(ClaimConflict):
+        service.update_task(
+            t.id, TaskPatch(status=TaskStatus.COMPLETED), claim_token=old.claim_token
+        )
+    with pytest.raises(ClaimConflict):
+        service.release_task(t.id, ReleaseRequest(claim_token=old.claim_token))
+    service.release_task(t.id, ReleaseRequest(claim_token=new.claim_token))
+    assert ready_ids(service, project_id) == [t.id]
+
+
+def test_human_override(service: Service, project_id: str) -> None:
+    t = task(service, project_id)
+    alice = session(service, project_id, "alice")
+    service.claim_task(t.id, ClaimRequest(session_id=alice))
+    head = service.head()
+    released = service.release_task(t.id, ReleaseRequest(override=True)).value
+    assert released.claim is None
+    assert released.status is TaskStatus.PENDING
+    assert log_after(service, head)[-1]["data"]["reason"] == "override"
+    service.claim_task(t.id, ClaimRequest(session_id=alice))
+    cancelled = service.update_task(
+        t.id, TaskPatch(status=TaskStatus.CANCELLED), override=True
+    ).value
+    assert cancelled.claim is None
+
+
+def test_leases_expire_and_heartbeats_renew(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    kept, lost = task(service, project_id, "kept"), task(service, project_id, "lost")
+    alive, dead = session(service, project_id, "alive"), session(service, project_id, "dead")
+    service.claim_task(kept.id, ClaimRequest(session_id=alive, lease_seconds=30))
+    service.claim_task(lost.id, ClaimRequest(session_id=dead, lease_seconds=30))
+    clock.now += 20_000
+    beat = service.heartbeat(alive).value
+    assert [t.id for t in beat.renewed] == [kept.id]
+    assert beat.renewed[0].claim is not None
+    assert beat.renewed[0].claim.expires_at == clock.now + 30_000
+    clock.now += 15_000  # past the dead session's lease, within the renewed one
+    assert ready_ids(service, project_id) == [lost.id]  # readiness does not wait for the reaper
+    head = service.head()
+    assert service.expire_claims().value == [lost.id]
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["task:updated", "task:released"]
+    assert log[1]["data"] == {
+        "taskId": lost.id,
+        "projectId": project_id,
+        "sessionId": dead,
+        "reason": "expired",
+    }
+    assert log[0]["data"]["status"] == "pending"
+    assert service.get_task(kept.id).value.claim is not None
+    longer = service.heartbeat(alive, HeartbeatRequest(lease_seconds=600)).value
+    assert longer.renewed[0].claim is not None
+    assert longer.renewed[0].claim.expires_at == clock.now + 600_000
+
+
+def test_claim_next_orders_by_priority_then_age_and_filters(
+    service: Service, project_id: str
+) -> None:
+    low = task(service, project_id, "low", priority=TaskPriority.LOW)
+    high_old = task(service, project_id, "high old", priority=TaskPriority.HIGH, labels=["api"])
+    urgent = task(service, project_id, "urgent", priority=TaskPriority.URGENT)
+    high_new = task(service, project_id, "high new", priority=TaskPriority.HIGH, labels=["api"])
+    waiting = task(
+        service, project_id, "waiting", priority=TaskPriority.URGENT, depends_on=[low.id]
+    )
+    agent = session(service, project_id)
+    grants = service.claim_next(agent, ClaimNextRequest(count=3)).value
+    assert [g.task.id for g in grants] == [urgent.id, high_old.id, high_new.id]
+    assert len({g.claim_token for g in grants}) == 3
+    assert [g.task.id for g in service.claim_next(agent, ClaimNextRequest(count=5)).value] == [
+        low.id
+    ]
+    assert service.claim_next(agent, ClaimNextRequest()).value == []
+    assert waiting.id not in ready_ids(service, project_id)
+
+    other = session(service, project_id, "other")
+    fresh = task(service, project_id, "fresh", labels=["api", "db"])
+    task(service, project_id, "plain")
+    only_api_db = service.claim_next(other, ClaimNextRequest(labels=["api", "db"])).value
+    assert [g.task.id for g in only_api_db] == [fresh.id]
+
+
+def test_not_ready_and_ended_sessions_cannot_claim(service: Service, project_id: str) -> None:
+    first = task(service, project_id, "first")
+    second = task(service, project_id, "second", depends_on=[first.id])
+    agent = session(service, project_id)
+    with pytest.raises(NotReady, match=f"waits for {first.id}"):
+        service.claim_task(second.id, ClaimRequest(session_id=agent))
+    done = task(service, project_id, "done", status=TaskStatus.COMPLETED)
+    with pytest.raises(NotReady, match="completed, not pending"):
+        service.claim_task(done.id, ClaimRequest(session_id=agent))
+    service.update_session(agent, SessionPatch(status=SessionStatus.STOPPED))
+    with pytest.raises(InvalidInput, match="has ended"):
+        service.claim_task(first.id, ClaimRequest(session_id=agent))
+
+
+def test_deleting_a_session_releases_its_claims(service: Service, project_id: str) -> None:
+    t = task(service, project_id)
+    agent = session(service, project_id)
+    service.claim_task(t.id, ClaimRequest(session_id=agent))
+    head = service.head()
+    service.delete_session(agent)
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["session:deleted", "task:updated", "task:released"]
+    assert log[1]["data"]["claim"] is None
+    assert log[1]["data"]["status"] == "pending"
+    assert log[2]["data"]["reason"] == "session_deleted"
+    assert ready_ids(service, project_id) == [t.id]
+
+
+def test_claim_retry_with_the_same_key_returns_the_same_token(
+    service: Service, project_id: str
+) -> None:
+    task(service, project_id)
+    agent = session(service, project_id)
+    first = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
+    again = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
+    assert [g.claim_token for g in again] == [g.claim_token for g in first]
