@@ -1,6 +1,7 @@
 """Reading requests at the edge: size-limited JSON bodies, query filters and headers."""
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -9,6 +10,8 @@ from starlette.requests import Request
 from .errors import ApiError, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
+VERSION = re.compile(r"[0-9]{1,18}")
+DIGITS = re.compile(r"[0-9]+")
 
 
 async def read_json(request: Request, max_body: int) -> Any:
@@ -21,7 +24,7 @@ async def read_json(request: Request, max_body: int) -> Any:
             f"send the body as JSON with 'Content-Type: application/json' (got {content_type!r})",
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body:
+    if declared is not None and DIGITS.fullmatch(declared) and int(declared) > max_body:
         raise _too_large(max_body)
     body = bytearray()
     async for chunk in request.stream():
@@ -30,10 +33,10 @@ async def read_json(request: Request, max_body: int) -> Any:
             raise _too_large(max_body)
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
+    except ValueError as exc:  # bad JSON, bad UTF-8, an integer too long to convert
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
 async def read_model(request: Request, model: type[M], max_body: int) -> M:
@@ -68,7 +71,7 @@ def if_match_version(request: Request) -> int | None:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit():
+    if not VERSION.fullmatch(text):
         raise ApiError(
             400, "invalid_header", f'If-Match must be an ETag such as "3", got {value!r}'
         )

@@ -7,7 +7,9 @@ A subscriber that falls behind, or asks for a seq the log no longer holds,
 gets ``sync:reset`` with a reason and the stream ends.
 """
 
+import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -21,7 +23,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from maestro_mcp.core.clock import now_ms
 from maestro_mcp.core.events import SYNC_READY, SYNC_RESET
-from maestro_mcp.core.feed import Feed, FeedClosed, ResetReason, Subscriber, SubscriberOverflow
+from maestro_mcp.core.feed import (
+    Feed,
+    FeedClosed,
+    ReplayExpired,
+    ResetReason,
+    Subscriber,
+    SubscriberOverflow,
+)
 
 from .errors import ApiError
 from .security import refuse
@@ -44,10 +53,13 @@ def _feed(scope_app: Any) -> Feed:
     return feed
 
 
+SEQ = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and small enough for SQLite
+
+
 def _parse_seq(value: str | None, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not SEQ.fullmatch(value):
         raise ApiError(400, "bad_request", f"{name} must be a non-negative integer seq")
     return int(value)
 
@@ -101,7 +113,10 @@ async def websocket_feed(websocket: WebSocket) -> None:
         async with anyio.create_task_group() as tasks:
 
             async def until_done(step: Callable[[], Awaitable[None]]) -> None:
-                await step()
+                # A client that goes away mid-send is the normal end of a stream, not an
+                # error (and raised here it would surface wrapped in an ExceptionGroup).
+                with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+                    await step()
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(until_done, partial(_ws_receive, websocket, stream))
@@ -114,21 +129,25 @@ async def websocket_feed(websocket: WebSocket) -> None:
         elif subscriber.closed:
             with anyio.move_on_after(1):
                 await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, OSError, RuntimeError):
+        pass  # the client left while we said goodbye
     finally:
         stream.close()
 
 
 async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
     problem = stream.problem()
+    if problem is None:
+        try:
+            async for batch in stream.replay():
+                for event in batch:
+                    await websocket.send_text(event.payload)
+        except ReplayExpired:
+            problem = ResetReason.EXPIRED
     if problem is not None:
         await websocket.send_text(stream.reset(problem))
         await websocket.close(code=CLOSE_RESET, reason=problem.value)
         return
-    async for batch in stream.replay():
-        for event in batch:
-            await websocket.send_text(event.payload)
     await websocket.send_text(stream.ready())
     while True:
         try:
@@ -141,28 +160,30 @@ async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
 
 async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:
     """Client messages: ``ping`` and ``subscribe {projectId}``; a disconnect ends the stream."""
-    try:
-        while True:
-            text = await websocket.receive_text()
-            message = _client_message(text)
-            kind = message.get("event") or message.get("type")
-            if kind == "ping":
-                await websocket.send_text(control("pong", {"seq": stream.feed.head}))
-            elif kind == "subscribe":
-                data = message.get("data")
-                project_id = (data if isinstance(data, dict) else message).get("projectId")
-                project_id = project_id if isinstance(project_id, str) and project_id else None
-                stream.subscriber.project_id = project_id
-                reply = {"projectId": project_id, "seq": stream.feed.head}
-                await websocket.send_text(control("subscribed", reply))
-            else:
-                await websocket.send_text(
-                    control(
-                        "error", {"code": "bad_request", "message": f"unknown message {kind!r}"}
-                    )
-                )
-    except (WebSocketDisconnect, RuntimeError):
-        return
+    while True:
+        received = await websocket.receive()
+        if received["type"] == "websocket.disconnect":
+            return
+        text = received.get("text")
+        if text is None:  # a binary frame: not part of the protocol
+            await websocket.send_text(
+                control("error", {"code": "bad_request", "message": "send JSON text frames"})
+            )
+            continue
+        message = _client_message(text)
+        kind = message.get("event") or message.get("type")
+        if kind == "ping":
+            await websocket.send_text(control("pong", {"seq": stream.feed.head}))
+        elif kind == "subscribe":
+            data = message.get("data")
+            project_id = (data if isinstance(data, dict) else message).get("projectId")
+            project_id = project_id if isinstance(project_id, str) and project_id else None
+            stream.subscriber.project_id = project_id
+            reply = {"projectId": project_id, "seq": stream.feed.head}
+            await websocket.send_text(control("subscribed", reply))
+        else:
+            error = {"code": "bad_request", "message": f"unknown message {kind!r}"}
+            await websocket.send_text(control("error", error))
 
 
 def _client_message(text: str) -> dict[str, Any]:
@@ -202,9 +223,13 @@ async def _sse_events(
             yield ServerSentEvent(data=stream.reset(problem))
             return
         yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
-        async for batch in stream.replay():
-            for event in batch:
-                yield ServerSentEvent(data=event.payload, id=str(event.seq))
+        try:
+            async for batch in stream.replay():
+                for event in batch:
+                    yield ServerSentEvent(data=event.payload, id=str(event.seq))
+        except ReplayExpired:
+            yield ServerSentEvent(data=stream.reset(ResetReason.EXPIRED))
+            return
         yield ServerSentEvent(data=stream.ready())
         while True:
             try:

@@ -81,12 +81,24 @@ def append(conn: sqlite3.Connection, events: list[PendingEvent], timestamp: int)
     return seq
 
 
-def read_after(conn: sqlite3.Connection, after: int, limit: int) -> list[StoredEvent]:
-    rows = conn.execute(
+def read_after(
+    conn: sqlite3.Connection, after: int, limit: int, *, max_bytes: int | None = None
+) -> list[StoredEvent]:
+    """Up to ``limit`` events after ``after``, stopping early past ``max_bytes`` of payload
+    (at least one event is always returned, however large)."""
+    cursor = conn.execute(
         "SELECT seq, type, project_id, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
         (after, limit),
-    ).fetchall()
-    return [StoredEvent(*row) for row in rows]
+    )
+    found: list[StoredEvent] = []
+    size = 0
+    for row in cursor:
+        found.append(StoredEvent(*row))
+        size += len(row[3])
+        if max_bytes is not None and size >= max_bytes:
+            break
+    cursor.close()
+    return found
 
 
 def prune(conn: sqlite3.Connection, keep: int) -> int:

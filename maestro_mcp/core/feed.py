@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 0.05
 DEFAULT_MAX_QUEUE = 4096
+DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024
 READ_BATCH = 1000
+READ_BYTES = 8 * 1024 * 1024
 
 
 class ResetReason(StrEnum):
@@ -45,10 +47,18 @@ class FeedClosed(Exception):
     pass
 
 
+class ReplayExpired(Exception):
+    """Events to replay were pruned from the log: the subscriber must refetch."""
+
+
 class Subscriber:
-    def __init__(self, project_id: str | None, max_queue: int, start_seq: int) -> None:
+    def __init__(
+        self, project_id: str | None, max_queue: int, start_seq: int, max_bytes: int
+    ) -> None:
         self.project_id = project_id
         self.max_queue = max_queue
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.start_seq = start_seq  # the head when it subscribed; live events follow it
         self._queue: deque[StoredEvent] = deque()
         self._wake = asyncio.Event()
@@ -61,12 +71,15 @@ class Subscriber:
             return
         if self.project_id is not None and event.project_id != self.project_id:
             return
-        if len(self._queue) >= self.max_queue:
+        size = len(event.payload)
+        if len(self._queue) >= self.max_queue or self._bytes + size > self.max_bytes:
             self.overflowed = True
             self._queue.clear()  # release the references now, not when it disconnects
+            self._bytes = 0
             self._cut_off.set()
         else:
             self._queue.append(event)
+            self._bytes += size
         self._wake.set()
 
     def close(self) -> None:
@@ -94,6 +107,7 @@ class Subscriber:
             raise SubscriberOverflow
         batch = list(self._queue)
         self._queue.clear()
+        self._bytes = 0
         return batch
 
 
@@ -104,10 +118,13 @@ class Feed:
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
     ) -> None:
         self.db = db
         self.poll_interval = poll_interval
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
+        self._closing = False
         self.head = 0
         self._subscribers: set[Subscriber] = set()
         self._conn: sqlite3.Connection | None = None
@@ -122,8 +139,9 @@ class Feed:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._conn = self.db.connect()
-        self.head = events.head(self._conn)
+        # data_version first: a commit landing between the two reads is then seen as new.
         self._data_version = self._read_data_version()
+        self.head = events.head(self._conn)
         self._task = asyncio.create_task(self._run(), name="maestro-feed")
 
     async def stop(self) -> None:
@@ -139,6 +157,7 @@ class Feed:
 
     def close_subscribers(self) -> None:
         """End every live stream (at shutdown); each client resumes elsewhere by seq."""
+        self._closing = True
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
@@ -161,8 +180,11 @@ class Feed:
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
+            # that stop() sends when it races with a wake-up.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 self.pump()
@@ -185,16 +207,17 @@ class Feed:
         version = self._read_data_version()
         if version == self._data_version:
             return 0
-        self._data_version = version
         count = 0
         while True:
-            batch = events.read_after(self._conn, self.head, READ_BATCH)
+            batch = events.read_after(self._conn, self.head, READ_BATCH, max_bytes=READ_BYTES)
             for event in batch:
                 self.head = event.seq
                 for subscriber in self._subscribers:
                     subscriber.offer(event)
             count += len(batch)
-            if len(batch) < READ_BATCH:
+            if not batch:
+                # Only now: if a read fails, the next poll sees the version change again.
+                self._data_version = version
                 return count
 
     # --- subscribing ----------------------------------------------------------------
@@ -206,8 +229,11 @@ class Feed:
         any write already acknowledged to a client of this process.
         """
         self.pump()
-        subscriber = Subscriber(project_id, self.max_queue, self.head)
-        self._subscribers.add(subscriber)
+        subscriber = Subscriber(project_id, self.max_queue, self.head, self.max_queue_bytes)
+        if self._closing:
+            subscriber.close()  # shutting down: a stream opened now ends at once
+        else:
+            self._subscribers.add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -237,10 +263,11 @@ class Feed:
         after = since
         while after < until:
             assert self._conn is not None
-            batch = events.read_after(self._conn, after, READ_BATCH)
+            batch = events.read_after(self._conn, after, READ_BATCH, max_bytes=READ_BYTES)
             batch = [e for e in batch if e.seq <= until]
-            if not batch:
-                return
+            if not batch or batch[0].seq != after + 1:
+                # Retention pruned the log while we replayed it: events are gone.
+                raise ReplayExpired
             after = batch[-1].seq
             if project_id is not None:
                 batch = [e for e in batch if e.project_id == project_id]

@@ -1,13 +1,21 @@
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import anyio
 import pytest
 
 from maestro_mcp.core.events import StoredEvent
-from maestro_mcp.core.feed import Feed, FeedClosed, ResetReason, SubscriberOverflow
+from maestro_mcp.core.feed import (
+    Feed,
+    FeedClosed,
+    ReplayExpired,
+    ResetReason,
+    SubscriberOverflow,
+)
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
@@ -117,3 +125,69 @@ async def test_stop_closes_subscribers(db: Database) -> None:
     await feed.stop()
     with pytest.raises(FeedClosed):
         await subscriber.next_batch()
+
+
+async def test_replay_raises_when_the_log_is_pruned_underneath(db: Database, feed: Feed) -> None:
+    service = Service(db, on_commit=feed.notify)
+    for i in range(30):
+        service.create_project(ProjectCreate(name=f"p{i}"))
+    feed.pump()
+    with patch("maestro_mcp.core.feed.READ_BATCH", 10):
+        replay = feed.replay(0, 30)
+        first = await replay.__anext__()
+        assert [e.seq for e in first] == list(range(1, 11))
+        service.prune(keep_events=5)  # the pruner runs while a client is being replayed
+        with pytest.raises(ReplayExpired):
+            async for _ in replay:
+                pass
+
+
+async def test_replay_reads_in_bounded_batches(db: Database) -> None:
+    feed = Feed(db, poll_interval=3600)
+    await feed.start()
+    try:
+        service = Service(db)
+        big = "x" * 40_000
+        for i in range(5):
+            service.create_project(ProjectCreate(name=f"p{i}", description=big))
+        feed.pump()
+        with patch("maestro_mcp.core.feed.READ_BYTES", 100_000):
+            batches = [batch async for batch in feed.replay(0, 5)]
+        assert [len(b) for b in batches] == [3, 2]
+    finally:
+        await feed.stop()
+
+
+async def test_a_failed_read_is_retried_on_the_next_poll(db: Database, feed: Feed) -> None:
+    subscriber = feed.subscribe()
+    Service(db).create_project(ProjectCreate(name="p"))
+    with (
+        patch("maestro_mcp.core.events.read_after", side_effect=sqlite3.OperationalError("busy")),
+        pytest.raises(sqlite3.OperationalError),
+    ):
+        feed.pump()
+    assert feed.pump() == 1  # the data_version change was not forgotten
+    assert len(await subscriber.next_batch()) == 1
+
+
+async def test_a_subscriber_over_its_byte_budget_is_cut_off(db: Database) -> None:
+    feed = Feed(db, poll_interval=3600, max_queue=1000, max_queue_bytes=50_000)
+    await feed.start()
+    try:
+        slow = feed.subscribe()
+        service = Service(db)
+        for i in range(2):
+            service.create_project(ProjectCreate(name=f"p{i}", description="x" * 30_000))
+        feed.pump()
+        assert slow.overflowed
+    finally:
+        await feed.stop()
+
+
+async def test_no_new_subscriber_while_shutting_down(feed: Feed) -> None:
+    feed.close_subscribers()
+    late = feed.subscribe()
+    assert late.closed
+    assert feed.subscriber_count == 0
+    with pytest.raises(FeedClosed):
+        await late.next_batch()

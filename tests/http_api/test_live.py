@@ -320,3 +320,13 @@ def test_a_client_that_stops_reading_is_cut_off(settings: Settings) -> None:
         )
         stalled.close()
         healthy.close()
+
+
+def test_a_binary_frame_gets_an_error_and_the_stream_goes_on(server: LiveServer) -> None:
+    client = WsClient(server.ws_url)
+    client.until_ready()
+    client.conn.send(b"\x00\x01")
+    assert client.recv()["data"]["code"] == "bad_request"
+    client.conn.send('{"event": "ping"}')
+    assert client.recv()["event"] == "pong"
+    client.close()

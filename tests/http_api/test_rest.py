@@ -310,3 +310,30 @@ def test_session_notes(client: TestClient, project: dict[str, Any]) -> None:
     assert client.post(url, json={"text": "x"}).status_code == 422
     assert client.get("/api/sessions/sess_nope/notes").status_code == 404
     assert client.get("/api/tasks", params={"query": "x", "limit": 0}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({}, b'{"name": ' + b"1" * 5000 + b"}"),  # an integer too long to convert
+        ({"If-Match": b'"\xb2"'}, b"{}"),  # a byte that str.isdigit() takes for a digit
+        ({"If-Match": '"' + "9" * 5000 + '"'}, b"{}"),
+    ],
+)
+def test_odd_inputs_are_4xx_not_5xx(
+    client: TestClient, project: dict[str, Any], headers: dict[str, Any], body: bytes
+) -> None:
+    response = client.patch(
+        f"/api/projects/{project['id']}",
+        content=body,
+        headers={"Content-Type": "application/json", **headers},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert error_code(response) in ("invalid_json", "invalid_header")
+
+
+@pytest.mark.parametrize("since", ["%C2%B2", "9" * 5000, "-1", "1.5"])
+def test_odd_seqs_are_400(client: TestClient, since: str) -> None:
+    assert client.get(f"/api/events?since={since}").status_code == 400
+    response = client.get("/api/events", headers={"Last-Event-ID": since.replace("%C2%B2", "x")})
+    assert response.status_code == 400
