@@ -18,7 +18,7 @@ from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
 from maestro_mcp.mcp_server import build_mcp_server
 
-from . import board, live, rest
+from . import board, claims, live, rest
 from .errors import EXCEPTION_HANDLERS
 from .openapi import build_openapi
 from .security import SecurityGuard
@@ -47,14 +47,19 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(db.migrate)
         await feed.start()
-        pruner = asyncio.create_task(_prune_forever(service, settings), name="maestro-prune")
+        chores = [
+            asyncio.create_task(_prune_forever(service, settings), name="maestro-prune"),
+            asyncio.create_task(_reap_forever(service, settings), name="maestro-reap"),
+        ]
         try:
             async with mcp.running(http=True):
                 yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for chore in chores:
+                chore.cancel()
+            for chore in chores:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
             await feed.stop()
             db.close()
 
@@ -63,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             *rest.routes(),
+            *claims.routes(),
             *live.routes(),
             *mcp.http_routes(),
             *board.routes(),
@@ -97,3 +103,17 @@ async def _prune_forever(service: Service, settings: Settings) -> None:
         except Exception:
             log.exception("pruning the event log failed; will retry")
         await asyncio.sleep(settings.prune_interval)
+
+
+async def _reap_forever(service: Service, settings: Settings) -> None:
+    """Release claims whose lease ran out, so their events say so and the board shows it.
+
+    Reads never wait for this (an expired claim already counts as released), so it
+    only needs to run often enough for people to see leases end on time.
+    """
+    while True:
+        try:
+            await anyio.to_thread.run_sync(service.expire_claims)
+        except Exception:
+            log.exception("releasing expired claims failed; will retry")
+        await asyncio.sleep(settings.reap_interval)

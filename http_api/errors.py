@@ -89,7 +89,7 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
 
 async def handle_maestro_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MaestroError)
-    status = _STATUS_BY_ERROR.get(type(exc), 400)
+    status = next((_STATUS_BY_ERROR[k] for k in type(exc).__mro__ if k in _STATUS_BY_ERROR), 400)
     headers = {}
     if exc.seq is not None:
         headers["X-Maestro-Seq"] = str(exc.seq)

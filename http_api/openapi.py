@@ -6,8 +6,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
-from maestro_mcp.core.models import SessionNote
-from maestro_mcp.core.service import Link
+from maestro_mcp.core.models import (
+    ClaimGrant,
+    ClaimNextRequest,
+    ClaimRequest,
+    HeartbeatRequest,
+    ReleaseRequest,
+    SessionNote,
+    Task,
+)
+from maestro_mcp.core.service import Heartbeat, Link
 
 from .rest import RESOURCES, SEQ_HEADER, NoteCreate
 
@@ -86,7 +94,17 @@ def _filter_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def build_openapi() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Link, SessionNote, NoteCreate]
+    models: list[type[BaseModel]] = [
+        Link,
+        SessionNote,
+        NoteCreate,
+        ClaimGrant,
+        Heartbeat,
+        ClaimRequest,
+        ClaimNextRequest,
+        ReleaseRequest,
+        HeartbeatRequest,
+    ]
     paths: dict[str, Any] = {}
     for r in RESOURCES:
         models += [r.entity, r.create_model, r.patch_model]
@@ -173,6 +191,66 @@ def build_openapi() -> dict[str, Any]:
             },
         },
     }
+    claim_headers = [
+        {
+            "name": "X-Claim-Token",
+            "in": "header",
+            "required": False,
+            "description": "the claim token: needed to change the status of a claimed task",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "X-Override-Claim",
+            "in": "header",
+            "required": False,
+            "description": "true: a human overrides the claim",
+            "schema": {"type": "string", "enum": ["true", "false"]},
+        },
+    ]
+    paths["/api/tasks/{id}"]["patch"]["parameters"] += claim_headers
+    paths["/api/tasks/{id}"]["patch"]["responses"].update(_errors(409))
+    paths["/api/tasks/{id}/claim"] = {
+        "parameters": [_ID],
+        "post": {
+            "summary": "Claim a ready task for a session (exclusive, with a lease)",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(ClaimRequest))},
+            "responses": {"200": _ok(_ref(ClaimGrant)), **_errors(404, 409, 422)},
+        },
+    }
+    paths["/api/tasks/{id}/release"] = {
+        "parameters": [_ID],
+        "post": {
+            "summary": "Release a claim: its holder by token, or a human with override",
+            "requestBody": {"required": False, **_json(_ref(ReleaseRequest))},
+            "responses": {"200": _ok(_ref(Task)), **_errors(404, 409, 422)},
+        },
+    }
+    paths["/api/sessions/{id}/claim-next"] = {
+        "parameters": [_ID],
+        "post": {
+            "summary": "Atomically claim up to count ready tasks: most urgent, then oldest",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
+            "responses": {
+                "200": _ok(
+                    {
+                        "type": "object",
+                        "properties": {"claims": {"type": "array", "items": _ref(ClaimGrant)}},
+                    }
+                ),
+                **_errors(404, 422),
+            },
+        },
+    }
+    paths["/api/sessions/{id}/heartbeat"] = {
+        "parameters": [_ID],
+        "post": {
+            "summary": "The session is alive: renew its claims' leases",
+            "requestBody": {"required": False, **_json(_ref(HeartbeatRequest))},
+            "responses": {"200": _ok(_ref(Heartbeat)), **_errors(404, 422)},
+        },
+    }
     paths["/api/events"] = {
         "get": {
             "summary": "Live events as Server-Sent Events; resume with Last-Event-ID or since",
@@ -184,11 +262,9 @@ def build_openapi() -> dict[str, Any]:
         "get": {"summary": "Liveness and the head seq", "responses": {"200": {"description": "OK"}}}
     }
     entities = [r.entity for r in RESOURCES]
+    outputs = (Link, SessionNote, ClaimGrant, Heartbeat)
     _, definitions = models_json_schema(
-        [
-            (m, "serialization" if m in (Link, SessionNote, *entities) else "validation")
-            for m in models
-        ],
+        [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],
         by_alias=True,
         ref_template=_REF,
     )

@@ -55,6 +55,8 @@ class Resource:
     delete: Callable[[Service], Callable[..., Result[Any]]]
     get: Callable[[Service], Callable[..., Result[Any]]]
     list: Callable[[Service], Callable[..., Result[Any]]]
+    # Extra keyword arguments of `update` taken from the request (tasks: claim headers).
+    patch_options: Callable[[Request], dict[str, Any]] | None = None
 
 
 RESOURCES = (
@@ -81,6 +83,11 @@ RESOURCES = (
         delete=lambda s: s.delete_task,
         get=lambda s: s.get_task,
         list=lambda s: s.list_tasks,
+        patch_options=lambda request: {
+            "claim_token": request.headers.get("x-claim-token"),
+            "override": request.headers.get("x-override-claim", "").strip().lower()
+            in ("1", "true", "yes"),
+        },
     ),
     Resource(
         "sessions",
@@ -165,8 +172,9 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         expected = if_match_version(request)
         if request.method == "PATCH":
             patch = await read_model(request, resource.patch_model, _max_body(request))
+            extra = resource.patch_options(request) if resource.patch_options else {}
             result = await _call(
-                resource.update(service), entity_id, patch, expected_version=expected
+                resource.update(service), entity_id, patch, expected_version=expected, **extra
             )
         else:
             result = await _call(resource.delete(service), entity_id, expected_version=expected)

@@ -24,5 +24,6 @@ class Settings:
     max_queue: int = DEFAULT_MAX_QUEUE
     event_retention: int = DEFAULT_EVENT_RETENTION
     prune_interval: float = 60.0
+    reap_interval: float = 1.0
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None

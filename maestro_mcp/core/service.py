@@ -728,6 +728,12 @@ class Service:
         Events per task: ``task:updated``, ``task:released {reason: "expired"}``.
         """
 
+        now = self.clock()
+        # Most calls find nothing: look with a read before taking the write lock.
+        found = self._read(lambda conn: rows.expired_claims(conn, now))
+        if not found.value:
+            return found
+
         def body(w: _Write) -> list[str]:
             expired = rows.expired_claims(w.conn, w.now)
             _expire(w, expired)

@@ -33,7 +33,9 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     kind: str = message["event"]
     data = message["data"]
     uris: list[str] = []
-    if kind.startswith("task:"):
+    if kind in ("task:claimed", "task:released"):
+        uris.append(task_uri(data["taskId"]))
+    elif kind.startswith("task:"):
         uris.append(task_uri(data["id"]))
     elif kind in ("session:task_added", "session:task_removed"):
         uris += [session_uri(data["sessionId"]), task_uri(data["taskId"])]
@@ -100,7 +102,12 @@ class ChangeNotifier:
             try:
                 while True:
                     batch = await subscriber.next_batch()
-                    await self.publish(_unique(uri for e in batch for uri in uris_changed_by(e)))
+                    try:
+                        uris = _unique(uri for e in batch for uri in uris_changed_by(e))
+                        await self.publish(uris)
+                    except Exception:
+                        # One bad batch must not silence every later notification.
+                        log.exception("MCP change notifications failed for a batch")
             except SubscriberOverflow:
                 # Notifications are cues to refetch, not a log: carry on from the head.
                 log.warning("MCP change notifications fell behind; some were coalesced")

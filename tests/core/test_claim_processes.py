@@ -1,0 +1,74 @@
+"""Eight agent processes claim from 200 ready tasks at once: each task exactly once."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+
+AGENTS = 8
+TASKS = 200
+
+AGENT = textwrap.dedent(
+    """
+    import json, sys
+    from maestro_mcp.core.models import ClaimNextRequest
+    from maestro_mcp.core.service import Service
+    from maestro_mcp.core.store import Database
+
+    db_path, session_id = sys.argv[1], sys.argv[2]
+    service = Service(Database(db_path))
+    sys.stdin.readline()  # start together
+    taken = []
+    while True:
+        grants = service.claim_next(session_id, ClaimNextRequest(count=3)).value
+        if not grants:
+            break
+        taken += [g.task.id for g in grants]
+    print(json.dumps(taken))
+    """
+)
+
+
+def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> None:
+    db = Database(db_path)
+    db.migrate()
+    service = Service(db)
+    project = service.create_project(ProjectCreate(name="swarm")).value.id
+    all_tasks = {
+        service.create_task(TaskCreate(project_id=project, title=f"t{i}")).value.id
+        for i in range(TASKS)
+    }
+    sessions = [
+        service.create_session(SessionCreate(project_id=project, name=f"agent {i}")).value.id
+        for i in range(AGENTS)
+    ]
+    db.close()
+
+    agents = [
+        subprocess.Popen(
+            [sys.executable, "-c", AGENT, str(db_path), session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for session in sessions
+    ]
+    for agent in agents:
+        assert agent.stdin is not None
+        agent.stdin.write("go\n")
+        agent.stdin.flush()
+    results = []
+    for agent in agents:
+        out, _ = agent.communicate(timeout=120)
+        assert agent.returncode == 0
+        results.append(json.loads(out))
+
+    claimed = [task for taken in results for task in taken]
+    assert len(claimed) == len(set(claimed)), "a task was claimed twice"
+    assert set(claimed) == all_tasks, "a task was never claimed"
+    assert sum(1 for taken in results if taken) > 1  # they really competed

@@ -1,0 +1,70 @@
+"""An agent killed mid-work: its leases run out, the server frees its tasks, another takes them."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from typing import Any
+
+from http_api import Settings
+from tests.support import WAIT, WsClient, live_server
+
+AGENT = textwrap.dedent(
+    """
+    import json, sys, time
+    import httpx2
+
+    url, project = sys.argv[1], sys.argv[2]
+    with httpx2.Client(base_url=url) as http:
+        session = http.post("/api/sessions", json={"projectId": project, "name": "doomed"}).json()
+        claims = http.post(
+            f"/api/sessions/{session['id']}/claim-next", json={"count": 2, "leaseSeconds": 1}
+        ).json()["claims"]
+        print(json.dumps({"session": session["id"], "tasks": [c["task"]["id"] for c in claims]}))
+        sys.stdout.flush()
+        time.sleep(600)  # "working"; it is killed long before
+    """
+)
+
+
+def test_leases_of_a_killed_agent_expire_and_another_agent_takes_the_tasks(
+    settings: Settings,
+) -> None:
+    with live_server(replace(settings, reap_interval=0.05)) as server:
+        project = server.http.post("/api/projects", json={"name": "p"}).json()["id"]
+        for title in ("a", "b", "c"):
+            server.http.post("/api/tasks", json={"projectId": project, "title": title})
+        ws = WsClient(server.ws_url)
+        ws.until_ready()
+
+        agent = subprocess.Popen(
+            [sys.executable, "-c", AGENT, server.base_url, project],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert agent.stdout is not None
+        held = json.loads(agent.stdout.readline())
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(WAIT)
+        agent.stdout.close()
+        assert len(held["tasks"]) == 2
+
+        released: list[dict[str, Any]] = []
+        while len(released) < 2:
+            message = ws.recv(timeout=WAIT)
+            if message["event"] == "task:released":
+                released.append(message["data"])
+        assert {r["taskId"] for r in released} == set(held["tasks"])
+        assert {r["reason"] for r in released} == {"expired"}
+        assert {r["sessionId"] for r in released} == {held["session"]}
+
+        rescuer = server.http.post(
+            "/api/sessions", json={"projectId": project, "name": "rescuer"}
+        ).json()
+        claims = server.http.post(
+            f"/api/sessions/{rescuer['id']}/claim-next", json={"count": 3}
+        ).json()["claims"]
+        assert set(held["tasks"]) <= {c["task"]["id"] for c in claims}
+        ws.close()
