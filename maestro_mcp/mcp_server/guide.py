@@ -2,8 +2,9 @@
 
 INSTRUCTIONS = """\
 Maestro is the shared task board of the humans and agents working on these projects.
-Start with start_session (name what you are doing, link the tasks you take), set tasks
-to in_progress / completed with update_task, and log progress with update_session(note=…).
+Start with start_session, then take work with claim_tasks (the next ready tasks, or one by
+id): a claim is yours alone until its lease ends; update_session renews it and logs notes.
+Finish with update_task(status="completed", claimToken=…) or give it up with release=true.
 Pass expectedVersion (the task's version you read) on updates so you never overwrite a
 human's newer edit; pass requestId on creates so a retry never duplicates. Every result
 carries a seq: changes_since(seq) tells you what others changed since. Subscribe to
@@ -17,14 +18,22 @@ Maestro holds projects, tasks and sessions shared live by several agents and hum
 Everything you change appears at once on the humans' board and in other agents' feeds.
 
 ## A typical run
-1. `list_projects` (or rely on the default project), then `list_tasks(status="pending")`.
-2. `start_session(name="…", agent="claude-code", taskIds=[…])` — your session id is in the result.
-3. `update_task(taskId, status="in_progress", expectedVersion=<version you read>)`.
-4. Work; `update_session(sessionId, note="what you did")` now and then.
-5. `update_task(taskId, status="completed", expectedVersion=…)`,
-   then `update_session(sessionId, status="completed")`.
+1. `list_projects` (or rely on the default project), then `list_tasks(ready=true)`.
+2. `start_session(name="…", agent="claude-code")` — your session id is in the result.
+3. `claim_tasks(sessionId)` — the most urgent ready task is now yours: keep its `claimToken`.
+   No other agent can take it while the lease lasts (default 300 s).
+4. Work; `update_session(sessionId, note="what you did")` now and then: it also renews
+   your claims. If you stop calling, the lease runs out and the task goes back to the pool.
+5. `update_task(taskId, status="completed", claimToken=…)` (or `release=true` to give it
+   up), then the next `claim_tasks`, and at the end `update_session(sessionId, status="completed")`.
+
+## Dependencies
+`dependsOn` lists tasks that must be completed first; a task is *ready* when it is pending,
+its dependencies are completed, and nobody holds a claim on it. Cycles are refused.
 
 ## Rules that keep everyone's work safe
+- A failed update saying the task "is claimed by session …" means another agent holds it:
+  leave it, take another with `claim_tasks`.
 - A failed update saying "version conflict" means someone changed the task: `get` it,
   decide whether your change still applies, retry with the new `expectedVersion`.
 - Give creates a `requestId` (any unique string); retrying with the same one is harmless.

@@ -35,6 +35,7 @@ class TaskSummary(_Out):
     status: TaskStatus
     priority: TaskPriority
     parent_id: str | None
+    claimed_by: str | None  # the session holding a claim on it, if any
     session_count: int
     version: int
 
@@ -46,6 +47,7 @@ class TaskSummary(_Out):
             status=task.status,
             priority=task.priority,
             parent_id=task.parent_id,
+            claimed_by=task.claim.session_id if task.claim else None,
             session_count=task.session_count,
             version=task.version,
         )
@@ -103,9 +105,9 @@ class SessionResult(_Out):
 
 
 class ItemResult(_Out):
-    # One entity by id: the task, the session, or (with neither) the project.
+    # One entity by id: the task or the session (list_projects has the projects).
 
-    project: Project
+    project: ProjectRef
     task: Task | None = None
     session: Session | None = None
     notes: list[SessionNote] = []
@@ -115,6 +117,18 @@ class ItemResult(_Out):
 class DeletedResult(_Out):
     project: ProjectRef
     deleted: str
+    seq: int
+
+
+class Granted(_Out):
+    task: TaskSummary
+    claim_token: str
+    expires_at: int
+
+
+class ClaimsResult(_Out):
+    project: ProjectRef
+    claims: list[Granted]
     seq: int
 
 

@@ -18,6 +18,10 @@ from pydantic import Field
 from maestro_mcp.core.errors import MaestroError, VersionConflict
 from maestro_mcp.core.models import (
     AGENT_MAX,
+    CLAIM_NEXT_MAX,
+    DEFAULT_LEASE_S,
+    LEASE_MAX_S,
+    LEASE_MIN_S,
     NAME_MAX,
     NOTE_MAX,
     PATH_MAX,
@@ -25,8 +29,11 @@ from maestro_mcp.core.models import (
     QUERY_MAX,
     TEXT_MAX,
     TITLE_MAX,
+    ClaimNextRequest,
+    ClaimRequest,
     Project,
     ProjectCreate,
+    ReleaseRequest,
     SessionCreate,
     SessionPatch,
     SessionStatus,
@@ -40,7 +47,9 @@ from maestro_mcp.core.service import Service
 
 from .results import (
     ChangesResult,
+    ClaimsResult,
     DeletedResult,
+    Granted,
     ItemResult,
     ProjectRef,
     ProjectResult,
@@ -61,7 +70,7 @@ NOTES_SHOWN = 20
 # Shared parameter types: the Field descriptions are what the model reads.
 ProjectArg = Annotated[
     str | None,
-    Field(description="Project id or name; optional when there is one project or a default."),
+    Field(description="Project id or name (default: the only or configured one)."),
 ]
 TaskId = Annotated[str, Field(description="A task id (task_…).", max_length=100)]
 SessionId = Annotated[str, Field(description="A session id (sess_…).", max_length=100)]
@@ -69,9 +78,13 @@ ExpectedVersion = Annotated[
     int | None,
     Field(description="The version you read; the write fails if the entity changed since.", ge=1),
 ]
+DependsOnArg = Annotated[
+    list[str] | None, Field(description="Tasks that must be completed first.", max_length=100)
+]
+LabelsArg = Annotated[list[str] | None, Field(max_length=20)]
 RequestId = Annotated[
     str | None,
-    Field(description="Your id for this write; a retry with it changes nothing.", max_length=200),
+    Field(description="Any unique id: a retry with it changes nothing.", max_length=200),
 ]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
@@ -169,6 +182,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         parentId: Annotated[
             str | None, Field(description="Make it a sub-task of this task.")
         ] = None,
+        dependsOn: DependsOnArg = None,
+        labels: LabelsArg = None,
         requestId: RequestId = None,
     ) -> TaskResult:
         """Create a task in a project."""
@@ -181,6 +196,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             priority=priority,
             status=status,
             parent_id=parentId,
+            depends_on=dependsOn or [],
+            labels=labels or [],
         )
         result = service.create_task(data, idempotency_key=requestId)
         return TaskResult(
@@ -199,7 +216,13 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         parentId: Annotated[
             str | None, Field(description='Move under this task; "" = top level.')
         ] = None,
+        dependsOn: DependsOnArg = None,
+        labels: LabelsArg = None,
         expectedVersion: ExpectedVersion = None,
+        claimToken: Annotated[
+            str | None, Field(description="Needed to change the status of a task you claimed.")
+        ] = None,
+        release: Annotated[bool, Field(description="Give your claim up.")] = False,
     ) -> TaskResult:
         """Change a task's status or fields; only the fields you pass change."""
         given: dict[str, Any] = {
@@ -212,7 +235,15 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         changes = {k: v for k, v in given.items() if v is not None}
         if parentId is not None:
             changes["parent_id"] = parentId or None
-        result = service.update_task(taskId, TaskPatch(**changes), expected_version=expectedVersion)
+        if dependsOn is not None:
+            changes["depends_on"] = dependsOn
+        if labels is not None:
+            changes["labels"] = labels
+        result = service.update_task(
+            taskId, TaskPatch(**changes), expected_version=expectedVersion, claim_token=claimToken
+        )
+        if release:
+            result = service.release_task(taskId, ReleaseRequest(claim_token=claimToken))
         task = result.value
         return TaskResult(
             project=env.project_of(task.project_id), task=TaskSummary.of(task), seq=result.seq
@@ -236,6 +267,10 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         ] = None,
         parentId: str | None = None,
         sessionId: str | None = None,
+        ready: Annotated[
+            bool | None, Field(description="true: only tasks free to claim now.")
+        ] = None,
+        label: str | None = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 100,
     ) -> TaskListResult:
         """Find tasks of a project (summaries; use get for all fields)."""
@@ -246,6 +281,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             query=query or None,
             parent_id=parentId,
             session_id=sessionId,
+            ready=ready,
+            label=label or None,
             limit=limit + 1,
         )
         result = service.list_tasks(where)
@@ -259,19 +296,17 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     @tool(READ)
     @actionable
-    def get(id: Annotated[str, Field(description="A task_…, sess_… or proj_… id.")]) -> ItemResult:
-        """Get one task, session (with its latest notes) or project by id."""
+    def get(id: Annotated[str, Field(description="A task_… or sess_… id.")]) -> ItemResult:
+        """Get one task, or one session with its latest notes, by id (all fields)."""
         if id.startswith("sess_"):
             session = service.get_session(id)
             notes = service.list_session_notes(id, limit=NOTES_SHOWN).value
-            project = service.get_project(session.value.project_id).value
+            project = env.project_of(session.value.project_id)
             return ItemResult(project=project, session=session.value, notes=notes, seq=session.seq)
-        if id.startswith("proj_"):
-            found = service.get_project(id)
-            return ItemResult(project=found.value, seq=found.seq)
         task = service.get_task(id)
-        project = service.get_project(task.value.project_id).value
-        return ItemResult(project=project, task=task.value, seq=task.seq)
+        return ItemResult(
+            project=env.project_of(task.value.project_id), task=task.value, seq=task.seq
+        )
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
@@ -309,10 +344,12 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             str | None, Field(max_length=NOTE_MAX, description="A progress note for the log.")
         ] = None,
         name: Annotated[str | None, Field(max_length=NAME_MAX)] = None,
+        addTasks: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006 - never mutated
+        removeTasks: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006
         expectedVersion: ExpectedVersion = None,
         requestId: RequestId = None,
     ) -> SessionResult:
-        """Set your session's status and/or append a progress note."""
+        """Set your session's status, log a note, add/remove tasks; each call renews your claims."""
         changes = {k: v for k, v in {"status": status, "name": name}.items() if v is not None}
         result = service.update_session(
             sessionId, SessionPatch(**changes), expected_version=expectedVersion
@@ -320,6 +357,11 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         seq = result.seq
         if note is not None:
             seq = service.add_session_note(sessionId, note, idempotency_key=requestId).seq
+        for task_id in addTasks:
+            seq = max(seq, service.add_task_to_session(sessionId, task_id).seq)
+        for task_id in removeTasks:
+            seq = max(seq, service.remove_task_from_session(sessionId, task_id).seq)
+        seq = max(seq, service.heartbeat(sessionId).seq)
         session = service.get_session(sessionId).value
         return SessionResult(
             project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
@@ -327,21 +369,33 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def link_tasks(
+    def claim_tasks(
         sessionId: SessionId,
-        add: Annotated[list[str], Field(max_length=100, description="Task ids to add.")] = [],  # noqa: B006
-        remove: Annotated[list[str], Field(max_length=100, description="Task ids to remove.")] = [],  # noqa: B006
-    ) -> SessionResult:
-        """Add tasks to or remove tasks from a session."""
-        seq = service.head()
-        for task_id in add:
-            seq = service.add_task_to_session(sessionId, task_id).seq
-        for task_id in remove:
-            seq = service.remove_task_from_session(sessionId, task_id).seq
-        session = service.get_session(sessionId).value
-        return SessionResult(
-            project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
-        )
+        taskId: Annotated[
+            str | None, Field(description="This task; omit to take the next ready ones.")
+        ] = None,
+        count: Annotated[int, Field(ge=1, le=CLAIM_NEXT_MAX)] = 1,
+        labels: LabelsArg = None,
+        parentId: str | None = None,
+        leaseSeconds: Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)] = DEFAULT_LEASE_S,
+        requestId: RequestId = None,
+    ) -> ClaimsResult:
+        """Claim a task, or the next ready ones (most urgent first), for your session alone."""
+        if taskId is not None:
+            request = ClaimRequest(session_id=sessionId, lease_seconds=leaseSeconds)
+            grants = [service.claim_task(taskId, request, idempotency_key=requestId).value]
+        else:
+            wanted = ClaimNextRequest(
+                count=count, lease_seconds=leaseSeconds, labels=labels or [], parent_id=parentId
+            )
+            grants = service.claim_next(sessionId, wanted, idempotency_key=requestId).value
+        session = service.get_session(sessionId)
+        claims = [
+            Granted(task=TaskSummary.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
+            for g in grants
+        ]
+        project = env.project_of(session.value.project_id)
+        return ClaimsResult(project=project, claims=claims, seq=session.seq)
 
     @tool(READ)
     @actionable

@@ -16,7 +16,7 @@ TOOL_NAMES = {
     "get",
     "start_session",
     "update_session",
-    "link_tasks",
+    "claim_tasks",
     "changes_since",
 }
 
@@ -69,7 +69,7 @@ async def every_tool_and_resource(client: Client) -> dict[str, Any]:
     )["session"]
     assert session["taskIds"] == [task["id"]]
     assert session["status"] == "working"
-    await call(client, "link_tasks", sessionId=session["id"], add=[sub["task"]["id"]])
+    await call(client, "update_session", sessionId=session["id"], addTasks=[sub["task"]["id"]])
     noted = await call(
         client, "update_session", sessionId=session["id"], note="form done", requestId="n-1"
     )
@@ -80,7 +80,6 @@ async def every_tool_and_resource(client: Client) -> dict[str, Any]:
     assert [n["message"] for n in item["notes"]] == ["form done"]
     item = await call(client, "get", id=task["id"])
     assert item["task"]["sessionIds"] == [session["id"]]
-    assert (await call(client, "get", id=project["id"]))["project"]["id"] == project["id"]
 
     changes = await call(client, "changes_since", since=0, limit=3)
     assert [e["seq"] for e in changes["events"]] == [1, 2, 3]
@@ -94,7 +93,40 @@ async def every_tool_and_resource(client: Client) -> dict[str, Any]:
     assert read_session["notes"][0]["message"] == "form done"
     assert "start_session" in await read_json(client, "maestro://guide")
 
-    await call(client, "link_tasks", sessionId=session["id"], remove=[sub["task"]["id"]])
+    await call(client, "update_session", sessionId=session["id"], removeTasks=[sub["task"]["id"]])
     deleted = await call(client, "delete_task", taskId=sub["task"]["id"])
     assert deleted["deleted"] == sub["task"]["id"]
+
+    # Coordination: dependencies, ready work, a claim and its token.
+    first = (await call(client, "create_task", title="schema", labels=["db"]))["task"]
+    second = (await call(client, "create_task", title="api", dependsOn=[first["id"]]))["task"]
+    ready = await call(client, "list_tasks", ready=True)
+    assert first["id"] in [t["id"] for t in ready["tasks"]]
+    assert second["id"] not in [t["id"] for t in ready["tasks"]]
+    claimed = await call(client, "claim_tasks", sessionId=session["id"], labels=["db"])
+    [grant] = claimed["claims"]
+    assert grant["task"]["id"] == first["id"]
+    assert grant["task"]["claimedBy"] == session["id"]
+    refused = await client.call_tool(
+        "update_task", {"taskId": first["id"], "status": "completed", "claimToken": "clm_forged"}
+    )
+    assert refused.is_error
+    done = await call(
+        client,
+        "update_task",
+        taskId=first["id"],
+        status="completed",
+        claimToken=grant["claimToken"],
+    )
+    assert done["task"]["claimedBy"] is None
+    taken = await call(client, "claim_tasks", sessionId=session["id"], taskId=second["id"])
+    assert taken["claims"][0]["task"]["status"] == "in_progress"
+    released = await call(
+        client,
+        "update_task",
+        taskId=second["id"],
+        release=True,
+        claimToken=taken["claims"][0]["claimToken"],
+    )
+    assert released["task"]["status"] == "pending"
     return {"project": project["id"], "task": task["id"], "session": session["id"]}
