@@ -41,6 +41,7 @@ class MaestroClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         if_version: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         """One API call, retried on connection failures.
 
@@ -48,7 +49,7 @@ class MaestroClient:
         a repeat with the first result), PATCH merges the same fields again, and a
         DELETE whose first answer was lost finds the entity gone.
         """
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if method == "POST":
             headers["Idempotency-Key"] = str(uuid.uuid4())
         if if_version is not None:

@@ -179,3 +179,24 @@ def log(cli: Cli, session_id: str, message: str) -> None:
         "POST", f"/api/sessions/{session_id}/notes", json={"message": message}
     ).body
     cli.printer.done(f"Note added to {session_id}", note)
+
+
+@session.command()
+@click.argument("session_id")
+@click.option(
+    "--lease", type=click.IntRange(1, 86_400), help="New lease in seconds for its claims."
+)
+@client_command
+def heartbeat(cli: Cli, session_id: str, lease: int | None) -> None:
+    """Tell the server the session is alive: renews the leases of its claims.
+
+    \b
+    Example:
+      maestro session heartbeat sess_1a2b3c4d
+    """
+    body = {"leaseSeconds": lease} if lease else {}
+    beat = cli.client.request("POST", f"/api/sessions/{session_id}/heartbeat", json=body).body
+    renewed = beat["renewed"]
+    cli.printer.done(
+        f"Heartbeat: {len(renewed)} claim{'s' if len(renewed) != 1 else ''} renewed", beat
+    )

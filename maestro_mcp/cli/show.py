@@ -39,6 +39,9 @@ def task_fields(t: dict[str, Any]) -> list[tuple[str, Any]]:
         ("project", t["projectId"]),
         ("parent", t["parentId"]),
         ("sessions", t["sessionIds"]),
+        ("labels", t.get("labels")),
+        ("depends on", t.get("dependsOn")),
+        ("claimed by", _claim(t.get("claim"))),
         ("version", t["version"]),
         ("created", when(t["createdAt"])),
         ("updated", when(t["updatedAt"])),
@@ -47,6 +50,12 @@ def task_fields(t: dict[str, Any]) -> list[tuple[str, Any]]:
         ("description", t["description"] or None),
         ("prompt", t["prompt"] or None),
     ]
+
+
+def _claim(claim: dict[str, Any] | None) -> str | None:
+    if not claim:
+        return None
+    return f"{claim['sessionId']} until {when(claim['expiresAt'])}"
 
 
 def session_fields(s: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -78,7 +87,7 @@ def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
             rows.append(
                 [
                     task["id"],
-                    status_text(task["status"]),
+                    status_text(task["status"]) + (" ⚑" if task.get("claim") else ""),
                     priority_text(task["priority"]),
                     sessions_badge(task["sessionCount"]),
                     "  " * depth + ("└ " if depth else "") + task["title"],
@@ -109,6 +118,10 @@ def event_line(message: dict[str, Any]) -> Text:
         text.append(
             f"{data['sessionId']} {'+' if event.endswith('added') else '-'} {data['taskId']}"
         )
+    elif event == "task:claimed":
+        text.append(f"{data['taskId']} by {data['sessionId']} until {when(data['expiresAt'])}")
+    elif event == "task:released":
+        text.append(f"{data['taskId']} by {data['sessionId']} ({data['reason']})")
     elif event == "session:note_added":
         text.append(f"{data['sessionId']}: {data['note']['message']}")
     elif event.endswith(":deleted"):

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from .context import Cli, client_command
-from .show import TASK_COLUMNS, task_fields, task_rows
+from .show import TASK_COLUMNS, task_fields, task_rows, when
 
 TASK_STATUSES = ["pending", "in_progress", "in_review", "blocked", "completed", "cancelled"]
 PRIORITIES = ["low", "medium", "high", "urgent"]
@@ -26,6 +26,13 @@ def task() -> None:
 @click.option("--priority", type=priority_choice, default="medium", show_default=True)
 @click.option("--status", type=status_choice, default="pending", show_default=True)
 @click.option("--parent", help="Make it a sub-task of this task id.")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    help="A task that must be completed first; repeatable.",
+)
+@click.option("--label", "labels", multiple=True, help="A label; repeatable.")
 @client_command
 def create(
     cli: Cli,
@@ -35,6 +42,8 @@ def create(
     priority: str,
     status: str,
     parent: str | None,
+    depends_on: tuple[str, ...],
+    labels: tuple[str, ...],
 ) -> None:
     """Create a task in the project.
 
@@ -50,6 +59,8 @@ def create(
         "priority": priority,
         "status": status,
         "parentId": parent,
+        "dependsOn": list(depends_on),
+        "labels": list(labels),
     }
     created = cli.client.request("POST", "/api/tasks", json=body).body
     cli.printer.done(f"Task created {created['id']} ({created['title']})", created)
@@ -60,6 +71,11 @@ def create(
 @click.option("--session", help="Only tasks of this session id.")
 @click.option("--parent", help="Only sub-tasks of this task id.")
 @click.option("--query", help="Text in the title or description.")
+@click.option(
+    "--ready", is_flag=True, help="Only tasks free to claim: pending, deps done, unclaimed."
+)
+@click.option("--blocked", is_flag=True, help="Only tasks waiting on an unfinished dependency.")
+@click.option("--label", help="Only tasks with this label.")
 @click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many.")
 @client_command
 def list_(
@@ -68,6 +84,9 @@ def list_(
     session: str | None,
     parent: str | None,
     query: str | None,
+    ready: bool,
+    blocked: bool,
+    label: str | None,
     limit: int | None,
 ) -> None:
     """List the project's tasks, sub-tasks under their parent.
@@ -82,6 +101,9 @@ def list_(
         "sessionId": session,
         "parentId": parent,
         "query": query,
+        "ready": "true" if ready else None,
+        "blocked": "true" if blocked else None,
+        "label": label,
         "limit": limit,
     }
     tasks = cli.client.get("/api/tasks", **params).body
@@ -110,7 +132,18 @@ def get(cli: Cli, task_id: str) -> None:
 @click.option("--priority", type=priority_choice)
 @click.option("--status", type=status_choice)
 @click.option("--parent", help='New parent task id ("" for top level).')
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    help='Replace the dependencies; repeatable ("" for none).',
+)
+@click.option(
+    "--label", "labels", multiple=True, help='Replace the labels; repeatable ("" for none).'
+)
 @click.option("--if-version", type=int, help="Fail unless the task is still at this version.")
+@click.option("--claim-token", help="The claim token, to change the status of a task you claimed.")
+@click.option("--override", is_flag=True, help="Change a task another session has claimed.")
 @client_command
 def update(
     cli: Cli,
@@ -121,7 +154,11 @@ def update(
     priority: str | None,
     status: str | None,
     parent: str | None,
+    depends_on: tuple[str, ...],
+    labels: tuple[str, ...],
     if_version: int | None,
+    claim_token: str | None,
+    override: bool,
 ) -> None:
     """Change a task's fields; only those given change.
 
@@ -139,10 +176,15 @@ def update(
     body: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if parent is not None:
         body["parentId"] = parent or None
+    if depends_on:
+        body["dependsOn"] = [d for d in depends_on if d]
+    if labels:
+        body["labels"] = [label for label in labels if label]
     if not body:
         raise click.UsageError("say what to change, e.g. --status completed")
+    headers = claim_headers(claim_token, override)
     updated = cli.client.request(
-        "PATCH", f"/api/tasks/{task_id}", json=body, if_version=if_version
+        "PATCH", f"/api/tasks/{task_id}", json=body, if_version=if_version, headers=headers
     ).body
     cli.printer.done(f"Task updated {updated['id']} (version {updated['version']})", updated)
 
@@ -160,3 +202,96 @@ def delete(cli: Cli, task_id: str, if_version: int | None) -> None:
     """
     deleted = cli.client.request("DELETE", f"/api/tasks/{task_id}", if_version=if_version).body
     cli.printer.done(f"Task deleted {task_id}", deleted or {"id": task_id})
+
+
+def claim_headers(token: str | None, override: bool) -> dict[str, str]:
+    headers = {"X-Claim-Token": token} if token else {}
+    if override:
+        headers["X-Override-Claim"] = "true"
+    return headers
+
+
+@task.command()
+@click.argument("task_id")
+@click.option("--session", "session_id", required=True, help="The session that takes it.")
+@click.option(
+    "--lease",
+    type=click.IntRange(1, 86_400),
+    default=300,
+    show_default=True,
+    help="Seconds until the claim expires unless renewed (session heartbeat).",
+)
+@client_command
+def claim(cli: Cli, task_id: str, session_id: str, lease: int) -> None:
+    """Claim a ready task for a session; prints the claim token.
+
+    \b
+    Example:
+      maestro task claim task_1a2b3c4d --session sess_5e6f7a8b --lease 600
+    """
+    grant = cli.client.request(
+        "POST", f"/api/tasks/{task_id}/claim", json={"sessionId": session_id, "leaseSeconds": lease}
+    ).body
+    if cli.printer.json_mode:
+        cli.printer.data(grant)
+        return
+    cli.printer.done(f"Claimed {task_id} for {session_id} until {when(grant['expiresAt'])}", grant)
+    cli.printer.line(f"claim token: {grant['claimToken']}")
+
+
+@task.command()
+@click.option("--session", "session_id", required=True, help="The session that takes them.")
+@click.option("--count", type=click.IntRange(1, 50), default=1, show_default=True)
+@click.option("--label", "labels", multiple=True, help="Only tasks with this label; repeatable.")
+@click.option("--parent", help="Only sub-tasks of this task id.")
+@click.option(
+    "--lease",
+    type=click.IntRange(1, 86_400),
+    default=300,
+    show_default=True,
+    help="Seconds until each claim expires unless renewed.",
+)
+@client_command
+def next(
+    cli: Cli,
+    session_id: str,
+    count: int,
+    labels: tuple[str, ...],
+    parent: str | None,
+    lease: int,
+) -> None:
+    """Claim the next ready tasks for a session: most urgent first, then oldest.
+
+    \b
+    Example:
+      maestro task next --session sess_5e6f7a8b --count 2 --label backend
+    """
+    body = {"count": count, "leaseSeconds": lease, "labels": list(labels), "parentId": parent}
+    claims = cli.client.request("POST", f"/api/sessions/{session_id}/claim-next", json=body).body
+    grants = claims["claims"]
+    rows = [
+        [g["task"]["id"], g["claimToken"], when(g["expiresAt"]), g["task"]["title"]] for g in grants
+    ]
+    if not grants and not cli.printer.json_mode:
+        cli.printer.line("no ready task to claim")
+        return
+    cli.printer.table(["TASK", "CLAIM TOKEN", "EXPIRES", "TITLE"], rows, grants)
+
+
+@task.command()
+@click.argument("task_id")
+@click.option("--claim-token", help="The claim token you got when claiming.")
+@click.option("--override", is_flag=True, help="Release another session's claim (as a human).")
+@client_command
+def release(cli: Cli, task_id: str, claim_token: str | None, override: bool) -> None:
+    """Give a claim up: the task goes back to pending, ready for others.
+
+    \b
+    Example:
+      maestro task release task_1a2b3c4d --claim-token clm_9f8e7d
+    """
+    if not claim_token and not override:
+        raise click.UsageError("pass --claim-token, or --override to release someone else's claim")
+    body: dict[str, Any] = {"claimToken": claim_token, "override": override}
+    released = cli.client.request("POST", f"/api/tasks/{task_id}/release", json=body).body
+    cli.printer.done(f"Released {task_id}", released)

@@ -1,0 +1,54 @@
+"""Claims from the terminal: claim, next, release, heartbeat, and a guarded status change."""
+
+from tests.cli.conftest import Run, as_json
+from tests.support import LiveServer
+
+
+def test_claim_commands(run: Run, server: LiveServer) -> None:
+    run("project", "create", "p")
+    schema = as_json(run("task", "create", "schema", "--label", "db", "--json"))
+    api = as_json(run("task", "create", "api", "--depends-on", schema["id"], "--json"))
+    assert api["dependsOn"] == [schema["id"]]
+    session = as_json(run("session", "create", "agent", "--json"))
+
+    assert [t["id"] for t in as_json(run("task", "list", "--ready", "--json"))] == [schema["id"]]
+    assert [t["id"] for t in as_json(run("task", "list", "--blocked", "--json"))] == [api["id"]]
+    assert [t["id"] for t in as_json(run("task", "list", "--label", "db", "--json"))] == [
+        schema["id"]
+    ]
+
+    claimed = run("task", "claim", schema["id"], "--session", session["id"], "--lease", "60")
+    assert claimed.stdout.startswith(f"✓ Claimed {schema['id']} for {session['id']} until ")
+    token = claimed.stdout.split("claim token: ")[1].strip()
+    assert "⚑" in run("task", "list").stdout
+    assert f"claimed by   {session['id']}" in run("task", "get", schema["id"]).stdout
+
+    stolen = run("task", "update", schema["id"], "--status", "completed", ok=False)
+    assert stolen.exit_code == 5
+    assert "claimed by session" in stolen.stderr
+    beat = run("session", "heartbeat", session["id"])
+    assert "1 claim renewed" in beat.stdout
+    done = as_json(
+        run(
+            "task",
+            "update",
+            schema["id"],
+            "--status",
+            "completed",
+            "--claim-token",
+            token,
+            "--json",
+        )
+    )
+    assert done["claim"] is None
+
+    grants = as_json(run("task", "next", "--session", session["id"], "--count", "3", "--json"))
+    assert [g["task"]["id"] for g in grants] == [api["id"]]
+    assert (
+        run("task", "next", "--session", session["id"]).stdout.strip() == "no ready task to claim"
+    )
+    no_token = run("task", "release", api["id"], ok=False)
+    assert no_token.exit_code == 2
+    released = as_json(run("task", "release", api["id"], "--override", "--json"))
+    assert released["status"] == "pending"
+    assert server.http.get(f"/api/tasks/{api['id']}").json()["claim"] is None
