@@ -33,10 +33,10 @@ def seed(http: httpx.Client) -> None:
 
     auth = task("Add OAuth login", priority="high", status="in_progress")
     form = task("Login form with validation", parentId=auth, status="completed")
-    tokens = task("Refresh-token rotation", parentId=auth, status="in_progress")
+    tokens = task("Refresh-token rotation", parentId=auth)
     flaky = task("Fix flaky payment webhook test", priority="urgent", status="blocked")
-    task("Migrate orders table to UUID keys", priority="medium", status="in_review")
-    task("Rate-limit the public API", priority="high")
+    migrate = task("Migrate orders table to UUID keys", priority="medium", status="in_review")
+    task("Rate-limit the public API", priority="high", dependsOn=[migrate])
     task("Write runbook for refunds", priority="low")
     task("Remove legacy v1 endpoints", status="cancelled", priority="low")
     sessions = [
@@ -48,6 +48,9 @@ def seed(http: httpx.Client) -> None:
         body = {"projectId": project["id"], "name": name, "agent": agent, "taskIds": task_ids}
         session = http.post("/api/sessions", json=body).json()
         http.patch(f"/api/sessions/{session['id']}", json={"status": status})
+        if name == "oauth: tokens":
+            claim = {"sessionId": session["id"], "leaseSeconds": 900}
+            http.post(f"/api/tasks/{tokens}/claim", json=claim)
 
 
 def main() -> None:

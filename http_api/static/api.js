@@ -10,8 +10,9 @@ export class ApiError extends Error {
   }
 }
 
-export async function request(method, path, { body, ifMatch, idempotent } = {}) {
+export async function request(method, path, { body, ifMatch, idempotent, override } = {}) {
   const headers = { Accept: "application/json" };
+  if (override) headers["X-Override-Claim"] = "true";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
   if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
@@ -34,8 +35,8 @@ export const api = {
     request("GET", `/api/sessions?projectId=${encodeURIComponent(projectId)}`),
   createProject: (body) => request("POST", "/api/projects", { body, idempotent: true }),
   createTask: (body) => request("POST", "/api/tasks", { body, idempotent: true }),
-  updateTask: (id, body, version) =>
-    request("PATCH", `/api/tasks/${id}`, { body, ifMatch: version }),
+  updateTask: (id, body, version, override = false) =>
+    request("PATCH", `/api/tasks/${id}`, { body, ifMatch: version, override }),
   deleteTask: (id, version) => request("DELETE", `/api/tasks/${id}`, { ifMatch: version }),
   createSession: (body) => request("POST", "/api/sessions", { body, idempotent: true }),
   updateSession: (id, body, version) =>

@@ -78,9 +78,15 @@ function renderTasks() {
   const tasks = store.taskList();
   const shown = ui.filter === "all" ? tasks : tasks.filter((t) => t.status === ui.filter);
   const tree = ui.filter === "all" ? taskTree(shown) : shown.map((task) => ({ task, depth: 0 }));
+  const holderName = (claim) => (claim ? store.sessions.get(claim.sessionId)?.name ?? claim.sessionId : null);
+  const waitingFor = (task) => task.dependsOn.filter((id) => store.tasks.get(id)?.status !== "completed").length;
   patchList(
     $("#task-list"),
-    tree.map((entry) => ({ key: entry.task.id, signature: `${entry.task.version}:${entry.depth}`, ...entry })),
+    tree.map((entry) => {
+      const holder = holderName(entry.task.claim);
+      const waiting = waitingFor(entry.task);
+      return { key: entry.task.id, signature: `${entry.task.version}:${entry.depth}:${holder}:${waiting}`, holder, waitingFor: waiting, ...entry };
+    }),
     (entry) => taskItem(entry, openTask),
   );
   $("#task-empty").hidden = tree.length > 0;
@@ -120,7 +126,10 @@ function renderDialog() {
     return;
   }
   const sessions = task.sessionCount ? ` · in ${task.sessionCount} session${task.sessionCount === 1 ? "" : "s"}` : "";
-  meta.textContent = `${task.id} · version ${task.version}${sessions}`;
+  const claim = task.claim
+    ? ` · claimed by ${store.sessions.get(task.claim.sessionId)?.name ?? task.claim.sessionId} until ${new Date(task.claim.expiresAt).toLocaleTimeString()}`
+    : "";
+  meta.textContent = `${task.id} · version ${task.version}${sessions}${claim}`;
 }
 
 function showConnection(state) {
@@ -166,7 +175,7 @@ function openTask(id) {
   form.elements.title.focus();
 }
 
-async function saveTask() {
+async function saveTask(override = false) {
   const form = $("#task-form");
   const { id, version, baseline } = ui.editing;
   const changes = {};
@@ -177,7 +186,7 @@ async function saveTask() {
   try {
     // If-Match: the version this edit started from. A change made meanwhile by anyone
     // else makes the server refuse it instead of silently overwriting it.
-    const { data, seq } = await api.updateTask(id, changes, version);
+    const { data, seq } = await api.updateTask(id, changes, version, override);
     store.put("task", data, seq);
     store.changed();
     $("#task-dialog").close();
@@ -194,6 +203,14 @@ async function saveTask() {
         `${TASK_STATUS_LABEL[current.status]}, ${current.priority} priority (version ${current.version}). ` +
         "Your changes were not saved. Save again to apply just your changes on top.";
       conflict.hidden = false;
+    } else if (error instanceof ApiError && error.code === "claim_conflict" && !override) {
+      // An agent holds this task. A human may take over, but only saying so.
+      const claim = error.details.claim;
+      const holder = store.sessions.get(claim.sessionId)?.name ?? claim.sessionId;
+      const until = new Date(claim.expiresAt).toLocaleTimeString();
+      if (confirm(`“${holder}” has claimed this task until ${until}. Override the claim and save?`)) {
+        await saveTask(true);
+      }
     } else {
       reportError(error);
     }

@@ -80,7 +80,11 @@ export function taskTree(tasks) {
   return ordered;
 }
 
-export function taskItem({ task, depth }, onOpen) {
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function taskItem({ task, depth, holder, waitingFor }, onOpen) {
   return h(
     "li",
     { class: `task priority-${task.priority}`, styleVars: { "--depth": depth }, dataset: { id: task.id } },
@@ -89,6 +93,10 @@ export function taskItem({ task, depth }, onOpen) {
       { type: "button", class: "task-open", "aria-label": `Edit task ${task.title}`, onclick: () => onOpen(task.id) },
       badge(task.status, TASK_STATUS_LABEL),
       h("span", { class: "title" }, task.title),
+      waitingFor ? h("span", { class: "waiting", title: "Dependencies not completed yet" }, `waits for ${waitingFor}`) : null,
+      task.claim
+        ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, `⚑ ${holder} · until ${clock(task.claim.expiresAt)}`)
+        : null,
       h("span", { class: `priority p-${task.priority}` }, task.priority),
       task.sessionCount ? h("span", { class: "session-badge", title: `${task.sessionCount} sessions` }, `[${task.sessionCount}x]`) : null,
     ),

@@ -278,3 +278,63 @@ def test_keyboard_and_phone_width(pages: Pages, project: dict[str, Any]) -> None
     expect(task_row(page, "typed on a phone")).to_be_visible(timeout=LIVE)
     overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
     assert overflow <= 0
+
+
+def test_claims_show_live_and_go_when_released(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    first = server.http.post("/api/tasks", json={"projectId": project["id"], "title": "schema"})
+    task = first.json()
+    server.http.post(
+        "/api/tasks",
+        json={"projectId": project["id"], "title": "api", "dependsOn": [task["id"]]},
+    )
+    agent = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "claude"}
+    ).json()
+    page = pages.open()
+    expect(task_row(page, "api").locator(".waiting")).to_have_text("waits for 1")
+
+    grant = server.http.post(
+        f"/api/tasks/{task['id']}/claim", json={"sessionId": agent["id"], "leaseSeconds": 60}
+    ).json()
+    claim = task_row(page, "schema").locator(".claim")
+    expect(claim).to_contain_text("⚑ claude · until", timeout=LIVE)
+    expect(task_row(page, "schema").locator(".badge")).to_have_text("running")
+
+    server.http.patch(
+        f"/api/tasks/{task['id']}",
+        json={"status": "completed"},
+        headers={"X-Claim-Token": grant["claimToken"]},
+    )
+    expect(claim).to_have_count(0, timeout=LIVE)
+    expect(task_row(page, "api").locator(".waiting")).to_have_count(0)
+
+
+def test_a_human_overrides_a_claim_only_after_confirming(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    task = server.http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+    agent = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "bot"}
+    ).json()
+    server.http.post(f"/api/tasks/{task['id']}/claim", json={"sessionId": agent["id"]})
+    pages.expected_statuses.add(409)
+    page = pages.open()
+    task_row(page, "t").locator(".task-open").click()
+    dialog = page.locator("#task-dialog")
+    expect(dialog.locator(".meta")).to_contain_text("claimed by bot")
+    dialog.locator("select[name=status]").select_option("cancelled")
+    questions: list[str] = []
+
+    def answer(prompt: Any) -> None:
+        questions.append(prompt.message)
+        prompt.accept()
+
+    page.once("dialog", answer)
+    dialog.locator("[data-action=save]").click()
+    expect(dialog).to_be_hidden()
+    assert "“bot” has claimed this task" in questions[0]
+    final = server.http.get(f"/api/tasks/{task['id']}").json()
+    assert final["status"] == "cancelled"
+    assert final["claim"] is None
