@@ -40,6 +40,7 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._closed = False
 
     # --- connections --------------------------------------------------------
@@ -85,16 +86,21 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; committed when the block exits normally."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            # Also when COMMIT itself fails (disk full): never leave this thread's
-            # connection inside a transaction, holding the write lock.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        # Threads of this process queue here rather than in SQLite: a writer that finds
+        # the file locked sleeps in SQLite's busy handler (milliseconds at a time), while
+        # one waiting on this lock runs the moment the previous commit is done. Other
+        # processes still meet at BEGIN IMMEDIATE, under busy_timeout.
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # Also when COMMIT itself fails (disk full): never leave this thread's
+                # connection inside a transaction, holding the write lock.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,1 @@
+"""Maestro's benchmark suite: ``python -m bench`` (see docs/performance.md)."""

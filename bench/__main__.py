@@ -1,0 +1,308 @@
+"""Run the benchmark suite and print (and record) the table.
+
+    python -m bench                # the full suite, a few minutes; updates docs/performance.md
+    python -m bench --quick        # a smoke run with tiny numbers (the test suite runs this)
+
+The server runs pinned to core 0, this load generator to core 1 (when there are two).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from mcp import Client, StdioServerParameters
+
+from maestro_mcp.core.models import TaskCreate, TaskPatch
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.store import Database
+
+from . import bigdb, load, proc, reference
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Size:
+    writes: int
+    clients_small: int
+    clients_large: int
+    clients_idle: int
+    reach_writes_idle: int
+    mcp_calls: int
+    replay_events: int
+    projects: int
+    sqlite_commits: int
+
+
+FULL = Size(1000, 10, 100, 1000, 200, 200, 20_000, 100, 2000)
+QUICK = Size(20, 2, 4, 20, 5, 5, 200, 2, 50)
+
+
+@dataclass
+class Row:
+    measure: str
+    result: str
+    target: str = ""
+    reference: str = ""
+    ratio: str = ""
+
+
+def fmt(value: float, unit: str = "") -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+
+
+async def maestro_phases(size: Size, workdir: Path, rows: list[Row], refs: dict[str, Any]) -> None:
+    server = proc.start_server(workdir / "maestro.db")
+    try:
+        base = server.url
+        project, seeded = await load.make_project(base, tasks=50)
+        cpu = server.cpu_seconds
+
+        async def run(name: str, clients: int, in_flight: int, **kw: Any) -> load.PhaseResult:
+            return await load.phase(
+                base, name=name, project_id=project, clients=clients, writes=size.writes,
+                in_flight=in_flight, cpu_seconds=cpu, **kw,
+            )  # fmt: skip
+
+        creates = await run("c1", size.clients_small, 1)
+        small8 = await run("u8", size.clients_small, 8, update_ids=seeded)
+        large8 = await run("l8", size.clients_large, 8, update_ids=seeded)
+        sse8 = await run("s8", size.clients_small, 8, update_ids=seeded, transport="sse")
+        ref10 = refs["broadcast_small_8"]
+        ref100 = refs["broadcast_large_8"]
+        for result, clients, ref, target in (
+            (creates, size.clients_small, refs["broadcast_small_1"], ""),
+            (small8, size.clients_small, ref10, "p50 ≤ 5 ms, p99 ≤ 25 ms"),
+            (large8, size.clients_large, ref100, "p99 ≤ 40 ms"),
+        ):
+            rows.append(
+                Row(
+                    f"write→all {clients} WS clients, {result.name[1:]} in flight "
+                    f"({'creates' if result.name == 'c1' else 'updates'})",
+                    f"p50 {fmt(result.reach['p50'])} / p99 {fmt(result.reach['p99'])} / "
+                    f"max {fmt(result.reach['max'])} ms",
+                    target,
+                    f"bare relay p50 {fmt(ref['p50'])} / p99 {fmt(ref['p99'])} ms",
+                    f"p50 x{result.reach['p50'] / ref['p50']:.1f}",
+                )
+            )
+            rows.append(
+                Row(
+                    f"durable writes/s, {clients} clients, {result.name[1:]} in flight",
+                    f"{fmt(result.writes_per_s)} (REST p50 {fmt(result.rest['p50'])} ms, "
+                    f"server CPU {result.server_cpu:.0%}, lost {result.lost})",
+                    "≥ 2,500" if result is small8 else ("≥ 1,200" if result is large8 else ""),
+                    f"bare SQLite {fmt(refs['sqlite_normal'])} commits/s",
+                    f"x{result.writes_per_s / refs['sqlite_normal']:.2f}",
+                )
+            )
+        rows.append(
+            Row(
+                f"write→all {size.clients_small} SSE clients, 8 in flight",
+                f"p50 {fmt(sse8.reach['p50'])} / p99 {fmt(sse8.reach['p99'])} ms, "
+                f"{fmt(sse8.writes_per_s)} writes/s",
+            )
+        )
+
+        # MCP tool calls that update a task, over streamable HTTP and stdio.
+        http_ms = await mcp_latency(Client(base + "/mcp"), seeded[0], size.mcp_calls)
+        stdio = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "maestro_mcp", "mcp", "--db", str(workdir / "maestro.db")],
+        )
+        stdio_ms = await mcp_latency(Client(stdio), seeded[1], size.mcp_calls)
+        rows.append(Row("MCP update_task, streamable HTTP", f"p50 {fmt(http_ms)} ms", "p50 ≤ 5 ms"))
+        rows.append(Row("MCP update_task, stdio", f"p50 {fmt(stdio_ms)} ms"))
+
+        # Replay to a reconnecting client.
+        fill(workdir / "maestro.db", project, size.replay_events)
+        events, seconds = await load.replay_rate(base, 0)
+        rows.append(
+            Row(
+                "reconnect replay",
+                f"{fmt(events / seconds)} events/s ({events:,} events)",
+                "≥ 20,000",
+            )
+        )
+
+        # Idle connections: memory, then a write reaching all of them.
+        before = server.rss_mb()
+        sockets = await load.idle_connections(base, size.clients_idle)
+        idle_rss = server.rss_mb()
+        for ws in sockets:
+            await ws.close()
+        crowd = await load.phase(
+            base, name="i1", project_id=project, clients=size.clients_idle,
+            writes=size.reach_writes_idle, in_flight=1, update_ids=seeded, cpu_seconds=cpu,
+        )  # fmt: skip
+        rows.append(
+            Row(
+                f"{size.clients_idle:,} connected WS clients",
+                f"RSS {fmt(idle_rss)} MB (was {fmt(before)} MB); write→all p50 "
+                f"{fmt(crowd.reach['p50'])} / p99 {fmt(crowd.reach['p99'])} ms",
+                "RSS ≤ 200 MB; p99 ≤ 150 ms",
+            )
+        )
+        rows.append(Row("server peak RSS over the run", f"{fmt(server.peak_rss_mb())} MB"))
+    finally:
+        server.stop()
+
+    full = proc.start_server(workdir / "full.db", durability="full")
+    try:
+        project_full, seeded_full = await load.make_project(full.url, tasks=20)
+        durable = await load.phase(
+            full.url, name="f8", project_id=project_full, clients=size.clients_small,
+            writes=size.writes, in_flight=8, update_ids=seeded_full, cpu_seconds=full.cpu_seconds,
+        )  # fmt: skip
+        rows.append(
+            Row(
+                f"writes/s with --durability full, {size.clients_small} clients, 8 in flight",
+                f"{fmt(durable.writes_per_s)} (write→all p50 {fmt(durable.reach['p50'])} ms)",
+                "",
+                f"bare SQLite FULL {fmt(refs['sqlite_full'])} commits/s",
+                f"x{durable.writes_per_s / refs['sqlite_full']:.2f}",
+            )
+        )
+    finally:
+        full.stop()
+
+
+async def mcp_latency(client: Client, task_id: str, calls: int) -> float:
+    latencies = []
+    async with client:
+        for n in range(calls):
+            began = time.perf_counter()
+            result = await client.call_tool("update_task", {"taskId": task_id, "title": f"mcp {n}"})
+            latencies.append(time.perf_counter() - began)
+            assert not result.is_error, result.content
+    return statistics.median(latencies) * 1000
+
+
+def fill(db_path: Path, project_id: str, events: int) -> None:
+    """Many events from another process's point of view: direct writes to the same file."""
+    db = Database(db_path)
+    service = Service(db)
+    task = service.create_task(TaskCreate(project_id=project_id, title="filler")).value
+    for n in range(events - 1):
+        service.update_task(task.id, TaskPatch(title=f"filler {n}"))
+    db.close()
+
+
+async def big_database(size: Size, workdir: Path, rows: list[Row]) -> None:
+    path = workdir / "big.db"
+    project = bigdb.build(path, size.projects, 1000)
+    server = proc.start_server(path)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            latencies = []
+            for _ in range(20):
+                began = time.perf_counter()
+                response = await http.get("/api/tasks", params={"projectId": project})
+                latencies.append(time.perf_counter() - began)
+                assert len(response.json()) == 1000
+        rows.append(
+            Row(
+                f"{size.projects * 1000:,} tasks: server start → listening",
+                f"{fmt(server.started_in * 1000)} ms",
+                "≤ 1 s",
+            )
+        )
+        rows.append(
+            Row(
+                "list a 1,000-task project",
+                f"p50 {fmt(statistics.median(latencies) * 1000)} ms",
+                "≤ 50 ms",
+            )
+        )
+    finally:
+        server.stop()
+
+
+async def references(size: Size, workdir: Path) -> dict[str, Any]:
+    refs: dict[str, Any] = {
+        "sqlite_normal": reference.sqlite_commits(workdir / "ref.db", size.sqlite_commits),
+        "sqlite_full": reference.sqlite_commits(
+            workdir / "ref-full.db", size.sqlite_commits, "FULL"
+        ),
+    }
+    port = proc.free_port()
+    relay = proc.spawn_until_listening(
+        [*proc.pin(proc.SERVER_CORE), sys.executable, "-m", "bench.broadcast_server", str(port)],
+        banner=b"listening on",
+    )
+    try:
+        url = f"ws://127.0.0.1:{port}/"
+        refs["broadcast_small_1"] = await reference.bare_broadcast(
+            url, size.clients_small, size.writes, 1
+        )
+        refs["broadcast_small_8"] = await reference.bare_broadcast(
+            url, size.clients_small, size.writes, 8
+        )
+        refs["broadcast_large_8"] = await reference.bare_broadcast(
+            url, size.clients_large, size.writes, 8
+        )
+    finally:
+        relay.stop()
+    return refs
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| measure | result | target | reference (same run) | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.measure} | {r.result} | {r.target} | {r.reference} | {r.ratio} |" for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def record(text: str) -> None:
+    doc = DOC.read_text()
+    before, _, rest = doc.partition(START)
+    _, _, after = rest.partition(END)
+    DOC.write_text(f"{before}{START}\n{text}{END}{after}")
+
+
+async def main(size: Size) -> str:
+    proc.pin_self(proc.LOAD_CORE)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        refs = await references(size, workdir)
+        await maestro_phases(size, workdir, rows, refs)
+        await big_database(size, workdir, rows)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return f"Measured {stamp} on {machine}; {size.writes} writes per phase.\n\n" + table(rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny numbers: a smoke run")
+    parser.add_argument(
+        "--no-record", action="store_true", help="do not update docs/performance.md"
+    )
+    parser.add_argument("--json", dest="json_out", help="also write the rows as JSON here")
+    args = parser.parse_args()
+    output = asyncio.run(main(QUICK if args.quick else FULL))
+    print(output)
+    if not args.quick and not args.no_record:
+        record(output)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(output))
