@@ -185,9 +185,11 @@ class Feed:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_interval):
                     await self._wake.wait()
+            notified = self._wake.is_set()
             self._wake.clear()
             try:
-                self.pump()
+                # A local commit woke us: something is new, no need to ask data_version.
+                self.pump(known_change=notified)
             except sqlite3.Error:
                 # A transient error (e.g. the file briefly locked by a checkpoint) must not
                 # kill the feed; the next wake or poll reads from where it stopped.
@@ -200,12 +202,16 @@ class Feed:
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         return int(version)
 
-    def pump(self) -> int:
-        """Dispatch every committed event not yet dispatched; returns how many."""
+    def pump(self, *, known_change: bool = False) -> int:
+        """Dispatch every committed event not yet dispatched; returns how many.
+
+        ``known_change``: this process just committed, so skip the data_version check
+        (the next poll then reads once more and finds nothing, which is cheap).
+        """
         if self._conn is None:
             return 0
-        version = self._read_data_version()
-        if version == self._data_version:
+        version = self._data_version if known_change else self._read_data_version()
+        if not known_change and version == self._data_version:
             return 0
         count = 0
         while True:
@@ -215,7 +221,8 @@ class Feed:
                 for subscriber in self._subscribers:
                     subscriber.offer(event)
             count += len(batch)
-            if not batch:
+            full = len(batch) == READ_BATCH or sum(len(e.payload) for e in batch) >= READ_BYTES
+            if not full:
                 # Only now: if a read fails, the next poll sees the version change again.
                 self._data_version = version
                 return count
