@@ -146,6 +146,9 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if log_level == "info":
+        # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
+        logging.getLogger("mcp").setLevel(logging.WARNING)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

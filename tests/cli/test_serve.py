@@ -126,3 +126,10 @@ def test_help_has_an_example() -> None:
     assert result.returncode == 0
     assert "maestro serve --port" in result.stdout
     assert "MAESTRO_DB" in result.stdout
+
+
+def test_logs_one_line_saying_where_it_listens(db_path: Path) -> None:
+    server = start_server_process(db_path)
+    assert server.terminate() == 0
+    assert len(server.log) == 1, server.log
+    assert "Maestro listening on http://127.0.0.1:" in server.log[0]
