@@ -372,7 +372,12 @@ class Service:
             w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
             if releases:
                 assert current.claim is not None
-                reason = "override" if override and claim_token is None else str(changes["status"])
+                if current.claim.expires_at <= w.now:
+                    reason = "expired"
+                elif override and claim_token is None:
+                    reason = "override"
+                else:
+                    reason = str(changes["status"])
                 _emit_released(w, updated, current.claim.session_id, reason)
             return updated
 
@@ -464,6 +469,9 @@ class Service:
     def update_session(
         self, session_id: str, patch: SessionPatch, *, expected_version: int | None = None
     ) -> Result[Session]:
+        """Events: ``session:updated``; a session that ends (completed, failed, stopped)
+        also gives up its claims: ``task:updated`` then ``task:released`` for each."""
+
         def body(w: _Write) -> Session:
             current = _require_session(w.conn, session_id)
             _check_version(current, expected_version)
@@ -478,6 +486,9 @@ class Service:
             updated = updated.model_copy(update={"last_activity_at": w.now})
             rows.save_session(w.conn, updated)
             w.emit(EventType.SESSION_UPDATED, updated.project_id, updated)
+            if updated.status in ENDED_SESSION_STATUSES:
+                for task in rows.get_tasks(w.conn, rows.claims_of_session(w.conn, session_id)):
+                    _release(w, task, "session_ended")
             return updated
 
         return self._transact("session.update", body, result_type=Session)
@@ -675,10 +686,11 @@ class Service:
             task = _require_task(w.conn, task_id)
             if task.claim is None:
                 return task
+            if task.claim.expires_at <= w.now:
+                return _release(w, task, "expired")  # it was nobody's any more
             if not request.override:
                 _check_claim_holder(w.conn, task, request.claim_token, w.now)
-            reason = "override" if request.override else "released"
-            return _release(w, task, reason)
+            return _release(w, task, "override" if request.override else "released")
 
         return self._transact("task.release", body, result_type=Task)
 
@@ -698,6 +710,8 @@ class Service:
             rows.save_session(w.conn, touched)
             w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
             renewed: list[Task] = []
+            if session.status in ENDED_SESSION_STATUSES:
+                return Heartbeat(session=touched, renewed=renewed)  # an ended session holds none
             for task in rows.get_tasks(w.conn, rows.claims_of_session(w.conn, session_id)):
                 assert task.claim is not None
                 if task.claim.expires_at <= w.now:
@@ -882,7 +896,9 @@ def _unique(values: list[str]) -> list[str]:
 def _valid_dependencies(
     conn: Any, depends_on: list[str], project_id: str, task_id: str | None
 ) -> list[str]:
-    wanted = _unique(depends_on)
+    # Sorted: the order the database gives them back in, so a response, its event and a
+    # later GET agree, and sending the same set again is no change.
+    wanted = sorted(set(depends_on))
     for dependency_id in wanted:
         dependency = rows.get_task(conn, dependency_id)
         if dependency is None:
@@ -943,7 +959,8 @@ def _check_claim_holder(conn: Any, task: Task, token: str | None, now: int) -> N
     if task.claim is None or task.claim.expires_at <= now:
         return
     held, _ = rows.claim_secret(conn, task.id)
-    if token is None or held is None or not hmac.compare_digest(token, held):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a refusal).
+    if token is None or held is None or not hmac.compare_digest(token.encode(), held.encode()):
         raise ClaimConflict(
             f"task {task.id} is claimed by session {task.claim.session_id}; "
             + ("that claim token is not the current one" if token else "pass its claim token")

@@ -282,3 +282,49 @@ def test_claim_retry_with_the_same_key_returns_the_same_token(
     first = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
     again = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
     assert [g.claim_token for g in again] == [g.claim_token for g in first]
+
+
+def test_ending_a_session_releases_its_claims_and_heartbeats_renew_none(
+    service: Service, project_id: str
+) -> None:
+    t = task(service, project_id)
+    agent = session(service, project_id)
+    service.claim_task(t.id, ClaimRequest(session_id=agent))
+    head = service.head()
+    service.update_session(agent, SessionPatch(status=SessionStatus.COMPLETED))
+    log = log_after(service, head)
+    assert [m["event"] for m in log] == ["session:updated", "task:updated", "task:released"]
+    assert log[2]["data"]["reason"] == "session_ended"
+    assert service.heartbeat(agent).value.renewed == []
+    assert ready_ids(service, project_id) == [t.id]
+
+
+def test_releasing_an_expired_claim_says_expired(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    t = task(service, project_id)
+    agent = session(service, project_id)
+    service.claim_task(t.id, ClaimRequest(session_id=agent, lease_seconds=1))
+    clock.now += 2_000
+    head = service.head()
+    service.release_task(t.id, ReleaseRequest(claim_token="anything"))
+    assert log_after(service, head)[-1]["data"]["reason"] == "expired"
+
+
+def test_non_ascii_claim_token_is_refused_not_a_crash(service: Service, project_id: str) -> None:
+    t = task(service, project_id)
+    agent = session(service, project_id)
+    service.claim_task(t.id, ClaimRequest(session_id=agent))
+    with pytest.raises(ClaimConflict):
+        service.release_task(t.id, ReleaseRequest(claim_token="é"))
+
+
+def test_dependency_order_is_canonical(service: Service, project_id: str) -> None:
+    a, b = task(service, project_id, "a"), task(service, project_id, "b")
+    c = task(service, project_id, "c")
+    first, second = sorted([a.id, b.id])
+    updated = service.update_task(c.id, TaskPatch(depends_on=[second, first])).value
+    assert updated.depends_on == [first, second]
+    assert service.get_task(c.id).value.depends_on == [first, second]
+    again = service.update_task(c.id, TaskPatch(depends_on=[second, first]))
+    assert again.value.version == updated.version  # the same set again is no change
