@@ -10,7 +10,8 @@ from starlette.requests import Request
 from .errors import ApiError, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
-VERSION = re.compile(r"[0-9]{1,18}")
+# Seqs and versions: ASCII digits only (str.isdigit() takes "²"), small enough for SQLite.
+SMALL_INT = re.compile(r"[0-9]{1,18}")
 DIGITS = re.compile(r"[0-9]+")
 
 
@@ -71,7 +72,7 @@ def if_match_version(request: Request) -> int | None:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not VERSION.fullmatch(text):
+    if not SMALL_INT.fullmatch(text):
         raise ApiError(
             400, "invalid_header", f'If-Match must be an ETag such as "3", got {value!r}'
         )

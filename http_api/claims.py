@@ -1,6 +1,6 @@
 """REST routes for coordination: claim a task, claim the next ready ones, release, heartbeat."""
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
@@ -15,8 +15,8 @@ from maestro_mcp.core.models import (
     ReleaseRequest,
 )
 
-from .bodies import idempotency_key, parse, read_json
-from .rest import _call, _max_body, _service, json_response
+from .bodies import idempotency_key, read_model
+from .rest import call, json_response, max_body_of, service_of
 
 M = TypeVar("M", bound=BaseModel)
 _GRANTS = TypeAdapter(list[ClaimGrant])
@@ -27,14 +27,13 @@ async def optional_model(request: Request, model: type[M]) -> M:
     length = request.headers.get("content-length")
     if (length is None or length == "0") and "transfer-encoding" not in request.headers:
         return model()
-    data = await read_json(request, _max_body(request))
-    return parse(model, data if isinstance(data, dict) else {"": data})
+    return await read_model(request, model, max_body_of(request))
 
 
 async def claim_task(request: Request) -> Response:
-    data = parse(ClaimRequest, await _json_object(request))
-    result = await _call(
-        _service(request).claim_task,
+    data = await read_model(request, ClaimRequest, max_body_of(request))
+    result = await call(
+        service_of(request).claim_task,
         request.path_params["id"],
         data,
         idempotency_key=idempotency_key(request),
@@ -44,14 +43,14 @@ async def claim_task(request: Request) -> Response:
 
 async def release_task(request: Request) -> Response:
     data = await optional_model(request, ReleaseRequest)
-    result = await _call(_service(request).release_task, request.path_params["id"], data)
+    result = await call(service_of(request).release_task, request.path_params["id"], data)
     return json_response(result.value.model_dump_json(by_alias=True), result.seq)
 
 
 async def claim_next(request: Request) -> Response:
     data = await optional_model(request, ClaimNextRequest)
-    result = await _call(
-        _service(request).claim_next,
+    result = await call(
+        service_of(request).claim_next,
         request.path_params["id"],
         data,
         idempotency_key=idempotency_key(request),
@@ -62,13 +61,8 @@ async def claim_next(request: Request) -> Response:
 
 async def heartbeat(request: Request) -> Response:
     data = await optional_model(request, HeartbeatRequest)
-    result = await _call(_service(request).heartbeat, request.path_params["id"], data)
+    result = await call(service_of(request).heartbeat, request.path_params["id"], data)
     return json_response(result.value.model_dump_json(by_alias=True), result.seq)
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    data = await read_json(request, _max_body(request))
-    return data if isinstance(data, dict) else {"": data}
 
 
 def routes() -> list[BaseRoute]:

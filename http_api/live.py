@@ -9,7 +9,6 @@ gets ``sync:reset`` with a reason and the stream ends.
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -32,6 +31,7 @@ from maestro_mcp.core.feed import (
     SubscriberOverflow,
 )
 
+from .bodies import SMALL_INT
 from .errors import ApiError
 from .security import refuse
 
@@ -53,13 +53,10 @@ def _feed(scope_app: Any) -> Feed:
     return feed
 
 
-SEQ = re.compile(r"[0-9]{1,18}")  # ASCII digits only, and small enough for SQLite
-
-
 def _parse_seq(value: str | None, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if not SEQ.fullmatch(value):
+    if not SMALL_INT.fullmatch(value):
         raise ApiError(400, "bad_request", f"{name} must be a non-negative integer seq")
     return int(value)
 

@@ -110,17 +110,17 @@ _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {
 }
 
 
-async def _call(fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any) -> Result[Any]:
+async def call(fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any) -> Result[Any]:
     # SQLite calls block; keep them off the event loop so the feeds stay live.
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
 
-def _service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-def _max_body(request: Request) -> int:
+def max_body_of(request: Request) -> int:
     limit: int = request.app.state.settings.max_body
     return limit
 
@@ -146,23 +146,23 @@ def entity_response(result: Result[Any], status: int = 200) -> Response:
 
 def _routes_for(resource: Resource) -> list[BaseRoute]:
     async def collection(request: Request) -> Response:
-        service = _service(request)
+        service = service_of(request)
         if request.method == "GET":
             where = query_model(request, resource.filter_model)
-            result = await _call(resource.list(service), where)
+            result = await call(resource.list(service), where)
             body = _ADAPTERS[resource.entity].dump_json(result.value, by_alias=True)
             return json_response(body, result.seq)
-        data = await read_model(request, resource.create_model, _max_body(request))
-        result = await _call(
+        data = await read_model(request, resource.create_model, max_body_of(request))
+        result = await call(
             resource.create(service), data, idempotency_key=idempotency_key(request)
         )
         return entity_response(result, status=201)
 
     async def item(request: Request) -> Response:
-        service = _service(request)
+        service = service_of(request)
         entity_id = request.path_params["id"]
         if request.method == "GET":
-            result = await _call(resource.get(service), entity_id)
+            result = await call(resource.get(service), entity_id)
             if request.headers.get("if-none-match") == f'"{result.value.version}"':
                 return Response(
                     status_code=304,
@@ -171,13 +171,13 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
             return entity_response(result)
         expected = if_match_version(request)
         if request.method == "PATCH":
-            patch = await read_model(request, resource.patch_model, _max_body(request))
+            patch = await read_model(request, resource.patch_model, max_body_of(request))
             extra = resource.patch_options(request) if resource.patch_options else {}
-            result = await _call(
+            result = await call(
                 resource.update(service), entity_id, patch, expected_version=expected, **extra
             )
         else:
-            result = await _call(resource.delete(service), entity_id, expected_version=expected)
+            result = await call(resource.delete(service), entity_id, expected_version=expected)
         return entity_response(result)
 
     base = f"/api/{resource.plural}"
@@ -188,17 +188,17 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
 
 
 async def session_task(request: Request) -> Response:
-    service = _service(request)
+    service = service_of(request)
     session_id, task_id = request.path_params["id"], request.path_params["task_id"]
     if request.method == "POST":
-        result = await _call(
+        result = await call(
             service.add_task_to_session,
             session_id,
             task_id,
             idempotency_key=idempotency_key(request),
         )
     else:
-        result = await _call(service.remove_task_from_session, session_id, task_id)
+        result = await call(service.remove_task_from_session, session_id, task_id)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return json_response(result.value.model_dump_json(by_alias=True), result.seq, headers=headers)
 
@@ -217,14 +217,14 @@ _NOTES = TypeAdapter(list[SessionNote])
 
 
 async def session_notes(request: Request) -> Response:
-    service = _service(request)
+    service = service_of(request)
     session_id = request.path_params["id"]
     if request.method == "GET":
         where = query_model(request, NoteFilter)
-        listed = await _call(service.list_session_notes, session_id, limit=where.limit)
+        listed = await call(service.list_session_notes, session_id, limit=where.limit)
         return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)
-    data = await read_model(request, NoteCreate, _max_body(request))
-    added = await _call(
+    data = await read_model(request, NoteCreate, max_body_of(request))
+    added = await call(
         service.add_session_note, session_id, data.message, idempotency_key=idempotency_key(request)
     )
     headers = {"Idempotent-Replayed": "true"} if added.replayed else {}

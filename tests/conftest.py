@@ -10,6 +10,12 @@ from tests.support import LiveServer, live_server
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio, the loop the server runs on."""
+    return "asyncio"
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "maestro.db"
 

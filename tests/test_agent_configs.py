@@ -22,11 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent / "agent_configs"
 FILES = sorted(p for p in ROOT.rglob("*") if p.is_file() and p.name != "README.md")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def parse(path: Path) -> dict[str, Any]:
     """The server entry a host would read from this file: {command, args} or {url}."""
     text = path.read_text()

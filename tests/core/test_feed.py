@@ -24,11 +24,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def feed(db: Database) -> AsyncIterator[Feed]:
     # A poll interval far beyond the test timeout: only notify() can wake it,
     # unless a test says otherwise.

@@ -9,11 +9,6 @@ from maestro_mcp.mcp_server import MaestroMCP, build_mcp_server
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def maestro(db: Database) -> AsyncIterator[MaestroMCP]:
     """An MCP server over a real core and feed, for the in-memory client."""
     feed = Feed(db, poll_interval=0.02)

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def mcp_server(settings: Settings) -> Iterator[LiveServer]:
     # A fixture of its own: the server runs in its thread while the test's loop drives the client.
     with live_server(settings) as running:

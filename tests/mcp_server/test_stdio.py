@@ -13,11 +13,6 @@ from tests.support import LiveServer, WsClient
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def stdio(db_path: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable, args=["-m", "maestro_mcp", "mcp", "--db", str(db_path)]
