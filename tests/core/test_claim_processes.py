@@ -22,8 +22,11 @@ AGENT = textwrap.dedent(
 
     db_path, session_id = sys.argv[1], sys.argv[2]
     service = Service(Database(db_path))
-    sys.stdin.readline()  # start together
-    taken = []
+    print("ready", flush=True)
+    sys.stdin.readline()  # every agent starts its first claim at once
+    taken = [g.task.id for g in service.claim_next(session_id, ClaimNextRequest(count=3)).value]
+    print("first", flush=True)
+    sys.stdin.readline()  # ... and races for the rest once all hold a first batch
     while True:
         grants = service.claim_next(session_id, ClaimNextRequest(count=3)).value
         if not grants:
@@ -58,10 +61,16 @@ def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> N
         )
         for session in sessions
     ]
-    for agent in agents:
-        assert agent.stdin is not None
-        agent.stdin.write("go\n")
-        agent.stdin.flush()
+    # Two barriers: a process's start-up time must not decide the race, and each
+    # agent must take a first batch so the test proves all eight really competed.
+    for phase in ("ready", "first"):
+        for agent in agents:
+            assert agent.stdout is not None
+            assert agent.stdout.readline().strip() == phase
+        for agent in agents:
+            assert agent.stdin is not None
+            agent.stdin.write("go\n")
+            agent.stdin.flush()
     results = []
     for agent in agents:
         out, _ = agent.communicate(timeout=120)
@@ -71,4 +80,4 @@ def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> N
     claimed = [task for taken in results for task in taken]
     assert len(claimed) == len(set(claimed)), "a task was claimed twice"
     assert set(claimed) == all_tasks, "a task was never claimed"
-    assert sum(1 for taken in results if taken) > 1  # they really competed
+    assert all(len(taken) >= 3 for taken in results), "an agent got no first batch"
