@@ -39,7 +39,12 @@ async def openapi(request: Request) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     db = Database(settings.db_path, durability=settings.durability)
-    feed = Feed(db, poll_interval=settings.poll_interval, max_queue=settings.max_queue)
+    feed = Feed(
+        db,
+        poll_interval=settings.poll_interval,
+        max_queue=settings.max_queue,
+        max_queue_bytes=settings.max_queue_bytes,
+    )
     service = Service(db, on_commit=feed.notify)
     mcp = build_mcp_server(service, feed, default_project=settings.default_project)
 

@@ -33,12 +33,15 @@ from maestro_mcp.core.feed import (
 
 from .bodies import SMALL_INT
 from .errors import ApiError
+from .frames import RAW_FRAMES, RawFrames, frame_sink
 from .security import refuse
 
 # WebSocket close codes.
 CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
 CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
 CLOSE_GOING_AWAY = 1001
+
+GOODBYE_TIMEOUT = 1.0  # for the closing frames to a client that is cut off
 
 SSE_RETRY_MS = 1000
 SSE_SEND_TIMEOUT = 30.0
@@ -119,13 +122,19 @@ async def websocket_feed(websocket: WebSocket) -> None:
             tasks.start_soon(until_done, partial(_ws_receive, websocket, stream))
             tasks.start_soon(until_done, partial(_ws_send, websocket, stream))
             tasks.start_soon(until_done, subscriber.wait_cut_off)
+        goodbye = anyio.move_on_after(GOODBYE_TIMEOUT)
         if subscriber.overflowed:
-            with anyio.move_on_after(1):
+            with goodbye:
                 await websocket.send_text(stream.reset(ResetReason.SLOW_CONSUMER))
                 await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow_consumer")
         elif subscriber.closed:
-            with anyio.move_on_after(1):
+            with goodbye:
                 await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+        writer = _raw_frames(websocket)
+        if goodbye.cancelled_caught and writer is not None:
+            # A client that does not even read its goodbye would hold its unread bytes,
+            # and a graceful shutdown, until it reads; drop the connection instead.
+            writer.abort()
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # the client left while we said goodbye
     finally:
@@ -146,13 +155,28 @@ async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
         await websocket.close(code=CLOSE_RESET, reason=problem.value)
         return
     await websocket.send_text(stream.ready())
+    subscriber = stream.subscriber
+    writer = _raw_frames(websocket)
+    if writer is not None:
+        # The feed writes each batch's frames to the socket itself, in its dispatch.
+        try:
+            subscriber.attach(frame_sink(writer, subscriber.max_bytes))
+        except (SubscriberOverflow, FeedClosed):
+            return
+        await subscriber.wait_cut_off()
+        return  # websocket_feed says goodbye
     while True:
         try:
-            batch = await stream.subscriber.next_batch()
+            batch = await subscriber.next_batch()
         except (SubscriberOverflow, FeedClosed):
             return  # websocket_feed says goodbye
         for event in batch:
             await websocket.send_text(event.payload)
+
+
+def _raw_frames(websocket: WebSocket) -> RawFrames | None:
+    writer: RawFrames | None = websocket.scope.get("extensions", {}).get(RAW_FRAMES)
+    return writer
 
 
 async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:

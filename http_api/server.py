@@ -4,12 +4,29 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
 from maestro_mcp.core.feed import Feed
 
+from .frames import FrameWritingProtocol
+
 log = logging.getLogger("maestro")
+
+
+def server_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for Maestro's app; ``options`` are passed on."""
+    defaults: dict[str, Any] = {
+        # The feed writes pre-built frames straight to each socket (http_api/frames.py).
+        "ws": FrameWritingProtocol,
+        # Every event goes to every client as the same bytes: compressing it again for
+        # each connection was a third of the server's CPU at 100 clients (see
+        # docs/performance.md), for events of a few hundred bytes.
+        "ws_per_message_deflate": False,
+        "server_header": False,
+    }
+    return uvicorn.Config(app, **(defaults | options))
 
 
 class MaestroServer(uvicorn.Server):

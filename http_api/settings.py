@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro_mcp.core.feed import DEFAULT_MAX_QUEUE, DEFAULT_POLL_INTERVAL
+from maestro_mcp.core.feed import DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_POLL_INTERVAL
 from maestro_mcp.core.service import DEFAULT_EVENT_RETENTION
 from maestro_mcp.core.store import Durability
 
@@ -21,7 +21,9 @@ class Settings:
     token: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    # A live client further behind than either bound is cut off (it resumes by seq).
     max_queue: int = DEFAULT_MAX_QUEUE
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
     event_retention: int = DEFAULT_EVENT_RETENTION
     prune_interval: float = 60.0
     reap_interval: float = 1.0

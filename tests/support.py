@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
 from http_api import Settings, create_app
-from http_api.server import MaestroServer
+from http_api.server import MaestroServer, server_config
 
 WAIT = 10.0  # upper bound for anything that should happen promptly
 
@@ -58,16 +57,15 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """A real uvicorn on a free loopback port, in a thread of this process."""
+def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServer]:
+    """A real uvicorn on a free loopback port, in a thread of this process, configured
+    as ``maestro serve`` configures it unless ``uvicorn_options`` say otherwise."""
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=2, ws_per_message_deflate=False
-    )
+    config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
     server = MaestroServer(config, app.state.feed)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

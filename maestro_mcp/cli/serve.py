@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import uvicorn
 
 from maestro_mcp.core.store import Durability
 from maestro_mcp.paths import resolve_db_path
@@ -122,7 +121,7 @@ def serve(
     """
     from http_api import Settings, create_app
     from http_api.security import LOOPBACK_HOSTS
-    from http_api.server import MaestroServer
+    from http_api.server import MaestroServer, server_config
 
     secret = read_token(token, token_file)
     if not is_loopback(host) and not secret:
@@ -150,18 +149,13 @@ def serve(
         # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
         logging.getLogger("mcp").setLevel(logging.WARNING)
     app = create_app(settings)
-    config = uvicorn.Config(
+    config = server_config(
         app,
         host=host,
         port=port,
         log_level="warning" if log_level == "info" else log_level,
         access_log=access_log,
         timeout_graceful_shutdown=3,
-        # Every event goes to every client as the same bytes: compressing it again for
-        # each connection was a third of the server's CPU at 100 clients (see
-        # docs/performance.md), for events of a few hundred bytes.
-        ws_per_message_deflate=False,
-        server_header=False,
     )
     banner = f" (database {settings.db_path}, durability {durability})"
     server = MaestroServer(config, app.state.feed, banner)

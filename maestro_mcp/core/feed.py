@@ -8,6 +8,11 @@ so a CLI or a stdio MCP process writing the same file reaches every subscriber.
 Each subscriber has a bounded queue of already-encoded events. One that falls
 too far behind is cut off instead of slowing the feed or growing memory; it
 resumes from its last seq with a replay read from the log.
+
+A subscriber whose transport can take bytes without waiting (a WebSocket whose
+socket the server writes directly) attaches a sink instead: the feed then hands
+it each batch synchronously, as one ``Delivery`` shared by every subscriber with
+the same project filter, so the transport encodes a batch once for all of them.
 """
 
 import asyncio
@@ -15,8 +20,10 @@ import contextlib
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from . import events
 from .events import StoredEvent
@@ -51,6 +58,22 @@ class ReplayExpired(Exception):
     """Events to replay were pruned from the log: the subscriber must refetch."""
 
 
+@dataclass(slots=True)
+class Delivery:
+    """One batch of events for every sink-attached subscriber with the same filter.
+
+    ``memo`` lets a transport keep its encoding of the batch (e.g. WebSocket frames)
+    so the second and later subscribers reuse the bytes of the first.
+    """
+
+    events: list[StoredEvent]
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+# Takes a delivery at once; returns False when its client is too far behind to take more.
+Sink = Callable[[Delivery], bool]
+
+
 class Subscriber:
     def __init__(
         self, project_id: str | None, max_queue: int, start_seq: int, max_bytes: int
@@ -65,6 +88,7 @@ class Subscriber:
         self._cut_off = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        self.sink: Sink | None = None
 
     def offer(self, event: StoredEvent) -> None:
         if self.overflowed or self.closed:
@@ -73,13 +97,46 @@ class Subscriber:
             return
         size = len(event.payload)
         if len(self._queue) >= self.max_queue or self._bytes + size > self.max_bytes:
-            self.overflowed = True
-            self._queue.clear()  # release the references now, not when it disconnects
-            self._bytes = 0
-            self._cut_off.set()
+            self._overflow()
         else:
             self._queue.append(event)
             self._bytes += size
+        self._wake.set()
+
+    def attach(self, sink: Sink) -> None:
+        """Deliver through ``sink`` from now on, starting with what is queued.
+
+        Call it from the event loop once the replay is sent: nothing can be dispatched
+        between draining the queue and attaching, so the order of events is kept.
+        """
+        if self.overflowed:
+            raise SubscriberOverflow
+        if self.closed:
+            raise FeedClosed
+        queued = list(self._queue)
+        self._queue.clear()
+        self._bytes = 0
+        self.sink = sink
+        if queued:
+            self.deliver(Delivery(queued))
+
+    def deliver(self, delivery: Delivery) -> None:
+        if self.overflowed or self.closed or self.sink is None:
+            return
+        try:
+            keeping_up = self.sink(delivery)
+        except Exception:
+            # One broken client must not stop the feed for every other one.
+            log.exception("feed: a subscriber's sink failed; cutting it off")
+            keeping_up = False
+        if not keeping_up:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        self._queue.clear()  # release the references now, not when it disconnects
+        self._bytes = 0
+        self._cut_off.set()
         self._wake.set()
 
     def close(self) -> None:
@@ -216,16 +273,32 @@ class Feed:
         count = 0
         while True:
             batch = events.read_after(self._conn, self.head, READ_BATCH, max_bytes=READ_BYTES)
-            for event in batch:
-                self.head = event.seq
-                for subscriber in self._subscribers:
-                    subscriber.offer(event)
+            if batch:
+                self.head = batch[-1].seq
+                self._dispatch(batch)
             count += len(batch)
             full = len(batch) == READ_BATCH or sum(len(e.payload) for e in batch) >= READ_BYTES
             if not full:
                 # Only now: if a read fails, the next poll sees the version change again.
                 self._data_version = version
                 return count
+
+    def _dispatch(self, batch: list[StoredEvent]) -> None:
+        deliveries: dict[str | None, Delivery] = {}
+        for subscriber in self._subscribers:
+            if subscriber.sink is None:
+                for event in batch:
+                    subscriber.offer(event)
+                continue
+            project_id = subscriber.project_id
+            delivery = deliveries.get(project_id)
+            if delivery is None:
+                chosen = batch
+                if project_id is not None:
+                    chosen = [e for e in batch if e.project_id == project_id]
+                delivery = deliveries[project_id] = Delivery(chosen)
+            if delivery.events:
+                subscriber.deliver(delivery)
 
     # --- subscribing ----------------------------------------------------------------
 
@@ -250,6 +323,10 @@ class Feed:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def subscribers(self) -> tuple[Subscriber, ...]:
+        return tuple(self._subscribers)
 
     def resume_problem(self, since: int, until: int) -> ResetReason | None:
         """Why events after ``since`` cannot be replayed up to ``until``, or None if they can."""

@@ -10,10 +10,12 @@ import pytest
 
 from maestro_mcp.core.events import StoredEvent
 from maestro_mcp.core.feed import (
+    Delivery,
     Feed,
     FeedClosed,
     ReplayExpired,
     ResetReason,
+    Sink,
     SubscriberOverflow,
 )
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
@@ -186,3 +188,84 @@ async def test_no_new_subscriber_while_shutting_down(feed: Feed) -> None:
     assert feed.subscriber_count == 0
     with pytest.raises(FeedClosed):
         await late.next_batch()
+
+
+# --- sinks: subscribers the feed hands batches to synchronously ----------------------
+
+
+class RecordingSink:
+    def __init__(self, keep_up: bool = True) -> None:
+        self.deliveries: list[Delivery] = []
+        self.keep_up = keep_up
+
+    def __call__(self, delivery: Delivery) -> bool:
+        self.deliveries.append(delivery)
+        return self.keep_up
+
+    def seqs(self) -> list[int]:
+        return [e.seq for d in self.deliveries for e in d.events]
+
+
+async def test_attach_delivers_the_queue_first_then_every_batch(db: Database, feed: Feed) -> None:
+    service = Service(db)  # no notify: this test decides when the feed reads the log
+    subscriber = feed.subscribe()
+    service.create_project(ProjectCreate(name="queued before attach"))
+    feed.pump()
+    sink = RecordingSink()
+    subscriber.attach(sink)
+    assert sink.seqs() == [1]
+    assert subscriber.pending() == 0
+    service.create_project(ProjectCreate(name="a"))
+    service.create_project(ProjectCreate(name="b"))
+    feed.pump()
+    assert sink.seqs() == [1, 2, 3]
+    assert len(sink.deliveries) == 2  # the two new events came as one batch
+
+
+async def test_subscribers_with_the_same_filter_share_one_delivery(
+    db: Database, feed: Feed
+) -> None:
+    service = Service(db)
+    a = service.create_project(ProjectCreate(name="a")).value
+    b = service.create_project(ProjectCreate(name="b")).value
+    feed.pump()
+    everything = [RecordingSink(), RecordingSink()]
+    only_a = [RecordingSink(), RecordingSink()]
+    for sink in everything:
+        feed.subscribe().attach(sink)
+    for sink in only_a:
+        feed.subscribe(project_id=a.id).attach(sink)
+    service.create_task(TaskCreate(project_id=a.id, title="in a"))
+    service.create_task(TaskCreate(project_id=b.id, title="in b"))
+    feed.pump()
+    # One delivery object per filter: a transport encodes the batch once for all.
+    assert everything[0].deliveries[0] is everything[1].deliveries[0]
+    assert only_a[0].deliveries[0] is only_a[1].deliveries[0]
+    assert [e.project_id for e in everything[0].deliveries[0].events] == [a.id, b.id]
+    assert [e.project_id for e in only_a[0].deliveries[0].events] == [a.id]
+
+
+async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Database, feed: Feed) -> None:
+    service = Service(db)
+    behind, healthy = RecordingSink(keep_up=False), RecordingSink()
+
+    def broken(delivery: Delivery) -> bool:
+        raise RuntimeError("transport gone wrong")
+
+    subscribers = [feed.subscribe() for _ in range(3)]
+    sinks: list[Sink] = [behind, broken, healthy]
+    for subscriber, sink in zip(subscribers, sinks, strict=True):
+        subscriber.attach(sink)
+    service.create_project(ProjectCreate(name="p"))
+    with patch("maestro_mcp.core.feed.log.exception") as logged:
+        feed.pump()
+    assert [s.overflowed for s in subscribers] == [True, True, False]
+    logged.assert_called_once()
+    with anyio.fail_after(5):
+        await subscribers[0].wait_cut_off()
+    service.create_project(ProjectCreate(name="q"))
+    feed.pump()
+    assert len(behind.deliveries) == 1  # nothing more after it was cut off
+    assert healthy.seqs() == [1, 2]
+    with pytest.raises(SubscriberOverflow):
+        subscribers[0].attach(RecordingSink())

@@ -12,6 +12,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
+from http_api.frames import FrameWritingProtocol
 from tests.support import LiveServer, SseClient, WsClient, events_of, live_server, wait_for
 
 
@@ -293,8 +294,16 @@ def _stalled_websocket(url: str) -> socket.socket:
     return sock
 
 
-def test_a_client_that_stops_reading_is_cut_off(settings: Settings) -> None:
-    with live_server(replace(settings, max_queue=20)) as server:
+@pytest.mark.parametrize(
+    "ws_protocol",
+    [FrameWritingProtocol, "websockets-sansio"],
+    ids=["raw-frames", "asgi-send"],
+)
+def test_a_client_that_stops_reading_is_cut_off(settings: Settings, ws_protocol: Any) -> None:
+    # Raw frames pile up in the socket's write buffer, ASGI sends in the feed's queue:
+    # either way the client is cut off once it is a megabyte behind.
+    limited = replace(settings, max_queue=20, max_queue_bytes=1024 * 1024)
+    with live_server(limited, ws=ws_protocol) as server:
         others = server.feed.subscriber_count  # the server's own (MCP notifications)
         healthy = WsClient(server.ws_url)
         healthy.until_ready()
@@ -329,4 +338,26 @@ def test_a_binary_frame_gets_an_error_and_the_stream_goes_on(server: LiveServer)
     assert client.recv()["data"]["code"] == "bad_request"
     client.conn.send('{"event": "ping"}')
     assert client.recv()["event"] == "pong"
+    client.close()
+
+
+def test_events_reach_websockets_as_raw_frames_of_any_size(server: LiveServer) -> None:
+    client = WsClient(server.ws_url)
+    client.until_ready()
+    wait_for(
+        lambda: any(s.sink is not None for s in server.feed.subscribers),
+        what="the stream writing frames below ASGI",
+    )
+    project = server.http.post("/api/projects", json={"name": "sizes"}).json()
+    # Payload lengths across the three WebSocket length encodings (7, 16 and 64 bits).
+    for size in (10, 1_000, 40_000):
+        server.http.post(
+            "/api/tasks",
+            json={"projectId": project["id"], "title": "t", "description": "é" * size},
+        )
+    assert client.recv()["event"] == "project:created"
+    for size in (10, 1_000, 40_000):
+        message = client.recv()
+        assert message["event"] == "task:created"
+        assert message["data"]["description"] == "é" * size
     client.close()

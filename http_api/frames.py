@@ -1,0 +1,94 @@
+"""Feed events written to WebSocket clients as frames built once, below ASGI.
+
+Server-to-client frames are unmasked, so with compression off a text frame is the
+same bytes for every client. Sending an event through ASGI to 100 clients frames
+it 100 times and crosses Starlette's, uvicorn's and websockets' layers each time;
+here a batch is framed once and each client costs one ``transport.write``.
+
+The server opts in by putting a ``RawFrames`` writer in the WebSocket scope's
+extensions under ``RAW_FRAMES`` (``FrameWritingProtocol`` does, for uvicorn).
+Under any other ASGI server the feed falls back to ``websocket.send_text``.
+"""
+
+from typing import Any, Protocol
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+
+from maestro_mcp.core.feed import Delivery, Sink
+
+RAW_FRAMES = "maestro.websocket.raw_frames"
+_MEMO_KEY = "ws-frames"
+
+
+class RawFrames(Protocol):
+    def write(self, frames: bytes) -> None:
+        """Queue complete frames on the connection's transport, without waiting."""
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the client's socket."""
+
+    def abort(self) -> None:
+        """Drop the connection now, discarding whatever the client has not read."""
+
+
+def text_frame(payload: str) -> bytes:
+    return Frame(Opcode.TEXT, payload.encode()).serialize(mask=False)
+
+
+def frames_of(delivery: Delivery) -> bytes:
+    """The delivery's events as consecutive text frames, built for its first client only."""
+    frames: bytes | None = delivery.memo.get(_MEMO_KEY)
+    if frames is None:
+        frames = b"".join(text_frame(event.payload) for event in delivery.events)
+        delivery.memo[_MEMO_KEY] = frames
+    return frames
+
+
+def frame_sink(writer: RawFrames, max_buffered: int) -> Sink:
+    """A feed sink writing to ``writer``; a client with more than ``max_buffered``
+    bytes still unread is behind, and the feed cuts it off."""
+
+    def sink(delivery: Delivery) -> bool:
+        if writer.buffered() > max_buffered:
+            return False
+        writer.write(frames_of(delivery))
+        return True
+
+    return sink
+
+
+class _TransportFrames:
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    def write(self, frames: bytes) -> None:
+        protocol = self._protocol
+        # After a close frame nothing else may be sent; a closing transport drops it.
+        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+            return
+        protocol.transport.write(frames)
+
+    def buffered(self) -> int:
+        return self._protocol.transport.get_write_buffer_size()
+
+    def abort(self) -> None:
+        self._protocol.transport.abort()
+
+
+class FrameWritingProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets (sans-I/O) protocol, offering ``RAW_FRAMES`` to the app.
+
+    Frames written through it go to the same transport, in the order written, as
+    the frames uvicorn writes for ``websocket.send``; each write is whole frames,
+    so the two never interleave inside a frame.
+    """
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope: Any = getattr(self, "scope", None)  # set only when the handshake is accepted
+        if scope is not None:
+            scope["extensions"][RAW_FRAMES] = _TransportFrames(self)
