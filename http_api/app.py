@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from maestro_mcp import __version__
 from maestro_mcp.core.feed import Feed
+from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
 from maestro_mcp.mcp_server import build_mcp_server
@@ -46,12 +47,14 @@ def create_app(settings: Settings) -> Starlette:
         max_queue_bytes=settings.max_queue_bytes,
     )
     service = Service(db, on_commit=feed.notify)
+    commits = GroupCommit(db)
     mcp = build_mcp_server(service, feed, default_project=settings.default_project)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(db.migrate)
         await feed.start()
+        await commits.start()
         chores = [
             asyncio.create_task(_prune_forever(service, settings), name="maestro-prune"),
             asyncio.create_task(_reap_forever(service, settings), name="maestro-reap"),
@@ -65,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
             for chore in chores:
                 with contextlib.suppress(asyncio.CancelledError):
                     await chore
+            await commits.stop()
             await feed.stop()
             db.close()
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.db = db
     app.state.feed = feed
     app.state.service = service
+    app.state.commits = commits
     app.state.mcp = mcp
     app.state.openapi = build_openapi()
     return app

@@ -16,7 +16,7 @@ from maestro_mcp.core.models import (
 )
 
 from .bodies import idempotency_key, read_model
-from .rest import call, json_response, max_body_of, service_of
+from .rest import json_response, max_body_of, service_of, write
 
 M = TypeVar("M", bound=BaseModel)
 _GRANTS = TypeAdapter(list[ClaimGrant])
@@ -32,7 +32,8 @@ async def optional_model(request: Request, model: type[M]) -> M:
 
 async def claim_task(request: Request) -> Response:
     data = await read_model(request, ClaimRequest, max_body_of(request))
-    result = await call(
+    result = await write(
+        request,
         service_of(request).claim_task,
         request.path_params["id"],
         data,
@@ -43,13 +44,14 @@ async def claim_task(request: Request) -> Response:
 
 async def release_task(request: Request) -> Response:
     data = await optional_model(request, ReleaseRequest)
-    result = await call(service_of(request).release_task, request.path_params["id"], data)
+    result = await write(request, service_of(request).release_task, request.path_params["id"], data)
     return json_response(result.value.model_dump_json(by_alias=True), result.seq)
 
 
 async def claim_next(request: Request) -> Response:
     data = await optional_model(request, ClaimNextRequest)
-    result = await call(
+    result = await write(
+        request,
         service_of(request).claim_next,
         request.path_params["id"],
         data,
@@ -61,7 +63,7 @@ async def claim_next(request: Request) -> Response:
 
 async def heartbeat(request: Request) -> Response:
     data = await optional_model(request, HeartbeatRequest)
-    result = await call(service_of(request).heartbeat, request.path_params["id"], data)
+    result = await write(request, service_of(request).heartbeat, request.path_params["id"], data)
     return json_response(result.value.model_dump_json(by_alias=True), result.seq)
 
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import (
     Project,
     ProjectCreate,
@@ -111,8 +112,16 @@ _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {
 
 
 async def call(fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any) -> Result[Any]:
-    # SQLite calls block; keep them off the event loop so the feeds stay live.
+    """A read: SQLite calls block, so they run off the event loop and the feeds stay live."""
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+async def write(
+    request: Request, fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any
+) -> Result[Any]:
+    """A write, committed together with the writes that arrive with it (group commit)."""
+    commits: GroupCommit = request.app.state.commits
+    return await commits.run(partial(fn, *args, **kwargs))
 
 
 def service_of(request: Request) -> Service:
@@ -153,8 +162,8 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
             body = _ADAPTERS[resource.entity].dump_json(result.value, by_alias=True)
             return json_response(body, result.seq)
         data = await read_model(request, resource.create_model, max_body_of(request))
-        result = await call(
-            resource.create(service), data, idempotency_key=idempotency_key(request)
+        result = await write(
+            request, resource.create(service), data, idempotency_key=idempotency_key(request)
         )
         return entity_response(result, status=201)
 
@@ -173,11 +182,18 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         if request.method == "PATCH":
             patch = await read_model(request, resource.patch_model, max_body_of(request))
             extra = resource.patch_options(request) if resource.patch_options else {}
-            result = await call(
-                resource.update(service), entity_id, patch, expected_version=expected, **extra
+            result = await write(
+                request,
+                resource.update(service),
+                entity_id,
+                patch,
+                expected_version=expected,
+                **extra,
             )
         else:
-            result = await call(resource.delete(service), entity_id, expected_version=expected)
+            result = await write(
+                request, resource.delete(service), entity_id, expected_version=expected
+            )
         return entity_response(result)
 
     base = f"/api/{resource.plural}"
@@ -191,14 +207,15 @@ async def session_task(request: Request) -> Response:
     service = service_of(request)
     session_id, task_id = request.path_params["id"], request.path_params["task_id"]
     if request.method == "POST":
-        result = await call(
+        result = await write(
+            request,
             service.add_task_to_session,
             session_id,
             task_id,
             idempotency_key=idempotency_key(request),
         )
     else:
-        result = await call(service.remove_task_from_session, session_id, task_id)
+        result = await write(request, service.remove_task_from_session, session_id, task_id)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return json_response(result.value.model_dump_json(by_alias=True), result.seq, headers=headers)
 
@@ -224,8 +241,12 @@ async def session_notes(request: Request) -> Response:
         listed = await call(service.list_session_notes, session_id, limit=where.limit)
         return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)
     data = await read_model(request, NoteCreate, max_body_of(request))
-    added = await call(
-        service.add_session_note, session_id, data.message, idempotency_key=idempotency_key(request)
+    added = await write(
+        request,
+        service.add_session_note,
+        session_id,
+        data.message,
+        idempotency_key=idempotency_key(request),
     )
     headers = {"Idempotent-Replayed": "true"} if added.replayed else {}
     return json_response(

@@ -188,6 +188,7 @@ class Feed:
         self._data_version = -1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._wake_scheduled = False
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------
@@ -230,9 +231,18 @@ class Feed:
             running = None
         if running is loop:
             wake.set()
-        else:
+        elif not self._wake_scheduled:
+            # One cross-thread call per burst of commits: the feed reads all of them.
+            self._wake_scheduled = True
             with contextlib.suppress(RuntimeError):  # loop closing during shutdown
-                loop.call_soon_threadsafe(wake.set)
+                loop.call_soon_threadsafe(self._wake_from_thread)
+
+    def _wake_from_thread(self) -> None:
+        # Cleared before the wake: a commit whose notify() saw the flag still set
+        # was committed before this runs, so the pump that follows reads it.
+        self._wake_scheduled = False
+        if self._wake is not None:
+            self._wake.set()
 
     async def _run(self) -> None:
         assert self._wake is not None

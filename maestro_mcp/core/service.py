@@ -5,6 +5,9 @@ ONE transaction that changes entity rows, appends the resulting events to the
 log and records the idempotency key if one was given; the caller gets the new
 state and the seq of its last event only after COMMIT. Nothing else writes
 entity tables or emits events.
+
+Under group commit (``GroupCommit``) an operation's transaction is a savepoint of
+a batch; the committer hands its result out only after the batch's COMMIT.
 """
 
 import hashlib
@@ -13,6 +16,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -139,10 +143,10 @@ class Service:
         idempotency_key: str | None = None,
         request: BaseModel | dict[str, Any] | None = None,
     ) -> Result[T]:
-        adapter: TypeAdapter[T] = TypeAdapter(result_type)
         fingerprint = _fingerprint(operation, request) if idempotency_key else ""
         with self.db.write() as conn:
             if idempotency_key:
+                adapter: TypeAdapter[T] = TypeAdapter(result_type)
                 _check_key(idempotency_key)
                 row = conn.execute(
                     "SELECT fingerprint, result FROM idempotency WHERE key = ?", (idempotency_key,)
@@ -172,7 +176,7 @@ class Service:
                     (idempotency_key, fingerprint, json.dumps(result), write.now),
                 )
         if write.pending and self.on_commit is not None:
-            self.on_commit(seq)
+            self.db.after_commit(partial(self.on_commit, seq))
         return Result(value, seq)
 
     def _read(self, body: Callable[[Any], T]) -> Result[T]:

@@ -7,7 +7,7 @@ serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -84,8 +84,22 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; committed when the block exits normally."""
+        """One write transaction; committed when the block exits normally.
+
+        Inside ``batch()`` on the same thread it is a savepoint of the batch instead:
+        its changes are undone alone if it fails, and committed with the batch.
+        """
         conn = self.conn
+        if self._local.__dict__.get("batch") is not None:
+            conn.execute("SAVEPOINT write")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+                raise
+            conn.execute("RELEASE write")
+            return
         # Threads of this process queue here rather than in SQLite: a writer that finds
         # the file locked sleeps in SQLite's busy handler (milliseconds at a time), while
         # one waiting on this lock runs the moment the previous commit is done. Other
@@ -103,9 +117,46 @@ class Database:
                 raise
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every ``write()`` this thread makes inside the block.
+
+        This is group commit: the writes share one BEGIN and one COMMIT, each in its
+        own savepoint. Callbacks given to ``after_commit`` inside run once the COMMIT
+        has succeeded, and are dropped if it fails.
+        """
+        conn = self.conn
+        callbacks: list[Callable[[], None]] = []
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.batch = callbacks
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.batch = None
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this thread's changes are committed: now, unless a
+        ``batch()`` is open, then after its COMMIT."""
+        batch: list[Callable[[], None]] | None = self._local.__dict__.get("batch")
+        if batch is None:
+            callback()
+        else:
+            batch.append(callback)
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query inside sees the same snapshot."""
         conn = self.conn
+        if self._local.__dict__.get("batch") is not None:
+            yield conn  # already inside the batch's transaction, seeing its writes
+            return
         conn.execute("BEGIN")
         try:
             yield conn

@@ -58,3 +58,67 @@ def test_closed_database_refuses_new_connections(db_path: Path) -> None:
     db.close()
     with pytest.raises(RuntimeError, match="closed"):
         _ = db.conn
+
+
+def _insert_event(db: Database, seq: int, *, fail: bool = False) -> None:
+    with db.write() as conn:
+        conn.execute("INSERT INTO events (seq, ts, type, payload) VALUES (?, 0, 'x', '{}')", (seq,))
+        if fail:
+            raise RuntimeError("boom")
+
+
+def _seqs(db: Database) -> list[int]:
+    return [row[0] for row in db.conn.execute("SELECT seq FROM events ORDER BY seq")]
+
+
+def test_writes_in_a_batch_commit_together_and_fail_alone(db: Database, db_path: Path) -> None:
+    other = Database(db_path)  # another connection sees only committed data
+    committed: list[str] = []
+    with db.batch():
+        _insert_event(db, 1)
+        with pytest.raises(RuntimeError):
+            _insert_event(db, 2, fail=True)  # undone alone, in its savepoint
+        _insert_event(db, 3)
+        db.after_commit(lambda: committed.append("notified"))
+        with db.read() as conn:  # reads inside the batch see its writes
+            assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
+        assert _seqs(other) == []
+        assert committed == []
+    assert _seqs(other) == [1, 3]
+    assert committed == ["notified"]
+    other.close()
+
+
+def _poison(db: Database) -> None:
+    with db.write() as conn:
+        # Checked at COMMIT, not at the savepoint's release: the batch's COMMIT fails.
+        conn.execute("PRAGMA defer_foreign_keys=ON")
+        conn.execute(
+            "INSERT INTO sessions (id, project_id, name, agent, status, created_at, "
+            "updated_at, last_activity_at, version) "
+            "VALUES ('s', 'no such project', 'n', 'a', 'active', 0, 0, 0, 1)"
+        )
+
+
+def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: Database) -> None:
+    notified: list[str] = []
+
+    def batch() -> None:
+        with db.batch():
+            _insert_event(db, 1)
+            _poison(db)
+            db.after_commit(lambda: notified.append("notified"))
+
+    with pytest.raises(sqlite3.IntegrityError):
+        batch()
+    assert _seqs(db) == []
+    assert notified == []
+    assert not db.conn.in_transaction
+    _insert_event(db, 1)  # and the connection works on
+    assert _seqs(db) == [1]
+
+
+def test_after_commit_outside_a_batch_runs_at_once(db: Database) -> None:
+    ran: list[int] = []
+    db.after_commit(lambda: ran.append(1))
+    assert ran == [1]

@@ -1,0 +1,113 @@
+"""Group commit: one writer thread runs the writes that arrive together as one transaction.
+
+A server with several writes in flight spent much of each write handing it to a
+worker thread and back, committing it alone, and waking the feed for it. Here
+writes queue for one thread, which takes everything queued, runs each operation
+in its own savepoint of a single transaction (``Database.batch``), commits once,
+and then settles every caller's future with one call into the event loop.
+
+Durability is unchanged: a caller hears of its write only after the COMMIT that
+holds it. An operation that fails is rolled back alone and its caller gets its
+error; the others in the batch still commit. If the COMMIT itself fails, every
+operation in the batch fails with that error and nothing of it was written.
+"""
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .store import Database
+
+T = TypeVar("T")
+
+DEFAULT_MAX_BATCH = 64  # bounds how long the first write of a batch waits for its COMMIT
+
+_Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class GroupCommit:
+    def __init__(self, db: Database, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # for tests and diagnostics: how many transactions it committed
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._work, name="maestro-writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Finish every write already queued, then end the writer thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._jobs.put(None)
+        await asyncio.to_thread(thread.join)
+
+    async def run(self, operation: Callable[[], T]) -> T:
+        """Run ``operation`` (which writes through ``Database.write``) in the next batch;
+        return its result once that batch is committed."""
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("group commit is not running")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._jobs.put((operation, future))
+        # A caller cancelled while it waits still has its write committed, as a write
+        # handed to a thread would; its outcome is then dropped (see _settle).
+        return await future
+
+    # --- the writer thread --------------------------------------------------------
+
+    def _work(self) -> None:
+        stopping = False
+        while not stopping:
+            job = self._jobs.get()
+            if job is None:
+                break
+            jobs = [job]
+            while len(jobs) < self.max_batch:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                jobs.append(more)
+            outcomes = self._commit(jobs)
+            assert self._loop is not None
+            with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
+                self._loop.call_soon_threadsafe(_settle, outcomes)
+
+    def _commit(self, jobs: list[_Job]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        try:
+            with self.db.batch():
+                for operation, future in jobs:
+                    try:
+                        outcomes.append((future, operation(), None))
+                    except Exception as exc:
+                        outcomes.append((future, None, exc))
+            self.batches += 1
+        except Exception as exc:
+            # BEGIN or COMMIT failed: nothing of this batch was written. Operations that
+            # had failed on their own keep their own error.
+            done = {id(future): error for future, _, error in outcomes if error is not None}
+            outcomes = [(future, None, done.get(id(future), exc)) for _, future in jobs]
+        return outcomes
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for future, value, error in outcomes:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
