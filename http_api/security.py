@@ -16,7 +16,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-UNAUTHENTICATED_PATHS = frozenset({"/health"})
+# Open without the token: the health check, and the board's page and assets, which
+# hold no data (a browser must load them to ask its user for the token).
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})
+UNAUTHENTICATED_PREFIXES = ("/assets/",)
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -83,11 +86,7 @@ class SecurityGuard:
         if origin is not None and not self._origin_allowed(origin, host):
             await refuse(scope, send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
             return
-        if (
-            self.token
-            and scope["path"] not in UNAUTHENTICATED_PATHS
-            and not self._authorized(scope, headers)
-        ):
+        if self.token and not _is_public(scope["path"]) and not self._authorized(scope, headers):
             await refuse(scope, send, 401, "unauthorized", "a valid bearer token is required")
             return
         await self.app(scope, receive, send)
@@ -113,6 +112,10 @@ class SecurityGuard:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             given = query.get("token", [""])[0]
         return hmac.compare_digest(given.encode(), self.token.encode())
+
+
+def _is_public(path: str) -> bool:
+    return path in UNAUTHENTICATED_PATHS or path.startswith(UNAUTHENTICATED_PREFIXES)
 
 
 async def refuse(scope: Scope, send: Send, status: int, code: str, message: str) -> None:

@@ -10,8 +10,28 @@ export class ApiError extends Error {
   }
 }
 
+// A server started with --token wants it on every request. The board asks its user for it
+// once; it is kept for this tab (sessionStorage) or, if asked, for this browser.
+const TOKEN_KEY = "maestro.token";
+
+export const auth = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || "";
+  },
+  remember(token, everywhere) {
+    this.forget();
+    (everywhere ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+  },
+  forget() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+  },
+  onUnauthorized: () => {},
+};
+
 export async function request(method, path, { body, ifMatch, idempotent, override } = {}) {
   const headers = { Accept: "application/json" };
+  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
   if (override) headers["X-Override-Claim"] = "true";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
@@ -23,7 +43,11 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
   });
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    if (response.status === 401) auth.onUnauthorized(error);
+    throw error;
+  }
   const seq = Number(response.headers.get("X-Maestro-Seq"));
   return { data, seq: Number.isFinite(seq) ? seq : null };
 }

@@ -1,7 +1,7 @@
 // The board: a snapshot with the seq it is consistent with, then the live feed from that
 // seq, all into one store; every view renders from the store.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, auth } from "./api.js";
 import { Feed } from "./feed.js";
 import { Store } from "./store.js";
 import { TASK_STATUS_LABEL, h, patchList, sessionItem, taskItem, taskTree } from "./views.js";
@@ -71,6 +71,9 @@ function renderProjects() {
   if (store.projectId && !store.projects.has(store.projectId)) {
     // The project was deleted (here or elsewhere): go to another one.
     switchProject(projects[0]?.id ?? null);
+  } else if (!store.projectId && projects.length > 0 && started) {
+    // The first project appeared, created elsewhere (an agent, the CLI): show it.
+    switchProject(projects[0].id);
   }
 }
 
@@ -362,17 +365,67 @@ function wire() {
   });
 }
 
-async function main() {
-  wire();
-  store.subscribe(render);
-  showConnection("connecting");
+// --- the access token -----------------------------------------------------------------------
+
+function askForToken(message = "") {
+  const dialog = $("#token-dialog");
+  const problem = dialog.querySelector(".conflict");
+  problem.textContent = message;
+  problem.hidden = !message;
+  if (!dialog.open) dialog.showModal();
+}
+
+function wireTokenDialog() {
+  const dialog = $("#token-dialog");
+  const form = $("#token-form");
+  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing to show without it
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    auth.remember(form.elements.token.value.trim(), form.elements.remember.checked);
+    try {
+      await api.projects();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        askForToken("That token was not accepted. Check the one the server was started with.");
+      } else {
+        askForToken(error.message);
+      }
+      return;
+    }
+    form.reset();
+    dialog.close();
+    if (!started) await start();
+    else if (!feed.socket) feed.connect();
+  });
+  auth.onUnauthorized = () => {
+    auth.forget();
+    askForToken(started ? "The server asks for its access token again." : "");
+  };
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+let started = false;
+
+async function start() {
   try {
     await loadAll();
   } catch (error) {
+    // Without the token there is nothing to show: the dialog asks, then starts again.
+    if (error instanceof ApiError && error.status === 401) return;
     reportError(error);
   }
+  started = true;
   render();
   feed.connect();
+}
+
+async function main() {
+  wire();
+  wireTokenDialog();
+  store.subscribe(render);
+  showConnection("connecting");
+  await start();
 }
 
 main();

@@ -1,6 +1,8 @@
 // The live feed: a WebSocket that resumes after the store's last seq, reconnecting with
 // backoff, and that asks for a refetch only when the server says `sync:reset`.
 
+import { auth } from "./api.js";
+
 const BACKOFF_START = 250;
 const BACKOFF_MAX = 8000;
 
@@ -18,7 +20,9 @@ export class Feed {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/ws?since=${this.since()}`;
+    // Browsers cannot put headers on a WebSocket handshake: the token goes in the query.
+    const token = auth.token ? `&token=${encodeURIComponent(auth.token)}` : "";
+    return `${scheme}//${location.host}/ws?since=${this.since()}${token}`;
   }
 
   connect() {

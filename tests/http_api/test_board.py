@@ -4,6 +4,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -12,8 +13,9 @@ from click.testing import CliRunner
 from mcp import Client
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
 
+from http_api import Settings
 from maestro_mcp.cli.main import cli
-from tests.support import LiveServer
+from tests.support import LiveServer, live_server
 
 LIVE = 2000  # ms: how soon a change must show in an open page
 
@@ -338,3 +340,40 @@ def test_a_human_overrides_a_claim_only_after_confirming(
     final = server.http.get(f"/api/tasks/{task['id']}").json()
     assert final["status"] == "cancelled"
     assert final["claim"] is None
+
+
+def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings: Settings) -> None:
+    token = "board-s3cret"
+    with live_server(replace(settings, token=token)) as server:
+        pages = Pages(browser, server)
+        pages.expected_statuses = {401}  # the page's first load and the wrong token
+        context = browser.new_context()
+        pages.contexts.append(context)
+        page = context.new_page()
+        page.on("console", pages._console)
+        page.on("pageerror", lambda e: pages.errors.append(str(e)))
+        page.goto(server.base_url + "/")
+
+        dialog = page.locator("#token-dialog")
+        expect(dialog).to_be_visible()
+        dialog.locator("input[name=token]").fill("wrong")
+        dialog.get_by_role("button", name="Open the board").click()
+        expect(dialog.locator(".conflict")).to_contain_text("not accepted")
+
+        dialog.locator("input[name=token]").fill(token)
+        dialog.get_by_role("button", name="Open the board").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+        assert page.evaluate("sessionStorage.getItem('maestro.token')") == token
+        assert page.evaluate("localStorage.getItem('maestro.token')") is None
+
+        authorized = {"Authorization": f"Bearer {token}"}
+        project = server.http.post("/api/projects", json={"name": "secured"}, headers=authorized)
+        server.http.post(
+            "/api/tasks",
+            json={"projectId": project.json()["id"], "title": "seen through the token"},
+            headers=authorized,
+        )
+        expect(task_row(page, "seen through the token")).to_be_visible(timeout=LIVE)
+        pages.close()
+        assert pages.errors == []

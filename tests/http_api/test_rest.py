@@ -295,6 +295,10 @@ def test_token_is_required_when_configured(db_path: Path) -> None:
         ok = client.get("/api/projects", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert client.get("/api/projects", params={"token": "s3cret"}).status_code == 200
+        # The board's page and assets hold no data; the board asks for the token itself.
+        assert client.get("/").status_code == 200
+        assert client.get("/assets/app.js").status_code == 200
+        assert client.get("/openapi.json").status_code == 401
 
 
 def test_session_notes(client: TestClient, project: dict[str, Any]) -> None:
