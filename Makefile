@@ -26,7 +26,7 @@ test: lint
 	scripts/ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The benchmark suite (a few minutes); rewrites the table in docs/performance.md.
+# The benchmark suite (under a minute); rewrites the table in docs/performance.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

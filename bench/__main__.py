@@ -1,6 +1,6 @@
 """Run the benchmark suite and print (and record) the table.
 
-    python -m bench                # the full suite, a few minutes; updates docs/performance.md
+    python -m bench                # the full suite, under a minute; updates docs/performance.md
     python -m bench --quick        # a smoke run with tiny numbers (the test suite runs this)
 
 The server runs pinned to core 0, this load generator to core 1 (when there are two).
