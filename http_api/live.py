@@ -33,7 +33,7 @@ from maestro_mcp.core.feed import (
 
 from .bodies import SMALL_INT
 from .errors import ApiError
-from .frames import RAW_FRAMES, RawFrames, frame_sink
+from .frames import RAW_FRAMES, RawFrames, frame_sink, text_frame
 from .security import refuse
 
 # WebSocket close codes.
@@ -187,24 +187,45 @@ async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:
             return
         text = received.get("text")
         if text is None:  # a binary frame: not part of the protocol
-            await websocket.send_text(
-                control("error", {"code": "bad_request", "message": "send JSON text frames"})
+            await _reply(
+                websocket,
+                stream,
+                control("error", {"code": "bad_request", "message": "send JSON text frames"}),
             )
             continue
         message = _client_message(text)
         kind = message.get("event") or message.get("type")
         if kind == "ping":
-            await websocket.send_text(control("pong", {"seq": stream.feed.head}))
+            await _reply(websocket, stream, control("pong", {"seq": stream.feed.head}))
         elif kind == "subscribe":
             data = message.get("data")
             project_id = (data if isinstance(data, dict) else message).get("projectId")
             project_id = project_id if isinstance(project_id, str) and project_id else None
             stream.subscriber.project_id = project_id
             reply = {"projectId": project_id, "seq": stream.feed.head}
-            await websocket.send_text(control("subscribed", reply))
+            await _reply(websocket, stream, control("subscribed", reply))
         else:
             error = {"code": "bad_request", "message": f"unknown message {kind!r}"}
-            await websocket.send_text(control("error", error))
+            await _reply(websocket, stream, control("error", error))
+
+
+async def _reply(websocket: WebSocket, stream: Stream, text: str) -> None:
+    """Answer a client message in order with the events around it.
+
+    Once the feed writes raw frames, an answer sent through ASGI could wait for the
+    socket to drain while later events go straight out: it goes the same way instead,
+    unless the client is already far behind, when waiting for it to read is right.
+    """
+    writer = _raw_frames(websocket)
+    subscriber = stream.subscriber
+    if (
+        writer is not None
+        and subscriber.sink is not None
+        and writer.buffered() <= subscriber.max_bytes
+    ):
+        writer.write(text_frame(text))
+    else:
+        await websocket.send_text(text)
 
 
 def _client_message(text: str) -> dict[str, Any]:

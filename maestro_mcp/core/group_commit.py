@@ -8,8 +8,9 @@ and then settles every caller's future with one call into the event loop.
 
 Durability is unchanged: a caller hears of its write only after the COMMIT that
 holds it. An operation that fails is rolled back alone and its caller gets its
-error; the others in the batch still commit. If the COMMIT itself fails, every
-operation in the batch fails with that error and nothing of it was written.
+error; the others in the batch still commit. If the COMMIT itself fails, or SQLite
+drops the whole transaction (disk full), every operation in the batch fails with
+that error and nothing of it was written.
 """
 
 import asyncio
@@ -37,9 +38,11 @@ class GroupCommit:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.batches = 0  # for tests and diagnostics: how many transactions it committed
+        self._stopped = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stopped = False
         self._thread = threading.Thread(target=self._work, name="maestro-writer", daemon=True)
         self._thread.start()
 
@@ -54,10 +57,13 @@ class GroupCommit:
     async def run(self, operation: Callable[[], T]) -> T:
         """Run ``operation`` (which writes through ``Database.write``) in the next batch;
         return its result once that batch is committed."""
-        if self._thread is None or self._loop is None:
+        if self._thread is None or self._loop is None or self._stopped:
             raise RuntimeError("group commit is not running")
         future: asyncio.Future[T] = self._loop.create_future()
         self._jobs.put((operation, future))
+        if self._stopped and not future.done():
+            # The writer ended between the check above and the put: nobody will take it.
+            future.set_exception(RuntimeError("group commit is not running"))
         # A caller cancelled while it waits still has its write committed, as a write
         # handed to a thread would; its outcome is then dropped (see _settle).
         return await future
@@ -65,6 +71,21 @@ class GroupCommit:
     # --- the writer thread --------------------------------------------------------
 
     def _work(self) -> None:
+        try:
+            self._serve_batches()
+        finally:
+            # However the thread ends, no caller may wait forever for its answer.
+            self._stopped = True
+            stranded = RuntimeError("group commit stopped before this write ran")
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    self._answer([(job[1], None, stranded)])
+
+    def _serve_batches(self) -> None:
         stopping = False
         while not stopping:
             job = self._jobs.get()
@@ -80,10 +101,16 @@ class GroupCommit:
                     stopping = True
                     break
                 jobs.append(more)
-            outcomes = self._commit(jobs)
-            assert self._loop is not None
-            with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
-                self._loop.call_soon_threadsafe(_settle, outcomes)
+            try:
+                outcomes = self._commit(jobs)
+            except BaseException as exc:  # not an Exception: still, answer every caller
+                outcomes = [(future, None, exc) for _, future in jobs]
+            self._answer(outcomes)
+
+    def _answer(self, outcomes: list[_Outcome]) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
+            self._loop.call_soon_threadsafe(_settle, outcomes)
 
     def _commit(self, jobs: list[_Job]) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
@@ -94,18 +121,18 @@ class GroupCommit:
                         outcomes.append((future, operation(), None))
                     except Exception as exc:
                         outcomes.append((future, None, exc))
-            self.batches += 1
         except Exception as exc:
-            # BEGIN or COMMIT failed: nothing of this batch was written. Operations that
-            # had failed on their own keep their own error.
-            done = {id(future): error for future, _, error in outcomes if error is not None}
-            outcomes = [(future, None, done.get(id(future), exc)) for _, future in jobs]
+            # BEGIN or COMMIT failed, or SQLite dropped the transaction: nothing of this
+            # batch was written. Every write gets that error, also those that had failed
+            # on their own: their errors described state that was never committed.
+            return [(future, None, exc) for _, future in jobs]
+        self.batches += 1
         return outcomes
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
     for future, value, error in outcomes:
-        if future.cancelled():
+        if future.done():  # cancelled by its caller, or already answered
             continue
         if error is None:
             future.set_result(value)

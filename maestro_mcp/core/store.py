@@ -5,14 +5,18 @@ transactions, so writers (threads or other processes on the same file) are
 serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
 """
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
 
 
 class Durability(StrEnum):
@@ -24,6 +28,21 @@ class Durability(StrEnum):
 
 class SchemaTooNew(RuntimeError):
     pass
+
+
+class BatchAborted(sqlite3.OperationalError):
+    """SQLite rolled back a batch's whole transaction (disk full, I/O error...):
+    none of its writes was kept. The cause, when known, is ``__cause__``."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        super().__init__(f"the batch's transaction was rolled back: {cause or 'lost'}")
+        self.__cause__ = cause
+
+
+@dataclass
+class _Batch:
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    lost: BaseException | None = None  # the error under which SQLite dropped the transaction
 
 
 class Database:
@@ -90,15 +109,10 @@ class Database:
         its changes are undone alone if it fails, and committed with the batch.
         """
         conn = self.conn
-        if self._local.__dict__.get("batch") is not None:
-            conn.execute("SAVEPOINT write")
-            try:
+        batch: _Batch | None = self._local.__dict__.get("batch")
+        if batch is not None:
+            with self._savepoint(conn, batch):
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK TO write")
-                conn.execute("RELEASE write")
-                raise
-            conn.execute("RELEASE write")
             return
         # Threads of this process queue here rather than in SQLite: a writer that finds
         # the file locked sleeps in SQLite's busy handler (milliseconds at a time), while
@@ -117,20 +131,44 @@ class Database:
                 raise
 
     @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection, batch: "_Batch") -> Iterator[None]:
+        if batch.lost is not None or not conn.in_transaction:
+            # Outside a transaction SAVEPOINT would start one of its own, committed on
+            # RELEASE: a write that must share the batch's fate would be kept alone.
+            raise BatchAborted(batch.lost)
+        conn.execute("SAVEPOINT write")
+        try:
+            yield
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+            else:
+                # Some errors (disk full, I/O error, out of memory) make SQLite roll back
+                # the whole transaction: every write of the batch is gone.
+                batch.lost = exc
+            raise
+        conn.execute("RELEASE write")
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for every ``write()`` this thread makes inside the block.
 
         This is group commit: the writes share one BEGIN and one COMMIT, each in its
-        own savepoint. Callbacks given to ``after_commit`` inside run once the COMMIT
-        has succeeded, and are dropped if it fails.
+        own savepoint. If SQLite rolled the whole transaction back under one of them,
+        the block raises ``BatchAborted`` at its end and nothing of it was kept.
+        Callbacks given to ``after_commit`` inside run once the COMMIT has succeeded,
+        and are dropped if it fails.
         """
         conn = self.conn
-        callbacks: list[Callable[[], None]] = []
+        batch = _Batch()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
-            self._local.batch = callbacks
+            self._local.batch = batch
             try:
                 yield
+                if batch.lost is not None or not conn.in_transaction:
+                    raise BatchAborted(batch.lost)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -138,24 +176,29 @@ class Database:
                 raise
             finally:
                 self._local.batch = None
-        for callback in callbacks:
-            callback()
+        for callback in batch.callbacks:
+            # Committed already: a failing callback must neither undo that in the
+            # caller's eyes nor keep the others from running.
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback after a batch's COMMIT failed")
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's changes are committed: now, unless a
         ``batch()`` is open, then after its COMMIT."""
-        batch: list[Callable[[], None]] | None = self._local.__dict__.get("batch")
+        batch: _Batch | None = self._local.__dict__.get("batch")
         if batch is None:
             callback()
         else:
-            batch.append(callback)
+            batch.callbacks.append(callback)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query inside sees the same snapshot."""
         conn = self.conn
         if self._local.__dict__.get("batch") is not None:
-            yield conn  # already inside the batch's transaction, seeing its writes
+            yield conn  # inside the batch's transaction, seeing its writes
             return
         conn.execute("BEGIN")
         try:

@@ -269,3 +269,14 @@ async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Database, 
     assert healthy.seqs() == [1, 2]
     with pytest.raises(SubscriberOverflow):
         subscribers[0].attach(RecordingSink())
+
+
+async def test_commits_in_other_threads_each_wake_the_feed(db: Database, feed: Feed) -> None:
+    # The fixture's feed never polls: only notify() from the committing thread wakes it.
+    service = Service(db, on_commit=feed.notify)
+    subscriber = feed.subscribe()
+    for name in ("first", "second", "third"):
+        await anyio.to_thread.run_sync(service.create_project, ProjectCreate(name=name))
+        with anyio.fail_after(5):
+            batch = await subscriber.next_batch()
+        assert [m["data"]["name"] for m in payloads(batch)] == [name]

@@ -1,10 +1,11 @@
 import sqlite3
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
 from maestro_mcp.core.schema import SCHEMA_VERSION
-from maestro_mcp.core.store import Database, Durability, SchemaTooNew
+from maestro_mcp.core.store import BatchAborted, Database, Durability, SchemaTooNew
 
 
 def test_migrate_creates_schema_in_wal_mode(db_path: Path) -> None:
@@ -122,3 +123,47 @@ def test_after_commit_outside_a_batch_runs_at_once(db: Database) -> None:
     ran: list[int] = []
     db.after_commit(lambda: ran.append(1))
     assert ran == [1]
+
+
+def test_a_batch_whose_transaction_sqlite_dropped_keeps_nothing(db: Database) -> None:
+    def fill_the_disk() -> None:
+        with db.write() as conn:
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            conn.execute(f"PRAGMA max_page_count={pages + 20}")
+            try:
+                conn.execute(
+                    "INSERT INTO events (seq, ts, type, payload) "
+                    "VALUES (2, 0, 'x', zeroblob(10000000))"
+                )
+            finally:
+                conn.execute("PRAGMA max_page_count=1073741823")
+
+    def batch() -> None:
+        with db.batch():
+            _insert_event(db, 1)
+            with pytest.raises(sqlite3.OperationalError, match="full"):
+                fill_the_disk()
+            # SQLite rolled back the whole transaction: a SAVEPOINT now would start a
+            # transaction of its own, committed alone. It is refused instead.
+            with pytest.raises(BatchAborted):
+                _insert_event(db, 3)
+
+    with pytest.raises(BatchAborted, match="full"):
+        batch()
+    assert _seqs(db) == []
+    assert not db.conn.in_transaction
+
+
+def test_a_failing_callback_after_commit_does_not_undo_the_batch(db: Database) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a subscriber's bug")
+
+    with patch("maestro_mcp.core.store.log.exception") as logged, db.batch():
+        _insert_event(db, 1)
+        db.after_commit(broken)
+        db.after_commit(lambda: ran.append("second"))
+    assert _seqs(db) == [1]
+    assert ran == ["second"]
+    logged.assert_called_once()
