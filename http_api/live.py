@@ -41,7 +41,8 @@ CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `sinc
 CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
 CLOSE_GOING_AWAY = 1001
 
-GOODBYE_TIMEOUT = 1.0  # for the closing frames to a client that is cut off
+GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
+SLOW_CONSUMER_GRACE = 5.0  # for a client cut off for falling behind to read up to its reset
 
 SSE_RETRY_MS = 1000
 SSE_SEND_TIMEOUT = 30.0
@@ -122,15 +123,23 @@ async def websocket_feed(websocket: WebSocket) -> None:
             tasks.start_soon(until_done, partial(_ws_receive, websocket, stream))
             tasks.start_soon(until_done, partial(_ws_send, websocket, stream))
             tasks.start_soon(until_done, subscriber.wait_cut_off)
-        goodbye = anyio.move_on_after(GOODBYE_TIMEOUT)
-        if subscriber.overflowed:
-            with goodbye:
-                await websocket.send_text(stream.reset(ResetReason.SLOW_CONSUMER))
-                await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow_consumer")
-        elif subscriber.closed:
-            with goodbye:
-                await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
         writer = _raw_frames(websocket)
+        if subscriber.overflowed:
+            # A slow client gets everything it was sent, then the reset, then the close:
+            # it resumes from the last seq it read. It has a while to read that far.
+            goodbye = anyio.move_on_after(SLOW_CONSUMER_GRACE)
+            with goodbye:
+                reset = stream.reset(ResetReason.SLOW_CONSUMER)
+                if writer is not None:
+                    writer.write(text_frame(reset))  # queued behind the frames it has not read
+                else:
+                    await websocket.send_text(reset)
+                await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow_consumer")
+        else:
+            goodbye = anyio.move_on_after(GOODBYE_TIMEOUT)
+            if subscriber.closed:
+                with goodbye:
+                    await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
         if goodbye.cancelled_caught and writer is not None:
             # A client that does not even read its goodbye would hold its unread bytes,
             # and a graceful shutdown, until it reads; drop the connection instead.

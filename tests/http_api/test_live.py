@@ -1,7 +1,5 @@
 """The live feeds end to end: a real uvicorn on loopback, real WebSocket and SSE clients."""
 
-import base64
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -274,24 +272,15 @@ def test_bad_since_is_refused(server: LiveServer) -> None:
 # --- a client that stops reading --------------------------------------------------------
 
 
-def _stalled_websocket(url: str) -> socket.socket:
-    """A WebSocket handshake on a raw socket that then never reads again."""
+def _slow_websocket(url: str) -> WsClient:
+    """A WebSocket client with a tiny receive buffer, that reads only when told to:
+    until then its frames pile up in the server's socket buffer."""
     host, port = url.removeprefix("ws://").split("/")[0].split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1)
-    assert response.startswith(b"HTTP/1.1 101"), response
-    return sock
+    # max_queue: the client stops reading its socket once two messages wait unread.
+    return WsClient(url, sock=sock, max_queue=2)
 
 
 @pytest.mark.parametrize(
@@ -299,35 +288,55 @@ def _stalled_websocket(url: str) -> socket.socket:
     [FrameWritingProtocol, "websockets-sansio"],
     ids=["raw-frames", "asgi-send"],
 )
-def test_a_client_that_stops_reading_is_cut_off(settings: Settings, ws_protocol: Any) -> None:
+def test_a_client_that_stops_reading_is_cut_off_then_resumes(
+    settings: Settings, ws_protocol: Any
+) -> None:
     # Raw frames pile up in the socket's write buffer, ASGI sends in the feed's queue:
-    # either way the client is cut off once it is a megabyte behind.
+    # either way the client is cut off once it is a megabyte behind, gets everything
+    # it was sent, then sync:reset, and resumes from its last seq with nothing missed.
     limited = replace(settings, max_queue=20, max_queue_bytes=1024 * 1024)
     with live_server(limited, ws=ws_protocol) as server:
-        others = server.feed.subscriber_count  # the server's own (MCP notifications)
         healthy = WsClient(server.ws_url)
         healthy.until_ready()
-        stalled = _stalled_websocket(server.ws_url)
-        wait_for(lambda: server.feed.subscriber_count == others + 2, what="both subscribed")
+        slow = _slow_websocket(server.ws_url)
+        slow.until_ready()
 
         http = server.http
         project = http.post("/api/projects", json={"name": "load"}).json()
         big = "x" * 40_000
-        writes = 300  # ~12 MB of events: far beyond the socket buffers of the stalled client
+        writes = 300  # ~12 MB of events: far beyond the socket buffers of the slow client
         for i in range(writes):
             http.post(
                 "/api/tasks",
                 json={"projectId": project["id"], "title": f"t{i}", "description": big},
             )
-            # The healthy client keeps up the whole time, whatever the stalled one does.
+            # The healthy client keeps up the whole time, whatever the slow one does.
             assert healthy.recv()["event"] in ("project:created", "task:created")
-        assert healthy.recv()["data"]["title"] == f"t{writes - 1}"
-
-        # The stalled subscriber was dropped, and with it every queued reference.
+        last = healthy.recv()
+        assert last["data"]["title"] == f"t{writes - 1}"
         wait_for(
-            lambda: server.feed.subscriber_count == others + 1, what="the stalled client cut off"
+            lambda: any(s.overflowed for s in server.feed.subscribers),
+            what="the slow client cut off",
         )
-        stalled.close()
+
+        # Now it reads: a gap-free run of events, then the reset, then the close.
+        seqs = []
+        while (message := slow.recv())["event"] != "sync:reset":
+            seqs.append(message["seq"])
+        assert message["data"]["reason"] == "slow_consumer"
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert seqs[-1] < last["seq"]
+        with pytest.raises(ConnectionClosed) as closed:
+            slow.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1013
+        slow.close()
+        wait_for(lambda: not any(s.overflowed for s in server.feed.subscribers), what="released")
+
+        resumed = WsClient(f"{server.ws_url}?since={seqs[-1]}")
+        replayed = [m["seq"] for m in resumed.until_ready()]
+        assert replayed == list(range(seqs[-1] + 1, last["seq"] + 1))
+        resumed.close()
         healthy.close()
 
 
