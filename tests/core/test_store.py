@@ -6,6 +6,7 @@ import pytest
 
 from maestro_mcp.core.schema import SCHEMA_VERSION
 from maestro_mcp.core.store import BatchAborted, Database, Durability, SchemaTooNew
+from tests.core.sqlite_faults import fill_the_disk, poison_the_commit
 
 
 def test_migrate_creates_schema_in_wal_mode(db_path: Path) -> None:
@@ -90,24 +91,13 @@ def test_writes_in_a_batch_commit_together_and_fail_alone(db: Database, db_path:
     other.close()
 
 
-def _poison(db: Database) -> None:
-    with db.write() as conn:
-        # Checked at COMMIT, not at the savepoint's release: the batch's COMMIT fails.
-        conn.execute("PRAGMA defer_foreign_keys=ON")
-        conn.execute(
-            "INSERT INTO sessions (id, project_id, name, agent, status, created_at, "
-            "updated_at, last_activity_at, version) "
-            "VALUES ('s', 'no such project', 'n', 'a', 'active', 0, 0, 0, 1)"
-        )
-
-
 def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: Database) -> None:
     notified: list[str] = []
 
     def batch() -> None:
         with db.batch():
             _insert_event(db, 1)
-            _poison(db)
+            poison_the_commit(db)
             db.after_commit(lambda: notified.append("notified"))
 
     with pytest.raises(sqlite3.IntegrityError):
@@ -126,23 +116,11 @@ def test_after_commit_outside_a_batch_runs_at_once(db: Database) -> None:
 
 
 def test_a_batch_whose_transaction_sqlite_dropped_keeps_nothing(db: Database) -> None:
-    def fill_the_disk() -> None:
-        with db.write() as conn:
-            (pages,) = conn.execute("PRAGMA page_count").fetchone()
-            conn.execute(f"PRAGMA max_page_count={pages + 20}")
-            try:
-                conn.execute(
-                    "INSERT INTO events (seq, ts, type, payload) "
-                    "VALUES (2, 0, 'x', zeroblob(10000000))"
-                )
-            finally:
-                conn.execute("PRAGMA max_page_count=1073741823")
-
     def batch() -> None:
         with db.batch():
             _insert_event(db, 1)
             with pytest.raises(sqlite3.OperationalError, match="full"):
-                fill_the_disk()
+                fill_the_disk(db)
             # SQLite rolled back the whole transaction: a SAVEPOINT now would start a
             # transaction of its own, committed alone. It is refused instead.
             with pytest.raises(BatchAborted):
