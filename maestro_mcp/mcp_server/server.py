@@ -9,7 +9,8 @@ from mcp.server import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import SubscribeRequestParams, UnsubscribeRequestParams
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp import __version__
 from maestro_mcp.core.feed import Feed
@@ -21,6 +22,37 @@ from .resources import register_resources
 from .tools import ToolEnv, build_tools
 
 MCP_PATH = "/mcp"
+
+
+class CompleteResponses:
+    """Ends a streamed HTTP response that the MCP SDK leaves open.
+
+    The SDK stops a 2025-era client's standalone GET stream only when its session
+    manager stops, in the lifespan shutdown, and returns without ending the HTTP
+    response: uvicorn logs an error and the client reads a truncated body. Ending
+    the body here gives the client a clean end of stream to reconnect after.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = complete = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        finally:
+            if started and not complete:
+                with contextlib.suppress(Exception):  # the client may be gone already
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @dataclass
@@ -37,7 +69,12 @@ class MaestroMCP:
             # list here would only disagree with it.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
-        return list(app.routes)
+        routes: list[BaseRoute] = []
+        for route in app.routes:
+            if isinstance(route, Route) and route.path == MCP_PATH:
+                route = Route(MCP_PATH, endpoint=CompleteResponses(route.app))
+            routes.append(route)
+        return routes
 
     @contextlib.asynccontextmanager
     async def running(self, *, http: bool) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,47 @@ def test_logs_one_line_saying_where_it_listens(db_path: Path) -> None:
     assert server.terminate() == 0
     assert len(server.log) == 1, server.log
     assert "Maestro listening on http://127.0.0.1:" in server.log[0]
+
+
+def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(db_path: Path) -> None:
+    """A legacy MCP client's standalone GET stream gets a complete response at shutdown
+    (so it reconnects cleanly), and the server logs no error about it."""
+    server = start_server_process(db_path)
+    era = {"MCP-Protocol-Version": "2025-06-18"}
+    accept = {"Accept": "application/json, text/event-stream"}
+    with server.client() as http:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+        hello["clientInfo"] = {"name": "legacy", "version": "1"}
+        opened = http.post(
+            "/mcp",
+            headers=accept,
+            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        )
+        session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], **era}
+        http.post(
+            "/mcp",
+            headers={**accept, **session},
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        )
+        listening = threading.Event()
+        ended: list[str] = []
+
+        def listen() -> None:
+            headers = {"Accept": "text/event-stream", **session}
+            try:
+                with http.stream("GET", "/mcp", headers=headers) as stream:
+                    assert stream.status_code == 200
+                    listening.set()
+                    for _ in stream.iter_lines():
+                        pass
+                ended.append("cleanly")
+            except Exception as exc:
+                ended.append(repr(exc))
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        assert listening.wait(WAIT)
+        assert server.terminate(signal.SIGINT) == 0
+        listener.join(WAIT)
+    assert ended == ["cleanly"]
+    assert not any("ERROR" in line for line in server.log), "".join(server.log)
