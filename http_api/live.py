@@ -124,30 +124,65 @@ async def websocket_feed(websocket: WebSocket) -> None:
             tasks.start_soon(until_done, partial(_ws_send, websocket, stream))
             tasks.start_soon(until_done, subscriber.wait_cut_off)
         writer = _raw_frames(websocket)
+        said_goodbye = True
         if subscriber.overflowed:
-            # A slow client gets everything it was sent, then the reset, then the close:
-            # it resumes from the last seq it read. It has a while to read that far.
-            goodbye = anyio.move_on_after(SLOW_CONSUMER_GRACE)
-            with goodbye:
+
+            async def slow_consumer_goodbye() -> None:
                 reset = stream.reset(ResetReason.SLOW_CONSUMER)
                 if writer is not None:
                     writer.write(text_frame(reset))  # queued behind the frames it has not read
                 else:
                     await websocket.send_text(reset)
                 await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="slow_consumer")
-        else:
-            goodbye = anyio.move_on_after(GOODBYE_TIMEOUT)
-            if subscriber.closed:
-                with goodbye:
-                    await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
-        if goodbye.cancelled_caught and writer is not None:
-            # A client that does not even read its goodbye would hold its unread bytes,
-            # and a graceful shutdown, until it reads; drop the connection instead.
+
+            # It gets everything it was sent, then the reset, then the close, and resumes
+            # from the last seq it read; it has a while to read that far, unless the
+            # server shuts down meanwhile.
+            said_goodbye = await _within(
+                SLOW_CONSUMER_GRACE, slow_consumer_goodbye, unless=subscriber.wait_closed
+            )
+        elif subscriber.closed:
+            said_goodbye = await _within(
+                GOODBYE_TIMEOUT,
+                partial(websocket.close, code=CLOSE_GOING_AWAY, reason="server shutting down"),
+            )
+        if not said_goodbye and writer is not None:
+            # A client that does not read its goodbye would hold its unread bytes, and a
+            # graceful shutdown, until it reads; drop the connection instead.
             writer.abort()
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # the client left while we said goodbye
     finally:
         stream.close()
+
+
+async def _within(
+    seconds: float,
+    step: Callable[[], Awaitable[None]],
+    *,
+    unless: Callable[[], Awaitable[None]] | None = None,
+) -> bool:
+    """Run ``step`` for at most ``seconds``, and only until ``unless`` returns;
+    True if it finished. A client that leaves meanwhile ends it too."""
+    finished = False
+    with anyio.move_on_after(seconds):
+        async with anyio.create_task_group() as tasks:
+
+            async def run() -> None:
+                nonlocal finished
+                with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+                    await step()
+                    finished = True
+                tasks.cancel_scope.cancel()
+
+            async def stop_early(until: Callable[[], Awaitable[None]]) -> None:
+                await until()
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(run)
+            if unless is not None:
+                tasks.start_soon(stop_early, unless)
+    return finished
 
 
 async def _ws_send(websocket: WebSocket, stream: Stream) -> None:

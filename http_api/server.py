@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -29,9 +30,31 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(app, **(defaults | options))
 
 
+class RedactTokens(logging.Filter):
+    """Masks ``token=`` query values (the board's and other browsers' feeds carry the
+    token there) in uvicorn's request lines, which show them at debug level."""
+
+    _TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = self._TOKEN.sub(r"\1***", message)
+            record.args = None
+        return True
+
+
+def redact_tokens_in_logs() -> None:
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
 class MaestroServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, feed: Feed, banner: str = "") -> None:
         super().__init__(config)
+        redact_tokens_in_logs()  # after the config, which set up uvicorn's loggers
         self.feed = feed
         self.banner = banner
         self.url = ""

@@ -19,19 +19,26 @@ export const auth = {
     return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || "";
   },
   remember(token, everywhere) {
-    this.forget();
-    (everywhere ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+    if (everywhere) {
+      localStorage.setItem(TOKEN_KEY, token);
+      sessionStorage.removeItem(TOKEN_KEY);
+    } else {
+      sessionStorage.setItem(TOKEN_KEY, token); // this tab only; another tab's stays
+    }
   },
-  forget() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(TOKEN_KEY);
+  forget(token) {
+    // Only the token that was refused: the one another tab remembered may be good.
+    for (const storage of [sessionStorage, localStorage]) {
+      if (storage.getItem(TOKEN_KEY) === token) storage.removeItem(TOKEN_KEY);
+    }
   },
-  onUnauthorized: () => {},
+  onUnauthorized: (error, token) => {},
 };
 
 export async function request(method, path, { body, ifMatch, idempotent, override } = {}) {
   const headers = { Accept: "application/json" };
-  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+  const token = auth.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (override) headers["X-Override-Claim"] = "true";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
@@ -45,7 +52,7 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const error = new ApiError(response.status, data);
-    if (response.status === 401) auth.onUnauthorized(error);
+    if (response.status === 401) auth.onUnauthorized(error, token);
     throw error;
   }
   const seq = Number(response.headers.get("X-Maestro-Seq"));

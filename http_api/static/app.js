@@ -43,6 +43,9 @@ const feed = new Feed({
     await loadAll();
     feed.connect();
   },
+  // A refused handshake may be a token that changed (the server restarted with a new
+  // one): a REST call says so with a 401, which opens the token dialog.
+  onRefused: () => api.projects().catch(() => {}),
 });
 
 // --- rendering ------------------------------------------------------------------------------
@@ -367,7 +370,10 @@ function wire() {
 
 // --- the access token -----------------------------------------------------------------------
 
+let needsToken = false;
+
 function askForToken(message = "") {
+  needsToken = true;
   const dialog = $("#token-dialog");
   const problem = dialog.querySelector(".conflict");
   problem.textContent = message;
@@ -378,7 +384,12 @@ function askForToken(message = "") {
 function wireTokenDialog() {
   const dialog = $("#token-dialog");
   const form = $("#token-form");
-  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing to show without it
+  // Without the token there is nothing to show: the dialog stays, even after Esc (which
+  // Chromium lets a page refuse only once).
+  dialog.addEventListener("cancel", (event) => event.preventDefault());
+  dialog.addEventListener("close", () => {
+    if (needsToken) dialog.showModal();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     auth.remember(form.elements.token.value.trim(), form.elements.remember.checked);
@@ -392,13 +403,14 @@ function wireTokenDialog() {
       }
       return;
     }
+    needsToken = false;
     form.reset();
     dialog.close();
     if (!started) await start();
     else if (!feed.socket) feed.connect();
   });
-  auth.onUnauthorized = () => {
-    auth.forget();
+  auth.onUnauthorized = (error, token) => {
+    auth.forget(token);
     askForToken(started ? "The server asks for its access token again." : "");
   };
 }

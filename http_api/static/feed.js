@@ -7,15 +7,17 @@ const BACKOFF_START = 250;
 const BACKOFF_MAX = 8000;
 
 export class Feed {
-  constructor({ since, onEvent, onState, onReset }) {
+  constructor({ since, onEvent, onState, onReset, onRefused }) {
     this.since = since; // () => the seq to resume after
     this.onEvent = onEvent;
     this.onState = onState;
     this.onReset = onReset;
+    this.onRefused = onRefused; // closed before sync:ready: perhaps the token is wrong
     this.socket = null;
     this.backoff = BACKOFF_START;
     this.timer = null;
     this.waitingForRefetch = false;
+    this.ready = false;
   }
 
   url() {
@@ -30,11 +32,14 @@ export class Feed {
     this.waitingForRefetch = false;
     const socket = new WebSocket(this.url());
     this.socket = socket;
+    this.ready = false;
     socket.onmessage = (message) => this.receive(JSON.parse(message.data));
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.onState("offline");
+      // A browser does not say why a handshake failed; the app can ask over REST.
+      if (!this.ready) this.onRefused();
       if (this.waitingForRefetch) return; // the app reconnects once it has refetched
       this.timer = setTimeout(() => {
         this.onState("reconnecting");
@@ -46,6 +51,7 @@ export class Feed {
 
   receive(message) {
     if (message.event === "sync:ready") {
+      this.ready = true;
       this.backoff = BACKOFF_START;
       this.onState("live");
     } else if (message.event === "sync:reset") {

@@ -86,6 +86,7 @@ class Subscriber:
         self._queue: deque[StoredEvent] = deque()
         self._wake = asyncio.Event()
         self._cut_off = asyncio.Event()
+        self._closed = asyncio.Event()
         self.overflowed = False
         self.closed = False
         self.sink: Sink | None = None
@@ -143,6 +144,11 @@ class Subscriber:
         self.closed = True
         self._wake.set()
         self._cut_off.set()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Return once it was closed: unsubscribed, or the server is shutting down."""
+        await self._closed.wait()
 
     async def wait_cut_off(self) -> None:
         """Return once it overflowed or was closed: its consumer may be stuck in a send."""

@@ -1,6 +1,9 @@
 """``maestro serve`` as users run it: a separate OS process on a loopback port."""
 
+import base64
+import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -178,3 +181,43 @@ def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(db_path: Path) -> None:
         listener.join(WAIT)
     assert ended == ["cleanly"]
     assert not any("ERROR" in line for line in server.log), "".join(server.log)
+
+
+def test_a_slow_client_cut_off_does_not_hold_up_shutdown(db_path: Path) -> None:
+    server = start_server_process(db_path)
+    host, port = server.base_url.removeprefix("http://").split(":")
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    stalled.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    with server.client() as http:
+        project = http.post("/api/projects", json={"name": "p"}).json()
+        big = "x" * 40_000
+        for i in range(700):  # ~28 MB: past the 16 MiB a client may leave unread
+            http.post(
+                "/api/tasks",
+                json={"projectId": project["id"], "title": f"t{i}", "description": big},
+            )
+    # The stalled client is inside its grace to read up to its reset: shutdown ends it
+    # at once rather than waiting, and cancelling it, at uvicorn's graceful timeout.
+    assert server.terminate(signal.SIGINT) == 0
+    stalled.close()
+    assert not any("ERROR" in line for line in server.log), "".join(server.log)
+
+
+def test_tokens_in_request_lines_are_masked_in_the_log(db_path: Path) -> None:
+    secret = "s3cret-in-the-url"
+    server = start_server_process(db_path, "--token", secret, "--log-level", "debug")
+    ws = WsClient(f"{server.ws_url}?token={secret}")
+    ws.until_ready()
+    ws.close()
+    assert server.terminate() == 0
+    log = "".join(server.log)
+    assert "token=***" in log
+    assert secret not in log

@@ -48,6 +48,7 @@ class Pages:
         self.errors: list[str] = []
         self.contexts: list[Any] = []
         self.expected_statuses: set[int] = set()
+        self.expected_messages: list[str] = []
 
     def open(self, width: int = 1280) -> Page:
         context = self.browser.new_context(viewport={"width": width, "height": 800})
@@ -61,7 +62,9 @@ class Pages:
 
     def _console(self, message: Any) -> None:
         # Chromium logs every 4xx answer as a console error; a test names those it causes.
-        expected = any(f"status of {status} " in message.text for status in self.expected_statuses)
+        expected = any(
+            f"status of {status} " in message.text for status in self.expected_statuses
+        ) or any(text in message.text for text in self.expected_messages)
         if message.type == "error" and not expected:
             self.errors.append(message.text)
 
@@ -346,26 +349,56 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
     token = "board-s3cret"
     with live_server(replace(settings, token=token)) as server:
         pages = Pages(browser, server)
-        pages.expected_statuses = {401}  # the page's first load and the wrong token
+        # Each refusal: first loads, the wrong token, the revoked one (REST and feed).
+        pages.expected_statuses = {401}
+        pages.expected_messages = ["HTTP Authentication failed"]  # the refused handshake
         context = browser.new_context()
         pages.contexts.append(context)
-        page = context.new_page()
-        page.on("console", pages._console)
-        page.on("pageerror", lambda e: pages.errors.append(str(e)))
-        page.goto(server.base_url + "/")
 
+        def open_page() -> tuple[Page, Cable]:
+            page = context.new_page()
+            page.on("console", pages._console)
+            page.on("pageerror", lambda e: pages.errors.append(str(e)))
+            cable = Cable(page)
+            page.goto(server.base_url + "/")
+            return page, cable
+
+        def enter(page: Page, value: str, remember: bool = False) -> None:
+            dialog = page.locator("#token-dialog")
+            dialog.locator("input[name=token]").fill(value)
+            dialog.locator("input[name=remember]").set_checked(remember)
+            dialog.get_by_role("button", name="Open the board").click()
+
+        page, cable = open_page()
         dialog = page.locator("#token-dialog")
         expect(dialog).to_be_visible()
-        dialog.locator("input[name=token]").fill("wrong")
-        dialog.get_by_role("button", name="Open the board").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_visible()  # there is nothing to show without it
+        enter(page, "wrong")
         expect(dialog.locator(".conflict")).to_contain_text("not accepted")
-
-        dialog.locator("input[name=token]").fill(token)
-        dialog.get_by_role("button", name="Open the board").click()
+        enter(page, token)
         expect(dialog).to_be_hidden()
         expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         assert page.evaluate("sessionStorage.getItem('maestro.token')") == token
         assert page.evaluate("localStorage.getItem('maestro.token')") is None
+
+        # A second tab remembers the token for the browser.
+        other, _ = open_page()
+        enter(other, token, remember=True)
+        expect(other.locator("#connection")).to_have_attribute("data-state", "live")
+        assert other.evaluate("localStorage.getItem('maestro.token')") == token
+
+        # The first tab's token stops working (as when the server restarts with a new
+        # one): its feed's next handshake is refused, and the board asks again, without
+        # forgetting the token the other tab remembered.
+        page.evaluate("sessionStorage.setItem('maestro.token', 'revoked')")
+        cable.sockets[-1].close()
+        expect(dialog).to_be_visible()
+        expect(dialog.locator(".conflict")).to_contain_text("again")
+        assert page.evaluate("localStorage.getItem('maestro.token')") == token
+        enter(page, token)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
         authorized = {"Authorization": f"Bearer {token}"}
         project = server.http.post("/api/projects", json={"name": "secured"}, headers=authorized)
@@ -374,6 +407,7 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
             json={"projectId": project.json()["id"], "title": "seen through the token"},
             headers=authorized,
         )
-        expect(task_row(page, "seen through the token")).to_be_visible(timeout=LIVE)
+        for shown in (page, other):
+            expect(task_row(shown, "seen through the token")).to_be_visible(timeout=LIVE)
         pages.close()
         assert pages.errors == []
