@@ -11,9 +11,10 @@ import httpx2 as httpx
 from websockets.asyncio.client import connect
 
 from .stats import summary
-from .wire import HttpConnection, WsReader
+from .wire import HttpConnection, WsFeed
 
 MARK = '"title":"m'  # each write sets a title m<phase>-<n>; clients look for it in the raw event
+MARK_BYTES = MARK.encode()
 
 
 @dataclass
@@ -34,10 +35,17 @@ class Reach:
 
     def arrive(self, raw: str) -> None:
         start = raw.find(MARK, 0, 400)
-        if start < 0:
-            return
-        start += len(MARK)
-        marker = raw[start : raw.index('"', start)]
+        if start >= 0:
+            start += len(MARK)
+            self._count(raw[start : raw.index('"', start)])
+
+    def arrive_bytes(self, raw: bytes) -> None:
+        start = raw.find(MARK_BYTES, 0, 400)
+        if start >= 0:
+            start += len(MARK_BYTES)
+            self._count(raw[start : raw.index(b'"', start)].decode())
+
+    def _count(self, marker: str) -> None:
         count = self.seen.get(marker, 0) + 1
         self.seen[marker] = count
         if count == self.clients:
@@ -51,18 +59,22 @@ class Reach:
 async def ws_client(url: str, reach: Reach, ready: asyncio.Event, stop: asyncio.Event) -> None:
     host_port, _, path = url.removeprefix("ws://").partition("/")
     host, port = host_port.split(":")
-    ws = await WsReader.open(host, int(port), "/" + path)
+
+    def on_message(payload: bytes) -> None:
+        if b'"sync:ready"' in payload[:40]:
+            ready.set()
+        else:
+            reach.arrive_bytes(payload)
+
+    feed = await WsFeed.open(host, int(port), "/" + path, on_message)
+    stopped = asyncio.ensure_future(stop.wait())
+    closed = asyncio.ensure_future(feed.closed.wait())
     try:
-        while not stop.is_set():
-            raw = await ws.message()
-            if '"sync:ready"' in raw[:40]:
-                ready.set()
-            else:
-                reach.arrive(raw)
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
+        await asyncio.wait([stopped, closed], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        ws.close()
+        stopped.cancel()
+        closed.cancel()
+        feed.close()
 
 
 async def sse_client(http: httpx.AsyncClient, url: str, reach: Reach, ready: asyncio.Event) -> None:
