@@ -88,21 +88,11 @@ class Subscriber:
         self._cut_off = asyncio.Event()
         self._closed = asyncio.Event()
         self.overflowed = False
-        self.closed = False
         self.sink: Sink | None = None
 
-    def offer(self, event: StoredEvent) -> None:
-        if self.overflowed or self.closed:
-            return
-        if self.project_id is not None and event.project_id != self.project_id:
-            return
-        size = len(event.payload)
-        if len(self._queue) >= self.max_queue or self._bytes + size > self.max_bytes:
-            self._overflow()
-        else:
-            self._queue.append(event)
-            self._bytes += size
-        self._wake.set()
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
 
     def attach(self, sink: Sink) -> None:
         """Deliver through ``sink`` from now on, starting with what is queued.
@@ -122,7 +112,12 @@ class Subscriber:
             self.deliver(Delivery(queued))
 
     def deliver(self, delivery: Delivery) -> None:
-        if self.overflowed or self.closed or self.sink is None:
+        """Take the events of a batch meant for it (the feed applied its filter):
+        through its sink, or into its queue until its consumer takes them."""
+        if self.overflowed or self.closed:
+            return
+        if self.sink is None:
+            self._enqueue(delivery.events)
             return
         try:
             keeping_up = self.sink(delivery)
@@ -133,6 +128,16 @@ class Subscriber:
         if not keeping_up:
             self._overflow()
 
+    def _enqueue(self, events: list[StoredEvent]) -> None:
+        for event in events:
+            size = len(event.payload)
+            if len(self._queue) >= self.max_queue or self._bytes + size > self.max_bytes:
+                self._overflow()
+                return
+            self._queue.append(event)
+            self._bytes += size
+        self._wake.set()
+
     def _overflow(self) -> None:
         self.overflowed = True
         self._queue.clear()  # release the references now, not when it disconnects
@@ -141,10 +146,9 @@ class Subscriber:
         self._wake.set()
 
     def close(self) -> None:
-        self.closed = True
+        self._closed.set()
         self._wake.set()
         self._cut_off.set()
-        self._closed.set()
 
     async def wait_closed(self) -> None:
         """Return once it was closed: unsubscribed, or the server is shutting down."""
@@ -300,12 +304,9 @@ class Feed:
                 return count
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
+        # One delivery per project filter, shared by every subscriber with that filter.
         deliveries: dict[str | None, Delivery] = {}
         for subscriber in self._subscribers:
-            if subscriber.sink is None:
-                for event in batch:
-                    subscriber.offer(event)
-                continue
             project_id = subscriber.project_id
             delivery = deliveries.get(project_id)
             if delivery is None:
