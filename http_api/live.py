@@ -111,20 +111,13 @@ async def websocket_feed(websocket: WebSocket) -> None:
     try:
         # Three ways to end: the client goes, the stream ends, or the subscriber is cut
         # off, possibly while a send is blocked on a client that stopped reading.
-        async with anyio.create_task_group() as tasks:
-
-            async def until_done(step: Callable[[], Awaitable[None]]) -> None:
-                # A client that goes away mid-send is the normal end of a stream, not an
-                # error (and raised here it would surface wrapped in an ExceptionGroup).
-                with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
-                    await step()
-                tasks.cancel_scope.cancel()
-
-            tasks.start_soon(until_done, partial(_ws_receive, websocket, stream))
-            tasks.start_soon(until_done, partial(_ws_send, websocket, stream))
-            tasks.start_soon(until_done, subscriber.wait_cut_off)
+        await _first_to_end(
+            partial(_ws_receive, websocket, stream),
+            partial(_ws_send, websocket, stream),
+            subscriber.wait_cut_off,
+        )
         writer = _raw_frames(websocket)
-        said_goodbye = True
+        said_goodbye = False
         if subscriber.overflowed:
 
             async def slow_consumer_goodbye() -> None:
@@ -138,14 +131,16 @@ async def websocket_feed(websocket: WebSocket) -> None:
             # It gets everything it was sent, then the reset, then the close, and resumes
             # from the last seq it read; it has a while to read that far, unless the
             # server shuts down meanwhile.
-            said_goodbye = await _within(
-                SLOW_CONSUMER_GRACE, slow_consumer_goodbye, unless=subscriber.wait_closed
-            )
+            with anyio.move_on_after(SLOW_CONSUMER_GRACE):
+                said_goodbye = (
+                    await _first_to_end(slow_consumer_goodbye, subscriber.wait_closed) == 0
+                )
         elif subscriber.closed:
-            said_goodbye = await _within(
-                GOODBYE_TIMEOUT,
-                partial(websocket.close, code=CLOSE_GOING_AWAY, reason="server shutting down"),
-            )
+            with anyio.move_on_after(GOODBYE_TIMEOUT):
+                await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+                said_goodbye = True
+        else:
+            said_goodbye = True  # the client left
         if not said_goodbye and writer is not None:
             # A client that does not read its goodbye would hold its unread bytes, and a
             # graceful shutdown, until it reads; drop the connection instead.
@@ -156,33 +151,23 @@ async def websocket_feed(websocket: WebSocket) -> None:
         stream.close()
 
 
-async def _within(
-    seconds: float,
-    step: Callable[[], Awaitable[None]],
-    *,
-    unless: Callable[[], Awaitable[None]] | None = None,
-) -> bool:
-    """Run ``step`` for at most ``seconds``, and only until ``unless`` returns;
-    True if it finished. A client that leaves meanwhile ends it too."""
-    finished = False
-    with anyio.move_on_after(seconds):
-        async with anyio.create_task_group() as tasks:
+async def _first_to_end(*steps: Callable[[], Awaitable[None]]) -> int:
+    """Run ``steps`` together until one ends, cancel the others, and return the index
+    of the one that ended. A client that goes away ends a step too: that is the
+    normal end of a stream, not an error (raised in the task group it would surface
+    wrapped in an ExceptionGroup)."""
+    ended: list[int] = []
+    async with anyio.create_task_group() as tasks:
 
-            async def run() -> None:
-                nonlocal finished
-                with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
-                    await step()
-                    finished = True
-                tasks.cancel_scope.cancel()
+        async def run(index: int, step: Callable[[], Awaitable[None]]) -> None:
+            with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+                await step()
+            ended.append(index)
+            tasks.cancel_scope.cancel()
 
-            async def stop_early(until: Callable[[], Awaitable[None]]) -> None:
-                await until()
-                tasks.cancel_scope.cancel()
-
-            tasks.start_soon(run)
-            if unless is not None:
-                tasks.start_soon(stop_early, unless)
-    return finished
+        for index, step in enumerate(steps):
+            tasks.start_soon(run, index, step)
+    return ended[0]
 
 
 async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
