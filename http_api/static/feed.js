@@ -23,8 +23,9 @@ export class Feed {
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     // Browsers cannot put headers on a WebSocket handshake: the token goes in the query.
-    const token = auth.token ? `&token=${encodeURIComponent(auth.token)}` : "";
-    return `${scheme}//${location.host}/ws?since=${this.since()}${token}`;
+    const token = auth.token;
+    const tokenQuery = token ? `&token=${encodeURIComponent(token)}` : "";
+    return `${scheme}//${location.host}/ws?since=${this.since()}${tokenQuery}`;
   }
 
   connect() {

@@ -77,13 +77,16 @@ class GroupCommit:
             # However the thread ends, no caller may wait forever for its answer.
             self._stopped = True
             stranded = RuntimeError("group commit stopped before this write ran")
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    self._answer([(job[1], None, stranded)])
+            self._answer([(job[1], None, stranded) for job in self._drain() if job is not None])
+
+    def _drain(self) -> list[_Job | None]:
+        """Everything queued now, without waiting."""
+        jobs: list[_Job | None] = []
+        while True:
+            try:
+                jobs.append(self._jobs.get_nowait())
+            except queue.Empty:
+                return jobs
 
     def _serve_batches(self) -> None:
         stopping = False

@@ -44,6 +44,11 @@ class _Batch:
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     lost: BaseException | None = None  # the error under which SQLite dropped the transaction
 
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Raise ``BatchAborted`` if the batch's transaction is gone."""
+        if self.lost is not None or not conn.in_transaction:
+            raise BatchAborted(self.lost)
+
 
 class Database:
     def __init__(
@@ -109,11 +114,57 @@ class Database:
         its changes are undone alone if it fails, and committed with the batch.
         """
         conn = self.conn
-        batch: _Batch | None = self._local.__dict__.get("batch")
+        batch = self._open_batch()
         if batch is not None:
             with self._savepoint(conn, batch):
                 yield conn
             return
+        with self._immediate(conn):
+            yield conn
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every ``write()`` this thread makes inside the block.
+
+        This is group commit: the writes share one BEGIN and one COMMIT, each in its
+        own savepoint. If SQLite rolled the whole transaction back under one of them,
+        the block raises ``BatchAborted`` at its end and nothing of it was kept.
+        Callbacks given to ``after_commit`` inside run once the COMMIT has succeeded,
+        and are dropped if it fails.
+        """
+        conn = self.conn
+        batch = _Batch()
+        with self._immediate(conn):
+            self._local.batch = batch
+            try:
+                yield
+                batch.check(conn)
+            finally:
+                self._local.batch = None
+        for callback in batch.callbacks:
+            # Committed already: a failing callback must neither undo that in the
+            # caller's eyes nor keep the others from running.
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback after a batch's COMMIT failed")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this thread's changes are committed: now, unless a
+        ``batch()`` is open, then after its COMMIT."""
+        batch = self._open_batch()
+        if batch is None:
+            callback()
+        else:
+            batch.callbacks.append(callback)
+
+    def _open_batch(self) -> "_Batch | None":
+        batch: _Batch | None = self._local.__dict__.get("batch")
+        return batch
+
+    @contextmanager
+    def _immediate(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """A ``BEGIN IMMEDIATE`` transaction, committed when the block exits normally."""
         # Threads of this process queue here rather than in SQLite: a writer that finds
         # the file locked sleeps in SQLite's busy handler (milliseconds at a time), while
         # one waiting on this lock runs the moment the previous commit is done. Other
@@ -121,7 +172,7 @@ class Database:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield
                 conn.execute("COMMIT")
             except BaseException:
                 # Also when COMMIT itself fails (disk full): never leave this thread's
@@ -132,10 +183,9 @@ class Database:
 
     @contextmanager
     def _savepoint(self, conn: sqlite3.Connection, batch: "_Batch") -> Iterator[None]:
-        if batch.lost is not None or not conn.in_transaction:
-            # Outside a transaction SAVEPOINT would start one of its own, committed on
-            # RELEASE: a write that must share the batch's fate would be kept alone.
-            raise BatchAborted(batch.lost)
+        # Outside a transaction SAVEPOINT would start one of its own, committed on
+        # RELEASE: a write that must share the batch's fate would be kept alone.
+        batch.check(conn)
         conn.execute("SAVEPOINT write")
         try:
             yield
@@ -151,53 +201,10 @@ class Database:
         conn.execute("RELEASE write")
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """One transaction for every ``write()`` this thread makes inside the block.
-
-        This is group commit: the writes share one BEGIN and one COMMIT, each in its
-        own savepoint. If SQLite rolled the whole transaction back under one of them,
-        the block raises ``BatchAborted`` at its end and nothing of it was kept.
-        Callbacks given to ``after_commit`` inside run once the COMMIT has succeeded,
-        and are dropped if it fails.
-        """
-        conn = self.conn
-        batch = _Batch()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            self._local.batch = batch
-            try:
-                yield
-                if batch.lost is not None or not conn.in_transaction:
-                    raise BatchAborted(batch.lost)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._local.batch = None
-        for callback in batch.callbacks:
-            # Committed already: a failing callback must neither undo that in the
-            # caller's eyes nor keep the others from running.
-            try:
-                callback()
-            except Exception:
-                log.exception("a callback after a batch's COMMIT failed")
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once this thread's changes are committed: now, unless a
-        ``batch()`` is open, then after its COMMIT."""
-        batch: _Batch | None = self._local.__dict__.get("batch")
-        if batch is None:
-            callback()
-        else:
-            batch.callbacks.append(callback)
-
-    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query inside sees the same snapshot."""
         conn = self.conn
-        if self._local.__dict__.get("batch") is not None:
+        if self._open_batch() is not None:
             yield conn  # inside the batch's transaction, seeing its writes
             return
         conn.execute("BEGIN")
