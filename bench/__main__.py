@@ -25,7 +25,7 @@ from mcp import Client, StdioServerParameters
 
 from maestro_mcp.core.models import TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from tests.support import write_elsewhere
 
 from . import bigdb, load, proc, reference
 
@@ -129,7 +129,8 @@ async def maestro_phases(size: Size, workdir: Path, rows: list[Row], refs: dict[
         rows.append(Row("MCP update_task, stdio", f"p50 {fmt(stdio_ms)} ms"))
 
         # Replay to a reconnecting client.
-        fill(workdir / "maestro.db", project, size.replay_events)
+        # In a thread: it runs a core of its own, as another process would.
+        await asyncio.to_thread(fill, workdir / "maestro.db", project, size.replay_events)
         events, seconds = await load.replay_rate(base, 0)
         rows.append(
             Row(
@@ -194,17 +195,18 @@ async def mcp_latency(client: Client, task_id: str, calls: int) -> float:
 
 def fill(db_path: Path, project_id: str, events: int) -> None:
     """Many events from another process's point of view: direct writes to the same file."""
-    db = Database(db_path)
-    service = Service(db)
-    task = service.create_task(TaskCreate(project_id=project_id, title="filler")).value
-    for n in range(events - 1):
-        service.update_task(task.id, TaskPatch(title=f"filler {n}"))
-    db.close()
+
+    def updates(service: Service) -> None:
+        task = service.create_task(TaskCreate(project_id=project_id, title="filler")).value
+        for n in range(events - 1):
+            service.update_task(task.id, TaskPatch(title=f"filler {n}"))
+
+    write_elsewhere(db_path, updates)
 
 
 async def big_database(size: Size, workdir: Path, rows: list[Row]) -> None:
     path = workdir / "big.db"
-    project = bigdb.build(path, size.projects, 1000)
+    project = await asyncio.to_thread(bigdb.build, path, size.projects, 1000)
     server = proc.start_server(path)
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:

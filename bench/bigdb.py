@@ -1,17 +1,22 @@
 """A database with many tasks, written in bulk (benchmark data, not a product path)."""
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
 
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.runtime import Core
+from maestro_mcp.settings import Settings
+
+
+async def _create_schema(path: Path) -> None:
+    async with Core(Settings(db_path=path)):
+        pass  # opening the core migrates the schema
 
 
 def build(path: Path, projects: int, tasks_per_project: int) -> str:
     """Create ``projects`` x ``tasks_per_project`` tasks; returns one project's id."""
-    db = Database(path)
-    db.migrate()
-    db.close()
+    asyncio.run(_create_schema(path))
     conn = sqlite3.connect(path)
     now = 1_700_000_000_000
     with conn:

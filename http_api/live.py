@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -35,6 +35,7 @@ from .bodies import SMALL_INT
 from .errors import ApiError
 from .frames import RAW_FRAMES, RawFrames, frame_sink, text_frame
 from .security import refuse
+from .state import core_of
 
 # WebSocket close codes.
 CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
@@ -52,9 +53,8 @@ def control(event: str, data: dict[str, Any]) -> str:
     return json.dumps({"event": event, "data": data, "timestamp": now_ms()}, separators=(",", ":"))
 
 
-def _feed(scope_app: Any) -> Feed:
-    feed: Feed = scope_app.state.feed
-    return feed
+def _feed(connection: HTTPConnection) -> Feed:
+    return core_of(connection).feed
 
 
 def _parse_seq(value: str | None, name: str) -> int | None:
@@ -106,7 +106,7 @@ async def websocket_feed(websocket: WebSocket) -> None:
         await refuse(websocket.scope, websocket.send, exc.status, exc.code, exc.message)
         return
     await websocket.accept()
-    stream = Stream(_feed(websocket.app), since, params.get("projectId") or None)
+    stream = Stream(_feed(websocket), since, params.get("projectId") or None)
     subscriber = stream.subscriber
     try:
         # Three ways to end: the client goes, the stream ends, or the subscriber is cut
@@ -276,7 +276,7 @@ async def sse_feed(request: Request) -> Response:
         since = _parse_seq(request.query_params.get("since"), "since")
     project_id = request.query_params.get("projectId") or None
     return EventSourceResponse(
-        _sse_events(_feed(request.app), since, project_id),
+        _sse_events(_feed(request), since, project_id),
         ping=15,
         send_timeout=SSE_SEND_TIMEOUT,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

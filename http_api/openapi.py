@@ -10,12 +10,13 @@ from maestro_mcp.core.models import (
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
+    Heartbeat,
     HeartbeatRequest,
+    Link,
     ReleaseRequest,
     SessionNote,
     Task,
 )
-from maestro_mcp.core.service import Heartbeat, Link
 
 from .rest import RESOURCES, SEQ_HEADER, NoteCreate
 

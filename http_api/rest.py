@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-import anyio.to_thread
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import (
     Project,
     ProjectCreate,
@@ -34,6 +32,7 @@ from maestro_mcp.core.models import (
 from maestro_mcp.core.service import Result, Service
 
 from .bodies import idempotency_key, if_match_version, query_model, read_model
+from .state import core_of
 
 SEQ_HEADER = "X-Maestro-Seq"
 
@@ -111,27 +110,26 @@ _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {
 }
 
 
-async def call(fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any) -> Result[Any]:
-    """A read: SQLite calls block, so they run off the event loop and the feeds stay live."""
-    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+async def call(
+    request: Request, fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any
+) -> Result[Any]:
+    """A read, off the event loop: the feeds stay live while it runs."""
+    return await core_of(request).read(partial(fn, *args, **kwargs))
 
 
 async def write(
     request: Request, fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any
 ) -> Result[Any]:
     """A write, committed together with the writes that arrive with it (group commit)."""
-    commits: GroupCommit = request.app.state.commits
-    return await commits.run(partial(fn, *args, **kwargs))
+    return await core_of(request).write(partial(fn, *args, **kwargs))
 
 
 def service_of(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
+    return core_of(request).service
 
 
 def max_body_of(request: Request) -> int:
-    limit: int = request.app.state.settings.max_body
-    return limit
+    return core_of(request).settings.max_body
 
 
 def json_response(
@@ -158,7 +156,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         service = service_of(request)
         if request.method == "GET":
             where = query_model(request, resource.filter_model)
-            result = await call(resource.list(service), where)
+            result = await call(request, resource.list(service), where)
             body = _ADAPTERS[resource.entity].dump_json(result.value, by_alias=True)
             return json_response(body, result.seq)
         data = await read_model(request, resource.create_model, max_body_of(request))
@@ -171,7 +169,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         service = service_of(request)
         entity_id = request.path_params["id"]
         if request.method == "GET":
-            result = await call(resource.get(service), entity_id)
+            result = await call(request, resource.get(service), entity_id)
             if request.headers.get("if-none-match") == f'"{result.value.version}"':
                 return Response(
                     status_code=304,
@@ -238,7 +236,7 @@ async def session_notes(request: Request) -> Response:
     session_id = request.path_params["id"]
     if request.method == "GET":
         where = query_model(request, NoteFilter)
-        listed = await call(service.list_session_notes, session_id, limit=where.limit)
+        listed = await call(request, service.list_session_notes, session_id, limit=where.limit)
         return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)
     data = await read_model(request, NoteCreate, max_body_of(request))
     added = await write(

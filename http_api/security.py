@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+from maestro_mcp.settings import LOOPBACK_HOSTS
+
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
 UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})

@@ -1,11 +1,12 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from http_api import Settings
+from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 from tests.support import LiveServer, live_server
 
 
@@ -21,21 +22,28 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = Database(db_path)
+def db(db_path: Path) -> Iterator[SqliteStore]:
+    database = SqliteStore(db_path)
     database.migrate()
     yield database
     database.close()
 
 
 @pytest.fixture
-def service(db: Database) -> Service:
+def service(db: SqliteStore) -> Service:
     return Service(db)
 
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
     return Settings(db_path=db_path, poll_interval=0.02)
+
+
+@pytest.fixture
+async def core(settings: Settings) -> AsyncIterator[Core]:
+    """The core runtime, running on the test's database (as ``maestro serve`` runs it)."""
+    async with Core(settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: a real server on loopback and real feed clients."""
 
+import asyncio
 import functools
 import json
 import os
@@ -22,6 +23,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from http_api import Settings, create_app
 from http_api.server import MaestroServer, server_config
+from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.service import Service
 
 WAIT = 10.0  # upper bound for anything that should happen promptly
 
@@ -44,7 +47,7 @@ class LiveServer:
 
     @property
     def feed(self) -> Any:
-        return self.app.state.feed
+        return self.app.state.core.feed
 
     def client(self) -> httpx.Client:
         """A new client; close it (``with``) when done."""
@@ -66,7 +69,7 @@ def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServ
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
-    server = MaestroServer(config, app.state.feed)
+    server = MaestroServer(config, app.state.core.feed)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -236,3 +239,18 @@ def start_server_process(
 
 def events_of(messages: list[dict[str, Any]]) -> list[str]:
     return [m["event"] for m in messages]
+
+
+# --- another process's writes -------------------------------------------------------
+
+
+def write_elsewhere(db_path: Path, *writes: Callable[[Service], object]) -> None:
+    """Run ``writes`` as another process writing the same database would: on a core
+    runtime of its own (no server involved), each write its own transaction."""
+
+    async def run() -> None:
+        async with Core(Settings(db_path=db_path)) as core:
+            for write in writes:
+                await core.write(functools.partial(write, core.service))
+
+    asyncio.run(run())

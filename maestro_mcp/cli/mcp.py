@@ -7,8 +7,9 @@ from pathlib import Path
 import anyio
 import click
 
-from maestro_mcp.core.store import Durability
+from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import resolve_db_path
+from maestro_mcp.settings import Settings
 
 from .options import database_options
 
@@ -37,10 +38,9 @@ def mcp_command(
     from maestro_mcp.mcp_server.stdio import serve_stdio
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    anyio.run(
-        lambda: serve_stdio(
-            resolve_db_path(db_path, data_dir),
-            durability=Durability(durability),
-            default_project=project,
-        )
+    settings = Settings(
+        db_path=resolve_db_path(db_path, data_dir),
+        durability=Durability(durability),
+        default_project=project,
     )
+    anyio.run(serve_stdio, settings)

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import click
 
-from maestro_mcp.core.store import Durability
+from maestro_mcp.core.storage import Durability
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from maestro_mcp.core.store import Durability
+from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import resolve_db_path
+from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
 
 from .options import database_options
 
@@ -119,8 +120,7 @@ def serve(
       maestro serve                      # http://127.0.0.1:3000, per-user database
       maestro serve --port 8080 --db ./maestro.db --durability full
     """
-    from http_api import Settings, create_app
-    from http_api.security import LOOPBACK_HOSTS
+    from http_api import create_app
     from http_api.server import MaestroServer, server_config
 
     secret = read_token(token, token_file)
@@ -158,7 +158,7 @@ def serve(
         timeout_graceful_shutdown=3,
     )
     banner = f" (database {settings.db_path}, durability {durability})"
-    server = MaestroServer(config, app.state.feed, banner)
+    server = MaestroServer(config, app.state.core.feed, banner)
     server.run()
     if not server.started:
         sys.exit(1)

@@ -1,10 +1,10 @@
-"""The event log: names, the envelope, and appending and reading rows.
+"""The event log's vocabulary: event names, the envelope, pending and stored events.
 
 An event's envelope is encoded once, inside the transaction that commits it,
 and stored whole; the feed and every replay send those stored bytes unchanged.
+How the log is stored is the storage backend's business (core/storage).
 """
 
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -49,60 +49,3 @@ class StoredEvent:
 def envelope(seq: int, event: str, data_json: str, timestamp: int) -> str:
     # Event names are fixed ASCII identifiers, so no escaping is needed.
     return f'{{"seq":{seq},"event":"{event}","data":{data_json},"timestamp":{timestamp}}}'
-
-
-def head(conn: sqlite3.Connection) -> int:
-    """The seq of the newest event, 0 for an empty log. Retention always keeps the newest."""
-    (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-    return int(seq)
-
-
-def oldest(conn: sqlite3.Connection) -> int | None:
-    (seq,) = conn.execute("SELECT MIN(seq) FROM events").fetchone()
-    return None if seq is None else int(seq)
-
-
-def append(conn: sqlite3.Connection, events: list[PendingEvent], timestamp: int) -> int:
-    """Append events with consecutive seqs; returns the last seq (the head if none).
-
-    Must run inside a write transaction: BEGIN IMMEDIATE serialises writers, so
-    head()+1 is free and commits become visible in seq order, which is what lets
-    the feed tail the log with ``seq > last`` and never skip one.
-    """
-    seq = head(conn)
-    rows = []
-    for event in events:
-        seq += 1
-        payload = envelope(seq, event.type.value, event.data_json, timestamp)
-        rows.append((seq, timestamp, event.type.value, event.project_id, payload))
-    conn.executemany(
-        "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows
-    )
-    return seq
-
-
-def read_after(
-    conn: sqlite3.Connection, after: int, limit: int, *, max_bytes: int | None = None
-) -> list[StoredEvent]:
-    """Up to ``limit`` events after ``after``, stopping early past ``max_bytes`` of payload
-    (at least one event is always returned, however large)."""
-    cursor = conn.execute(
-        "SELECT seq, type, project_id, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-        (after, limit),
-    )
-    found: list[StoredEvent] = []
-    size = 0
-    for row in cursor:
-        found.append(StoredEvent(*row))
-        size += len(row[3])
-        if max_bytes is not None and size >= max_bytes:
-            break
-    cursor.close()
-    return found
-
-
-def prune(conn: sqlite3.Connection, keep: int) -> int:
-    """Delete all but the newest ``keep`` events (at least one is always kept)."""
-    keep = max(keep, 1)
-    cursor = conn.execute("DELETE FROM events WHERE seq <= ?", (head(conn) - keep,))
-    return cursor.rowcount

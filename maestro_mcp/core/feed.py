@@ -1,9 +1,10 @@
 """The feed: tails the event log and fans each event out to live subscribers.
 
-It runs on the server's event loop with a connection of its own. It wakes at
-once when this process commits (``notify``) and polls ``PRAGMA data_version``,
-which changes when any other connection, in this process or another, commits,
-so a CLI or a stdio MCP process writing the same file reaches every subscriber.
+It runs on the server's event loop with a connection of its own (the store's
+``LogReader``). It wakes at once when this process commits (``notify``) and polls
+the reader's change token, which changes when anyone else commits (SQLite:
+``PRAGMA data_version``), so a CLI or a stdio MCP process writing the same
+database reaches every subscriber.
 
 Each subscriber has a bounded queue of already-encoded events. One that falls
 too far behind is cut off instead of slowing the feed or growing memory; it
@@ -18,16 +19,14 @@ the same project filter, so the transport encodes a batch once for all of them.
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from . import events
 from .events import StoredEvent
-from .store import Database
+from .storage import LogReader, Store
 
 log = logging.getLogger(__name__)
 
@@ -181,21 +180,21 @@ class Subscriber:
 class Feed:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_queue: int = DEFAULT_MAX_QUEUE,
         max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
     ) -> None:
-        self.db = db
+        self.store = store
         self.poll_interval = poll_interval
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
         self._closing = False
         self.head = 0
         self._subscribers: set[Subscriber] = set()
-        self._conn: sqlite3.Connection | None = None
-        self._data_version = -1
+        self._log: LogReader | None = None
+        self._change_token = -1
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._wake_scheduled = False
@@ -206,10 +205,10 @@ class Feed:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._conn = self.db.connect()
-        # data_version first: a commit landing between the two reads is then seen as new.
-        self._data_version = self._read_data_version()
-        self.head = events.head(self._conn)
+        self._log = self.store.log_reader()
+        # The token first: a commit landing between the two reads is then seen as new.
+        self._change_token = self._log.change_token()
+        self.head = self._log.head()
         self._task = asyncio.create_task(self._run(), name="maestro-feed")
 
     async def stop(self) -> None:
@@ -219,9 +218,9 @@ class Feed:
                 await self._task
             self._task = None
         self.close_subscribers()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def close_subscribers(self) -> None:
         """End every live stream (at shutdown); each client resumes elsewhere by seq."""
@@ -265,42 +264,39 @@ class Feed:
             notified = self._wake.is_set()
             self._wake.clear()
             try:
-                # A local commit woke us: something is new, no need to ask data_version.
+                # A local commit woke us: something is new, no need to ask the store.
                 self.pump(known_change=notified)
-            except sqlite3.Error:
-                # A transient error (e.g. the file briefly locked by a checkpoint) must not
-                # kill the feed; the next wake or poll reads from where it stopped.
+            except Exception:
+                # A transient error (e.g. the file briefly locked by a checkpoint, a
+                # dropped connection) must not kill the feed; the next wake or poll reads
+                # from where it stopped.
                 log.exception("feed: reading the event log failed; retrying")
 
     # --- tailing ------------------------------------------------------------------
 
-    def _read_data_version(self) -> int:
-        assert self._conn is not None
-        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-        return int(version)
-
     def pump(self, *, known_change: bool = False) -> int:
         """Dispatch every committed event not yet dispatched; returns how many.
 
-        ``known_change``: this process just committed, so skip the data_version check
+        ``known_change``: this process just committed, so skip the change-token check
         (the next poll then reads once more and finds nothing, which is cheap).
         """
-        if self._conn is None:
+        log = self._log
+        if log is None:
             return 0
-        version = self._data_version if known_change else self._read_data_version()
-        if not known_change and version == self._data_version:
+        token = self._change_token if known_change else log.change_token()
+        if not known_change and token == self._change_token:
             return 0
         count = 0
         while True:
-            batch = events.read_after(self._conn, self.head, READ_BATCH, max_bytes=READ_BYTES)
+            batch = log.read_after(self.head, READ_BATCH, max_bytes=READ_BYTES)
             if batch:
                 self.head = batch[-1].seq
                 self._dispatch(batch)
             count += len(batch)
             full = len(batch) == READ_BATCH or sum(len(e.payload) for e in batch) >= READ_BYTES
             if not full:
-                # Only now: if a read fails, the next poll sees the version change again.
-                self._data_version = version
+                # Only now: if a read fails, the next poll sees the token change again.
+                self._change_token = token
                 return count
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
@@ -351,8 +347,8 @@ class Feed:
             return ResetReason.UNKNOWN_SEQ
         if since == until:
             return None
-        assert self._conn is not None
-        oldest = events.oldest(self._conn)
+        assert self._log is not None
+        oldest = self._log.oldest()
         if oldest is None or since + 1 < oldest:
             return ResetReason.EXPIRED
         return None
@@ -363,8 +359,8 @@ class Feed:
         """Events with since < seq <= until, in order, in batches read from the log."""
         after = since
         while after < until:
-            assert self._conn is not None
-            batch = events.read_after(self._conn, after, READ_BATCH, max_bytes=READ_BYTES)
+            assert self._log is not None
+            batch = self._log.read_after(after, READ_BATCH, max_bytes=READ_BYTES)
             batch = [e for e in batch if e.seq <= until]
             if not batch or batch[0].seq != after + 1:
                 # Retention pruned the log while we replayed it: events are gone.

@@ -3,13 +3,13 @@
 A server with several writes in flight spent much of each write handing it to a
 worker thread and back, committing it alone, and waking the feed for it. Here
 writes queue for one thread, which takes everything queued, runs each operation
-in its own savepoint of a single transaction (``Database.batch``), commits once,
+in its own savepoint of a single transaction (``Store.batch``), commits once,
 and then settles every caller's future with one call into the event loop.
 
 Durability is unchanged: a caller hears of its write only after the COMMIT that
 holds it. An operation that fails is rolled back alone and its caller gets its
-error; the others in the batch still commit. If the COMMIT itself fails, or SQLite
-drops the whole transaction (disk full), every operation in the batch fails with
+error; the others in the batch still commit. If the COMMIT itself fails, or the
+database drops the whole transaction (SQLite: disk full), every operation in the batch fails with
 that error and nothing of it was written.
 """
 
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .store import Database
+from .storage import Store
 
 T = TypeVar("T")
 
@@ -31,8 +31,8 @@ _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 class GroupCommit:
-    def __init__(self, db: Database, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
-        self.db = db
+    def __init__(self, store: Store, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        self.store = store
         self.max_batch = max_batch
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,7 +55,7 @@ class GroupCommit:
         await asyncio.to_thread(thread.join)
 
     async def run(self, operation: Callable[[], T]) -> T:
-        """Run ``operation`` (which writes through ``Database.write``) in the next batch;
+        """Run ``operation`` (which writes through ``Store.write``) in the next batch;
         return its result once that batch is committed."""
         if self._thread is None or self._loop is None or self._stopped:
             raise RuntimeError("group commit is not running")
@@ -118,7 +118,7 @@ class GroupCommit:
     def _commit(self, jobs: list[_Job]) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
         try:
-            with self.db.batch():
+            with self.store.batch():
                 for operation, future in jobs:
                     try:
                         outcomes.append((future, operation(), None))

@@ -19,6 +19,7 @@ TEXT_MAX = 50_000
 PROMPT_MAX = 200_000
 AGENT_MAX = 100
 LINKS_MAX = 1000
+LINKS_PER_CALL_MAX = 100  # tasks an agent links or unlinks in one MCP call
 LABEL_MAX = 50
 LABELS_MAX = 20
 DEPS_MAX = 100
@@ -29,6 +30,17 @@ CLAIM_NEXT_MAX = 50
 NOTE_MAX = 10_000
 QUERY_MAX = 200
 LIST_LIMIT_MAX = 10_000
+IDEMPOTENCY_KEY_MAX = 200
+CLAIM_TOKEN_MAX = 200
+# A session's progress notes: how many one listing may ask for and gets by default.
+NOTES_LIMIT_MAX = 1000
+NOTES_LIMIT_DEFAULT = 50
+# How many of a session's latest notes an agent sees with it (MCP get and resource):
+# a model's context is small.
+NOTES_SHOWN = 20
+# One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
+PAGE_LIMIT_MAX = 500
+PAGE_LIMIT_DEFAULT = 100
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -278,3 +290,49 @@ class SessionFilter(_Input):
     project_id: EntityId | None = None
     status: SessionStatus | None = None
     task_id: EntityId | None = None
+
+
+class SessionReport(_Input):
+    """What an agent reports on its session in one call (MCP ``update_session``):
+    applied in this order, as one transaction, then a heartbeat."""
+
+    status: SessionStatus | None = None
+    name: Name | None = None
+    note: Note | None = None
+    add_tasks: Annotated[list[EntityId], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
+        default_factory=list
+    )
+    remove_tasks: Annotated[list[EntityId], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
+        default_factory=list
+    )
+
+    def patch(self) -> SessionPatch:
+        given = {"status": self.status, "name": self.name}
+        return SessionPatch(**{k: v for k, v in given.items() if v is not None})
+
+
+# --- results that faces share -------------------------------------------------
+
+
+class Heartbeat(_Model):
+    """A session after its heartbeat, and the tasks whose claims it renewed."""
+
+    session: Session
+    renewed: list[Task]
+
+
+class Link(_Model):
+    """The two sides of a task<->session link after it changed."""
+
+    session: Session
+    task: Task
+    changed: bool
+
+
+class Changes(_Model):
+    """What happened after a seq: the events (oldest first) and where to continue from."""
+
+    events: list[dict[str, Any]]
+    head: int  # the newest seq in the log
+    next_since: int  # pass this as `since` next time
+    expired: bool  # `since` is older than the retained log: some events are gone; refetch

@@ -1,4 +1,4 @@
-"""Assembles the MCP server over a service and a feed, for any transport."""
+"""Assembles the MCP server over the core runtime, for any transport."""
 
 import contextlib
 from collections.abc import AsyncIterator
@@ -13,8 +13,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp import __version__
-from maestro_mcp.core.feed import Feed
-from maestro_mcp.core.service import Service
+from maestro_mcp.core.runtime import Core
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions
@@ -86,9 +85,9 @@ class MaestroMCP:
             yield
 
 
-def build_mcp_server(
-    service: Service, feed: Feed, *, default_project: str | None = None
-) -> MaestroMCP:
+def build_mcp_server(core: Core) -> MaestroMCP:
+    """The MCP server over a core (running or not yet: it is used only once it runs)."""
+
     bus = InMemorySubscriptionBus()
     server: MCPServer[Any] = MCPServer(
         "maestro",
@@ -97,9 +96,9 @@ def build_mcp_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         subscriptions=bus,
-        tools=build_tools(ToolEnv(service, default_project)),
+        tools=build_tools(ToolEnv(core)),
     )
-    register_resources(server, service)
+    register_resources(server, core)
     legacy = LegacySubscriptions()
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
@@ -110,4 +109,4 @@ def build_mcp_server(
         UnsubscribeRequestParams,
         legacy.unsubscribe,
     )
-    return MaestroMCP(server, ChangeNotifier(feed, bus, legacy))
+    return MaestroMCP(server, ChangeNotifier(core.feed, bus, legacy))

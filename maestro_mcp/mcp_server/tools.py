@@ -1,13 +1,18 @@
-"""The agent's tools: eleven calls into the service layer, the same write path as REST.
+"""The agent's tools: eleven calls into the service layer, on the same write path as REST.
+
+Every tool is async and one call is one transaction of the core (``core.write``,
+group commit), however much it changes: ``update_session`` with a status, a note
+and links, or ``update_task`` with ``release``, is all or nothing, and a
+``requestId`` replays the whole call. Reads run off the event loop (``core.read``).
 
 Descriptions are one or two sentences: every host loads them into the model's
 context on every turn. The longer how-to lives in the server instructions and
 the ``maestro://guide`` resource.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import partial, wraps
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,14 +21,22 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from maestro_mcp.core.errors import MaestroError, VersionConflict
+from maestro_mcp.core.ids import SESSION_PREFIX
 from maestro_mcp.core.models import (
     AGENT_MAX,
     CLAIM_NEXT_MAX,
     DEFAULT_LEASE_S,
+    DEPS_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    LABELS_MAX,
     LEASE_MAX_S,
     LEASE_MIN_S,
+    LINKS_PER_CALL_MAX,
     NAME_MAX,
     NOTE_MAX,
+    NOTES_SHOWN,
+    PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX,
     PATH_MAX,
     PROMPT_MAX,
     QUERY_MAX,
@@ -33,9 +46,8 @@ from maestro_mcp.core.models import (
     ClaimRequest,
     Project,
     ProjectCreate,
-    ReleaseRequest,
     SessionCreate,
-    SessionPatch,
+    SessionReport,
     SessionStatus,
     TaskCreate,
     TaskFilter,
@@ -43,7 +55,7 @@ from maestro_mcp.core.models import (
     TaskPriority,
     TaskStatus,
 )
-from maestro_mcp.core.service import Service
+from maestro_mcp.core.runtime import Core
 
 from .results import (
     ChangesResult,
@@ -65,8 +77,6 @@ from .schemas import compact
 P = ParamSpec("P")
 R = TypeVar("R")
 
-NOTES_SHOWN = 20
-
 # Shared parameter types: the Field descriptions are what the model reads.
 ProjectArg = Annotated[
     str | None,
@@ -79,16 +89,22 @@ ExpectedVersion = Annotated[
     Field(description="The version you read; the write fails if the entity changed since.", ge=1),
 ]
 DependsOnArg = Annotated[
-    list[str] | None, Field(description="Tasks that must be completed first.", max_length=100)
+    list[str] | None,
+    Field(description="Tasks that must be completed first.", max_length=DEPS_MAX),
 ]
-LabelsArg = Annotated[list[str] | None, Field(max_length=20)]
+LabelsArg = Annotated[list[str] | None, Field(max_length=LABELS_MAX)]
+TaskIdsArg = Annotated[list[str], Field(max_length=LINKS_PER_CALL_MAX)]
 RequestId = Annotated[
     str | None,
-    Field(description="Any unique id: a retry with it changes nothing.", max_length=200),
+    Field(
+        description="Any unique id: a retry with it changes nothing.",
+        max_length=IDEMPOTENCY_KEY_MAX,
+    ),
 ]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Prompt = Annotated[str, Field(max_length=PROMPT_MAX)]
+PageLimit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -100,13 +116,13 @@ DESTRUCTIVE = ToolAnnotations(
 )
 
 
-def actionable(fn: Callable[P, R]) -> Callable[P, R]:
+def actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Turn domain errors into tool errors that tell the model what to do next."""
 
     @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            return await fn(*args, **kwargs)
         except VersionConflict as exc:
             raise ToolError(
                 f"{exc.message}. Call get for the current state, then retry with "
@@ -120,19 +136,25 @@ def actionable(fn: Callable[P, R]) -> Callable[P, R]:
 
 @dataclass(frozen=True)
 class ToolEnv:
-    service: Service
-    default_project: str | None = None
+    core: Core
 
-    def project(self, ref: str | None) -> Project:
-        return self.service.resolve_project(ref or self.default_project).value
+    @property
+    def default_project(self) -> str | None:
+        return self.core.settings.default_project
 
-    def project_of(self, project_id: str) -> ProjectRef:
-        return ProjectRef.of(self.service.get_project(project_id).value)
+    async def project(self, ref: str | None) -> Project:
+        resolve = partial(self.core.service.resolve_project, ref or self.default_project)
+        return (await self.core.read(resolve)).value
+
+    async def project_of(self, project_id: str) -> ProjectRef:
+        found = await self.core.read(partial(self.core.service.get_project, project_id))
+        return ProjectRef.of(found.value)
 
 
 def build_tools(env: ToolEnv) -> list[Tool]:
     """The tools, with compacted schemas (see schemas.py)."""
-    service = env.service
+    core = env.core
+    service = core.service
     tools: list[Tool] = []
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -152,14 +174,14 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     @tool(READ)
     @actionable
-    def list_projects() -> ProjectsResult:
+    async def list_projects() -> ProjectsResult:
         """List all projects."""
-        result = service.list_projects()
+        result = await core.read(service.list_projects)
         return ProjectsResult(projects=result.value, seq=result.seq)
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def create_project(
+    async def create_project(
         name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)],
         workingDir: Annotated[str | None, Field(max_length=PATH_MAX)] = None,
         description: Text = "",
@@ -167,12 +189,12 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     ) -> ProjectResult:
         """Create a project (usually one per repository; set workingDir to its path)."""
         data = ProjectCreate(name=name, working_dir=workingDir, description=description)
-        result = service.create_project(data, idempotency_key=requestId)
+        result = await core.write(partial(service.create_project, data, idempotency_key=requestId))
         return ProjectResult(project=result.value, seq=result.seq)
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def create_task(
+    async def create_task(
         title: Title,
         project: ProjectArg = None,
         description: Text = "",
@@ -187,7 +209,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         requestId: RequestId = None,
     ) -> TaskResult:
         """Create a task in a project."""
-        target = env.project(project)
+        target = await env.project(project)
         data = TaskCreate(
             project_id=target.id,
             title=title,
@@ -199,14 +221,14 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             depends_on=dependsOn or [],
             labels=labels or [],
         )
-        result = service.create_task(data, idempotency_key=requestId)
+        result = await core.write(partial(service.create_task, data, idempotency_key=requestId))
         return TaskResult(
             project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
         )
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def update_task(
+    async def update_task(
         taskId: TaskId,
         status: TaskStatus | None = None,
         title: Title | None = None,
@@ -239,27 +261,36 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             changes["depends_on"] = dependsOn
         if labels is not None:
             changes["labels"] = labels
-        result = service.update_task(
-            taskId, TaskPatch(**changes), expected_version=expectedVersion, claim_token=claimToken
+        result = await core.write(
+            partial(
+                service.update_task,
+                taskId,
+                TaskPatch(**changes),
+                expected_version=expectedVersion,
+                claim_token=claimToken,
+                release=release,
+            )
         )
-        if release:
-            result = service.release_task(taskId, ReleaseRequest(claim_token=claimToken))
         task = result.value
         return TaskResult(
-            project=env.project_of(task.project_id), task=TaskSummary.of(task), seq=result.seq
+            project=await env.project_of(task.project_id),
+            task=TaskSummary.of(task),
+            seq=result.seq,
         )
 
     @tool(DESTRUCTIVE)
     @actionable
-    def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
+    async def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
         """Delete a task and its sub-tasks."""
-        result = service.delete_task(taskId, expected_version=expectedVersion)
-        project = env.project_of(result.value.project_id)
+        result = await core.write(
+            partial(service.delete_task, taskId, expected_version=expectedVersion)
+        )
+        project = await env.project_of(result.value.project_id)
         return DeletedResult(project=project, deleted=taskId, seq=result.seq)
 
     @tool(READ)
     @actionable
-    def list_tasks(
+    async def list_tasks(
         project: ProjectArg = None,
         status: TaskStatus | None = None,
         query: Annotated[
@@ -271,10 +302,10 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             bool | None, Field(description="true: only tasks free to claim now.")
         ] = None,
         label: str | None = None,
-        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+        limit: PageLimit = PAGE_LIMIT_DEFAULT,
     ) -> TaskListResult:
         """Find tasks of a project (summaries; use get for all fields)."""
-        target = env.project(project)
+        target = await env.project(project)
         where = TaskFilter(
             project_id=target.id,
             status=status,
@@ -285,7 +316,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             label=label or None,
             limit=limit + 1,
         )
-        result = service.list_tasks(where)
+        result = await core.read(partial(service.list_tasks, where))
         tasks = [TaskSummary.of(t) for t in result.value[:limit]]
         return TaskListResult(
             project=ProjectRef.of(target),
@@ -296,21 +327,29 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     @tool(READ)
     @actionable
-    def get(id: Annotated[str, Field(description="A task_… or sess_… id.")]) -> ItemResult:
+    async def get(id: Annotated[str, Field(description="A task_… or sess_… id.")]) -> ItemResult:
         """Get one task, or one session with its latest notes, by id (all fields)."""
-        if id.startswith("sess_"):
-            session = service.get_session(id)
-            notes = service.list_session_notes(id, limit=NOTES_SHOWN).value
-            project = env.project_of(session.value.project_id)
-            return ItemResult(project=project, session=session.value, notes=notes, seq=session.seq)
-        task = service.get_task(id)
-        return ItemResult(
-            project=env.project_of(task.value.project_id), task=task.value, seq=task.seq
-        )
+
+        def read() -> ItemResult:  # one snapshot: the entity, its notes and its project
+            if id.startswith(SESSION_PREFIX):
+                session = service.get_session(id)
+                notes = service.list_session_notes(id, limit=NOTES_SHOWN).value
+                project = service.get_project(session.value.project_id).value
+                return ItemResult(
+                    project=ProjectRef.of(project),
+                    session=session.value,
+                    notes=notes,
+                    seq=session.seq,
+                )
+            task = service.get_task(id)
+            project = service.get_project(task.value.project_id).value
+            return ItemResult(project=ProjectRef.of(project), task=task.value, seq=task.seq)
+
+        return await core.read(read)
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def start_session(
+    async def start_session(
         name: Annotated[
             str, Field(min_length=1, max_length=NAME_MAX, description="What you are doing.")
         ],
@@ -318,11 +357,11 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         agent: Annotated[
             str | None, Field(max_length=AGENT_MAX, description="Your kind, e.g. claude-code.")
         ] = None,
-        taskIds: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006 - never mutated
+        taskIds: TaskIdsArg = [],  # noqa: B006 - never mutated
         requestId: RequestId = None,
     ) -> SessionResult:
         """Register your working session, optionally on tasks; report with update_session."""
-        target = env.project(project)
+        target = await env.project(project)
         data = SessionCreate(
             project_id=target.id,
             name=name,
@@ -330,46 +369,48 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             status=SessionStatus.WORKING,
             task_ids=taskIds,
         )
-        result = service.create_session(data, idempotency_key=requestId)
+        result = await core.write(partial(service.create_session, data, idempotency_key=requestId))
         return SessionResult(
             project=ProjectRef.of(target), session=SessionSummary.of(result.value), seq=result.seq
         )
 
     @tool(WRITE)
     @actionable
-    def update_session(
+    async def update_session(
         sessionId: SessionId,
         status: SessionStatus | None = None,
         note: Annotated[
             str | None, Field(max_length=NOTE_MAX, description="A progress note for the log.")
         ] = None,
         name: Annotated[str | None, Field(max_length=NAME_MAX)] = None,
-        addTasks: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006 - never mutated
-        removeTasks: Annotated[list[str], Field(max_length=100)] = [],  # noqa: B006
+        addTasks: TaskIdsArg = [],  # noqa: B006 - never mutated
+        removeTasks: TaskIdsArg = [],  # noqa: B006
         expectedVersion: ExpectedVersion = None,
         requestId: RequestId = None,
     ) -> SessionResult:
         """Set your session's status, log a note, add/remove tasks; each call renews your claims."""
-        changes = {k: v for k, v in {"status": status, "name": name}.items() if v is not None}
-        result = service.update_session(
-            sessionId, SessionPatch(**changes), expected_version=expectedVersion
+        report = SessionReport(
+            status=status, name=name, note=note, add_tasks=addTasks, remove_tasks=removeTasks
         )
-        seq = result.seq
-        if note is not None:
-            seq = service.add_session_note(sessionId, note, idempotency_key=requestId).seq
-        for task_id in addTasks:
-            seq = max(seq, service.add_task_to_session(sessionId, task_id).seq)
-        for task_id in removeTasks:
-            seq = max(seq, service.remove_task_from_session(sessionId, task_id).seq)
-        seq = max(seq, service.heartbeat(sessionId).seq)
-        session = service.get_session(sessionId).value
+        result = await core.write(
+            partial(
+                service.report,
+                sessionId,
+                report,
+                expected_version=expectedVersion,
+                idempotency_key=requestId,
+            )
+        )
+        session = result.value
         return SessionResult(
-            project=env.project_of(session.project_id), session=SessionSummary.of(session), seq=seq
+            project=await env.project_of(session.project_id),
+            session=SessionSummary.of(session),
+            seq=result.seq,
         )
 
     @tool(IDEMPOTENT_WRITE)
     @actionable
-    def claim_tasks(
+    async def claim_tasks(
         sessionId: SessionId,
         taskId: Annotated[
             str | None, Field(description="This task; omit to take the next ready ones.")
@@ -383,32 +424,41 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         """Claim a task, or the next ready ones (most urgent first), for your session alone."""
         if taskId is not None:
             request = ClaimRequest(session_id=sessionId, lease_seconds=leaseSeconds)
-            grants = [service.claim_task(taskId, request, idempotency_key=requestId).value]
+            one = await core.write(
+                partial(service.claim_task, taskId, request, idempotency_key=requestId)
+            )
+            grants, seq = [one.value], one.seq
         else:
             wanted = ClaimNextRequest(
                 count=count, lease_seconds=leaseSeconds, labels=labels or [], parent_id=parentId
             )
-            grants = service.claim_next(sessionId, wanted, idempotency_key=requestId).value
-        session = service.get_session(sessionId)
+            some = await core.write(
+                partial(service.claim_next, sessionId, wanted, idempotency_key=requestId)
+            )
+            grants, seq = some.value, some.seq
+        session = await core.read(partial(service.get_session, sessionId))
         claims = [
             Granted(task=TaskSummary.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
             for g in grants
         ]
-        project = env.project_of(session.value.project_id)
-        return ClaimsResult(project=project, claims=claims, seq=session.seq)
+        project = await env.project_of(session.value.project_id)
+        return ClaimsResult(project=project, claims=claims, seq=max(seq, session.seq))
 
     @tool(READ)
     @actionable
-    def changes_since(
+    async def changes_since(
         since: Annotated[int, Field(ge=0, description="A seq from an earlier result; 0 = all.")],
         project: ProjectArg = None,
-        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+        limit: PageLimit = PAGE_LIMIT_DEFAULT,
     ) -> ChangesResult:
         """What changed after a seq (by anyone: humans, other agents); continue from nextSince."""
-        project_id = env.project(project).id if (project or env.default_project) else None
-        changes = service.changes_since(since, project_id=project_id, limit=limit).value
+        project_id = (await env.project(project)).id if (project or env.default_project) else None
+        found = await core.read(
+            partial(service.changes_since, since, project_id=project_id, limit=limit)
+        )
+        changes = found.value
         return ChangesResult(
-            project=env.project_of(project_id) if project_id else None,
+            project=await env.project_of(project_id) if project_id else None,
             events=changes.events,
             next_since=changes.next_since,
             head=changes.head,

@@ -58,15 +58,16 @@ def test_a_write_by_another_process_reaches_websocket_clients(db_path: Path) -> 
     ws.until_ready()
     writer = textwrap.dedent(
         f"""
-        from maestro_mcp.core.models import ProjectCreate, TaskCreate
-        from maestro_mcp.core.service import Service
-        from maestro_mcp.core.store import Database
+        from pathlib import Path
 
-        db = Database({str(db_path)!r})
-        service = Service(db)
-        project = service.create_project(ProjectCreate(name="from another process")).value
-        service.create_task(TaskCreate(project_id=project.id, title="written elsewhere"))
-        db.close()
+        from maestro_mcp.core.models import ProjectCreate, TaskCreate
+        from tests.support import write_elsewhere
+
+        def create_both(service):
+            project = service.create_project(ProjectCreate(name="from another process")).value
+            service.create_task(TaskCreate(project_id=project.id, title="written elsewhere"))
+
+        write_elsewhere(Path({str(db_path)!r}), create_both)
         """
     )
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=WAIT)

@@ -10,8 +10,7 @@ from typing import Any, Protocol
 
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
-from tests.support import WAIT, maestro_command, start_server_process
+from tests.support import WAIT, maestro_command, start_server_process, write_elsewhere
 
 
 class Server(Protocol):
@@ -115,11 +114,11 @@ def test_watch_reconnects_after_a_server_restart_and_misses_nothing(db_path: Pat
     assert first.terminate() == 0
 
     # While the server is down, another process writes the database.
-    db = Database(db_path)
-    service = Service(db)
-    project = service.create_project(ProjectCreate(name="while down")).value
-    service.create_task(TaskCreate(project_id=project.id, title="missed?"))
-    db.close()
+    def create_both(service: Service) -> None:
+        project = service.create_project(ProjectCreate(name="while down")).value
+        service.create_task(TaskCreate(project_id=project.id, title="missed?"))
+
+    write_elsewhere(db_path, create_both)
 
     second = start_server_process(db_path, "--port", str(port))
     assert seqs(watcher.take(2)) == [3, 4]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 
 AGENTS = 8
 TASKS = 200
@@ -18,10 +18,10 @@ AGENT = textwrap.dedent(
     import json, sys
     from maestro_mcp.core.models import ClaimNextRequest
     from maestro_mcp.core.service import Service
-    from maestro_mcp.core.store import Database
+    from maestro_mcp.core.storage.sqlite import SqliteStore
 
     db_path, session_id = sys.argv[1], sys.argv[2]
-    service = Service(Database(db_path))
+    service = Service(SqliteStore(db_path))
     print("ready", flush=True)
     sys.stdin.readline()  # every agent starts its first claim at once
     taken = [g.task.id for g in service.claim_next(session_id, ClaimNextRequest(count=3)).value]
@@ -38,7 +38,7 @@ AGENT = textwrap.dedent(
 
 
 def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> None:
-    db = Database(db_path)
+    db = SqliteStore(db_path)
     db.migrate()
     service = Service(db)
     project = service.create_project(ProjectCreate(name="swarm")).value.id

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from maestro_mcp.core import events
 from maestro_mcp.core.errors import ClaimConflict, InvalidInput, NotReady
 from maestro_mcp.core.models import (
     ClaimNextRequest,
@@ -55,8 +54,8 @@ def session(service: Service, project_id: str, name: str = "agent") -> str:
 
 
 def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
-    with service.db.read() as conn:
-        return [json.loads(e.payload) for e in events.read_after(conn, seq, 10_000)]
+    with service.store.read() as rows:
+        return [json.loads(e.payload) for e in rows.read_events_after(seq, 10_000)]
 
 
 def ready_ids(service: Service, project_id: str) -> list[str]:

@@ -12,10 +12,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from maestro_mcp.core import events
 from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate, TaskPatch, TaskStatus
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 
 
 def apply(store: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
@@ -35,7 +34,7 @@ class Operations(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp()
-        self.db = Database(Path(self.dir) / "m.db")
+        self.db = SqliteStore(Path(self.dir) / "m.db")
         self.db.migrate()
         self.service = Service(self.db)
         self.projects = [self.service.create_project(ProjectCreate(name=n)).value.id for n in "ab"]
@@ -107,8 +106,8 @@ class Operations(RuleBasedStateMachine):
 
     @invariant()
     def events_rebuild_the_state(self) -> None:
-        with self.db.read() as conn:
-            for event in events.read_after(conn, self.seen, 100_000):
+        with self.db.read() as rows:
+            for event in rows.read_events_after(self.seen, 100_000):
                 message = json.loads(event.payload)
                 assert message["seq"] == self.seen + 1, "seqs are consecutive"
                 self.seen = message["seq"]

@@ -22,7 +22,7 @@ from maestro_mcp.core.models import (
     TaskStatus,
 )
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 
 
 def reaches(tasks: dict[str, Task], start: list[str], target: str) -> bool:
@@ -51,7 +51,7 @@ class Coordination(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp()
-        self.db = Database(Path(self.dir) / "m.db")
+        self.db = SqliteStore(Path(self.dir) / "m.db")
         self.db.migrate()
         self.now = 1_000_000
         self.service = Service(self.db, clock=lambda: self.now)

@@ -20,13 +20,13 @@ from maestro_mcp.core.feed import (
 )
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def feed(db: Database) -> AsyncIterator[Feed]:
+async def feed(db: SqliteStore) -> AsyncIterator[Feed]:
     # A poll interval far beyond the test timeout: only notify() can wake it,
     # unless a test says otherwise.
     running = Feed(db, poll_interval=3600, max_queue=5)
@@ -39,7 +39,7 @@ def payloads(batch: list[StoredEvent]) -> list[dict[str, Any]]:
     return [json.loads(e.payload) for e in batch]
 
 
-async def test_local_commit_wakes_subscribers(db: Database, feed: Feed) -> None:
+async def test_local_commit_wakes_subscribers(db: SqliteStore, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     subscriber = feed.subscribe()
     project = service.create_project(ProjectCreate(name="p")).value
@@ -52,13 +52,13 @@ async def test_local_commit_wakes_subscribers(db: Database, feed: Feed) -> None:
 
 
 async def test_commit_by_another_connection_is_found_by_polling(
-    db_path: Path, db: Database
+    db_path: Path, db: SqliteStore
 ) -> None:
     feed = Feed(db, poll_interval=0.01)
     await feed.start()
     try:
         subscriber = feed.subscribe()
-        other = Database(db_path)  # another connection, no notify: like another process
+        other = SqliteStore(db_path)  # another connection, no notify: like another process
         Service(other).create_project(ProjectCreate(name="elsewhere"))
         other.close()
         with anyio.fail_after(5):
@@ -68,7 +68,7 @@ async def test_commit_by_another_connection_is_found_by_polling(
         await feed.stop()
 
 
-async def test_project_filter(db: Database, feed: Feed) -> None:
+async def test_project_filter(db: SqliteStore, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     a = service.create_project(ProjectCreate(name="a")).value
     b = service.create_project(ProjectCreate(name="b")).value
@@ -80,7 +80,7 @@ async def test_project_filter(db: Database, feed: Feed) -> None:
     assert [m["data"]["projectId"] for m in payloads(batch)] == [b.id]
 
 
-async def test_subscriber_that_falls_behind_overflows(db: Database, feed: Feed) -> None:
+async def test_subscriber_that_falls_behind_overflows(db: SqliteStore, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     slow = feed.subscribe()
     for i in range(6):  # max_queue is 5
@@ -92,7 +92,7 @@ async def test_subscriber_that_falls_behind_overflows(db: Database, feed: Feed) 
         await slow.next_batch()
 
 
-async def test_replay_and_resume_problems(db: Database, feed: Feed) -> None:
+async def test_replay_and_resume_problems(db: SqliteStore, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     for i in range(5):
         service.create_project(ProjectCreate(name=f"p{i}"))
@@ -107,7 +107,7 @@ async def test_replay_and_resume_problems(db: Database, feed: Feed) -> None:
     assert feed.resume_problem(3, feed.head) is None
 
 
-async def test_subscribe_catches_up_before_taking_the_head(db: Database, feed: Feed) -> None:
+async def test_subscribe_catches_up_before_taking_the_head(db: SqliteStore, feed: Feed) -> None:
     # A write acknowledged to a client but not yet dispatched: a subscriber created
     # right after must not see it as "future" (its head covers every committed seq).
     Service(db).create_project(ProjectCreate(name="silent"))  # no notify
@@ -115,7 +115,7 @@ async def test_subscribe_catches_up_before_taking_the_head(db: Database, feed: F
     assert subscriber.start_seq == 1
 
 
-async def test_stop_closes_subscribers(db: Database) -> None:
+async def test_stop_closes_subscribers(db: SqliteStore) -> None:
     feed = Feed(db)
     await feed.start()
     subscriber = feed.subscribe()
@@ -124,7 +124,7 @@ async def test_stop_closes_subscribers(db: Database) -> None:
         await subscriber.next_batch()
 
 
-async def test_replay_raises_when_the_log_is_pruned_underneath(db: Database, feed: Feed) -> None:
+async def test_replay_raises_when_the_log_is_pruned_underneath(db: SqliteStore, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     for i in range(30):
         service.create_project(ProjectCreate(name=f"p{i}"))
@@ -139,7 +139,7 @@ async def test_replay_raises_when_the_log_is_pruned_underneath(db: Database, fee
                 pass
 
 
-async def test_replay_reads_in_bounded_batches(db: Database) -> None:
+async def test_replay_reads_in_bounded_batches(db: SqliteStore) -> None:
     feed = Feed(db, poll_interval=3600)
     await feed.start()
     try:
@@ -155,19 +155,22 @@ async def test_replay_reads_in_bounded_batches(db: Database) -> None:
         await feed.stop()
 
 
-async def test_a_failed_read_is_retried_on_the_next_poll(db: Database, feed: Feed) -> None:
+async def test_a_failed_read_is_retried_on_the_next_poll(db: SqliteStore, feed: Feed) -> None:
     subscriber = feed.subscribe()
     Service(db).create_project(ProjectCreate(name="p"))
     with (
-        patch("maestro_mcp.core.events.read_after", side_effect=sqlite3.OperationalError("busy")),
+        patch(
+            "maestro_mcp.core.storage.sqlite.log_rows.read_after",
+            side_effect=sqlite3.OperationalError("busy"),
+        ),
         pytest.raises(sqlite3.OperationalError),
     ):
         feed.pump()
-    assert feed.pump() == 1  # the data_version change was not forgotten
+    assert feed.pump() == 1  # the change token's move was not forgotten
     assert len(await subscriber.next_batch()) == 1
 
 
-async def test_a_subscriber_over_its_byte_budget_is_cut_off(db: Database) -> None:
+async def test_a_subscriber_over_its_byte_budget_is_cut_off(db: SqliteStore) -> None:
     feed = Feed(db, poll_interval=3600, max_queue=1000, max_queue_bytes=50_000)
     await feed.start()
     try:
@@ -206,7 +209,9 @@ class RecordingSink:
         return [e.seq for d in self.deliveries for e in d.events]
 
 
-async def test_attach_delivers_the_queue_first_then_every_batch(db: Database, feed: Feed) -> None:
+async def test_attach_delivers_the_queue_first_then_every_batch(
+    db: SqliteStore, feed: Feed
+) -> None:
     service = Service(db)  # no notify: this test decides when the feed reads the log
     subscriber = feed.subscribe()
     service.create_project(ProjectCreate(name="queued before attach"))
@@ -223,7 +228,7 @@ async def test_attach_delivers_the_queue_first_then_every_batch(db: Database, fe
 
 
 async def test_subscribers_with_the_same_filter_share_one_delivery(
-    db: Database, feed: Feed
+    db: SqliteStore, feed: Feed
 ) -> None:
     service = Service(db)
     a = service.create_project(ProjectCreate(name="a")).value
@@ -245,7 +250,9 @@ async def test_subscribers_with_the_same_filter_share_one_delivery(
     assert [e.project_id for e in only_a[0].deliveries[0].events] == [a.id]
 
 
-async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Database, feed: Feed) -> None:
+async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(
+    db: SqliteStore, feed: Feed
+) -> None:
     service = Service(db)
     behind, healthy = RecordingSink(keep_up=False), RecordingSink()
 
@@ -271,7 +278,7 @@ async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Database, 
         subscribers[0].attach(RecordingSink())
 
 
-async def test_commits_in_other_threads_each_wake_the_feed(db: Database, feed: Feed) -> None:
+async def test_commits_in_other_threads_each_wake_the_feed(db: SqliteStore, feed: Feed) -> None:
     # The fixture's feed never polls: only notify() from the committing thread wakes it.
     service = Service(db, on_commit=feed.notify)
     subscriber = feed.subscribe()

@@ -15,14 +15,14 @@ from maestro_mcp.core.errors import NotFound
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.store import BatchAborted, Database
-from tests.core.sqlite_faults import fill_the_disk, poison_the_commit
+from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
+from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def commits(db: Database) -> AsyncIterator[GroupCommit]:
+async def commits(db: SqliteStore) -> AsyncIterator[GroupCommit]:
     running = GroupCommit(db)
     await running.start()
     yield running
@@ -59,7 +59,7 @@ def create_project(service: Service, name: str) -> Callable[[], Any]:
 
 def committed_project_names(db_path: Path) -> list[str]:
     """As another connection sees them: only what was committed."""
-    other = Database(db_path)
+    other = SqliteStore(db_path)
     try:
         return [p.name for p in Service(other).list_projects().value]
     finally:
@@ -67,7 +67,7 @@ def committed_project_names(db_path: Path) -> list[str]:
 
 
 async def test_writes_queued_together_commit_as_one_batch(
-    db: Database, commits: GroupCommit
+    db: SqliteStore, commits: GroupCommit
 ) -> None:
     service = Service(db)
     names = [f"p{i}" for i in range(20)]
@@ -80,14 +80,14 @@ async def test_writes_queued_together_commit_as_one_batch(
 
 
 async def test_a_failing_write_is_undone_alone(
-    db: Database, db_path: Path, commits: GroupCommit
+    db: SqliteStore, db_path: Path, commits: GroupCommit
 ) -> None:
     service = Service(db)
 
     def writes_then_fails() -> None:
         service.create_project(ProjectCreate(name="undone"))  # a savepoint of its own...
-        with db.write() as conn:  # ...then this one, which fails after writing
-            conn.execute("UPDATE projects SET name = 'renamed' WHERE name = 'undone'")
+        with db.write() as rows:  # ...then this one, which fails after writing
+            rows.conn.execute("UPDATE projects SET name = 'renamed' WHERE name = 'undone'")
             raise NotFound("something the write needed is gone")
 
     first, failing, last = await one_batch(
@@ -105,7 +105,7 @@ async def test_a_failing_write_is_undone_alone(
 
 
 async def test_a_write_that_loses_the_transaction_fails_the_whole_batch(
-    db: Database, db_path: Path, commits: GroupCommit
+    db: SqliteStore, db_path: Path, commits: GroupCommit
 ) -> None:
     service = Service(db)
     futures = await one_batch(
@@ -125,7 +125,7 @@ async def test_a_write_that_loses_the_transaction_fails_the_whole_batch(
 
 
 async def test_a_failed_commit_fails_every_write_of_the_batch(
-    db: Database, db_path: Path, commits: GroupCommit
+    db: SqliteStore, db_path: Path, commits: GroupCommit
 ) -> None:
     service = Service(db)
     futures = await one_batch(
@@ -144,7 +144,7 @@ async def test_a_failed_commit_fails_every_write_of_the_batch(
         assert (await commits.run(create_project(service, "the writer goes on"))).seq
 
 
-async def test_stop_finishes_queued_writes_then_refuses(db: Database) -> None:
+async def test_stop_finishes_queued_writes_then_refuses(db: SqliteStore) -> None:
     service = Service(db)
     commits = GroupCommit(db)
     await commits.start()
@@ -164,7 +164,7 @@ class Fatal(BaseException):
 
 
 async def test_every_caller_is_answered_even_after_a_base_exception(
-    db: Database, commits: GroupCommit
+    db: SqliteStore, commits: GroupCommit
 ) -> None:
     service = Service(db)
 

@@ -3,7 +3,6 @@ from typing import Any
 
 import pytest
 
-from maestro_mcp.core import events
 from maestro_mcp.core.errors import (
     IdempotencyKeyReused,
     InvalidInput,
@@ -29,8 +28,8 @@ from maestro_mcp.core.service import Service
 
 
 def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
-    with service.db.read() as conn:
-        return [json.loads(e.payload) for e in events.read_after(conn, seq, 100_000)]
+    with service.store.read() as rows:
+        return [json.loads(e.payload) for e in rows.read_events_after(seq, 100_000)]
 
 
 def names(messages: list[dict[str, Any]]) -> list[str]:

@@ -4,13 +4,14 @@ from unittest.mock import patch
 
 import pytest
 
-from maestro_mcp.core.schema import SCHEMA_VERSION
-from maestro_mcp.core.store import BatchAborted, Database, Durability, SchemaTooNew
-from tests.core.sqlite_faults import fill_the_disk, poison_the_commit
+from maestro_mcp.core.storage import Durability, SchemaTooNew
+from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
+from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
+from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
 
 def test_migrate_creates_schema_in_wal_mode(db_path: Path) -> None:
-    db = Database(db_path)
+    db = SqliteStore(db_path)
     assert db.migrate() == SCHEMA_VERSION
     conn = db.conn
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -21,13 +22,13 @@ def test_migrate_creates_schema_in_wal_mode(db_path: Path) -> None:
     db.close()
 
 
-def test_migrate_twice_is_a_no_op(db: Database) -> None:
+def test_migrate_twice_is_a_no_op(db: SqliteStore) -> None:
     assert db.migrate() == SCHEMA_VERSION
 
 
 def test_durability_sets_synchronous(db_path: Path) -> None:
-    normal = Database(db_path)
-    full = Database(db_path, durability=Durability.FULL)
+    normal = SqliteStore(db_path)
+    full = SqliteStore(db_path, durability=Durability.FULL)
     assert normal.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert full.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     normal.close()
@@ -38,15 +39,16 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     conn.close()
-    db = Database(db_path)
+    db = SqliteStore(db_path)
     with pytest.raises(SchemaTooNew, match="upgrade Maestro"):
         db.migrate()
     db.close()
 
 
-def test_failed_write_rolls_back(db: Database) -> None:
+def test_failed_write_rolls_back(db: SqliteStore) -> None:
     def failing_write() -> None:
-        with db.write() as conn:
+        with db.write() as rows:
+            conn = rows.conn
             conn.execute("INSERT INTO events (seq, ts, type, payload) VALUES (1, 0, 'x', '{}')")
             raise RuntimeError("boom")
 
@@ -56,25 +58,26 @@ def test_failed_write_rolls_back(db: Database) -> None:
 
 
 def test_closed_database_refuses_new_connections(db_path: Path) -> None:
-    db = Database(db_path)
+    db = SqliteStore(db_path)
     db.close()
     with pytest.raises(RuntimeError, match="closed"):
         _ = db.conn
 
 
-def _insert_event(db: Database, seq: int, *, fail: bool = False) -> None:
-    with db.write() as conn:
+def _insert_event(db: SqliteStore, seq: int, *, fail: bool = False) -> None:
+    with db.write() as rows:
+        conn = rows.conn
         conn.execute("INSERT INTO events (seq, ts, type, payload) VALUES (?, 0, 'x', '{}')", (seq,))
         if fail:
             raise RuntimeError("boom")
 
 
-def _seqs(db: Database) -> list[int]:
+def _seqs(db: SqliteStore) -> list[int]:
     return [row[0] for row in db.conn.execute("SELECT seq FROM events ORDER BY seq")]
 
 
-def test_writes_in_a_batch_commit_together_and_fail_alone(db: Database, db_path: Path) -> None:
-    other = Database(db_path)  # another connection sees only committed data
+def test_writes_in_a_batch_commit_together_and_fail_alone(db: SqliteStore, db_path: Path) -> None:
+    other = SqliteStore(db_path)  # another connection sees only committed data
     committed: list[str] = []
     with db.batch():
         _insert_event(db, 1)
@@ -82,8 +85,8 @@ def test_writes_in_a_batch_commit_together_and_fail_alone(db: Database, db_path:
             _insert_event(db, 2, fail=True)  # undone alone, in its savepoint
         _insert_event(db, 3)
         db.after_commit(lambda: committed.append("notified"))
-        with db.read() as conn:  # reads inside the batch see its writes
-            assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
+        with db.read() as rows:  # reads inside the batch see its writes
+            assert rows.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
         assert _seqs(other) == []
         assert committed == []
     assert _seqs(other) == [1, 3]
@@ -91,7 +94,7 @@ def test_writes_in_a_batch_commit_together_and_fail_alone(db: Database, db_path:
     other.close()
 
 
-def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: Database) -> None:
+def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: SqliteStore) -> None:
     notified: list[str] = []
 
     def batch() -> None:
@@ -109,13 +112,13 @@ def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: Datab
     assert _seqs(db) == [1]
 
 
-def test_after_commit_outside_a_batch_runs_at_once(db: Database) -> None:
+def test_after_commit_outside_a_batch_runs_at_once(db: SqliteStore) -> None:
     ran: list[int] = []
     db.after_commit(lambda: ran.append(1))
     assert ran == [1]
 
 
-def test_a_batch_whose_transaction_sqlite_dropped_keeps_nothing(db: Database) -> None:
+def test_a_batch_whose_transaction_sqlite_dropped_keeps_nothing(db: SqliteStore) -> None:
     def batch() -> None:
         with db.batch():
             _insert_event(db, 1)
@@ -132,13 +135,13 @@ def test_a_batch_whose_transaction_sqlite_dropped_keeps_nothing(db: Database) ->
     assert not db.conn.in_transaction
 
 
-def test_a_failing_callback_after_commit_does_not_undo_the_batch(db: Database) -> None:
+def test_a_failing_callback_after_commit_does_not_undo_the_batch(db: SqliteStore) -> None:
     ran: list[str] = []
 
     def broken() -> None:
         raise RuntimeError("a subscriber's bug")
 
-    with patch("maestro_mcp.core.store.log.exception") as logged, db.batch():
+    with patch("maestro_mcp.core.storage.sqlite.store.log.exception") as logged, db.batch():
         _insert_event(db, 1)
         db.after_commit(broken)
         db.after_commit(lambda: ran.append("second"))

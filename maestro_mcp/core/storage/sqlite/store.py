@@ -1,5 +1,6 @@
 """The embedded SQLite store: connections, pragmas, transactions and migrations.
 
+It implements ``Store`` of the storage contract (core/storage/contract.py).
 Every thread gets its own connection. Writes run in ``BEGIN IMMEDIATE``
 transactions, so writers (threads or other processes on the same file) are
 serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
@@ -11,23 +12,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
+from ..contract import Durability, SchemaTooNew
+from .log_rows import SqliteLogReader
+from .rows import SqliteRows
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
-
-
-class Durability(StrEnum):
-    # WAL + synchronous=NORMAL: a commit survives the process being killed; the last
-    # commits may be lost on power failure. FULL also fsyncs the WAL on every commit.
-    NORMAL = "normal"
-    FULL = "full"
-
-
-class SchemaTooNew(RuntimeError):
-    pass
 
 
 class BatchAborted(sqlite3.OperationalError):
@@ -50,7 +42,7 @@ class _Batch:
             raise BatchAborted(self.lost)
 
 
-class Database:
+class SqliteStore:
     def __init__(
         self,
         path: Path | str,
@@ -67,6 +59,10 @@ class Database:
         self._write_lock = threading.Lock()
         self._closed = False
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     # --- connections --------------------------------------------------------
 
     def connect(self) -> sqlite3.Connection:
@@ -79,6 +75,8 @@ class Database:
             timeout=self.busy_timeout_ms / 1000,
         )
         conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + synchronous=NORMAL: a commit survives the process being killed; the last
+        # commits may be lost on power failure. FULL also fsyncs the WAL on every commit.
         conn.execute(f"PRAGMA synchronous={self.durability.value.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
@@ -93,9 +91,21 @@ class Database:
                 raise RuntimeError("database is closed")
             conn = self.connect()
             self._local.conn = conn
+            self._local.rows = SqliteRows(conn)
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    @property
+    def rows(self) -> SqliteRows:
+        """This thread's queries, over its connection."""
+        self.conn  # noqa: B018 - opens the connection (and its rows) on first use
+        rows: SqliteRows = self._local.rows
+        return rows
+
+    def log_reader(self) -> SqliteLogReader:
+        """A connection of the feed's own (closed by the feed)."""
+        return SqliteLogReader(self.connect())
 
     def close(self) -> None:
         self._closed = True
@@ -107,20 +117,20 @@ class Database:
     # --- transactions -------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[SqliteRows]:
         """One write transaction; committed when the block exits normally.
 
         Inside ``batch()`` on the same thread it is a savepoint of the batch instead:
         its changes are undone alone if it fails, and committed with the batch.
         """
-        conn = self.conn
+        rows = self.rows
         batch = self._open_batch()
         if batch is not None:
-            with self._savepoint(conn, batch):
-                yield conn
+            with self._savepoint(rows.conn, batch):
+                yield rows
             return
-        with self._immediate(conn):
-            yield conn
+        with self._immediate(rows.conn):
+            yield rows
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -201,15 +211,20 @@ class Database:
         conn.execute("RELEASE write")
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every query inside sees the same snapshot."""
-        conn = self.conn
-        if self._open_batch() is not None:
-            yield conn  # inside the batch's transaction, seeing its writes
+    def read(self) -> Iterator[SqliteRows]:
+        """One read transaction: every query inside sees the same snapshot.
+
+        Inside another transaction of this thread (a read, a write, a batch) it is
+        part of that one: it sees the same snapshot, and the writes made so far.
+        """
+        rows = self.rows
+        conn = rows.conn
+        if conn.in_transaction:
+            yield rows
             return
         conn.execute("BEGIN")
         try:
-            yield conn
+            yield rows
         finally:
             conn.execute("COMMIT")
 
@@ -217,7 +232,8 @@ class Database:
 
     def migrate(self) -> int:
         """Bring the schema up to date; returns the schema version."""
-        with self.write() as conn:
+        with self.write() as rows:
+            conn = rows.conn
             (current,) = conn.execute("PRAGMA user_version").fetchone()
             if current > SCHEMA_VERSION:
                 raise SchemaTooNew(

@@ -1,12 +1,13 @@
 """Writes that make SQLite fail the way it fails in production, for tests of the write path."""
 
-from maestro_mcp.core.store import Database
+from maestro_mcp.core.storage.sqlite import SqliteStore
 
 
-def fill_the_disk(db: Database) -> None:
+def fill_the_disk(db: SqliteStore) -> None:
     """A write that gets SQLITE_FULL, as on a full disk: SQLite then rolls back the
     whole transaction, not just the statement. Raises ``sqlite3.OperationalError``."""
-    with db.write() as conn:
+    with db.write() as rows:
+        conn = rows.conn
         (pages,) = conn.execute("PRAGMA page_count").fetchone()
         conn.execute(f"PRAGMA max_page_count={pages + 20}")
         try:
@@ -18,10 +19,11 @@ def fill_the_disk(db: Database) -> None:
             conn.execute("PRAGMA max_page_count=1073741823")
 
 
-def poison_the_commit(db: Database) -> None:
+def poison_the_commit(db: SqliteStore) -> None:
     """A write that succeeds, but makes the COMMIT of its transaction fail: a foreign
     key checked only at COMMIT (``sqlite3.IntegrityError`` then)."""
-    with db.write() as conn:
+    with db.write() as rows:
+        conn = rows.conn
         conn.execute("PRAGMA defer_foreign_keys=ON")
         conn.execute(
             "INSERT INTO sessions (id, project_id, name, agent, status, created_at, "

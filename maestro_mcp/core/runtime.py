@@ -1,0 +1,121 @@
+"""The core, assembled once: the one place that builds the store, the feed, the
+service and the group-commit writer, and starts and stops them in one order.
+
+``maestro serve``, ``maestro mcp`` (stdio), the tests and the benchmarks all use
+``Core``; faces receive it, they never build any of its parts. Nothing else
+constructs a store, a ``Feed`` or a ``Service`` (tests of those classes aside).
+
+    async with Core(settings) as core:
+        task = await core.write(partial(core.service.create_task, data))
+        tasks = await core.read(partial(core.service.list_tasks, where))
+
+Start: migrate the schema, start the feed (it reads the head), start the writer,
+then the chores (the lease reaper, the pruner). Stop: the reverse. Every write of
+every face goes through ``write`` (group commit: one transaction per batch, the
+caller answered after its COMMIT); reads run in a worker thread, off the loop.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from types import TracebackType
+from typing import Self, TypeVar
+
+import anyio.to_thread
+
+from ..settings import Settings
+from .feed import Feed
+from .group_commit import GroupCommit
+from .service import Service
+from .storage import Store
+from .storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Core:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: Store = SqliteStore(settings.db_path, durability=settings.durability)
+        self.feed = Feed(
+            self.store,
+            poll_interval=settings.poll_interval,
+            max_queue=settings.max_queue,
+            max_queue_bytes=settings.max_queue_bytes,
+        )
+        self.service = Service(self.store, on_commit=self.feed.notify)
+        self.commits = GroupCommit(self.store)
+        self._running: contextlib.AsyncExitStack | None = None
+
+    async def read(self, operation: Callable[[], T]) -> T:
+        """Run a read of the service off the event loop (the store's calls block)."""
+        return await anyio.to_thread.run_sync(operation)
+
+    async def write(self, operation: Callable[[], T]) -> T:
+        """Run a write of the service in the next group-commit batch; its result comes
+        back once that batch is committed."""
+        return await self.commits.run(operation)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._running is not None:
+            raise RuntimeError("this core is already running")
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self.store.close)
+            await anyio.to_thread.run_sync(self.store.migrate)
+            await self.feed.start()
+            stack.push_async_callback(self.feed.stop)
+            await self.commits.start()
+            stack.push_async_callback(self.commits.stop)
+            for name, chore, interval in (
+                ("maestro-reap", self._reap, self.settings.reap_interval),
+                ("maestro-prune", self._prune, self.settings.prune_interval),
+            ):
+                task = asyncio.create_task(_every(interval, chore, name), name=name)
+                stack.push_async_callback(_cancelled, task)
+            self._running = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
+
+    # --- chores -----------------------------------------------------------------------
+
+    async def _reap(self) -> None:
+        """Release claims whose lease ran out, so their events say so and boards show it.
+
+        Reads never wait for this (an expired claim already counts as released), so it
+        only needs to run often enough for people to see leases end on time.
+        """
+        if (await self.read(self.service.expired_claims)).value:
+            await self.write(self.service.expire_claims)
+
+    async def _prune(self) -> None:
+        await self.write(partial(self.service.prune, keep_events=self.settings.event_retention))
+
+
+async def _every(interval: float, chore: Callable[[], Awaitable[None]], name: str) -> None:
+    while True:
+        try:
+            await chore()
+        except Exception:
+            log.exception("%s failed; will retry", name)
+        await asyncio.sleep(interval)
+
+
+async def _cancelled(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,21 @@
+"""The service layer: the one write path, cut by domain.
+
+- ``front.py``: ``Service``, the one public front: one method per operation;
+- ``transaction.py``: the unit of work (one transaction, events, idempotency);
+- ``rules.py``: lookups, version checks and merging every domain shares;
+- ``projects.py``, ``tasks.py``, ``sessions.py`` (links, notes), ``claims.py``,
+  ``changes.py`` (the change log): each domain's rules and events.
+
+No face touches the store or emits events itself: every change is one call here.
+"""
+
+from .changes import DEFAULT_EVENT_RETENTION
+from .front import Service
+from .transaction import IDEMPOTENCY_TTL_MS, Result
+
+__all__ = [
+    "DEFAULT_EVENT_RETENTION",
+    "IDEMPOTENCY_TTL_MS",
+    "Result",
+    "Service",
+]

@@ -1,0 +1,30 @@
+"""The change log as clients read it: what happened after a seq, and retention."""
+
+import json
+from typing import Any
+
+from ..models import Changes
+from ..storage import Rows
+
+READ_BATCH = 1000
+DEFAULT_EVENT_RETENTION = 100_000
+
+
+def since(rows: Rows, after: int, project_id: str | None, limit: int) -> Changes:
+    """Up to ``limit`` events after ``after`` (of one project, if given), oldest first."""
+    head = rows.head()
+    oldest = rows.oldest()
+    expired = after < head and (oldest is None or after + 1 < oldest)
+    found: list[dict[str, Any]] = []
+    cursor = after
+    while len(found) < limit and cursor < head:
+        batch = rows.read_events_after(cursor, READ_BATCH)
+        if not batch:
+            break
+        for event in batch:
+            cursor = event.seq
+            if project_id is None or event.project_id == project_id:
+                found.append(json.loads(event.payload))
+                if len(found) == limit:
+                    break
+    return Changes(events=found, head=head, next_since=max(cursor, after), expired=expired)

@@ -1,0 +1,326 @@
+"""``Service``: the one public front of the domain, one method per operation.
+
+Each write method is one unit of work (transaction.py): a face's one call is one
+transaction, whatever it changes. The rules live in the domain modules
+(projects, tasks, sessions, claims, changes); this class names the operations,
+their idempotency and their result types.
+"""
+
+from collections.abc import Callable
+from functools import partial
+
+from ..clock import now_ms
+from ..models import (
+    NOTES_LIMIT_DEFAULT,
+    PAGE_LIMIT_DEFAULT,
+    Changes,
+    ClaimGrant,
+    ClaimNextRequest,
+    ClaimRequest,
+    Heartbeat,
+    HeartbeatRequest,
+    Link,
+    Project,
+    ProjectCreate,
+    ProjectPatch,
+    ReleaseRequest,
+    Session,
+    SessionCreate,
+    SessionFilter,
+    SessionNote,
+    SessionPatch,
+    SessionReport,
+    Task,
+    TaskCreate,
+    TaskFilter,
+    TaskPatch,
+)
+from ..storage import Rows, Store
+from . import changes, claims, projects, sessions, tasks
+from .changes import DEFAULT_EVENT_RETENTION
+from .rules import require_project, require_session, require_task
+from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
+
+
+class Service:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        on_commit: Callable[[int], None] | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self._tx = Transactions(store, clock, on_commit)
+
+    @property
+    def clock(self) -> Callable[[], int]:
+        """Epoch milliseconds; tests replace it to move time."""
+        return self._tx.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], int]) -> None:
+        self._tx.clock = clock
+
+    # --- projects -------------------------------------------------------------
+
+    def create_project(
+        self, data: ProjectCreate, *, idempotency_key: str | None = None
+    ) -> Result[Project]:
+        return self._tx.write(
+            "project.create",
+            partial(projects.create, data=data),
+            result_type=Project,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def update_project(
+        self, project_id: str, patch: ProjectPatch, *, expected_version: int | None = None
+    ) -> Result[Project]:
+        body = partial(projects.update, project_id=project_id, patch=patch)
+        return self._tx.write(
+            "project.update", partial(body, expected_version=expected_version), result_type=Project
+        )
+
+    def delete_project(
+        self, project_id: str, *, expected_version: int | None = None
+    ) -> Result[Project]:
+        """Delete a project with its tasks and sessions (one ``project:deleted`` event)."""
+        body = partial(projects.delete, project_id=project_id, expected_version=expected_version)
+        return self._tx.write("project.delete", body, result_type=Project)
+
+    def get_project(self, project_id: str) -> Result[Project]:
+        return self._tx.read(partial(require_project, project_id=project_id))
+
+    def list_projects(self) -> Result[list[Project]]:
+        return self._tx.read(lambda rows: rows.list_projects())
+
+    def resolve_project(self, ref: str | None) -> Result[Project]:
+        """A project by id or by name; with no ref, the only project there is."""
+        return self._tx.read(partial(projects.resolve, ref=ref))
+
+    # --- tasks ------------------------------------------------------------------
+
+    def create_task(self, data: TaskCreate, *, idempotency_key: str | None = None) -> Result[Task]:
+        return self._tx.write(
+            "task.create",
+            partial(tasks.create, data=data),
+            result_type=Task,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def update_task(
+        self,
+        task_id: str,
+        patch: TaskPatch,
+        *,
+        expected_version: int | None = None,
+        claim_token: str | None = None,
+        override: bool = False,
+        release: bool = False,
+    ) -> Result[Task]:
+        """Merge the given fields into a task (see tasks.update for the claim rules);
+        with ``release``, also give the caller's claim up, in the same transaction."""
+
+        def body(w: Write) -> Task:
+            task = tasks.update(
+                w,
+                task_id,
+                patch,
+                expected_version=expected_version,
+                claim_token=claim_token,
+                override=override,
+            )
+            if release:
+                task = claims.release(w, task_id, ReleaseRequest(claim_token=claim_token))
+            return task
+
+        return self._tx.write("task.update", body, result_type=Task)
+
+    def delete_task(self, task_id: str, *, expected_version: int | None = None) -> Result[Task]:
+        """Delete a task and its sub-tasks (see tasks.delete for the events)."""
+        body = partial(tasks.delete, task_id=task_id, expected_version=expected_version)
+        return self._tx.write("task.delete", body, result_type=Task)
+
+    def get_task(self, task_id: str) -> Result[Task]:
+        return self._tx.read(partial(require_task, task_id=task_id))
+
+    def list_tasks(self, where: TaskFilter | None = None) -> Result[list[Task]]:
+        now = self.clock()
+        return self._tx.read(lambda rows: rows.list_tasks(where or TaskFilter(), now))
+
+    # --- sessions ---------------------------------------------------------------
+
+    def create_session(
+        self, data: SessionCreate, *, idempotency_key: str | None = None
+    ) -> Result[Session]:
+        return self._tx.write(
+            "session.create",
+            partial(sessions.create, data=data),
+            result_type=Session,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def update_session(
+        self, session_id: str, patch: SessionPatch, *, expected_version: int | None = None
+    ) -> Result[Session]:
+        body = partial(
+            sessions.update, session_id=session_id, patch=patch, expected_version=expected_version
+        )
+        return self._tx.write("session.update", body, result_type=Session)
+
+    def report(
+        self,
+        session_id: str,
+        request: SessionReport,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Result[Session]:
+        """An agent's report on its session (status, note, links, heartbeat) as one
+        transaction: all of it or, if any part fails, nothing. A retry with the same
+        ``idempotency_key`` returns the first result."""
+        body = partial(
+            sessions.report,
+            session_id=session_id,
+            request=request,
+            expected_version=expected_version,
+        )
+        return self._tx.write(
+            "session.report",
+            body,
+            result_type=Session,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def delete_session(
+        self, session_id: str, *, expected_version: int | None = None
+    ) -> Result[Session]:
+        body = partial(sessions.delete, session_id=session_id, expected_version=expected_version)
+        return self._tx.write("session.delete", body, result_type=Session)
+
+    def add_task_to_session(
+        self, session_id: str, task_id: str, *, idempotency_key: str | None = None
+    ) -> Result[Link]:
+        return self._tx.write(
+            "session.add_task",
+            partial(sessions.add_task, session_id=session_id, task_id=task_id),
+            result_type=Link,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, "taskId": task_id},
+        )
+
+    def remove_task_from_session(self, session_id: str, task_id: str) -> Result[Link]:
+        body = partial(sessions.remove_task, session_id=session_id, task_id=task_id)
+        return self._tx.write("session.remove_task", body, result_type=Link)
+
+    def add_session_note(
+        self, session_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> Result[SessionNote]:
+        message = sessions.note_text(message)  # the key's fingerprint is of the stored text
+        return self._tx.write(
+            "session.add_note",
+            partial(sessions.add_note, session_id=session_id, message=message),
+            result_type=SessionNote,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, "message": message},
+        )
+
+    def list_session_notes(
+        self, session_id: str, *, limit: int = NOTES_LIMIT_DEFAULT
+    ) -> Result[list[SessionNote]]:
+        def body(rows: Rows) -> list[SessionNote]:
+            require_session(rows, session_id)
+            return rows.list_notes(session_id, limit)
+
+        return self._tx.read(body)
+
+    def get_session(self, session_id: str) -> Result[Session]:
+        return self._tx.read(partial(require_session, session_id=session_id))
+
+    def list_sessions(self, where: SessionFilter | None = None) -> Result[list[Session]]:
+        return self._tx.read(lambda rows: rows.list_sessions(where or SessionFilter()))
+
+    # --- claims ---------------------------------------------------------------------
+
+    def claim_task(
+        self, task_id: str, request: ClaimRequest, *, idempotency_key: str | None = None
+    ) -> Result[ClaimGrant]:
+        """Give a session an exclusive, expiring claim on one ready task."""
+        return self._tx.write(
+            "task.claim",
+            partial(claims.claim, task_id=task_id, request=request),
+            result_type=ClaimGrant,
+            idempotency_key=idempotency_key,
+            request={"taskId": task_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def claim_next(
+        self, session_id: str, request: ClaimNextRequest, *, idempotency_key: str | None = None
+    ) -> Result[list[ClaimGrant]]:
+        """Atomically claim up to ``count`` ready tasks of the session's project: two
+        sessions asking at once never get the same task."""
+        return self._tx.write(
+            "session.claim_next",
+            partial(claims.claim_next, session_id=session_id, request=request),
+            result_type=list[ClaimGrant],
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def release_task(self, task_id: str, request: ReleaseRequest) -> Result[Task]:
+        body = partial(claims.release, task_id=task_id, request=request)
+        return self._tx.write("task.release", body, result_type=Task)
+
+    def heartbeat(
+        self, session_id: str, request: HeartbeatRequest | None = None
+    ) -> Result[Heartbeat]:
+        lease_s = request.lease_seconds if request is not None else None
+        body = partial(claims.heartbeat, session_id=session_id, lease_seconds=lease_s)
+        return self._tx.write("session.heartbeat", body, result_type=Heartbeat)
+
+    def expired_claims(self) -> Result[list[str]]:
+        """The tasks whose claim ran out and was not released yet (a read)."""
+        now = self.clock()
+        return self._tx.read(lambda rows: rows.expired_claims(now))
+
+    def expire_claims(self) -> Result[list[str]]:
+        """Release every claim whose lease ran out (the runtime's reaper calls this).
+
+        Events per task: ``task:updated``, ``task:released {reason: "expired"}``.
+        """
+        found = self.expired_claims()  # most calls find nothing: no write lock then
+        if not found.value:
+            return found
+
+        def body(w: Write) -> list[str]:
+            expired = w.rows.expired_claims(w.now)
+            claims.expire(w, expired)
+            return expired
+
+        return self._tx.write("task.expire_claims", body, result_type=list[str])
+
+    # --- the log ----------------------------------------------------------------
+
+    def head(self) -> int:
+        return self._tx.read(lambda rows: None).seq
+
+    def changes_since(
+        self, since: int, *, project_id: str | None = None, limit: int = PAGE_LIMIT_DEFAULT
+    ) -> Result[Changes]:
+        """Up to ``limit`` events after ``since`` (of one project, if given)."""
+        return self._tx.read(
+            partial(changes.since, after=since, project_id=project_id, limit=limit)
+        )
+
+    def prune(self, *, keep_events: int = DEFAULT_EVENT_RETENTION) -> tuple[int, int]:
+        """Apply the retention policy: the newest ``keep_events`` events and one day of
+        idempotency records are kept. Returns (events deleted, records deleted)."""
+        with self.store.write() as rows:
+            deleted_events = rows.prune_events(keep_events)
+            deleted_records = rows.prune_idempotency(self.clock() - IDEMPOTENCY_TTL_MS)
+        return deleted_events, deleted_records

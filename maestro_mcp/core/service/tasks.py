@@ -1,0 +1,188 @@
+"""Tasks: create, update (fields, status, dependencies, nesting), delete with sub-tasks."""
+
+from ..errors import InvalidInput
+from ..events import EventType
+from ..ids import TASK_PREFIX, new_id
+from ..models import Task, TaskCreate, TaskPatch
+from ..storage import Rows
+from . import claims
+from .rules import (
+    check_version,
+    merged,
+    require_project,
+    require_task,
+    task_times,
+    touched_session,
+    touched_task,
+    unique,
+)
+from .transaction import Write
+
+
+def create(w: Write, data: TaskCreate) -> Task:
+    require_project(w.rows, data.project_id)
+    if data.parent_id is not None:
+        _require_parent(w.rows, data.parent_id, data.project_id)
+    depends_on = _valid_dependencies(w.rows, data.depends_on, data.project_id, None)
+    started, completed = task_times(None, None, data.status, w.now)
+    task = Task(
+        id=new_id(TASK_PREFIX),
+        project_id=data.project_id,
+        parent_id=data.parent_id,
+        title=data.title,
+        description=data.description,
+        prompt=data.prompt,
+        status=data.status,
+        priority=data.priority,
+        labels=unique(data.labels),
+        depends_on=depends_on,
+        created_at=w.now,
+        updated_at=w.now,
+        started_at=started,
+        completed_at=completed,
+        version=1,
+    )
+    w.rows.save_task(task)
+    w.rows.set_dependencies(task.id, depends_on)
+    w.emit(EventType.TASK_CREATED, task.project_id, task)
+    return task
+
+
+def update(
+    w: Write,
+    task_id: str,
+    patch: TaskPatch,
+    *,
+    expected_version: int | None,
+    claim_token: str | None,
+    override: bool,
+) -> Task:
+    """Merge the given fields into a task.
+
+    While a session holds a live claim on it, only that session (``claim_token``)
+    or a human who says so (``override``) may change its status. A status that ends
+    the work (completed, cancelled, pending) releases the claim: events
+    ``task:updated``, then ``task:released``.
+    """
+    current = require_task(w.rows, task_id)
+    check_version(current, expected_version)
+    changes = patch.given()
+    status_changes = "status" in changes and changes["status"] != current.status
+    if status_changes and not override:
+        claims.check_holder(w.rows, current, claim_token, w.now)
+    if "depends_on" in changes:
+        changes["depends_on"] = _valid_dependencies(
+            w.rows, changes["depends_on"], current.project_id, task_id
+        )
+    if "labels" in changes:
+        changes["labels"] = unique(changes["labels"])
+    parent_id = changes.get("parent_id")
+    if parent_id is not None and parent_id != current.parent_id:
+        _require_parent(w.rows, parent_id, current.project_id)
+        if parent_id == task_id or task_id in w.rows.ancestor_ids(parent_id):
+            raise InvalidInput(
+                f"task {parent_id} is {task_id} or one of its sub-tasks; "
+                "a task cannot be nested under itself",
+                details={"field": "parentId"},
+            )
+    if status_changes:
+        changes["started_at"], changes["completed_at"] = task_times(
+            current.started_at, current.completed_at, changes["status"], w.now
+        )
+    releases = (
+        current.claim is not None
+        and status_changes
+        and changes["status"] in claims.STATUSES_ENDING_A_CLAIM
+    )
+    updated = merged(current, changes, w.now)
+    if updated is current:
+        return current
+    w.rows.save_task(updated)
+    if "depends_on" in changes:
+        w.rows.set_dependencies(task_id, updated.depends_on)
+    if not releases:
+        w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+        return updated
+    assert current.claim is not None
+    w.rows.clear_claim(task_id)
+    updated = require_task(w.rows, task_id)
+    w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+    if current.claim.expires_at <= w.now:
+        reason = "expired"
+    elif override and claim_token is None:
+        reason = "override"
+    else:
+        reason = str(changes["status"])
+    claims.emit_released(w, updated, current.claim.session_id, reason)
+    return updated
+
+
+def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
+    """Delete a task and its sub-tasks, unlinking them from their sessions.
+
+    Events: ``session:updated`` for each session that listed one of them,
+    ``task:updated`` for each other task that depended on one of them, then
+    ``task:deleted`` for each deleted task, sub-tasks before their parent.
+    """
+    current = require_task(w.rows, task_id)
+    check_version(current, expected_version)
+    doomed = w.rows.subtree_ids(task_id)
+    session_ids = w.rows.session_ids_of_tasks(doomed)
+    dependents = [t for t in w.rows.dependents_of(doomed) if t not in doomed]
+    w.rows.delete_tasks(doomed)
+    for session in w.rows.get_sessions(session_ids):
+        touched = touched_session(session, w.now)
+        w.rows.save_session(touched)
+        w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+    # Tasks that waited on a deleted one no longer do.
+    for task in w.rows.get_tasks(dependents):
+        touched_dependent = touched_task(task, w.now)
+        w.rows.save_task(touched_dependent)
+        w.emit(EventType.TASK_UPDATED, touched_dependent.project_id, touched_dependent)
+    for doomed_id in doomed:
+        w.emit(
+            EventType.TASK_DELETED,
+            current.project_id,
+            {"id": doomed_id, "projectId": current.project_id},
+        )
+    return current
+
+
+def _require_parent(rows: Rows, parent_id: str, project_id: str) -> None:
+    parent = rows.get_task(parent_id)
+    if parent is None:
+        raise InvalidInput(
+            f"parent task {parent_id} not found", details={"field": "parentId", "id": parent_id}
+        )
+    if parent.project_id != project_id:
+        raise InvalidInput(
+            f"parent task {parent_id} belongs to project {parent.project_id}, not {project_id}",
+            details={"field": "parentId"},
+        )
+
+
+def _valid_dependencies(
+    rows: Rows, depends_on: list[str], project_id: str, task_id: str | None
+) -> list[str]:
+    # Sorted: the order the database gives them back in, so a response, its event and a
+    # later GET agree, and sending the same set again is no change.
+    wanted = sorted(set(depends_on))
+    for dependency_id in wanted:
+        dependency = rows.get_task(dependency_id)
+        if dependency is None:
+            raise InvalidInput(
+                f"dependency {dependency_id} not found", {"field": "dependsOn", "id": dependency_id}
+            )
+        if dependency.project_id != project_id:
+            raise InvalidInput(
+                f"dependency {dependency_id} belongs to project {dependency.project_id}, "
+                f"not {project_id}",
+                {"field": "dependsOn", "id": dependency_id},
+            )
+    if task_id is not None and rows.depends_transitively(wanted, task_id):
+        raise InvalidInput(
+            f"task {task_id} cannot depend on {', '.join(wanted)}: that would make a cycle "
+            "(one of them already depends on it, directly or through others)",
+            {"field": "dependsOn"},
+        )
+    return wanted

@@ -1,0 +1,141 @@
+"""The transaction machinery: every operation of the service is one unit of work.
+
+A write runs in ONE ``Store.write()`` block that changes entity rows, appends the
+resulting events to the log and records the idempotency key if one was given;
+the caller gets the new state and the seq of its last event only after COMMIT
+(under group commit, a batch's COMMIT). A domain rule that fails raises a
+``MaestroError`` carrying the seq its view is consistent with, and nothing of
+the operation is kept. Reads run in one snapshot.
+
+Domain modules (projects, tasks, sessions, claims) write through a ``Write``:
+its ``rows`` (the transaction's queries), its ``now`` and ``emit``. Several of
+their functions compose into one operation by running on the same ``Write``.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
+from ..events import EventType, PendingEvent
+from ..models import IDEMPOTENCY_KEY_MAX
+from ..storage import Rows, Store
+
+T = TypeVar("T")
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Generic[T]):
+    """A value and the seq of the log it is consistent with.
+
+    For a write, ``seq`` is the seq of its last event (the head if it changed
+    nothing); for a read, the head of the log in the same snapshot. A client that
+    resumes the live feed from ``seq`` misses nothing and sees nothing twice.
+    """
+
+    value: T
+    seq: int
+    replayed: bool = False  # answered from an idempotency record
+
+
+@dataclass(slots=True)
+class Write:
+    """One write operation in progress: its queries, its clock reading, its events."""
+
+    rows: Rows
+    now: int
+    pending: list[PendingEvent] = field(default_factory=list)
+
+    def emit(self, type: EventType, project_id: str, data: BaseModel | dict[str, Any]) -> None:
+        data_json = (
+            data.model_dump_json(by_alias=True)
+            if isinstance(data, BaseModel)
+            else json.dumps(data, separators=(",", ":"))
+        )
+        self.pending.append(PendingEvent(type, project_id, data_json))
+
+
+class Transactions:
+    """Runs operation bodies as units of work on a store."""
+
+    def __init__(
+        self, store: Store, clock: Callable[[], int], on_commit: Callable[[int], None] | None
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_commit = on_commit
+
+    def write(
+        self,
+        operation: str,
+        body: Callable[[Write], T],
+        *,
+        result_type: Any,
+        idempotency_key: str | None = None,
+        request: BaseModel | dict[str, Any] | None = None,
+    ) -> Result[T]:
+        """Run ``body`` in one transaction. With ``idempotency_key``, a retry of the same
+        ``operation`` and ``request`` returns the first result and changes nothing."""
+        fingerprint = _fingerprint(operation, request) if idempotency_key else ""
+        with self.store.write() as rows:
+            if idempotency_key:
+                adapter: TypeAdapter[T] = TypeAdapter(result_type)
+                _check_key(idempotency_key)
+                found = rows.find_idempotency(idempotency_key)
+                if found is not None:
+                    if found[0] != fingerprint:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was already used for a different request; "
+                            "use a new key for a new request"
+                        )
+                    stored = json.loads(found[1])
+                    value = adapter.validate_python(stored["value"])
+                    return Result(value, stored["seq"], replayed=True)
+            write = Write(rows, self.clock())
+            try:
+                value = body(write)
+            except MaestroError as exc:
+                # The seq the error's view (e.g. a conflict's current entity) is consistent with.
+                exc.seq = rows.head()
+                raise
+            seq = rows.append_events(write.pending, write.now)
+            if idempotency_key:
+                result = {"value": adapter.dump_python(value, mode="json"), "seq": seq}
+                rows.save_idempotency(idempotency_key, fingerprint, json.dumps(result), write.now)
+        if write.pending and self.on_commit is not None:
+            self.store.after_commit(partial(self.on_commit, seq))
+        return Result(value, seq)
+
+    def read(self, body: Callable[[Rows], T]) -> Result[T]:
+        """Run ``body`` in one snapshot; the result carries that snapshot's head."""
+        with self.store.read() as rows:
+            seq = rows.head()
+            try:
+                return Result(body(rows), seq)
+            except MaestroError as exc:
+                exc.seq = seq
+                raise
+
+
+def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> str:
+    if isinstance(request, BaseModel):
+        payload = request.model_dump(mode="json", by_alias=True)
+    else:
+        payload = request or {}
+    canonical = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            f"an idempotency key is 1 to {IDEMPOTENCY_KEY_MAX} characters",
+            details={"field": "Idempotency-Key"},
+        )

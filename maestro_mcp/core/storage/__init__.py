@@ -1,0 +1,9 @@
+"""Where the core keeps its state: the storage contract and its backends.
+
+``contract.py`` is the boundary (``Store``, ``Rows``, ``LogReader``); ``sqlite/`` is
+the embedded backend. Only the runtime (core/runtime.py) picks and builds a store.
+"""
+
+from .contract import Durability, LogReader, Rows, SchemaTooNew, Store
+
+__all__ = ["Durability", "LogReader", "Rows", "SchemaTooNew", "Store"]

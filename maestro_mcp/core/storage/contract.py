@@ -1,0 +1,183 @@
+"""The storage boundary: what the service, the feed and group commit need of a database.
+
+Everything SQL-specific lives behind these three interfaces; a backend implements
+them without touching the service, the feed or any face. docs/storage.md states
+the contract in prose; tests/core run every rule against each backend.
+
+- ``Store``: the database as a whole. It opens connections, runs migrations and
+  hands out transactions: ``write()`` (all-or-nothing; inside ``batch()``, one
+  savepoint of the batch's transaction), ``read()`` (one consistent snapshot;
+  reentrant, and inside a batch it sees the batch's writes), ``batch()`` (group
+  commit: one BEGIN and one COMMIT for every write made inside it on this thread).
+- ``Rows``: one transaction's queries, entity by entity, plus the event log and
+  the idempotency records. A ``Rows`` is only valid inside the ``write()`` or
+  ``read()`` block that yielded it.
+- ``LogReader``: a connection of the feed's own, to tail the log and notice
+  commits made by anyone (this process, another process, another machine).
+
+What every backend must guarantee:
+1. **Gap-free, commit-ordered seqs.** ``append_events`` gives a transaction's
+   events consecutive seqs following the newest committed seq, and commits become
+   visible in seq order: a reader that has seen seq N and later reads
+   ``seq > N`` never skips one. (SQLite: one writer at a time. A backend with
+   concurrent writers must take the seq at the end of the transaction under a lock
+   held until COMMIT; a plain sequence is not enough.)
+2. **All-or-nothing.** A ``write()`` block that raises leaves nothing behind; inside
+   ``batch()`` it is undone alone and the rest of the batch still commits. If the
+   backend loses the batch's whole transaction, ``batch()`` raises and nothing of it
+   was kept. Callbacks given to ``after_commit`` run only after the COMMIT.
+3. **Serialisable domain rules.** Two ``write()`` blocks never interleave in a way
+   that a read-check-write inside one of them (claim-next, If-Match, cycle checks)
+   could observe; across processes too.
+4. **Visibility of others' commits.** ``LogReader.change_token`` changes after any
+   commit to the log by any connection, and is cheap to call many times a second.
+"""
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from enum import StrEnum
+from typing import Protocol
+
+from ..events import PendingEvent, StoredEvent
+from ..models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
+
+
+class Durability(StrEnum):
+    """What an acknowledged write survives."""
+
+    NORMAL = "normal"  # the process being killed
+    FULL = "full"  # also a power loss (the backend syncs to disk on every commit)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Maestro than this one."""
+
+
+class ProjectRows(Protocol):
+    def get_project(self, project_id: str) -> Project | None: ...
+    def list_projects(self) -> list[Project]: ...
+    def save_project(self, project: Project) -> None: ...
+    def delete_project(self, project_id: str) -> None:
+        """Delete a project with its tasks, sessions, links and notes."""
+
+
+class TaskRows(Protocol):
+    def get_task(self, task_id: str) -> Task | None: ...
+    def get_tasks(self, task_ids: Iterable[str]) -> list[Task]:
+        """The tasks that exist, in the order asked for (duplicates once)."""
+
+    def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
+        """In creation order. ``now`` decides which claims are live (readiness)."""
+
+    def next_ready(
+        self, project_id: str, now: int, count: int, labels: list[str], parent_id: str | None
+    ) -> list[Task]:
+        """Up to ``count`` ready tasks, most urgent first, then oldest."""
+
+    def save_task(self, task: Task) -> None:
+        """Insert or update a task's own fields (not its links, dependencies or claim)."""
+
+    def subtree_ids(self, task_id: str) -> list[str]:
+        """The task and all its descendants, deepest first."""
+
+    def ancestor_ids(self, task_id: str) -> list[str]: ...
+    def delete_tasks(self, task_ids: list[str]) -> None: ...
+    def set_dependencies(self, task_id: str, depends_on: list[str]) -> None: ...
+    def depends_transitively(self, start: list[str], target: str) -> bool:
+        """Whether ``target`` is among ``start`` or what they depend on, directly or not."""
+
+    def dependents_of(self, task_ids: list[str]) -> list[str]: ...
+
+
+class SessionRows(Protocol):
+    def get_session(self, session_id: str) -> Session | None: ...
+    def get_sessions(self, session_ids: Iterable[str]) -> list[Session]: ...
+    def list_sessions(self, where: SessionFilter) -> list[Session]: ...
+    def save_session(self, session: Session) -> None: ...
+    def delete_session(self, session_id: str) -> None: ...
+    def session_ids_of_tasks(self, task_ids: list[str]) -> list[str]: ...
+    def link(self, task_id: str, session_id: str) -> bool:
+        """Link a task and a session; False if they already were. Links keep their order."""
+
+    def unlink(self, task_id: str, session_id: str) -> bool: ...
+    def add_note(self, session_id: str, message: str, now: int) -> SessionNote: ...
+    def list_notes(self, session_id: str, limit: int) -> list[SessionNote]:
+        """The newest ``limit`` notes of a session, oldest first."""
+
+
+class ClaimRows(Protocol):
+    def set_claim(
+        self,
+        task_id: str,
+        *,
+        session_id: str,
+        token: str,
+        claimed_at: int,
+        expires_at: int,
+        lease_ms: int,
+    ) -> None: ...
+    def clear_claim(self, task_id: str) -> None: ...
+    def claim_secret(self, task_id: str) -> tuple[str | None, int | None]:
+        """The claim token of a task and its lease in ms (None, None when unclaimed)."""
+
+    def expired_claims(self, now: int, project_id: str | None = None) -> list[str]: ...
+    def claims_of_session(self, session_id: str) -> list[str]: ...
+
+
+class LogRows(Protocol):
+    def head(self) -> int:
+        """The seq of the newest event, 0 for an empty log."""
+
+    def oldest(self) -> int | None: ...
+    def append_events(self, events: list[PendingEvent], timestamp: int) -> int:
+        """Append with consecutive seqs after the head; returns the last (the head if none)."""
+
+    def read_events_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]: ...
+    def prune_events(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` events (at least one is kept)."""
+
+    def find_idempotency(self, key: str) -> tuple[str, str] | None:
+        """(fingerprint, stored result) of a key already used, if any."""
+
+    def save_idempotency(self, key: str, fingerprint: str, result: str, now: int) -> None: ...
+    def prune_idempotency(self, created_before: int) -> int: ...
+
+
+class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, Protocol):
+    """One transaction's view of the database."""
+
+
+class LogReader(Protocol):
+    """The feed's own connection to the event log."""
+
+    def change_token(self) -> int:
+        """A value that changes whenever anyone commits; cheap (the feed polls it)."""
+
+    def head(self) -> int: ...
+    def oldest(self) -> int | None: ...
+    def read_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]: ...
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """A database Maestro keeps its state in."""
+
+    @property
+    def location(self) -> str:
+        """Where the data is, for people (a path, a URL without its password)."""
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns its version. Raises ``SchemaTooNew``."""
+
+    def write(self) -> AbstractContextManager[Rows]: ...
+    def read(self) -> AbstractContextManager[Rows]: ...
+    def batch(self) -> AbstractContextManager[None]: ...
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this thread's changes are committed."""
+
+    def log_reader(self) -> LogReader: ...
+    def close(self) -> None: ...

@@ -1,0 +1,121 @@
+"""SQLite queries for the event log and the idempotency records. Used by ``SqliteRows``
+and by the feed's ``SqliteLogReader``.
+
+Payloads are stored whole (the envelope encoded once, in the transaction that
+commits it); the feed and every replay send those bytes unchanged.
+"""
+
+import sqlite3
+
+from ...events import PendingEvent, StoredEvent, envelope
+
+
+def head(conn: sqlite3.Connection) -> int:
+    # Retention always keeps the newest event, so MAX(seq) is the head.
+    (seq,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    return int(seq)
+
+
+def oldest(conn: sqlite3.Connection) -> int | None:
+    (seq,) = conn.execute("SELECT MIN(seq) FROM events").fetchone()
+    return None if seq is None else int(seq)
+
+
+def read_after(
+    conn: sqlite3.Connection, after: int, limit: int, *, max_bytes: int | None = None
+) -> list[StoredEvent]:
+    """Up to ``limit`` events after ``after``, stopping early past ``max_bytes`` of payload
+    (at least one event is always returned, however large)."""
+    cursor = conn.execute(
+        "SELECT seq, type, project_id, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after, limit),
+    )
+    found: list[StoredEvent] = []
+    size = 0
+    for row in cursor:
+        found.append(StoredEvent(*row))
+        size += len(row[3])
+        if max_bytes is not None and size >= max_bytes:
+            break
+    cursor.close()
+    return found
+
+
+class LogQueries:
+    __slots__ = ()
+    conn: sqlite3.Connection
+
+    def head(self) -> int:
+        return head(self.conn)
+
+    def oldest(self) -> int | None:
+        return oldest(self.conn)
+
+    def append_events(self, events: list[PendingEvent], timestamp: int) -> int:
+        # BEGIN IMMEDIATE serialises writers (threads and processes), so head()+1 is
+        # free and commits become visible in seq order: the feed can tail the log with
+        # `seq > last` and never skip one.
+        seq = head(self.conn)
+        rows = []
+        for event in events:
+            seq += 1
+            payload = envelope(seq, event.type.value, event.data_json, timestamp)
+            rows.append((seq, timestamp, event.type.value, event.project_id, payload))
+        self.conn.executemany(
+            "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows
+        )
+        return seq
+
+    def read_events_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]:
+        return read_after(self.conn, after, limit, max_bytes=max_bytes)
+
+    def prune_events(self, keep: int) -> int:
+        keep = max(keep, 1)
+        cursor = self.conn.execute("DELETE FROM events WHERE seq <= ?", (head(self.conn) - keep,))
+        return cursor.rowcount
+
+    def find_idempotency(self, key: str) -> tuple[str, str] | None:
+        row = self.conn.execute(
+            "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def save_idempotency(self, key: str, fingerprint: str, result: str, now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
+            (key, fingerprint, result, now),
+        )
+
+    def prune_idempotency(self, created_before: int) -> int:
+        cursor = self.conn.execute(
+            "DELETE FROM idempotency WHERE created_at < ?", (created_before,)
+        )
+        return cursor.rowcount
+
+
+class SqliteLogReader:
+    """The feed's connection: ``PRAGMA data_version`` changes when any other
+    connection, in this process or another, commits."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def change_token(self) -> int:
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
+    def head(self) -> int:
+        return head(self.conn)
+
+    def oldest(self) -> int | None:
+        return oldest(self.conn)
+
+    def read_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]:
+        return read_after(self.conn, after, limit, max_bytes=max_bytes)
+
+    def close(self) -> None:
+        self.conn.close()

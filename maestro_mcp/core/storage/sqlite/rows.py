@@ -1,0 +1,185 @@
+"""``SqliteRows``: one SQLite transaction's queries. SQL for entity tables lives here
+and in task_rows.py only; the event log's and idempotency records' SQL in log_rows.py."""
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ...models import Project, Session, SessionFilter, SessionNote
+from .log_rows import LogQueries
+from .task_rows import TaskQueries, upsert
+
+_PROJECT_COLUMNS = "id, name, working_dir, description, created_at, updated_at, version"
+_SESSION_COLUMNS = (
+    "id, project_id, name, agent, status, created_at, updated_at, last_activity_at, "
+    "ended_at, version"
+)
+_UPSERT_PROJECT = upsert("projects", _PROJECT_COLUMNS)
+_UPSERT_SESSION = upsert("sessions", _SESSION_COLUMNS)
+
+
+def _project(row: Sequence[Any]) -> Project:
+    return Project(
+        id=row[0],
+        name=row[1],
+        working_dir=row[2],
+        description=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+        version=row[6],
+    )
+
+
+def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
+    return Session(
+        id=row[0],
+        project_id=row[1],
+        name=row[2],
+        agent=row[3],
+        status=row[4],
+        task_ids=task_ids,
+        created_at=row[5],
+        updated_at=row[6],
+        last_activity_at=row[7],
+        ended_at=row[8],
+        version=row[9],
+    )
+
+
+class SqliteRows(TaskQueries, LogQueries):
+    """The ``Rows`` of the storage contract over one SQLite connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get_project(self, project_id: str) -> Project | None:
+        row = self.conn.execute(
+            f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = ?", (project_id,)
+        ).fetchone()
+        return None if row is None else _project(row)
+
+    def list_projects(self) -> list[Project]:
+        rows = self.conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY rowid")
+        return [_project(row) for row in rows]
+
+    def save_project(self, p: Project) -> None:
+        self.conn.execute(
+            _UPSERT_PROJECT,
+            (p.id, p.name, p.working_dir, p.description, p.created_at, p.updated_at, p.version),
+        )
+
+    def delete_project(self, project_id: str) -> None:
+        self.conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+
+    def get_session(self, session_id: str) -> Session | None:
+        row = self.conn.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return _session(row, self.task_ids_of(session_id))
+
+    def get_sessions(self, session_ids: Iterable[str]) -> list[Session]:
+        ids = list(dict.fromkeys(session_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", ids
+        )
+        by_id = {row[0]: row for row in rows}
+        links = self._links(f"session_id IN ({marks})", ids, key=1)
+        return [_session(by_id[i], links.get(i, [])) for i in ids if i in by_id]
+
+    def list_sessions(self, where: SessionFilter) -> list[Session]:
+        clauses, params = [], []
+        if where.project_id is not None:
+            clauses.append("project_id = ?")
+            params.append(where.project_id)
+        if where.status is not None:
+            clauses.append("status = ?")
+            params.append(where.status.value)
+        if where.task_id is not None:
+            clauses.append("id IN (SELECT session_id FROM task_sessions WHERE task_id = ?)")
+            params.append(where.task_id)
+        condition = " AND ".join(clauses) or "1"
+        rows = self.conn.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {condition} ORDER BY rowid",
+            params,
+        ).fetchall()
+        links = self._links(
+            f"session_id IN (SELECT id FROM sessions WHERE {condition})", params, key=1
+        )
+        return [_session(row, links.get(row[0], [])) for row in rows]
+
+    def save_session(self, s: Session) -> None:
+        self.conn.execute(
+            _UPSERT_SESSION,
+            (
+                s.id,
+                s.project_id,
+                s.name,
+                s.agent,
+                s.status.value,
+                s.created_at,
+                s.updated_at,
+                s.last_activity_at,
+                s.ended_at,
+                s.version,
+            ),
+        )
+
+    def delete_session(self, session_id: str) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def task_ids_of(self, session_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT task_id FROM task_sessions WHERE session_id = ? ORDER BY id", (session_id,)
+        )
+        return [row[0] for row in rows]
+
+    def session_ids_of_tasks(self, task_ids: list[str]) -> list[str]:
+        marks = ",".join("?" * len(task_ids))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT session_id FROM task_sessions WHERE task_id IN ({marks}) ORDER BY id",
+            task_ids,
+        )
+        return list(dict.fromkeys(row[0] for row in rows))
+
+    def link(self, task_id: str, session_id: str) -> bool:
+        """Link a task and a session; False if they already were."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO task_sessions (task_id, session_id) VALUES (?, ?)",
+            (task_id, session_id),
+        )
+        return cursor.rowcount == 1
+
+    def unlink(self, task_id: str, session_id: str) -> bool:
+        cursor = self.conn.execute(
+            "DELETE FROM task_sessions WHERE task_id = ? AND session_id = ?", (task_id, session_id)
+        )
+        return cursor.rowcount == 1
+
+    def add_note(self, session_id: str, message: str, now: int) -> SessionNote:
+        cursor = self.conn.execute(
+            "INSERT INTO session_notes (session_id, message, created_at) VALUES (?, ?, ?)",
+            (session_id, message, now),
+        )
+        assert cursor.lastrowid is not None
+        return SessionNote(
+            id=cursor.lastrowid, session_id=session_id, message=message, created_at=now
+        )
+
+    def list_notes(self, session_id: str, limit: int) -> list[SessionNote]:
+        """The newest ``limit`` notes of a session, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, session_id, message, created_at FROM session_notes WHERE session_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (session_id, limit),
+        ).fetchall()
+        return [
+            SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3])
+            for r in reversed(rows)
+        ]

@@ -1,0 +1,311 @@
+"""SQLite queries for tasks: readiness, dependencies and claims. Used by ``SqliteRows``."""
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ...models import Claim, Task, TaskFilter
+
+# Written by save_task. Claims are written only by the claim methods below.
+_TASK_COLUMNS = (
+    "id, project_id, parent_id, title, description, prompt, status, priority, "
+    "created_at, updated_at, started_at, completed_at, version, labels"
+)
+_TASK_READ = _TASK_COLUMNS + ", claim_session_id, claimed_at, claim_expires_at"
+
+
+def upsert(table: str, columns: str) -> str:
+    # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first, which
+    # would fire ON DELETE CASCADE and wipe the entity's children and links.
+    names = [c.strip() for c in columns.split(",")]
+    marks = ", ".join("?" * len(names))
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
+
+# The readiness of a task, as SQL over `tasks` (the :now parameter is the clock).
+UNMET_DEPENDENCY = (
+    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on_id "
+    "WHERE d.task_id = tasks.id AND dt.status != 'completed')"
+)
+LIVE_CLAIM = "(claim_expires_at IS NOT NULL AND claim_expires_at > :now)"
+# A claim that ran out hands the task back (in_progress -> pending) when the server
+# reaps it; reads count it as pending already, so they never depend on the reaper's timing.
+EFFECTIVELY_PENDING = (
+    "(status = 'pending' OR (status = 'in_progress' AND claim_expires_at IS NOT NULL "
+    "AND claim_expires_at <= :now))"
+)
+READY = f"({EFFECTIVELY_PENDING} AND NOT {UNMET_DEPENDENCY} AND NOT {LIVE_CLAIM})"
+PRIORITY_ORDER = (
+    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+)
+
+
+def _task(row: Sequence[Any], session_ids: list[str], depends_on: list[str]) -> Task:
+    claim = None
+    if row[14] is not None:
+        claim = Claim(session_id=row[14], claimed_at=row[15], expires_at=row[16])
+    return Task(
+        id=row[0],
+        project_id=row[1],
+        parent_id=row[2],
+        title=row[3],
+        description=row[4],
+        prompt=row[5],
+        status=row[6],
+        priority=row[7],
+        session_ids=session_ids,
+        session_count=len(session_ids),
+        labels=json.loads(row[13]),
+        depends_on=depends_on,
+        claim=claim,
+        created_at=row[8],
+        updated_at=row[9],
+        started_at=row[10],
+        completed_at=row[11],
+        version=row[12],
+    )
+
+
+class TaskQueries:
+    __slots__ = ()
+    conn: sqlite3.Connection
+
+    def _load_tasks(
+        self,
+        condition: str,
+        params: dict[str, Any],
+        *,
+        order: str = "rowid",
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Tasks matching ``condition`` (named parameters) with their links and dependencies."""
+        limited = f" LIMIT {int(limit)}" if limit is not None else ""
+        selected = f"SELECT {_TASK_READ} FROM tasks WHERE {condition} ORDER BY {order}{limited}"
+        rows = self.conn.execute(selected, params).fetchall()
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        marks = ",".join("?" * len(ids))
+        links = self._links(f"task_id IN ({marks})", ids, key=0)
+        deps: dict[str, list[str]] = defaultdict(list)
+        for task_id, dependency in self.conn.execute(
+            f"SELECT task_id, depends_on_id FROM task_deps WHERE task_id IN ({marks}) "
+            "ORDER BY task_id, depends_on_id",
+            ids,
+        ):
+            deps[task_id].append(dependency)
+        return [_task(row, links.get(row[0], []), deps.get(row[0], [])) for row in rows]
+
+    def _links(self, condition: str, params: Sequence[Any], *, key: int) -> dict[str, list[str]]:
+        """Links matching ``condition``, by task (key=0) or by session (key=1), in link order."""
+        grouped: dict[str, list[str]] = defaultdict(list)
+        rows = self.conn.execute(
+            f"SELECT task_id, session_id FROM task_sessions WHERE {condition} ORDER BY id", params
+        )
+        for row in rows:
+            grouped[row[key]].append(row[1 - key])
+        return grouped
+
+    def get_task(self, task_id: str) -> Task | None:
+        found = self._load_tasks("id = :id", {"id": task_id})
+        return found[0] if found else None
+
+    def get_tasks(self, task_ids: Iterable[str]) -> list[Task]:
+        ids = list(dict.fromkeys(task_ids))
+        if not ids:
+            return []
+        params = {f"i{n}": i for n, i in enumerate(ids)}
+        marks = ",".join(f":{k}" for k in params)
+        by_id = {t.id: t for t in self._load_tasks(f"id IN ({marks})", params)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {"now": now}
+        if where.project_id is not None:
+            clauses.append("project_id = :project_id")
+            params["project_id"] = where.project_id
+        if where.status is not None:
+            clauses.append("status = :status")
+            params["status"] = where.status.value
+        if where.parent_id is not None:
+            clauses.append("parent_id = :parent_id")
+            params["parent_id"] = where.parent_id
+        if where.session_id is not None:
+            clauses.append(
+                "id IN (SELECT task_id FROM task_sessions WHERE session_id = :session_id)"
+            )
+            params["session_id"] = where.session_id
+        if where.query is not None:
+            escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(
+                "(title LIKE :pattern ESCAPE '\\' OR description LIKE :pattern ESCAPE '\\')"
+            )
+            params["pattern"] = f"%{escaped}%"
+        if where.ready is not None:
+            clauses.append(READY if where.ready else f"NOT {READY}")
+        if where.blocked is not None:
+            clauses.append(UNMET_DEPENDENCY if where.blocked else f"NOT {UNMET_DEPENDENCY}")
+        if where.label is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :label)")
+            params["label"] = where.label
+        return self._load_tasks(" AND ".join(clauses) or "1", params, limit=where.limit)
+
+    def next_ready(
+        self,
+        project_id: str,
+        now: int,
+        count: int,
+        labels: list[str],
+        parent_id: str | None,
+    ) -> list[Task]:
+        """Up to ``count`` ready tasks, most urgent first, then oldest."""
+        clauses = ["project_id = :project_id", READY]
+        params: dict[str, Any] = {"project_id": project_id, "now": now}
+        for n, label in enumerate(labels):
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
+            params[f"l{n}"] = label
+        if parent_id is not None:
+            clauses.append("parent_id = :parent_id")
+            params["parent_id"] = parent_id
+        return self._load_tasks(
+            " AND ".join(clauses), params, order=f"{PRIORITY_ORDER}, rowid", limit=count
+        )
+
+    def save_task(self, t: Task) -> None:
+        self.conn.execute(
+            _UPSERT_TASK,
+            (
+                t.id,
+                t.project_id,
+                t.parent_id,
+                t.title,
+                t.description,
+                t.prompt,
+                t.status.value,
+                t.priority.value,
+                t.created_at,
+                t.updated_at,
+                t.started_at,
+                t.completed_at,
+                t.version,
+                json.dumps(t.labels),
+            ),
+        )
+
+    def subtree_ids(self, task_id: str) -> list[str]:
+        """The task and all its descendants, deepest first."""
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE sub(id, depth) AS (
+                SELECT id, 0 FROM tasks WHERE id = ?
+                UNION ALL
+                SELECT tasks.id, sub.depth + 1 FROM tasks JOIN sub ON tasks.parent_id = sub.id
+            )
+            SELECT id FROM sub ORDER BY depth DESC, id
+            """,
+            (task_id,),
+        )
+        return [row[0] for row in rows]
+
+    def ancestor_ids(self, task_id: str) -> list[str]:
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE up(id) AS (
+                SELECT parent_id FROM tasks WHERE id = ?
+                UNION
+                SELECT tasks.parent_id FROM tasks JOIN up ON tasks.id = up.id
+            )
+            SELECT id FROM up WHERE id IS NOT NULL
+            """,
+            (task_id,),
+        )
+        return [row[0] for row in rows]
+
+    def delete_tasks(self, task_ids: list[str]) -> None:
+        self.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+
+    def set_dependencies(self, task_id: str, depends_on: list[str]) -> None:
+        self.conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
+        self.conn.executemany(
+            "INSERT INTO task_deps (task_id, depends_on_id) VALUES (?, ?)",
+            [(task_id, d) for d in depends_on],
+        )
+
+    def depends_transitively(self, start: list[str], target: str) -> bool:
+        """Whether ``target`` is among ``start`` or what they depend on, directly or not."""
+        if not start:
+            return False
+        seeds = " UNION ".join("SELECT ?" for _ in start)
+        row = self.conn.execute(
+            f"""
+            WITH RECURSIVE reach(id) AS (
+                {seeds}
+                UNION
+                SELECT d.depends_on_id FROM task_deps d JOIN reach ON d.task_id = reach.id
+            )
+            SELECT 1 FROM reach WHERE id = ? LIMIT 1
+            """,
+            [*start, target],
+        ).fetchone()
+        return row is not None
+
+    def dependents_of(self, task_ids: list[str]) -> list[str]:
+        marks = ",".join("?" * len(task_ids))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id IN ({marks}) "
+            "ORDER BY task_id",
+            task_ids,
+        )
+        return [row[0] for row in rows]
+
+    def set_claim(
+        self,
+        task_id: str,
+        *,
+        session_id: str,
+        token: str,
+        claimed_at: int,
+        expires_at: int,
+        lease_ms: int,
+    ) -> None:
+        self.conn.execute(
+            "UPDATE tasks SET claim_session_id = ?, claim_token = ?, claimed_at = ?, "
+            "claim_expires_at = ?, claim_lease_ms = ? WHERE id = ?",
+            (session_id, token, claimed_at, expires_at, lease_ms, task_id),
+        )
+
+    def clear_claim(self, task_id: str) -> None:
+        self.conn.execute(
+            "UPDATE tasks SET claim_session_id = NULL, claim_token = NULL, claimed_at = NULL, "
+            "claim_expires_at = NULL, claim_lease_ms = NULL WHERE id = ?",
+            (task_id,),
+        )
+
+    def claim_secret(self, task_id: str) -> tuple[str | None, int | None]:
+        """The claim token of a task and its lease in ms (None, None when unclaimed)."""
+        row = self.conn.execute(
+            "SELECT claim_token, claim_lease_ms FROM tasks WHERE id = ?", (task_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def expired_claims(self, now: int, project_id: str | None = None) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM tasks WHERE claim_expires_at IS NOT NULL AND claim_expires_at <= ? "
+            "AND (? IS NULL OR project_id = ?) ORDER BY claim_expires_at, rowid",
+            (now, project_id, project_id),
+        )
+        return [row[0] for row in rows]
+
+    def claims_of_session(self, session_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM tasks WHERE claim_session_id = ? ORDER BY rowid", (session_id,)
+        )
+        return [row[0] for row in rows]

@@ -1,0 +1,43 @@
+"""Everything a Maestro process needs to know, in one immutable value.
+
+``maestro serve``, ``maestro mcp``, the tests and the benchmarks build one
+``Settings`` and hand it to the core runtime (core/runtime.py) and the HTTP app;
+the defaults here are the documented defaults (README "Configuration").
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .core.feed import DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_POLL_INTERVAL
+from .core.service import DEFAULT_EVENT_RETENTION
+from .core.storage import Durability
+
+# The names a loopback server answers to (Host header); anything else must be allowed.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_PRUNE_INTERVAL = 60.0
+DEFAULT_REAP_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- the store -----------------------------------------------------------
+    db_path: Path
+    durability: Durability = Durability.NORMAL
+    # --- the feed ------------------------------------------------------------
+    # How often the feed looks for commits of other processes (seconds).
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    # A live client further behind than either bound is cut off (it resumes by seq).
+    max_queue: int = DEFAULT_MAX_QUEUE
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
+    # --- the runtime's chores --------------------------------------------------
+    event_retention: int = DEFAULT_EVENT_RETENTION
+    prune_interval: float = DEFAULT_PRUNE_INTERVAL
+    reap_interval: float = DEFAULT_REAP_INTERVAL
+    # --- the faces -----------------------------------------------------------
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    allowed_origins: tuple[str, ...] = ()
+    token: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    # The project MCP tools use when an agent names none (id or name).
+    default_project: str | None = None
