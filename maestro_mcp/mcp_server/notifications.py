@@ -76,9 +76,6 @@ class LegacySubscriptions:
             except Exception:  # a closed connection: forget it
                 self._by_uri[uri].discard(connection)
 
-    def count(self) -> int:
-        return sum(len(s) for s in self._by_uri.values())
-
 
 class ChangeNotifier:
     def __init__(
