@@ -10,13 +10,19 @@ extensions under ``RAW_FRAMES`` (``FrameWritingProtocol`` does, for uvicorn).
 Under any other ASGI server the feed falls back to ``websocket.send_text``.
 """
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 
+from maestro_mcp import compat
 from maestro_mcp.core.feed import Delivery, Sink
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+else:
+    # From uvicorn's implementation module, so through compat (which checks it is there).
+    WebSocketsSansIOProtocol = compat.sansio_websocket_protocol()
 
 RAW_FRAMES = "maestro.websocket.raw_frames"
 _MEMO_KEY = "ws-frames"
@@ -79,6 +85,7 @@ class _TransportFrames:
         self._protocol.transport.abort()
 
 
+@compat.overrides(handle_connect="to offer RAW_FRAMES in the scope of each accepted connection")
 class FrameWritingProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets (sans-I/O) protocol, offering ``RAW_FRAMES`` to the app.
 
@@ -88,7 +95,9 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
     """
 
     def handle_connect(self, event: Request) -> None:
+        # The state _TransportFrames reads on every write, checked once per connection.
+        compat.check_websocket_state(self)
         super().handle_connect(event)
-        scope: Any = getattr(self, "scope", None)  # set only when the handshake is accepted
+        scope = compat.accepted_websocket_scope(self)
         if scope is not None:
             scope["extensions"][RAW_FRAMES] = _TransportFrames(self)

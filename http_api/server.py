@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 
+from maestro_mcp import compat
 from maestro_mcp.core.feed import Feed
 
 from .frames import FrameWritingProtocol
@@ -51,6 +52,11 @@ def redact_tokens_in_logs() -> None:
             logger.addFilter(RedactTokens())
 
 
+@compat.overrides(
+    startup="to log the URL the server listens on",
+    shutdown="to end live streams before the graceful shutdown waits for them",
+    capture_signals="to exit with status 0 after a signal asked for a clean shutdown",
+)
 class MaestroServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, feed: Feed, banner: str = "") -> None:
         super().__init__(config)
@@ -74,7 +80,7 @@ class MaestroServer(uvicorn.Server):
             yield
             # SIGINT/SIGTERM asked for this shutdown and it completed: exit with 0
             # instead of uvicorn's re-raising the signal (which reports a kill).
-            self._captured_signals.clear()
+            compat.forget_captured_signals(self)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # WebSocket and SSE streams never end by themselves: end them first, so the

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Iterable
 
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
-from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
+from maestro_mcp.compat import connection_of
 from maestro_mcp.core.events import StoredEvent
 from maestro_mcp.core.feed import Feed, FeedClosed, SubscriberOverflow
 
@@ -48,14 +48,6 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     return uris
 
 
-def _connection(session: ServerSession) -> Connection:
-    # ctx.session is a per-request proxy; what outlives the request is its connection,
-    # whose standalone stream carries unsolicited notifications to a 2025-era client.
-    # The SDK exposes it to handlers only through this attribute (no public accessor yet).
-    connection: Connection = session._connection
-    return connection
-
-
 class LegacySubscriptions:
     """Who called ``resources/subscribe`` for what. Connections are held weakly: one
     that goes away without unsubscribing is simply forgotten."""
@@ -66,7 +58,7 @@ class LegacySubscriptions:
     async def subscribe(
         self, ctx: ServerRequestContext[object, object], params: SubscribeRequestParams
     ) -> EmptyResult:
-        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(_connection(ctx.session))
+        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(connection_of(ctx.session))
         return EmptyResult()
 
     async def unsubscribe(
@@ -74,7 +66,7 @@ class LegacySubscriptions:
     ) -> EmptyResult:
         connections = self._by_uri.get(str(params.uri))
         if connections is not None:
-            connections.discard(_connection(ctx.session))
+            connections.discard(connection_of(ctx.session))
         return EmptyResult()
 
     async def notify(self, uri: str) -> None:
@@ -83,9 +75,6 @@ class LegacySubscriptions:
                 await connection.send_resource_updated(uri)
             except Exception:  # a closed connection: forget it
                 self._by_uri[uri].discard(connection)
-
-    def count(self) -> int:
-        return sum(len(s) for s in self._by_uri.values())
 
 
 class ChangeNotifier:

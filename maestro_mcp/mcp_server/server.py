@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp import __version__
+from maestro_mcp.compat import lowlevel_server
 from maestro_mcp.core.runtime import Core
 
 from .guide import INSTRUCTIONS
@@ -102,7 +103,7 @@ def build_mcp_server(core: Core) -> MaestroMCP:
     legacy = LegacySubscriptions()
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
-    lowlevel = server._lowlevel_server
+    lowlevel = lowlevel_server(server)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, legacy.subscribe)
     lowlevel.add_request_handler(
         "resources/unsubscribe",

@@ -1,0 +1,307 @@
+"""Every library internal Maestro relies on (maestro_mcp/compat.py): present on the
+installed versions, and a clear ``CompatError`` when an upgrade takes it away.
+
+When one of the "is there" tests fails after an upgrade, the internal is gone or
+changed: see the module docstring of maestro_mcp/compat.py for what to do.
+"""
+
+import asyncio
+import importlib.metadata
+import re
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import pytest
+import uvicorn
+from mcp.server import MCPServer
+from mcp.server.connection import Connection
+from mcp.server.lowlevel import Server
+from mcp.server.session import ServerSession
+from uvicorn.protocols.websockets import websockets_sansio_impl
+from uvicorn.server import ServerState
+
+from http_api.frames import RAW_FRAMES, FrameWritingProtocol
+from http_api.server import MaestroServer
+from maestro_mcp import compat
+from maestro_mcp.compat import CompatError
+
+
+def gone(library: str, what: str, used_for: str) -> str:
+    """The pattern of the error for ``what`` gone from ``library``."""
+    version = importlib.metadata.version(library)
+    return re.escape(
+        f"{library} {version} no longer has {what} (used {used_for}); see maestro_mcp/compat.py"
+    )
+
+
+# --- mcp: MCPServer._lowlevel_server ----------------------------------------------------
+
+
+def test_an_mcp_server_has_its_lowlevel_server() -> None:
+    lowlevel = compat.lowlevel_server(MCPServer("probe"))
+    assert isinstance(lowlevel, Server)
+    assert lowlevel.name == "probe"
+
+
+def test_an_mcp_server_without_its_lowlevel_server_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server: MCPServer[Any] = MCPServer("probe")
+    monkeypatch.delattr(server, "_lowlevel_server")
+    expected = gone("mcp", "MCPServer._lowlevel_server", "to register resources/subscribe handlers")
+    with pytest.raises(CompatError, match=expected):
+        compat.lowlevel_server(server)
+
+
+# --- mcp: ServerSession._connection -----------------------------------------------------
+
+
+def _session() -> tuple[ServerSession, Connection]:
+    # Built the way the SDK's ServerRunner builds one per request; neither channel is
+    # used here, so stand-ins do for them.
+    connection = Connection(cast(Any, None), protocol_version="2025-11-25")
+    return ServerSession(cast(Any, None), connection), connection
+
+
+def test_a_server_session_has_its_connection() -> None:
+    session, connection = _session()
+    assert compat.connection_of(session) is connection
+
+
+def test_a_server_session_without_its_connection_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session, _ = _session()
+    monkeypatch.delattr(session, "_connection")
+    expected = gone(
+        "mcp",
+        "ServerSession._connection",
+        "to send resources/updated to clients that called resources/subscribe",
+    )
+    with pytest.raises(CompatError, match=expected):
+        compat.connection_of(session)
+
+
+# --- uvicorn: Server._captured_signals --------------------------------------------------
+
+
+def _uvicorn_server() -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(_no_app, log_config=None))
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("never called")
+
+
+def test_a_uvicorn_server_forgets_the_signals_it_caught() -> None:
+    server = _uvicorn_server()
+    # What uvicorn's handle_exit records for a SIGTERM. Not handle_exit itself:
+    # sse_starlette patches it to end every SSE stream of the process from then on.
+    server._captured_signals.append(signal.SIGTERM)
+    compat.forget_captured_signals(server)
+    assert server._captured_signals == []  # else the next lines would SIGTERM pytest
+    # Leaving capture_signals() now raises nothing, so the process exits normally.
+    with server.capture_signals():
+        pass
+
+
+def test_a_uvicorn_server_without_captured_signals_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _uvicorn_server()
+    monkeypatch.delattr(server, "_captured_signals")
+    expected = gone(
+        "uvicorn",
+        "Server._captured_signals",
+        "to exit with status 0 after a signal asked for a clean shutdown",
+    )
+    with pytest.raises(CompatError, match=expected):
+        compat.forget_captured_signals(server)
+
+
+# --- uvicorn: the methods Maestro overrides ---------------------------------------------
+
+OVERRIDES = [
+    (MaestroServer, ["startup", "shutdown", "capture_signals"]),
+    (FrameWritingProtocol, ["handle_connect"]),
+]
+
+
+@pytest.mark.parametrize(("cls", "names"), OVERRIDES, ids=lambda v: getattr(v, "__name__", ""))
+def test_each_overridden_method_is_one_uvicorn_calls(cls: type, names: list[str]) -> None:
+    # (Also checked when the class is defined; this names what is relied on.)
+    compat.overrides(**dict.fromkeys(names, "in a test"))(cls)
+
+
+def test_an_override_of_a_method_uvicorn_dropped_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(uvicorn.Server, "capture_signals")
+    expected = gone("uvicorn", "Server.capture_signals()", "overridden to exit cleanly")
+    with pytest.raises(CompatError, match=expected):
+        compat.overrides(capture_signals="to exit cleanly")(MaestroServer)
+
+
+def test_an_override_the_class_does_not_define_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="does not define"):
+        compat.overrides(run="for nothing")(MaestroServer)
+
+
+# --- uvicorn: the sans-I/O WebSocket protocol -------------------------------------------
+
+RAW_FRAMES_USE = "to write pre-built WebSocket frames to the socket (http_api/frames.py)"
+SANSIO = "uvicorn.protocols.websockets.websockets_sansio_impl"
+
+
+def test_the_sansio_websocket_protocol_is_the_frame_writers_base() -> None:
+    assert FrameWritingProtocol.__mro__[1] is compat.sansio_websocket_protocol()
+
+
+def test_a_sansio_websocket_protocol_gone_from_its_module_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(websockets_sansio_impl, "WebSocketsSansIOProtocol")
+    expected = gone("uvicorn", f"{SANSIO}.WebSocketsSansIOProtocol", RAW_FRAMES_USE)
+    with pytest.raises(CompatError, match=expected):
+        compat.sansio_websocket_protocol()
+
+
+def test_a_sansio_websocket_module_gone_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, SANSIO, cast(Any, None))  # makes importing it fail
+    monkeypatch.delattr(sys.modules["uvicorn.protocols.websockets"], "websockets_sansio_impl")
+    with pytest.raises(CompatError, match=gone("uvicorn", f"module {SANSIO}", RAW_FRAMES_USE)):
+        compat.sansio_websocket_protocol()
+
+
+class FakeTransport(asyncio.Transport):
+    """Just enough of a socket's transport for a protocol to handshake over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+HANDSHAKE = (
+    b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+# Without the Connection and Sec-WebSocket-Key headers: refused with a 4xx.
+BAD_HANDSHAKE = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n"
+
+
+def with_protocol(
+    body: Callable[[FrameWritingProtocol, FakeTransport, list[dict[str, Any]]], Awaitable[None]],
+) -> None:
+    """Runs ``body`` with a real FrameWritingProtocol connected to a fake transport,
+    in front of an app that records each scope it is called with and closes."""
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.close"})
+
+    async def run() -> None:
+        config = uvicorn.Config(app, log_config=None, ws=FrameWritingProtocol)
+        config.load()
+        protocol = FrameWritingProtocol(
+            config, ServerState(), app_state={}, _loop=asyncio.get_running_loop()
+        )
+        transport = FakeTransport()
+        protocol.connection_made(transport)
+        await body(protocol, transport, scopes)
+        await asyncio.gather(*protocol.tasks)
+
+    asyncio.run(run())
+
+
+def test_an_accepted_websocket_is_offered_raw_frames() -> None:
+    async def body(
+        protocol: FrameWritingProtocol, transport: FakeTransport, scopes: list[dict[str, Any]]
+    ) -> None:
+        protocol.data_received(HANDSHAKE)
+        await asyncio.gather(*protocol.tasks)
+        [scope] = scopes
+        assert RAW_FRAMES in scope["extensions"]
+
+    with_protocol(body)
+
+
+def test_a_refused_websocket_is_not_offered_raw_frames() -> None:
+    async def body(
+        protocol: FrameWritingProtocol, transport: FakeTransport, scopes: list[dict[str, Any]]
+    ) -> None:
+        protocol.data_received(BAD_HANDSHAKE)
+        assert transport.written.startswith(b"HTTP/1.1 4")
+        assert compat.accepted_websocket_scope(protocol) is None
+        assert scopes == []
+
+    with_protocol(body)
+
+
+@pytest.mark.parametrize(
+    ("name", "meaning"),
+    [
+        ("transport", "the connection's asyncio transport"),
+        ("close_sent", "whether a close frame was sent, after which nothing may be"),
+        ("disconnected", "whether the client is gone"),
+    ],
+)
+def test_a_websocket_protocol_without_the_state_frames_read_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, meaning: str
+) -> None:
+    async def body(
+        protocol: FrameWritingProtocol, transport: FakeTransport, scopes: list[dict[str, Any]]
+    ) -> None:
+        monkeypatch.delattr(protocol, name)
+        expected = gone("uvicorn", f"WebSocketsSansIOProtocol.{name} ({meaning})", RAW_FRAMES_USE)
+        # Refused before uvicorn handles the handshake: the app is never called.
+        with pytest.raises(CompatError, match=expected):
+            protocol.data_received(HANDSHAKE)
+        assert scopes == []
+
+    with_protocol(body)
+
+
+def test_a_websocket_protocol_without_its_scope_is_a_compat_error() -> None:
+    async def body(
+        protocol: FrameWritingProtocol, transport: FakeTransport, scopes: list[dict[str, Any]]
+    ) -> None:
+        # As if uvicorn's handle_connect accepted the handshake but kept the scope
+        # elsewhere: the handshake was not refused, and there is no scope.
+        assert not hasattr(protocol, "scope")
+        expected = gone(
+            "uvicorn",
+            "WebSocketsSansIOProtocol.scope (with its extensions) after handle_connect()",
+            RAW_FRAMES_USE,
+        )
+        with pytest.raises(CompatError, match=expected):
+            compat.accepted_websocket_scope(protocol)
+
+    with_protocol(body)
