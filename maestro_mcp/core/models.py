@@ -11,7 +11,9 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-# Field limits. Bodies are capped separately at the HTTP edge.
+# Field limits, the one definition REST, MCP, the CLI and the board use (the board
+# gets them from /assets/vocabulary.js). Bodies are capped separately at the HTTP edge.
+ID_MAX = 100
 NAME_MAX = 200
 TITLE_MAX = 500
 PATH_MAX = 4096
@@ -29,6 +31,17 @@ CLAIM_NEXT_MAX = 50
 NOTE_MAX = 10_000
 QUERY_MAX = 200
 LIST_LIMIT_MAX = 10_000
+IDEMPOTENCY_KEY_MAX = 200
+CLAIM_TOKEN_MAX = 200
+# A session's progress notes: how many one listing may ask for and gets by default.
+NOTES_LIMIT_MAX = 1000
+NOTES_LIMIT_DEFAULT = 50
+# How many of a session's latest notes an agent sees with it (MCP get and resource):
+# a model's context is small.
+NOTES_SHOWN = 20
+# One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
+PAGE_LIMIT_MAX = 500
+PAGE_LIMIT_DEFAULT = 100
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -36,7 +49,7 @@ Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 Prompt = Annotated[str, StringConstraints(max_length=PROMPT_MAX)]
 WorkingDir = Annotated[str, StringConstraints(max_length=PATH_MAX)]
 Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_MAX)]
-EntityId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
 Labels = Annotated[list[Label], Field(max_length=LABELS_MAX)]
 DependsOn = Annotated[list[EntityId], Field(max_length=DEPS_MAX)]
@@ -71,6 +84,8 @@ class SessionStatus(StrEnum):
 ENDED_SESSION_STATUSES = frozenset(
     {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.STOPPED}
 )
+# The rest, in the enum's order: what `maestro status` lists as active.
+ACTIVE_SESSION_STATUSES = tuple(s for s in SessionStatus if s not in ENDED_SESSION_STATUSES)
 
 
 class _Model(BaseModel):
@@ -258,7 +273,7 @@ class ClaimNextRequest(_Input):
 
 
 class ReleaseRequest(_Input):
-    claim_token: Annotated[str, StringConstraints(max_length=200)] | None = None
+    claim_token: Annotated[str, StringConstraints(max_length=CLAIM_TOKEN_MAX)] | None = None
     override: bool = False
 
 
