@@ -1,4 +1,5 @@
-"""The web board: static files shipped in the package, served at ``/`` and ``/assets``."""
+"""The web board: static files shipped in the package, served at ``/`` and ``/assets``,
+and the vocabulary module the server generates for it (vocabulary.py)."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from . import vocabulary
 
 STATIC = Path(__file__).parent / "static"
 
@@ -31,5 +34,7 @@ async def index(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route("/", index, methods=["GET"]),
+        # Before the mount, which would answer 404 for a file it does not hold.
+        Route(vocabulary.PATH, vocabulary.vocabulary_js, methods=["GET"]),
         Mount("/assets", StaticFiles(directory=STATIC), name="assets"),
     ]

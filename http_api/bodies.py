@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from maestro_mcp import protocol
+
 from .errors import ApiError, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
-# Seqs and versions: ASCII digits only (str.isdigit() takes "²"), small enough for SQLite.
-SMALL_INT = re.compile(r"[0-9]{1,18}")
 DIGITS = re.compile(r"[0-9]+")
 
 
@@ -55,7 +55,7 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
 
 
 # Query parameters every route accepts, handled before the route (see security.py).
-_RESERVED_QUERY = frozenset({"token"})
+_RESERVED_QUERY = frozenset({protocol.TOKEN_QUERY})
 
 
 def query_model(request: Request, model: type[M]) -> M:
@@ -65,22 +65,14 @@ def query_model(request: Request, model: type[M]) -> M:
 
 def if_match_version(request: Request) -> int | None:
     """The version an ``If-Match`` header asks for: ``"3"`` (our strong ETag) or ``3``."""
-    value = request.headers.get("if-match")
-    if value is None or value.strip() == "*":
-        return None
-    text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not SMALL_INT.fullmatch(text):
-        raise ApiError(
-            400, "invalid_header", f'If-Match must be an ETag such as "3", got {value!r}'
-        )
-    return int(text)
+    try:
+        return protocol.if_match_version(request.headers.get(protocol.IF_MATCH_HEADER))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_header", str(exc)) from None
 
 
 def idempotency_key(request: Request) -> str | None:
-    return request.headers.get("idempotency-key")
+    return request.headers.get(protocol.IDEMPOTENCY_KEY_HEADER)
 
 
 def _too_large(max_body: int) -> ApiError:

@@ -17,6 +17,7 @@ from maestro_mcp.core.errors import (
     NotFound,
     VersionConflict,
 )
+from maestro_mcp.protocol import ETAG_HEADER, SEQ_HEADER, etag
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,9 @@ async def handle_maestro_error(request: Request, exc: Exception) -> Response:
     status = next((_STATUS_BY_ERROR[k] for k in type(exc).__mro__ if k in _STATUS_BY_ERROR), 400)
     headers = {}
     if exc.seq is not None:
-        headers["X-Maestro-Seq"] = str(exc.seq)
+        headers[SEQ_HEADER] = str(exc.seq)
     if isinstance(exc, VersionConflict):
-        headers["ETag"] = f'"{exc.current.version}"'
+        headers[ETAG_HEADER] = etag(exc.current.version)
     return error_response(status, exc.code, exc.message, exc.details, headers)
 
 

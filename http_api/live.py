@@ -30,17 +30,18 @@ from maestro_mcp.core.feed import (
     Subscriber,
     SubscriberOverflow,
 )
+from maestro_mcp.protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_RESET,
+    CLOSE_TRY_AGAIN_LATER,
+    LAST_EVENT_ID_HEADER,
+    SMALL_INT,
+)
 
-from .bodies import SMALL_INT
 from .errors import ApiError
 from .frames import RAW_FRAMES, RawFrames, frame_sink, text_frame
 from .security import refuse
 from .state import core_of
-
-# WebSocket close codes.
-CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
-CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
-CLOSE_GOING_AWAY = 1001
 
 GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
 SLOW_CONSUMER_GRACE = 5.0  # for a client cut off for falling behind to read up to its reset
@@ -271,7 +272,7 @@ def _client_message(text: str) -> dict[str, Any]:
 
 
 async def sse_feed(request: Request) -> Response:
-    since = _parse_seq(request.headers.get("last-event-id"), "Last-Event-ID")
+    since = _parse_seq(request.headers.get(LAST_EVENT_ID_HEADER), LAST_EVENT_ID_HEADER)
     if since is None:
         since = _parse_seq(request.query_params.get("since"), "since")
     project_id = request.query_params.get("projectId") or None

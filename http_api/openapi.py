@@ -7,6 +7,7 @@ from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
 from maestro_mcp.core.models import (
+    IDEMPOTENCY_KEY_MAX,
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
@@ -17,8 +18,18 @@ from maestro_mcp.core.models import (
     SessionNote,
     Task,
 )
+from maestro_mcp.protocol import (
+    CLAIM_TOKEN_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
+    IF_MATCH_HEADER,
+    LAST_EVENT_ID_HEADER,
+    OVERRIDE_CLAIM_HEADER,
+    SEQ_HEADER,
+    TRUE,
+    etag,
+)
 
-from .rest import RESOURCES, SEQ_HEADER, NoteCreate
+from .rest import RESOURCES, NoteCreate, NoteFilter
 
 _REF = "#/components/schemas/{model}"
 
@@ -68,18 +79,18 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _IF_MATCH = {
-    "name": "If-Match",
+    "name": IF_MATCH_HEADER,
     "in": "header",
     "required": False,
-    "description": 'the version you read, as an ETag ("3"); 412 if it changed since',
+    "description": f"the version you read, as an ETag ({etag(3)}); 412 if it changed since",
     "schema": {"type": "string"},
 }
 _IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
+    "name": IDEMPOTENCY_KEY_HEADER,
     "in": "header",
     "required": False,
     "description": "a retry with the same key returns the first result and changes nothing",
-    "schema": {"type": "string", "maxLength": 200},
+    "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
 }
 _SINCE = {"name": "since", "in": "query", "required": False, "schema": {"type": "integer"}}
 _PROJECT = {"name": "projectId", "in": "query", "required": False, "schema": {"type": "string"}}
@@ -169,14 +180,7 @@ def build_openapi() -> dict[str, Any]:
         "parameters": [_ID],
         "get": {
             "summary": "A session's progress notes, oldest first",
-            "parameters": [
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-                }
-            ],
+            "parameters": _filter_parameters(NoteFilter),
             "responses": {
                 "200": _ok({"type": "array", "items": _ref(SessionNote)}),
                 **_errors(404),
@@ -194,18 +198,18 @@ def build_openapi() -> dict[str, Any]:
     }
     claim_headers = [
         {
-            "name": "X-Claim-Token",
+            "name": CLAIM_TOKEN_HEADER,
             "in": "header",
             "required": False,
             "description": "the claim token: needed to change the status of a claimed task",
             "schema": {"type": "string"},
         },
         {
-            "name": "X-Override-Claim",
+            "name": OVERRIDE_CLAIM_HEADER,
             "in": "header",
             "required": False,
-            "description": "true: a human overrides the claim",
-            "schema": {"type": "string", "enum": ["true", "false"]},
+            "description": f"{TRUE}: a human overrides the claim",
+            "schema": {"type": "string", "enum": [TRUE, "false"]},
         },
     ]
     paths["/api/tasks/{id}"]["patch"]["parameters"] += claim_headers
@@ -254,7 +258,8 @@ def build_openapi() -> dict[str, Any]:
     }
     paths["/api/events"] = {
         "get": {
-            "summary": "Live events as Server-Sent Events; resume with Last-Event-ID or since",
+            "summary": "Live events as Server-Sent Events; "
+            f"resume with {LAST_EVENT_ID_HEADER} or since",
             "parameters": [_SINCE, _PROJECT],
             "responses": {"200": {"description": "text/event-stream of event envelopes"}},
         }

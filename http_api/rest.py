@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from maestro_mcp.core.models import (
+    NOTES_LIMIT_DEFAULT,
+    NOTES_LIMIT_MAX,
     Project,
     ProjectCreate,
     ProjectPatch,
@@ -30,11 +32,20 @@ from maestro_mcp.core.models import (
     TaskPatch,
 )
 from maestro_mcp.core.service import Result, Service
+from maestro_mcp.protocol import (
+    CLAIM_TOKEN_HEADER,
+    ETAG_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    IF_NONE_MATCH_HEADER,
+    OVERRIDE_CLAIM_HEADER,
+    SEQ_HEADER,
+    TRUE,
+    etag,
+    is_true,
+)
 
 from .bodies import idempotency_key, if_match_version, query_model, read_model
 from .state import core_of
-
-SEQ_HEADER = "X-Maestro-Seq"
 
 
 class _NoFilter(BaseModel):
@@ -84,9 +95,8 @@ RESOURCES = (
         get=lambda s: s.get_task,
         list=lambda s: s.list_tasks,
         patch_options=lambda request: {
-            "claim_token": request.headers.get("x-claim-token"),
-            "override": request.headers.get("x-override-claim", "").strip().lower()
-            in ("1", "true", "yes"),
+            "claim_token": request.headers.get(CLAIM_TOKEN_HEADER),
+            "override": is_true(request.headers.get(OVERRIDE_CLAIM_HEADER)),
         },
     ),
     Resource(
@@ -143,11 +153,15 @@ def json_response(
     )
 
 
+def replayed_headers(result: Result[Any]) -> dict[str, str]:
+    """``Idempotent-Replayed: true`` on the answer to a retry that changed nothing."""
+    return {IDEMPOTENT_REPLAYED_HEADER: TRUE} if result.replayed else {}
+
+
 def entity_response(result: Result[Any], status: int = 200) -> Response:
     entity = result.value
-    headers = {"ETag": f'"{entity.version}"'}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
+    headers = {ETAG_HEADER: etag(entity.version)}
+    headers.update(replayed_headers(result))
     return json_response(entity.model_dump_json(by_alias=True), result.seq, status, headers)
 
 
@@ -170,10 +184,10 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         entity_id = request.path_params["id"]
         if request.method == "GET":
             result = await call(request, resource.get(service), entity_id)
-            if request.headers.get("if-none-match") == f'"{result.value.version}"':
+            tag = etag(result.value.version)
+            if request.headers.get(IF_NONE_MATCH_HEADER) == tag:
                 return Response(
-                    status_code=304,
-                    headers={SEQ_HEADER: str(result.seq), "ETag": f'"{result.value.version}"'},
+                    status_code=304, headers={SEQ_HEADER: str(result.seq), ETAG_HEADER: tag}
                 )
             return entity_response(result)
         expected = if_match_version(request)
@@ -214,8 +228,8 @@ async def session_task(request: Request) -> Response:
         )
     else:
         result = await write(request, service.remove_task_from_session, session_id, task_id)
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    return json_response(result.value.model_dump_json(by_alias=True), result.seq, headers=headers)
+    body = result.value.model_dump_json(by_alias=True)
+    return json_response(body, result.seq, headers=replayed_headers(result))
 
 
 class NoteCreate(BaseModel):
@@ -225,7 +239,7 @@ class NoteCreate(BaseModel):
 
 class NoteFilter(BaseModel):
     model_config = {"extra": "forbid"}
-    limit: Annotated[int, Field(ge=1, le=1000)] = 50
+    limit: Annotated[int, Field(ge=1, le=NOTES_LIMIT_MAX)] = NOTES_LIMIT_DEFAULT
 
 
 _NOTES = TypeAdapter(list[SessionNote])
@@ -246,10 +260,8 @@ async def session_notes(request: Request) -> Response:
         data.message,
         idempotency_key=idempotency_key(request),
     )
-    headers = {"Idempotent-Replayed": "true"} if added.replayed else {}
-    return json_response(
-        added.value.model_dump_json(by_alias=True), added.seq, status=201, headers=headers
-    )
+    body = added.value.model_dump_json(by_alias=True)
+    return json_response(body, added.seq, status=201, headers=replayed_headers(added))
 
 
 def routes() -> list[BaseRoute]:

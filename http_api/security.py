@@ -15,6 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from maestro_mcp.protocol import (
+    AUTHORIZATION_HEADER,
+    CLOSE_POLICY_VIOLATION,
+    TOKEN_QUERY,
+    bearer_token,
+)
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
 # Open without the token: the health check, and the board's page and assets, which
@@ -104,14 +110,11 @@ class SecurityGuard:
 
     def _authorized(self, scope: Scope, headers: Headers) -> bool:
         assert self.token is not None
-        given = ""
-        auth = headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        else:
+        given = bearer_token(headers.get(AUTHORIZATION_HEADER, ""))
+        if given is None:
             # Browsers cannot set headers on WebSocket or EventSource requests.
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            given = query.get("token", [""])[0]
+            given = query.get(TOKEN_QUERY, [""])[0]
         return hmac.compare_digest(given.encode(), self.token.encode())
 
 
@@ -125,7 +128,7 @@ async def refuse(scope: Scope, send: Send, status: int, code: str, message: str)
     if scope["type"] == "websocket":
         if "websocket.http.response" not in scope.get("extensions", {}):
             # Closing before accept makes the server answer the handshake with HTTP 403.
-            await send({"type": "websocket.close", "code": 1008, "reason": code})
+            await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": code})
             return
         prefix = "websocket.http"
     body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()

@@ -7,8 +7,10 @@ anything else (errors raised at the edge, 404s) gets the feed's current head.
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp.core.feed import Feed
+from maestro_mcp.protocol import SEQ_HEADER
 
-_HEADER = b"x-maestro-seq"
+# ASGI header names are lower-case bytes.
+_HEADER = SEQ_HEADER.lower().encode()
 
 
 class SeqHeader:

@@ -1,5 +1,7 @@
 // The REST API: JSON in and out, the seq of every answer, errors in the server's one shape.
 
+import { BEARER_SCHEME, HEADERS, TRUE } from "./vocabulary.js";
+
 export class ApiError extends Error {
   constructor(status, body) {
     const error = (body && body.error) || {};
@@ -38,11 +40,12 @@ export const auth = {
 export async function request(method, path, { body, ifMatch, idempotent, override } = {}) {
   const headers = { Accept: "application/json" };
   const token = auth.token;
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (override) headers["X-Override-Claim"] = "true";
+  if (token) headers[HEADERS.authorization] = `${BEARER_SCHEME} ${token}`;
+  if (override) headers[HEADERS.overrideClaim] = TRUE;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (ifMatch !== undefined) headers["If-Match"] = `"${ifMatch}"`;
-  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
+  // The version as the server's ETag: quoted, as HTTP writes entity tags (protocol.etag).
+  if (ifMatch !== undefined) headers[HEADERS.ifMatch] = `"${ifMatch}"`;
+  if (idempotent) headers[HEADERS.idempotencyKey] = crypto.randomUUID();
   const response = await fetch(path, {
     method,
     headers,
@@ -55,7 +58,7 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
     if (response.status === 401) auth.onUnauthorized(error, token);
     throw error;
   }
-  const seq = Number(response.headers.get("X-Maestro-Seq"));
+  const seq = Number(response.headers.get(HEADERS.seq));
   return { data, seq: Number.isFinite(seq) ? seq : null };
 }
 

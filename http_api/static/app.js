@@ -4,7 +4,8 @@
 import { api, ApiError, auth } from "./api.js";
 import { Feed } from "./feed.js";
 import { Store } from "./store.js";
-import { TASK_STATUS_LABEL, h, patchList, sessionItem, taskItem, taskTree } from "./views.js";
+import { TASK_STATUS_LABEL, h, options, patchList, sessionItem, taskItem, taskTree } from "./views.js";
+import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const store = new Store();
@@ -289,7 +290,7 @@ const sessionActions = {
 
 function buildFilters() {
   const container = $("#status-filter");
-  for (const status of ["all", ...Object.keys(TASK_STATUS_LABEL)]) {
+  for (const status of ["all", ...TASK_STATUSES]) {
     container.append(
       h(
         "button",
@@ -302,8 +303,17 @@ function buildFilters() {
   }
 }
 
+// The choices and limits of the forms, from the server's vocabulary: the page has none of its own.
+function buildForms() {
+  options($("#new-task").elements.priority, TASK_PRIORITIES, DEFAULTS.taskPriority);
+  options($("#task-form").elements.status, TASK_STATUSES, DEFAULTS.taskStatus);
+  options($("#task-form").elements.priority, TASK_PRIORITIES, DEFAULTS.taskPriority);
+  for (const input of document.querySelectorAll("[data-limit]")) input.maxLength = LIMITS[input.dataset.limit];
+}
+
 function wire() {
   buildFilters();
+  buildForms();
   $("#project-select").addEventListener("change", (event) => switchProject(event.target.value));
   $("#notice .dismiss").addEventListener("click", () => { $("#notice").hidden = true; });
 

@@ -2,6 +2,7 @@
 // backoff, and that asks for a refetch only when the server says `sync:reset`.
 
 import { auth } from "./api.js";
+import { TOKEN_QUERY } from "./vocabulary.js";
 
 const BACKOFF_START = 250;
 const BACKOFF_MAX = 8000;
@@ -24,7 +25,7 @@ export class Feed {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     // Browsers cannot put headers on a WebSocket handshake: the token goes in the query.
     const token = auth.token;
-    const tokenQuery = token ? `&token=${encodeURIComponent(token)}` : "";
+    const tokenQuery = token ? `&${TOKEN_QUERY}=${encodeURIComponent(token)}` : "";
     return `${scheme}//${location.host}/ws?since=${this.since()}${tokenQuery}`;
   }
 

@@ -1,6 +1,10 @@
 // Views derived from the store. Lists are patched by key: an item whose content did not
 // change keeps its DOM node, so focus, an open <select> and scroll survive live updates.
 
+import { SESSION_STATUSES } from "./vocabulary.js";
+
+// How the board words each status. Which statuses exist comes from the server
+// (vocabulary.js); tests/http_api/test_vocabulary.py checks every one has a label here.
 export const TASK_STATUS_LABEL = {
   pending: "pending",
   in_progress: "running",
@@ -35,6 +39,11 @@ export function h(tag, attributes = {}, ...children) {
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return element;
+}
+
+// An option per value, worded as the value itself: "in_progress" reads "in progress".
+export function options(select, values, selected) {
+  select.replaceChildren(...values.map((value) => h("option", { value, selected: value === selected }, value.replaceAll("_", " "))));
 }
 
 export function badge(status, labels) {
@@ -114,7 +123,7 @@ export function sessionItem({ session, tasks, available, expanded }, actions) {
       h(
         "select",
         { "aria-label": `Status of ${session.name}`, onchange: (event) => actions.setStatus(session.id, event.target.value) },
-        Object.entries(SESSION_STATUS_LABEL).map(([value, label]) => h("option", { value, selected: value === session.status }, label)),
+        SESSION_STATUSES.map((value) => h("option", { value, selected: value === session.status }, SESSION_STATUS_LABEL[value] || value)),
       ),
     ),
     h(

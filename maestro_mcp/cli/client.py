@@ -2,12 +2,22 @@
 
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
+
+from maestro_mcp.protocol import (
+    AUTHORIZATION_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    IF_MATCH_HEADER,
+    SEQ_HEADER,
+    TRUE,
+    bearer,
+    etag,
+    parse_seq,
+)
 
 from .errors import CliError, Exit
 
@@ -27,7 +37,7 @@ class Response:
 class MaestroClient:
     def __init__(self, base_url: str, *, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {AUTHORIZATION_HEADER: bearer(token)} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)
 
     def close(self) -> None:
@@ -51,9 +61,9 @@ class MaestroClient:
         """
         headers = dict(headers or {})
         if method == "POST":
-            headers["Idempotency-Key"] = str(uuid.uuid4())
+            headers[IDEMPOTENCY_KEY_HEADER] = str(uuid.uuid4())
         if if_version is not None:
-            headers["If-Match"] = f'"{if_version}"'
+            headers[IF_MATCH_HEADER] = etag(if_version)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         delay = 0.2
         for attempt in range(1, ATTEMPTS + 1):
@@ -78,8 +88,7 @@ class MaestroClient:
 
 
 def _seq(response: httpx.Response) -> int | None:
-    value = response.headers.get("x-maestro-seq")
-    return int(value) if value and value.isdigit() else None
+    return parse_seq(response.headers.get(SEQ_HEADER))
 
 
 def _parse(response: httpx.Response) -> Response:
@@ -89,7 +98,7 @@ def _parse(response: httpx.Response) -> Response:
         body = None
     if response.status_code >= 400:
         raise CliError.from_response(response.status_code, body)
-    replayed = response.headers.get("idempotent-replayed") == "true"
+    replayed = response.headers.get(IDEMPOTENT_REPLAYED_HEADER) == TRUE
     return Response(response.status_code, body, _seq(response), replayed)
 
 
@@ -101,12 +110,3 @@ def unreachable(url: str, exc: Exception | None = None) -> CliError:
         code="unreachable",
         details=str(exc) if exc else None,
     )
-
-
-@contextmanager
-def connected(url: str, token: str | None) -> Iterator[MaestroClient]:
-    client = MaestroClient(url, token=token)
-    try:
-        yield client
-    finally:
-        client.close()

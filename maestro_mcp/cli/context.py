@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from maestro_mcp.core.names import same_name
+
 from .client import DEFAULT_URL, MaestroClient
 from .errors import CliError, Exit
 from .output import Printer
@@ -33,10 +35,11 @@ class Cli:
             self._client.close()
 
     def find_project(self, ref: str) -> dict[str, Any]:
-        """A project by id or by name (case-insensitive)."""
+        """A project by id or by name (compared as core/names.py says: case, width and
+        surrounding spaces do not count)."""
         projects: list[dict[str, Any]] = self.client.get("/api/projects").body
         by_id = [p for p in projects if p["id"] == ref]
-        named = [p for p in projects if p["name"].casefold() == ref.strip().casefold()]
+        named = [p for p in projects if same_name(p["name"], ref)]
         if by_id or len(named) == 1:
             return (by_id or named)[0]
         if named:

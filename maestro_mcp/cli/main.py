@@ -1,4 +1,5 @@
-"""The ``maestro`` command: one entry point for the server and (later) the client commands."""
+"""The ``maestro`` command: one entry point for the server (serve, mcp), the client commands
+(project, task, session, watch, status) and agent-config."""
 
 import click
 

@@ -15,22 +15,39 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from maestro_mcp.core.models import SessionStatus, TaskPriority, TaskStatus
+
 from .errors import CliError
 
-STATUS_STYLE = {
-    "pending": "yellow",
-    "in_progress": "cyan",
-    "in_review": "magenta",
-    "blocked": "red",
-    "completed": "green",
-    "cancelled": "dim",
-    "idle": "yellow",
-    "working": "cyan",
-    "needs_input": "magenta",
-    "failed": "red",
-    "stopped": "dim",
+# How each value looks; which values exist is the core's (tests check each has a style).
+TASK_STATUS_STYLE = {
+    TaskStatus.PENDING: "yellow",
+    TaskStatus.IN_PROGRESS: "cyan",
+    TaskStatus.IN_REVIEW: "magenta",
+    TaskStatus.BLOCKED: "red",
+    TaskStatus.COMPLETED: "green",
+    TaskStatus.CANCELLED: "dim",
 }
-PRIORITY_STYLE = {"urgent": "bold red", "high": "red", "medium": "", "low": "dim"}
+SESSION_STATUS_STYLE = {
+    SessionStatus.IDLE: "yellow",
+    SessionStatus.WORKING: "cyan",
+    SessionStatus.NEEDS_INPUT: "magenta",
+    SessionStatus.COMPLETED: "green",
+    SessionStatus.FAILED: "red",
+    SessionStatus.STOPPED: "dim",
+}
+PRIORITY_STYLE = {
+    TaskPriority.URGENT: "bold red",
+    TaskPriority.HIGH: "red",
+    TaskPriority.MEDIUM: "",
+    TaskPriority.LOW: "dim",
+}
+# By plain value, as the API sends them; a status of both ("completed") looks the same.
+_STATUS_STYLE: dict[str, str] = {
+    **{status.value: style for status, style in TASK_STATUS_STYLE.items()},
+    **{status.value: style for status, style in SESSION_STATUS_STYLE.items()},
+}
+_PRIORITY_STYLE: dict[str, str] = {p.value: style for p, style in PRIORITY_STYLE.items()}
 
 
 def _console(stream: Any) -> Console:
@@ -104,11 +121,11 @@ class Printer:
 
 
 def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLE.get(status, ""))
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
 
 
 def priority_text(priority: str) -> Text:
-    return Text(priority, style=PRIORITY_STYLE.get(priority, ""))
+    return Text(priority, style=_PRIORITY_STYLE.get(priority, ""))
 
 
 def _plain(value: Any) -> str:

@@ -5,10 +5,8 @@ from typing import Any
 import click
 
 from .context import Cli, client_command
+from .params import DEFAULT_SESSION_STATUS, LEASE_SECONDS, NOTES_COUNT, SESSION_STATUS
 from .show import SESSION_COLUMNS, session_fields, session_row, when
-
-SESSION_STATUSES = ["idle", "working", "needs_input", "completed", "failed", "stopped"]
-status_choice = click.Choice(SESSION_STATUSES)
 
 
 @click.group()
@@ -19,7 +17,7 @@ def session() -> None:
 @session.command()
 @click.argument("name")
 @click.option("--agent", help="Which agent, e.g. claude-code.")
-@click.option("--status", type=status_choice, default="idle", show_default=True)
+@click.option("--status", type=SESSION_STATUS, default=DEFAULT_SESSION_STATUS, show_default=True)
 @click.option("--task", "task_ids", multiple=True, help="A task to link; repeatable.")
 @client_command
 def create(cli: Cli, name: str, agent: str | None, status: str, task_ids: tuple[str, ...]) -> None:
@@ -41,7 +39,7 @@ def create(cli: Cli, name: str, agent: str | None, status: str, task_ids: tuple[
 
 
 @session.command("list")
-@click.option("--status", type=status_choice, help="Only sessions with this status.")
+@click.option("--status", type=SESSION_STATUS, help="Only sessions with this status.")
 @click.option("--task", "task_id", help="Only sessions holding this task id.")
 @client_command
 def list_(cli: Cli, status: str | None, task_id: str | None) -> None:
@@ -60,7 +58,7 @@ def list_(cli: Cli, status: str | None, task_id: str | None) -> None:
 @click.argument("session_id")
 @click.option(
     "--notes",
-    type=click.IntRange(0, 1000),
+    type=NOTES_COUNT,
     default=10,
     show_default=True,
     help="How many of the latest progress notes to show.",
@@ -87,7 +85,7 @@ def get(cli: Cli, session_id: str, notes: int) -> None:
 @click.argument("session_id")
 @click.option("--name")
 @click.option("--agent")
-@click.option("--status", type=status_choice)
+@click.option("--status", type=SESSION_STATUS)
 @click.option("--if-version", type=int, help="Fail unless the session is still at this version.")
 @client_command
 def update(
@@ -183,9 +181,7 @@ def log(cli: Cli, session_id: str, message: str) -> None:
 
 @session.command()
 @click.argument("session_id")
-@click.option(
-    "--lease", type=click.IntRange(1, 86_400), help="New lease in seconds for its claims."
-)
+@click.option("--lease", type=LEASE_SECONDS, help="New lease in seconds for its claims.")
 @client_command
 def heartbeat(cli: Cli, session_id: str, lease: int | None) -> None:
     """Tell the server the session is alive: renews the leases of its claims.

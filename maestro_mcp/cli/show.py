@@ -5,6 +5,8 @@ from typing import Any
 
 from rich.text import Text
 
+from maestro_mcp.core.events import EventType
+
 from .output import priority_text, status_text
 
 
@@ -114,15 +116,14 @@ def event_line(message: dict[str, Any]) -> Text:
     stamp = when(message.get("timestamp")) or ""
     text = Text.assemble((stamp[11:], "dim"), "  ", (f"#{message.get('seq', '-')}", "dim"), "  ")
     text.append(event.ljust(21), style="bold")
-    if event in ("session:task_added", "session:task_removed"):
-        text.append(
-            f"{data['sessionId']} {'+' if event.endswith('added') else '-'} {data['taskId']}"
-        )
-    elif event == "task:claimed":
+    if event in (EventType.SESSION_TASK_ADDED, EventType.SESSION_TASK_REMOVED):
+        sign = "+" if event == EventType.SESSION_TASK_ADDED else "-"
+        text.append(f"{data['sessionId']} {sign} {data['taskId']}")
+    elif event == EventType.TASK_CLAIMED:
         text.append(f"{data['taskId']} by {data['sessionId']} until {when(data['expiresAt'])}")
-    elif event == "task:released":
+    elif event == EventType.TASK_RELEASED:
         text.append(f"{data['taskId']} by {data['sessionId']} ({data['reason']})")
-    elif event == "session:note_added":
+    elif event == EventType.SESSION_NOTE_ADDED:
         text.append(f"{data['sessionId']}: {data['note']['message']}")
     elif event.endswith(":deleted"):
         text.append(str(data.get("id")))

@@ -5,12 +5,10 @@ from collections import Counter
 import click
 from rich.text import Text
 
+from maestro_mcp.core.models import ACTIVE_SESSION_STATUSES, TaskStatus
+
 from .context import Cli, client_command
 from .output import status_text
-from .sessions import SESSION_STATUSES
-from .tasks import TASK_STATUSES
-
-ACTIVE = ("idle", "working", "needs_input")
 
 
 @click.command()
@@ -26,8 +24,8 @@ def status(cli: Cli) -> None:
     tasks = cli.client.get("/api/tasks", projectId=project["id"])
     sessions = cli.client.get("/api/sessions", projectId=project["id"]).body
     counts = Counter(t["status"] for t in tasks.body)
-    by_status = {s: counts.get(s, 0) for s in TASK_STATUSES}
-    active = [s for s in sessions if s["status"] in ACTIVE]
+    by_status = {s.value: counts.get(s.value, 0) for s in TaskStatus}
+    active = [s for s in sessions if s["status"] in ACTIVE_SESSION_STATUSES]
     if cli.printer.json_mode:
         cli.printer.data(
             {
@@ -49,7 +47,7 @@ def status(cli: Cli) -> None:
         out.line("no active sessions")
         return
     out.line(f"{len(active)} active session{'s' if len(active) != 1 else ''}:")
-    order = {s: i for i, s in enumerate(SESSION_STATUSES)}
+    order = {s.value: i for i, s in enumerate(ACTIVE_SESSION_STATUSES)}
     for s in sorted(active, key=lambda s: order[s["status"]]):
         line = Text("  ")
         line.append(s["id"] + "  ")

@@ -4,14 +4,20 @@ from typing import Any
 
 import click
 
+from maestro_mcp.core.models import DEFAULT_LEASE_S
+from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_CLAIM_HEADER, TRUE
+
 from .context import Cli, client_command
+from .params import (
+    CLAIM_COUNT,
+    DEFAULT_TASK_PRIORITY,
+    DEFAULT_TASK_STATUS,
+    LEASE_SECONDS,
+    LIST_LIMIT,
+    TASK_PRIORITY,
+    TASK_STATUS,
+)
 from .show import TASK_COLUMNS, task_fields, task_rows, when
-
-TASK_STATUSES = ["pending", "in_progress", "in_review", "blocked", "completed", "cancelled"]
-PRIORITIES = ["low", "medium", "high", "urgent"]
-
-status_choice = click.Choice(TASK_STATUSES)
-priority_choice = click.Choice(PRIORITIES)
 
 
 @click.group()
@@ -23,8 +29,8 @@ def task() -> None:
 @click.argument("title")
 @click.option("--description", default="", help="What it is about.")
 @click.option("--prompt", default="", help="Instructions for the agent doing it.")
-@click.option("--priority", type=priority_choice, default="medium", show_default=True)
-@click.option("--status", type=status_choice, default="pending", show_default=True)
+@click.option("--priority", type=TASK_PRIORITY, default=DEFAULT_TASK_PRIORITY, show_default=True)
+@click.option("--status", type=TASK_STATUS, default=DEFAULT_TASK_STATUS, show_default=True)
 @click.option("--parent", help="Make it a sub-task of this task id.")
 @click.option(
     "--depends-on",
@@ -67,7 +73,7 @@ def create(
 
 
 @task.command("list")
-@click.option("--status", type=status_choice, help="Only tasks with this status.")
+@click.option("--status", type=TASK_STATUS, help="Only tasks with this status.")
 @click.option("--session", help="Only tasks of this session id.")
 @click.option("--parent", help="Only sub-tasks of this task id.")
 @click.option("--query", help="Text in the title or description.")
@@ -76,7 +82,7 @@ def create(
 )
 @click.option("--blocked", is_flag=True, help="Only tasks waiting on an unfinished dependency.")
 @click.option("--label", help="Only tasks with this label.")
-@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many.")
+@click.option("--limit", type=LIST_LIMIT, help="At most this many.")
 @client_command
 def list_(
     cli: Cli,
@@ -129,8 +135,8 @@ def get(cli: Cli, task_id: str) -> None:
 @click.option("--title")
 @click.option("--description")
 @click.option("--prompt")
-@click.option("--priority", type=priority_choice)
-@click.option("--status", type=status_choice)
+@click.option("--priority", type=TASK_PRIORITY)
+@click.option("--status", type=TASK_STATUS)
 @click.option("--parent", help='New parent task id ("" for top level).')
 @click.option(
     "--depends-on",
@@ -205,9 +211,9 @@ def delete(cli: Cli, task_id: str, if_version: int | None) -> None:
 
 
 def claim_headers(token: str | None, override: bool) -> dict[str, str]:
-    headers = {"X-Claim-Token": token} if token else {}
+    headers = {CLAIM_TOKEN_HEADER: token} if token else {}
     if override:
-        headers["X-Override-Claim"] = "true"
+        headers[OVERRIDE_CLAIM_HEADER] = TRUE
     return headers
 
 
@@ -216,8 +222,8 @@ def claim_headers(token: str | None, override: bool) -> dict[str, str]:
 @click.option("--session", "session_id", required=True, help="The session that takes it.")
 @click.option(
     "--lease",
-    type=click.IntRange(1, 86_400),
-    default=300,
+    type=LEASE_SECONDS,
+    default=DEFAULT_LEASE_S,
     show_default=True,
     help="Seconds until the claim expires unless renewed (session heartbeat).",
 )
@@ -241,13 +247,13 @@ def claim(cli: Cli, task_id: str, session_id: str, lease: int) -> None:
 
 @task.command()
 @click.option("--session", "session_id", required=True, help="The session that takes them.")
-@click.option("--count", type=click.IntRange(1, 50), default=1, show_default=True)
+@click.option("--count", type=CLAIM_COUNT, default=1, show_default=True)
 @click.option("--label", "labels", multiple=True, help="Only tasks with this label; repeatable.")
 @click.option("--parent", help="Only sub-tasks of this task id.")
 @click.option(
     "--lease",
-    type=click.IntRange(1, 86_400),
-    default=300,
+    type=LEASE_SECONDS,
+    default=DEFAULT_LEASE_S,
     show_default=True,
     help="Seconds until each claim expires unless renewed.",
 )

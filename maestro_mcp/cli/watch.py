@@ -14,6 +14,10 @@ from rich.text import Text
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
+from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
+from maestro_mcp.core.feed import ResetReason
+from maestro_mcp.protocol import TOKEN_QUERY
+
 from .client import unreachable
 from .context import Cli, client_command
 from .errors import CliError, Exit
@@ -25,7 +29,7 @@ BACKOFF_MAX = 10.0
 
 def feed_url(base_url: str, since: int | None, project_id: str | None, token: str | None) -> str:
     scheme, rest = base_url.split("://", 1)
-    query = {"since": since, "projectId": project_id, "token": token}
+    query = {"since": since, "projectId": project_id, TOKEN_QUERY: token}
     encoded = urlencode({k: v for k, v in query.items() if v is not None})
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}/ws" + (
         f"?{encoded}" if encoded else ""
@@ -55,14 +59,14 @@ class Feed:
                     for raw in ws:
                         message = json.loads(raw)
                         event = message.get("event")
-                        if event == "sync:ready":
+                        if event == SYNC_READY:
                             backoff, warned = BACKOFF_START, False
                             if self.last is None:
                                 self.last = message["data"]["seq"]
                             self.notice(f"watching from seq {self.last} (Ctrl-C to stop)")
-                        elif event == "sync:reset":
+                        elif event == SYNC_RESET:
                             reason = message["data"]["reason"]
-                            if reason != "slow_consumer":
+                            if reason != ResetReason.SLOW_CONSUMER:
                                 # The log no longer holds what we missed: go on from now.
                                 self.notice(f"some events are no longer retained ({reason})")
                                 self.resets.append(reason)
@@ -145,9 +149,9 @@ def _snapshot(cli: Cli, project_id: str, tasks: dict[str, dict[str, Any]]) -> in
 
 def _apply(tasks: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
     event, data = message["event"], message["data"]
-    if event in ("task:created", "task:updated"):
+    if event in (EventType.TASK_CREATED, EventType.TASK_UPDATED):
         tasks[data["id"]] = data
-    elif event == "task:deleted":
+    elif event == EventType.TASK_DELETED:
         tasks.pop(data["id"], None)
 
 

@@ -1,10 +1,15 @@
-"""Entity identifiers: a readable prefix and a random, URL-safe suffix."""
+"""Entity identifiers: a readable prefix and a random, URL-safe suffix.
+
+Rule: the prefixes are defined here only; code that tells ids apart uses these.
+"""
 
 import secrets
 
 PROJECT_PREFIX = "proj_"
 TASK_PREFIX = "task_"
 SESSION_PREFIX = "sess_"
+# Claim tokens are secrets, not ids, but carry a prefix too so people can tell them apart.
+CLAIM_TOKEN_PREFIX = "clm_"
 
 
 def new_id(prefix: str) -> str:

@@ -11,7 +11,9 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-# Field limits. Bodies are capped separately at the HTTP edge.
+# Field limits, the one definition REST, MCP, the CLI and the board use (the board
+# gets them from /assets/vocabulary.js). Bodies are capped separately at the HTTP edge.
+ID_MAX = 100
 NAME_MAX = 200
 TITLE_MAX = 500
 PATH_MAX = 4096
@@ -48,7 +50,7 @@ Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 Prompt = Annotated[str, StringConstraints(max_length=PROMPT_MAX)]
 WorkingDir = Annotated[str, StringConstraints(max_length=PATH_MAX)]
 Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_MAX)]
-EntityId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+EntityId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
 Labels = Annotated[list[Label], Field(max_length=LABELS_MAX)]
 DependsOn = Annotated[list[EntityId], Field(max_length=DEPS_MAX)]
@@ -83,6 +85,8 @@ class SessionStatus(StrEnum):
 ENDED_SESSION_STATUSES = frozenset(
     {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.STOPPED}
 )
+# The rest, in the enum's order: what `maestro status` lists as active.
+ACTIVE_SESSION_STATUSES = tuple(s for s in SessionStatus if s not in ENDED_SESSION_STATUSES)
 
 
 class _Model(BaseModel):
@@ -270,7 +274,7 @@ class ClaimNextRequest(_Input):
 
 
 class ReleaseRequest(_Input):
-    claim_token: Annotated[str, StringConstraints(max_length=200)] | None = None
+    claim_token: Annotated[str, StringConstraints(max_length=CLAIM_TOKEN_MAX)] | None = None
     override: bool = False
 
 

@@ -19,7 +19,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from maestro_mcp.compat import connection_of
-from maestro_mcp.core.events import StoredEvent
+from maestro_mcp.core.events import EventType, StoredEvent
 from maestro_mcp.core.feed import Feed, FeedClosed, SubscriberOverflow
 
 from .resources import board_uri, session_uri, task_uri
@@ -33,17 +33,17 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     kind: str = message["event"]
     data = message["data"]
     uris: list[str] = []
-    if kind in ("task:claimed", "task:released"):
+    if kind in (EventType.TASK_CLAIMED, EventType.TASK_RELEASED):
         uris.append(task_uri(data["taskId"]))
     elif kind.startswith("task:"):
         uris.append(task_uri(data["id"]))
-    elif kind in ("session:task_added", "session:task_removed"):
+    elif kind in (EventType.SESSION_TASK_ADDED, EventType.SESSION_TASK_REMOVED):
         uris += [session_uri(data["sessionId"]), task_uri(data["taskId"])]
-    elif kind == "session:note_added":
+    elif kind == EventType.SESSION_NOTE_ADDED:
         uris.append(session_uri(data["sessionId"]))
     elif kind.startswith("session:"):
         uris.append(session_uri(data["id"]))
-    if event.project_id is not None and kind != "session:note_added":
+    if event.project_id is not None and kind != EventType.SESSION_NOTE_ADDED:
         uris.append(board_uri(event.project_id))
     return uris
 

@@ -21,12 +21,13 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from maestro_mcp.core.errors import MaestroError, VersionConflict
-from maestro_mcp.core.ids import SESSION_PREFIX
+from maestro_mcp.core.ids import SESSION_PREFIX, TASK_PREFIX
 from maestro_mcp.core.models import (
     AGENT_MAX,
     CLAIM_NEXT_MAX,
     DEFAULT_LEASE_S,
     DEPS_MAX,
+    ID_MAX,
     IDEMPOTENCY_KEY_MAX,
     LABELS_MAX,
     LEASE_MAX_S,
@@ -82,8 +83,10 @@ ProjectArg = Annotated[
     str | None,
     Field(description="Project id or name (default: the only or configured one)."),
 ]
-TaskId = Annotated[str, Field(description="A task id (task_…).", max_length=100)]
-SessionId = Annotated[str, Field(description="A session id (sess_…).", max_length=100)]
+TaskId = Annotated[str, Field(description=f"A task id ({TASK_PREFIX}…).", max_length=ID_MAX)]
+SessionId = Annotated[
+    str, Field(description=f"A session id ({SESSION_PREFIX}…).", max_length=ID_MAX)
+]
 ExpectedVersion = Annotated[
     int | None,
     Field(description="The version you read; the write fails if the entity changed since.", ge=1),
@@ -327,7 +330,11 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     @tool(READ)
     @actionable
-    async def get(id: Annotated[str, Field(description="A task_… or sess_… id.")]) -> ItemResult:
+    async def get(
+        id: Annotated[
+            str, Field(description=f"A {TASK_PREFIX}… or {SESSION_PREFIX}… id.", max_length=ID_MAX)
+        ],
+    ) -> ItemResult:
         """Get one task, or one session with its latest notes, by id (all fields)."""
 
         def read() -> ItemResult:  # one snapshot: the entity, its notes and its project

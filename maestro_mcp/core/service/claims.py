@@ -11,6 +11,7 @@ import secrets
 
 from ..errors import ClaimConflict, InvalidInput, NotReady
 from ..events import EventType
+from ..ids import CLAIM_TOKEN_PREFIX
 from ..models import (
     ENDED_SESSION_STATUSES,
     ClaimGrant,
@@ -34,7 +35,6 @@ from .rules import (
 )
 from .transaction import Write
 
-CLAIM_TOKEN_PREFIX = "clm_"
 STATUSES_ENDING_A_CLAIM = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.CANCELLED, TaskStatus.PENDING}
 )

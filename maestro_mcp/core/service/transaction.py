@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
 from ..events import EventType, PendingEvent
 from ..models import IDEMPOTENCY_KEY_MAX
@@ -92,8 +93,8 @@ class Transactions:
                 if found is not None:
                     if found[0] != fingerprint:
                         raise IdempotencyKeyReused(
-                            "this Idempotency-Key was already used for a different request; "
-                            "use a new key for a new request"
+                            f"this {IDEMPOTENCY_KEY_HEADER} was already used for a different "
+                            "request; use a new key for a new request"
                         )
                     stored = json.loads(found[1])
                     value = adapter.validate_python(stored["value"])
@@ -137,5 +138,5 @@ def _check_key(key: str) -> None:
     if not key or len(key) > IDEMPOTENCY_KEY_MAX:
         raise InvalidInput(
             f"an idempotency key is 1 to {IDEMPOTENCY_KEY_MAX} characters",
-            details={"field": "Idempotency-Key"},
+            details={"field": IDEMPOTENCY_KEY_HEADER},
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ...models import Claim, Task, TaskFilter
+from ...models import Claim, Task, TaskFilter, TaskPriority, TaskStatus
 
 # Written by save_task. Claims are written only by the claim methods below.
 _TASK_COLUMNS = (
@@ -30,20 +30,28 @@ def upsert(table: str, columns: str) -> str:
 _UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
 
 # The readiness of a task, as SQL over `tasks` (the :now parameter is the clock).
+# Status and priority literals come from the enums: the SQL cannot drift from them.
+_PENDING, _IN_PROGRESS = f"'{TaskStatus.PENDING}'", f"'{TaskStatus.IN_PROGRESS}'"
 UNMET_DEPENDENCY = (
     "EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on_id "
-    "WHERE d.task_id = tasks.id AND dt.status != 'completed')"
+    f"WHERE d.task_id = tasks.id AND dt.status != '{TaskStatus.COMPLETED}')"
 )
 LIVE_CLAIM = "(claim_expires_at IS NOT NULL AND claim_expires_at > :now)"
 # A claim that ran out hands the task back (in_progress -> pending) when the server
 # reaps it; reads count it as pending already, so they never depend on the reaper's timing.
 EFFECTIVELY_PENDING = (
-    "(status = 'pending' OR (status = 'in_progress' AND claim_expires_at IS NOT NULL "
+    f"(status = {_PENDING} OR (status = {_IN_PROGRESS} AND claim_expires_at IS NOT NULL "
     "AND claim_expires_at <= :now))"
 )
 READY = f"({EFFECTIVELY_PENDING} AND NOT {UNMET_DEPENDENCY} AND NOT {LIVE_CLAIM})"
+# Most urgent first: the enum lists priorities from least to most urgent.
 PRIORITY_ORDER = (
-    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END"
+    "CASE priority "
+    + " ".join(
+        f"WHEN '{priority}' THEN {rank}"
+        for rank, priority in enumerate(reversed(list(TaskPriority)))
+    )
+    + " END"
 )
 
 

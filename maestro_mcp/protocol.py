@@ -1,0 +1,96 @@
+"""The wire vocabulary Maestro's faces share: HTTP headers, the ETag format, the token
+query parameter and the WebSocket close codes (docs/protocol.md describes them).
+
+Rule: these names and formats are defined here only. The REST edge (http_api), the
+CLI's client and the board's server side import them instead of writing them out;
+statuses, priorities, limits and id prefixes live in ``maestro_mcp.core`` instead.
+
+Header names are written in their canonical case. HTTP compares them without case,
+so read them through a case-insensitive mapping (Starlette's and httpx's headers are).
+"""
+
+import re
+
+# --- headers ---------------------------------------------------------------------------
+
+# Every response: the seq of a write's last event, or the seq a read is consistent with.
+SEQ_HEADER = "X-Maestro-Seq"
+ETAG_HEADER = "ETag"
+IF_MATCH_HEADER = "If-Match"
+IF_NONE_MATCH_HEADER = "If-None-Match"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+# On the answer to a retried write: ``true``, the first result is returned again.
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
+CLAIM_TOKEN_HEADER = "X-Claim-Token"
+OVERRIDE_CLAIM_HEADER = "X-Override-Claim"
+AUTHORIZATION_HEADER = "Authorization"
+LAST_EVENT_ID_HEADER = "Last-Event-ID"
+
+# The value flag headers (Idempotent-Replayed, X-Override-Claim) are sent with.
+TRUE = "true"
+# What a flag header may say to mean yes, as read (case-insensitive).
+_TRUE_VALUES = frozenset({"1", "true", "yes"})
+
+# --- authentication --------------------------------------------------------------------
+
+BEARER_SCHEME = "Bearer"
+# Browsers cannot set headers on WebSocket or EventSource requests: they send the
+# token as this query parameter instead, which every route accepts and ignores.
+TOKEN_QUERY = "token"
+
+# --- versions and seqs -----------------------------------------------------------------
+
+# Seqs and versions: ASCII digits only (str.isdigit() takes "²"), small enough for SQLite.
+SMALL_INT = re.compile(r"[0-9]{1,18}")
+
+# --- WebSocket close codes -------------------------------------------------------------
+
+CLOSE_GOING_AWAY = 1001  # the server shuts down: reconnect with `since`
+CLOSE_POLICY_VIOLATION = 1008  # refused before accept (Host, Origin, token)
+CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
+CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
+
+
+def bearer(token: str) -> str:
+    """The ``Authorization`` value carrying ``token``."""
+    return f"{BEARER_SCHEME} {token}"
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization`` value, None if it carries no bearer token."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != BEARER_SCHEME.lower():
+        return None
+    return token.strip() or None
+
+
+def etag(version: int) -> str:
+    """An entity version as its ETag: strong and quoted, ``3`` -> ``"3"``."""
+    return f'"{version}"'
+
+
+def if_match_version(value: str | None) -> int | None:
+    """The version an ``If-Match`` value asks for, None if it asks for none.
+
+    Accepts our ETag (``"3"``), a weak one (``W/"3"``) and a bare number (``3``);
+    ``*`` or no header means any version. Anything else raises ValueError.
+    """
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not SMALL_INT.fullmatch(text):
+        raise ValueError(f'If-Match must be an ETag such as "3", got {value!r}')
+    return int(text)
+
+
+def is_true(value: str | None) -> bool:
+    """Whether a flag header says yes."""
+    return value is not None and value.strip().lower() in _TRUE_VALUES
+
+
+def parse_seq(value: str | None) -> int | None:
+    """A seq sent as text (the ``X-Maestro-Seq`` header), None if absent or not one."""
+    return int(value) if value and SMALL_INT.fullmatch(value) else None

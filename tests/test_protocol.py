@@ -1,0 +1,91 @@
+"""The wire vocabulary (maestro_mcp/protocol.py): formats, parsing, and that the docs name it."""
+
+from pathlib import Path
+
+import pytest
+
+from maestro_mcp import protocol
+
+PROTOCOL_DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
+
+HEADERS = [
+    protocol.SEQ_HEADER,
+    protocol.ETAG_HEADER,
+    protocol.IF_MATCH_HEADER,
+    protocol.IF_NONE_MATCH_HEADER,
+    protocol.IDEMPOTENCY_KEY_HEADER,
+    protocol.IDEMPOTENT_REPLAYED_HEADER,
+    protocol.CLAIM_TOKEN_HEADER,
+    protocol.OVERRIDE_CLAIM_HEADER,
+    protocol.AUTHORIZATION_HEADER,
+    protocol.LAST_EVENT_ID_HEADER,
+]
+
+
+@pytest.mark.parametrize("name", HEADERS)
+def test_the_protocol_doc_names_every_header(name: str) -> None:
+    assert name in PROTOCOL_DOC.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "code", [protocol.CLOSE_GOING_AWAY, protocol.CLOSE_TRY_AGAIN_LATER, protocol.CLOSE_RESET]
+)
+def test_the_protocol_doc_names_every_close_code_a_client_sees(code: int) -> None:
+    assert str(code) in PROTOCOL_DOC.read_text(encoding="utf-8")
+
+
+def test_an_etag_is_the_quoted_version_and_parses_back() -> None:
+    assert protocol.etag(3) == '"3"'
+    assert protocol.if_match_version(protocol.etag(3)) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [('"3"', 3), ('W/"3"', 3), ("3", 3), (' "12" ', 12), ("*", None), (None, None)],
+)
+def test_if_match_takes_our_etag_a_weak_one_or_a_number(
+    value: str | None, version: int | None
+) -> None:
+    assert protocol.if_match_version(value) == version
+
+
+@pytest.mark.parametrize("value", ["yesterday", '"\u00b2"', '"-1"', '"' + "9" * 19 + '"', ""])
+def test_if_match_refuses_anything_else(value: str) -> None:
+    with pytest.raises(ValueError, match="If-Match"):
+        protocol.if_match_version(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        (protocol.bearer("s3cret"), "s3cret"),
+        ("bearer  s3cret ", "s3cret"),
+        ("Basic dXNlcg==", None),
+        ("Bearer", None),
+        ("", None),
+    ],
+)
+def test_bearer_token(value: str, token: str | None) -> None:
+    assert protocol.bearer_token(value) == token
+
+
+@pytest.mark.parametrize(
+    ("value", "yes"),
+    [
+        ("true", True),
+        (" TRUE ", True),
+        ("1", True),
+        ("yes", True),
+        ("false", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_flag_headers(value: str | None, yes: bool) -> None:
+    assert protocol.is_true(value) is yes
+    assert protocol.is_true(protocol.TRUE)
+
+
+@pytest.mark.parametrize(("value", "seq"), [("42", 42), ("\u00b2", None), ("", None), (None, None)])
+def test_seq_header_values(value: str | None, seq: int | None) -> None:
+    assert protocol.parse_seq(value) == seq
