@@ -36,7 +36,7 @@ def feed_url(base_url: str, since: int | None, project_id: str | None, token: st
     )
 
 
-class Feed:
+class ResumingFeed:
     """Envelopes from /ws, forever: reconnects with backoff and resumes after the last seq."""
 
     def __init__(self, cli: Cli, since: int | None, project_id: str | None) -> None:
@@ -116,7 +116,7 @@ def watch(cli: Cli, since: int | None, board: bool) -> None:
             _board(cli)
             return
         project_id = cli.project()["id"] if cli.project_ref else None
-        for message, raw in Feed(cli, since, project_id):
+        for message, raw in ResumingFeed(cli, since, project_id):
             if cli.printer.json_mode:
                 sys.stdout.write(raw + "\n")
                 sys.stdout.flush()
@@ -130,7 +130,7 @@ def _board(cli: Cli) -> None:
     project = cli.project()
     tasks: dict[str, dict[str, Any]] = {}
     seq = _snapshot(cli, project["id"], tasks)
-    feed = Feed(cli, seq, project["id"])
+    feed = ResumingFeed(cli, seq, project["id"])
     with Live(_render(project, tasks), console=cli.printer.out, auto_refresh=False) as live:
         for message, _ in feed:
             if feed.resets:

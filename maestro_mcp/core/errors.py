@@ -30,7 +30,7 @@ class InvalidInput(MaestroError):
 
 
 class Conflict(MaestroError):
-    """The request contradicts the current state (e.g. a parent cycle)."""
+    """The request contradicts the current state (e.g. a task another session holds)."""
 
     code = "conflict"
 

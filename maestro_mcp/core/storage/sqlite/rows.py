@@ -64,10 +64,18 @@ class SqliteRows(TaskQueries, LogQueries):
         rows = self.conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY rowid")
         return [_project(row) for row in rows]
 
-    def save_project(self, p: Project) -> None:
+    def save_project(self, project: Project) -> None:
         self.conn.execute(
             _UPSERT_PROJECT,
-            (p.id, p.name, p.working_dir, p.description, p.created_at, p.updated_at, p.version),
+            (
+                project.id,
+                project.name,
+                project.working_dir,
+                project.description,
+                project.created_at,
+                project.updated_at,
+                project.version,
+            ),
         )
 
     def delete_project(self, project_id: str) -> None:
@@ -114,20 +122,20 @@ class SqliteRows(TaskQueries, LogQueries):
         )
         return [_session(row, links.get(row[0], [])) for row in rows]
 
-    def save_session(self, s: Session) -> None:
+    def save_session(self, session: Session) -> None:
         self.conn.execute(
             _UPSERT_SESSION,
             (
-                s.id,
-                s.project_id,
-                s.name,
-                s.agent,
-                s.status.value,
-                s.created_at,
-                s.updated_at,
-                s.last_activity_at,
-                s.ended_at,
-                s.version,
+                session.id,
+                session.project_id,
+                session.name,
+                session.agent,
+                session.status.value,
+                session.created_at,
+                session.updated_at,
+                session.last_activity_at,
+                session.ended_at,
+                session.version,
             ),
         )
 

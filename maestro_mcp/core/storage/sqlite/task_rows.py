@@ -187,24 +187,24 @@ class TaskQueries:
             " AND ".join(clauses), params, order=f"{PRIORITY_ORDER}, rowid", limit=count
         )
 
-    def save_task(self, t: Task) -> None:
+    def save_task(self, task: Task) -> None:
         self.conn.execute(
             _UPSERT_TASK,
             (
-                t.id,
-                t.project_id,
-                t.parent_id,
-                t.title,
-                t.description,
-                t.prompt,
-                t.status.value,
-                t.priority.value,
-                t.created_at,
-                t.updated_at,
-                t.started_at,
-                t.completed_at,
-                t.version,
-                json.dumps(t.labels),
+                task.id,
+                task.project_id,
+                task.parent_id,
+                task.title,
+                task.description,
+                task.prompt,
+                task.status.value,
+                task.priority.value,
+                task.created_at,
+                task.updated_at,
+                task.started_at,
+                task.completed_at,
+                task.version,
+                json.dumps(task.labels),
             ),
         )
 
