@@ -6,7 +6,7 @@ import pytest
 from http_api import Settings
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.store import Database
-from tests.support import LiveServer, live_server
+from tests.support.servers import LiveServer, live_server
 
 
 @pytest.fixture

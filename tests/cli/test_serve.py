@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import WAIT, SseClient, WsClient, maestro_command, start_server_process
+from tests.support.feeds import SseClient, WsClient
+from tests.support.servers import maestro_command, start_server_process
+from tests.support.waiting import WAIT
 
 
 def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:

@@ -13,7 +13,8 @@ from mcp.types import ResourceUpdatedNotification
 
 from http_api import Settings
 from tests.mcp_server.scenario import call, every_tool_and_resource
-from tests.support import LiveServer, SseClient, WsClient, live_server
+from tests.support.feeds import SseClient, WsClient
+from tests.support.servers import LiveServer, live_server
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.mcp_server.scenario import call, every_tool_and_resource
-from tests.support import LiveServer, WsClient
+from tests.support.feeds import WsClient
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.anyio
 
