@@ -9,9 +9,10 @@ from maestro_mcp.core.store import Database
 from tests.support.servers import LiveServer, live_server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
-    """Async tests run on asyncio, the loop the server runs on."""
+    """Async tests run on asyncio, the loop the server runs on. Session-scoped so that
+    async fixtures of any scope may use it (tests/mcp_server shares its servers)."""
     return "asyncio"
 
 

@@ -5,4 +5,5 @@
 - ``feeds``: WebSocket and SSE clients of the live feed.
 - ``core``: building records on the service and reading its event log.
 - ``cli``: the type of the ``run`` fixture and reading ``--json`` output.
+- ``mcp``: calling tools and reading resources through an MCP client.
 """
