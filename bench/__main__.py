@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Coroutine
@@ -21,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from maestro_mcp.core.models import TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
-from tests.support import write_elsewhere
+from tests.support.core import write_elsewhere
+from tests.support.servers import stdio_server
 
 from . import bigdb, load, proc, reference
 
@@ -120,10 +120,7 @@ async def maestro_phases(size: Size, workdir: Path, rows: list[Row], refs: dict[
 
         # MCP tool calls that update a task, over streamable HTTP and stdio.
         http_ms = await mcp_latency(Client(base + "/mcp"), seeded[0], size.mcp_calls)
-        stdio = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "maestro_mcp", "mcp", "--db", str(workdir / "maestro.db")],
-        )
+        stdio = stdio_server(workdir / "maestro.db")
         stdio_ms = await mcp_latency(Client(stdio), seeded[1], size.mcp_calls)
         rows.append(Row("MCP update_task, streamable HTTP", f"p50 {fmt(http_ms)} ms", "p50 ≤ 5 ms"))
         rows.append(Row("MCP update_task, stdio", f"p50 {fmt(stdio_ms)} ms"))
@@ -241,13 +238,9 @@ async def references(size: Size, workdir: Path) -> dict[str, Any]:
             workdir / "ref-full.db", size.sqlite_commits, "FULL"
         ),
     }
-    port = proc.free_port()
-    relay = proc.spawn_until_listening(
-        [*proc.pin(proc.SERVER_CORE), sys.executable, "-m", "bench.broadcast_server", str(port)],
-        banner=b"listening on",
-    )
+    relay = proc.start_pinned("bench.broadcast_server", "0")
     try:
-        url = f"ws://127.0.0.1:{port}/"
+        url = relay.url.replace("http://", "ws://") + "/"
         refs["broadcast_small_1"] = await reference.bare_broadcast(
             url, size.clients_small, size.writes, 1
         )

@@ -1,7 +1,7 @@
 """The reference fan-out: a bare websockets server that relays each message to every other
 client. No database, no JSON, no HTTP: the floor Maestro's fan-out is compared with.
 
-    python -m bench.broadcast_server PORT
+    python -m bench.broadcast_server PORT    # 0: a free port, logged as it listens
 """
 
 import asyncio
@@ -23,7 +23,8 @@ async def handler(ws: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, max_queue=None):
+    async with serve(handler, "127.0.0.1", port, max_queue=None) as server:
+        port = server.sockets[0].getsockname()[1]  # the one it chose, given 0
         print(f"listening on http://127.0.0.1:{port}", file=sys.stderr, flush=True)
         await asyncio.Future()
 

@@ -1,20 +1,21 @@
-"""Processes under measurement: a pinned ``maestro serve``, its CPU time and peak memory."""
+"""Processes under measurement: a pinned ``maestro serve``, its CPU time and peak memory.
+
+They start as the tests start theirs (tests.support.servers): on a port of their own
+choosing, ready once they log where they listen.
+"""
 
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.servers import ServerProcess, spawn_until_listening, start_server_process
+
 SERVER_CORE = "0"
 LOAD_CORE = "1"
-_LISTENING = re.compile(rb"listening on (http://\S+)")
+START_TIMEOUT = 60.0  # a server on a big database migrates and warms up first
 
 
 def pin(core: str) -> list[str]:
@@ -29,42 +30,34 @@ def pin_self(core: str) -> None:
         os.sched_setaffinity(0, {int(core)})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @dataclass
 class Process:
-    popen: subprocess.Popen[bytes]
-    url: str
-    started_in: float  # seconds from spawn to "listening"
+    """A started server and what it costs: CPU seconds and resident memory."""
+
+    server: ServerProcess
 
     @property
-    def pid(self) -> int:
-        return self.popen.pid
+    def url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def started_in(self) -> float:
+        """Seconds from spawn to listening."""
+        return self.server.started_in
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.server.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
     def rss_mb(self) -> float:
-        return _status_kb(self.pid, "VmRSS") / 1024
+        return _status_kb(self.server.pid, "VmRSS") / 1024
 
     def peak_rss_mb(self) -> float:
-        return _status_kb(self.pid, "VmHWM") / 1024
+        return _status_kb(self.server.pid, "VmHWM") / 1024
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
+        self.server.stop()
 
 
 def _status_kb(pid: int, key: str) -> int:
@@ -75,38 +68,20 @@ def _status_kb(pid: int, key: str) -> int:
 
 
 def start_server(db: Path, *extra: str, durability: str = "normal") -> Process:
-    """``maestro serve`` pinned to the server core, on a free port; returns once listening."""
-    command = [
-        *pin(SERVER_CORE),
-        sys.executable,
-        "-m",
-        "maestro_mcp",
-        "serve",
-        "--port",
-        str(free_port()),
-        "--db",
-        str(db),
+    """``maestro serve`` pinned to the server core; returns once listening."""
+    server = start_server_process(
+        db,
         "--durability",
         durability,
         *extra,
-    ]
-    return spawn_until_listening(command, banner=b"listening on")
+        prefix=pin(SERVER_CORE),
+        timeout=START_TIMEOUT,
+    )
+    return Process(server)
 
 
-def spawn_until_listening(command: list[str], banner: bytes) -> Process:
-    began = time.perf_counter()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    popen = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
-    assert popen.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = popen.stderr.readline()
-        if not line:
-            raise RuntimeError(f"{command} exited before listening")
-        if match := _LISTENING.search(line):
-            url = match.group(1).decode()
-            # Keep draining stderr so the server never blocks on a full pipe.
-            threading.Thread(target=popen.stderr.read, daemon=True).start()
-            return Process(popen, url, time.perf_counter() - began)
-    popen.kill()
-    raise RuntimeError("the server did not start within 60 s")
+def start_pinned(module: str, *args: str) -> Process:
+    """``python -m module *args`` pinned to the server core; returns once it logs
+    ``listening on http://…``."""
+    command: Sequence[str] = [*pin(SERVER_CORE), sys.executable, "-m", module, *args]
+    return Process(spawn_until_listening(command, timeout=START_TIMEOUT))

@@ -7,12 +7,13 @@ from http_api import Settings
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage.sqlite import SqliteStore
-from tests.support import LiveServer, live_server
+from tests.support.servers import LiveServer, live_server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
-    """Async tests run on asyncio, the loop the server runs on."""
+    """Async tests run on asyncio, the loop the server runs on. Session-scoped so that
+    async fixtures of any scope may use it (tests/mcp_server shares its servers)."""
     return "asyncio"
 
 

@@ -13,8 +13,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from maestro_mcp.agent_configs import DEFAULT_URL, HOSTS, write_examples
-from tests.mcp_server.scenario import TOOL_NAMES
-from tests.support import WAIT, LiveServer, maestro_command
+from tests.support.mcp import TOOL_NAMES
+from tests.support.servers import LiveServer, maestro_command
+from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
 

@@ -1,19 +1,15 @@
-import json
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from click.testing import CliRunner, Result
 
 from maestro_mcp.cli.main import cli
-from tests.support import LiveServer
-
-Run = Callable[..., Result]
+from tests.support.cli import Run
+from tests.support.servers import LiveServer
 
 
 @pytest.fixture
 def run(server: LiveServer) -> Run:
-    """Run a `maestro` command in-process against the live server (over loopback HTTP)."""
+    """Run a `maestro` command in-process against the live server (over loopback HTTP);
+    unless ``ok=False``, the command must exit 0."""
 
     def invoke(*args: str, ok: bool = True, env: dict[str, str] | None = None) -> Result:
         result = CliRunner().invoke(
@@ -24,7 +20,3 @@ def run(server: LiveServer) -> Run:
         return result
 
     return invoke
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)

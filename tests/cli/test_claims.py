@@ -1,7 +1,7 @@
 """Claims from the terminal: claim, next, release, heartbeat, and a guarded status change."""
 
-from tests.cli.conftest import Run, as_json
-from tests.support import LiveServer
+from tests.support.cli import Run, as_json
+from tests.support.servers import LiveServer
 
 
 def test_claim_commands(run: Run, server: LiveServer) -> None:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from tests.cli.conftest import Run, as_json
-from tests.support import LiveServer
+from tests.support.cli import Run, as_json
+from tests.support.servers import LiveServer
 
 
 def make_project(run: Run, name: str = "Web app") -> dict[str, Any]:

@@ -1,19 +1,12 @@
 """Each kind of failure has its own message, hint and exit code."""
 
 import json
-import socket
 import subprocess
 
 from maestro_mcp.cli.errors import Exit
-from tests.cli.conftest import Run, as_json
-from tests.support import WAIT, maestro_command
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+from tests.support.cli import Run, as_json
+from tests.support.servers import free_port, maestro_command
+from tests.support.waiting import WAIT
 
 
 def test_unreachable_server() -> None:

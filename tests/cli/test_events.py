@@ -1,7 +1,8 @@
 """CLI writes produce exactly the events of the architecture page, seen by a WebSocket client."""
 
-from tests.cli.conftest import Run, as_json
-from tests.support import LiveServer, WsClient, events_of
+from tests.support.cli import Run, as_json
+from tests.support.feeds import WsClient, events_of
+from tests.support.servers import LiveServer
 
 
 def test_cli_writes_reach_a_websocket_client(run: Run, server: LiveServer) -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 from click.testing import CliRunner
 
 from maestro_mcp.cli.main import cli
-from tests.support import LiveServer
+from tests.support.servers import LiveServer
 
 
 @contextmanager

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import WAIT, SseClient, WsClient, maestro_command, start_server_process
+from tests.support.feeds import SseClient, WsClient
+from tests.support.servers import maestro_command, start_server_process
+from tests.support.waiting import WAIT
 
 
 def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:
@@ -61,7 +63,7 @@ def test_a_write_by_another_process_reaches_websocket_clients(db_path: Path) -> 
         from pathlib import Path
 
         from maestro_mcp.core.models import ProjectCreate, TaskCreate
-        from tests.support import write_elsewhere
+        from tests.support.core import write_elsewhere
 
         def create_both(service):
             project = service.create_project(ProjectCreate(name="from another process")).value

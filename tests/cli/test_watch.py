@@ -2,7 +2,6 @@
 
 import json
 import queue
-import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -10,7 +9,9 @@ from typing import Any, Protocol
 
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from tests.support import WAIT, maestro_command, start_server_process, write_elsewhere
+from tests.support.core import write_elsewhere
+from tests.support.servers import free_port, maestro_command, start_server_process
+from tests.support.waiting import WAIT
 
 
 class Server(Protocol):
@@ -104,9 +105,7 @@ def test_watch_prints_a_readable_line_per_event(server: Server) -> None:
 
 
 def test_watch_reconnects_after_a_server_restart_and_misses_nothing(db_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     first = start_server_process(db_path, "--port", str(port))
     watcher = Watcher(first, "--json", "--since", "0")
     change(first, 2)

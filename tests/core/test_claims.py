@@ -1,7 +1,6 @@
 """Dependencies, readiness and claims with leases, on the service layer."""
 
 import json
-from typing import Any
 
 import pytest
 
@@ -12,17 +11,15 @@ from maestro_mcp.core.models import (
     HeartbeatRequest,
     ProjectCreate,
     ReleaseRequest,
-    SessionCreate,
     SessionPatch,
     SessionStatus,
-    Task,
-    TaskCreate,
     TaskFilter,
     TaskPatch,
     TaskPriority,
     TaskStatus,
 )
 from maestro_mcp.core.service import Service
+from tests.support.core import log_after, new_session, new_task
 
 
 class Clock:
@@ -33,29 +30,12 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clock(service: Service) -> Clock:
+    """Every test here runs on a clock it moves itself (leases are about time)."""
     fake = Clock()
     service.clock = fake
     return fake
-
-
-@pytest.fixture
-def project_id(service: Service, clock: Clock) -> str:
-    return service.create_project(ProjectCreate(name="p")).value.id
-
-
-def task(service: Service, project_id: str, title: str = "t", **kw: Any) -> Task:
-    return service.create_task(TaskCreate(project_id=project_id, title=title, **kw)).value
-
-
-def session(service: Service, project_id: str, name: str = "agent") -> str:
-    return service.create_session(SessionCreate(project_id=project_id, name=name)).value.id
-
-
-def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
-    with service.store.read() as rows:
-        return [json.loads(e.payload) for e in rows.read_events_after(seq, 10_000)]
 
 
 def ready_ids(service: Service, project_id: str) -> list[str]:
@@ -66,8 +46,8 @@ def ready_ids(service: Service, project_id: str) -> list[str]:
 
 
 def test_dependencies_gate_readiness(service: Service, project_id: str) -> None:
-    schema = task(service, project_id, "schema")
-    api = task(service, project_id, "api", depends_on=[schema.id, schema.id])
+    schema = new_task(service, project_id, "schema")
+    api = new_task(service, project_id, "api", depends_on=[schema.id, schema.id])
     assert api.depends_on == [schema.id]
     assert ready_ids(service, project_id) == [schema.id]
     blocked = service.list_tasks(TaskFilter(project_id=project_id, blocked=True)).value
@@ -77,25 +57,25 @@ def test_dependencies_gate_readiness(service: Service, project_id: str) -> None:
 
 
 def test_cycles_and_foreign_dependencies_are_refused(service: Service, project_id: str) -> None:
-    a = task(service, project_id, "a")
-    b = task(service, project_id, "b", depends_on=[a.id])
-    c = task(service, project_id, "c", depends_on=[b.id])
+    a = new_task(service, project_id, "a")
+    b = new_task(service, project_id, "b", depends_on=[a.id])
+    c = new_task(service, project_id, "c", depends_on=[b.id])
     with pytest.raises(InvalidInput, match="cycle"):
         service.update_task(a.id, TaskPatch(depends_on=[c.id]))
     with pytest.raises(InvalidInput, match="cycle"):
         service.update_task(a.id, TaskPatch(depends_on=[a.id]))
     other = service.create_project(ProjectCreate(name="other")).value
-    foreign = task(service, other.id)
+    foreign = new_task(service, other.id)
     with pytest.raises(InvalidInput, match="belongs to project"):
         service.update_task(a.id, TaskPatch(depends_on=[foreign.id]))
     with pytest.raises(InvalidInput, match="not found"):
-        task(service, project_id, "d", depends_on=["task_nope"])
+        new_task(service, project_id, "d", depends_on=["task_nope"])
     assert service.get_task(a.id).value.depends_on == []
 
 
 def test_deleting_a_dependency_updates_its_dependents(service: Service, project_id: str) -> None:
-    a = task(service, project_id, "a")
-    b = task(service, project_id, "b", depends_on=[a.id])
+    a = new_task(service, project_id, "a")
+    b = new_task(service, project_id, "b", depends_on=[a.id])
     head = service.head()
     service.delete_task(a.id)
     log = log_after(service, head)
@@ -106,9 +86,9 @@ def test_deleting_a_dependency_updates_its_dependents(service: Service, project_
 
 
 def test_labels_filter(service: Service, project_id: str) -> None:
-    ui = task(service, project_id, "ui", labels=["frontend", "frontend", " css "])
+    ui = new_task(service, project_id, "ui", labels=["frontend", "frontend", " css "])
     assert ui.labels == ["frontend", "css"]
-    task(service, project_id, "db", labels=["backend"])
+    new_task(service, project_id, "db", labels=["backend"])
     found = service.list_tasks(TaskFilter(project_id=project_id, label="frontend")).value
     assert [t.id for t in found] == [ui.id]
 
@@ -117,8 +97,11 @@ def test_labels_filter(service: Service, project_id: str) -> None:
 
 
 def test_claim_gives_a_token_and_is_exclusive(service: Service, project_id: str) -> None:
-    t = task(service, project_id)
-    alice, bob = session(service, project_id, "alice"), session(service, project_id, "bob")
+    t = new_task(service, project_id)
+    alice, bob = (
+        new_session(service, project_id, name="alice").id,
+        new_session(service, project_id, name="bob").id,
+    )
     head = service.head()
     grant = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=60)).value
     assert grant.claim_token.startswith("clm_")
@@ -134,8 +117,8 @@ def test_claim_gives_a_token_and_is_exclusive(service: Service, project_id: str)
 
 
 def test_only_the_holder_completes(service: Service, project_id: str) -> None:
-    t = task(service, project_id)
-    alice = session(service, project_id, "alice")
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id, name="alice").id
     grant = service.claim_task(t.id, ClaimRequest(session_id=alice)).value
     done = TaskPatch(status=TaskStatus.COMPLETED)
     with pytest.raises(ClaimConflict, match="pass its claim token"):
@@ -156,8 +139,11 @@ def test_only_the_holder_completes(service: Service, project_id: str) -> None:
 def test_a_stale_token_is_refused_after_the_claim_moved_on(
     service: Service, project_id: str, clock: Clock
 ) -> None:
-    t = task(service, project_id)
-    alice, bob = session(service, project_id, "alice"), session(service, project_id, "bob")
+    t = new_task(service, project_id)
+    alice, bob = (
+        new_session(service, project_id, name="alice").id,
+        new_session(service, project_id, name="bob").id,
+    )
     old = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
     clock.now += 11_000
     new = service.claim_task(t.id, ClaimRequest(session_id=bob, lease_seconds=10)).value
@@ -172,8 +158,8 @@ def test_a_stale_token_is_refused_after_the_claim_moved_on(
 
 
 def test_human_override(service: Service, project_id: str) -> None:
-    t = task(service, project_id)
-    alice = session(service, project_id, "alice")
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id, name="alice").id
     service.claim_task(t.id, ClaimRequest(session_id=alice))
     head = service.head()
     released = service.release_task(t.id, ReleaseRequest(override=True)).value
@@ -190,8 +176,11 @@ def test_human_override(service: Service, project_id: str) -> None:
 def test_leases_expire_and_heartbeats_renew(
     service: Service, project_id: str, clock: Clock
 ) -> None:
-    kept, lost = task(service, project_id, "kept"), task(service, project_id, "lost")
-    alive, dead = session(service, project_id, "alive"), session(service, project_id, "dead")
+    kept, lost = new_task(service, project_id, "kept"), new_task(service, project_id, "lost")
+    alive, dead = (
+        new_session(service, project_id, name="alive").id,
+        new_session(service, project_id, name="dead").id,
+    )
     service.claim_task(kept.id, ClaimRequest(session_id=alive, lease_seconds=30))
     service.claim_task(lost.id, ClaimRequest(session_id=dead, lease_seconds=30))
     clock.now += 20_000
@@ -221,14 +210,14 @@ def test_leases_expire_and_heartbeats_renew(
 def test_claim_next_orders_by_priority_then_age_and_filters(
     service: Service, project_id: str
 ) -> None:
-    low = task(service, project_id, "low", priority=TaskPriority.LOW)
-    high_old = task(service, project_id, "high old", priority=TaskPriority.HIGH, labels=["api"])
-    urgent = task(service, project_id, "urgent", priority=TaskPriority.URGENT)
-    high_new = task(service, project_id, "high new", priority=TaskPriority.HIGH, labels=["api"])
-    waiting = task(
+    low = new_task(service, project_id, "low", priority=TaskPriority.LOW)
+    high_old = new_task(service, project_id, "high old", priority=TaskPriority.HIGH, labels=["api"])
+    urgent = new_task(service, project_id, "urgent", priority=TaskPriority.URGENT)
+    high_new = new_task(service, project_id, "high new", priority=TaskPriority.HIGH, labels=["api"])
+    waiting = new_task(
         service, project_id, "waiting", priority=TaskPriority.URGENT, depends_on=[low.id]
     )
-    agent = session(service, project_id)
+    agent = new_session(service, project_id).id
     grants = service.claim_next(agent, ClaimNextRequest(count=3)).value
     assert [g.task.id for g in grants] == [urgent.id, high_old.id, high_new.id]
     assert len({g.claim_token for g in grants}) == 3
@@ -238,20 +227,20 @@ def test_claim_next_orders_by_priority_then_age_and_filters(
     assert service.claim_next(agent, ClaimNextRequest()).value == []
     assert waiting.id not in ready_ids(service, project_id)
 
-    other = session(service, project_id, "other")
-    fresh = task(service, project_id, "fresh", labels=["api", "db"])
-    task(service, project_id, "plain")
+    other = new_session(service, project_id, name="other").id
+    fresh = new_task(service, project_id, "fresh", labels=["api", "db"])
+    new_task(service, project_id, "plain")
     only_api_db = service.claim_next(other, ClaimNextRequest(labels=["api", "db"])).value
     assert [g.task.id for g in only_api_db] == [fresh.id]
 
 
 def test_not_ready_and_ended_sessions_cannot_claim(service: Service, project_id: str) -> None:
-    first = task(service, project_id, "first")
-    second = task(service, project_id, "second", depends_on=[first.id])
-    agent = session(service, project_id)
+    first = new_task(service, project_id, "first")
+    second = new_task(service, project_id, "second", depends_on=[first.id])
+    agent = new_session(service, project_id).id
     with pytest.raises(NotReady, match=f"waits for {first.id}"):
         service.claim_task(second.id, ClaimRequest(session_id=agent))
-    done = task(service, project_id, "done", status=TaskStatus.COMPLETED)
+    done = new_task(service, project_id, "done", status=TaskStatus.COMPLETED)
     with pytest.raises(NotReady, match="completed, not pending"):
         service.claim_task(done.id, ClaimRequest(session_id=agent))
     service.update_session(agent, SessionPatch(status=SessionStatus.STOPPED))
@@ -260,8 +249,8 @@ def test_not_ready_and_ended_sessions_cannot_claim(service: Service, project_id:
 
 
 def test_deleting_a_session_releases_its_claims(service: Service, project_id: str) -> None:
-    t = task(service, project_id)
-    agent = session(service, project_id)
+    t = new_task(service, project_id)
+    agent = new_session(service, project_id).id
     service.claim_task(t.id, ClaimRequest(session_id=agent))
     head = service.head()
     service.delete_session(agent)
@@ -276,8 +265,8 @@ def test_deleting_a_session_releases_its_claims(service: Service, project_id: st
 def test_claim_retry_with_the_same_key_returns_the_same_token(
     service: Service, project_id: str
 ) -> None:
-    task(service, project_id)
-    agent = session(service, project_id)
+    new_task(service, project_id)
+    agent = new_session(service, project_id).id
     first = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
     again = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
     assert [g.claim_token for g in again] == [g.claim_token for g in first]
@@ -286,8 +275,8 @@ def test_claim_retry_with_the_same_key_returns_the_same_token(
 def test_ending_a_session_releases_its_claims_and_heartbeats_renew_none(
     service: Service, project_id: str
 ) -> None:
-    t = task(service, project_id)
-    agent = session(service, project_id)
+    t = new_task(service, project_id)
+    agent = new_session(service, project_id).id
     service.claim_task(t.id, ClaimRequest(session_id=agent))
     head = service.head()
     service.update_session(agent, SessionPatch(status=SessionStatus.COMPLETED))
@@ -301,8 +290,8 @@ def test_ending_a_session_releases_its_claims_and_heartbeats_renew_none(
 def test_releasing_an_expired_claim_says_expired(
     service: Service, project_id: str, clock: Clock
 ) -> None:
-    t = task(service, project_id)
-    agent = session(service, project_id)
+    t = new_task(service, project_id)
+    agent = new_session(service, project_id).id
     service.claim_task(t.id, ClaimRequest(session_id=agent, lease_seconds=1))
     clock.now += 2_000
     head = service.head()
@@ -311,16 +300,16 @@ def test_releasing_an_expired_claim_says_expired(
 
 
 def test_non_ascii_claim_token_is_refused_not_a_crash(service: Service, project_id: str) -> None:
-    t = task(service, project_id)
-    agent = session(service, project_id)
+    t = new_task(service, project_id)
+    agent = new_session(service, project_id).id
     service.claim_task(t.id, ClaimRequest(session_id=agent))
     with pytest.raises(ClaimConflict):
         service.release_task(t.id, ReleaseRequest(claim_token="é"))
 
 
 def test_dependency_order_is_canonical(service: Service, project_id: str) -> None:
-    a, b = task(service, project_id, "a"), task(service, project_id, "b")
-    c = task(service, project_id, "c")
+    a, b = new_task(service, project_id, "a"), new_task(service, project_id, "b")
+    c = new_task(service, project_id, "c")
     first, second = sorted([a.id, b.id])
     updated = service.update_task(c.id, TaskPatch(depends_on=[second, first])).value
     assert updated.depends_on == [first, second]

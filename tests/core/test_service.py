@@ -1,6 +1,3 @@
-import json
-from typing import Any
-
 import pytest
 
 from maestro_mcp.core.errors import (
@@ -12,8 +9,6 @@ from maestro_mcp.core.errors import (
 from maestro_mcp.core.models import (
     ProjectCreate,
     ProjectPatch,
-    Session,
-    SessionCreate,
     SessionFilter,
     SessionPatch,
     SessionStatus,
@@ -25,30 +20,8 @@ from maestro_mcp.core.models import (
     TaskStatus,
 )
 from maestro_mcp.core.service import Service
-
-
-def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
-    with service.store.read() as rows:
-        return [json.loads(e.payload) for e in rows.read_events_after(seq, 100_000)]
-
-
-def names(messages: list[dict[str, Any]]) -> list[str]:
-    return [m["event"] for m in messages]
-
-
-@pytest.fixture
-def project_id(service: Service) -> str:
-    return service.create_project(ProjectCreate(name="Demo")).value.id
-
-
-def new_task(service: Service, project_id: str, title: str = "Implement login", **kw: Any) -> Task:
-    return service.create_task(TaskCreate(project_id=project_id, title=title, **kw)).value
-
-
-def new_session(service: Service, project_id: str, *task_ids: str) -> Session:
-    data = SessionCreate(project_id=project_id, name="agent run", task_ids=list(task_ids))
-    return service.create_session(data).value
-
+from tests.support.core import log_after, new_session, new_task
+from tests.support.feeds import events_of
 
 # --- projects ----------------------------------------------------------------------------
 
@@ -77,7 +50,7 @@ def test_delete_project_removes_its_tasks_and_sessions(service: Service, project
     new_session(service, project_id, task.id)
     head = service.head()
     service.delete_project(project_id)
-    assert names(log_after(service, head)) == ["project:deleted"]
+    assert events_of(log_after(service, head)) == ["project:deleted"]
     assert log_after(service, head)[0]["data"] == {"id": project_id, "projectId": project_id}
     assert service.list_tasks().value == []
     assert service.list_sessions().value == []
@@ -186,7 +159,7 @@ def test_delete_task_unlinks_sessions_then_deletes(service: Service, project_id:
     head = service.head()
     service.delete_task(task.id)
     log = log_after(service, head)
-    assert names(log) == ["session:updated", "session:updated", "task:deleted"]
+    assert events_of(log) == ["session:updated", "session:updated", "task:deleted"]
     assert {m["data"]["id"] for m in log[:2]} == {s1.id, s2.id}
     by_id = {m["data"]["id"]: m["data"] for m in log[:2]}
     assert by_id[s1.id]["taskIds"] == [keep.id]
@@ -231,7 +204,7 @@ def test_create_session_links_tasks(service: Service, project_id: str) -> None:
     session = new_session(service, project_id, task.id, task.id)
     assert session.task_ids == [task.id]
     log = log_after(service, head)
-    assert names(log) == ["session:created", "task:updated"]
+    assert events_of(log) == ["session:created", "task:updated"]
     assert log[1]["data"]["sessionIds"] == [session.id]
     assert log[1]["data"]["sessionCount"] == 1
     assert log[1]["seq"] == log[0]["seq"] + 1
@@ -243,7 +216,7 @@ def test_add_task_to_session_events_in_order(service: Service, project_id: str) 
     head = service.head()
     result = service.add_task_to_session(session.id, task.id)
     log = log_after(service, head)
-    assert names(log) == ["session:updated", "task:updated", "session:task_added"]
+    assert events_of(log) == ["session:updated", "task:updated", "session:task_added"]
     assert [m["seq"] for m in log] == [head + 1, head + 2, head + 3]
     assert result.seq == head + 3
     assert log[0]["data"]["taskIds"] == [task.id]
@@ -270,7 +243,7 @@ def test_remove_task_from_session(service: Service, project_id: str) -> None:
     head = service.head()
     result = service.remove_task_from_session(session.id, task.id)
     log = log_after(service, head)
-    assert names(log) == ["session:updated", "task:updated", "session:task_removed"]
+    assert events_of(log) == ["session:updated", "task:updated", "session:task_removed"]
     assert result.value.task.session_count == 0
     assert result.value.session.task_ids == []
     assert not service.remove_task_from_session(session.id, task.id).value.changed
@@ -294,7 +267,7 @@ def test_delete_session_decrements_task_counts(service: Service, project_id: str
     head = service.head()
     service.delete_session(doomed.id)
     log = log_after(service, head)
-    assert names(log) == ["session:deleted", "task:updated"]
+    assert events_of(log) == ["session:deleted", "task:updated"]
     assert log[0]["data"] == {"id": doomed.id, "projectId": project_id}
     assert log[1]["data"]["sessionIds"] == [keep.id]
     assert log[1]["data"]["sessionCount"] == 1
@@ -377,7 +350,7 @@ def test_session_notes_append_and_list(service: Service, project_id: str) -> Non
     note = service.add_session_note(session.id, "  wrote the login form  ").value
     assert note.message == "wrote the login form"
     log = log_after(service, head)
-    assert names(log) == ["session:updated", "session:note_added"]
+    assert events_of(log) == ["session:updated", "session:note_added"]
     assert log[0]["data"]["lastActivityAt"] == note.created_at
     assert log[1]["data"] == {
         "sessionId": session.id,

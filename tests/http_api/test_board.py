@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expec
 
 from http_api import Settings
 from maestro_mcp.cli.main import cli
-from tests.support import LiveServer, live_server
+from tests.support.servers import LiveServer, live_server
 
 LIVE = 2000  # ms: how soon a change must show in an open page
 

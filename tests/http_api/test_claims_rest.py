@@ -1,17 +1,7 @@
 """Coordination over REST: claims, claim-next, release, heartbeat, and the reaper."""
 
-from typing import Any
-
 import pytest
 from starlette.testclient import TestClient
-
-from http_api import Settings, create_app
-
-
-@pytest.fixture
-def client(settings: Settings) -> Any:
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
 from http_api.frames import FrameWritingProtocol
-from tests.support import LiveServer, SseClient, WsClient, events_of, live_server, wait_for
+from tests.support.feeds import SseClient, WsClient, events_of
+from tests.support.servers import LiveServer, live_server
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 from http_api import Settings
-from tests.support import WAIT, WsClient, live_server
+from tests.support.feeds import WsClient
+from tests.support.servers import live_server
+from tests.support.waiting import WAIT
 
 AGENT = textwrap.dedent(
     """

@@ -1,17 +1,11 @@
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from http_api import Settings, create_app
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as test_client:
-        yield test_client
+from http_api import Settings
+from tests.support.servers import in_process
 
 
 @pytest.fixture
@@ -278,14 +272,14 @@ def test_foreign_origin_is_refused_same_origin_allowed(client: TestClient) -> No
 
 def test_configured_origin_is_allowed(db_path: Path) -> None:
     settings = Settings(db_path=db_path, allowed_origins=("http://localhost:5173",))
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as client:
+    with in_process(settings) as client:
         response = client.get("/api/projects", headers={"Origin": "http://localhost:5173"})
         assert response.status_code == 200
 
 
 def test_token_is_required_when_configured(db_path: Path) -> None:
     settings = Settings(db_path=db_path, token="s3cret")
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as client:
+    with in_process(settings) as client:
         assert client.get("/health").status_code == 200
         refused = client.get("/api/projects")
         assert refused.status_code == 401

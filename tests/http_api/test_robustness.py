@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
-from http_api import Settings, create_app
+from http_api import Settings
+from tests.support.servers import in_process
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -58,9 +59,7 @@ def fuzz_target(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     db_path = tmp_path_factory.mktemp("fuzz") / "m.db"
-    with TestClient(
-        create_app(Settings(db_path=db_path)), base_url="http://127.0.0.1:3000"
-    ) as client:
+    with in_process(Settings(db_path=db_path)) as client:
         p = client.post("/api/projects", json={"name": "p"}).json()["id"]
         t = client.post("/api/tasks", json={"projectId": p, "title": "t"}).json()["id"]
         s = client.post("/api/sessions", json={"projectId": p, "name": "s"}).json()["id"]

@@ -1,7 +1,7 @@
-"""MCP over streamable HTTP on a real uvicorn, in both protocol eras, next to REST and the feeds."""
+"""MCP over streamable HTTP on a real uvicorn next to REST and the feeds (the tools and
+resources in both protocol eras: the other modules here, through ``mcp_client``)."""
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -11,42 +11,26 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
-from http_api import Settings
-from tests.mcp_server.scenario import call, every_tool_and_resource
-from tests.support import LiveServer, SseClient, WsClient, live_server
+from tests.support.feeds import SseClient, WsClient
+from tests.support.mcp import call
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def mcp_server(settings: Settings) -> Iterator[LiveServer]:
-    # A fixture of its own: the server runs in its thread while the test's loop drives the client.
-    with live_server(settings) as running:
-        yield running
 
 
 def mcp_url(server: LiveServer) -> str:
     return server.base_url + "/mcp"
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_every_tool_and_resource_over_http(mcp_server: LiveServer, mode: str) -> None:
-    async with Client(mcp_url(mcp_server), mode=mode) as client:
-        assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
-        await every_tool_and_resource(client)
-
-
-async def test_mcp_write_reaches_websocket_and_sse_clients(mcp_server: LiveServer) -> None:
-    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
-    task = mcp_server.http.post(
-        "/api/tasks", json={"projectId": project["id"], "title": "t"}
-    ).json()
-    ws = WsClient(mcp_server.ws_url)
-    sse = SseClient(mcp_server.base_url + "/api/events")
+async def test_mcp_write_reaches_websocket_and_sse_clients(
+    server: LiveServer, rest_task: dict[str, Any]
+) -> None:
+    ws = WsClient(server.ws_url)
+    sse = SseClient(server.base_url + "/api/events")
     for feed in (ws, sse):
         feed.until_ready()
-    async with Client(mcp_url(mcp_server)) as client:
-        result = await call(client, "update_task", taskId=task["id"], status="completed")
+    async with Client(mcp_url(server)) as client:
+        result = await call(client, "update_task", taskId=rest_task["id"], status="completed")
     for feed in (ws, sse):
         [event] = await anyio.to_thread.run_sync(feed.take, 1)
         assert event["event"] == "task:updated"
@@ -66,15 +50,15 @@ def _rest_patch_in_thread(server: LiveServer, task_id: str, title: str) -> None:
     thread.join()
 
 
-async def test_rest_update_notifies_a_2026_subscriber(mcp_server: LiveServer) -> None:
-    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
-    task = mcp_server.http.post(
-        "/api/tasks", json={"projectId": project["id"], "title": "t"}
-    ).json()
-    uri = f"maestro://tasks/{task['id']}"
-    async with Client(mcp_url(mcp_server)) as client:
+async def test_rest_update_notifies_a_2026_subscriber(
+    server: LiveServer, rest_task: dict[str, Any]
+) -> None:
+    uri = f"maestro://tasks/{rest_task['id']}"
+    async with Client(mcp_url(server)) as client:
         async with client.listen(resource_subscriptions=[uri]) as subscription:
-            await anyio.to_thread.run_sync(_rest_patch_in_thread, mcp_server, task["id"], "renamed")
+            await anyio.to_thread.run_sync(
+                _rest_patch_in_thread, server, rest_task["id"], "renamed"
+            )
             with anyio.fail_after(10):
                 event = await subscription.__anext__()
         assert getattr(event, "uri", None) == uri
@@ -82,12 +66,10 @@ async def test_rest_update_notifies_a_2026_subscriber(mcp_server: LiveServer) ->
         assert "renamed" in content.contents[0].text  # type: ignore[union-attr]
 
 
-async def test_rest_update_notifies_a_legacy_subscriber(mcp_server: LiveServer) -> None:
-    project = mcp_server.http.post("/api/projects", json={"name": "Demo"}).json()
-    task = mcp_server.http.post(
-        "/api/tasks", json={"projectId": project["id"], "title": "t"}
-    ).json()
-    uri = f"maestro://tasks/{task['id']}"
+async def test_rest_update_notifies_a_legacy_subscriber(
+    server: LiveServer, rest_task: dict[str, Any]
+) -> None:
+    uri = f"maestro://tasks/{rest_task['id']}"
     send, receive = anyio.create_memory_object_stream[str](10)
 
     async def on_message(message: IncomingMessage) -> None:
@@ -97,12 +79,12 @@ async def test_rest_update_notifies_a_legacy_subscriber(mcp_server: LiveServer) 
     async with (
         send,
         receive,
-        Client(mcp_url(mcp_server), mode="legacy", message_handler=on_message) as client,
+        Client(mcp_url(server), mode="legacy", message_handler=on_message) as client,
     ):
         # The 2025-era call is deprecated in the SDK, and still what most hosts speak.
         with pytest.warns(MCPDeprecationWarning):
             await client.subscribe_resource(uri)
-        await anyio.to_thread.run_sync(_rest_patch_in_thread, mcp_server, task["id"], "renamed")
+        await anyio.to_thread.run_sync(_rest_patch_in_thread, server, rest_task["id"], "renamed")
         with anyio.fail_after(10):
             assert await receive.receive() == uri
         with pytest.warns(MCPDeprecationWarning):
@@ -110,17 +92,17 @@ async def test_rest_update_notifies_a_legacy_subscriber(mcp_server: LiveServer) 
 
 
 async def test_mcp_endpoint_answers_without_redirect_and_checks_origin(
-    mcp_server: LiveServer,
+    server: LiveServer,
 ) -> None:
     headers: dict[str, Any] = {"Accept": "application/json, text/event-stream"}
-    plain = mcp_server.http.post("/mcp", json={}, headers=headers)
+    plain = server.http.post("/mcp", json={}, headers=headers)
     assert plain.status_code not in (301, 307, 308)
-    foreign = mcp_server.http.post(
+    foreign = server.http.post(
         "/mcp", json={}, headers={**headers, "Origin": "http://evil.example"}
     )
     assert foreign.status_code == 403
     assert foreign.json()["error"]["code"] == "forbidden_origin"
-    rebound = mcp_server.http.post(
+    rebound = server.http.post(
         "/mcp", json={}, headers={**headers, "Host": "attacker.example:3000"}
     )
     assert rebound.status_code == 421

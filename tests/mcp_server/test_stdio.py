@@ -1,39 +1,28 @@
-"""``maestro mcp`` as agent hosts run it: a spawned process speaking MCP on stdio."""
-
-import sys
-from pathlib import Path
+"""``maestro mcp`` as agent hosts run it, next to a running server on the same database
+file (the tools and resources over stdio: the other modules here, through ``mcp_client``).
+Both are the package's shared ones: starting ``maestro mcp`` takes about a second."""
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
-from tests.mcp_server.scenario import call, every_tool_and_resource
-from tests.support import LiveServer, WsClient
+from tests.support.feeds import WsClient
+from tests.support.mcp import call, unique
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.anyio
 
 
-def stdio(db_path: Path) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=["-m", "maestro_mcp", "mcp", "--db", str(db_path)]
-    )
-
-
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_every_tool_and_resource_over_stdio(db_path: Path, mode: str) -> None:
-    async with Client(stdio(db_path), mode=mode) as client:
-        assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
-        await every_tool_and_resource(client)
-
-
 async def test_stdio_write_reaches_a_running_servers_websocket(
-    server: LiveServer, db_path: Path
+    shared_server: LiveServer, shared_stdio_auto: Client
 ) -> None:
-    ws = WsClient(server.ws_url)
+    ws = WsClient(shared_server.ws_url)
     ws.until_ready()
-    async with Client(stdio(db_path)) as client:
-        await call(client, "create_project", name="From an agent")
-        created = await call(client, "create_task", title="written over stdio")
+    client = shared_stdio_auto
+    project = await call(client, "create_project", name=unique("From an agent"))
+    created = await call(
+        client, "create_task", title="written over stdio", project=project["project"]["id"]
+    )
     events = await anyio.to_thread.run_sync(ws.take, 2)
     assert [e["event"] for e in events] == ["project:created", "task:created"]
     assert events[1]["data"]["id"] == created["task"]["id"]
@@ -41,18 +30,17 @@ async def test_stdio_write_reaches_a_running_servers_websocket(
 
 
 async def test_stdio_agent_hears_about_a_change_made_through_the_server(
-    server: LiveServer, db_path: Path
+    shared_server: LiveServer, shared_stdio_auto: Client
 ) -> None:
-    project = server.http.post("/api/projects", json={"name": "Demo"}).json()
-    task = server.http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+    project = shared_server.http.post("/api/projects", json={"name": "Demo"}).json()
+    task = shared_server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}
+    ).json()
     uri = f"maestro://tasks/{task['id']}"
-    async with (
-        Client(stdio(db_path)) as client,
-        client.listen(resource_subscriptions=[uri]) as subscription,
-    ):
+    async with shared_stdio_auto.listen(resource_subscriptions=[uri]) as subscription:
 
         def human_edits() -> None:
-            with server.client() as http:
+            with shared_server.client() as http:
                 http.patch(f"/api/tasks/{task['id']}", json={"status": "blocked"})
 
         await anyio.to_thread.run_sync(human_edits)

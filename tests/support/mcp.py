@@ -1,0 +1,81 @@
+"""Calling Maestro's MCP tools and reading its resources through an ``mcp.Client``."""
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult, TextContent, TextResourceContents
+
+TOOL_NAMES = {
+    "list_projects",
+    "create_project",
+    "create_task",
+    "update_task",
+    "delete_task",
+    "list_tasks",
+    "get",
+    "start_session",
+    "update_session",
+    "claim_tasks",
+    "changes_since",
+}
+"""Every tool the server lists, and nothing else."""
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How ``mcp_client`` reaches the server: ``memory`` (the SDK's in-memory pair),
+    ``http`` (streamable HTTP on a real uvicorn) or ``stdio`` (a ``maestro mcp``
+    process); ``mode`` is the client's: "auto" speaks 2026-07-28, "legacy" 2025-11-25."""
+
+    kind: str
+    mode: str
+
+    @property
+    def protocol_version(self) -> str:
+        return "2025-11-25" if self.mode == "legacy" else "2026-07-28"
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The structured result of a tool call that must succeed."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
+
+
+async def refused(client: Client, tool: str, **arguments: Any) -> str:
+    """The message of a tool call that must fail as a tool error (which the model reads)."""
+    result: CallToolResult = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    return content.text
+
+
+async def read_json(client: Client, uri: str) -> Any:
+    """A resource's content: parsed if it is JSON, else its text."""
+    result = await client.read_resource(uri)
+    [content] = result.contents
+    assert isinstance(content, TextResourceContents)
+    return json.loads(content.text) if content.mime_type == "application/json" else content.text
+
+
+async def task_and_subtask(client: Client) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A new project of its own (its id), its task "Implement login" and that task's
+    subtask "Write tests"."""
+    project: str = (await call(client, "create_project", name=unique("Demo")))["project"]["id"]
+    task = (await call(client, "create_task", title="Implement login", project=project))["task"]
+    sub = await call(
+        client, "create_task", title="Write tests", project=project, parentId=task["id"]
+    )
+    return project, task, sub["task"]
+
+
+def unique(name: str) -> str:
+    """``name`` with a random suffix: a project name or request id no other test uses,
+    for tests whose database other tests share."""
+    return f"{name}-{secrets.token_hex(4)}"

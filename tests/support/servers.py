@@ -1,0 +1,212 @@
+"""A real Maestro server on loopback: in a thread of the test process, or as the
+``maestro`` OS process users run. The benchmark starts its servers with these too."""
+
+import functools
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from mcp import StdioServerParameters
+from starlette.testclient import TestClient
+
+from http_api import Settings, create_app
+from http_api.server import MaestroServer, server_config
+
+from .waiting import WAIT, wait_for
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on at the time of the call. Another process may
+    take it before it is used: prefer binding to port 0 where the code under test can."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# --- in this process -----------------------------------------------------------------
+
+
+def in_process(settings: Settings) -> TestClient:
+    """The app without a socket, addressed as a loopback server is (its Host and Origin
+    checks pass); enter it (``with``) to run its lifespan."""
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:3000")
+
+
+# --- in a thread of this process --------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """A server started by ``live_server``: its URLs, settings and app (for its feed)."""
+
+    base_url: str
+    ws_url: str
+    settings: Settings
+    app: Any
+
+    @property
+    def feed(self) -> Any:
+        return self.app.state.core.feed
+
+    def client(self) -> httpx.Client:
+        """A new client; close it (``with``) when done."""
+        return httpx.Client(base_url=self.base_url, timeout=WAIT)
+
+    @functools.cached_property
+    def http(self) -> httpx.Client:
+        """A client shared by the test, closed with the server."""
+        return self.client()
+
+
+@contextmanager
+def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServer]:
+    """A real uvicorn on a free loopback port, in a thread of this process, configured
+    as ``maestro serve`` configures it unless ``uvicorn_options`` say otherwise.
+    Yields once the server accepts connections; stops it (and its shared client) on exit."""
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
+    server = MaestroServer(config, app.state.core.feed)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started or not thread.is_alive(), what="server start")
+        assert server.started, "server failed to start"
+        running = LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", settings, app)
+        yield running
+        if "http" in running.__dict__:
+            running.http.close()
+    finally:
+        server.should_exit = True
+        thread.join(WAIT)
+        sock.close()
+
+
+# --- as a separate OS process -----------------------------------------------------------
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def maestro_command(*args: str) -> list[str]:
+    """The command line of ``maestro *args`` with this interpreter (and this checkout)."""
+    return [sys.executable, "-m", "maestro_mcp", *args]
+
+
+def stdio_server(db_path: Path) -> StdioServerParameters:
+    """``maestro mcp`` on ``db_path``, as an agent host spawns it, for ``mcp.Client``."""
+    command, *args = maestro_command("mcp", "--db", str(db_path))
+    return StdioServerParameters(command=command, args=args)
+
+
+@dataclass
+class ServerProcess:
+    """A process started by ``spawn_until_listening``; ``log`` collects its stderr lines
+    (a thread keeps reading them, so the process never blocks on a full pipe)."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    log: list[str]
+    reader: threading.Thread
+    started_in: float  # seconds from spawn to logging where it listens
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/ws"
+
+    def client(self) -> httpx.Client:
+        """A new client; close it (``with``) when done."""
+        return httpx.Client(base_url=self.base_url, timeout=WAIT)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self._reap()
+
+    def terminate(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` and return the exit code; fails if it takes longer than ``WAIT``."""
+        self.process.send_signal(sig)
+        return self._reap()
+
+    def stop(self) -> None:
+        """SIGTERM if still running, SIGKILL if that takes longer than ``WAIT``."""
+        if self.process.poll() is None:
+            try:
+                self.terminate()
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def _reap(self) -> int:
+        code = self.process.wait(WAIT)
+        self.reader.join(WAIT)
+        return code
+
+
+def spawn_until_listening(
+    command: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = WAIT * 3
+) -> ServerProcess:
+    """Run ``command`` and return once it logs ``listening on http://…`` on stderr, with
+    that URL. Raises ``AssertionError`` with its log if it exits or takes over ``timeout``."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        list(command),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    lines: list[str] = []
+    found: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stderr is not None
+        with process.stderr:
+            for line in process.stderr:
+                lines.append(line)
+                if match := _LISTENING.search(line):
+                    found.put(match.group(1))
+        found.put("")
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        url = found.get(timeout=timeout)
+    except queue.Empty:
+        process.kill()
+        raise AssertionError(f"{command} did not start:\n" + "".join(lines)) from None
+    if not url:
+        raise AssertionError(f"{command} exited:\n" + "".join(lines))
+    return ServerProcess(process, url, lines, reader, time.perf_counter() - began)
+
+
+def start_server_process(
+    db_path: Path | None,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
+    timeout: float = WAIT * 3,
+) -> ServerProcess:
+    """``maestro serve`` on a port of its choosing (unless ``extra`` names one), on
+    ``db_path`` (or its default database); returns once it logged where it listens.
+    ``prefix`` goes before the command (e.g. ``taskset -c 0``)."""
+    db_args = ["--db", str(db_path)] if db_path is not None else []
+    command = [*prefix, *maestro_command("serve", "--port", "0", *db_args, *extra)]
+    return spawn_until_listening(command, env=env, timeout=timeout)
