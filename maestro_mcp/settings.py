@@ -3,18 +3,20 @@
 ``maestro serve``, ``maestro mcp``, the tests and the benchmarks build one
 ``Settings`` and hand it to the core runtime (core/runtime.py) and the HTTP app;
 the defaults here are the documented defaults (README "Configuration").
+Importing it is cheap (no pydantic, no database): the CLI reads it at start.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from .core.feed import DEFAULT_MAX_QUEUE, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_POLL_INTERVAL
-from .core.service import DEFAULT_EVENT_RETENTION
 from .core.storage import Durability
 
 # The names a loopback server answers to (Host header); anything else must be allowed.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_MAX_BODY = 1024 * 1024
+# The newest events the log keeps (a client further behind refetches).
+DEFAULT_EVENT_RETENTION = 100_000
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from maestro_mcp.core.models import SessionStatus, TaskPriority, TaskStatus
+from maestro_mcp.core.vocabulary import SessionStatus, TaskPriority, TaskStatus
 
 from .errors import CliError
 

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from .context import Cli, client_command
-from .params import DEFAULT_SESSION_STATUS, LEASE_SECONDS, NOTES_COUNT, SESSION_STATUS
+from .params import LEASE_SECONDS, NOTES_COUNT, SESSION_STATUS, SESSION_STATUS_DEFAULT
 from .show import SESSION_COLUMNS, session_fields, session_row, when
 
 
@@ -17,7 +17,7 @@ def session() -> None:
 @session.command()
 @click.argument("name")
 @click.option("--agent", help="Which agent, e.g. claude-code.")
-@click.option("--status", type=SESSION_STATUS, default=DEFAULT_SESSION_STATUS, show_default=True)
+@click.option("--status", type=SESSION_STATUS, default=SESSION_STATUS_DEFAULT, show_default=True)
 @click.option("--task", "task_ids", multiple=True, help="A task to link; repeatable.")
 @client_command
 def create(cli: Cli, name: str, agent: str | None, status: str, task_ids: tuple[str, ...]) -> None:

@@ -5,7 +5,7 @@ from collections import Counter
 import click
 from rich.text import Text
 
-from maestro_mcp.core.models import ACTIVE_SESSION_STATUSES, TaskStatus
+from maestro_mcp.core.vocabulary import ACTIVE_SESSION_STATUSES, TaskStatus
 
 from .context import Cli, client_command
 from .output import status_text

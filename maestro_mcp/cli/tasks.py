@@ -4,18 +4,18 @@ from typing import Any
 
 import click
 
-from maestro_mcp.core.models import DEFAULT_LEASE_S
+from maestro_mcp.core.vocabulary import DEFAULT_LEASE_S
 from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_CLAIM_HEADER, TRUE
 
 from .context import Cli, client_command
 from .params import (
     CLAIM_COUNT,
-    DEFAULT_TASK_PRIORITY,
-    DEFAULT_TASK_STATUS,
     LEASE_SECONDS,
     LIST_LIMIT,
     TASK_PRIORITY,
+    TASK_PRIORITY_DEFAULT,
     TASK_STATUS,
+    TASK_STATUS_DEFAULT,
 )
 from .show import TASK_COLUMNS, task_fields, task_rows, when
 
@@ -29,8 +29,8 @@ def task() -> None:
 @click.argument("title")
 @click.option("--description", default="", help="What it is about.")
 @click.option("--prompt", default="", help="Instructions for the agent doing it.")
-@click.option("--priority", type=TASK_PRIORITY, default=DEFAULT_TASK_PRIORITY, show_default=True)
-@click.option("--status", type=TASK_STATUS, default=DEFAULT_TASK_STATUS, show_default=True)
+@click.option("--priority", type=TASK_PRIORITY, default=TASK_PRIORITY_DEFAULT, show_default=True)
+@click.option("--status", type=TASK_STATUS, default=TASK_STATUS_DEFAULT, show_default=True)
 @click.option("--parent", help="Make it a sub-task of this task id.")
 @click.option(
     "--depends-on",

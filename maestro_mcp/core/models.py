@@ -1,48 +1,119 @@
 """The domain's shapes: entities as clients see them, and the inputs that change them.
 
+Statuses, priorities and limits come from vocabulary.py (and are re-exported here).
+
 JSON is camelCase and times are epoch milliseconds (see docs/protocol.md).
 Inputs forbid unknown fields so that a typo such as ``stauts`` is an error, not
 a silent no-op.
 """
 
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-# Field limits, the one definition REST, MCP, the CLI and the board use (the board
-# gets them from /assets/vocabulary.js). Bodies are capped separately at the HTTP edge.
-ID_MAX = 100
-NAME_MAX = 200
-TITLE_MAX = 500
-PATH_MAX = 4096
-TEXT_MAX = 50_000
-PROMPT_MAX = 200_000
-AGENT_MAX = 100
-LINKS_MAX = 1000
-LINKS_PER_CALL_MAX = 100  # tasks an agent links or unlinks in one MCP call
-LABEL_MAX = 50
-LABELS_MAX = 20
-DEPS_MAX = 100
-LEASE_MIN_S = 1
-LEASE_MAX_S = 24 * 3600
-DEFAULT_LEASE_S = 300
-CLAIM_NEXT_MAX = 50
-NOTE_MAX = 10_000
-QUERY_MAX = 200
-LIST_LIMIT_MAX = 10_000
-IDEMPOTENCY_KEY_MAX = 200
-CLAIM_TOKEN_MAX = 200
-# A session's progress notes: how many one listing may ask for and gets by default.
-NOTES_LIMIT_MAX = 1000
-NOTES_LIMIT_DEFAULT = 50
-# How many of a session's latest notes an agent sees with it (MCP get and resource):
-# a model's context is small.
-NOTES_SHOWN = 20
-# One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
-PAGE_LIMIT_MAX = 500
-PAGE_LIMIT_DEFAULT = 100
+from .vocabulary import (
+    ACTIVE_SESSION_STATUSES as ACTIVE_SESSION_STATUSES,
+)
+from .vocabulary import (
+    AGENT_MAX as AGENT_MAX,
+)
+from .vocabulary import (
+    CLAIM_NEXT_MAX as CLAIM_NEXT_MAX,
+)
+from .vocabulary import (
+    CLAIM_TOKEN_MAX as CLAIM_TOKEN_MAX,
+)
+from .vocabulary import (
+    DEFAULT_LEASE_S as DEFAULT_LEASE_S,
+)
+from .vocabulary import (
+    DEFAULT_SESSION_STATUS as DEFAULT_SESSION_STATUS,
+)
+from .vocabulary import (
+    DEFAULT_TASK_PRIORITY as DEFAULT_TASK_PRIORITY,
+)
+from .vocabulary import (
+    DEFAULT_TASK_STATUS as DEFAULT_TASK_STATUS,
+)
+from .vocabulary import (
+    DEPS_MAX as DEPS_MAX,
+)
+from .vocabulary import (
+    ENDED_SESSION_STATUSES as ENDED_SESSION_STATUSES,
+)
+from .vocabulary import (
+    ID_MAX as ID_MAX,
+)
+from .vocabulary import (
+    IDEMPOTENCY_KEY_MAX as IDEMPOTENCY_KEY_MAX,
+)
+from .vocabulary import (
+    LABEL_MAX as LABEL_MAX,
+)
+from .vocabulary import (
+    LABELS_MAX as LABELS_MAX,
+)
+from .vocabulary import (
+    LEASE_MAX_S as LEASE_MAX_S,
+)
+from .vocabulary import (
+    LEASE_MIN_S as LEASE_MIN_S,
+)
+from .vocabulary import (
+    LINKS_MAX as LINKS_MAX,
+)
+from .vocabulary import (
+    LINKS_PER_CALL_MAX as LINKS_PER_CALL_MAX,
+)
+from .vocabulary import (
+    LIST_LIMIT_MAX as LIST_LIMIT_MAX,
+)
+from .vocabulary import (
+    NAME_MAX as NAME_MAX,
+)
+from .vocabulary import (
+    NOTE_MAX as NOTE_MAX,
+)
+from .vocabulary import (
+    NOTES_LIMIT_DEFAULT as NOTES_LIMIT_DEFAULT,
+)
+from .vocabulary import (
+    NOTES_LIMIT_MAX as NOTES_LIMIT_MAX,
+)
+from .vocabulary import (
+    NOTES_SHOWN as NOTES_SHOWN,
+)
+from .vocabulary import (
+    PAGE_LIMIT_DEFAULT as PAGE_LIMIT_DEFAULT,
+)
+from .vocabulary import (
+    PAGE_LIMIT_MAX as PAGE_LIMIT_MAX,
+)
+from .vocabulary import (
+    PATH_MAX as PATH_MAX,
+)
+from .vocabulary import (
+    PROMPT_MAX as PROMPT_MAX,
+)
+from .vocabulary import (
+    QUERY_MAX as QUERY_MAX,
+)
+from .vocabulary import (
+    TEXT_MAX as TEXT_MAX,
+)
+from .vocabulary import (
+    TITLE_MAX as TITLE_MAX,
+)
+from .vocabulary import (
+    SessionStatus as SessionStatus,
+)
+from .vocabulary import (
+    TaskPriority as TaskPriority,
+)
+from .vocabulary import (
+    TaskStatus as TaskStatus,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -55,38 +126,6 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Labels = Annotated[list[Label], Field(max_length=LABELS_MAX)]
 DependsOn = Annotated[list[EntityId], Field(max_length=DEPS_MAX)]
 LeaseSeconds = Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)]
-
-
-class TaskStatus(StrEnum):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    IN_REVIEW = "in_review"
-    BLOCKED = "blocked"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-class TaskPriority(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-class SessionStatus(StrEnum):
-    IDLE = "idle"
-    WORKING = "working"
-    NEEDS_INPUT = "needs_input"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-
-ENDED_SESSION_STATUSES = frozenset(
-    {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.STOPPED}
-)
-# The rest, in the enum's order: what `maestro status` lists as active.
-ACTIVE_SESSION_STATUSES = tuple(s for s in SessionStatus if s not in ENDED_SESSION_STATUSES)
 
 
 class _Model(BaseModel):
@@ -207,8 +246,8 @@ class TaskCreate(_Input):
     title: Title
     description: Text = ""
     prompt: Prompt = ""
-    status: TaskStatus = TaskStatus.PENDING
-    priority: TaskPriority = TaskPriority.MEDIUM
+    status: TaskStatus = DEFAULT_TASK_STATUS
+    priority: TaskPriority = DEFAULT_TASK_PRIORITY
     labels: Labels = Field(default_factory=list)
     depends_on: DependsOn = Field(default_factory=list)
 
@@ -230,7 +269,7 @@ class SessionCreate(_Input):
     project_id: EntityId
     name: Name
     agent: Agent | None = None
-    status: SessionStatus = SessionStatus.IDLE
+    status: SessionStatus = DEFAULT_SESSION_STATUS
     task_ids: Annotated[list[EntityId], Field(max_length=LINKS_MAX)] = Field(default_factory=list)
 
 

@@ -9,12 +9,10 @@
 No face touches the store or emits events itself: every change is one call here.
 """
 
-from .changes import DEFAULT_EVENT_RETENTION
 from .front import Service
 from .transaction import IDEMPOTENCY_TTL_MS, Result
 
 __all__ = [
-    "DEFAULT_EVENT_RETENTION",
     "IDEMPOTENCY_TTL_MS",
     "Result",
     "Service",

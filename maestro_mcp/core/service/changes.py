@@ -7,7 +7,6 @@ from ..models import Changes
 from ..storage import Rows
 
 READ_BATCH = 1000
-DEFAULT_EVENT_RETENTION = 100_000
 
 
 def since(rows: Rows, after: int, project_id: str | None, limit: int) -> Changes:

@@ -37,7 +37,6 @@ from ..models import (
 )
 from ..storage import Rows, Store
 from . import changes, claims, projects, sessions, tasks
-from .changes import DEFAULT_EVENT_RETENTION
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
 
@@ -317,7 +316,7 @@ class Service:
             partial(changes.since, after=since, project_id=project_id, limit=limit)
         )
 
-    def prune(self, *, keep_events: int = DEFAULT_EVENT_RETENTION) -> tuple[int, int]:
+    def prune(self, *, keep_events: int) -> tuple[int, int]:
         """Apply the retention policy: the newest ``keep_events`` events and one day of
         idempotency records are kept. Returns (events deleted, records deleted)."""
         with self.store.write() as rows:

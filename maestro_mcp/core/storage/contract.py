@@ -33,13 +33,16 @@ What every backend must guarantee:
    commit to the log by any connection, and is cheap to call many times a second.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..events import PendingEvent, StoredEvent
-from ..models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
+if TYPE_CHECKING:  # the CLI imports Durability from here and must start fast
+    from ..events import PendingEvent, StoredEvent
+    from ..models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
 
 
 class Durability(StrEnum):

@@ -83,25 +83,22 @@ class SqliteStore:
         return conn
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    def rows(self) -> SqliteRows:
+        """This thread's queries, over its own connection, opened on first use."""
+        rows: SqliteRows | None = getattr(self._local, "rows", None)
+        if rows is None:
             if self._closed:
                 raise RuntimeError("database is closed")
-            conn = self.connect()
-            self._local.conn = conn
-            self._local.rows = SqliteRows(conn)
+            rows = SqliteRows(self.connect())
+            self._local.rows = rows
             with self._lock:
-                self._all.append(conn)
-        return conn
+                self._all.append(rows.conn)
+        return rows
 
     @property
-    def rows(self) -> SqliteRows:
-        """This thread's queries, over its connection."""
-        self.conn  # noqa: B018 - opens the connection (and its rows) on first use
-        rows: SqliteRows = self._local.rows
-        return rows
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (for tests and tools that need raw SQL)."""
+        return self.rows.conn
 
     def log_reader(self) -> SqliteLogReader:
         """A connection of the feed's own (closed by the feed)."""

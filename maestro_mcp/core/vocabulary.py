@@ -1,0 +1,79 @@
+"""The core's vocabulary: statuses, priorities, limits and defaults, defined here only.
+
+REST, MCP, the CLI and the board (through /assets/vocabulary.js) use these names;
+the models (models.py) build their fields from them. This module imports nothing
+heavy, so the CLI can start fast; wire names (headers, the ETag format) are in
+``maestro_mcp.protocol``.
+"""
+
+from enum import StrEnum
+
+# Field limits, the one definition REST, MCP, the CLI and the board use (the board
+# gets them from /assets/vocabulary.js). Bodies are capped separately at the HTTP edge.
+ID_MAX = 100
+NAME_MAX = 200
+TITLE_MAX = 500
+PATH_MAX = 4096
+TEXT_MAX = 50_000
+PROMPT_MAX = 200_000
+AGENT_MAX = 100
+LINKS_MAX = 1000
+LINKS_PER_CALL_MAX = 100  # tasks an agent links or unlinks in one MCP call
+LABEL_MAX = 50
+LABELS_MAX = 20
+DEPS_MAX = 100
+LEASE_MIN_S = 1
+LEASE_MAX_S = 24 * 3600
+DEFAULT_LEASE_S = 300
+CLAIM_NEXT_MAX = 50
+NOTE_MAX = 10_000
+QUERY_MAX = 200
+LIST_LIMIT_MAX = 10_000
+IDEMPOTENCY_KEY_MAX = 200
+CLAIM_TOKEN_MAX = 200
+# A session's progress notes: how many one listing may ask for and gets by default.
+NOTES_LIMIT_MAX = 1000
+NOTES_LIMIT_DEFAULT = 50
+# How many of a session's latest notes an agent sees with it (MCP get and resource):
+# a model's context is small.
+NOTES_SHOWN = 20
+# One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
+PAGE_LIMIT_MAX = 500
+PAGE_LIMIT_DEFAULT = 100
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    BLOCKED = "blocked"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TaskPriority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class SessionStatus(StrEnum):
+    IDLE = "idle"
+    WORKING = "working"
+    NEEDS_INPUT = "needs_input"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+ENDED_SESSION_STATUSES = frozenset(
+    {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.STOPPED}
+)
+# The rest, in the enum's order: what `maestro status` lists as active.
+ACTIVE_SESSION_STATUSES = tuple(s for s in SessionStatus if s not in ENDED_SESSION_STATUSES)
+
+# What a task or a session is created with when the caller says nothing.
+DEFAULT_TASK_STATUS = TaskStatus.PENDING
+DEFAULT_TASK_PRIORITY = TaskPriority.MEDIUM
+DEFAULT_SESSION_STATUS = SessionStatus.IDLE
