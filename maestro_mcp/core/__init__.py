@@ -3,7 +3,8 @@
 - ``runtime.py``: ``Core``, built from one ``Settings``: the store, the feed, the
   service and the group-commit writer, started and stopped in one order, with the
   lease reaper and the pruner; ``core.read(fn)`` / ``core.write(fn)``.
-- ``models.py`` (entities, inputs, results, limits), ``events.py`` (event names, the
+- ``vocabulary.py`` (statuses, priorities, limits, defaults: light, the CLI reads it),
+  ``models.py`` (entities, inputs, results), ``events.py`` (event names, the
   envelope), ``errors.py``, ``ids.py``, ``names.py`` (the one name-matching rule),
   ``clock.py``.
 - ``service/``: the one write path, cut by domain (see its docstring).
