@@ -191,7 +191,8 @@ async def mcp_latency(client: Client, task_id: str, calls: int) -> float:
 
 
 def fill(db_path: Path, project_id: str, events: int) -> None:
-    """Many events from another process's point of view: direct writes to the same file."""
+    """Many events written by another process (a core of its own on the same file), in
+    one transaction: the replay phase measures reading them, not how they were written."""
 
     def updates(service: Service) -> None:
         task = service.create_task(TaskCreate(project_id=project_id, title="filler")).value

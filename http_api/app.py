@@ -1,8 +1,8 @@
 """``create_app()``: one Starlette application for REST, the live feeds, MCP and health.
 
-The app builds the core runtime from its settings and runs it for its lifespan;
-handlers reach it as ``request.state.core`` (the lifespan state), never by
-building anything themselves.
+The app is a face over a core it is given (core/runtime.py builds the core; no
+face does): it runs the core for its lifespan, and handlers reach it as
+``request.state.core`` (the lifespan state).
 """
 
 import contextlib
@@ -17,7 +17,6 @@ from starlette.routing import Route
 from maestro_mcp import __version__
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.mcp_server import build_mcp_server
-from maestro_mcp.settings import Settings
 
 from . import board, claims, live, rest
 from .errors import EXCEPTION_HANDLERS
@@ -37,8 +36,9 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
 
-def create_app(settings: Settings) -> Starlette:
-    core = Core(settings)
+def create_app(core: Core) -> Starlette:
+    """The app over ``core``, which it starts and stops with its lifespan."""
+    settings = core.settings
     mcp = build_mcp_server(core)
 
     @contextlib.asynccontextmanager
@@ -68,6 +68,4 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    # For the process that serves the app (it ends the live streams at shutdown).
-    app.state.core = core
     return app

@@ -17,6 +17,7 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 
 from http_api import Settings, create_app
+from maestro_mcp.core.runtime import Core
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/board.png")
 CHROMIUM = os.environ.get("MAESTRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,7 +56,7 @@ def seed(http: httpx.Client) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(db_path=Path(tmp) / "maestro.db"))
+        app = create_app(Core(Settings(db_path=Path(tmp) / "maestro.db")))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from maestro_mcp.core.names import same_name
+from maestro_mcp.core.vocabulary import PROJECTS_LISTED_IN_ERRORS
 
 from .client import DEFAULT_URL, MaestroClient
 from .errors import CliError, Exit
@@ -77,7 +78,7 @@ class Cli:
 
 
 def _known(projects: list[dict[str, Any]]) -> str:
-    names = ", ".join(f"{p['name']} ({p['id']})" for p in projects[:10])
+    names = ", ".join(f"{p['name']} ({p['id']})" for p in projects[:PROJECTS_LISTED_IN_ERRORS])
     return f"projects: {names}" if names else "there are no projects yet"
 
 

@@ -122,6 +122,7 @@ def serve(
     """
     from http_api import create_app
     from http_api.server import MaestroServer, server_config
+    from maestro_mcp.core.runtime import Core
 
     secret = read_token(token, token_file)
     if not is_loopback(host) and not secret:
@@ -148,7 +149,8 @@ def serve(
     if log_level == "info":
         # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
         logging.getLogger("mcp").setLevel(logging.WARNING)
-    app = create_app(settings)
+    core = Core(settings)
+    app = create_app(core)
     config = server_config(
         app,
         host=host,
@@ -157,8 +159,8 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=3,
     )
-    banner = f" (database {settings.db_path}, durability {durability})"
-    server = MaestroServer(config, app.state.core.feed, banner)
+    banner = f" (database {core.store.location}, durability {durability})"
+    server = MaestroServer(config, core.feed, banner)
     server.run()
     if not server.started:
         sys.exit(1)

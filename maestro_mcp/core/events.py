@@ -26,6 +26,10 @@ class EventType(StrEnum):
     TASK_RELEASED = "task:released"
 
 
+# At most this many events per read of the log (feed, replay, changes_since), so a
+# long catch-up is read in bounded steps.
+READ_BATCH = 1000
+
 # Control messages of the live feeds: not in the log, carry no seq.
 SYNC_READY = "sync:ready"
 SYNC_RESET = "sync:reset"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .events import StoredEvent
+from .events import READ_BATCH, StoredEvent
 from .storage import LogReader, Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 DEFAULT_POLL_INTERVAL = 0.05
 DEFAULT_MAX_QUEUE = 4096
 DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024
-READ_BATCH = 1000
 READ_BYTES = 8 * 1024 * 1024
 
 

@@ -122,6 +122,8 @@ Prompt = Annotated[str, StringConstraints(max_length=PROMPT_MAX)]
 WorkingDir = Annotated[str, StringConstraints(max_length=PATH_MAX)]
 Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_MAX)]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
+# An id the service looks up itself, answering "… not found" for a wrong one.
+TaskRef = Annotated[str, StringConstraints(max_length=ID_MAX)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
 Labels = Annotated[list[Label], Field(max_length=LABELS_MAX)]
 DependsOn = Annotated[list[EntityId], Field(max_length=DEPS_MAX)]
@@ -341,11 +343,13 @@ class SessionReport(_Input):
 
     status: SessionStatus | None = None
     name: Name | None = None
-    note: Note | None = None
-    add_tasks: Annotated[list[EntityId], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
+    # Checked by the service, with the messages a note or a task id gets anywhere else
+    # ("a note is 1 to … characters", "task … not found").
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX)] | None = None
+    add_tasks: Annotated[list[TaskRef], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
         default_factory=list
     )
-    remove_tasks: Annotated[list[EntityId], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
+    remove_tasks: Annotated[list[TaskRef], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
         default_factory=list
     )
 

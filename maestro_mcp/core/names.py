@@ -7,7 +7,8 @@ letters (U+FF37, full-width ``W``, is ``W``).
 
 Rule: every face (CLI, REST, MCP, the store) matches names with ``name_key`` or
 ``same_name`` and nothing else. SQL's ``COLLATE NOCASE`` folds ASCII letters only,
-so it is not this rule: the store compares ``name_key`` values instead.
+so it is not this rule: the service compares names with ``same_name`` in Python
+(projects are few), never in SQL.
 """
 
 import unicodedata

@@ -10,15 +10,22 @@ constructs a store, a ``Feed`` or a ``Service`` (tests of those classes aside).
         tasks = await core.read(partial(core.service.list_tasks, where))
 
 Start: migrate the schema, start the feed (it reads the head), start the writer,
-then the chores (the lease reaper, the pruner). Stop: the reverse. Every write of
-every face goes through ``write`` (group commit: one transaction per batch, the
-caller answered after its COMMIT); reads run in a worker thread, off the loop.
+then the chores (the lease reaper, the pruner). Stop: the chores, then new reads are
+refused and the ones in flight finish, then the writer (it commits what is queued),
+the feed, and the store. A failure half-way through the start undoes what started.
+A core runs once: it cannot be entered twice, nor again after it stopped.
+
+Every write of every face goes through ``write`` (group commit: one transaction per
+batch, the caller answered after its COMMIT); ``read`` runs its operation in a worker
+thread, off the loop, inside one read transaction: every service call it makes sees
+the same snapshot.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from functools import partial
 from types import TracebackType
 from typing import Self, TypeVar
@@ -37,6 +44,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class _State(StrEnum):
+    NEW = "not started"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
 class Core:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -49,11 +64,28 @@ class Core:
         )
         self.service = Service(self.store, on_commit=self.feed.notify)
         self.commits = GroupCommit(self.store)
+        self._state = _State.NEW
         self._running: contextlib.AsyncExitStack | None = None
+        self._reads = 0  # in worker threads now
+        self._reads_done = asyncio.Event()
 
     async def read(self, operation: Callable[[], T]) -> T:
-        """Run a read of the service off the event loop (the store's calls block)."""
-        return await anyio.to_thread.run_sync(operation)
+        """Run ``operation`` (reads of the service) off the event loop, in one snapshot."""
+        if self._state is not _State.RUNNING:
+            raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
+        self._reads += 1
+        try:
+            # Not abandoned on cancellation: this returns only once the thread is done,
+            # so the store is never closed under a read.
+            return await anyio.to_thread.run_sync(self._snapshot, operation)
+        finally:
+            self._reads -= 1
+            if self._reads == 0:
+                self._reads_done.set()
+
+    def _snapshot(self, operation: Callable[[], T]) -> T:
+        with self.store.read():  # the service's own reads join this one
+            return operation()
 
     async def write(self, operation: Callable[[], T]) -> T:
         """Run a write of the service in the next group-commit batch; its result comes
@@ -63,15 +95,18 @@ class Core:
     # --- lifecycle ------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        if self._running is not None:
-            raise RuntimeError("this core is already running")
+        if self._state is not _State.NEW:
+            raise RuntimeError(f"the core is {self._state.value}: a core runs once")
+        self._state = _State.STARTING  # before the first await: a second entry is refused
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(self._stopped)
             stack.callback(self.store.close)
             await anyio.to_thread.run_sync(self.store.migrate)
             await self.feed.start()
             stack.push_async_callback(self.feed.stop)
             await self.commits.start()
             stack.push_async_callback(self.commits.stop)
+            stack.push_async_callback(self._no_more_reads)
             for name, chore, interval in (
                 ("maestro-reap", self._reap, self.settings.reap_interval),
                 ("maestro-prune", self._prune, self.settings.prune_interval),
@@ -79,6 +114,7 @@ class Core:
                 task = asyncio.create_task(_every(interval, chore, name), name=name)
                 stack.push_async_callback(_cancelled, task)
             self._running = stack.pop_all()
+        self._state = _State.RUNNING
         return self
 
     async def __aexit__(
@@ -89,7 +125,17 @@ class Core:
     ) -> None:
         running, self._running = self._running, None
         if running is not None:
+            self._state = _State.STOPPING
             await running.aclose()
+
+    async def _no_more_reads(self) -> None:
+        self._state = _State.STOPPING
+        while self._reads:
+            self._reads_done.clear()
+            await self._reads_done.wait()
+
+    def _stopped(self) -> None:
+        self._state = _State.STOPPED
 
     # --- chores -----------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ NOTES_SHOWN = 20
 # One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
 PAGE_LIMIT_MAX = 500
 PAGE_LIMIT_DEFAULT = 100
+# An error that says "say which project" or "not found" lists at most this many.
+PROJECTS_LISTED_IN_ERRORS = 20
 
 
 class TaskStatus(StrEnum):

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from maestro_mcp.core.errors import MaestroError, VersionConflict
 from maestro_mcp.core.ids import SESSION_PREFIX, TASK_PREFIX
@@ -133,8 +133,19 @@ def actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             ) from None
         except MaestroError as exc:
             raise ToolError(exc.message) from None
+        except ValidationError as exc:  # an argument the tool's schema let through
+            raise ToolError(invalid_input(exc)) from None
 
     return wrapper
+
+
+def invalid_input(exc: ValidationError) -> str:
+    """What was wrong with the arguments, in the words REST uses for the same mistake."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "invalid input: " + "; ".join(problems)
 
 
 @dataclass(frozen=True)

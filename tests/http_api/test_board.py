@@ -236,7 +236,7 @@ def test_a_page_whose_seq_expired_refetches_once(
     with server.client() as http:
         for i in range(5):
             http.post("/api/tasks", json={"projectId": project["id"], "title": f"gone {i}"})
-    server.app.state.core.service.prune(keep_events=1)  # what the page missed is no longer retained
+    server.core.service.prune(keep_events=1)  # what the page missed is no longer retained
     cable.restore()
     expect(page.locator("#task-list .task")).to_have_count(5, timeout=10_000)
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")

@@ -208,7 +208,7 @@ def test_projectid_filter_on_both_feeds(server: LiveServer) -> None:
 
 def test_seq_older_than_retention_gets_sync_reset(server: LiveServer) -> None:
     _make_events(server, 20)
-    server.app.state.core.service.prune(keep_events=5)
+    server.core.service.prune(keep_events=5)
 
     ws = WsClient(f"{server.ws_url}?since=3")
     reset = ws.recv()

@@ -3,7 +3,6 @@ and the core, and a board that takes its statuses, priorities and limits from th
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -23,15 +22,10 @@ from maestro_mcp.core.models import (
     TaskPriority,
     TaskStatus,
 )
+from maestro_mcp.core.runtime import Core
 
 STATIC = Path(__file__).parent.parent.parent / "http_api" / "static"
 EXPORT = re.compile(r"^export const (\w+) = Object\.freeze\((.*)\);$")
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as test_client:
-        yield test_client
 
 
 # --- REST and OpenAPI -----------------------------------------------------------------------
@@ -101,7 +95,7 @@ def exports(module: str) -> dict[str, Any]:
 
 def test_the_board_gets_the_vocabulary_from_the_server(settings: Settings) -> None:
     # Served without the token, like the other assets: it holds no data.
-    app = create_app(replace(settings, token="s3cret"))
+    app = create_app(Core(replace(settings, token="s3cret")))
     with TestClient(app, base_url="http://127.0.0.1:3000") as client:
         response = client.get(PATH)
     assert response.status_code == 200

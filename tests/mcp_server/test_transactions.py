@@ -120,3 +120,14 @@ async def test_update_task_with_release_is_one_transaction(mcp_client: Client) -
     events = await events_after(mcp_client, project, before)
     assert events == ["task:updated", "task:updated", "task:released"]
     assert released["seq"] == before + len(events)
+
+
+async def test_update_session_says_what_was_wrong(mcp_client: Client) -> None:
+    project, _, _ = await task_and_subtask(mcp_client)
+    session = await started(mcp_client, project)
+    blank = await refused(mcp_client, "update_session", sessionId=session["id"], note="   ")
+    assert "a note is 1 to 10000 characters" in blank
+    empty = await refused(mcp_client, "update_session", sessionId=session["id"], addTasks=[""])
+    assert "task  not found" in empty
+    blank_name = await refused(mcp_client, "start_session", name=" ", project=project)
+    assert "invalid input: name: String should have at least 1 character" in blank_name

@@ -35,8 +35,9 @@ def new_session(
 
 def write_elsewhere(db_path: Path, *writes: Callable[[Service], object]) -> None:
     """Run ``writes`` as another process writing the same database would: on a core
-    runtime of its own (no server involved), each write its own transaction. Call it
-    from synchronous code (or a worker thread): it runs an event loop of its own."""
+    runtime of its own (no server involved), each of ``writes`` one transaction (all
+    the service calls one of them makes commit together). Call it from synchronous
+    code (or a worker thread): it runs an event loop of its own."""
 
     async def run() -> None:
         async with Core(Settings(db_path=db_path)) as core:

@@ -23,6 +23,8 @@ from starlette.testclient import TestClient
 
 from http_api import Settings, create_app
 from http_api.server import MaestroServer, server_config
+from maestro_mcp.core.feed import Feed
+from maestro_mcp.core.runtime import Core
 
 from .waiting import WAIT, wait_for
 
@@ -42,7 +44,7 @@ def free_port() -> int:
 def in_process(settings: Settings) -> TestClient:
     """The app without a socket, addressed as a loopback server is (its Host and Origin
     checks pass); enter it (``with``) to run its lifespan."""
-    return TestClient(create_app(settings), base_url="http://127.0.0.1:3000")
+    return TestClient(create_app(Core(settings)), base_url="http://127.0.0.1:3000")
 
 
 # --- in a thread of this process --------------------------------------------------------
@@ -50,16 +52,16 @@ def in_process(settings: Settings) -> TestClient:
 
 @dataclass
 class LiveServer:
-    """A server started by ``live_server``: its URLs, settings and app (for its feed)."""
+    """A server started by ``live_server``: its URLs, settings and core."""
 
     base_url: str
     ws_url: str
     settings: Settings
-    app: Any
+    core: Core
 
     @property
-    def feed(self) -> Any:
-        return self.app.state.core.feed
+    def feed(self) -> Feed:
+        return self.core.feed
 
     def client(self) -> httpx.Client:
         """A new client; close it (``with``) when done."""
@@ -76,19 +78,22 @@ def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServ
     """A real uvicorn on a free loopback port, in a thread of this process, configured
     as ``maestro serve`` configures it unless ``uvicorn_options`` say otherwise.
     Yields once the server accepts connections; stops it (and its shared client) on exit."""
-    app = create_app(settings)
+    core = Core(settings)
+    app = create_app(core)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
-    server = MaestroServer(config, app.state.core.feed)
+    server = MaestroServer(config, core.feed)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
         wait_for(lambda: server.started or not thread.is_alive(), what="server start")
         assert server.started, "server failed to start"
-        running = LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", settings, app)
+        running = LiveServer(
+            f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", settings, core
+        )
         yield running
         if "http" in running.__dict__:
             running.http.close()

@@ -3,10 +3,9 @@
 import json
 from typing import Any
 
+from ..events import READ_BATCH
 from ..models import Changes
 from ..storage import Rows
-
-READ_BATCH = 1000
 
 
 def since(rows: Rows, after: int, project_id: str | None, limit: int) -> Changes:

@@ -6,10 +6,9 @@ from ..ids import PROJECT_PREFIX, new_id
 from ..models import Project, ProjectCreate, ProjectPatch
 from ..names import same_name
 from ..storage import Rows
+from ..vocabulary import PROJECTS_LISTED_IN_ERRORS
 from .rules import check_version, merged, require_project
 from .transaction import Write
-
-PROJECTS_LISTED_IN_ERRORS = 20
 
 
 def create(w: Write, data: ProjectCreate) -> Project:

@@ -2,7 +2,8 @@
 
 Everything SQL-specific lives behind these three interfaces; a backend implements
 them without touching the service, the feed or any face. docs/storage.md states
-the contract in prose; tests/core run every rule against each backend.
+the contract in prose; tests/core/storage check that every operation is documented
+and implemented, and the core's tests run the rules on the SQLite backend.
 
 - ``Store``: the database as a whole. It opens connections, runs migrations and
   hands out transactions: ``write()`` (all-or-nothing; inside ``batch()``, one

@@ -148,3 +148,16 @@ def test_a_failing_callback_after_commit_does_not_undo_the_batch(db: SqliteStore
     assert _seqs(db) == [1]
     assert ran == ["second"]
     logged.assert_called_once()
+
+
+def test_a_read_joins_only_transactions_the_store_opened(db: SqliteStore) -> None:
+    with db.write() as rows, db.read() as inner:  # a read inside a write sees its writes
+        rows.conn.execute("INSERT INTO events (seq, ts, type, payload) VALUES (1, 0, 'x', '{}')")
+        assert inner.head() == 1
+    # A transaction left open on the connection some other way is not joined silently.
+    db.conn.execute("BEGIN")
+    with pytest.raises(sqlite3.OperationalError, match="within a transaction"), db.read():
+        pass
+    db.conn.execute("ROLLBACK")
+    with db.read() as rows:
+        assert rows.head() == 1

@@ -97,7 +97,7 @@ class SqliteStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (for tests and tools that need raw SQL)."""
+        """This thread's connection."""
         return self.rows.conn
 
     def log_reader(self) -> SqliteLogReader:
@@ -179,7 +179,8 @@ class SqliteStore:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield
+                with self._opened():
+                    yield
                 conn.execute("COMMIT")
             except BaseException:
                 # Also when COMMIT itself fails (disk full): never leave this thread's
@@ -187,6 +188,19 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def _opened(self) -> Iterator[None]:
+        """Mark this thread as inside a transaction this store opened (reads join it)."""
+        self._local.depth = self._depth() + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+
+    def _depth(self) -> int:
+        depth: int = self._local.__dict__.get("depth", 0)
+        return depth
 
     @contextmanager
     def _savepoint(self, conn: sqlite3.Connection, batch: "_Batch") -> Iterator[None]:
@@ -211,17 +225,20 @@ class SqliteStore:
     def read(self) -> Iterator[SqliteRows]:
         """One read transaction: every query inside sees the same snapshot.
 
-        Inside another transaction of this thread (a read, a write, a batch) it is
-        part of that one: it sees the same snapshot, and the writes made so far.
+        Inside a transaction this store opened on this thread (a read, a write, a
+        batch) it is part of that one: the same snapshot, and the writes made so far.
+        A connection left inside a transaction some other way is not joined: BEGIN
+        then fails loudly instead of reading a stale snapshot forever.
         """
         rows = self.rows
-        conn = rows.conn
-        if conn.in_transaction:
+        if self._depth():
             yield rows
             return
+        conn = rows.conn
         conn.execute("BEGIN")
         try:
-            yield rows
+            with self._opened():
+                yield rows
         finally:
             conn.execute("COMMIT")
 

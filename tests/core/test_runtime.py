@@ -1,0 +1,129 @@
+"""The core runtime: what it starts and in which order, what it stops, and that it runs once."""
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from maestro_mcp.core.models import ProjectCreate
+from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.storage import SchemaTooNew
+from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
+from maestro_mcp.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "maestro-writer"]
+
+
+async def test_a_running_core_migrated_and_serves_reads_writes_and_the_feed(
+    settings: Settings,
+) -> None:
+    async with Core(settings) as core:
+        assert (await core.read(core.service.list_projects)).value == []  # migrated
+        subscriber = core.feed.subscribe()
+        created = await core.write(lambda: core.service.create_project(ProjectCreate(name="p")))
+        [event] = await subscriber.next_batch()  # the feed was woken by the commit
+        assert event.seq == created.seq
+        assert len(writer_threads()) == 1
+    # Stopped: the writer ended, the feed closed its subscribers, nothing is taken.
+    assert writer_threads() == []
+    assert subscriber.closed
+    with pytest.raises(RuntimeError, match="stopped"):
+        await core.read(core.service.list_projects)
+    with pytest.raises(RuntimeError, match="not running"):
+        await core.write(core.service.list_projects)
+
+
+async def test_a_core_runs_once(settings: Settings) -> None:
+    core = Core(settings)
+    async with core:
+        with pytest.raises(RuntimeError, match="a core runs once"):
+            await core.__aenter__()
+    with pytest.raises(RuntimeError, match="the core is stopped: a core runs once"):
+        await core.__aenter__()
+
+
+async def test_a_start_that_fails_half_way_leaves_nothing_running(db_path: Path) -> None:
+    newer = sqlite3.connect(db_path)
+    newer.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    newer.close()
+    core = Core(Settings(db_path=db_path))
+    with pytest.raises(SchemaTooNew):
+        await core.__aenter__()
+    assert writer_threads() == []
+    with pytest.raises(RuntimeError, match="database is closed"):
+        core.service.list_projects()  # the store was closed
+    with pytest.raises(RuntimeError, match="a core runs once"):
+        await core.__aenter__()
+
+
+async def test_stopping_waits_for_reads_in_flight(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reading, finish = threading.Event(), threading.Event()
+    in_flight = threading.Event()
+    closed_during_a_read: list[bool] = []
+
+    def slow_read() -> int:
+        in_flight.set()
+        reading.set()
+        finish.wait(10)
+        found = len(core.service.list_projects().value)  # the store must still be open
+        in_flight.clear()
+        return found
+
+    core = Core(settings)
+    close = core.store.close
+
+    def watched_close() -> None:
+        closed_during_a_read.append(in_flight.is_set())
+        close()
+
+    monkeypatch.setattr(core.store, "close", watched_close)
+    results: list[int] = []
+    async with core, anyio.create_task_group() as tasks:
+
+        async def read() -> None:
+            results.append(await core.read(slow_read))
+
+        async def finish_once_stopping() -> None:
+            while True:  # until the core refuses new reads: it is stopping
+                try:
+                    await core.read(lambda: None)
+                except RuntimeError:
+                    break
+                await anyio.lowlevel.checkpoint()
+            finish.set()
+
+        tasks.start_soon(read)
+        await anyio.to_thread.run_sync(reading.wait)
+        tasks.start_soon(finish_once_stopping)
+        await core.__aexit__(None, None, None)
+    assert results == [0]
+    assert closed_during_a_read == [False]
+
+
+async def test_a_read_is_one_snapshot(settings: Settings, service: Service) -> None:
+    """Every service call inside one ``core.read`` sees the same state, even when
+    someone else commits in between."""
+    async with Core(settings) as core:
+
+        def two_looks() -> tuple[int, int, int]:
+            before = core.service.list_projects()
+            committed = threading.Thread(
+                target=lambda: service.create_project(ProjectCreate(name="meanwhile"))
+            )
+            committed.start()
+            committed.join()
+            after = core.service.list_projects()
+            return len(before.value), len(after.value), after.seq - before.seq
+
+        assert await core.read(two_looks) == (0, 0, 0)
+        assert len((await core.read(core.service.list_projects)).value) == 1
