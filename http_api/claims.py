@@ -2,13 +2,12 @@
 
 from typing import TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from maestro_mcp.core.models import (
-    ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
     HeartbeatRequest,
@@ -19,7 +18,6 @@ from .bodies import idempotency_key, read_model
 from .rest import json_response, max_body_of, service_of, write
 
 M = TypeVar("M", bound=BaseModel)
-_GRANTS = TypeAdapter(list[ClaimGrant])
 
 
 async def optional_model(request: Request, model: type[M]) -> M:
@@ -57,8 +55,8 @@ async def claim_next(request: Request) -> Response:
         data,
         idempotency_key=idempotency_key(request),
     )
-    body = b'{"claims":' + _GRANTS.dump_json(result.value, by_alias=True) + b"}"
-    return json_response(body, result.seq)
+    # nothingReady only when there are no claims: it says why.
+    return json_response(result.value.model_dump_json(by_alias=True, exclude_none=True), result.seq)
 
 
 async def heartbeat(request: Request) -> Response:

@@ -11,6 +11,7 @@ from maestro_mcp.core.models import (
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
+    ClaimsGranted,
     Heartbeat,
     HeartbeatRequest,
     Link,
@@ -23,7 +24,7 @@ from maestro_mcp.protocol import (
     IDEMPOTENCY_KEY_HEADER,
     IF_MATCH_HEADER,
     LAST_EVENT_ID_HEADER,
-    OVERRIDE_CLAIM_HEADER,
+    OVERRIDE_HEADER,
     SEQ_HEADER,
     TRUE,
     etag,
@@ -111,6 +112,7 @@ def build_openapi() -> dict[str, Any]:
         SessionNote,
         NoteCreate,
         ClaimGrant,
+        ClaimsGranted,
         Heartbeat,
         ClaimRequest,
         ClaimNextRequest,
@@ -205,10 +207,11 @@ def build_openapi() -> dict[str, Any]:
             "schema": {"type": "string"},
         },
         {
-            "name": OVERRIDE_CLAIM_HEADER,
+            "name": OVERRIDE_HEADER,
             "in": "header",
             "required": False,
-            "description": f"{TRUE}: a human overrides the claim",
+            "description": f"{TRUE}: a person overrides another session's claim and "
+            "unfinished dependencies",
             "schema": {"type": "string", "enum": [TRUE, "false"]},
         },
     ]
@@ -238,12 +241,7 @@ def build_openapi() -> dict[str, Any]:
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
             "responses": {
-                "200": _ok(
-                    {
-                        "type": "object",
-                        "properties": {"claims": {"type": "array", "items": _ref(ClaimGrant)}},
-                    }
-                ),
+                "200": _ok(_ref(ClaimsGranted)),
                 **_errors(404, 422),
             },
         },
@@ -268,7 +266,7 @@ def build_openapi() -> dict[str, Any]:
         "get": {"summary": "Liveness and the head seq", "responses": {"200": {"description": "OK"}}}
     }
     entities = [r.entity for r in RESOURCES]
-    outputs = (Link, SessionNote, ClaimGrant, Heartbeat)
+    outputs = (Link, SessionNote, ClaimGrant, ClaimsGranted, Heartbeat)
     _, definitions = models_json_schema(
         [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],
         by_alias=True,

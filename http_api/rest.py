@@ -37,7 +37,7 @@ from maestro_mcp.protocol import (
     ETAG_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
     IF_NONE_MATCH_HEADER,
-    OVERRIDE_CLAIM_HEADER,
+    OVERRIDE_HEADER,
     SEQ_HEADER,
     TRUE,
     etag,
@@ -96,7 +96,7 @@ RESOURCES = (
         list=lambda s: s.list_tasks,
         patch_options=lambda request: {
             "claim_token": request.headers.get(CLAIM_TOKEN_HEADER),
-            "override": is_true(request.headers.get(OVERRIDE_CLAIM_HEADER)),
+            "override": is_true(request.headers.get(OVERRIDE_HEADER)),
         },
     ),
     Resource(

@@ -61,7 +61,7 @@ def vocabulary() -> dict[str, Any]:
             "seq": protocol.SEQ_HEADER,
             "ifMatch": protocol.IF_MATCH_HEADER,
             "idempotencyKey": protocol.IDEMPOTENCY_KEY_HEADER,
-            "overrideClaim": protocol.OVERRIDE_CLAIM_HEADER,
+            "override": protocol.OVERRIDE_HEADER,
             "authorization": protocol.AUTHORIZATION_HEADER,
         },
         "BEARER_SCHEME": protocol.BEARER_SCHEME,

@@ -22,11 +22,12 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 # On the answer to a retried write: ``true``, the first result is returned again.
 IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
 CLAIM_TOKEN_HEADER = "X-Claim-Token"
-OVERRIDE_CLAIM_HEADER = "X-Override-Claim"
+# A person overrides the coordination rules: another session's claim, unfinished dependencies.
+OVERRIDE_HEADER = "X-Override"
 AUTHORIZATION_HEADER = "Authorization"
 LAST_EVENT_ID_HEADER = "Last-Event-ID"
 
-# The value flag headers (Idempotent-Replayed, X-Override-Claim) are sent with.
+# The value flag headers (Idempotent-Replayed, X-Override) are sent with.
 TRUE = "true"
 # What a flag header may say to mean yes, as read (case-insensitive).
 _TRUE_VALUES = frozenset({"1", "true", "yes"})

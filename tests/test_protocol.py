@@ -16,7 +16,7 @@ HEADERS = [
     protocol.IDEMPOTENCY_KEY_HEADER,
     protocol.IDEMPOTENT_REPLAYED_HEADER,
     protocol.CLAIM_TOKEN_HEADER,
-    protocol.OVERRIDE_CLAIM_HEADER,
+    protocol.OVERRIDE_HEADER,
     protocol.AUTHORIZATION_HEADER,
     protocol.LAST_EVENT_ID_HEADER,
 ]

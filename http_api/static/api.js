@@ -41,7 +41,7 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
   const headers = { Accept: "application/json" };
   const token = auth.token;
   if (token) headers[HEADERS.authorization] = `${BEARER_SCHEME} ${token}`;
-  if (override) headers[HEADERS.overrideClaim] = TRUE;
+  if (override) headers[HEADERS.override] = TRUE;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // The version as the server's ETag: quoted, as HTTP writes entity tags (protocol.etag).
   if (ifMatch !== undefined) headers[HEADERS.ifMatch] = `"${ifMatch}"`;

@@ -218,6 +218,12 @@ async function saveTask(override = false) {
       if (confirm(`“${holder}” has claimed this task until ${until}. Override the claim and save?`)) {
         await saveTask(true);
       }
+    } else if (error instanceof ApiError && error.code === "not_ready" && error.details?.waitingFor && !override) {
+      // Work waits for its dependencies; a person may start it anyway, saying so.
+      const titles = error.details.waitingFor.map((id) => `“${store.tasks.get(id)?.title ?? id}”`);
+      if (confirm(`This task waits for ${titles.join(", ")} to be completed. Save it anyway?`)) {
+        await saveTask(true);
+      }
     } else {
       reportError(error);
     }

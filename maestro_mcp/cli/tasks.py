@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from maestro_mcp.core.vocabulary import DEFAULT_LEASE_S
-from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_CLAIM_HEADER, TRUE
+from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_HEADER, TRUE
 
 from .context import Cli, client_command
 from .params import (
@@ -149,7 +149,12 @@ def get(cli: Cli, task_id: str) -> None:
 )
 @click.option("--if-version", type=int, help="Fail unless the task is still at this version.")
 @click.option("--claim-token", help="The claim token, to change the status of a task you claimed.")
-@click.option("--override", is_flag=True, help="Change a task another session has claimed.")
+@click.option(
+    "--override",
+    is_flag=True,
+    help="As a person: change a task another session has claimed, or start or complete "
+    "one whose dependencies are not completed.",
+)
 @client_command
 def update(
     cli: Cli,
@@ -213,7 +218,7 @@ def delete(cli: Cli, task_id: str, if_version: int | None) -> None:
 def claim_headers(token: str | None, override: bool) -> dict[str, str]:
     headers = {CLAIM_TOKEN_HEADER: token} if token else {}
     if override:
-        headers[OVERRIDE_CLAIM_HEADER] = TRUE
+        headers[OVERRIDE_HEADER] = TRUE
     return headers
 
 
@@ -279,7 +284,7 @@ def next(
         [g["task"]["id"], g["claimToken"], when(g["expiresAt"]), g["task"]["title"]] for g in grants
     ]
     if not grants and not cli.printer.json_mode:
-        cli.printer.line("no ready task to claim")
+        cli.printer.line(claims["nothingReady"]["message"])
         return
     cli.printer.table(["TASK", "CLAIM TOKEN", "EXPIRES", "TITLE"], rows, grants)
 

@@ -41,6 +41,14 @@ class ClaimConflict(Conflict):
     code = "claim_conflict"
 
 
+class ClaimLost(Conflict):
+    """The claim token presented no longer holds the task: its lease expired, it was
+    released or overridden, or the task was claimed again. The message says which, and
+    when; the holder must claim the task again before it goes on."""
+
+    code = "claim_lost"
+
+
 class NotReady(Conflict):
     """A claim asked for a task that is not ready (not pending, or waiting on others)."""
 

@@ -331,6 +331,23 @@ class ClaimGrant(_Model):
     expires_at: int
 
 
+class NothingReady(_Model):
+    """Why claim-next found no task: counts over the tasks its filter matched."""
+
+    pending: int  # pending and unclaimed
+    waiting: int  # of those, waiting on unfinished dependencies
+    blockers: list[str]  # the first unfinished tasks they wait on
+    claimed: int  # held by other sessions' claims
+    message: str  # the same, in a sentence
+
+
+class ClaimsGranted(_Model):
+    """What claim-next gives: the claims, or why there are none."""
+
+    claims: list[ClaimGrant]
+    nothing_ready: NothingReady | None = None
+
+
 class SessionFilter(_Input):
     project_id: EntityId | None = None
     status: SessionStatus | None = None

@@ -75,6 +75,24 @@ ENDED_SESSION_STATUSES = frozenset(
 # The rest, in the enum's order: what `maestro status` lists as active.
 ACTIVE_SESSION_STATUSES = tuple(s for s in SessionStatus if s not in ENDED_SESSION_STATUSES)
 
+
+class ClaimEnd(StrEnum):
+    """Why a claim ended (``task:released`` says it as ``reason``)."""
+
+    RELEASED = "released"  # its holder gave it up
+    OVERRIDE = "override"  # a person took the task over
+    EXPIRED = "expired"  # its lease ran out
+    COMPLETED = "completed"  # the task's status ended the work
+    CANCELLED = "cancelled"
+    PENDING = "pending"
+    SESSION_ENDED = "session_ended"
+    SESSION_DELETED = "session_deleted"
+
+
+# How long a token whose claim ended is remembered, to tell its holder what happened
+# (a lease lasts at most a day). An older token is refused all the same, with less said.
+ENDED_CLAIMS_KEPT_MS = LEASE_MAX_S * 1000
+
 # What a task or a session is created with when the caller says nothing.
 DEFAULT_TASK_STATUS = TaskStatus.PENDING
 DEFAULT_TASK_PRIORITY = TaskPriority.MEDIUM

@@ -20,8 +20,10 @@ Everything you change appears at once on the humans' board and in other agents' 
 ## A typical run
 1. `list_projects` (or rely on the default project), then `list_tasks(ready=true)`.
 2. `start_session(name="…", agent="claude-code")` — your session id is in the result.
-3. `claim_tasks(sessionId)` — the most urgent ready task is now yours: keep its `claimToken`.
-   No other agent can take it while the lease lasts (default 300 s).
+3. `claim_tasks(sessionId)` — the most urgent ready task is now yours and linked to your
+   session (`list_tasks(sessionId=…)` lists yours): keep its `claimToken`. No other agent
+   can take it while the lease lasts (default 300 s). Lost the token? `claim_tasks` with
+   the task's id gives your own claim back. Nothing claimed? `nothingReady` says why.
 4. Work; `update_session(sessionId, note="what you did")` now and then: it also renews
    your claims. If you stop calling, the lease runs out and the task goes back to the pool.
 5. `update_task(taskId, status="completed", claimToken=…)` (or `release=true` to give it
@@ -29,11 +31,14 @@ Everything you change appears at once on the humans' board and in other agents' 
 
 ## Dependencies
 `dependsOn` lists tasks that must be completed first; a task is *ready* when it is pending,
-its dependencies are completed, and nobody holds a claim on it. Cycles are refused.
+its dependencies are completed, and nobody holds a claim on it. Cycles are refused. A task
+cannot become in_progress or completed before its dependencies are completed.
 
 ## Rules that keep everyone's work safe
 - A failed update saying the task "is claimed by session …" means another agent holds it:
   leave it, take another with `claim_tasks`.
+- "your claim on task … ended" (claim_lost) means your lease ran out or a person took the
+  task over: stop working on it; `claim_tasks` it again if it is still to do.
 - A failed update saying "version conflict" means someone changed the task: `get` it,
   decide whether your change still applies, retry with the new `expectedVersion`.
 - Give creates a `requestId` (any unique string); retrying with the same one is harmless.

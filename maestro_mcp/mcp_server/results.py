@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from maestro_mcp.core.models import (
+    NothingReady,
     Project,
     Session,
     SessionNote,
@@ -129,6 +130,7 @@ class Granted(_Out):
 class ClaimsResult(_Out):
     project: ProjectRef
     claims: list[Granted]
+    nothing_ready: NothingReady | None = None  # with no claims: the counts that say why
     seq: int
 
 

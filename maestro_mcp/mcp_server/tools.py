@@ -375,7 +375,13 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         agent: Annotated[
             str | None, Field(max_length=AGENT_MAX, description="Your kind, e.g. claude-code.")
         ] = None,
-        taskIds: TaskIdsArg = [],  # noqa: B006 - never mutated
+        taskIds: Annotated[
+            list[str],
+            Field(
+                max_length=LINKS_PER_CALL_MAX,
+                description="Link these tasks (no claim: claim with claim_tasks).",
+            ),
+        ] = [],  # noqa: B006 - never mutated
         requestId: RequestId = None,
     ) -> SessionResult:
         """Register your working session, optionally on tasks; report with update_session."""
@@ -439,13 +445,13 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         leaseSeconds: Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)] = DEFAULT_LEASE_S,
         requestId: RequestId = None,
     ) -> ClaimsResult:
-        """Claim a task, or the next ready ones (most urgent first), for your session alone."""
+        """Claim a task (yours again: renewed), or the next ready ones, for your session alone."""
         if taskId is not None:
             request = ClaimRequest(session_id=sessionId, lease_seconds=leaseSeconds)
             one = await core.write(
                 partial(service.claim_task, taskId, request, idempotency_key=requestId)
             )
-            grants, seq = [one.value], one.seq
+            grants, seq, nothing_ready = [one.value], one.seq, None
         else:
             wanted = ClaimNextRequest(
                 count=count, lease_seconds=leaseSeconds, labels=labels or [], parent_id=parentId
@@ -453,14 +459,20 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             some = await core.write(
                 partial(service.claim_next, sessionId, wanted, idempotency_key=requestId)
             )
-            grants, seq = some.value, some.seq
+            grants, seq = some.value.claims, some.seq
+            nothing_ready = some.value.nothing_ready
         session = await core.read(partial(service.get_session, sessionId))
         claims = [
             Granted(task=TaskSummary.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
             for g in grants
         ]
         project = await env.project_of(session.value.project_id)
-        return ClaimsResult(project=project, claims=claims, seq=max(seq, session.seq))
+        return ClaimsResult(
+            project=project,
+            claims=claims,
+            nothing_ready=nothing_ready,
+            seq=max(seq, session.seq),
+        )
 
     @tool(READ)
     @actionable

@@ -44,9 +44,8 @@ def test_claim_commands(run: Run, server: LiveServer) -> None:
 
     grants = as_json(run("task", "next", "--session", session["id"], "--count", "3", "--json"))
     assert [g["task"]["id"] for g in grants] == [api["id"]]
-    assert (
-        run("task", "next", "--session", session["id"]).stdout.strip() == "no ready task to claim"
-    )
+    said = run("task", "next", "--session", session["id"]).stdout.strip()
+    assert said == "nothing ready to claim: 1 claimed by sessions now"
     no_token = run("task", "release", api["id"], ok=False)
     assert no_token.exit_code == 2
     released = as_json(run("task", "release", api["id"], "--override", "--json"))

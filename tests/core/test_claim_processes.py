@@ -24,11 +24,12 @@ AGENT = textwrap.dedent(
     service = Service(SqliteStore(db_path))
     print("ready", flush=True)
     sys.stdin.readline()  # every agent starts its first claim at once
-    taken = [g.task.id for g in service.claim_next(session_id, ClaimNextRequest(count=3)).value]
+    first = service.claim_next(session_id, ClaimNextRequest(count=3)).value.claims
+    taken = [g.task.id for g in first]
     print("first", flush=True)
     sys.stdin.readline()  # ... and races for the rest once all hold a first batch
     while True:
-        grants = service.claim_next(session_id, ClaimNextRequest(count=3)).value
+        grants = service.claim_next(session_id, ClaimNextRequest(count=3)).value.claims
         if not grants:
             break
         taken += [g.task.id for g in grants]

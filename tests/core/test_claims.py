@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from maestro_mcp.core.errors import ClaimConflict, InvalidInput, NotReady
+from maestro_mcp.core.errors import ClaimConflict, ClaimLost, InvalidInput, NotReady
 from maestro_mcp.core.models import (
     ClaimNextRequest,
     ClaimRequest,
@@ -109,7 +109,15 @@ def test_claim_gives_a_token_and_is_exclusive(service: Service, project_id: str)
     assert grant.task.claim is not None
     assert grant.task.claim.session_id == alice
     log = log_after(service, head)
-    assert [m["event"] for m in log] == ["task:updated", "task:claimed"]
+    # Claiming links the task to the session: "my tasks" is the session's task list.
+    assert [m["event"] for m in log] == [
+        "session:updated",
+        "task:updated",
+        "session:task_added",
+        "task:claimed",
+    ]
+    assert log[0]["data"]["taskIds"] == [t.id]
+    assert log[1]["data"]["sessionIds"] == [alice]
     assert grant.claim_token not in json.dumps(log)  # the token never goes out in events
     with pytest.raises(ClaimConflict, match=f"claimed by session {alice}"):
         service.claim_task(t.id, ClaimRequest(session_id=bob))
@@ -147,14 +155,136 @@ def test_a_stale_token_is_refused_after_the_claim_moved_on(
     old = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
     clock.now += 11_000
     new = service.claim_task(t.id, ClaimRequest(session_id=bob, lease_seconds=10)).value
-    with pytest.raises(ClaimConflict):
+    lost = f"your claim on task {t.id} ended at .*: its lease expired; session {bob} holds it now"
+    with pytest.raises(ClaimLost, match=lost):
         service.update_task(
             t.id, TaskPatch(status=TaskStatus.COMPLETED), claim_token=old.claim_token
         )
-    with pytest.raises(ClaimConflict):
+    with pytest.raises(ClaimLost, match=lost):
         service.release_task(t.id, ReleaseRequest(claim_token=old.claim_token))
     service.release_task(t.id, ReleaseRequest(claim_token=new.claim_token))
     assert ready_ids(service, project_id) == [t.id]
+
+
+# --- fencing: a token presented is always checked --------------------------------------------
+
+
+def test_an_expired_token_cannot_complete_the_task_even_when_nobody_holds_it(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id, name="alice").id
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
+    clock.now += 10_000  # the lease ends now, at 1970-01-01T00:16:50Z on this clock
+    done = TaskPatch(status=TaskStatus.COMPLETED)
+    with pytest.raises(ClaimLost, match=r"ended at 1970-01-01T00:16:50Z: its lease expired") as e:
+        service.update_task(t.id, done, claim_token=grant.claim_token)
+    assert e.value.code == "claim_lost"
+    service.expire_claims()  # reaped: the task is nobody's, and still the token is refused
+    with pytest.raises(ClaimLost, match="its lease expired"):
+        service.update_task(t.id, done, claim_token=grant.claim_token)
+    assert service.get_task(t.id).value.status is TaskStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("override", "a person overrode it"),
+        ("session ended", "its session ended"),
+        ("set back", "the task was set back to pending"),
+    ],
+)
+def test_a_token_whose_claim_ended_is_told_what_happened(
+    service: Service, project_id: str, how: str, said: str
+) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id, name="alice").id
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice)).value
+    if how == "override":
+        service.release_task(t.id, ReleaseRequest(override=True))
+    elif how == "session ended":
+        service.update_session(alice, SessionPatch(status=SessionStatus.COMPLETED))
+    else:  # by its holder, which ends the claim as well
+        pending = TaskPatch(status=TaskStatus.PENDING)
+        service.update_task(t.id, pending, claim_token=grant.claim_token)
+    with pytest.raises(ClaimLost, match=f"{said}; claim the task again"):
+        service.update_task(t.id, TaskPatch(title="mine"), claim_token=grant.claim_token)
+    with pytest.raises(ClaimLost, match="does not hold task"):
+        service.update_task(t.id, TaskPatch(title="mine"), claim_token="clm_never_issued")
+
+
+def test_retrying_a_change_already_made_is_answered_without_error(
+    service: Service, project_id: str
+) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id).id
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice)).value
+    done = TaskPatch(status=TaskStatus.COMPLETED)
+    first = service.update_task(t.id, done, claim_token=grant.claim_token)
+    head = service.head()
+    again = service.update_task(t.id, done, claim_token=grant.claim_token)  # e.g. a lost reply
+    assert again.value == first.value
+    assert service.head() == head
+    released = service.release_task(t.id, ReleaseRequest(claim_token=grant.claim_token))
+    assert released.value.claim is None
+
+
+def test_a_session_gets_its_own_claim_back(service: Service, project_id: str, clock: Clock) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id).id
+    first = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=60)).value
+    clock.now += 30_000
+    head = service.head()
+    again = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=60)).value
+    assert again.claim_token == first.claim_token  # the same claim: the same token
+    assert again.expires_at == first.expires_at + 30_000  # its lease renewed
+    assert again.task.claim is not None
+    assert first.task.claim is not None
+    assert again.task.claim.claimed_at == first.task.claim.claimed_at
+    # Already linked: no second link, just the claim's events.
+    assert [m["event"] for m in log_after(service, head)] == ["task:updated", "task:claimed"]
+
+
+# --- dependencies hold on every path -----------------------------------------------------------
+
+
+def test_work_waits_for_its_dependencies_unless_a_person_overrides(
+    service: Service, project_id: str
+) -> None:
+    first = new_task(service, project_id, "first")
+    second = new_task(service, project_id, "second", depends_on=[first.id])
+    for status in (TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED):
+        with pytest.raises(NotReady, match=f"waits for {first.id} to be completed") as e:
+            service.update_task(second.id, TaskPatch(status=status))
+        assert e.value.details == {"waitingFor": [first.id]}
+        with pytest.raises(NotReady):
+            new_task(service, project_id, "born started", status=status, depends_on=[first.id])
+    # Other statuses are not work: a task may be blocked or reviewed meanwhile.
+    service.update_task(second.id, TaskPatch(status=TaskStatus.BLOCKED))
+    forced = service.update_task(second.id, TaskPatch(status=TaskStatus.IN_PROGRESS), override=True)
+    assert forced.value.status is TaskStatus.IN_PROGRESS
+    service.update_task(first.id, TaskPatch(status=TaskStatus.COMPLETED))
+    done = service.update_task(second.id, TaskPatch(status=TaskStatus.COMPLETED))
+    assert done.value.status is TaskStatus.COMPLETED
+
+
+def test_claim_next_says_why_it_found_nothing(service: Service, project_id: str) -> None:
+    agent = new_session(service, project_id, name="agent").id
+    empty = service.claim_next(agent, ClaimNextRequest()).value
+    assert empty.claims == []
+    assert empty.nothing_ready is not None
+    assert empty.nothing_ready.message == "nothing ready to claim: no task is pending"
+    base = new_task(service, project_id, "base")
+    new_task(service, project_id, "later", depends_on=[base.id])
+    other = new_session(service, project_id, name="other").id
+    service.claim_task(base.id, ClaimRequest(session_id=other))
+    why = service.claim_next(agent, ClaimNextRequest()).value.nothing_ready
+    assert why is not None
+    assert (why.pending, why.waiting, why.claimed, why.blockers) == (1, 1, 1, [base.id])
+    assert why.message == (
+        f"nothing ready to claim: 1 pending wait on unfinished tasks: {base.id} ('base'); "
+        "1 claimed by sessions now"
+    )
 
 
 def test_human_override(service: Service, project_id: str) -> None:
@@ -218,19 +348,24 @@ def test_claim_next_orders_by_priority_then_age_and_filters(
         service, project_id, "waiting", priority=TaskPriority.URGENT, depends_on=[low.id]
     )
     agent = new_session(service, project_id).id
-    grants = service.claim_next(agent, ClaimNextRequest(count=3)).value
+    grants = service.claim_next(agent, ClaimNextRequest(count=3)).value.claims
     assert [g.task.id for g in grants] == [urgent.id, high_old.id, high_new.id]
     assert len({g.claim_token for g in grants}) == 3
-    assert [g.task.id for g in service.claim_next(agent, ClaimNextRequest(count=5)).value] == [
-        low.id
-    ]
-    assert service.claim_next(agent, ClaimNextRequest()).value == []
+    assert [
+        g.task.id for g in service.claim_next(agent, ClaimNextRequest(count=5)).value.claims
+    ] == [low.id]
+    nothing = service.claim_next(agent, ClaimNextRequest()).value
+    assert nothing.claims == []
+    assert nothing.nothing_ready is not None
+    assert (nothing.nothing_ready.waiting, nothing.nothing_ready.claimed) == (1, 4)
+    assert nothing.nothing_ready.blockers == [low.id]
+    assert f"1 pending wait on unfinished tasks: {low.id} ('low')" in nothing.nothing_ready.message
     assert waiting.id not in ready_ids(service, project_id)
 
     other = new_session(service, project_id, name="other").id
     fresh = new_task(service, project_id, "fresh", labels=["api", "db"])
     new_task(service, project_id, "plain")
-    only_api_db = service.claim_next(other, ClaimNextRequest(labels=["api", "db"])).value
+    only_api_db = service.claim_next(other, ClaimNextRequest(labels=["api", "db"])).value.claims
     assert [g.task.id for g in only_api_db] == [fresh.id]
 
 
@@ -267,8 +402,8 @@ def test_claim_retry_with_the_same_key_returns_the_same_token(
 ) -> None:
     new_task(service, project_id)
     agent = new_session(service, project_id).id
-    first = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
-    again = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value
+    first = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value.claims
+    again = service.claim_next(agent, ClaimNextRequest(), idempotency_key="k").value.claims
     assert [g.claim_token for g in again] == [g.claim_token for g in first]
 
 

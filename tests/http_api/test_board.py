@@ -345,6 +345,37 @@ def test_a_human_overrides_a_claim_only_after_confirming(
     assert final["claim"] is None
 
 
+def test_a_person_starts_a_waiting_task_only_after_confirming(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    first = server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "schema first"}
+    ).json()
+    server.http.post(
+        "/api/tasks",
+        json={"projectId": project["id"], "title": "then the API", "dependsOn": [first["id"]]},
+    )
+    pages.expected_statuses.add(409)
+    page = pages.open()
+    task_row(page, "then the API").locator(".task-open").click()
+    dialog = page.locator("#task-dialog")
+    dialog.locator("select[name=status]").select_option("in_progress")
+    questions: list[str] = []
+
+    def answer(prompt: Any) -> None:
+        questions.append(prompt.message)
+        prompt.accept()
+
+    page.once("dialog", answer)
+    dialog.locator("[data-action=save]").click()
+    expect(dialog).to_be_hidden()
+    assert "waits for “schema first” to be completed" in questions[0]
+    [waiting] = server.http.get(
+        "/api/tasks", params={"projectId": project["id"], "blocked": "true"}
+    ).json()
+    assert waiting["status"] == "in_progress"
+
+
 def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings: Settings) -> None:
     token = "board-s3cret"
     with live_server(replace(settings, token=token)) as server:

@@ -35,9 +35,15 @@ def test_claim_complete_with_token(client: TestClient, ids: dict[str, str]) -> N
     token = grant.json()["claimToken"]
     assert grant.json()["task"]["claim"]["sessionId"] == ids["session"]
 
+    # The same session claiming again gets its own claim back (same token, new lease)...
     again = client.post(f"/api/tasks/{ids['first']}/claim", json={"sessionId": ids["session"]})
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "claim_conflict"
+    assert again.status_code == 200
+    assert again.json()["claimToken"] == token
+    # ... another session is refused.
+    other = client.post("/api/sessions", json={"projectId": ids["project"], "name": "o"}).json()
+    taken = client.post(f"/api/tasks/{ids['first']}/claim", json={"sessionId": other["id"]})
+    assert taken.status_code == 409
+    assert taken.json()["error"]["code"] == "claim_conflict"
     not_ready = client.post(f"/api/tasks/{ids['second']}/claim", json={"sessionId": ids["session"]})
     assert not_ready.status_code == 409
     assert not_ready.json()["error"]["code"] == "not_ready"
@@ -48,6 +54,12 @@ def test_claim_complete_with_token(client: TestClient, ids: dict[str, str]) -> N
     done = client.patch(url, json={"status": "completed"}, headers={"X-Claim-Token": token})
     assert done.status_code == 200
     assert done.json()["claim"] is None
+    # The claim ended with the completion: the token changes nothing any more.
+    late = client.patch(url, json={"title": "x"}, headers={"X-Claim-Token": token})
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "claim_lost"
+    assert "the task was completed" in late.json()["error"]["message"]
+    assert late.json()["error"]["details"]["reason"] == "completed"
     ready = client.get("/api/tasks", params={"ready": "true"}).json()
     assert [t["id"] for t in ready] == [ids["second"]]
 
@@ -56,7 +68,10 @@ def test_claim_next_release_and_heartbeat(client: TestClient, ids: dict[str, str
     url = f"/api/sessions/{ids['session']}/claim-next"
     claims = client.post(url, json={"count": 5, "leaseSeconds": 60}).json()["claims"]
     assert [c["task"]["id"] for c in claims] == [ids["first"]]
-    assert client.post(url).json() == {"claims": []}  # no body: the defaults
+    nothing = client.post(url).json()  # no body: the defaults
+    assert nothing["claims"] == []
+    assert nothing["nothingReady"]["waiting"] == 1
+    assert nothing["nothingReady"]["claimed"] == 1
 
     beat = client.post(f"/api/sessions/{ids['session']}/heartbeat")
     assert [t["id"] for t in beat.json()["renewed"]] == [ids["first"]]

@@ -76,7 +76,7 @@ def test_openapi_takes_enums_limits_and_header_names_from_their_definitions(
         protocol.IF_MATCH_HEADER,
         protocol.IDEMPOTENCY_KEY_HEADER,
         protocol.CLAIM_TOKEN_HEADER,
-        protocol.OVERRIDE_CLAIM_HEADER,
+        protocol.OVERRIDE_HEADER,
     }
     assert headers[protocol.IDEMPOTENCY_KEY_HEADER]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX
 
@@ -138,7 +138,7 @@ def test_the_board_page_and_scripts_define_no_vocabulary_of_their_own() -> None:
         protocol.SEQ_HEADER,
         protocol.IF_MATCH_HEADER,
         protocol.IDEMPOTENCY_KEY_HEADER,
-        protocol.OVERRIDE_CLAIM_HEADER,
+        protocol.OVERRIDE_HEADER,
     ):
         # As a string; comments may name it.
         assert not re.search(rf"[\"'`]{re.escape(header)}[\"'`]", scripts, re.IGNORECASE)

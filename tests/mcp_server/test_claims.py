@@ -49,3 +49,45 @@ async def test_claim_ready_work_and_finish_or_release_it_with_the_token(
         claimToken=taken["claims"][0]["claimToken"],
     )
     assert released["task"]["status"] == "pending"
+
+
+async def test_an_agent_cannot_get_its_claim_wrong(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Fence")))["project"]["id"]
+    me = (await call(mcp_client, "start_session", name="me", project=project))["session"]["id"]
+    schema = (await call(mcp_client, "create_task", title="schema", project=project))["task"]
+    api = (
+        await call(
+            mcp_client, "create_task", title="api", dependsOn=[schema["id"]], project=project
+        )
+    )["task"]
+
+    # Nothing ready: the result says why, naming what the waiting task waits on.
+    await call(mcp_client, "claim_tasks", sessionId=me, taskId=schema["id"])
+    nothing = await call(mcp_client, "claim_tasks", sessionId=me)
+    assert nothing["claims"] == []
+    assert nothing["nothingReady"]["blockers"] == [schema["id"]]
+    assert f"{schema['id']} ('schema')" in nothing["nothingReady"]["message"]
+
+    # A claim links: "my tasks" is one filter.
+    mine = await call(mcp_client, "list_tasks", sessionId=me, project=project)
+    assert [t["id"] for t in mine["tasks"]] == [schema["id"]]
+
+    # Lost the token (a compacted context)? Claiming again gives the same claim back.
+    first = (await call(mcp_client, "claim_tasks", sessionId=me, taskId=schema["id"]))["claims"]
+    again = (await call(mcp_client, "claim_tasks", sessionId=me, taskId=schema["id"]))["claims"]
+    assert again[0]["claimToken"] == first[0]["claimToken"]
+    token = again[0]["claimToken"]
+
+    # Dependencies hold: the waiting task cannot start, and the message says why.
+    waiting = await refused(mcp_client, "update_task", taskId=api["id"], status="in_progress")
+    assert f"waits for {schema['id']} to be completed; complete those first" in waiting
+    assert "override" not in waiting  # an agent has no override: it is not offered one
+
+    # Released (here by the agent itself), the token is fenced off, and says so.
+    await call(mcp_client, "update_task", taskId=schema["id"], release=True, claimToken=token)
+    lost = await refused(
+        mcp_client, "update_task", taskId=schema["id"], status="completed", claimToken=token
+    )
+    assert f"your claim on task {schema['id']} ended at " in lost
+    assert "it was released; claim the task again to go on" in lost
+    assert "override" not in lost

@@ -1,15 +1,23 @@
 """Claims: a session's exclusive, expiring hold on a task, proven by a token.
 
-A claim is taken on one ready task, or on the next ready ones (most urgent, then
-oldest) in one transaction, so two sessions never get the same task. Only the
-holder (by token) or an explicit override changes a claimed task's status; the
-session's heartbeat renews its leases; a lease that runs out hands the task back.
+The rules (docs/protocol.md "Coordination"):
+- A claim is taken on one ready task, or on the next ready ones (most urgent, then
+  oldest) in one transaction, so two sessions never get the same task.
+- Claiming links the task to the session. A session that claims a task it already
+  holds gets its claim back: the same token, the lease renewed.
+- The token is a fencing token: a token that is presented is always checked. One that
+  no longer holds the task (its lease expired, it was released or overridden, the task
+  was claimed again) is refused with ``claim_lost``, saying what happened and when,
+  even when nobody holds the task now. Without a token, only a person who says so
+  (``override``) changes a claimed task's status.
+- The session's heartbeat renews its leases; a lease that runs out hands the task back.
 """
 
 import hmac
 import secrets
 
-from ..errors import ClaimConflict, InvalidInput, NotReady
+from ..clock import iso
+from ..errors import ClaimConflict, ClaimLost, InvalidInput, NotReady
 from ..events import EventType
 from ..ids import CLAIM_TOKEN_PREFIX
 from ..models import (
@@ -17,13 +25,16 @@ from ..models import (
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
+    ClaimsGranted,
     Heartbeat,
+    NothingReady,
     ReleaseRequest,
     Session,
     Task,
     TaskStatus,
 )
-from ..storage import Rows
+from ..storage import ClaimOutlook, EndedClaim, Rows
+from ..vocabulary import ClaimEnd
 from .rules import (
     merged,
     require_session,
@@ -38,40 +49,65 @@ from .transaction import Write
 STATUSES_ENDING_A_CLAIM = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.CANCELLED, TaskStatus.PENDING}
 )
+BLOCKERS_SHOWN = 3
+
+_HOW_IT_ENDED = {
+    ClaimEnd.RELEASED: "it was released",
+    ClaimEnd.OVERRIDE: "a person overrode it",
+    ClaimEnd.EXPIRED: "its lease expired",
+    ClaimEnd.COMPLETED: "the task was completed",
+    ClaimEnd.CANCELLED: "the task was cancelled",
+    ClaimEnd.PENDING: "the task was set back to pending",
+    ClaimEnd.SESSION_ENDED: "its session ended",
+    ClaimEnd.SESSION_DELETED: "its session was deleted",
+}
 
 
 def claim(w: Write, task_id: str, request: ClaimRequest) -> ClaimGrant:
-    """Events: ``task:updated`` (claim set, pending -> in_progress), ``task:claimed``."""
+    """Events: ``session:updated`` and ``session:task_added`` when the claim links the
+    task, ``task:updated`` (claim set, pending -> in_progress), ``task:claimed``."""
     task = require_task(w.rows, task_id)
     session = _claiming_session(w.rows, request.session_id, task.project_id)
     expire(w, w.rows.expired_claims(w.now, task.project_id))
     task = require_task(w.rows, task_id)
+    lease_ms = request.lease_seconds * 1000
+    if task.claim is not None and task.claim.session_id == session.id:
+        token, _ = w.rows.claim_secret(task.id)
+        assert token is not None
+        return _grant(w, task, session, lease_ms, token)  # its own claim, renewed
     _require_ready(w.rows, task, w.now)
-    return _grant(w, task, session, request.lease_seconds * 1000)
+    return _grant(w, task, session, lease_ms)
 
 
-def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> list[ClaimGrant]:
-    """Up to ``count`` ready tasks of the session's project, most urgent first, then oldest."""
+def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> ClaimsGranted:
+    """Up to ``count`` ready tasks of the session's project, most urgent first, then
+    oldest; none, with the counts that say why."""
     session = require_session(w.rows, session_id)
     session = _claiming_session(w.rows, session_id, session.project_id)
     expire(w, w.rows.expired_claims(w.now, session.project_id))
-    ready = w.rows.next_ready(
-        session.project_id, w.now, request.count, unique(request.labels), request.parent_id
+    labels = unique(request.labels)
+    ready = w.rows.next_ready(session.project_id, w.now, request.count, labels, request.parent_id)
+    lease_ms = request.lease_seconds * 1000
+    grants = [_grant(w, task, session, lease_ms) for task in ready]
+    if grants:
+        return ClaimsGranted(claims=grants)
+    outlook = w.rows.claim_outlook(
+        session.project_id, w.now, labels, request.parent_id, BLOCKERS_SHOWN
     )
-    return [_grant(w, task, session, request.lease_seconds * 1000) for task in ready]
+    return ClaimsGranted(claims=[], nothing_ready=_nothing_ready(w.rows, outlook))
 
 
 def release(w: Write, task_id: str, request: ReleaseRequest) -> Task:
-    """Give a claim up: its holder (by token) or a human (``override``). Releasing a task
-    nobody holds changes nothing. Events: ``task:updated``, ``task:released``."""
+    """Give a claim up: its holder (by token) or a person (``override``). Releasing a
+    task nobody holds changes nothing. Events: ``task:updated``, ``task:released``."""
     task = require_task(w.rows, task_id)
     if task.claim is None:
         return task
     if task.claim.expires_at <= w.now:
-        return _release(w, task, "expired")  # it was nobody's any more
+        return _release(w, task, ClaimEnd.EXPIRED)  # it was nobody's any more
     if not request.override:
-        check_holder(w.rows, task, request.claim_token, w.now)
-    return _release(w, task, "override" if request.override else "released")
+        check_token(w.rows, task, request.claim_token, w.now)
+    return _release(w, task, ClaimEnd.OVERRIDE if request.override else ClaimEnd.RELEASED)
 
 
 def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat:
@@ -113,25 +149,39 @@ def expire(w: Write, task_ids: list[str]) -> None:
     """Release these claims, whose leases ran out. Per task: ``task:updated``,
     ``task:released {reason: "expired"}``."""
     for task in w.rows.get_tasks(task_ids):
-        _release(w, task, "expired")
+        _release(w, task, ClaimEnd.EXPIRED)
 
 
-def release_all_of(w: Write, session_id: str, reason: str) -> None:
+def release_all_of(w: Write, session_id: str, reason: ClaimEnd) -> None:
     """Release every claim a session holds (it ended)."""
     for task in w.rows.get_tasks(w.rows.claims_of_session(session_id)):
         _release(w, task, reason)
 
 
-def drop(w: Write, task_id: str) -> None:
-    """Clear a claim; work in progress goes back to pending, ready for someone else."""
-    w.rows.clear_claim(task_id)
-    task = require_task(w.rows, task_id)
-    if task.status is TaskStatus.IN_PROGRESS:
+def end(w: Write, task: Task, reason: ClaimEnd) -> None:
+    """The claim on ``task`` ends: remember how (for its token's holder), then clear it.
+    The task's own fields are the caller's business."""
+    assert task.claim is not None
+    token, _ = w.rows.claim_secret(task.id)
+    if token is not None:
+        # An expired claim ended when its lease did, whenever it is noticed.
+        ended_at = task.claim.expires_at if reason is ClaimEnd.EXPIRED else w.now
+        w.rows.record_ended_claim(
+            EndedClaim(token, task.id, task.claim.session_id, ended_at, reason.value)
+        )
+    w.rows.clear_claim(task.id)
+
+
+def drop(w: Write, task: Task, reason: ClaimEnd) -> None:
+    """End a claim; work in progress goes back to pending, ready for someone else."""
+    end(w, task, reason)
+    current = require_task(w.rows, task.id)
+    if current.status is TaskStatus.IN_PROGRESS:
         started, completed = task_times(
-            task.started_at, task.completed_at, TaskStatus.PENDING, w.now
+            current.started_at, current.completed_at, TaskStatus.PENDING, w.now
         )
         w.rows.save_task(
-            task.model_copy(
+            current.model_copy(
                 update={
                     "status": TaskStatus.PENDING,
                     "started_at": started,
@@ -141,22 +191,57 @@ def drop(w: Write, task_id: str) -> None:
         )
 
 
-def check_holder(rows: Rows, task: Task, token: str | None, now: int) -> None:
-    """Refuse unless ``token`` proves the live claim on ``task`` (no live claim: allowed)."""
-    if task.claim is None or task.claim.expires_at <= now:
+def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
+    """Refuse unless ``token`` proves the live claim on ``task``. Without a token, refuse
+    only while another session's claim is live (nobody's claim: anyone may act)."""
+    live = task.claim is not None and task.claim.expires_at > now
+    if token is None:
+        if live:
+            assert task.claim is not None
+            raise ClaimConflict(
+                f"task {task.id} is claimed by session {task.claim.session_id} until "
+                f"{iso(task.claim.expires_at)}; pass its claim token to change its status",
+                {"claim": task.claim.model_dump(mode="json", by_alias=True)},
+            )
         return
     held, _ = rows.claim_secret(task.id)
     # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a refusal).
-    if token is None or held is None or not hmac.compare_digest(token.encode(), held.encode()):
+    if held is not None and hmac.compare_digest(token.encode(), held.encode()):
+        if live:
+            return
+        assert task.claim is not None
+        raise ClaimLost(
+            f"your claim on task {task.id} ended at {iso(task.claim.expires_at)}: its lease "
+            "expired; claim the task again to go on",
+            {"reason": ClaimEnd.EXPIRED.value, "endedAt": task.claim.expires_at},
+        )
+    ended = rows.ended_claim(token)
+    if ended is not None and ended.task_id == task.id:
+        now_held = (
+            f"; session {task.claim.session_id} holds it now"
+            if live and task.claim is not None
+            else ""
+        )
+        raise ClaimLost(
+            f"your claim on task {task.id} ended at {iso(ended.ended_at)}: "
+            f"{_HOW_IT_ENDED.get(ClaimEnd(ended.reason), ended.reason)}{now_held}; "
+            "claim the task again to go on",
+            {"reason": ended.reason, "endedAt": ended.ended_at},
+        )
+    if live:
+        assert task.claim is not None
         raise ClaimConflict(
-            f"task {task.id} is claimed by session {task.claim.session_id}; "
-            + ("that claim token is not the current one" if token else "pass its claim token")
-            + ", or override the claim explicitly",
+            f"task {task.id} is claimed by session {task.claim.session_id} until "
+            f"{iso(task.claim.expires_at)}; that claim token is not the current one",
             {"claim": task.claim.model_dump(mode="json", by_alias=True)},
         )
+    raise ClaimLost(
+        f"that claim token does not hold task {task.id}, which nobody holds now; "
+        "claim the task to work on it"
+    )
 
 
-def emit_released(w: Write, task: Task, session_id: str, reason: str) -> None:
+def emit_released(w: Write, task: Task, session_id: str, reason: ClaimEnd) -> None:
     w.emit(
         EventType.TASK_RELEASED,
         task.project_id,
@@ -164,9 +249,14 @@ def emit_released(w: Write, task: Task, session_id: str, reason: str) -> None:
             "taskId": task.id,
             "projectId": task.project_id,
             "sessionId": session_id,
-            "reason": reason,
+            "reason": reason.value,
         },
     )
+
+
+def unmet_dependencies(rows: Rows, task: Task) -> list[str]:
+    """The tasks ``task`` depends on that are not completed yet."""
+    return [d.id for d in rows.get_tasks(task.depends_on) if d.status != TaskStatus.COMPLETED]
 
 
 def _claiming_session(rows: Rows, session_id: str, project_id: str) -> Session:
@@ -188,14 +278,14 @@ def _require_ready(rows: Rows, task: Task, now: int) -> None:
     if task.claim is not None and task.claim.expires_at > now:
         raise ClaimConflict(
             f"task {task.id} is claimed by session {task.claim.session_id} until "
-            f"{task.claim.expires_at}",
+            f"{iso(task.claim.expires_at)}",
             {"claim": task.claim.model_dump(mode="json", by_alias=True)},
         )
     if task.status is not TaskStatus.PENDING:
         raise NotReady(
             f"task {task.id} is {task.status.value}, not pending", {"status": task.status.value}
         )
-    waiting = [d.id for d in rows.get_tasks(task.depends_on) if d.status != TaskStatus.COMPLETED]
+    waiting = unmet_dependencies(rows, task)
     if waiting:
         raise NotReady(
             f"task {task.id} waits for {', '.join(waiting)} to be completed",
@@ -203,8 +293,12 @@ def _require_ready(rows: Rows, task: Task, now: int) -> None:
         )
 
 
-def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
-    token = CLAIM_TOKEN_PREFIX + secrets.token_hex(16)
+def _grant(
+    w: Write, task: Task, session: Session, lease_ms: int, token: str | None = None
+) -> ClaimGrant:
+    """Claim ``task`` for ``session`` (or renew its own claim, ``token``) and link them."""
+    token = token or CLAIM_TOKEN_PREFIX + secrets.token_hex(16)
+    claimed_at = task.claim.claimed_at if task.claim is not None else w.now
     started, completed = task_times(
         task.started_at, task.completed_at, TaskStatus.IN_PROGRESS, w.now
     )
@@ -220,12 +314,23 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
         task.id,
         session_id=session.id,
         token=token,
-        claimed_at=w.now,
+        claimed_at=claimed_at,
         expires_at=w.now + lease_ms,
         lease_ms=lease_ms,
     )
+    linked = w.rows.link(task.id, session.id)
+    if linked:
+        holder = touched_session(require_session(w.rows, session.id), w.now)
+        w.rows.save_session(holder)
+        w.emit(EventType.SESSION_UPDATED, holder.project_id, holder)
     claimed = require_task(w.rows, task.id)
     w.emit(EventType.TASK_UPDATED, claimed.project_id, claimed)
+    if linked:
+        w.emit(
+            EventType.SESSION_TASK_ADDED,
+            claimed.project_id,
+            {"sessionId": session.id, "taskId": claimed.id},
+        )
     w.emit(
         EventType.TASK_CLAIMED,
         claimed.project_id,
@@ -239,11 +344,30 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
     return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms)
 
 
-def _release(w: Write, task: Task, reason: str) -> Task:
+def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
     assert task.claim is not None
-    drop(w, task.id)
+    drop(w, task, reason)
     released = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(released)
     w.emit(EventType.TASK_UPDATED, released.project_id, released)
     emit_released(w, released, task.claim.session_id, reason)
     return released
+
+
+def _nothing_ready(rows: Rows, outlook: ClaimOutlook) -> NothingReady:
+    parts = []
+    if outlook.waiting:
+        named = ", ".join(f"{t.id} ({t.title!r})" for t in rows.get_tasks(outlook.blockers))
+        more = " and others" if outlook.waiting and len(outlook.blockers) == BLOCKERS_SHOWN else ""
+        parts.append(f"{outlook.waiting} pending wait on unfinished tasks: {named}{more}")
+    if outlook.claimed:
+        parts.append(f"{outlook.claimed} claimed by sessions now")
+    if not outlook.pending and not outlook.claimed:
+        parts.append("no task is pending")
+    return NothingReady(
+        pending=outlook.pending,
+        waiting=outlook.waiting,
+        blockers=outlook.blockers,
+        claimed=outlook.claimed,
+        message="nothing ready to claim: " + "; ".join(parts),
+    )

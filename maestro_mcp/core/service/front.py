@@ -17,6 +17,7 @@ from ..models import (
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
+    ClaimsGranted,
     Heartbeat,
     HeartbeatRequest,
     Link,
@@ -36,6 +37,7 @@ from ..models import (
     TaskPatch,
 )
 from ..storage import Rows, Store
+from ..vocabulary import ENDED_CLAIMS_KEPT_MS
 from . import changes, claims, projects, sessions, tasks
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
@@ -260,13 +262,13 @@ class Service:
 
     def claim_next(
         self, session_id: str, request: ClaimNextRequest, *, idempotency_key: str | None = None
-    ) -> Result[list[ClaimGrant]]:
+    ) -> Result[ClaimsGranted]:
         """Atomically claim up to ``count`` ready tasks of the session's project: two
-        sessions asking at once never get the same task."""
+        sessions asking at once never get the same task. None: the counts say why."""
         return self._tx.write(
             "session.claim_next",
             partial(claims.claim_next, session_id=session_id, request=request),
-            result_type=list[ClaimGrant],
+            result_type=ClaimsGranted,
             idempotency_key=idempotency_key,
             request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
         )
@@ -321,5 +323,7 @@ class Service:
         idempotency records are kept. Returns (events deleted, records deleted)."""
         with self.store.write() as rows:
             deleted_events = rows.prune_events(keep_events)
-            deleted_records = rows.prune_idempotency(self.clock() - IDEMPOTENCY_TTL_MS)
+            now = self.clock()
+            deleted_records = rows.prune_idempotency(now - IDEMPOTENCY_TTL_MS)
+            rows.prune_ended_claims(now - ENDED_CLAIMS_KEPT_MS)
         return deleted_events, deleted_records

@@ -19,6 +19,7 @@ from ..models import (
     SessionReport,
     Task,
 )
+from ..vocabulary import ClaimEnd
 from . import claims
 from .rules import (
     check_version,
@@ -82,7 +83,7 @@ def update(w: Write, session_id: str, patch: SessionPatch, expected_version: int
     w.rows.save_session(updated)
     w.emit(EventType.SESSION_UPDATED, updated.project_id, updated)
     if updated.status in ENDED_SESSION_STATUSES:
-        claims.release_all_of(w, session_id, "session_ended")
+        claims.release_all_of(w, session_id, ClaimEnd.SESSION_ENDED)
     return updated
 
 
@@ -98,14 +99,14 @@ def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
         current.project_id,
         {"id": session_id, "projectId": current.project_id},
     )
-    for task_id in claimed:
-        claims.drop(w, task_id)
+    for task in w.rows.get_tasks(claimed):
+        claims.drop(w, task, ClaimEnd.SESSION_DELETED)
     for task in w.rows.get_tasks([*current.task_ids, *claimed]):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
         w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
     for task in w.rows.get_tasks(claimed):
-        claims.emit_released(w, task, session_id, "session_deleted")
+        claims.emit_released(w, task, session_id, ClaimEnd.SESSION_DELETED)
     return current
 
 

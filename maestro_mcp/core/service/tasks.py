@@ -1,10 +1,11 @@
 """Tasks: create, update (fields, status, dependencies, nesting), delete with sub-tasks."""
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotReady
 from ..events import EventType
 from ..ids import TASK_PREFIX, new_id
-from ..models import Task, TaskCreate, TaskPatch
+from ..models import Task, TaskCreate, TaskPatch, TaskStatus
 from ..storage import Rows
+from ..vocabulary import ClaimEnd
 from . import claims
 from .rules import (
     check_version,
@@ -17,6 +18,8 @@ from .rules import (
     unique,
 )
 from .transaction import Write
+
+_NEEDS_DEPENDENCIES_MET = frozenset({TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED})
 
 
 def create(w: Write, data: TaskCreate) -> Task:
@@ -42,6 +45,7 @@ def create(w: Write, data: TaskCreate) -> Task:
         completed_at=completed,
         version=1,
     )
+    _require_dependencies_met(w.rows, task)
     w.rows.save_task(task)
     w.rows.set_dependencies(task.id, depends_on)
     w.emit(EventType.TASK_CREATED, task.project_id, task)
@@ -59,17 +63,19 @@ def update(
 ) -> Task:
     """Merge the given fields into a task.
 
-    While a session holds a live claim on it, only that session (``claim_token``)
-    or a human who says so (``override``) may change its status. A status that ends
-    the work (completed, cancelled, pending) releases the claim: events
-    ``task:updated``, then ``task:released``.
+    A claim token that is passed is checked (claims.check_token), and while a session
+    holds a live claim only that token changes the task's status. A task whose
+    dependencies are not all completed cannot become in progress or completed. A
+    person who says so (``override``) passes both rules. A call that changes nothing
+    is answered with the task as it is, whatever it carries.
+
+    A status that ends the work (completed, cancelled, pending) releases the claim:
+    events ``task:updated``, then ``task:released``.
     """
     current = require_task(w.rows, task_id)
     check_version(current, expected_version)
     changes = patch.given()
     status_changes = "status" in changes and changes["status"] != current.status
-    if status_changes and not override:
-        claims.check_holder(w.rows, current, claim_token, w.now)
     if "depends_on" in changes:
         changes["depends_on"] = _valid_dependencies(
             w.rows, changes["depends_on"], current.project_id, task_id
@@ -89,30 +95,35 @@ def update(
         changes["started_at"], changes["completed_at"] = task_times(
             current.started_at, current.completed_at, changes["status"], w.now
         )
+    updated = merged(current, changes, w.now)
+    if updated is current:
+        return current  # e.g. a retry of a change already made
+    if not override:
+        if claim_token is not None or status_changes:
+            claims.check_token(w.rows, current, claim_token, w.now)
+        if status_changes:
+            _require_dependencies_met(w.rows, updated)
+    w.rows.save_task(updated)
+    if "depends_on" in changes:
+        w.rows.set_dependencies(task_id, updated.depends_on)
     releases = (
         current.claim is not None
         and status_changes
         and changes["status"] in claims.STATUSES_ENDING_A_CLAIM
     )
-    updated = merged(current, changes, w.now)
-    if updated is current:
-        return current
-    w.rows.save_task(updated)
-    if "depends_on" in changes:
-        w.rows.set_dependencies(task_id, updated.depends_on)
     if not releases:
         w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
         return updated
     assert current.claim is not None
-    w.rows.clear_claim(task_id)
+    if current.claim.expires_at <= w.now:
+        reason = ClaimEnd.EXPIRED
+    elif override and claim_token is None:
+        reason = ClaimEnd.OVERRIDE
+    else:
+        reason = ClaimEnd(changes["status"].value)
+    claims.end(w, current, reason)
     updated = require_task(w.rows, task_id)
     w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
-    if current.claim.expires_at <= w.now:
-        reason = "expired"
-    elif override and claim_token is None:
-        reason = "override"
-    else:
-        reason = str(changes["status"])
     claims.emit_released(w, updated, current.claim.session_id, reason)
     return updated
 
@@ -146,6 +157,19 @@ def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
             {"id": doomed_id, "projectId": current.project_id},
         )
     return current
+
+
+def _require_dependencies_met(rows: Rows, task: Task) -> None:
+    """A task starts and completes only once every task it depends on is completed."""
+    if task.status not in _NEEDS_DEPENDENCIES_MET:
+        return
+    waiting = claims.unmet_dependencies(rows, task)
+    if waiting:
+        raise NotReady(
+            f"task {task.id} cannot be {task.status.value}: it waits for "
+            f"{', '.join(waiting)} to be completed; complete those first",
+            {"waitingFor": waiting},
+        )
 
 
 def _require_parent(rows: Rows, parent_id: str, project_id: str) -> None:

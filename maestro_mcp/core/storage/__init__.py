@@ -4,6 +4,14 @@
 the embedded backend. Only the runtime (core/runtime.py) picks and builds a store.
 """
 
-from .contract import Durability, LogReader, Rows, SchemaTooNew, Store
+from .contract import ClaimOutlook, Durability, EndedClaim, LogReader, Rows, SchemaTooNew, Store
 
-__all__ = ["Durability", "LogReader", "Rows", "SchemaTooNew", "Store"]
+__all__ = [
+    "ClaimOutlook",
+    "Durability",
+    "EndedClaim",
+    "LogReader",
+    "Rows",
+    "SchemaTooNew",
+    "Store",
+]

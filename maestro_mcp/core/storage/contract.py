@@ -38,8 +38,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # the CLI imports Durability from here and must start fast
     from ..events import PendingEvent, StoredEvent
@@ -55,6 +56,26 @@ class Durability(StrEnum):
 
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer Maestro than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndedClaim:
+    """A claim that ended: whose token it was, on which task, when and why."""
+
+    token: str
+    task_id: str
+    session_id: str
+    ended_at: int
+    reason: str  # a ClaimEnd value
+
+
+class ClaimOutlook(NamedTuple):
+    """What claim-next would find among the tasks matching its filter."""
+
+    pending: int  # pending and not held by a live claim
+    waiting: int  # of those, waiting on unfinished dependencies
+    claimed: int  # held by a live claim
+    blockers: list[str]  # the first unfinished dependencies the waiting ones wait on
 
 
 class ProjectRows(Protocol):
@@ -126,6 +147,20 @@ class ClaimRows(Protocol):
 
     def expired_claims(self, now: int, project_id: str | None = None) -> list[str]: ...
     def claims_of_session(self, session_id: str) -> list[str]: ...
+    def record_ended_claim(self, ended: EndedClaim) -> None: ...
+    def ended_claim(self, token: str) -> EndedClaim | None:
+        """How the claim proven by ``token`` ended, while it is remembered."""
+
+    def prune_ended_claims(self, ended_before: int) -> int: ...
+    def claim_outlook(
+        self,
+        project_id: str,
+        now: int,
+        labels: list[str],
+        parent_id: str | None,
+        blockers_shown: int,
+    ) -> ClaimOutlook:
+        """Counts that say why claim-next finds nothing (same filter, same clock)."""
 
 
 class LogRows(Protocol):

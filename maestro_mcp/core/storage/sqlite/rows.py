@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ...models import Project, Session, SessionFilter, SessionNote
+from .claim_rows import ClaimQueries
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
 
@@ -46,7 +47,7 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
     )
 
 
-class SqliteRows(TaskQueries, LogQueries):
+class SqliteRows(TaskQueries, ClaimQueries, LogQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
     __slots__ = ("conn",)

@@ -108,6 +108,18 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX task_deps_by_dependency ON task_deps(depends_on_id);
     """,
+    # 4: claims that ended, so a token presented afterwards is told what happened.
+    """
+    CREATE TABLE ended_claims (
+        token TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        ended_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX ended_claims_by_age ON ended_claims(ended_at);
+    CREATE INDEX ended_claims_by_task ON ended_claims(task_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

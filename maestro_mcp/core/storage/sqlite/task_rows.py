@@ -1,4 +1,4 @@
-"""SQLite queries for tasks: readiness, dependencies and claims. Used by ``SqliteRows``."""
+"""SQLite queries for tasks: readiness and dependencies. Used by ``SqliteRows``."""
 
 import json
 import sqlite3
@@ -8,7 +8,7 @@ from typing import Any
 
 from ...models import Claim, Task, TaskFilter, TaskPriority, TaskStatus
 
-# Written by save_task. Claims are written only by the claim methods below.
+# Written by save_task. Claims are written only by ClaimQueries (claim_rows.py).
 _TASK_COLUMNS = (
     "id, project_id, parent_id, title, description, prompt, status, priority, "
     "created_at, updated_at, started_at, completed_at, version, labels"
@@ -271,49 +271,5 @@ class TaskQueries:
             f"SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id IN ({marks}) "
             "ORDER BY task_id",
             task_ids,
-        )
-        return [row[0] for row in rows]
-
-    def set_claim(
-        self,
-        task_id: str,
-        *,
-        session_id: str,
-        token: str,
-        claimed_at: int,
-        expires_at: int,
-        lease_ms: int,
-    ) -> None:
-        self.conn.execute(
-            "UPDATE tasks SET claim_session_id = ?, claim_token = ?, claimed_at = ?, "
-            "claim_expires_at = ?, claim_lease_ms = ? WHERE id = ?",
-            (session_id, token, claimed_at, expires_at, lease_ms, task_id),
-        )
-
-    def clear_claim(self, task_id: str) -> None:
-        self.conn.execute(
-            "UPDATE tasks SET claim_session_id = NULL, claim_token = NULL, claimed_at = NULL, "
-            "claim_expires_at = NULL, claim_lease_ms = NULL WHERE id = ?",
-            (task_id,),
-        )
-
-    def claim_secret(self, task_id: str) -> tuple[str | None, int | None]:
-        """The claim token of a task and its lease in ms (None, None when unclaimed)."""
-        row = self.conn.execute(
-            "SELECT claim_token, claim_lease_ms FROM tasks WHERE id = ?", (task_id,)
-        ).fetchone()
-        return (row[0], row[1]) if row else (None, None)
-
-    def expired_claims(self, now: int, project_id: str | None = None) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT id FROM tasks WHERE claim_expires_at IS NOT NULL AND claim_expires_at <= ? "
-            "AND (? IS NULL OR project_id = ?) ORDER BY claim_expires_at, rowid",
-            (now, project_id, project_id),
-        )
-        return [row[0] for row in rows]
-
-    def claims_of_session(self, session_id: str) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT id FROM tasks WHERE claim_session_id = ? ORDER BY rowid", (session_id,)
         )
         return [row[0] for row in rows]
