@@ -29,6 +29,12 @@ class InvalidInput(MaestroError):
     code = "validation_error"
 
 
+class NoProjectYet(InvalidInput):
+    """A project was needed and none exists: create one first."""
+
+    code = "no_project"
+
+
 class Conflict(MaestroError):
     """The request contradicts the current state (e.g. a task another session holds)."""
 

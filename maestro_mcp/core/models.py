@@ -400,3 +400,4 @@ class Changes(_Model):
     head: int  # the newest seq in the log
     next_since: int  # pass this as `since` next time
     expired: bool  # `since` is older than the retained log: some events are gone; refetch
+    note: str | None = None  # something about `since` the caller should know

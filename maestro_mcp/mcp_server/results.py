@@ -140,3 +140,4 @@ class ChangesResult(_Out):
     next_since: int
     head: int
     expired: bool
+    note: str | None = None

@@ -19,9 +19,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 from pydantic import Field, ValidationError
+from pydantic.alias_generators import to_camel
 
-from maestro_mcp.core.errors import MaestroError, VersionConflict
-from maestro_mcp.core.ids import SESSION_PREFIX, TASK_PREFIX
+from maestro_mcp.core.errors import MaestroError, NoProjectYet, VersionConflict
+from maestro_mcp.core.ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX
 from maestro_mcp.core.models import (
     AGENT_MAX,
     CLAIM_NEXT_MAX,
@@ -126,6 +127,8 @@ def actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await fn(*args, **kwargs)
+        except NoProjectYet:
+            raise ToolError("there is no project yet: create one with create_project") from None
         except VersionConflict as exc:
             raise ToolError(
                 f"{exc.message}. Call get for the current state, then retry with "
@@ -140,12 +143,27 @@ def actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 
 def invalid_input(exc: ValidationError) -> str:
-    """What was wrong with the arguments, in the words REST uses for the same mistake."""
+    """What was wrong with the arguments: each field by its parameter name, the rule it
+    broke (pydantic's words, without its links and dumps)."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        where = ".".join(str(part) for part in error["loc"])
+        where = ".".join(to_camel(p) if isinstance(p, str) else str(p) for p in error["loc"])
         problems.append(f"{where}: {error['msg']}" if where else error["msg"])
     return "invalid input: " + "; ".join(problems)
+
+
+class MaestroTool(Tool):
+    """A tool whose argument errors read like its own: the SDK would put pydantic's
+    whole report (with links to pydantic's site) in front of the model."""
+
+    async def run(
+        self, arguments: dict[str, Any], context: Any, convert_result: bool = False
+    ) -> Any:
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise ToolError(f"Error executing tool {self.name}: {invalid_input(exc)}") from None
+        return await super().run(arguments, context, convert_result)
 
 
 @dataclass(frozen=True)
@@ -173,7 +191,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            built = Tool.from_function(fn, annotations=annotations)
+            built = MaestroTool.from_function(fn, annotations=annotations)
             compacted = compact(built.parameters)
             built.parameters.clear()
             built.parameters.update(compacted)
@@ -323,9 +341,9 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         where = TaskFilter(
             project_id=target.id,
             status=status,
-            query=query or None,
-            parent_id=parentId,
-            session_id=sessionId,
+            query=query or None,  # "" = no filter, as when it is left out
+            parent_id=parentId or None,
+            session_id=sessionId or None,
             ready=ready,
             label=label or None,
             limit=limit + 1,
@@ -347,6 +365,12 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         ],
     ) -> ItemResult:
         """Get one task, or one session with its latest notes, by id (all fields)."""
+
+        if id.startswith(PROJECT_PREFIX):
+            raise ToolError(
+                f"{id} is a project id: get takes a {TASK_PREFIX}… or {SESSION_PREFIX}… id "
+                "(list_projects shows projects)"
+            )
 
         def read() -> ItemResult:  # one snapshot: the entity, its notes and its project
             if id.startswith(SESSION_PREFIX):
@@ -454,7 +478,10 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             grants, seq, nothing_ready = [one.value], one.seq, None
         else:
             wanted = ClaimNextRequest(
-                count=count, lease_seconds=leaseSeconds, labels=labels or [], parent_id=parentId
+                count=count,
+                lease_seconds=leaseSeconds,
+                labels=labels or [],
+                parent_id=parentId or None,  # "" = any parent, as when it is left out
             )
             some = await core.write(
                 partial(service.claim_next, sessionId, wanted, idempotency_key=requestId)
@@ -493,6 +520,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             next_since=changes.next_since,
             head=changes.head,
             expired=changes.expired,
+            note=changes.note,
         )
 
     return tools

@@ -12,6 +12,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.empty_database]
 async def test_the_only_project_is_used_unnamed_and_two_must_be_told_apart(
     mcp_client: Client,
 ) -> None:
+    # No project yet: the agent is told what to do first.
+    first = await refused(mcp_client, "create_task", title="t")
+    assert "there is no project yet: create one with create_project" in first
     project = (await call(mcp_client, "create_project", name="Demo", requestId="p-1"))["project"]
     again = (await call(mcp_client, "create_project", name="Demo", requestId="p-1"))["project"]
     assert again == project

@@ -11,6 +11,9 @@ from ..storage import Rows
 def since(rows: Rows, after: int, project_id: str | None, limit: int) -> Changes:
     """Up to ``limit`` events after ``after`` (of one project, if given), oldest first."""
     head = rows.head()
+    if after > head:  # a seq from another database, or made up: say so, go on from the head
+        note = f"seq {after} is past the newest ({head}): nothing came after it; go on from {head}"
+        return Changes(events=[], head=head, next_since=head, expired=False, note=note)
     oldest = rows.oldest()
     expired = after < head and (oldest is None or after + 1 < oldest)
     found: list[dict[str, Any]] = []

@@ -1,6 +1,6 @@
 """Projects: create, update, delete, and finding one by id or by name."""
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NoProjectYet, NotFound
 from ..events import EventType
 from ..ids import PROJECT_PREFIX, new_id
 from ..models import Project, ProjectCreate, ProjectPatch
@@ -63,6 +63,8 @@ def resolve(rows: Rows, ref: str | None) -> Project:
             raise InvalidInput(f"several projects are named {ref!r} ({ids}); use an id")
     if not ref and len(projects) == 1:
         return projects[0]
+    if not projects:
+        raise NoProjectYet("there is no project yet: create one first", {"field": "project"})
     shown = projects[:PROJECTS_LISTED_IN_ERRORS]
     known = ", ".join(f"{p.name} ({p.id})" for p in shown) or "none yet"
     if ref:

@@ -193,6 +193,12 @@ def _valid_dependencies(
     wanted = sorted(set(depends_on))
     for dependency_id in wanted:
         dependency = rows.get_task(dependency_id)
+        if dependency is None and not dependency_id.startswith(TASK_PREFIX):
+            raise InvalidInput(
+                f"dependsOn takes task ids ({TASK_PREFIX}…), not titles: {dependency_id!r} is "
+                "not one; list the project's tasks to find their ids",
+                {"field": "dependsOn", "id": dependency_id},
+            )
         if dependency is None:
             raise InvalidInput(
                 f"dependency {dependency_id} not found", {"field": "dependsOn", "id": dependency_id}

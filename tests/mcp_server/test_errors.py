@@ -1,0 +1,70 @@
+"""Every mistake an agent makes is answered with what was wrong and what to do, over
+every transport: the field by its parameter name, the rule, no pydantic report."""
+
+import pytest
+from mcp import Client
+
+from tests.support.mcp import call, refused, task_and_subtask, unique
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "said"),
+    [
+        ("create_task", {"title": "   "}, "invalid input: title: String should have at least 1"),
+        ("create_task", {"title": "t", "labels": [""]}, "invalid input: labels.0: String should"),
+        (
+            "create_task",
+            {"title": "t", "labels": ["x" * 300]},
+            "labels.0: String should have at most",
+        ),
+        ("create_task", {"title": "t", "priority": "super"}, "priority: Input should be 'low', "),
+        (
+            "list_tasks",
+            {"limit": 100_000},
+            "invalid input: limit: Input should be less than or equal",
+        ),
+        ("create_project", {"name": "  "}, "invalid input: name: String should have at least 1"),
+    ],
+)
+async def test_invalid_arguments_name_the_field_and_the_rule(
+    mcp_client: Client, tool: str, arguments: dict[str, object], said: str
+) -> None:
+    project, _, _ = await task_and_subtask(mcp_client)
+    if tool in ("create_task", "list_tasks"):
+        arguments = {**arguments, "project": project}
+    message = await refused(mcp_client, tool, **arguments)
+    assert said in message
+    assert "pydantic" not in message
+    assert "validation error for" not in message
+
+
+async def test_mistakes_are_answered_with_what_to_do(mcp_client: Client) -> None:
+    project, _, _ = await task_and_subtask(mcp_client)
+    as_task = await refused(mcp_client, "get", id=project)
+    assert "is a project id: get takes a task_… or sess_… id (list_projects" in as_task
+    by_title = await refused(
+        mcp_client, "create_task", title="t", dependsOn=["Write tests"], project=project
+    )
+    assert "dependsOn takes task ids (task_…), not titles: 'Write tests' is not one" in by_title
+    blank_name = await refused(mcp_client, "start_session", name=" ", project=project)
+    assert "invalid input: name: String should have at least 1 character" in blank_name
+
+
+async def test_an_empty_filter_means_no_filter(mcp_client: Client) -> None:
+    project, task, sub = await task_and_subtask(mcp_client)
+    everything = await call(mcp_client, "list_tasks", project=project, parentId="", label="")
+    assert {t["id"] for t in everything["tasks"]} == {task["id"], sub["id"]}
+    session = (await call(mcp_client, "start_session", name=unique("s"), project=project))[
+        "session"
+    ]
+    claimed = await call(mcp_client, "claim_tasks", sessionId=session["id"], parentId="")
+    assert [c["task"]["id"] for c in claimed["claims"]] == [task["id"]]
+
+
+async def test_a_seq_past_the_head_is_said_to_be(mcp_client: Client) -> None:
+    changes = await call(mcp_client, "changes_since", since=10**12)
+    assert changes["events"] == []
+    assert changes["nextSince"] == changes["head"]
+    assert f"seq {10**12} is past the newest ({changes['head']})" in changes["note"]
