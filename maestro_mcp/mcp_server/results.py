@@ -37,6 +37,8 @@ class TaskSummary(_Out):
     priority: TaskPriority
     parent_id: str | None
     claimed_by: str | None  # the session holding a claim on it, if any
+    depends_on: list[str]  # so an agent sees why a task waits
+    labels: list[str]
     session_count: int
     version: int
 
@@ -49,9 +51,23 @@ class TaskSummary(_Out):
             priority=task.priority,
             parent_id=task.parent_id,
             claimed_by=task.claim.session_id if task.claim else None,
+            depends_on=task.depends_on,
+            labels=task.labels,
             session_count=task.session_count,
             version=task.version,
         )
+
+
+class ClaimedTask(TaskSummary):
+    """A claimed task with what its agent needs to start: no `get` after a claim."""
+
+    description: str
+    prompt: str
+
+    @classmethod
+    def of(cls, task: Task) -> "ClaimedTask":
+        summary = TaskSummary.of(task).model_dump()
+        return cls(**summary, description=task.description, prompt=task.prompt)
 
 
 class SessionSummary(_Out):
@@ -122,7 +138,7 @@ class DeletedResult(_Out):
 
 
 class Granted(_Out):
-    task: TaskSummary
+    task: ClaimedTask
     claim_token: str
     expires_at: int
 

@@ -17,8 +17,8 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import ToolAnnotations
-from pydantic import Field, ValidationError
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from maestro_mcp.core.errors import MaestroError, NoProjectYet, VersionConflict
@@ -59,8 +59,10 @@ from maestro_mcp.core.models import (
 )
 from maestro_mcp.core.runtime import Core
 
+from .render import render
 from .results import (
     ChangesResult,
+    ClaimedTask,
     ClaimsResult,
     DeletedResult,
     Granted,
@@ -110,6 +112,8 @@ Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Prompt = Annotated[str, Field(max_length=PROMPT_MAX)]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 
+# idempotentHint only where the same call again changes nothing more, without a
+# requestId too: creates and reports add again (a requestId makes a retry safe).
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 IDEMPOTENT_WRITE = ToolAnnotations(
@@ -120,13 +124,14 @@ DESTRUCTIVE = ToolAnnotations(
 )
 
 
-def actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Turn domain errors into tool errors that tell the model what to do next."""
+def actionable(fn: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[CallToolResult]]:
+    """Render the result for the model (render.py), and turn domain errors into tool
+    errors that tell the model what to do next."""
 
     @wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
         try:
-            return await fn(*args, **kwargs)
+            return render(await fn(*args, **kwargs))
         except NoProjectYet:
             raise ToolError("there is no project yet: create one with create_project") from None
         except VersionConflict as exc:
@@ -189,29 +194,30 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     service = core.service
     tools: list[Tool] = []
 
-    def tool(annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def tool(
+        title: str, annotations: ToolAnnotations
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            built = MaestroTool.from_function(fn, annotations=annotations)
+            built = MaestroTool.from_function(fn, title=title, annotations=annotations)
             compacted = compact(built.parameters)
             built.parameters.clear()
             built.parameters.update(compacted)
-            if built.fn_metadata.output_schema is not None:
-                built.fn_metadata.output_schema = compact(
-                    built.fn_metadata.output_schema, output=True
-                )
+            # Results are one compact JSON text (render.py): no structured copy, so no
+            # output schema, which was 44 % of tools/list.
+            built.fn_metadata.output_schema = None
             tools.append(built)
             return fn
 
         return register
 
-    @tool(READ)
+    @tool("List projects", READ)
     @actionable
     async def list_projects() -> ProjectsResult:
         """List all projects."""
         result = await core.read(service.list_projects)
         return ProjectsResult(projects=result.value, seq=result.seq)
 
-    @tool(IDEMPOTENT_WRITE)
+    @tool("Create a project", WRITE)
     @actionable
     async def create_project(
         name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)],
@@ -224,7 +230,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         result = await core.write(partial(service.create_project, data, idempotency_key=requestId))
         return ProjectResult(project=result.value, seq=result.seq)
 
-    @tool(IDEMPOTENT_WRITE)
+    @tool("Create a task", WRITE)
     @actionable
     async def create_task(
         title: Title,
@@ -258,7 +264,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
         )
 
-    @tool(IDEMPOTENT_WRITE)
+    @tool("Update a task", IDEMPOTENT_WRITE)
     @actionable
     async def update_task(
         taskId: TaskId,
@@ -310,7 +316,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             seq=result.seq,
         )
 
-    @tool(DESTRUCTIVE)
+    @tool("Delete a task", DESTRUCTIVE)
     @actionable
     async def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
         """Delete a task and its sub-tasks."""
@@ -320,7 +326,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         project = await env.project_of(result.value.project_id)
         return DeletedResult(project=project, deleted=taskId, seq=result.seq)
 
-    @tool(READ)
+    @tool("Find tasks", READ)
     @actionable
     async def list_tasks(
         project: ProjectArg = None,
@@ -357,7 +363,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             seq=result.seq,
         )
 
-    @tool(READ)
+    @tool("Get a task or session", READ)
     @actionable
     async def get(
         id: Annotated[
@@ -389,7 +395,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
 
         return await core.read(read)
 
-    @tool(IDEMPOTENT_WRITE)
+    @tool("Start your session", WRITE)
     @actionable
     async def start_session(
         name: Annotated[
@@ -422,7 +428,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             project=ProjectRef.of(target), session=SessionSummary.of(result.value), seq=result.seq
         )
 
-    @tool(WRITE)
+    @tool("Report on your session", WRITE)
     @actionable
     async def update_session(
         sessionId: SessionId,
@@ -456,7 +462,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             seq=result.seq,
         )
 
-    @tool(IDEMPOTENT_WRITE)
+    @tool("Claim tasks", WRITE)
     @actionable
     async def claim_tasks(
         sessionId: SessionId,
@@ -490,7 +496,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             nothing_ready = some.value.nothing_ready
         session = await core.read(partial(service.get_session, sessionId))
         claims = [
-            Granted(task=TaskSummary.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
+            Granted(task=ClaimedTask.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
             for g in grants
         ]
         project = await env.project_of(session.value.project_id)
@@ -501,7 +507,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             seq=max(seq, session.seq),
         )
 
-    @tool(READ)
+    @tool("What changed", READ)
     @actionable
     async def changes_since(
         since: Annotated[int, Field(ge=0, description="A seq from an earlier result; 0 = all.")],

@@ -37,7 +37,7 @@ async def test_claim_ready_work_and_finish_or_release_it_with_the_token(
         status="completed",
         claimToken=grant["claimToken"],
     )
-    assert done["task"]["claimedBy"] is None
+    assert "claimedBy" not in done["task"]  # empty fields are left out
 
     taken = await call(mcp_client, "claim_tasks", sessionId=session["id"], taskId=second["id"])
     assert taken["claims"][0]["task"]["status"] == "in_progress"
@@ -91,3 +91,29 @@ async def test_an_agent_cannot_get_its_claim_wrong(mcp_client: Client) -> None:
     assert f"your claim on task {schema['id']} ended at " in lost
     assert "it was released; claim the task again to go on" in lost
     assert "override" not in lost
+
+
+async def test_a_claim_carries_what_the_agent_needs_to_start(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Start")))["project"]["id"]
+    me = (await call(mcp_client, "start_session", name="me", project=project))["session"]["id"]
+    base = (await call(mcp_client, "create_task", title="base", project=project))["task"]
+    await call(mcp_client, "update_task", taskId=base["id"], status="completed")
+    task = (
+        await call(
+            mcp_client,
+            "create_task",
+            title="login form",
+            description="the form only",
+            prompt="use the design system",
+            labels=["web"],
+            dependsOn=[base["id"]],
+            project=project,
+        )
+    )["task"]
+    assert task["labels"] == ["web"]  # summaries say what a task waits on and carries
+    assert task["dependsOn"] == [base["id"]]
+    [grant] = (await call(mcp_client, "claim_tasks", sessionId=me))["claims"]
+    assert grant["task"]["description"] == "the form only"
+    assert grant["task"]["prompt"] == "use the design system"
+    assert grant["task"]["dependsOn"] == [base["id"]]
+    assert grant["expiresAt"].endswith("Z")  # times read as ISO 8601 UTC

@@ -39,12 +39,16 @@ class Transport:
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    """The structured result of a tool call that must succeed."""
+    """The result of a tool call that must succeed: its one text, compact JSON, parsed
+    (the server sends no structured copy: see maestro_mcp/mcp_server/render.py)."""
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None
-    return content
+    assert result.structured_content is None
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    assert "\n" not in content.text  # compact
+    parsed: dict[str, Any] = json.loads(content.text)
+    return parsed
 
 
 async def refused(client: Client, tool: str, **arguments: Any) -> str:
