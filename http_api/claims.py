@@ -55,8 +55,10 @@ async def claim_next(request: Request) -> Response:
         data,
         idempotency_key=idempotency_key(request),
     )
-    # nothingReady only when there are no claims: it says why.
-    return json_response(result.value.model_dump_json(by_alias=True, exclude_none=True), result.seq)
+    granted = result.value
+    # nothingReady only when there are no claims (it says why); the tasks stay whole.
+    unset = {"nothing_ready"} if granted.nothing_ready is None else None
+    return json_response(granted.model_dump_json(by_alias=True, exclude=unset), result.seq)
 
 
 async def heartbeat(request: Request) -> Response:

@@ -215,7 +215,16 @@ async function saveTask(override = false) {
       const claim = error.details.claim;
       const holder = store.sessions.get(claim.sessionId)?.name ?? claim.sessionId;
       const until = new Date(claim.expiresAt).toLocaleTimeString();
-      if (confirm(`“${holder}” has claimed this task until ${until}. Override the claim and save?`)) {
+      // One override passes both rules: say so when the change also starts or completes
+      // a task whose dependencies are not completed.
+      const status = changes.status;
+      const waiting = ["in_progress", "completed"].includes(status)
+        ? (store.tasks.get(id)?.dependsOn ?? []).filter((d) => store.tasks.get(d)?.status !== "completed")
+        : [];
+      const also = waiting.length
+        ? ` It also waits for ${waiting.map((d) => `“${store.tasks.get(d)?.title ?? d}”`).join(", ")}.`
+        : "";
+      if (confirm(`“${holder}” has claimed this task until ${until}.${also} Override and save?`)) {
         await saveTask(true);
       }
     } else if (error instanceof ApiError && error.code === "not_ready" && error.details?.waitingFor && !override) {

@@ -62,12 +62,6 @@ class CliError(Exception):
         elif code == "validation_error" and isinstance(details, list) and details:
             fields = ", ".join(f"{d.get('field')}: {d.get('message')}" for d in details)
             message = f"invalid input ({fields})"
-        elif code == "claim_conflict":
-            hint = "pass the holder's --claim-token, or --override to take the task over"
-        elif code == "not_ready" and isinstance(details, dict) and "waitingFor" in details:
-            hint = "complete those first, or --override to start it anyway"
-        elif code == "claim_lost":
-            hint = "claim it again: maestro task claim"
         elif status == 401:
             hint = "pass --token or set MAESTRO_TOKEN"
         return cls(message, exit_code=exit_code, hint=hint, code=code, details=details)

@@ -8,6 +8,7 @@ from maestro_mcp.core.vocabulary import DEFAULT_LEASE_S
 from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_HEADER, TRUE
 
 from .context import Cli, client_command
+from .errors import CliError
 from .params import (
     CLAIM_COUNT,
     LEASE_SECONDS,
@@ -194,9 +195,19 @@ def update(
     if not body:
         raise click.UsageError("say what to change, e.g. --status completed")
     headers = claim_headers(claim_token, override)
-    updated = cli.client.request(
-        "PATCH", f"/api/tasks/{task_id}", json=body, if_version=if_version, headers=headers
-    ).body
+    try:
+        updated = cli.client.request(
+            "PATCH", f"/api/tasks/{task_id}", json=body, if_version=if_version, headers=headers
+        ).body
+    except CliError as error:
+        # Hints that name this command's own options (other commands have none of them).
+        if error.code == "claim_conflict":
+            error.hint = "pass the holder's --claim-token, or --override to take the task over"
+        elif error.code == "not_ready":
+            error.hint = "complete those first, or --override to change it anyway"
+        elif error.code == "claim_lost":
+            error.hint = f"claim it again: maestro task claim {task_id} --session …"
+        raise
     cli.printer.done(f"Task updated {updated['id']} (version {updated['version']})", updated)
 
 
@@ -283,8 +294,11 @@ def next(
     rows = [
         [g["task"]["id"], g["claimToken"], when(g["expiresAt"]), g["task"]["title"]] for g in grants
     ]
-    if not grants and not cli.printer.json_mode:
-        cli.printer.line(claims["nothingReady"]["message"])
+    if not grants:
+        if cli.printer.json_mode:
+            cli.printer.data(claims)  # {claims: [], nothingReady: {…}}: why, for scripts
+        else:
+            cli.printer.line(claims["nothingReady"]["message"])
         return
     cli.printer.table(["TASK", "CLAIM TOKEN", "EXPIRES", "TITLE"], rows, grants)
 

@@ -24,6 +24,7 @@ the same snapshot.
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from functools import partial
@@ -66,26 +67,30 @@ class Core:
         self.commits = GroupCommit(self.store)
         self._state = _State.NEW
         self._running: contextlib.AsyncExitStack | None = None
-        self._reads = 0  # in worker threads now
-        self._reads_done = asyncio.Event()
+        # Reads running in worker threads, counted by the threads themselves: a caller
+        # cancelled while its read runs (a client gone, a chore stopped) stops waiting,
+        # but its thread goes on, and the store must not be closed under it.
+        self._reading = 0
+        self._readers = threading.Condition()
 
     async def read(self, operation: Callable[[], T]) -> T:
         """Run ``operation`` (reads of the service) off the event loop, in one snapshot."""
         if self._state is not _State.RUNNING:
             raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
-        self._reads += 1
-        try:
-            # Not abandoned on cancellation: this returns only once the thread is done,
-            # so the store is never closed under a read.
-            return await anyio.to_thread.run_sync(self._snapshot, operation)
-        finally:
-            self._reads -= 1
-            if self._reads == 0:
-                self._reads_done.set()
+        return await anyio.to_thread.run_sync(self._snapshot, operation)
 
     def _snapshot(self, operation: Callable[[], T]) -> T:
-        with self.store.read():  # the service's own reads join this one
-            return operation()
+        with self._readers:
+            if self._state is not _State.RUNNING:  # stopping began while it waited to run
+                raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
+            self._reading += 1
+        try:
+            with self.store.read():  # the service's own reads join this one
+                return operation()
+        finally:
+            with self._readers:
+                self._reading -= 1
+                self._readers.notify_all()
 
     async def write(self, operation: Callable[[], T]) -> T:
         """Run a write of the service in the next group-commit batch; its result comes
@@ -129,10 +134,13 @@ class Core:
             await running.aclose()
 
     async def _no_more_reads(self) -> None:
-        self._state = _State.STOPPING
-        while self._reads:
-            self._reads_done.clear()
-            await self._reads_done.wait()
+        with self._readers:
+            self._state = _State.STOPPING
+        await anyio.to_thread.run_sync(self._wait_for_readers)
+
+    def _wait_for_readers(self) -> None:
+        with self._readers:
+            self._readers.wait_for(lambda: self._reading == 0)
 
     def _stopped(self) -> None:
         self._state = _State.STOPPED

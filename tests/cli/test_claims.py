@@ -26,6 +26,15 @@ def test_claim_commands(run: Run, server: LiveServer) -> None:
     stolen = run("task", "update", schema["id"], "--status", "completed", ok=False)
     assert stolen.exit_code == 5
     assert "claimed by session" in stolen.stderr
+    assert "--override to take the task over" in stolen.stderr  # update has --override
+    early = run("task", "update", api["id"], "--status", "in_progress", ok=False)
+    assert early.exit_code == 5
+    assert f"waits for {schema['id']}" in early.stderr
+    assert "--override to change it anyway" in early.stderr
+    other = as_json(run("session", "create", "other", "--json"))
+    waiting = run("task", "claim", api["id"], "--session", other["id"], ok=False)
+    assert waiting.exit_code == 5
+    assert "--override" not in waiting.stderr  # task claim has no such option
     beat = run("session", "heartbeat", session["id"])
     assert "1 claim renewed" in beat.stdout
     done = as_json(
@@ -45,7 +54,10 @@ def test_claim_commands(run: Run, server: LiveServer) -> None:
     grants = as_json(run("task", "next", "--session", session["id"], "--count", "3", "--json"))
     assert [g["task"]["id"] for g in grants] == [api["id"]]
     said = run("task", "next", "--session", session["id"]).stdout.strip()
-    assert said == "nothing ready to claim: 1 claimed by sessions now"
+    assert said == "nothing ready to claim: no task is pending"  # its own claim is not "others"
+    why = as_json(run("task", "next", "--session", other["id"], "--json"))
+    assert why["claims"] == []
+    assert why["nothingReady"]["claimed"] == 1
     no_token = run("task", "release", api["id"], ok=False)
     assert no_token.exit_code == 2
     released = as_json(run("task", "release", api["id"], "--override", "--json"))

@@ -282,8 +282,8 @@ def test_claim_next_says_why_it_found_nothing(service: Service, project_id: str)
     assert why is not None
     assert (why.pending, why.waiting, why.claimed, why.blockers) == (1, 1, 1, [base.id])
     assert why.message == (
-        f"nothing ready to claim: 1 pending wait on unfinished tasks: {base.id} ('base'); "
-        "1 claimed by sessions now"
+        f"nothing ready to claim: 1 pending task waits on {base.id} (“base”); "
+        "1 task held by other sessions"
     )
 
 
@@ -357,9 +357,10 @@ def test_claim_next_orders_by_priority_then_age_and_filters(
     nothing = service.claim_next(agent, ClaimNextRequest()).value
     assert nothing.claims == []
     assert nothing.nothing_ready is not None
-    assert (nothing.nothing_ready.waiting, nothing.nothing_ready.claimed) == (1, 4)
+    # The four it holds itself are not 'held by others'.
+    assert (nothing.nothing_ready.waiting, nothing.nothing_ready.claimed) == (1, 0)
     assert nothing.nothing_ready.blockers == [low.id]
-    assert f"1 pending wait on unfinished tasks: {low.id} ('low')" in nothing.nothing_ready.message
+    assert f"1 pending task waits on {low.id} (“low”)" in nothing.nothing_ready.message
     assert waiting.id not in ready_ids(service, project_id)
 
     other = new_session(service, project_id, name="other").id
@@ -427,10 +428,12 @@ def test_releasing_an_expired_claim_says_expired(
 ) -> None:
     t = new_task(service, project_id)
     agent = new_session(service, project_id).id
-    service.claim_task(t.id, ClaimRequest(session_id=agent, lease_seconds=1))
+    grant = service.claim_task(t.id, ClaimRequest(session_id=agent, lease_seconds=1)).value
     clock.now += 2_000
+    with pytest.raises(ClaimLost, match="does not hold task"):  # a token is always checked
+        service.release_task(t.id, ReleaseRequest(claim_token="anything"))
     head = service.head()
-    service.release_task(t.id, ReleaseRequest(claim_token="anything"))
+    service.release_task(t.id, ReleaseRequest(claim_token=grant.claim_token))
     assert log_after(service, head)[-1]["data"]["reason"] == "expired"
 
 
@@ -451,3 +454,75 @@ def test_dependency_order_is_canonical(service: Service, project_id: str) -> Non
     assert service.get_task(c.id).value.depends_on == [first, second]
     again = service.update_task(c.id, TaskPatch(depends_on=[second, first]))
     assert again.value.version == updated.version  # the same set again is no change
+
+
+def test_a_stale_token_is_refused_even_for_a_change_already_made(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id, name="alice").id
+    bob = new_session(service, project_id, name="bob").id
+    old = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
+    clock.now += 11_000
+    new = service.claim_task(t.id, ClaimRequest(session_id=bob)).value
+    # In progress already (bob's): alice's no-op is still refused, she must not go on.
+    with pytest.raises(ClaimLost, match=f"session {bob} holds it now"):
+        service.update_task(
+            t.id, TaskPatch(status=TaskStatus.IN_PROGRESS), claim_token=old.claim_token
+        )
+    done = TaskPatch(status=TaskStatus.COMPLETED)
+    service.update_task(t.id, done, claim_token=new.claim_token)
+    # Completed already (by bob): alice's late completion is refused all the same...
+    with pytest.raises(ClaimLost, match="its lease expired"):
+        service.update_task(t.id, done, claim_token=old.claim_token)
+    with pytest.raises(ClaimLost, match="does not hold task"):
+        service.update_task(t.id, done, claim_token="clm_made_up")
+    # ... while bob's retry of his own completion is answered as it is.
+    completed = service.get_task(t.id).value
+    assert service.update_task(t.id, done, claim_token=new.claim_token).value == completed
+    with pytest.raises(ClaimLost, match="the task was completed; nothing is left to do on it"):
+        service.update_task(t.id, TaskPatch(title="more"), claim_token=new.claim_token)
+
+
+def test_a_token_for_another_task_and_reasons_at_session_end(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    a, b = new_task(service, project_id, "a"), new_task(service, project_id, "b")
+    alice = new_session(service, project_id, name="alice").id
+    grant = service.claim_task(a.id, ClaimRequest(session_id=alice, lease_seconds=10)).value
+    with pytest.raises(ClaimLost, match=f"does not hold task {b.id}"):
+        service.update_task(b.id, TaskPatch(title="x"), claim_token=grant.claim_token)
+    clock.now += 20_000  # the lease ran out before the session was deleted
+    head = service.head()
+    service.delete_session(alice)
+    released = [m for m in log_after(service, head) if m["event"] == "task:released"]
+    assert [m["data"]["reason"] for m in released] == ["expired"]
+    with pytest.raises(ClaimLost, match="ended at 1970-01-01T00:16:50Z: its lease expired"):
+        service.update_task(a.id, TaskPatch(title="x"), claim_token=grant.claim_token)
+
+
+def test_recovering_a_claim_keeps_its_status_and_its_longer_lease(
+    service: Service, project_id: str
+) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id).id
+    first = service.claim_task(t.id, ClaimRequest(session_id=alice, lease_seconds=3600)).value
+    review = TaskPatch(status=TaskStatus.IN_REVIEW)
+    service.update_task(t.id, review, claim_token=first.claim_token)
+    again = service.claim_task(t.id, ClaimRequest(session_id=alice)).value  # default lease
+    assert again.claim_token == first.claim_token
+    assert again.task.status is TaskStatus.IN_REVIEW
+    assert again.expires_at >= first.expires_at  # not shortened to the default 300 s
+
+
+def test_a_session_cannot_unlink_a_task_it_holds(service: Service, project_id: str) -> None:
+    t = new_task(service, project_id)
+    alice = new_session(service, project_id).id
+    grant = service.claim_task(t.id, ClaimRequest(session_id=alice)).value
+    with pytest.raises(InvalidInput, match="release the claim first"):
+        service.remove_task_from_session(alice, t.id)
+    service.release_task(t.id, ReleaseRequest(claim_token=grant.claim_token))
+    assert service.remove_task_from_session(alice, t.id).value.changed
+    # Releasing again with the same token gives up nothing more: no error.
+    again = service.release_task(t.id, ReleaseRequest(claim_token=grant.claim_token))
+    assert again.value.claim is None

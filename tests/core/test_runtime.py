@@ -1,5 +1,6 @@
 """The core runtime: what it starts and in which order, what it stops, and that it runs once."""
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -127,3 +128,48 @@ async def test_a_read_is_one_snapshot(settings: Settings, service: Service) -> N
 
         assert await core.read(two_looks) == (0, 0, 0)
         assert len((await core.read(core.service.list_projects)).value) == 1
+
+
+async def test_a_read_whose_caller_is_cancelled_still_holds_off_the_close(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chore or a request cancelled mid-read stops waiting, but its thread runs on:
+    the store is closed only after it (closing a connection under a read crashed)."""
+    reading, finish, in_flight = threading.Event(), threading.Event(), threading.Event()
+    closed = threading.Event()
+    closed_during_a_read: list[bool] = []
+
+    def slow_read() -> None:
+        in_flight.set()
+        reading.set()
+        finish.wait(10)
+        # A close that does not wait for this read would come now: give it the time to
+        # (the one bounded wait here: for something that must not happen).
+        closed.wait(0.2)
+        core.service.list_projects()
+        in_flight.clear()
+
+    core = Core(settings)
+    close = core.store.close
+
+    def watched_close() -> None:
+        closed_during_a_read.append(in_flight.is_set())
+        closed.set()
+        close()
+
+    monkeypatch.setattr(core.store, "close", watched_close)
+    async with core:
+        caller = asyncio.create_task(core.read(slow_read))
+        await anyio.to_thread.run_sync(reading.wait)
+        caller.cancel()  # a native cancellation, as a chore's at shutdown
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        # The read's thread is still on: stopping must wait for it, and lets it end then.
+        wait_for_readers = core._wait_for_readers
+
+        def release_the_read_then_wait() -> None:
+            finish.set()
+            wait_for_readers()
+
+        monkeypatch.setattr(core, "_wait_for_readers", release_the_read_then_wait)
+    assert closed_during_a_read == [False]

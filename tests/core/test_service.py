@@ -3,6 +3,7 @@ import pytest
 from maestro_mcp.core.errors import (
     IdempotencyKeyReused,
     InvalidInput,
+    NoProjectYet,
     NotFound,
     VersionConflict,
 )
@@ -382,7 +383,7 @@ def test_empty_note_is_refused(service: Service, project_id: str) -> None:
 
 
 def test_resolve_project_by_id_name_or_only_one(service: Service) -> None:
-    with pytest.raises(InvalidInput, match="none yet"):
+    with pytest.raises(NoProjectYet, match="there is no project yet: create one first"):
         service.resolve_project(None)
     demo = service.create_project(ProjectCreate(name="Demo")).value
     assert service.resolve_project(None).value == demo

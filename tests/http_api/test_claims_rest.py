@@ -71,7 +71,8 @@ def test_claim_next_release_and_heartbeat(client: TestClient, ids: dict[str, str
     nothing = client.post(url).json()  # no body: the defaults
     assert nothing["claims"] == []
     assert nothing["nothingReady"]["waiting"] == 1
-    assert nothing["nothingReady"]["claimed"] == 1
+    assert nothing["nothingReady"]["claimed"] == 0  # its own claim is not someone else's
+    assert "parentId" in claims[0]["task"]  # the tasks stay whole: null fields too
 
     beat = client.post(f"/api/sessions/{ids['session']}/heartbeat")
     assert [t["id"] for t in beat.json()["renewed"]] == [ids["first"]]
@@ -102,3 +103,16 @@ def test_bad_claim_requests_are_4xx(client: TestClient, ids: dict[str, str]) -> 
         client.post(f"/api/sessions/{ids['session']}/claim-next", json={"count": 0}).status_code
         == 422
     )
+
+
+def test_a_person_overrides_dependencies_with_the_override_header(
+    client: TestClient, ids: dict[str, str]
+) -> None:
+    url = f"/api/tasks/{ids['second']}"
+    refused = client.patch(url, json={"status": "in_progress"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "not_ready"
+    assert refused.json()["error"]["details"] == {"waitingFor": [ids["first"]]}
+    forced = client.patch(url, json={"status": "in_progress"}, headers={"X-Override": "true"})
+    assert forced.status_code == 200
+    assert forced.json()["status"] == "in_progress"

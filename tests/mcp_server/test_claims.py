@@ -66,7 +66,7 @@ async def test_an_agent_cannot_get_its_claim_wrong(mcp_client: Client) -> None:
     nothing = await call(mcp_client, "claim_tasks", sessionId=me)
     assert nothing["claims"] == []
     assert nothing["nothingReady"]["blockers"] == [schema["id"]]
-    assert f"{schema['id']} ('schema')" in nothing["nothingReady"]["message"]
+    assert f"{schema['id']} (“schema”)" in nothing["nothingReady"]["message"]
 
     # A claim links: "my tasks" is one filter.
     mine = await call(mcp_client, "list_tasks", sessionId=me, project=project)

@@ -49,6 +49,10 @@ from .transaction import Write
 STATUSES_ENDING_A_CLAIM = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.CANCELLED, TaskStatus.PENDING}
 )
+# How a claim ends by its holder's own act (the others happen to it).
+HOLDER_ENDS = frozenset(
+    {ClaimEnd.RELEASED, ClaimEnd.COMPLETED, ClaimEnd.CANCELLED, ClaimEnd.PENDING}
+)
 BLOCKERS_SHOWN = 3
 
 _HOW_IT_ENDED = {
@@ -72,9 +76,7 @@ def claim(w: Write, task_id: str, request: ClaimRequest) -> ClaimGrant:
     task = require_task(w.rows, task_id)
     lease_ms = request.lease_seconds * 1000
     if task.claim is not None and task.claim.session_id == session.id:
-        token, _ = w.rows.claim_secret(task.id)
-        assert token is not None
-        return _grant(w, task, session, lease_ms, token)  # its own claim, renewed
+        return _renew(w, task, session, lease_ms)  # its own claim, given back
     _require_ready(w.rows, task, w.now)
     return _grant(w, task, session, lease_ms)
 
@@ -92,7 +94,7 @@ def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> ClaimsGr
     if grants:
         return ClaimsGranted(claims=grants)
     outlook = w.rows.claim_outlook(
-        session.project_id, w.now, labels, request.parent_id, BLOCKERS_SHOWN
+        session.project_id, session.id, w.now, labels, request.parent_id, BLOCKERS_SHOWN + 1
     )
     return ClaimsGranted(claims=[], nothing_ready=_nothing_ready(w.rows, outlook))
 
@@ -101,12 +103,19 @@ def release(w: Write, task_id: str, request: ReleaseRequest) -> Task:
     """Give a claim up: its holder (by token) or a person (``override``). Releasing a
     task nobody holds changes nothing. Events: ``task:updated``, ``task:released``."""
     task = require_task(w.rows, task_id)
+    token = request.claim_token
+    if token is not None and not request.override:
+        if holds(w.rows, task, token):
+            return _release(w, task, ClaimEnd.RELEASED)  # (as expired, if it had)
+        if ended_by_its_holder(w.rows, task, token):
+            return task  # given up already, by the same token: nothing more to do
+        check_token(w.rows, task, token, w.now)  # refuses: lost, or someone else's
     if task.claim is None:
         return task
     if task.claim.expires_at <= w.now:
         return _release(w, task, ClaimEnd.EXPIRED)  # it was nobody's any more
     if not request.override:
-        check_token(w.rows, task, request.claim_token, w.now)
+        check_token(w.rows, task, token, w.now)
     return _release(w, task, ClaimEnd.OVERRIDE if request.override else ClaimEnd.RELEASED)
 
 
@@ -158,23 +167,27 @@ def release_all_of(w: Write, session_id: str, reason: ClaimEnd) -> None:
         _release(w, task, reason)
 
 
-def end(w: Write, task: Task, reason: ClaimEnd) -> None:
-    """The claim on ``task`` ends: remember how (for its token's holder), then clear it.
-    The task's own fields are the caller's business."""
+def end(w: Write, task: Task, reason: ClaimEnd) -> ClaimEnd:
+    """The claim on ``task`` ends: remember how (for its token's holder), then clear it;
+    returns how it ended. A lease that ran out ended the claim then, when its lease did,
+    whatever ends it now. The task's own fields are the caller's business."""
     assert task.claim is not None
+    if task.claim.expires_at <= w.now:
+        reason = ClaimEnd.EXPIRED
     token, _ = w.rows.claim_secret(task.id)
     if token is not None:
-        # An expired claim ended when its lease did, whenever it is noticed.
         ended_at = task.claim.expires_at if reason is ClaimEnd.EXPIRED else w.now
         w.rows.record_ended_claim(
             EndedClaim(token, task.id, task.claim.session_id, ended_at, reason.value)
         )
     w.rows.clear_claim(task.id)
+    return reason
 
 
-def drop(w: Write, task: Task, reason: ClaimEnd) -> None:
-    """End a claim; work in progress goes back to pending, ready for someone else."""
-    end(w, task, reason)
+def drop(w: Write, task: Task, reason: ClaimEnd) -> ClaimEnd:
+    """End a claim; work in progress goes back to pending, ready for someone else.
+    Returns how it ended (see ``end``)."""
+    reason = end(w, task, reason)
     current = require_task(w.rows, task.id)
     if current.status is TaskStatus.IN_PROGRESS:
         started, completed = task_times(
@@ -189,6 +202,23 @@ def drop(w: Write, task: Task, reason: ClaimEnd) -> None:
                 }
             )
         )
+    return reason
+
+
+def holds(rows: Rows, task: Task, token: str) -> bool:
+    """Whether ``token`` is the one of the claim on ``task`` (live or run out)."""
+    held, _ = rows.claim_secret(task.id)
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a refusal).
+    return held is not None and hmac.compare_digest(token.encode(), held.encode())
+
+
+def ended_by_its_holder(rows: Rows, task: Task, token: str, *, to: str | None = None) -> bool:
+    """Whether ``token``'s claim on ``task`` ended by its holder's own act (released, or
+    the status it set; that status, if ``to`` is given): a retry of it loses nothing."""
+    ended = rows.ended_claim(token)
+    if ended is None or ended.task_id != task.id or ended.reason not in HOLDER_ENDS:
+        return False
+    return to is None or ended.reason in (to, ClaimEnd.RELEASED)
 
 
 def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
@@ -204,9 +234,7 @@ def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
                 {"claim": task.claim.model_dump(mode="json", by_alias=True)},
             )
         return
-    held, _ = rows.claim_secret(task.id)
-    # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a refusal).
-    if held is not None and hmac.compare_digest(token.encode(), held.encode()):
+    if holds(rows, task, token):
         if live:
             return
         assert task.claim is not None
@@ -222,10 +250,15 @@ def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
             if live and task.claim is not None
             else ""
         )
+        reason = ClaimEnd(ended.reason)
+        next_step = (
+            "nothing is left to do on it"
+            if reason in (ClaimEnd.COMPLETED, ClaimEnd.CANCELLED)
+            else "claim the task again to go on"
+        )
         raise ClaimLost(
             f"your claim on task {task.id} ended at {iso(ended.ended_at)}: "
-            f"{_HOW_IT_ENDED.get(ClaimEnd(ended.reason), ended.reason)}{now_held}; "
-            "claim the task again to go on",
+            f"{_HOW_IT_ENDED[reason]}{now_held}; {next_step}",
             {"reason": ended.reason, "endedAt": ended.ended_at},
         )
     if live:
@@ -293,12 +326,10 @@ def _require_ready(rows: Rows, task: Task, now: int) -> None:
         )
 
 
-def _grant(
-    w: Write, task: Task, session: Session, lease_ms: int, token: str | None = None
-) -> ClaimGrant:
-    """Claim ``task`` for ``session`` (or renew its own claim, ``token``) and link them."""
-    token = token or CLAIM_TOKEN_PREFIX + secrets.token_hex(16)
-    claimed_at = task.claim.claimed_at if task.claim is not None else w.now
+def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
+    """Claim ``task`` for ``session`` and link them."""
+    token = CLAIM_TOKEN_PREFIX + secrets.token_hex(16)
+    claimed_at = w.now
     started, completed = task_times(
         task.started_at, task.completed_at, TaskStatus.IN_PROGRESS, w.now
     )
@@ -331,22 +362,48 @@ def _grant(
             claimed.project_id,
             {"sessionId": session.id, "taskId": claimed.id},
         )
+    _emit_claimed(w, claimed, session.id, w.now + lease_ms)
+    return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms)
+
+
+def _renew(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
+    """A session claims a task it holds: the same claim back, its lease renewed (never
+    shortened), its status left as its holder set it."""
+    assert task.claim is not None
+    token, held_lease_ms = w.rows.claim_secret(task.id)
+    assert token is not None
+    lease_ms = max(lease_ms, held_lease_ms or 0)
+    w.rows.set_claim(
+        task.id,
+        session_id=session.id,
+        token=token,
+        claimed_at=task.claim.claimed_at,
+        expires_at=w.now + lease_ms,
+        lease_ms=lease_ms,
+    )
+    renewed = touched_task(require_task(w.rows, task.id), w.now)
+    w.rows.save_task(renewed)
+    w.emit(EventType.TASK_UPDATED, renewed.project_id, renewed)
+    _emit_claimed(w, renewed, session.id, w.now + lease_ms)
+    return ClaimGrant(task=renewed, claim_token=token, expires_at=w.now + lease_ms)
+
+
+def _emit_claimed(w: Write, task: Task, session_id: str, expires_at: int) -> None:
     w.emit(
         EventType.TASK_CLAIMED,
-        claimed.project_id,
+        task.project_id,
         {
-            "taskId": claimed.id,
-            "projectId": claimed.project_id,
-            "sessionId": session.id,
-            "expiresAt": w.now + lease_ms,
+            "taskId": task.id,
+            "projectId": task.project_id,
+            "sessionId": session_id,
+            "expiresAt": expires_at,
         },
     )
-    return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms)
 
 
 def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
     assert task.claim is not None
-    drop(w, task, reason)
+    reason = drop(w, task, reason)
     released = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(released)
     w.emit(EventType.TASK_UPDATED, released.project_id, released)
@@ -357,17 +414,23 @@ def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
 def _nothing_ready(rows: Rows, outlook: ClaimOutlook) -> NothingReady:
     parts = []
     if outlook.waiting:
-        named = ", ".join(f"{t.id} ({t.title!r})" for t in rows.get_tasks(outlook.blockers))
-        more = " and others" if outlook.waiting and len(outlook.blockers) == BLOCKERS_SHOWN else ""
-        parts.append(f"{outlook.waiting} pending wait on unfinished tasks: {named}{more}")
+        shown = rows.get_tasks(outlook.blockers[:BLOCKERS_SHOWN])
+        named = ", ".join(f"{t.id} (“{t.title}”)" for t in shown)
+        more = " and others" if len(outlook.blockers) > BLOCKERS_SHOWN else ""
+        waiting = _count(outlook.waiting, "pending task")
+        parts.append(f"{waiting} wait{'s' if outlook.waiting == 1 else ''} on {named}{more}")
     if outlook.claimed:
-        parts.append(f"{outlook.claimed} claimed by sessions now")
+        parts.append(f"{_count(outlook.claimed, 'task')} held by other sessions")
     if not outlook.pending and not outlook.claimed:
         parts.append("no task is pending")
     return NothingReady(
         pending=outlook.pending,
         waiting=outlook.waiting,
-        blockers=outlook.blockers,
+        blockers=outlook.blockers[:BLOCKERS_SHOWN],
         claimed=outlook.claimed,
         message="nothing ready to claim: " + "; ".join(parts),
     )
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

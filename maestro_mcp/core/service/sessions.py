@@ -99,14 +99,16 @@ def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
         current.project_id,
         {"id": session_id, "projectId": current.project_id},
     )
-    for task in w.rows.get_tasks(claimed):
-        claims.drop(w, task, ClaimEnd.SESSION_DELETED)
+    reasons = {
+        task.id: claims.drop(w, task, ClaimEnd.SESSION_DELETED)
+        for task in w.rows.get_tasks(claimed)
+    }
     for task in w.rows.get_tasks([*current.task_ids, *claimed]):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
         w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
     for task in w.rows.get_tasks(claimed):
-        claims.emit_released(w, task, session_id, ClaimEnd.SESSION_DELETED)
+        claims.emit_released(w, task, session_id, reasons[task.id])
     return current
 
 
@@ -130,6 +132,13 @@ def remove_task(w: Write, session_id: str, task_id: str) -> Link:
     """
     session = require_session(w.rows, session_id)
     task = require_task(w.rows, task_id)
+    claim = task.claim
+    if claim is not None and claim.session_id == session_id and claim.expires_at > w.now:
+        raise InvalidInput(
+            f"session {session_id} holds a claim on task {task_id}: release the claim "
+            "first (a claimed task stays among its session's tasks)",
+            {"taskId": task_id},
+        )
     if not w.rows.unlink(task_id, session_id):
         return Link(session=session, task=task, changed=False)
     return _relinked(w, session, task, EventType.SESSION_TASK_REMOVED)

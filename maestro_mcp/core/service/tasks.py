@@ -63,11 +63,12 @@ def update(
 ) -> Task:
     """Merge the given fields into a task.
 
-    A claim token that is passed is checked (claims.check_token), and while a session
-    holds a live claim only that token changes the task's status. A task whose
-    dependencies are not all completed cannot become in progress or completed. A
-    person who says so (``override``) passes both rules. A call that changes nothing
-    is answered with the task as it is, whatever it carries.
+    A claim token that is passed is always checked (claims.check_token), and while a
+    session holds a live claim only that token changes the task's status. A task
+    whose dependencies are not all completed cannot become in progress or completed.
+    A person who says so (``override``) passes both rules. A retry of a change its
+    holder already made (the same status, after its claim ended with it) is answered
+    with the task as it is.
 
     A status that ends the work (completed, cancelled, pending) releases the claim:
     events ``task:updated``, then ``task:released``.
@@ -96,11 +97,18 @@ def update(
             current.started_at, current.completed_at, changes["status"], w.now
         )
     updated = merged(current, changes, w.now)
+    if claim_token is not None and not override:
+        status = changes.get("status")
+        if updated is current and claims.ended_by_its_holder(
+            w.rows, current, claim_token, to=None if status is None else status.value
+        ):
+            return current  # a retry of its holder's own last change: nothing is lost
+        claims.check_token(w.rows, current, claim_token, w.now)
     if updated is current:
-        return current  # e.g. a retry of a change already made
+        return current
     if not override:
-        if claim_token is not None or status_changes:
-            claims.check_token(w.rows, current, claim_token, w.now)
+        if claim_token is None and status_changes:
+            claims.check_token(w.rows, current, None, w.now)
         if status_changes:
             _require_dependencies_met(w.rows, updated)
     w.rows.save_task(updated)
@@ -115,13 +123,11 @@ def update(
         w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
         return updated
     assert current.claim is not None
-    if current.claim.expires_at <= w.now:
-        reason = ClaimEnd.EXPIRED
-    elif override and claim_token is None:
+    by_holder = claim_token is not None and claims.holds(w.rows, current, claim_token)
+    reason = ClaimEnd(changes["status"].value)
+    if override and not by_holder:
         reason = ClaimEnd.OVERRIDE
-    else:
-        reason = ClaimEnd(changes["status"].value)
-    claims.end(w, current, reason)
+    reason = claims.end(w, current, reason)  # (expired, if its lease had run out)
     updated = require_task(w.rows, task_id)
     w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
     claims.emit_released(w, updated, current.claim.session_id, reason)

@@ -74,7 +74,7 @@ class ClaimOutlook(NamedTuple):
 
     pending: int  # pending and not held by a live claim
     waiting: int  # of those, waiting on unfinished dependencies
-    claimed: int  # held by a live claim
+    claimed: int  # held by a live claim of another session
     blockers: list[str]  # the first unfinished dependencies the waiting ones wait on
 
 
@@ -155,12 +155,14 @@ class ClaimRows(Protocol):
     def claim_outlook(
         self,
         project_id: str,
+        session_id: str,
         now: int,
         labels: list[str],
         parent_id: str | None,
         blockers_shown: int,
     ) -> ClaimOutlook:
-        """Counts that say why claim-next finds nothing (same filter, same clock)."""
+        """Counts that say why claim-next finds nothing for ``session_id`` (same filter,
+        same clock; its own claims are not counted as held by others)."""
 
 
 class LogRows(Protocol):

@@ -77,13 +77,14 @@ class ClaimQueries:
     def claim_outlook(
         self,
         project_id: str,
+        session_id: str,
         now: int,
         labels: list[str],
         parent_id: str | None,
         blockers_shown: int,
     ) -> ClaimOutlook:
         clauses = ["project_id = :project_id"]
-        params: dict[str, object] = {"project_id": project_id, "now": now}
+        params: dict[str, object] = {"project_id": project_id, "now": now, "session": session_id}
         for n, label in enumerate(labels):
             clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
             params[f"l{n}"] = label
@@ -97,7 +98,7 @@ class ClaimQueries:
                 COALESCE(SUM({EFFECTIVELY_PENDING} AND NOT {LIVE_CLAIM}), 0),
                 COALESCE(SUM({EFFECTIVELY_PENDING} AND NOT {LIVE_CLAIM}
                              AND {UNMET_DEPENDENCY}), 0),
-                COALESCE(SUM({LIVE_CLAIM}), 0)
+                COALESCE(SUM({LIVE_CLAIM} AND claim_session_id != :session), 0)
             FROM tasks WHERE {matching}
             """,
             params,

@@ -119,6 +119,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX ended_claims_by_age ON ended_claims(ended_at);
     CREATE INDEX ended_claims_by_task ON ended_claims(task_id);
+    -- claim-next results are now an object ({claims, nothingReady}): a retry of one kept
+    -- in the old shape (a list) is forgotten rather than replayed wrong.
+    DELETE FROM idempotency WHERE json_type(result, '$.value') = 'array';
     """,
 )
 
