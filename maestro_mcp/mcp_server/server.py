@@ -18,6 +18,7 @@ from maestro_mcp.core.runtime import Core
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions
+from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
 
@@ -100,6 +101,7 @@ def build_mcp_server(core: Core) -> MaestroMCP:
         tools=build_tools(ToolEnv(core)),
     )
     register_resources(server, core)
+    register_prompts(server)
     legacy = LegacySubscriptions()
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
