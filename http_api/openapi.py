@@ -18,6 +18,7 @@ from maestro_mcp.core.models import (
     ReleaseRequest,
     SessionNote,
     Task,
+    TaskBatch,
 )
 from maestro_mcp.protocol import (
     CLAIM_TOKEN_HEADER,
@@ -116,6 +117,7 @@ def build_openapi() -> dict[str, Any]:
         Heartbeat,
         ClaimRequest,
         ClaimNextRequest,
+        TaskBatch,
         ReleaseRequest,
         HeartbeatRequest,
     ]
@@ -243,6 +245,24 @@ def build_openapi() -> dict[str, Any]:
             "responses": {
                 "200": _ok(_ref(ClaimsGranted)),
                 **_errors(404, 422),
+            },
+        },
+    }
+    paths["/api/tasks/batch"] = {
+        "post": {
+            "summary": "Plan in one call: create several tasks, in order, all or none; "
+            "dependsOn and parentId may name an earlier task of the batch by its ref",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(TaskBatch))},
+            "responses": {
+                "201": _ok(
+                    {
+                        "type": "object",
+                        "properties": {"tasks": {"type": "array", "items": _ref(Task)}},
+                    },
+                    "Created",
+                ),
+                **_errors(400, 404, 409, 413, 415, 422),
             },
         },
     }

@@ -27,6 +27,7 @@ from maestro_mcp.core.models import (
     SessionNote,
     SessionPatch,
     Task,
+    TaskBatch,
     TaskCreate,
     TaskFilter,
     TaskPatch,
@@ -264,8 +265,22 @@ async def session_notes(request: Request) -> Response:
     return json_response(body, added.seq, status=201, headers=replayed_headers(added))
 
 
+async def task_batch(request: Request) -> Response:
+    """Plan in one call: several tasks, all or none (``POST /api/tasks/batch``)."""
+    batch = await read_model(request, TaskBatch, max_body_of(request))
+    created = await write(
+        request,
+        service_of(request).create_tasks,
+        batch,
+        idempotency_key=idempotency_key(request),
+    )
+    body = b'{"tasks":' + _ADAPTERS[Task].dump_json(created.value, by_alias=True) + b"}"
+    return json_response(body, created.seq, status=201, headers=replayed_headers(created))
+
+
 def routes() -> list[BaseRoute]:
-    collected: list[BaseRoute] = []
+    # Before /api/tasks/{id}: "batch" is no task id.
+    collected: list[BaseRoute] = [Route("/api/tasks/batch", task_batch, methods=["POST"])]
     for resource in RESOURCES:
         collected += _routes_for(resource)
     collected.append(

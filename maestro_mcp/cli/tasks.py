@@ -1,6 +1,6 @@
 """``maestro task …``"""
 
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -18,6 +18,7 @@ from .params import (
     TASK_STATUS,
     TASK_STATUS_DEFAULT,
 )
+from .plan import read_plan
 from .show import TASK_COLUMNS, task_fields, task_rows, when
 
 
@@ -209,6 +210,35 @@ def update(
             error.hint = f"claim it again: maestro task claim {task_id} --session …"
         raise
     cli.printer.done(f"Task updated {updated['id']} (version {updated['version']})", updated)
+
+
+@task.command("import")
+@click.argument("plan_file", type=click.File("r", encoding="utf-8"))
+@client_command
+def import_(cli: Cli, plan_file: TextIO) -> None:
+    """Create the tasks of a plan file at once, all or none: a Markdown checklist
+    (indented items become sub-tasks; checked ones are left out) or JSON (the API's
+    batch: tasks with refs that dependsOn and parentId of later tasks may name).
+    Use - to read standard input.
+
+    \b
+    Example:
+      maestro task import plan.md
+      maestro task import plan.json --project "Web app"
+    """
+    tasks, done = read_plan(plan_file.read(), plan_file.name)
+    if not tasks:
+        cli.printer.line(f"nothing to import: the {done} items are done already")
+        return
+    project = cli.project()
+    body = {"projectId": project["id"], "tasks": tasks}
+    created: list[dict[str, Any]] = cli.client.request("POST", "/api/tasks/batch", json=body).body[
+        "tasks"
+    ]
+    rows = [[t["id"], t["title"], t.get("parentId") or ""] for t in created]
+    cli.printer.table(["TASK", "TITLE", "UNDER"], rows, created)
+    if done and not cli.printer.json_mode:
+        cli.printer.line(f"{done} done item{'s' if done != 1 else ''} left out")
 
 
 @task.command()

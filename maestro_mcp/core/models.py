@@ -100,6 +100,12 @@ from .vocabulary import (
     QUERY_MAX as QUERY_MAX,
 )
 from .vocabulary import (
+    REF_MAX as REF_MAX,
+)
+from .vocabulary import (
+    TASKS_PER_BATCH_MAX as TASKS_PER_BATCH_MAX,
+)
+from .vocabulary import (
     TEXT_MAX as TEXT_MAX,
 )
 from .vocabulary import (
@@ -252,6 +258,30 @@ class TaskCreate(_Input):
     priority: TaskPriority = DEFAULT_TASK_PRIORITY
     labels: Labels = Field(default_factory=list)
     depends_on: DependsOn = Field(default_factory=list)
+
+
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REF_MAX)]
+
+
+class TaskDraft(_Input):
+    """One task of a batch. ``dependsOn`` and ``parentId`` take task ids, or the ``ref``
+    of a task earlier in the same batch."""
+
+    ref: Ref | None = None
+    parent_id: EntityId | None = None
+    title: Title
+    description: Text = ""
+    prompt: Prompt = ""
+    priority: TaskPriority = DEFAULT_TASK_PRIORITY
+    labels: Labels = Field(default_factory=list)
+    depends_on: DependsOn = Field(default_factory=list)
+
+
+class TaskBatch(_Input):
+    """Several tasks planned at once: created in order, all or none, in one transaction."""
+
+    project_id: EntityId
+    tasks: Annotated[list[TaskDraft], Field(min_length=1, max_length=TASKS_PER_BATCH_MAX)]
 
 
 class TaskPatch(_Patch):

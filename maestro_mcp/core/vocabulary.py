@@ -40,6 +40,10 @@ NOTES_SHOWN = 20
 # One page of an agent's tool results (MCP list_tasks, changes_since), for the same reason.
 PAGE_LIMIT_MAX = 500
 PAGE_LIMIT_DEFAULT = 100
+# Tasks one planning call creates at most (a batch is one transaction).
+TASKS_PER_BATCH_MAX = 100
+# A batch's own name for one of its tasks, which the others use before it has an id.
+REF_MAX = 100
 # An error that says "say which project" or "not found" lists at most this many.
 PROJECTS_LISTED_IN_ERRORS = 20
 

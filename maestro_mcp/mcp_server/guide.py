@@ -29,6 +29,10 @@ Everything you change appears at once on the humans' board and in other agents' 
 5. `update_task(taskId, status="completed", claimToken=…)` (or `release=true` to give it
    up), then the next `claim_tasks`, and at the end `update_session(sessionId, status="completed")`.
 
+## Planning
+`create_tasks(tasks=[…])` creates a whole plan in one call, all or none: give each task a
+`ref` and let later ones name it in `dependsOn` or `parentId`.
+
 ## Dependencies
 `dependsOn` lists tasks that must be completed first; a task is *ready* when it is pending,
 its dependencies are completed, and nobody holds a claim on it. Cycles are refused. A task

@@ -49,7 +49,8 @@ Plan this goal into tasks on the Maestro board: {goal}
 1. list_tasks({named.lstrip(", ")}) to see what exists already; do not duplicate it.
 2. Break the goal into small tasks, each doable by one agent in one session, with a
    title, a description saying when it is done, and a prompt for the agent who takes it.
-3. Create them in order with create_task(title, description, prompt, priority{named},
-   dependsOn=[ids of the tasks it needs first], requestId="<unique per task>"): a task
-   waits until its dependencies are completed, so the order of work follows.
+3. Create them all in one call: create_tasks(tasks=[{{ref, title, description, prompt,
+   priority, dependsOn: [refs of the tasks it needs first]}}, …]{named},
+   requestId="<unique>"), each task after those it depends on. A task waits until its
+   dependencies are completed, so the order of work follows.
 4. Show me the plan: each task's id and title, indented under what it depends on."""

@@ -107,6 +107,13 @@ class TaskResult(_Out):
     seq: int
 
 
+class TasksResult(_Out):
+    # What create_tasks made, in the order asked (summaries, as TaskResult).
+    project: ProjectRef
+    tasks: list[TaskSummary]
+    seq: int
+
+
 class TaskListResult(_Out):
     project: ProjectRef | None
     tasks: list[TaskSummary]

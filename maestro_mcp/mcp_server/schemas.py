@@ -25,6 +25,8 @@ def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     them in every result buys the model nothing.
     """
     result = _compact(schema, output=output)
+    if not output:
+        result = _inline_enums(result)
     if output and "$defs" in result:
         enums = {f"#/$defs/{name}" for name, d in result["$defs"].items() if "enum" in d}
         result = _strings_for(enums, result)
@@ -44,6 +46,37 @@ def _strings_for(refs: set[str], node: Any) -> Any:
     return node
 
 
+def _inline_enums(schema: dict[str, Any]) -> dict[str, Any]:
+    """An enum used by reference is written in place: ``{"enum": [..., null]}`` instead of
+    ``{"anyOf": [{"$ref": ...}, {"type": "null"}]}`` plus a ``$defs`` entry."""
+    defs = schema.get("$defs", {})
+    enums = {f"#/$defs/{name}": d["enum"] for name, d in defs.items() if "enum" in d}
+    if not enums:
+        return schema
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            options = node.get("anyOf")
+            if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+                other = options[0] if options[1] == {"type": "null"} else options[1]
+                if other.get("$ref") in enums:
+                    rest = {k: inline(v) for k, v in node.items() if k != "anyOf"}
+                    return {**rest, "enum": [*enums[other["$ref"]], None]}
+            if node.get("$ref") in enums:
+                rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
+                return {**rest, "enum": enums[node["$ref"]]}
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    result: dict[str, Any] = inline({k: v for k, v in schema.items() if k != "$defs"})
+    kept = {name: d for name, d in defs.items() if f"#/$defs/{name}" not in enums}
+    if kept:
+        result["$defs"] = inline(kept)
+    return result
+
+
 def _without_required(defs: dict[str, Any]) -> dict[str, Any]:
     return {name: {k: v for k, v in d.items() if k != "required"} for name, d in defs.items()}
 
@@ -53,9 +86,16 @@ def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key == "default" and (output or value is None):
+        if key == "default" and (output or value in (None, "", [])):
             continue  # for inputs, not being required already says it may be omitted
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
+        if key == "$defs" and isinstance(value, dict):
+            # A model's docstring is for Maestro's readers; the parameter that uses the
+            # model carries what the model needs to know.
+            out[key] = {
+                name: {k: v for k, v in _compact(sub, output=output).items() if k != "description"}
+                for name, sub in value.items()
+            }
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _compact(sub, output=output) for name, sub in value.items()}
         elif key in _SCHEMA_LISTS and isinstance(value, list):
             out[key] = [_compact(sub, output=output) for sub in value]

@@ -1,4 +1,4 @@
-"""The agent's tools: eleven calls into the service layer, on the same write path as REST.
+"""The agent's tools: twelve calls into the service layer, on the same write path as REST.
 
 Every tool is async and one call is one transaction of the core (``core.write``,
 group commit), however much it changes: ``update_session`` with a status, a note
@@ -42,6 +42,7 @@ from maestro_mcp.core.models import (
     PATH_MAX,
     PROMPT_MAX,
     QUERY_MAX,
+    TASKS_PER_BATCH_MAX,
     TEXT_MAX,
     TITLE_MAX,
     ClaimNextRequest,
@@ -51,7 +52,9 @@ from maestro_mcp.core.models import (
     SessionCreate,
     SessionReport,
     SessionStatus,
+    TaskBatch,
     TaskCreate,
+    TaskDraft,
     TaskFilter,
     TaskPatch,
     TaskPriority,
@@ -74,6 +77,7 @@ from .results import (
     SessionSummary,
     TaskListResult,
     TaskResult,
+    TasksResult,
     TaskSummary,
 )
 from .schemas import compact
@@ -92,7 +96,7 @@ SessionId = Annotated[
 ]
 ExpectedVersion = Annotated[
     int | None,
-    Field(description="The version you read; the write fails if the entity changed since.", ge=1),
+    Field(description="The version you read: refused if it changed since.", ge=1),
 ]
 DependsOnArg = Annotated[
     list[str] | None,
@@ -262,6 +266,30 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         result = await core.write(partial(service.create_task, data, idempotency_key=requestId))
         return TaskResult(
             project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
+        )
+
+    @tool("Plan tasks", WRITE)
+    @actionable
+    async def create_tasks(
+        tasks: Annotated[
+            list[TaskDraft],
+            Field(
+                min_length=1,
+                max_length=TASKS_PER_BATCH_MAX,
+                description="In order; dependsOn/parentId may name an earlier one's ref.",
+            ),
+        ],
+        project: ProjectArg = None,
+        requestId: RequestId = None,
+    ) -> TasksResult:
+        """Create several tasks at once (a plan), all or none."""
+        target = await env.project(project)
+        batch = TaskBatch(project_id=target.id, tasks=tasks)
+        result = await core.write(partial(service.create_tasks, batch, idempotency_key=requestId))
+        return TasksResult(
+            project=ProjectRef.of(target),
+            tasks=[TaskSummary.of(t) for t in result.value],
+            seq=result.seq,
         )
 
     @tool("Update a task", IDEMPOTENT_WRITE)

@@ -335,3 +335,24 @@ def test_odd_seqs_are_400(client: TestClient, since: str) -> None:
     assert client.get(f"/api/events?since={since}").status_code == 400
     response = client.get("/api/events", headers={"Last-Event-ID": since.replace("%C2%B2", "x")})
     assert response.status_code == 400
+
+
+def test_a_plan_in_one_request(client: TestClient) -> None:
+    project = client.post("/api/projects", json={"name": "Plan"}).json()
+    body = {
+        "projectId": project["id"],
+        "tasks": [
+            {"ref": "schema", "title": "Design the schema"},
+            {"title": "Build the API", "dependsOn": ["schema"]},
+        ],
+    }
+    headers = {"Idempotency-Key": "plan-1"}
+    created = client.post("/api/tasks/batch", json=body, headers=headers)
+    assert created.status_code == 201
+    schema, api = created.json()["tasks"]
+    assert api["dependsOn"] == [schema["id"]]
+    again = client.post("/api/tasks/batch", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == created.json()
+    empty = client.post("/api/tasks/batch", json={"projectId": project["id"], "tasks": []})
+    assert empty.status_code == 422

@@ -38,6 +38,7 @@ async def test_work_on_the_next_task_walks_the_claim_cycle(mcp_client: Client) -
 async def test_plan_a_goal_asks_for_dependency_ordered_tasks(mcp_client: Client) -> None:
     text = await text_of(mcp_client, "plan_goal", {"goal": "Add OAuth login"})
     assert text.startswith("Plan this goal into tasks on the Maestro board: Add OAuth login")
+    assert "create_tasks" in text
     assert "dependsOn" in text
     assert "requestId" in text
     assert len(text.encode()) < 1500

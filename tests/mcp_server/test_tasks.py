@@ -3,7 +3,7 @@
 import pytest
 from mcp import Client
 
-from tests.support.mcp import call, unique
+from tests.support.mcp import call, refused, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -42,3 +42,26 @@ async def test_request_id_makes_a_retry_harmless(mcp_client: Client) -> None:
     )
     assert retry == first
     assert len((await call(mcp_client, "list_tasks", project=project["id"]))["tasks"]) == 1
+
+
+async def test_a_plan_in_one_call(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Plan")))["project"]["id"]
+    tasks = [
+        {"ref": "schema", "title": "Design the schema", "priority": "high"},
+        {"ref": "api", "title": "Build the API", "dependsOn": ["schema"]},
+        {"title": "API tests", "parentId": "api", "dependsOn": ["schema"], "labels": ["qa"]},
+    ]
+    key = unique("plan")
+    planned = await call(mcp_client, "create_tasks", tasks=tasks, project=project, requestId=key)
+    schema, api, tests = planned["tasks"]
+    assert api["dependsOn"] == [schema["id"]]
+    assert tests["parentId"] == api["id"]
+    again = await call(mcp_client, "create_tasks", tasks=tasks, project=project, requestId=key)
+    assert again == planned  # the same plan, once
+    bad = await refused(
+        mcp_client,
+        "create_tasks",
+        tasks=[{"title": "x", "dependsOn": ["later"]}, {"ref": "later", "title": "y"}],
+        project=project,
+    )
+    assert "names 'later', a task later in the batch" in bad

@@ -22,6 +22,7 @@ async def test_tools_list_is_small_complete_and_annotated(
     payload = json.dumps(
         {"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]},
         separators=(",", ":"),
+        ensure_ascii=False,  # as on the wire: UTF-8
     )
     assert len(tools) <= MAX_TOOLS
     assert len(payload.encode()) < TOOLS_LIST_BUDGET, len(payload)

@@ -12,6 +12,7 @@ TOOL_NAMES = {
     "list_projects",
     "create_project",
     "create_task",
+    "create_tasks",
     "update_task",
     "delete_task",
     "list_tasks",

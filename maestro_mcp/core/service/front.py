@@ -32,6 +32,7 @@ from ..models import (
     SessionPatch,
     SessionReport,
     Task,
+    TaskBatch,
     TaskCreate,
     TaskFilter,
     TaskPatch,
@@ -110,6 +111,18 @@ class Service:
             result_type=Task,
             idempotency_key=idempotency_key,
             request=data,
+        )
+
+    def create_tasks(
+        self, batch: TaskBatch, *, idempotency_key: str | None = None
+    ) -> Result[list[Task]]:
+        """Plan in one call: the batch's tasks, created in order, all or none."""
+        return self._tx.write(
+            "task.create_batch",
+            partial(tasks.create_batch, batch=batch),
+            result_type=list[Task],
+            idempotency_key=idempotency_key,
+            request=batch,
         )
 
     def update_task(

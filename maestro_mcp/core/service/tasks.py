@@ -1,9 +1,9 @@
 """Tasks: create, update (fields, status, dependencies, nesting), delete with sub-tasks."""
 
-from ..errors import InvalidInput, NotReady
+from ..errors import InvalidInput, MaestroError, NotReady
 from ..events import EventType
 from ..ids import TASK_PREFIX, new_id
-from ..models import Task, TaskCreate, TaskPatch, TaskStatus
+from ..models import Task, TaskBatch, TaskCreate, TaskPatch, TaskStatus
 from ..storage import Rows
 from ..vocabulary import ClaimEnd
 from . import claims
@@ -50,6 +50,59 @@ def create(w: Write, data: TaskCreate) -> Task:
     w.rows.set_dependencies(task.id, depends_on)
     w.emit(EventType.TASK_CREATED, task.project_id, task)
     return task
+
+
+def create_batch(w: Write, batch: TaskBatch) -> list[Task]:
+    """Create a batch's tasks in order (events ``task:created`` in that order), each able
+    to name the earlier ones by their ``ref``; any task refused refuses the batch."""
+    require_project(w.rows, batch.project_id)
+    refs = [draft.ref for draft in batch.tasks if draft.ref is not None]
+    for ref in refs:
+        if refs.count(ref) > 1:
+            raise InvalidInput(f"ref {ref!r} is used twice in the batch", {"field": "tasks"})
+        if ref.startswith(TASK_PREFIX):
+            raise InvalidInput(
+                f"ref {ref!r} looks like a task id: a ref is the batch's own name for a task",
+                {"field": "tasks"},
+            )
+    ids: dict[str, str] = {}  # ref -> the id its task got
+    created: list[Task] = []
+    for number, draft in enumerate(batch.tasks, start=1):
+        where = f"tasks[{number - 1}]"
+        parent_id = draft.parent_id
+        data = TaskCreate(
+            project_id=batch.project_id,
+            parent_id=None if parent_id is None else _in_batch(parent_id, ids, refs, where),
+            title=draft.title,
+            description=draft.description,
+            prompt=draft.prompt,
+            priority=draft.priority,
+            labels=draft.labels,
+            depends_on=[_in_batch(d, ids, refs, where) for d in draft.depends_on],
+        )
+        try:
+            task = create(w, data)
+        except MaestroError as exc:
+            exc.message = f"task {number} of the batch (“{draft.title}”): {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        if draft.ref is not None:
+            ids[draft.ref] = task.id
+        created.append(task)
+    return created
+
+
+def _in_batch(value: str, ids: dict[str, str], refs: list[str], where: str) -> str:
+    """A task id as given, or the id of the earlier task of the batch that ``value`` names."""
+    if value in ids:
+        return ids[value]
+    if value in refs:
+        raise InvalidInput(
+            f"{where} names {value!r}, a task later in the batch: list each task after the "
+            "tasks it depends on or sits under",
+            {"field": where},
+        )
+    return value
 
 
 def update(
