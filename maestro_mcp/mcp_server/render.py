@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from maestro_mcp.core.clock import iso
 
 # Fields holding epoch milliseconds: every ``…At`` of the entities, and an event's time.
-_TIME_FIELDS = frozenset({"timestamp"})
+_TIME_FIELDS = frozenset({"timestamp", "at", "until"})
 
 
 def render(result: BaseModel) -> CallToolResult:

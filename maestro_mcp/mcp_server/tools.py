@@ -62,6 +62,7 @@ from maestro_mcp.core.models import (
 )
 from maestro_mcp.core.runtime import Core
 
+from .digest import CHANGES_PAGE_DEFAULT, digest
 from .render import render
 from .results import (
     ChangesResult,
@@ -540,7 +541,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     async def changes_since(
         since: Annotated[int, Field(ge=0, description="A seq from an earlier result; 0 = all.")],
         project: ProjectArg = None,
-        limit: PageLimit = PAGE_LIMIT_DEFAULT,
+        limit: PageLimit = CHANGES_PAGE_DEFAULT,
+        full: Annotated[bool, Field(description="true: whole events, not summaries.")] = False,
     ) -> ChangesResult:
         """What changed after a seq (by anyone: humans, other agents); continue from nextSince."""
         project_id = (await env.project(project)).id if (project or env.default_project) else None
@@ -548,10 +550,11 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             partial(service.changes_since, since, project_id=project_id, limit=limit)
         )
         changes = found.value
+        events, stopped_at = (changes.events, None) if full else digest(changes.events)
         return ChangesResult(
             project=await env.project_of(project_id) if project_id else None,
-            events=changes.events,
-            next_since=changes.next_since,
+            events=events,
+            next_since=changes.next_since if stopped_at is None else stopped_at,
             head=changes.head,
             expired=changes.expired,
             note=changes.note,

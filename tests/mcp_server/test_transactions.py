@@ -12,7 +12,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def events_after(client: Client, project: str, seq: int) -> list[str]:
-    changes = await call(client, "changes_since", since=seq, project=project, limit=500)
+    changes = await call(client, "changes_since", since=seq, project=project, limit=500, full=True)
     return [e["event"] for e in changes["events"]]
 
 

@@ -1,0 +1,68 @@
+"""changes_since for a model, over every transport: summaries, no heartbeat noise, a
+small page under a byte budget, and nothing skipped from one page to the next."""
+
+import json
+
+import pytest
+from mcp import Client
+
+from tests.support.mcp import call, unique
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_changes_are_summed_up_and_heartbeats_left_out(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Log")))["project"]["id"]
+    start = (await call(mcp_client, "changes_since", since=0, limit=1))["head"]
+    task = (
+        await call(
+            mcp_client,
+            "create_task",
+            title="login",
+            description="d" * 5000,
+            prompt="p" * 5000,
+            project=project,
+        )
+    )["task"]
+    session = (await call(mcp_client, "start_session", name="agent", project=project))["session"]
+    for _ in range(3):  # heartbeats: the session's summary does not change
+        await call(mcp_client, "update_session", sessionId=session["id"])
+    await call(mcp_client, "update_session", sessionId=session["id"], note="n" * 500)
+    changes = await call(mcp_client, "changes_since", since=start, project=project)
+    events = [(c["event"], c.get("id") or c.get("sessionId")) for c in changes["events"]]
+    assert events == [
+        ("task:created", task["id"]),
+        ("session:created", session["id"]),
+        ("session:note_added", session["id"]),
+    ]
+    created = changes["events"][0]
+    assert created["title"] == "login"
+    assert "description" not in created  # summaries, not whole entities
+    assert created["at"].endswith("Z")
+    note = changes["events"][2]
+    assert len(note["note"]) == 201  # cut at 200 characters, and said so
+    assert note["cut"] is True
+    full = await call(mcp_client, "changes_since", since=start, project=project, full=True)
+    assert full["events"][0]["data"]["description"] == "d" * 5000
+    assert full["nextSince"] == changes["nextSince"]
+
+
+async def test_a_page_stays_small_and_pages_miss_nothing(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Big")))["project"]["id"]
+    start = (await call(mcp_client, "changes_since", since=0, limit=1))["head"]
+    titles = [f"{n:03d} " + "t" * 400 for n in range(60)]
+    await call(mcp_client, "create_tasks", tasks=[{"title": t} for t in titles], project=project)
+    seen: list[int] = []
+    since = start
+    while True:
+        page = await call(mcp_client, "changes_since", since=since, project=project, limit=500)
+        content = await mcp_client.call_tool(
+            "changes_since", {"since": since, "project": project, "limit": 500}
+        )
+        assert len(content.content[0].text.encode()) <= 16 * 1024  # type: ignore[union-attr]
+        seen += [c["seq"] for c in page["events"]]
+        if page["nextSince"] >= page["head"] or not page["events"]:
+            break
+        since = page["nextSince"]
+    assert seen == list(range(start + 1, start + 61))  # every change once, in order
+    assert json.dumps(seen)
