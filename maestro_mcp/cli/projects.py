@@ -35,8 +35,11 @@ def list_(cli: Cli) -> None:
     "--working-dir", type=click.Path(file_okay=False, path_type=Path), help="Its repository."
 )
 @click.option("--description", help="What it is about.")
+@click.option("--allow-duplicate", is_flag=True, help="Create it even if a project has this name.")
 @client_command
-def create(cli: Cli, name: str, working_dir: Path | None, description: str | None) -> None:
+def create(
+    cli: Cli, name: str, working_dir: Path | None, description: str | None, allow_duplicate: bool
+) -> None:
     """Create a project.
 
     \b
@@ -48,6 +51,8 @@ def create(cli: Cli, name: str, working_dir: Path | None, description: str | Non
         body["workingDir"] = str(working_dir.expanduser().resolve())
     if description is not None:
         body["description"] = description
+    if allow_duplicate:
+        body["allowDuplicate"] = True
     created = cli.client.request("POST", "/api/projects", json=body).body
     cli.printer.done(f"Project created {created['id']} ({created['name']})", created)
 

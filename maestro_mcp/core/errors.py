@@ -41,6 +41,12 @@ class Conflict(MaestroError):
     code = "conflict"
 
 
+class NameTaken(Conflict):
+    """Another project has this name already: use it, or say a second one is wanted."""
+
+    code = "name_taken"
+
+
 class ClaimConflict(Conflict):
     """The task is claimed by another session, or the claim token does not match."""
 

@@ -238,6 +238,8 @@ class ProjectCreate(_Input):
     name: Name
     working_dir: WorkingDir | None = None
     description: Text = ""
+    # A name already taken is refused (so a name finds one project) unless asked for.
+    allow_duplicate: bool = False
 
 
 class ProjectPatch(_Patch):

@@ -228,10 +228,18 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)],
         workingDir: Annotated[str | None, Field(max_length=PATH_MAX)] = None,
         description: Text = "",
+        allowDuplicate: Annotated[
+            bool, Field(description="true: even if a project has this name.")
+        ] = False,
         requestId: RequestId = None,
     ) -> ProjectResult:
         """Create a project (usually one per repository; set workingDir to its path)."""
-        data = ProjectCreate(name=name, working_dir=workingDir, description=description)
+        data = ProjectCreate(
+            name=name,
+            working_dir=workingDir,
+            description=description,
+            allow_duplicate=allowDuplicate,
+        )
         result = await core.write(partial(service.create_project, data, idempotency_key=requestId))
         return ProjectResult(project=result.value, seq=result.seq)
 

@@ -62,7 +62,8 @@ class Watcher:
 
 def change(server: Server, count: int) -> None:
     with server.client() as http:
-        project = http.post("/api/projects", json={"name": "p"}).json()
+        body = {"name": "p", "allowDuplicate": True}  # each call makes a project, as many as asked
+        project = http.post("/api/projects", json=body).json()
         for i in range(count - 1):
             http.post("/api/tasks", json={"projectId": project["id"], "title": f"t{i}"})
 

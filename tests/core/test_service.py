@@ -3,6 +3,7 @@ import pytest
 from maestro_mcp.core.errors import (
     IdempotencyKeyReused,
     InvalidInput,
+    NameTaken,
     NoProjectYet,
     NotFound,
     VersionConflict,
@@ -394,7 +395,9 @@ def test_resolve_project_by_id_name_or_only_one(service: Service) -> None:
         service.resolve_project(None)
     with pytest.raises(NotFound, match=r"Demo \(proj_"):
         service.resolve_project("nothing")
-    service.create_project(ProjectCreate(name="other"))
+    with pytest.raises(NameTaken, match=f"a project named 'Other' exists already: {other.id}"):
+        service.create_project(ProjectCreate(name="other"))  # one name, one project...
+    service.create_project(ProjectCreate(name="other", allow_duplicate=True))  # ... unless asked
     with pytest.raises(InvalidInput, match="several projects"):
         service.resolve_project("Other")
     assert service.resolve_project(other.id).value == other

@@ -137,7 +137,8 @@ def test_ten_rapid_updates_end_on_the_last_value(server: LiveServer, clients: li
 
 def _make_events(server: LiveServer, count: int) -> None:
     with server.client() as http:
-        project = http.post("/api/projects", json={"name": "resume"}).json()
+        body = {"name": "resume", "allowDuplicate": True}  # called more than once a test
+        project = http.post("/api/projects", json=body).json()
         task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
         for i in range(count - 2):
             http.patch(f"/api/tasks/{task['id']}", json={"title": f"title {i}"})

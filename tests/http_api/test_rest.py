@@ -356,3 +356,18 @@ def test_a_plan_in_one_request(client: TestClient) -> None:
     assert again.json() == created.json()
     empty = client.post("/api/tasks/batch", json={"projectId": project["id"], "tasks": []})
     assert empty.status_code == 422
+
+
+def test_one_name_finds_one_project_unless_a_second_is_asked_for(client: TestClient) -> None:
+    first = client.post("/api/projects", json={"name": "Web app"}).json()
+    taken = client.post("/api/projects", json={"name": " web APP "})
+    assert taken.status_code == 409
+    assert taken.json()["error"]["code"] == "name_taken"
+    assert taken.json()["error"]["details"] == {"id": first["id"]}
+    assert first["id"] in taken.json()["error"]["message"]
+    second = client.post("/api/projects", json={"name": "Web app", "allowDuplicate": True})
+    assert second.status_code == 201
+    other = client.post("/api/projects", json={"name": "Other"}).json()
+    renamed = client.patch(f"/api/projects/{other['id']}", json={"name": "web app"})
+    assert renamed.status_code == 409
+    assert renamed.json()["error"]["code"] == "name_taken"

@@ -68,3 +68,12 @@ async def test_a_seq_past_the_head_is_said_to_be(mcp_client: Client) -> None:
     assert changes["events"] == []
     assert changes["nextSince"] == changes["head"]
     assert f"seq {10**12} is past the newest ({changes['head']})" in changes["note"]
+
+
+async def test_a_taken_project_name_is_refused_naming_the_project(mcp_client: Client) -> None:
+    name = unique("Taken")
+    first = (await call(mcp_client, "create_project", name=name))["project"]
+    taken = await refused(mcp_client, "create_project", name=name.upper())
+    assert f"exists already: {first['id']}; use it" in taken
+    second = await call(mcp_client, "create_project", name=name, allowDuplicate=True)
+    assert second["project"]["id"] != first["id"]

@@ -1,6 +1,6 @@
 """Projects: create, update, delete, and finding one by id or by name."""
 
-from ..errors import InvalidInput, NoProjectYet, NotFound
+from ..errors import InvalidInput, NameTaken, NoProjectYet, NotFound
 from ..events import EventType
 from ..ids import PROJECT_PREFIX, new_id
 from ..models import Project, ProjectCreate, ProjectPatch
@@ -12,6 +12,10 @@ from .transaction import Write
 
 
 def create(w: Write, data: ProjectCreate) -> Project:
+    """A name another project has is refused unless ``allow_duplicate`` says otherwise:
+    projects are found by name, and one name should find one project."""
+    if not data.allow_duplicate:
+        _require_free_name(w.rows, data.name)
     project = Project(
         id=new_id(PROJECT_PREFIX),
         name=data.name,
@@ -29,6 +33,8 @@ def create(w: Write, data: ProjectCreate) -> Project:
 def update(w: Write, project_id: str, patch: ProjectPatch, expected_version: int | None) -> Project:
     current = require_project(w.rows, project_id)
     check_version(current, expected_version)
+    if patch.name is not None and not same_name(patch.name, current.name):
+        _require_free_name(w.rows, patch.name)
     updated = merged(current, patch.given(), w.now)
     if updated is current:
         return current
@@ -44,6 +50,16 @@ def delete(w: Write, project_id: str, expected_version: int | None) -> Project:
     w.rows.delete_project(project_id)
     w.emit(EventType.PROJECT_DELETED, project_id, {"id": project_id, "projectId": project_id})
     return current
+
+
+def _require_free_name(rows: Rows, name: str) -> None:
+    taken = [p for p in rows.list_projects() if same_name(p.name, name)]
+    if taken:
+        raise NameTaken(
+            f"a project named {taken[0].name!r} exists already: {taken[0].id}; use it, or "
+            "ask for a second project of that name (allowDuplicate)",
+            {"id": taken[0].id},
+        )
 
 
 def resolve(rows: Rows, ref: str | None) -> Project:
