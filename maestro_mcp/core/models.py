@@ -331,6 +331,8 @@ class TaskFilter(_Input):
     blocked: bool | None = None
     label: Label | None = None
     limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
+    # A page after this task (the last one of the previous page), in creation order.
+    after: EntityId | None = None
 
 
 class ClaimRequest(_Input):

@@ -118,6 +118,7 @@ class TaskListResult(_Out):
     project: ProjectRef | None
     tasks: list[TaskSummary]
     truncated: bool
+    next_cursor: str | None = None  # pass as cursor for the next page
     seq: int
 
 

@@ -378,6 +378,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         ] = None,
         label: str | None = None,
         limit: PageLimit = PAGE_LIMIT_DEFAULT,
+        cursor: Annotated[str | None, Field(description="nextCursor of the page before.")] = None,
     ) -> TaskListResult:
         """Find tasks of a project (summaries; use get for all fields)."""
         target = await env.project(project)
@@ -390,13 +391,16 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             ready=ready,
             label=label or None,
             limit=limit + 1,
+            after=cursor or None,
         )
         result = await core.read(partial(service.list_tasks, where))
         tasks = [TaskSummary.of(t) for t in result.value[:limit]]
+        more = len(result.value) > limit
         return TaskListResult(
             project=ProjectRef.of(target),
             tasks=tasks,
-            truncated=len(result.value) > limit,
+            truncated=more,
+            next_cursor=tasks[-1].id if more else None,
             seq=result.seq,
         )
 

@@ -65,3 +65,23 @@ async def test_a_plan_in_one_call(mcp_client: Client) -> None:
         project=project,
     )
     assert "names 'later', a task later in the batch" in bad
+
+
+async def test_list_tasks_pages_with_a_cursor(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Pages")))["project"]["id"]
+    titles = [f"task {n}" for n in range(7)]
+    await call(mcp_client, "create_tasks", tasks=[{"title": t} for t in titles], project=project)
+    seen: list[str] = []
+    page = await call(mcp_client, "list_tasks", project=project, limit=3)
+    while True:
+        seen += [t["title"] for t in page["tasks"]]
+        if "nextCursor" not in page:
+            assert page["truncated"] is False
+            break
+        assert page["truncated"] is True
+        page = await call(
+            mcp_client, "list_tasks", project=project, limit=3, cursor=page["nextCursor"]
+        )
+    assert seen == titles  # every task once, in creation order
+    gone = await refused(mcp_client, "list_tasks", project=project, cursor="task_deleted")
+    assert "no longer exists: list again from the start" in gone

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 from ..clock import now_ms
+from ..errors import InvalidInput
 from ..models import (
     NOTES_LIMIT_DEFAULT,
     PAGE_LIMIT_DEFAULT,
@@ -162,8 +163,20 @@ class Service:
         return self._tx.read(partial(require_task, task_id=task_id))
 
     def list_tasks(self, where: TaskFilter | None = None) -> Result[list[Task]]:
+        """Tasks in creation order; with ``after``, those created after that task."""
         now = self.clock()
-        return self._tx.read(lambda rows: rows.list_tasks(where or TaskFilter(), now))
+        wanted = where or TaskFilter()
+
+        def body(rows: Rows) -> list[Task]:
+            if wanted.after is not None and rows.get_task(wanted.after) is None:
+                raise InvalidInput(
+                    f"task {wanted.after} (where this page was to start) no longer exists: "
+                    "list again from the start",
+                    {"field": "after"},
+                )
+            return rows.list_tasks(wanted, now)
+
+        return self._tx.read(body)
 
     # --- sessions ---------------------------------------------------------------
 

@@ -92,7 +92,8 @@ class TaskRows(Protocol):
         """The tasks that exist, in the order asked for (duplicates once)."""
 
     def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
-        """In creation order. ``now`` decides which claims are live (readiness)."""
+        """In creation order (after ``where.after``'s task, if given). ``now`` decides
+        which claims are live (readiness)."""
 
     def next_ready(
         self, project_id: str, now: int, count: int, labels: list[str], parent_id: str | None

@@ -164,6 +164,9 @@ class TaskQueries:
         if where.label is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :label)")
             params["label"] = where.label
+        if where.after is not None:
+            clauses.append("rowid > (SELECT rowid FROM tasks WHERE id = :after)")
+            params["after"] = where.after
         return self._load_tasks(" AND ".join(clauses) or "1", params, limit=where.limit)
 
     def next_ready(
