@@ -42,6 +42,7 @@ class Tally:
     request_bytes: int = 0
     result_bytes: int = 0
     tools_list_bytes: int = 0
+    structured_bytes: int = 0  # a second, structured copy of results (older servers)
     by_tool: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -62,9 +63,11 @@ class Agent:
         result = await self.client.call_tool(tool, arguments)
         self.tally.calls += 1
         self.tally.request_bytes += _size({"name": tool, "arguments": arguments})
+        # What the model reads: the text. A structured copy is counted apart (hosts differ
+        # in whether they pass it on), so the comparison is text against text.
         size = sum(len(c.text.encode()) for c in result.content if isinstance(c, TextContent))
         if result.structured_content is not None:
-            size += _size(result.structured_content)
+            self.tally.structured_bytes += _size(result.structured_content)
         self.tally.result_bytes += size
         self.tally.by_tool[tool] = self.tally.by_tool.get(tool, 0) + size
         assert result.is_error != ok, (tool, result.content)
@@ -82,9 +85,7 @@ async def workflow(client: Client) -> Tally:
         {"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]}
     )
     names = {t.name for t in tools}
-    # A server from before planning in one call also sent claims without the task's
-    # description and prompt: an agent had to read them with get.
-    older = "create_tasks" not in names
+    older = "create_tasks" not in names  # a server from before planning in one call
     agent = Agent(client, tally)
     await agent.call("list_projects")
     await agent.call("create_project", name="Web app", requestId="project-1")
@@ -99,11 +100,14 @@ async def workflow(client: Client) -> Tally:
             ids[str(draft["ref"])] = made["task"]["id"]
     session = (await agent.call("start_session", name="login", agent="bench"))["session"]
     seq = 0
+    claims_carry_text: bool | None = None  # told by the first claim (its task has text)
     for n in range(len(PLAN)):
         claimed = await agent.call("claim_tasks", sessionId=session["id"])
         [grant] = claimed["claims"]
         task = grant["task"]
-        if older:
+        if claims_carry_text is None:
+            claims_carry_text = "description" in task
+        if not claims_carry_text:
             await agent.call("get", id=task["id"])  # the claim named the task only
         await agent.call("update_session", sessionId=session["id"], note=f"working on {n}")
         if n == 2:  # someone else edits the task meanwhile: a version conflict
@@ -120,7 +124,12 @@ async def workflow(client: Client) -> Tally:
             "update_task", taskId=task["id"], status="completed", claimToken=grant["claimToken"]
         )
         seq = done["seq"]
-    await agent.call("changes_since", since=0)
+    since = 0
+    while True:  # catch up to the head, page by page
+        page = await agent.call("changes_since", since=since)
+        since = page["nextSince"]
+        if since >= page["head"]:
+            break
     await agent.call("update_session", sessionId=session["id"], status="completed")
     assert seq > 0
     return tally
@@ -142,8 +151,9 @@ def report(tally: Tally) -> str:
         f"calls: {tally.calls}",
         f"tools/list: {tally.tools_list_bytes:,} B",
         f"requests: {tally.request_bytes:,} B",
-        f"results: {tally.result_bytes:,} B",
+        f"results: {tally.result_bytes:,} B (text)",
         f"total: {tally.total:,} B",
+        f"structured copies (not in total): {tally.structured_bytes:,} B",
         "results by tool: " + ", ".join(f"{k} {v:,} B" for k, v in sorted(tally.by_tool.items())),
     ]
     return "\n".join(lines)

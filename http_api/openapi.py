@@ -140,7 +140,7 @@ def build_openapi() -> dict[str, Any]:
                 "requestBody": {"required": True, **_json(_ref(r.create_model))},
                 "responses": {
                     "201": _ok(_ref(r.entity), "Created"),
-                    **_errors(400, 404, 413, 415, 422),
+                    **_errors(400, 404, 409, 413, 415, 422),
                 },
             },
         }
@@ -154,7 +154,10 @@ def build_openapi() -> dict[str, Any]:
                 "summary": f"Change some fields of a {name.lower()}",
                 "parameters": [_IF_MATCH],
                 "requestBody": {"required": True, **_json(_ref(r.patch_model))},
-                "responses": {"200": _ok(_ref(r.entity)), **_errors(400, 404, 412, 413, 415, 422)},
+                "responses": {
+                    "200": _ok(_ref(r.entity)),
+                    **_errors(400, 404, 409, 412, 413, 415, 422),
+                },
             },
             "delete": {
                 "summary": f"Delete a {name.lower()}",

@@ -19,6 +19,9 @@ from .vocabulary import (
     AGENT_MAX as AGENT_MAX,
 )
 from .vocabulary import (
+    BATCH_TEXT_MAX as BATCH_TEXT_MAX,
+)
+from .vocabulary import (
     CLAIM_NEXT_MAX as CLAIM_NEXT_MAX,
 )
 from .vocabulary import (
@@ -284,6 +287,17 @@ class TaskBatch(_Input):
 
     project_id: EntityId
     tasks: Annotated[list[TaskDraft], Field(min_length=1, max_length=TASKS_PER_BATCH_MAX)]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        # One call must not multiply itself in the log: the same bound as a REST body.
+        size = sum(len(t.title) + len(t.description) + len(t.prompt) for t in self.tasks)
+        if size > BATCH_TEXT_MAX:
+            raise ValueError(
+                f"the batch's titles, descriptions and prompts hold {size:,} characters, more "
+                f"than {BATCH_TEXT_MAX:,}: split it into several batches"
+            )
+        return self
 
 
 class TaskPatch(_Patch):

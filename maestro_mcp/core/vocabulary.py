@@ -42,6 +42,8 @@ PAGE_LIMIT_MAX = 500
 PAGE_LIMIT_DEFAULT = 100
 # Tasks one planning call creates at most (a batch is one transaction).
 TASKS_PER_BATCH_MAX = 100
+# Characters of text (titles, descriptions, prompts) one batch may hold: a REST body's 1 MiB.
+BATCH_TEXT_MAX = 1_000_000
 # A batch's own name for one of its tasks, which the others use before it has an id.
 REF_MAX = 100
 # An error that says "say which project" or "not found" lists at most this many.

@@ -5,11 +5,13 @@ hundred changes were ≈ 90 KB of context. By default a change is summed up inst
 - ``{seq, event, at, id, …}`` with the few fields that say what the entity is now
   (a task's title, status, priority and holder; a session's name, status, agent;
   a note's text), long texts cut at ``TEXT_SHOWN`` characters and marked ``cut``;
-- no repeats: an update that leaves that summary as the page last showed it (a
-  heartbeat, a renewed lease, a version bump) is left out;
+- an update says which fields it ``changed`` when the page holds the entity's
+  state before it; one that changed nothing but its clock (a heartbeat, a renewed
+  lease) is left out (a real change is never hidden: at a page's start, an update
+  is shown);
 - a page holds at most ``limit`` changes and about ``PAGE_BYTES`` of them; ``nextSince``
   continues exactly after the last change read.
-``full=true`` gives the events as stored instead.
+``full=true`` gives every event whole instead, on a larger page (``FULL_PAGE_BYTES``).
 """
 
 import json
@@ -17,7 +19,10 @@ from typing import Any
 
 CHANGES_PAGE_DEFAULT = 50
 PAGE_BYTES = 15 * 1024  # with the envelope around it, a page stays under 16 KB
+FULL_PAGE_BYTES = 64 * 1024  # whole entities, on request: larger, still bounded
 TEXT_SHOWN = 200
+# Fields that move with every heartbeat or lease renewal: not a change to show.
+_NOISE = frozenset({"updatedAt", "lastActivityAt", "version", "claim"})
 
 # What each kind of event is summed up with: fields of its data (a dotted path reads
 # into the data), renamed where the short name says it better.
@@ -47,27 +52,44 @@ _KIND = {
 
 
 def digest(
-    events: list[dict[str, Any]], *, page_bytes: int = PAGE_BYTES
+    events: list[dict[str, Any]], *, full: bool = False
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """The changes worth showing, and the seq of the last event read, if the byte budget
-    stopped the page early (else None: every event was read)."""
+    """The changes worth showing (summaries, or whole events with ``full``), and the seq
+    of the last event read if the page's byte budget stopped it early (else None)."""
     shown: list[dict[str, Any]] = []
-    last_seen: dict[str, dict[str, Any]] = {}  # entity id -> its last summary on the page
+    last_seen: dict[str, dict[str, Any]] = {}  # entity id -> its data, as last read
+    budget = FULL_PAGE_BYTES if full else PAGE_BYTES
     size = 0
     for event in events:
-        change = _summary(event)
-        key = change.get("id")
-        if event["event"].endswith((":created", ":updated")) and key is not None:
-            what = {k: v for k, v in change.items() if k not in ("seq", "at", "event")}
-            if event["event"].endswith(":updated") and last_seen.get(key) == what:
-                continue  # nothing the summary shows changed
-            last_seen[key] = what
-        cost = len(json.dumps(change, separators=(",", ":")))
-        if shown and size + cost > page_bytes:
+        name = event["event"]
+        data = event.get("data") or {}
+        entity_id = data.get("id") if name.endswith((":created", ":updated")) else None
+        changed: list[str] | None = None
+        if entity_id is not None:
+            state = {k: v for k, v in data.items() if k not in _NOISE}
+            before = last_seen.get(entity_id)
+            last_seen[entity_id] = state
+            if before is not None and name.endswith(":updated"):
+                changed = sorted(
+                    k for k in state.keys() | before.keys() if state.get(k) != before.get(k)
+                )
+                if not changed and not full:
+                    continue  # only its clock moved: a heartbeat, a renewed lease
+        change = event if full else _summary(event)
+        if changed is not None and not full:
+            change["changed"] = changed
+        cost = _bytes(change)
+        if shown and size + cost > budget:
             return shown, shown[-1]["seq"]
         shown.append(change)
         size += cost
     return shown, None
+
+
+def _bytes(change: dict[str, Any]) -> int:
+    # As the model gets it: UTF-8, and each time as an ISO string (a few bytes longer).
+    text = json.dumps(change, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode()) + 10 * text.count('At":') + 10
 
 
 def _summary(event: dict[str, Any]) -> dict[str, Any]:

@@ -61,10 +61,12 @@ def _inline_enums(schema: dict[str, Any]) -> dict[str, Any]:
                 other = options[0] if options[1] == {"type": "null"} else options[1]
                 if other.get("$ref") in enums:
                     rest = {k: inline(v) for k, v in node.items() if k != "anyOf"}
-                    return {**rest, "enum": [*enums[other["$ref"]], None]}
+                    # The type too: some hosts' schema converters require one.
+                    values = [*enums[other["$ref"]], None]
+                    return {**rest, "type": ["string", "null"], "enum": values}
             if node.get("$ref") in enums:
                 rest = {k: inline(v) for k, v in node.items() if k != "$ref"}
-                return {**rest, "enum": enums[node["$ref"]]}
+                return {**rest, "type": "string", "enum": enums[node["$ref"]]}
             return {k: inline(v) for k, v in node.items()}
         if isinstance(node, list):
             return [inline(v) for v in node]

@@ -89,15 +89,18 @@ R = TypeVar("R")
 # Shared parameter types: the Field descriptions are what the model reads.
 ProjectArg = Annotated[
     str | None,
-    Field(description="Project id or name (default: the only or configured one)."),
+    Field(description="Project id or name (default: the only one)."),
 ]
-TaskId = Annotated[str, Field(description=f"A task id ({TASK_PREFIX}…).", max_length=ID_MAX)]
+TaskId = Annotated[
+    str, Field(description=f"A task id ({TASK_PREFIX}…).", min_length=1, max_length=ID_MAX)
+]
 SessionId = Annotated[
-    str, Field(description=f"A session id ({SESSION_PREFIX}…).", max_length=ID_MAX)
+    str,
+    Field(description=f"A session id ({SESSION_PREFIX}…).", min_length=1, max_length=ID_MAX),
 ]
 ExpectedVersion = Annotated[
     int | None,
-    Field(description="The version you read: refused if it changed since.", ge=1),
+    Field(description="Version you read: refused if changed since.", ge=1),
 ]
 DependsOnArg = Annotated[
     list[str] | None,
@@ -108,7 +111,7 @@ TaskIdsArg = Annotated[list[str], Field(max_length=LINKS_PER_CALL_MAX)]
 RequestId = Annotated[
     str | None,
     Field(
-        description="Any unique id: a retry with it changes nothing.",
+        description="Unique id: a retry changes nothing.",
         max_length=IDEMPOTENCY_KEY_MAX,
     ),
 ]
@@ -408,7 +411,12 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     @actionable
     async def get(
         id: Annotated[
-            str, Field(description=f"A {TASK_PREFIX}… or {SESSION_PREFIX}… id.", max_length=ID_MAX)
+            str,
+            Field(
+                description=f"A {TASK_PREFIX}… or {SESSION_PREFIX}… id.",
+                min_length=1,
+                max_length=ID_MAX,
+            ),
         ],
     ) -> ItemResult:
         """Get one task, or one session with its latest notes, by id (all fields)."""
@@ -562,7 +570,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             partial(service.changes_since, since, project_id=project_id, limit=limit)
         )
         changes = found.value
-        events, stopped_at = (changes.events, None) if full else digest(changes.events)
+        events, stopped_at = digest(changes.events, full=full)
         return ChangesResult(
             project=await env.project_of(project_id) if project_id else None,
             events=events,

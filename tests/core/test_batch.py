@@ -67,3 +67,20 @@ def test_a_batch_retried_with_its_key_is_created_once(service: Service, project_
     assert again.replayed
     assert [t.id for t in again.value] == [t.id for t in first.value]
     assert len(service.list_tasks().value) == 2
+
+
+def test_a_mistyped_or_own_ref_is_named_as_such(service: Service, project_id: str) -> None:
+    typo = plan(
+        project_id,
+        TaskDraft(ref="schema", title="s"),
+        TaskDraft(title="api", depends_on=["shema"]),
+    )
+    with pytest.raises(
+        InvalidInput,
+        match=r"task 2 of the batch: dependsOn names 'shema', which is neither the ref of an "
+        r"earlier task of the batch \(refs so far: 'schema'\) nor a task id",
+    ):
+        service.create_tasks(typo)
+    own = plan(project_id, TaskDraft(ref="a", title="a", depends_on=["a"]))
+    with pytest.raises(InvalidInput, match="task 1 of the batch: dependsOn names its own ref 'a'"):
+        service.create_tasks(own)

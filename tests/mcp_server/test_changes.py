@@ -66,3 +66,22 @@ async def test_a_page_stays_small_and_pages_miss_nothing(mcp_client: Client) -> 
         since = page["nextSince"]
     assert seen == list(range(start + 1, start + 61))  # every change once, in order
     assert json.dumps(seen)
+
+
+async def test_no_real_change_is_hidden_and_each_says_what_changed(mcp_client: Client) -> None:
+    project = (await call(mcp_client, "create_project", name=unique("Edits")))["project"]["id"]
+    start = (await call(mcp_client, "changes_since", since=0, limit=1))["head"]
+    a = (await call(mcp_client, "create_task", title="a", project=project))["task"]
+    b = (await call(mcp_client, "create_task", title="b", project=project))["task"]
+    await call(mcp_client, "update_task", taskId=a["id"], description="more detail")
+    await call(mcp_client, "update_task", taskId=a["id"], labels=["web"])
+    await call(mcp_client, "update_task", taskId=b["id"], dependsOn=[a["id"]])
+    await call(mcp_client, "update_task", taskId=b["id"], parentId=a["id"])
+    changes = await call(mcp_client, "changes_since", since=start, project=project)
+    updates = [(c["id"], c["changed"]) for c in changes["events"] if c["event"] == "task:updated"]
+    assert updates == [
+        (a["id"], ["description"]),
+        (a["id"], ["labels"]),
+        (b["id"], ["dependsOn"]),
+        (b["id"], ["parentId"]),
+    ]

@@ -34,7 +34,7 @@ def update(w: Write, project_id: str, patch: ProjectPatch, expected_version: int
     current = require_project(w.rows, project_id)
     check_version(current, expected_version)
     if patch.name is not None and not same_name(patch.name, current.name):
-        _require_free_name(w.rows, patch.name)
+        _require_free_name(w.rows, patch.name, renaming=True)
     updated = merged(current, patch.given(), w.now)
     if updated is current:
         return current
@@ -52,12 +52,16 @@ def delete(w: Write, project_id: str, expected_version: int | None) -> Project:
     return current
 
 
-def _require_free_name(rows: Rows, name: str) -> None:
+def _require_free_name(rows: Rows, name: str, *, renaming: bool = False) -> None:
     taken = [p for p in rows.list_projects() if same_name(p.name, name)]
     if taken:
+        what_to_do = (
+            "choose another name"
+            if renaming
+            else "use it, or ask for a second project of that name (allowDuplicate)"
+        )
         raise NameTaken(
-            f"a project named {taken[0].name!r} exists already: {taken[0].id}; use it, or "
-            "ask for a second project of that name (allowDuplicate)",
+            f"a project named {taken[0].name!r} exists already: {taken[0].id}; {what_to_do}",
             {"id": taken[0].id},
         )
 

@@ -68,17 +68,21 @@ def create_batch(w: Write, batch: TaskBatch) -> list[Task]:
     ids: dict[str, str] = {}  # ref -> the id its task got
     created: list[Task] = []
     for number, draft in enumerate(batch.tasks, start=1):
-        where = f"tasks[{number - 1}]"
+        where = f"task {number} of the batch"
         parent_id = draft.parent_id
         data = TaskCreate(
             project_id=batch.project_id,
-            parent_id=None if parent_id is None else _in_batch(parent_id, ids, refs, where),
+            parent_id=None
+            if parent_id is None
+            else _in_batch(parent_id, ids, refs, f"{where}: parentId", draft.ref),
             title=draft.title,
             description=draft.description,
             prompt=draft.prompt,
             priority=draft.priority,
             labels=draft.labels,
-            depends_on=[_in_batch(d, ids, refs, where) for d in draft.depends_on],
+            depends_on=[
+                _in_batch(d, ids, refs, f"{where}: dependsOn", draft.ref) for d in draft.depends_on
+            ],
         )
         try:
             task = create(w, data)
@@ -92,14 +96,23 @@ def create_batch(w: Write, batch: TaskBatch) -> list[Task]:
     return created
 
 
-def _in_batch(value: str, ids: dict[str, str], refs: list[str], where: str) -> str:
+def _in_batch(value: str, ids: dict[str, str], refs: list[str], where: str, own: str | None) -> str:
     """A task id as given, or the id of the earlier task of the batch that ``value`` names."""
     if value in ids:
         return ids[value]
+    if value == own:
+        raise InvalidInput(f"{where} names its own ref {value!r}", {"field": where})
     if value in refs:
         raise InvalidInput(
             f"{where} names {value!r}, a task later in the batch: list each task after the "
             "tasks it depends on or sits under",
+            {"field": where},
+        )
+    if not value.startswith(TASK_PREFIX):
+        known = ", ".join(repr(r) for r in ids) or "none yet"
+        raise InvalidInput(
+            f"{where} names {value!r}, which is neither the ref of an earlier task of the "
+            f"batch (refs so far: {known}) nor a task id ({TASK_PREFIX}…)",
             {"field": where},
         )
     return value
