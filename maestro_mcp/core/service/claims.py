@@ -136,21 +136,9 @@ def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat
         assert task.claim is not None
         if task.claim.expires_at <= w.now:
             continue
-        token, lease_ms = w.rows.claim_secret(task.id)
+        _, lease_ms = w.rows.claim_secret(task.id)
         lease_ms = lease_seconds * 1000 if lease_seconds is not None else (lease_ms or 0)
-        assert token is not None
-        w.rows.set_claim(
-            task.id,
-            session_id=session_id,
-            token=token,
-            claimed_at=task.claim.claimed_at,
-            expires_at=w.now + lease_ms,
-            lease_ms=lease_ms,
-        )
-        fresh = touched_task(require_task(w.rows, task.id), w.now)
-        w.rows.save_task(fresh)
-        w.emit(EventType.TASK_UPDATED, fresh.project_id, fresh)
-        renewed.append(fresh)
+        renewed.append(_extend(w, task, lease_ms))
     return Heartbeat(session=touched, renewed=renewed)
 
 
@@ -369,23 +357,32 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
 def _renew(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
     """A session claims a task it holds: the same claim back, its lease renewed (never
     shortened), its status left as its holder set it."""
-    assert task.claim is not None
     token, held_lease_ms = w.rows.claim_secret(task.id)
     assert token is not None
     lease_ms = max(lease_ms, held_lease_ms or 0)
+    renewed = _extend(w, task, lease_ms)
+    _emit_claimed(w, renewed, session.id, w.now + lease_ms)
+    return ClaimGrant(task=renewed, claim_token=token, expires_at=w.now + lease_ms)
+
+
+def _extend(w: Write, task: Task, lease_ms: int) -> Task:
+    """The live claim on ``task`` runs ``lease_ms`` from now (same holder, same token).
+    Events: ``task:updated``."""
+    assert task.claim is not None
+    token, _ = w.rows.claim_secret(task.id)
+    assert token is not None
     w.rows.set_claim(
         task.id,
-        session_id=session.id,
+        session_id=task.claim.session_id,
         token=token,
         claimed_at=task.claim.claimed_at,
         expires_at=w.now + lease_ms,
         lease_ms=lease_ms,
     )
-    renewed = touched_task(require_task(w.rows, task.id), w.now)
-    w.rows.save_task(renewed)
-    w.emit(EventType.TASK_UPDATED, renewed.project_id, renewed)
-    _emit_claimed(w, renewed, session.id, w.now + lease_ms)
-    return ClaimGrant(task=renewed, claim_token=token, expires_at=w.now + lease_ms)
+    extended = touched_task(require_task(w.rows, task.id), w.now)
+    w.rows.save_task(extended)
+    w.emit(EventType.TASK_UPDATED, extended.project_id, extended)
+    return extended
 
 
 def _emit_claimed(w: Write, task: Task, session_id: str, expires_at: int) -> None:

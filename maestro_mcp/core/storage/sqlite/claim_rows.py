@@ -5,7 +5,7 @@ import sqlite3
 
 from ...vocabulary import TaskStatus
 from ..contract import ClaimOutlook, EndedClaim
-from .task_rows import EFFECTIVELY_PENDING, LIVE_CLAIM, UNMET_DEPENDENCY
+from .task_rows import EFFECTIVELY_PENDING, LIVE_CLAIM, UNMET_DEPENDENCY, claim_next_filter
 
 
 class ClaimQueries:
@@ -83,15 +83,8 @@ class ClaimQueries:
         parent_id: str | None,
         blockers_shown: int,
     ) -> ClaimOutlook:
-        clauses = ["project_id = :project_id"]
-        params: dict[str, object] = {"project_id": project_id, "now": now, "session": session_id}
-        for n, label in enumerate(labels):
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
-            params[f"l{n}"] = label
-        if parent_id is not None:
-            clauses.append("parent_id = :parent_id")
-            params["parent_id"] = parent_id
-        matching = " AND ".join(clauses)
+        matching, chosen = claim_next_filter(project_id, labels, parent_id)
+        params = {**chosen, "now": now, "session": session_id}
         pending, waiting, claimed = self.conn.execute(
             f"""
             SELECT

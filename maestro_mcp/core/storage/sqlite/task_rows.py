@@ -55,6 +55,22 @@ PRIORITY_ORDER = (
 )
 
 
+def claim_next_filter(
+    project_id: str, labels: list[str], parent_id: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The tasks claim-next chooses among, as SQL over ``tasks`` and its parameters: one
+    definition for the claim and for what it says when it finds nothing."""
+    clauses = ["project_id = :project_id"]
+    params: dict[str, Any] = {"project_id": project_id}
+    for n, label in enumerate(labels):
+        clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
+        params[f"l{n}"] = label
+    if parent_id is not None:
+        clauses.append("parent_id = :parent_id")
+        params["parent_id"] = parent_id
+    return " AND ".join(clauses), params
+
+
 def _task(row: Sequence[Any], session_ids: list[str], depends_on: list[str]) -> Task:
     claim = None
     if row[14] is not None:
@@ -178,16 +194,12 @@ class TaskQueries:
         parent_id: str | None,
     ) -> list[Task]:
         """Up to ``count`` ready tasks, most urgent first, then oldest."""
-        clauses = ["project_id = :project_id", READY]
-        params: dict[str, Any] = {"project_id": project_id, "now": now}
-        for n, label in enumerate(labels):
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
-            params[f"l{n}"] = label
-        if parent_id is not None:
-            clauses.append("parent_id = :parent_id")
-            params["parent_id"] = parent_id
+        matching, params = claim_next_filter(project_id, labels, parent_id)
         return self._load_tasks(
-            " AND ".join(clauses), params, order=f"{PRIORITY_ORDER}, rowid", limit=count
+            f"{matching} AND {READY}",
+            {**params, "now": now},
+            order=f"{PRIORITY_ORDER}, rowid",
+            limit=count,
         )
 
     def save_task(self, task: Task) -> None:
