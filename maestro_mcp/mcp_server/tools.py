@@ -173,10 +173,14 @@ class MaestroTool(Tool):
         self, arguments: dict[str, Any], context: Any, convert_result: bool = False
     ) -> Any:
         try:
-            self.fn_metadata.validate_arguments(arguments)
-        except ValidationError as exc:
-            raise ToolError(f"Error executing tool {self.name}: {invalid_input(exc)}") from None
-        return await super().run(arguments, context, convert_result)
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            # The SDK raises its argument check's ValidationError as the cause; errors of
+            # the tool body reach here as ToolErrors already (see ``actionable``).
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            message = invalid_input(exc.__cause__)
+            raise ToolError(f"Error executing tool {self.name}: {message}") from None
 
 
 @dataclass(frozen=True)

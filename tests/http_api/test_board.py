@@ -316,6 +316,20 @@ def test_claims_show_live_and_go_when_released(
     expect(task_row(page, "api").locator(".waiting")).to_have_count(0)
 
 
+def save_accepting_the_question(page: Page, dialog: Any) -> list[str]:
+    """Save the task dialog, say yes to the question the board asks, and return it."""
+    questions: list[str] = []
+
+    def answer(prompt: Any) -> None:
+        questions.append(prompt.message)
+        prompt.accept()
+
+    page.once("dialog", answer)
+    dialog.locator("[data-action=save]").click()
+    expect(dialog).to_be_hidden()
+    return questions
+
+
 def test_a_human_overrides_a_claim_only_after_confirming(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
@@ -330,15 +344,7 @@ def test_a_human_overrides_a_claim_only_after_confirming(
     dialog = page.locator("#task-dialog")
     expect(dialog.locator(".meta")).to_contain_text("claimed by bot")
     dialog.locator("select[name=status]").select_option("cancelled")
-    questions: list[str] = []
-
-    def answer(prompt: Any) -> None:
-        questions.append(prompt.message)
-        prompt.accept()
-
-    page.once("dialog", answer)
-    dialog.locator("[data-action=save]").click()
-    expect(dialog).to_be_hidden()
+    questions = save_accepting_the_question(page, dialog)
     assert "“bot” has claimed this task" in questions[0]
     final = server.http.get(f"/api/tasks/{task['id']}").json()
     assert final["status"] == "cancelled"
@@ -360,15 +366,7 @@ def test_a_person_starts_a_waiting_task_only_after_confirming(
     task_row(page, "then the API").locator(".task-open").click()
     dialog = page.locator("#task-dialog")
     dialog.locator("select[name=status]").select_option("in_progress")
-    questions: list[str] = []
-
-    def answer(prompt: Any) -> None:
-        questions.append(prompt.message)
-        prompt.accept()
-
-    page.once("dialog", answer)
-    dialog.locator("[data-action=save]").click()
-    expect(dialog).to_be_hidden()
+    questions = save_accepting_the_question(page, dialog)
     assert "waits for “schema first” to be completed" in questions[0]
     [waiting] = server.http.get(
         "/api/tasks", params={"projectId": project["id"], "blocked": "true"}

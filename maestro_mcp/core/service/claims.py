@@ -215,12 +215,7 @@ def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
     live = task.claim is not None and task.claim.expires_at > now
     if token is None:
         if live:
-            assert task.claim is not None
-            raise ClaimConflict(
-                f"task {task.id} is claimed by session {task.claim.session_id} until "
-                f"{iso(task.claim.expires_at)}; pass its claim token to change its status",
-                {"claim": task.claim.model_dump(mode="json", by_alias=True)},
-            )
+            raise _held_by_another(task, "; pass its claim token to change its status")
         return
     if holds(rows, task, token):
         if live:
@@ -250,12 +245,7 @@ def check_token(rows: Rows, task: Task, token: str | None, now: int) -> None:
             {"reason": ended.reason, "endedAt": ended.ended_at},
         )
     if live:
-        assert task.claim is not None
-        raise ClaimConflict(
-            f"task {task.id} is claimed by session {task.claim.session_id} until "
-            f"{iso(task.claim.expires_at)}; that claim token is not the current one",
-            {"claim": task.claim.model_dump(mode="json", by_alias=True)},
-        )
+        raise _held_by_another(task, "; that claim token is not the current one")
     raise ClaimLost(
         f"that claim token does not hold task {task.id}, which nobody holds now; "
         "claim the task to work on it"
@@ -295,13 +285,19 @@ def _claiming_session(rows: Rows, session_id: str, project_id: str) -> Session:
     return session
 
 
+def _held_by_another(task: Task, what_to_do: str = "") -> ClaimConflict:
+    """The refusal of a task a live claim holds: who, until when, and what to do."""
+    assert task.claim is not None
+    return ClaimConflict(
+        f"task {task.id} is claimed by session {task.claim.session_id} until "
+        f"{iso(task.claim.expires_at)}{what_to_do}",
+        {"claim": task.claim.model_dump(mode="json", by_alias=True)},
+    )
+
+
 def _require_ready(rows: Rows, task: Task, now: int) -> None:
     if task.claim is not None and task.claim.expires_at > now:
-        raise ClaimConflict(
-            f"task {task.id} is claimed by session {task.claim.session_id} until "
-            f"{iso(task.claim.expires_at)}",
-            {"claim": task.claim.model_dump(mode="json", by_alias=True)},
-        )
+        raise _held_by_another(task)
     if task.status is not TaskStatus.PENDING:
         raise NotReady(
             f"task {task.id} is {task.status.value}, not pending", {"status": task.status.value}
