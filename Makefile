@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: lint
 	scripts/ensure-chromium
+	scripts/ensure-postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark suite (under a minute); rewrites the table in docs/performance.md.

@@ -10,7 +10,7 @@ from maestro_mcp.settings import Settings
 
 
 async def _create_schema(path: Path) -> None:
-    async with Core(Settings(db_path=path)):
+    async with Core(Settings(database=path)):
         pass  # opening the core migrates the schema
 
 

@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+from .core.storage.location import is_postgres_url
+
 DB_FILENAME = "maestro.db"
 
 
@@ -17,8 +19,11 @@ def default_data_dir() -> Path:
     return Path(base) / "maestro"
 
 
-def resolve_db_path(db: Path | None, data_dir: Path | None) -> Path:
-    """An explicit database file wins, then a data directory, then the per-user default."""
+def resolve_database(db: str | None, data_dir: Path | None) -> str:
+    """An explicit database (a file, or a postgresql:// URL, kept as given) wins, then a
+    data directory, then the per-user default."""
     if db is not None:
-        return db.expanduser().resolve()
-    return ((data_dir or default_data_dir()).expanduser() / DB_FILENAME).resolve()
+        if is_postgres_url(db):
+            return db
+        return str(Path(db).expanduser().resolve())
+    return str(((data_dir or default_data_dir()).expanduser() / DB_FILENAME).resolve())

@@ -24,7 +24,8 @@ DEFAULT_REAP_INTERVAL = 1.0
 @dataclass(frozen=True)
 class Settings:
     # --- the store -----------------------------------------------------------
-    db_path: Path
+    # A SQLite file or a postgresql:// URL (core/storage/location.py).
+    database: str | Path
     durability: Durability = Durability.NORMAL
     # --- the feed ------------------------------------------------------------
     # How often the feed looks for commits of other processes (seconds).

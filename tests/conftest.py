@@ -1,3 +1,4 @@
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -6,8 +7,39 @@ import pytest
 from http_api import Settings
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage.sqlite import SqliteStore
+from maestro_mcp.core.storage import Store
+from maestro_mcp.core.storage.location import open_store
 from tests.support.servers import LiveServer, live_server
+from tests.support.stores import (
+    STORES,
+    Databases,
+    PostgresDatabases,
+    SqliteDatabases,
+    unavailable_reason,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "only_store(kind): the test is about one store (sqlite or postgresql); its runs on "
+        "the other are deselected",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_store")
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("store_kind") if callspec is not None else None
+        if marker is not None and kind is not None and kind not in marker.args:
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -17,27 +49,53 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "maestro.db"
+@pytest.fixture(scope="session", params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store the test runs on (every test that touches a database runs on both)."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="session")
+def databases(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """Makes the test databases of ``store_kind`` (tests/support/stores.py)."""
+    if store_kind == "sqlite":
+        yield SqliteDatabases()
+        return
+    reason = unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    made = PostgresDatabases.start(tmp_path_factory.mktemp("postgres"))
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[SqliteStore]:
-    database = SqliteStore(db_path)
-    database.migrate()
-    yield database
-    database.close()
+def database(databases: Databases, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the test's own: a SQLite file or a PostgreSQL URL."""
+    location = databases.create(tmp_path)
+    yield location
+    databases.drop(location)
 
 
 @pytest.fixture
-def service(db: SqliteStore) -> Service:
+def db(database: str) -> Iterator[Store]:
+    store = open_store(database)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def service(db: Store) -> Service:
     return Service(db)
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
-    return Settings(db_path=db_path, poll_interval=0.02)
+def settings(database: str) -> Settings:
+    return Settings(database=database, poll_interval=0.02)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from maestro_mcp.agent_configs import DEFAULT_URL, HOSTS, Launch, Transport, render
+from maestro_mcp.paths import resolve_database
 
 
 def _maestro_executable() -> str:
@@ -31,13 +32,13 @@ def _maestro_executable() -> str:
 @click.option("--project", envvar="MAESTRO_PROJECT", help="Default project for the agent (stdio).")
 @click.option(
     "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "database",
+    metavar="FILE|URL",
     envvar="MAESTRO_DB",
-    help="Database file for the stdio server (default: the per-user one).",
+    help="Database (file or postgresql:// URL) for the stdio server (default: the per-user file).",
 )
 def agent_config(
-    host: str, use_http: bool, url: str, project: str | None, db_path: Path | None
+    host: str, use_http: bool, url: str, project: str | None, database: str | None
 ) -> None:
     """Print the MCP configuration for HOST, with absolute paths filled in.
 
@@ -50,8 +51,8 @@ def agent_config(
       maestro agent-config codex --project my-app >> ~/.codex/config.toml
     """
     args = ["mcp"]
-    if db_path is not None:
-        args += ["--db", str(db_path.expanduser().resolve())]
+    if database is not None:
+        args += ["--db", resolve_database(database, None)]
     env = {"MAESTRO_PROJECT": project} if project else {}
     launch = Launch(command=_maestro_executable(), args=tuple(args), env=env, url=url)
     config, *alternatives = render(host, Transport.HTTP if use_http else Transport.STDIO, launch)

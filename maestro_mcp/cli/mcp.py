@@ -8,10 +8,10 @@ import anyio
 import click
 
 from maestro_mcp.core.storage import Durability
-from maestro_mcp.paths import resolve_db_path
+from maestro_mcp.paths import resolve_database
 from maestro_mcp.settings import Settings
 
-from .options import database_options
+from .options import check_database, database_options
 
 
 @click.command("mcp")
@@ -23,7 +23,7 @@ from .options import database_options
     help="Project (id or name) that tools use when the agent names none.",
 )
 def mcp_command(
-    data_dir: Path | None, db_path: Path | None, durability: str, project: str | None
+    data_dir: Path | None, database: str | None, durability: str, project: str | None
 ) -> None:
     """Serve MCP over stdio on the Maestro database (for agent hosts).
 
@@ -39,8 +39,9 @@ def mcp_command(
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = Settings(
-        db_path=resolve_db_path(db_path, data_dir),
+        database=resolve_database(database, data_dir),
         durability=Durability(durability),
         default_project=project,
     )
+    check_database(settings.database, settings.durability)
     anyio.run(serve_stdio, settings)

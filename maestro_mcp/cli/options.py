@@ -1,5 +1,6 @@
 """Options shared by the commands that open the database directly (serve, mcp)."""
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,11 +25,12 @@ def database_options(command: F) -> F:
     )(command)
     command = click.option(
         "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        "database",
+        metavar="FILE|URL",
         envvar="MAESTRO_DB",
         show_envvar=True,
-        help="SQLite database file (overrides --data-dir).",
+        help="SQLite database file, or a postgresql://user@host/db URL shared by several "
+        "instances (overrides --data-dir).",
     )(command)
     command = click.option(
         "--data-dir",
@@ -38,3 +40,26 @@ def database_options(command: F) -> F:
         help="Directory for maestro.db  [default: ~/.local/share/maestro]",
     )(command)
     return command
+
+
+def check_database(location: str | Path, durability: Durability) -> None:
+    """Open and migrate the database before anything listens or reads stdin: one that
+    cannot be used (unreachable, too new, no driver, a file that cannot be opened) is one
+    line on stderr, password masked, and exit status 1 — never a traceback."""
+    import sqlite3
+
+    from maestro_mcp.core.storage import SchemaTooNew, StoreUnavailable
+    from maestro_mcp.core.storage.location import MissingDriver, open_store, shown
+
+    try:
+        store = open_store(location, durability=durability)
+        try:
+            store.migrate()
+        finally:
+            store.close()
+    except (StoreUnavailable, SchemaTooNew, MissingDriver) as exc:
+        click.echo(f"maestro: {exc}", err=True)
+        sys.exit(1)
+    except (OSError, sqlite3.Error) as exc:
+        click.echo(f"maestro: cannot open the database {shown(location)}: {exc}", err=True)
+        sys.exit(1)

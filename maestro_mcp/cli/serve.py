@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from maestro_mcp.core.storage import Durability
-from maestro_mcp.paths import resolve_db_path
+from maestro_mcp.paths import resolve_database
 from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
 
-from .options import database_options
+from .options import check_database, database_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -103,7 +103,7 @@ def serve(
     host: str,
     port: int,
     data_dir: Path | None,
-    db_path: Path | None,
+    database: str | None,
     durability: str,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
@@ -134,7 +134,7 @@ def serve(
     if host not in ("0.0.0.0", "::") and not is_loopback(host):
         hosts.append(f"[{host}]" if ":" in host else host)
     settings = Settings(
-        db_path=resolve_db_path(db_path, data_dir),
+        database=resolve_database(database, data_dir),
         durability=Durability(durability),
         allowed_hosts=tuple(hosts),
         allowed_origins=allowed_origins,
@@ -149,6 +149,7 @@ def serve(
     if log_level == "info":
         # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
         logging.getLogger("mcp").setLevel(logging.WARNING)
+    check_database(settings.database, settings.durability)
     core = Core(settings)
     app = create_app(core)
     config = server_config(

@@ -50,6 +50,15 @@ class StoredEvent:
     payload: str  # the complete envelope, as sent to clients
 
 
-def envelope(seq: int, event: str, data_json: str, timestamp: int) -> str:
+ENVELOPE_HEAD = '{"seq":'
+
+
+def envelope_tail(event: str, data_json: str, timestamp: int) -> str:
+    """The envelope after its seq: a backend that learns the seq only in SQL builds the
+    envelope there as ``ENVELOPE_HEAD || seq || tail``."""
     # Event names are fixed ASCII identifiers, so no escaping is needed.
-    return f'{{"seq":{seq},"event":"{event}","data":{data_json},"timestamp":{timestamp}}}'
+    return f',"event":"{event}","data":{data_json},"timestamp":{timestamp}}}'
+
+
+def envelope(seq: int, event: str, data_json: str, timestamp: int) -> str:
+    return f"{ENVELOPE_HEAD}{seq}{envelope_tail(event, data_json, timestamp)}"

@@ -1,10 +1,11 @@
 """The feed: tails the event log and fans each event out to live subscribers.
 
 It runs on the server's event loop with a connection of its own (the store's
-``LogReader``). It wakes at once when this process commits (``notify``) and polls
-the reader's change token, which changes when anyone else commits (SQLite:
-``PRAGMA data_version``), so a CLI or a stdio MCP process writing the same
-database reaches every subscriber.
+``LogReader``). It wakes at once when this process commits (``notify``), when the
+database tells it another process did (PostgreSQL: ``LISTEN``), and polls the
+reader's change token, which changes when anyone else commits (SQLite:
+``PRAGMA data_version``; PostgreSQL: the head), so a CLI, a stdio MCP process or
+another instance writing the same database reaches every subscriber.
 
 Each subscriber has a bounded queue of already-encoded events. One that falls
 too far behind is cut off instead of slowing the feed or growing memory; it
@@ -204,7 +205,9 @@ class Feed:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._log = self.store.log_reader()
+        # A backend told of others' commits (PostgreSQL's LISTEN) wakes the feed at once;
+        # the poll of the change token stays as the backstop.
+        self._log = self.store.log_reader(on_change=self.notify)
         # The token first: a commit landing between the two reads is then seen as new.
         self._change_token = self._log.change_token()
         self.head = self._log.head()

@@ -11,6 +11,11 @@ holds it. An operation that fails is rolled back alone and its caller gets its
 error; the others in the batch still commit. If the COMMIT itself fails, or the
 database drops the whole transaction (SQLite: disk full), every operation in the batch fails with
 that error and nothing of it was written.
+
+An operation that meets a lock another transaction holds (``Contended``: another
+instance on a shared database) is undone and runs again at the head of the next
+batch, where it holds no other lock and may wait for that one without risk of a
+deadlock. Its caller only hears of the run that committed.
 """
 
 import asyncio
@@ -20,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .storage import Store
+from .storage import Contended, Store
 
 T = TypeVar("T")
 
@@ -90,12 +95,16 @@ class GroupCommit:
 
     def _serve_batches(self) -> None:
         stopping = False
-        while not stopping:
-            job = self._jobs.get()
-            if job is None:
-                break
-            jobs = [job]
-            while len(jobs) < self.max_batch:
+        again: list[_Job] = []  # contended in the last batch: first in the next one
+        while not stopping or again:
+            if again:
+                jobs, again = again, []
+            else:
+                job = self._jobs.get()
+                if job is None:
+                    break
+                jobs = [job]
+            while len(jobs) < self.max_batch and not stopping:
                 try:
                     more = self._jobs.get_nowait()
                 except queue.Empty:
@@ -105,9 +114,9 @@ class GroupCommit:
                     break
                 jobs.append(more)
             try:
-                outcomes = self._commit(jobs)
+                outcomes, again = self._commit(jobs)
             except BaseException as exc:  # not an Exception: still, answer every caller
-                outcomes = [(future, None, exc) for _, future in jobs]
+                outcomes, again = [(future, None, exc) for _, future in jobs], []
             self._answer(outcomes)
 
     def _answer(self, outcomes: list[_Outcome]) -> None:
@@ -115,22 +124,30 @@ class GroupCommit:
         with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
-    def _commit(self, jobs: list[_Job]) -> list[_Outcome]:
+    def _commit(self, jobs: list[_Job]) -> tuple[list[_Outcome], list[_Job]]:
+        """Run ``jobs`` in one transaction: the outcomes to answer, and the jobs to run
+        again in the next one."""
         outcomes: list[_Outcome] = []
+        again: list[_Job] = []
         try:
             with self.store.batch():
-                for operation, future in jobs:
+                for n, (operation, future) in enumerate(jobs):
                     try:
                         outcomes.append((future, operation(), None))
+                    except Contended as exc:
+                        if n == 0:  # it waited already, holding nothing else: a deadlock
+                            outcomes.append((future, None, exc))
+                        else:
+                            again.append((operation, future))
                     except Exception as exc:
                         outcomes.append((future, None, exc))
         except Exception as exc:
             # BEGIN or COMMIT failed, or SQLite dropped the transaction: nothing of this
             # batch was written. Every write gets that error, also those that had failed
             # on their own: their errors described state that was never committed.
-            return [(future, None, exc) for _, future in jobs]
+            return [(future, None, exc) for _, future in jobs], []
         self.batches += 1
-        return outcomes
+        return outcomes, again
 
 
 def _settle(outcomes: list[_Outcome]) -> None:

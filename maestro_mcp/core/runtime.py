@@ -38,7 +38,7 @@ from .feed import Feed
 from .group_commit import GroupCommit
 from .service import Service
 from .storage import Store
-from .storage.sqlite import SqliteStore
+from .storage.location import open_store
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class _State(StrEnum):
 class Core:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store: Store = SqliteStore(settings.db_path, durability=settings.durability)
+        self.store: Store = open_store(settings.database, durability=settings.durability)
         self.feed = Feed(
             self.store,
             poll_interval=settings.poll_interval,

@@ -18,8 +18,8 @@ from tests.support.servers import maestro_command, start_server_process
 from tests.support.waiting import WAIT
 
 
-def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:
-    server = start_server_process(db_path)
+def test_acknowledged_writes_survive_sigkill(database: str) -> None:
+    server = start_server_process(database)
     with server.client() as http:
         project = http.post("/api/projects", json={"name": "durable"}).json()
         acknowledged = []
@@ -29,7 +29,7 @@ def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:
             acknowledged.append(response.json()["id"])
     server.kill()  # SIGKILL right after the last acknowledgement: no chance to flush
 
-    restarted = start_server_process(db_path)
+    restarted = start_server_process(database)
     with restarted.client() as http:
         tasks = http.get("/api/tasks", params={"projectId": project["id"]}).json()
     assert [t["id"] for t in tasks] == acknowledged
@@ -37,8 +37,8 @@ def test_acknowledged_writes_survive_sigkill(db_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_shuts_down_cleanly_with_live_clients(db_path: Path, sig: int) -> None:
-    server = start_server_process(db_path)
+def test_signal_shuts_down_cleanly_with_live_clients(database: str, sig: int) -> None:
+    server = start_server_process(database)
     ws = WsClient(server.ws_url)
     ws.until_ready()
     sse = SseClient(server.base_url + "/api/events")
@@ -54,14 +54,12 @@ def test_signal_shuts_down_cleanly_with_live_clients(db_path: Path, sig: int) ->
     assert not any("Traceback" in line for line in server.log), "".join(server.log)
 
 
-def test_a_write_by_another_process_reaches_websocket_clients(db_path: Path) -> None:
-    server = start_server_process(db_path)
+def test_a_write_by_another_process_reaches_websocket_clients(database: str) -> None:
+    server = start_server_process(database)
     ws = WsClient(server.ws_url)
     ws.until_ready()
     writer = textwrap.dedent(
         f"""
-        from pathlib import Path
-
         from maestro_mcp.core.models import ProjectCreate, TaskCreate
         from tests.support.core import write_elsewhere
 
@@ -69,7 +67,7 @@ def test_a_write_by_another_process_reaches_websocket_clients(db_path: Path) -> 
             project = service.create_project(ProjectCreate(name="from another process")).value
             service.create_task(TaskCreate(project_id=project.id, title="written elsewhere"))
 
-        write_elsewhere(Path({str(db_path)!r}), create_both)
+        write_elsewhere({database!r}, create_both)
         """
     )
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=WAIT)
@@ -101,9 +99,9 @@ def test_token_file_secures_every_request(tmp_path: Path) -> None:
     assert server.terminate() == 0
 
 
-def test_non_loopback_bind_needs_a_token(db_path: Path) -> None:
+def test_non_loopback_bind_needs_a_token(database: str) -> None:
     result = subprocess.run(
-        maestro_command("serve", "--host", "0.0.0.0", "--db", str(db_path)),
+        maestro_command("serve", "--host", "0.0.0.0", "--db", str(database)),
         capture_output=True,
         text=True,
         timeout=WAIT,
@@ -135,17 +133,17 @@ def test_help_has_an_example() -> None:
     assert "MAESTRO_DB" in result.stdout
 
 
-def test_logs_one_line_saying_where_it_listens(db_path: Path) -> None:
-    server = start_server_process(db_path)
+def test_logs_one_line_saying_where_it_listens(database: str) -> None:
+    server = start_server_process(database)
     assert server.terminate() == 0
     assert len(server.log) == 1, server.log
     assert "Maestro listening on http://127.0.0.1:" in server.log[0]
 
 
-def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(db_path: Path) -> None:
+def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(database: str) -> None:
     """A legacy MCP client's standalone GET stream gets a complete response at shutdown
     (so it reconnects cleanly), and the server logs no error about it."""
-    server = start_server_process(db_path)
+    server = start_server_process(database)
     era = {"MCP-Protocol-Version": "2025-06-18"}
     accept = {"Accept": "application/json, text/event-stream"}
     with server.client() as http:
@@ -186,8 +184,8 @@ def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(db_path: Path) -> None:
     assert not any("ERROR" in line for line in server.log), "".join(server.log)
 
 
-def test_a_slow_client_cut_off_does_not_hold_up_shutdown(db_path: Path) -> None:
-    server = start_server_process(db_path)
+def test_a_slow_client_cut_off_does_not_hold_up_shutdown(database: str) -> None:
+    server = start_server_process(database)
     host, port = server.base_url.removeprefix("http://").split(":")
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -214,9 +212,9 @@ def test_a_slow_client_cut_off_does_not_hold_up_shutdown(db_path: Path) -> None:
     assert not any("ERROR" in line for line in server.log), "".join(server.log)
 
 
-def test_tokens_in_request_lines_are_masked_in_the_log(db_path: Path) -> None:
+def test_tokens_in_request_lines_are_masked_in_the_log(database: str) -> None:
     secret = "s3cret-in-the-url"
-    server = start_server_process(db_path, "--token", secret, "--log-level", "debug")
+    server = start_server_process(database, "--token", secret, "--log-level", "debug")
     ws = WsClient(f"{server.ws_url}?token={secret}")
     ws.until_ready()
     ws.close()

@@ -4,7 +4,6 @@ import json
 import queue
 import subprocess
 import threading
-from pathlib import Path
 from typing import Any, Protocol
 
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
@@ -105,9 +104,9 @@ def test_watch_prints_a_readable_line_per_event(server: Server) -> None:
     watcher.kill()
 
 
-def test_watch_reconnects_after_a_server_restart_and_misses_nothing(db_path: Path) -> None:
+def test_watch_reconnects_after_a_server_restart_and_misses_nothing(database: str) -> None:
     port = free_port()
-    first = start_server_process(db_path, "--port", str(port))
+    first = start_server_process(database, "--port", str(port))
     watcher = Watcher(first, "--json", "--since", "0")
     change(first, 2)
     assert seqs(watcher.take(2)) == [1, 2]
@@ -118,9 +117,9 @@ def test_watch_reconnects_after_a_server_restart_and_misses_nothing(db_path: Pat
         project = service.create_project(ProjectCreate(name="while down")).value
         service.create_task(TaskCreate(project_id=project.id, title="missed?"))
 
-    write_elsewhere(db_path, create_both)
+    write_elsewhere(database, create_both)
 
-    second = start_server_process(db_path, "--port", str(port))
+    second = start_server_process(database, "--port", str(port))
     assert seqs(watcher.take(2)) == [3, 4]
     watcher.kill()
     assert second.terminate() == 0

@@ -4,11 +4,10 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage.sqlite import SqliteStore
+from maestro_mcp.core.storage.location import open_store
 
 AGENTS = 8
 TASKS = 200
@@ -18,10 +17,10 @@ AGENT = textwrap.dedent(
     import json, sys
     from maestro_mcp.core.models import ClaimNextRequest
     from maestro_mcp.core.service import Service
-    from maestro_mcp.core.storage.sqlite import SqliteStore
+    from maestro_mcp.core.storage.location import open_store
 
-    db_path, session_id = sys.argv[1], sys.argv[2]
-    service = Service(SqliteStore(db_path))
+    database, session_id = sys.argv[1], sys.argv[2]
+    service = Service(open_store(database))
     print("ready", flush=True)
     sys.stdin.readline()  # every agent starts its first claim at once
     first = service.claim_next(session_id, ClaimNextRequest(count=3)).value.claims
@@ -38,8 +37,8 @@ AGENT = textwrap.dedent(
 )
 
 
-def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> None:
-    db = SqliteStore(db_path)
+def test_concurrent_claim_next_gives_every_task_exactly_once(database: str) -> None:
+    db = open_store(database)
     db.migrate()
     service = Service(db)
     project = service.create_project(ProjectCreate(name="swarm")).value.id
@@ -55,7 +54,7 @@ def test_concurrent_claim_next_gives_every_task_exactly_once(db_path: Path) -> N
 
     agents = [
         subprocess.Popen(
-            [sys.executable, "-c", AGENT, str(db_path), session],
+            [sys.executable, "-c", AGENT, database, session],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -1,7 +1,5 @@
 import json
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -20,13 +18,14 @@ from maestro_mcp.core.feed import (
 )
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage.sqlite import SqliteStore
+from maestro_mcp.core.storage import Store
+from maestro_mcp.core.storage.location import open_store
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def feed(db: SqliteStore) -> AsyncIterator[Feed]:
+async def feed(db: Store) -> AsyncIterator[Feed]:
     # A poll interval far beyond the test timeout: only notify() can wake it,
     # unless a test says otherwise.
     running = Feed(db, poll_interval=3600, max_queue=5)
@@ -39,7 +38,7 @@ def payloads(batch: list[StoredEvent]) -> list[dict[str, Any]]:
     return [json.loads(e.payload) for e in batch]
 
 
-async def test_local_commit_wakes_subscribers(db: SqliteStore, feed: Feed) -> None:
+async def test_local_commit_wakes_subscribers(db: Store, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     subscriber = feed.subscribe()
     project = service.create_project(ProjectCreate(name="p")).value
@@ -51,14 +50,12 @@ async def test_local_commit_wakes_subscribers(db: SqliteStore, feed: Feed) -> No
     assert feed.head == 1
 
 
-async def test_commit_by_another_connection_is_found_by_polling(
-    db_path: Path, db: SqliteStore
-) -> None:
+async def test_commit_by_another_connection_is_found_by_polling(database: str, db: Store) -> None:
     feed = Feed(db, poll_interval=0.01)
     await feed.start()
     try:
         subscriber = feed.subscribe()
-        other = SqliteStore(db_path)  # another connection, no notify: like another process
+        other = open_store(database)  # another connection, no notify: like another process
         Service(other).create_project(ProjectCreate(name="elsewhere"))
         other.close()
         with anyio.fail_after(5):
@@ -68,7 +65,7 @@ async def test_commit_by_another_connection_is_found_by_polling(
         await feed.stop()
 
 
-async def test_project_filter(db: SqliteStore, feed: Feed) -> None:
+async def test_project_filter(db: Store, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     a = service.create_project(ProjectCreate(name="a")).value
     b = service.create_project(ProjectCreate(name="b")).value
@@ -80,7 +77,7 @@ async def test_project_filter(db: SqliteStore, feed: Feed) -> None:
     assert [m["data"]["projectId"] for m in payloads(batch)] == [b.id]
 
 
-async def test_subscriber_that_falls_behind_overflows(db: SqliteStore, feed: Feed) -> None:
+async def test_subscriber_that_falls_behind_overflows(db: Store, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     slow = feed.subscribe()
     for i in range(6):  # max_queue is 5
@@ -92,7 +89,7 @@ async def test_subscriber_that_falls_behind_overflows(db: SqliteStore, feed: Fee
         await slow.next_batch()
 
 
-async def test_replay_and_resume_problems(db: SqliteStore, feed: Feed) -> None:
+async def test_replay_and_resume_problems(db: Store, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     for i in range(5):
         service.create_project(ProjectCreate(name=f"p{i}"))
@@ -107,7 +104,7 @@ async def test_replay_and_resume_problems(db: SqliteStore, feed: Feed) -> None:
     assert feed.resume_problem(3, feed.head) is None
 
 
-async def test_subscribe_catches_up_before_taking_the_head(db: SqliteStore, feed: Feed) -> None:
+async def test_subscribe_catches_up_before_taking_the_head(db: Store, feed: Feed) -> None:
     # A write acknowledged to a client but not yet dispatched: a subscriber created
     # right after must not see it as "future" (its head covers every committed seq).
     Service(db).create_project(ProjectCreate(name="silent"))  # no notify
@@ -115,7 +112,7 @@ async def test_subscribe_catches_up_before_taking_the_head(db: SqliteStore, feed
     assert subscriber.start_seq == 1
 
 
-async def test_stop_closes_subscribers(db: SqliteStore) -> None:
+async def test_stop_closes_subscribers(db: Store) -> None:
     feed = Feed(db)
     await feed.start()
     subscriber = feed.subscribe()
@@ -124,7 +121,7 @@ async def test_stop_closes_subscribers(db: SqliteStore) -> None:
         await subscriber.next_batch()
 
 
-async def test_replay_raises_when_the_log_is_pruned_underneath(db: SqliteStore, feed: Feed) -> None:
+async def test_replay_raises_when_the_log_is_pruned_underneath(db: Store, feed: Feed) -> None:
     service = Service(db, on_commit=feed.notify)
     for i in range(30):
         service.create_project(ProjectCreate(name=f"p{i}"))
@@ -139,7 +136,7 @@ async def test_replay_raises_when_the_log_is_pruned_underneath(db: SqliteStore, 
                 pass
 
 
-async def test_replay_reads_in_bounded_batches(db: SqliteStore) -> None:
+async def test_replay_reads_in_bounded_batches(db: Store) -> None:
     feed = Feed(db, poll_interval=3600)
     await feed.start()
     try:
@@ -155,22 +152,20 @@ async def test_replay_reads_in_bounded_batches(db: SqliteStore) -> None:
         await feed.stop()
 
 
-async def test_a_failed_read_is_retried_on_the_next_poll(db: SqliteStore, feed: Feed) -> None:
+async def test_a_failed_read_is_retried_on_the_next_poll(db: Store, feed: Feed) -> None:
     subscriber = feed.subscribe()
     Service(db).create_project(ProjectCreate(name="p"))
+    reader = feed._log  # the feed's own connection to the log
     with (
-        patch(
-            "maestro_mcp.core.storage.sqlite.log_rows.read_after",
-            side_effect=sqlite3.OperationalError("busy"),
-        ),
-        pytest.raises(sqlite3.OperationalError),
+        patch.object(reader, "read_after", side_effect=OSError("busy")),
+        pytest.raises(OSError, match="busy"),
     ):
         feed.pump()
     assert feed.pump() == 1  # the change token's move was not forgotten
     assert len(await subscriber.next_batch()) == 1
 
 
-async def test_a_subscriber_over_its_byte_budget_is_cut_off(db: SqliteStore) -> None:
+async def test_a_subscriber_over_its_byte_budget_is_cut_off(db: Store) -> None:
     feed = Feed(db, poll_interval=3600, max_queue=1000, max_queue_bytes=50_000)
     await feed.start()
     try:
@@ -209,9 +204,7 @@ class RecordingSink:
         return [e.seq for d in self.deliveries for e in d.events]
 
 
-async def test_attach_delivers_the_queue_first_then_every_batch(
-    db: SqliteStore, feed: Feed
-) -> None:
+async def test_attach_delivers_the_queue_first_then_every_batch(db: Store, feed: Feed) -> None:
     service = Service(db)  # no notify: this test decides when the feed reads the log
     subscriber = feed.subscribe()
     service.create_project(ProjectCreate(name="queued before attach"))
@@ -227,9 +220,7 @@ async def test_attach_delivers_the_queue_first_then_every_batch(
     assert len(sink.deliveries) == 2  # the two new events came as one batch
 
 
-async def test_subscribers_with_the_same_filter_share_one_delivery(
-    db: SqliteStore, feed: Feed
-) -> None:
+async def test_subscribers_with_the_same_filter_share_one_delivery(db: Store, feed: Feed) -> None:
     service = Service(db)
     a = service.create_project(ProjectCreate(name="a")).value
     b = service.create_project(ProjectCreate(name="b")).value
@@ -250,9 +241,7 @@ async def test_subscribers_with_the_same_filter_share_one_delivery(
     assert [e.project_id for e in only_a[0].deliveries[0].events] == [a.id]
 
 
-async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(
-    db: SqliteStore, feed: Feed
-) -> None:
+async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Store, feed: Feed) -> None:
     service = Service(db)
     behind, healthy = RecordingSink(keep_up=False), RecordingSink()
 
@@ -278,7 +267,7 @@ async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(
         subscribers[0].attach(RecordingSink())
 
 
-async def test_commits_in_other_threads_each_wake_the_feed(db: SqliteStore, feed: Feed) -> None:
+async def test_commits_in_other_threads_each_wake_the_feed(db: Store, feed: Feed) -> None:
     # The fixture's feed never polls: only notify() from the committing thread wakes it.
     service = Service(db, on_commit=feed.notify)
     subscriber = feed.subscribe()

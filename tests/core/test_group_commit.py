@@ -5,7 +5,6 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,6 +14,8 @@ from maestro_mcp.core.errors import NotFound
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
+from maestro_mcp.core.storage import Store
+from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def commits(db: SqliteStore) -> AsyncIterator[GroupCommit]:
+async def commits(db: Store) -> AsyncIterator[GroupCommit]:
     running = GroupCommit(db)
     await running.start()
     yield running
@@ -57,18 +58,16 @@ def create_project(service: Service, name: str) -> Callable[[], Any]:
     return partial(service.create_project, ProjectCreate(name=name))
 
 
-def committed_project_names(db_path: Path) -> list[str]:
+def committed_project_names(database: str) -> list[str]:
     """As another connection sees them: only what was committed."""
-    other = SqliteStore(db_path)
+    other = open_store(database)
     try:
         return [p.name for p in Service(other).list_projects().value]
     finally:
         other.close()
 
 
-async def test_writes_queued_together_commit_as_one_batch(
-    db: SqliteStore, commits: GroupCommit
-) -> None:
+async def test_writes_queued_together_commit_as_one_batch(db: Store, commits: GroupCommit) -> None:
     service = Service(db)
     names = [f"p{i}" for i in range(20)]
     before = commits.batches
@@ -80,14 +79,15 @@ async def test_writes_queued_together_commit_as_one_batch(
 
 
 async def test_a_failing_write_is_undone_alone(
-    db: SqliteStore, db_path: Path, commits: GroupCommit
+    db: Store, database: str, commits: GroupCommit
 ) -> None:
     service = Service(db)
 
     def writes_then_fails() -> None:
         service.create_project(ProjectCreate(name="undone"))  # a savepoint of its own...
         with db.write() as rows:  # ...then this one, which fails after writing
-            rows.conn.execute("UPDATE projects SET name = 'renamed' WHERE name = 'undone'")
+            undone = next(p for p in rows.list_projects() if p.name == "undone")
+            rows.save_project(undone.model_copy(update={"name": "renamed"}))
             raise NotFound("something the write needed is gone")
 
     first, failing, last = await one_batch(
@@ -101,11 +101,12 @@ async def test_a_failing_write_is_undone_alone(
     assert last.result().value.name == "kept 2"
     # The failing write was undone; the project created before it in the same
     # operation, in a savepoint of its own, was not: an operation is its writes.
-    assert committed_project_names(db_path) == ["kept 1", "undone", "kept 2"]
+    assert committed_project_names(database) == ["kept 1", "undone", "kept 2"]
 
 
+@pytest.mark.only_store("sqlite")  # the faults are SQLite's
 async def test_a_write_that_loses_the_transaction_fails_the_whole_batch(
-    db: SqliteStore, db_path: Path, commits: GroupCommit
+    db: SqliteStore, database: str, commits: GroupCommit
 ) -> None:
     service = Service(db)
     futures = await one_batch(
@@ -118,14 +119,15 @@ async def test_a_write_that_loses_the_transaction_fails_the_whole_batch(
         with pytest.raises(BatchAborted, match="full"):
             future.result()
     # "after" must not have been kept on its own, outside the batch's transaction.
-    assert committed_project_names(db_path) == []
+    assert committed_project_names(database) == []
     assert db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
     with anyio.fail_after(10):
         assert (await commits.run(create_project(service, "the writer goes on"))).seq
 
 
+@pytest.mark.only_store("sqlite")  # the faults are SQLite's
 async def test_a_failed_commit_fails_every_write_of_the_batch(
-    db: SqliteStore, db_path: Path, commits: GroupCommit
+    db: SqliteStore, database: str, commits: GroupCommit
 ) -> None:
     service = Service(db)
     futures = await one_batch(
@@ -139,12 +141,12 @@ async def test_a_failed_commit_fails_every_write_of_the_batch(
     for future in futures:
         with pytest.raises(sqlite3.IntegrityError):
             future.result()
-    assert committed_project_names(db_path) == []
+    assert committed_project_names(database) == []
     with anyio.fail_after(10):
         assert (await commits.run(create_project(service, "the writer goes on"))).seq
 
 
-async def test_stop_finishes_queued_writes_then_refuses(db: SqliteStore) -> None:
+async def test_stop_finishes_queued_writes_then_refuses(db: Store) -> None:
     service = Service(db)
     commits = GroupCommit(db)
     await commits.start()
@@ -164,7 +166,7 @@ class Fatal(BaseException):
 
 
 async def test_every_caller_is_answered_even_after_a_base_exception(
-    db: SqliteStore, commits: GroupCommit
+    db: Store, commits: GroupCommit
 ) -> None:
     service = Service(db)
 

@@ -1,9 +1,7 @@
 """The core runtime: what it starts and in which order, what it stops, and that it runs once."""
 
 import asyncio
-import sqlite3
 import threading
-from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -13,8 +11,8 @@ from maestro_mcp.core.models import ProjectCreate
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import SchemaTooNew
-from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
 from maestro_mcp.settings import Settings
+from tests.support.stores import make_schema_newer
 
 pytestmark = pytest.mark.anyio
 
@@ -51,11 +49,9 @@ async def test_a_core_runs_once(settings: Settings) -> None:
         await core.__aenter__()
 
 
-async def test_a_start_that_fails_half_way_leaves_nothing_running(db_path: Path) -> None:
-    newer = sqlite3.connect(db_path)
-    newer.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
-    newer.close()
-    core = Core(Settings(db_path=db_path))
+async def test_a_start_that_fails_half_way_leaves_nothing_running(database: str) -> None:
+    make_schema_newer(database)
+    core = Core(Settings(database=database))
     with pytest.raises(SchemaTooNew):
         await core.__aenter__()
     assert writer_threads() == []

@@ -1,4 +1,3 @@
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -270,15 +269,15 @@ def test_foreign_origin_is_refused_same_origin_allowed(client: TestClient) -> No
     assert other_port.status_code == 403
 
 
-def test_configured_origin_is_allowed(db_path: Path) -> None:
-    settings = Settings(db_path=db_path, allowed_origins=("http://localhost:5173",))
+def test_configured_origin_is_allowed(database: str) -> None:
+    settings = Settings(database=database, allowed_origins=("http://localhost:5173",))
     with in_process(settings) as client:
         response = client.get("/api/projects", headers={"Origin": "http://localhost:5173"})
         assert response.status_code == 200
 
 
-def test_token_is_required_when_configured(db_path: Path) -> None:
-    settings = Settings(db_path=db_path, token="s3cret")
+def test_token_is_required_when_configured(database: str) -> None:
+    settings = Settings(database=database, token="s3cret")
     with in_process(settings) as client:
         assert client.get("/health").status_code == 200
         refused = client.get("/api/projects")

@@ -59,7 +59,7 @@ def fuzz_target(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     db_path = tmp_path_factory.mktemp("fuzz") / "m.db"
-    with in_process(Settings(db_path=db_path)) as client:
+    with in_process(Settings(database=db_path)) as client:
         p = client.post("/api/projects", json={"name": "p"}).json()["id"]
         t = client.post("/api/tasks", json={"projectId": p, "title": "t"}).json()["id"]
         s = client.post("/api/sessions", json={"projectId": p, "name": "s"}).json()["id"]

@@ -1,6 +1,5 @@
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from maestro_mcp.mcp_server import MaestroMCP, build_mcp_server
 from maestro_mcp.settings import Settings
 from tests.support.mcp import Transport
 from tests.support.servers import LiveServer, live_server, stdio_server
+from tests.support.stores import Databases
 
 
 @pytest.fixture
@@ -58,10 +58,12 @@ class Target:
 
 
 @pytest.fixture(params=TRANSPORTS)
-def mcp_target(request: pytest.FixtureRequest) -> Target:
+def mcp_target(request: pytest.FixtureRequest, store_kind: str) -> Target:
     """Resolves the transport (a sync fixture: it may ask for async fixtures by name).
     In memory the database is always the test's own; over HTTP and stdio it is shared
-    with the package's other tests unless the test is marked ``empty_database``."""
+    with the package's other tests unless the test is marked ``empty_database``. Every
+    scenario runs on each store (``store_kind``: named here, so the fixtures asked for by
+    name below know which)."""
     transport: Transport = request.param
     own = request.node.get_closest_marker("empty_database") is not None
     if transport.kind == "memory":
@@ -71,7 +73,7 @@ def mcp_target(request: pytest.FixtureRequest) -> Target:
         server: LiveServer = request.getfixturevalue("server" if own else "shared_server")
         return Target(transport, server.base_url + "/mcp")
     if own:
-        return Target(transport, stdio_server(request.getfixturevalue("db_path")))
+        return Target(transport, stdio_server(request.getfixturevalue("database")))
     return Target(transport, request.getfixturevalue(f"shared_stdio_{transport.mode}"))
 
 
@@ -97,21 +99,25 @@ def transport(mcp_target: Target) -> Transport:
 
 
 @pytest.fixture(scope="package")
-def shared_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("mcp-shared") / "maestro.db"
+def shared_database(
+    databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    location = databases.create(tmp_path_factory.mktemp("mcp-shared"))
+    yield location
+    databases.drop(location)
 
 
 @pytest.fixture(scope="package")
-def shared_server(shared_db_path: Path) -> Iterator[LiveServer]:
-    with live_server(Settings(db_path=shared_db_path, poll_interval=0.02)) as running:
+def shared_server(shared_database: str) -> Iterator[LiveServer]:
+    with live_server(Settings(database=shared_database, poll_interval=0.02)) as running:
         yield running
 
 
 def _shared_stdio(mode: str) -> Any:
     @pytest.fixture(scope="package", name=f"shared_stdio_{mode}")
-    async def shared_stdio(shared_db_path: Path) -> AsyncIterator[Client]:
+    async def shared_stdio(shared_database: str) -> AsyncIterator[Client]:
         """A ``maestro mcp`` process on the shared database, its client in ``mode``."""
-        async with Client(stdio_server(shared_db_path), mode=mode) as client:
+        async with Client(stdio_server(shared_database), mode=mode) as client:
             yield client
 
     return shared_stdio

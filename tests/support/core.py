@@ -33,14 +33,14 @@ def new_session(
     return service.create_session(data).value
 
 
-def write_elsewhere(db_path: Path, *writes: Callable[[Service], object]) -> None:
-    """Run ``writes`` as another process writing the same database would: on a core
+def write_elsewhere(database: str | Path, *writes: Callable[[Service], object]) -> None:
+    """Run ``writes`` as another process writing ``database`` would: on a core
     runtime of its own (no server involved), each of ``writes`` one transaction (all
     the service calls one of them makes commit together). Call it from synchronous
     code (or a worker thread): it runs an event loop of its own."""
 
     async def run() -> None:
-        async with Core(Settings(db_path=db_path)) as core:
+        async with Core(Settings(database=database)) as core:
             for write in writes:
                 await core.write(partial(write, core.service))
 

@@ -113,9 +113,9 @@ def maestro_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "maestro_mcp", *args]
 
 
-def stdio_server(db_path: Path) -> StdioServerParameters:
-    """``maestro mcp`` on ``db_path``, as an agent host spawns it, for ``mcp.Client``."""
-    command, *args = maestro_command("mcp", "--db", str(db_path))
+def stdio_server(database: str | Path) -> StdioServerParameters:
+    """``maestro mcp`` on ``database``, as an agent host spawns it, for ``mcp.Client``."""
+    command, *args = maestro_command("mcp", "--db", str(database))
     return StdioServerParameters(command=command, args=args)
 
 
@@ -203,15 +203,15 @@ def spawn_until_listening(
 
 
 def start_server_process(
-    db_path: Path | None,
+    database: str | Path | None,
     *extra: str,
     env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
     timeout: float = WAIT * 3,
 ) -> ServerProcess:
     """``maestro serve`` on a port of its choosing (unless ``extra`` names one), on
-    ``db_path`` (or its default database); returns once it logged where it listens.
+    ``database`` (or its default database); returns once it logged where it listens.
     ``prefix`` goes before the command (e.g. ``taskset -c 0``)."""
-    db_args = ["--db", str(db_path)] if db_path is not None else []
+    db_args = ["--db", str(database)] if database is not None else []
     command = [*prefix, *maestro_command("serve", "--port", "0", *db_args, *extra)]
     return spawn_until_listening(command, env=env, timeout=timeout)

@@ -144,9 +144,11 @@ def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat
 
 def expire(w: Write, task_ids: list[str]) -> None:
     """Release these claims, whose leases ran out. Per task: ``task:updated``,
-    ``task:released {reason: "expired"}``."""
+    ``task:released {reason: "expired"}``. Each is checked again here, in the write:
+    another process may have renewed or ended it since it was found."""
     for task in w.rows.get_tasks(task_ids):
-        _release(w, task, ClaimEnd.EXPIRED)
+        if task.claim is not None and task.claim.expires_at <= w.now:
+            _release(w, task, ClaimEnd.EXPIRED)
 
 
 def release_all_of(w: Write, session_id: str, reason: ClaimEnd) -> None:

@@ -9,7 +9,6 @@ their idempotency and their result types.
 from collections.abc import Callable
 from functools import partial
 
-from ..clock import now_ms
 from ..errors import InvalidInput
 from ..models import (
     NOTES_LIMIT_DEFAULT,
@@ -51,10 +50,11 @@ class Service:
         store: Store,
         *,
         on_commit: Callable[[int], None] | None = None,
-        clock: Callable[[], int] = now_ms,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
-        self._tx = Transactions(store, clock, on_commit)
+        # The store's clock by default: every process on one database agrees on leases.
+        self._tx = Transactions(store, clock or store.clock, on_commit)
 
     @property
     def clock(self) -> Callable[[], int]:

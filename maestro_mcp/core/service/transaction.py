@@ -16,7 +16,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -25,25 +24,35 @@ from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
 from ..events import EventType, PendingEvent
 from ..models import IDEMPOTENCY_KEY_MAX
-from ..storage import Rows, Store
+from ..storage import LogPosition, Rows, Store
 
 T = TypeVar("T")
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 
-@dataclass(frozen=True, slots=True)
 class Result(Generic[T]):
     """A value and the seq of the log it is consistent with.
 
     For a write, ``seq`` is the seq of its last event (the head if it changed
     nothing); for a read, the head of the log in the same snapshot. A client that
-    resumes the live feed from ``seq`` misses nothing and sees nothing twice.
+    resumes the live feed from ``seq`` misses nothing and sees nothing twice. A write's
+    seq is known once its transaction committed (the store settles its position).
     """
 
-    value: T
-    seq: int
-    replayed: bool = False  # answered from an idempotency record
+    __slots__ = ("_position", "replayed", "value")
+
+    def __init__(self, value: T, seq: int | LogPosition, replayed: bool = False) -> None:
+        self.value = value
+        self._position = seq if isinstance(seq, LogPosition) else LogPosition(seq)
+        self.replayed = replayed  # answered from an idempotency record
+
+    @property
+    def seq(self) -> int:
+        return self._position.seq
+
+    def __repr__(self) -> str:
+        return f"Result({self.value!r}, seq={self._position._seq}, replayed={self.replayed})"
 
 
 @dataclass(slots=True)
@@ -85,34 +94,36 @@ class Transactions:
         """Run ``body`` in one transaction. With ``idempotency_key``, a retry of the same
         ``operation`` and ``request`` returns the first result and changes nothing."""
         fingerprint = _fingerprint(operation, request) if idempotency_key else ""
+        if idempotency_key:
+            _check_key(idempotency_key)
+            adapter: TypeAdapter[T] = TypeAdapter(result_type)
         with self.store.write() as rows:
+            write = Write(rows, self.clock())
             if idempotency_key:
-                adapter: TypeAdapter[T] = TypeAdapter(result_type)
-                _check_key(idempotency_key)
-                found = rows.find_idempotency(idempotency_key)
+                # First: a duplicate running on another instance right now is waited for.
+                found = rows.reserve_idempotency(idempotency_key, fingerprint, write.now)
                 if found is not None:
-                    if found[0] != fingerprint:
+                    if found.fingerprint != fingerprint:
                         raise IdempotencyKeyReused(
                             f"this {IDEMPOTENCY_KEY_HEADER} was already used for a different "
                             "request; use a new key for a new request"
                         )
-                    stored = json.loads(found[1])
-                    value = adapter.validate_python(stored["value"])
-                    return Result(value, stored["seq"], replayed=True)
-            write = Write(rows, self.clock())
+                    value = adapter.validate_json(found.result)
+                    return Result(value, found.seq, replayed=True)
             try:
                 value = body(write)
             except MaestroError as exc:
                 # The seq the error's view (e.g. a conflict's current entity) is consistent with.
                 exc.seq = rows.head()
                 raise
-            seq = rows.append_events(write.pending, write.now)
+            position = rows.append_events(write.pending, write.now)
             if idempotency_key:
-                result = {"value": adapter.dump_python(value, mode="json"), "seq": seq}
-                rows.save_idempotency(idempotency_key, fingerprint, json.dumps(result), write.now)
-        if write.pending and self.on_commit is not None:
-            self.store.after_commit(partial(self.on_commit, seq))
-        return Result(value, seq)
+                result = adapter.dump_json(value).decode()
+                rows.save_idempotency(idempotency_key, fingerprint, result, write.now, position)
+        on_commit = self.on_commit
+        if write.pending and on_commit is not None:
+            self.store.after_commit(lambda: on_commit(position.seq))
+        return Result(value, position)
 
     def read(self, body: Callable[[Rows], T]) -> Result[T]:
         """Run ``body`` in one snapshot; the result carries that snapshot's head."""

@@ -4,14 +4,30 @@
 the embedded backend. Only the runtime (core/runtime.py) picks and builds a store.
 """
 
-from .contract import ClaimOutlook, Durability, EndedClaim, LogReader, Rows, SchemaTooNew, Store
+from .contract import (
+    ClaimOutlook,
+    Contended,
+    Durability,
+    EndedClaim,
+    LogPosition,
+    LogReader,
+    Rows,
+    SchemaTooNew,
+    Store,
+    StoredResult,
+    StoreUnavailable,
+)
 
 __all__ = [
     "ClaimOutlook",
+    "Contended",
     "Durability",
     "EndedClaim",
+    "LogPosition",
     "LogReader",
     "Rows",
     "SchemaTooNew",
     "Store",
+    "StoreUnavailable",
+    "StoredResult",
 ]

@@ -32,6 +32,8 @@ What every backend must guarantee:
    could observe; across processes too.
 4. **Visibility of others' commits.** ``LogReader.change_token`` changes after any
    commit to the log by any connection, and is cheap to call many times a second.
+5. **One clock.** ``Store.clock`` is the time every process on the database agrees on
+   (leases, timestamps): the host's for SQLite, the database server's for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -56,6 +58,49 @@ class Durability(StrEnum):
 
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer Maestro than this one."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached (down, restarting, unreachable): nothing was
+    written; the caller may retry once it is back."""
+
+
+class Contended(Exception):
+    """The write needs a lock another transaction holds, and waiting for it inside this
+    batch could deadlock: nothing of the write was kept; run it again in a new
+    transaction (group commit re-queues it at the head of the next batch)."""
+
+
+class LogPosition:
+    """The seq the log reaches with a write's events (the head, if it emitted none).
+
+    A backend that takes seqs at the very end of the batch's transaction (PostgreSQL)
+    settles it just before COMMIT; SQLite knows it at once. Read ``seq`` only after the
+    write's transaction committed.
+    """
+
+    __slots__ = ("_seq",)
+
+    def __init__(self, seq: int | None = None) -> None:
+        self._seq = seq
+
+    @property
+    def seq(self) -> int:
+        if self._seq is None:
+            raise RuntimeError("a write's seq is known once its transaction commits")
+        return self._seq
+
+    def settle(self, seq: int) -> None:
+        self._seq = seq
+
+
+class StoredResult(NamedTuple):
+    """What an idempotency key recorded: the request's fingerprint, its result (JSON),
+    and the seq of the log it is consistent with."""
+
+    fingerprint: str
+    result: str
+    seq: int | LogPosition  # a position when recorded earlier in the same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +216,9 @@ class LogRows(Protocol):
         """The seq of the newest event, 0 for an empty log."""
 
     def oldest(self) -> int | None: ...
-    def append_events(self, events: list[PendingEvent], timestamp: int) -> int:
-        """Append with consecutive seqs after the head; returns the last (the head if none)."""
+    def append_events(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
+        """Append with consecutive seqs after the head; the position is the last one (the
+        head if none)."""
 
     def read_events_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
@@ -180,10 +226,16 @@ class LogRows(Protocol):
     def prune_events(self, keep: int) -> int:
         """Delete all but the newest ``keep`` events (at least one is kept)."""
 
-    def find_idempotency(self, key: str) -> tuple[str, str] | None:
-        """(fingerprint, stored result) of a key already used, if any."""
+    def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
+        """What a key already used recorded; else None, and the key is this transaction's
+        until it ends. A transaction using the key right now (another instance) is waited
+        for: its result is returned if it commits."""
 
-    def save_idempotency(self, key: str, fingerprint: str, result: str, now: int) -> None: ...
+    def save_idempotency(
+        self, key: str, fingerprint: str, result: str, now: int, position: LogPosition
+    ) -> None:
+        """Record a reserved key's result, consistent with the log at ``position``."""
+
     def prune_idempotency(self, created_before: int) -> int: ...
 
 
@@ -215,11 +267,22 @@ class Store(Protocol):
     def migrate(self) -> int:
         """Bring the schema up to date; returns its version. Raises ``SchemaTooNew``."""
 
+    def clock(self) -> int:
+        """Now, in epoch milliseconds, by the clock every process on this database shares."""
+
+    def epoch(self) -> str:
+        """Identifies the log's history: it changes when the log could have been rewound
+        (a restored backup, another database at the same address), so clients holding
+        seqs of another history start over instead of resuming."""
+
     def write(self) -> AbstractContextManager[Rows]: ...
     def read(self) -> AbstractContextManager[Rows]: ...
     def batch(self) -> AbstractContextManager[None]: ...
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's changes are committed."""
 
-    def log_reader(self) -> LogReader: ...
+    def log_reader(self, on_change: Callable[[], None] | None = None) -> LogReader:
+        """A connection of the feed's own. A backend that learns of commits by itself
+        (PostgreSQL's LISTEN) calls ``on_change`` from any thread when one lands."""
+
     def close(self) -> None: ...

@@ -9,6 +9,13 @@ from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
+pytestmark = pytest.mark.only_store("sqlite")
+
+
+@pytest.fixture
+def db_path(database: str) -> Path:
+    return Path(database)
+
 
 def test_migrate_creates_schema_in_wal_mode(db_path: Path) -> None:
     db = SqliteStore(db_path)

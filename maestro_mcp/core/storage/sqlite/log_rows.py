@@ -5,9 +5,11 @@ Payloads are stored whole (the envelope encoded once, in the transaction that
 commits it); the feed and every replay send those bytes unchanged.
 """
 
+import json
 import sqlite3
 
 from ...events import PendingEvent, StoredEvent, envelope
+from ..contract import LogPosition, StoredResult
 
 
 def head(conn: sqlite3.Connection) -> int:
@@ -51,7 +53,7 @@ class LogQueries:
     def oldest(self) -> int | None:
         return oldest(self.conn)
 
-    def append_events(self, events: list[PendingEvent], timestamp: int) -> int:
+    def append_events(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         # BEGIN IMMEDIATE serialises writers (threads and processes), so head()+1 is
         # free and commits become visible in seq order: the feed can tail the log with
         # `seq > last` and never skip one.
@@ -64,7 +66,7 @@ class LogQueries:
         self.conn.executemany(
             "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows
         )
-        return seq
+        return LogPosition(seq)
 
     def read_events_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
@@ -76,16 +78,23 @@ class LogQueries:
         cursor = self.conn.execute("DELETE FROM events WHERE seq <= ?", (head(self.conn) - keep,))
         return cursor.rowcount
 
-    def find_idempotency(self, key: str) -> tuple[str, str] | None:
+    def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
+        # One writer at a time: nobody else can be using the key while we look.
         row = self.conn.execute(
             "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            return None
+        stored = json.loads(row[1])  # {"value": ..., "seq": ...}
+        return StoredResult(row[0], json.dumps(stored["value"]), stored["seq"])
 
-    def save_idempotency(self, key: str, fingerprint: str, result: str, now: int) -> None:
+    def save_idempotency(
+        self, key: str, fingerprint: str, result: str, now: int, position: LogPosition
+    ) -> None:
+        stored = f'{{"value":{result},"seq":{position.seq}}}'
         self.conn.execute(
             "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-            (key, fingerprint, result, now),
+            (key, fingerprint, stored, now),
         )
 
     def prune_idempotency(self, created_before: int) -> int:

@@ -123,6 +123,16 @@ MIGRATIONS: tuple[str, ...] = (
     -- in the old shape (a list) is forgotten rather than replayed wrong.
     DELETE FROM idempotency WHERE json_type(result, '$.value') = 'array';
     """,
+    # 5: the log's history, named at random when the database is made: seqs are only
+    # comparable within one history (sync:ready carries it as the epoch). A copy made by
+    # `maestro import` gets a new one.
+    """
+    CREATE TABLE history (
+        only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+        epoch TEXT NOT NULL
+    );
+    INSERT INTO history (only_row, epoch) VALUES (1, lower(hex(randomblob(8))));
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

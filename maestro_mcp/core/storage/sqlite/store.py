@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...clock import now_ms
 from ..contract import Durability, SchemaTooNew
 from .log_rows import SqliteLogReader
 from .rows import SqliteRows
@@ -100,9 +101,20 @@ class SqliteStore:
         """This thread's connection."""
         return self.rows.conn
 
-    def log_reader(self) -> SqliteLogReader:
-        """A connection of the feed's own (closed by the feed)."""
+    def log_reader(self, on_change: Callable[[], None] | None = None) -> SqliteLogReader:
+        """A connection of the feed's own (closed by the feed). SQLite has no way to be
+        told of others' commits: the feed polls ``change_token``."""
         return SqliteLogReader(self.connect())
+
+    def clock(self) -> int:
+        # One machine, one clock.
+        return now_ms()
+
+    def epoch(self) -> str:
+        """Set when the database file was created (migration 5)."""
+        with self.read() as rows:
+            (value,) = rows.conn.execute("SELECT epoch FROM history").fetchone()
+        return str(value)
 
     def close(self) -> None:
         self._closed = True

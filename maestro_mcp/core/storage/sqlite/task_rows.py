@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ...models import Claim, Task, TaskFilter, TaskPriority, TaskStatus
+from ...models import Claim, Task, TaskFilter
+from ..rules_sql import Dialect, TaskRules
 
 # Written by save_task. Claims are written only by ClaimQueries (claim_rows.py).
 _TASK_COLUMNS = (
@@ -29,46 +30,21 @@ def upsert(table: str, columns: str) -> str:
 
 _UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
 
-# The readiness of a task, as SQL over `tasks` (the :now parameter is the clock).
-# Status and priority literals come from the enums: the SQL cannot drift from them.
-_PENDING, _IN_PROGRESS = f"'{TaskStatus.PENDING}'", f"'{TaskStatus.IN_PROGRESS}'"
-UNMET_DEPENDENCY = (
-    "EXISTS (SELECT 1 FROM task_deps d JOIN tasks dt ON dt.id = d.depends_on_id "
-    f"WHERE d.task_id = tasks.id AND dt.status != '{TaskStatus.COMPLETED}')"
-)
-LIVE_CLAIM = "(claim_expires_at IS NOT NULL AND claim_expires_at > :now)"
-# A claim that ran out hands the task back (in_progress -> pending) when the server
-# reaps it; reads count it as pending already, so they never depend on the reaper's timing.
-EFFECTIVELY_PENDING = (
-    f"(status = {_PENDING} OR (status = {_IN_PROGRESS} AND claim_expires_at IS NOT NULL "
-    "AND claim_expires_at <= :now))"
-)
-READY = f"({EFFECTIVELY_PENDING} AND NOT {UNMET_DEPENDENCY} AND NOT {LIVE_CLAIM})"
-# Most urgent first: the enum lists priorities from least to most urgent.
-PRIORITY_ORDER = (
-    "CASE priority "
-    + " ".join(
-        f"WHEN '{priority}' THEN {rank}"
-        for rank, priority in enumerate(reversed(list(TaskPriority)))
+RULES = TaskRules(
+    Dialect(
+        param=lambda name: f":{name}",
+        order="rowid",
+        has_label=lambda name: (
+            f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :{name})"
+        ),
     )
-    + " END"
 )
-
-
-def claim_next_filter(
-    project_id: str, labels: list[str], parent_id: str | None
-) -> tuple[str, dict[str, Any]]:
-    """The tasks claim-next chooses among, as SQL over ``tasks`` and its parameters: one
-    definition for the claim and for what it says when it finds nothing."""
-    clauses = ["project_id = :project_id"]
-    params: dict[str, Any] = {"project_id": project_id}
-    for n, label in enumerate(labels):
-        clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :l{n})")
-        params[f"l{n}"] = label
-    if parent_id is not None:
-        clauses.append("parent_id = :parent_id")
-        params["parent_id"] = parent_id
-    return " AND ".join(clauses), params
+UNMET_DEPENDENCY = RULES.unmet_dependency
+LIVE_CLAIM = RULES.live_claim
+EFFECTIVELY_PENDING = RULES.effectively_pending
+READY = RULES.ready
+PRIORITY_ORDER = RULES.priority_order
+claim_next_filter = RULES.claim_next_filter
 
 
 def _task(row: Sequence[Any], session_ids: list[str], depends_on: list[str]) -> Task:
@@ -178,7 +154,7 @@ class TaskQueries:
         if where.blocked is not None:
             clauses.append(UNMET_DEPENDENCY if where.blocked else f"NOT {UNMET_DEPENDENCY}")
         if where.label is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :label)")
+            clauses.append(RULES.dialect.has_label("label"))
             params["label"] = where.label
         if where.after is not None:
             clauses.append("rowid > (SELECT rowid FROM tasks WHERE id = :after)")

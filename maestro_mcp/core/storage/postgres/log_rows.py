@@ -1,0 +1,208 @@
+"""PostgreSQL queries for the event log and the idempotency records, and the feed's
+``PgLogReader``.
+
+Appending is staged: ``append_events`` hands the events to the transaction, which
+appends them all in its last statement (store.py), where the seqs are taken.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from ...events import PendingEvent, StoredEvent
+from ..contract import LogPosition, StoredResult, StoreUnavailable
+
+if TYPE_CHECKING:
+    from .store import Transaction
+
+log = logging.getLogger(__name__)
+
+# NOTIFY carries the new head only: a wake-up; every instance reads the rows itself.
+NOTIFY_CHANNEL = "maestro_events"
+LISTEN_WAIT_S = 0.5  # how often the listener looks up from its wait (to stop)
+RECONNECT_MAX_S = 2.0
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+def head(conn: Connection) -> int:
+    row = conn.execute("SELECT seq FROM event_head").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def oldest(conn: Connection) -> int | None:
+    row = conn.execute("SELECT MIN(seq) FROM events").fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def read_after(
+    conn: Connection, after: int, limit: int, *, max_bytes: int | None = None
+) -> list[StoredEvent]:
+    """Up to ``limit`` events after ``after``, stopping early past ``max_bytes`` of payload
+    (at least one event is always returned, however large)."""
+    rows = conn.execute(
+        "SELECT seq, type, project_id, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+        (after, limit),
+    ).fetchall()
+    found: list[StoredEvent] = []
+    size = 0
+    for row in rows:
+        found.append(StoredEvent(int(row[0]), row[1], row[2], row[3]))
+        size += len(row[3])
+        if max_bytes is not None and size >= max_bytes:
+            break
+    return found
+
+
+class LogQueries:
+    __slots__ = ()
+    conn: Connection
+    tx: "Transaction | None"
+
+    def head(self) -> int:
+        return head(self.conn)
+
+    def oldest(self) -> int | None:
+        return oldest(self.conn)
+
+    def append_events(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
+        assert self.tx is not None, "events are appended by write transactions only"
+        return self.tx.stage(events, timestamp)
+
+    def read_events_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]:
+        return read_after(self.conn, after, limit, max_bytes=max_bytes)
+
+    def prune_events(self, keep: int) -> int:
+        keep = max(keep, 1)
+        cursor = self.conn.execute(
+            "DELETE FROM events WHERE seq <= (SELECT seq FROM event_head) - %s", (keep,)
+        )
+        return cursor.rowcount
+
+    def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
+        # Inserted first: a transaction inserting the same key right now (another
+        # instance) makes this wait on the unique index until it ends.
+        inserted = self.conn.execute(
+            "INSERT INTO idempotency (key, fingerprint, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, fingerprint, now),
+        ).fetchone()
+        if inserted is not None:
+            return None
+        row = self.conn.execute(
+            "SELECT fingerprint, result, seq FROM idempotency WHERE key = %s", (key,)
+        ).fetchone()
+        assert row is not None
+        if row[1] is None:
+            # Reserved earlier in this very transaction (a retry in the same batch): its
+            # result is staged, with a seq that is known at COMMIT.
+            assert self.tx is not None
+            result, position = self.tx.staged_result(key)
+            return StoredResult(row[0], result, position)
+        return StoredResult(row[0], row[1], int(row[2]))
+
+    def save_idempotency(
+        self, key: str, fingerprint: str, result: str, now: int, position: LogPosition
+    ) -> None:
+        assert self.tx is not None
+        self.tx.stage_result(key, result, position)
+
+    def prune_idempotency(self, created_before: int) -> int:
+        cursor = self.conn.execute(
+            "DELETE FROM idempotency WHERE created_at < %s", (created_before,)
+        )
+        return cursor.rowcount
+
+
+class PgLogReader:
+    """The feed's connections: one to read the log (autocommit: every query sees the
+    newest commits) and, when the feed wants wake-ups, one that LISTENs in a thread and
+    calls ``on_change`` for every NOTIFY. The head is also the change token, which the
+    feed polls: if the listener is cut off, delivery goes on at the poll's pace while
+    it reconnects."""
+
+    def __init__(
+        self,
+        connect: Callable[[str], Connection],
+        on_change: Callable[[], None] | None,
+    ) -> None:
+        self._connect = connect
+        self._conn: Connection | None = None
+        self._on_change = on_change
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if on_change is not None:
+            self._thread = threading.Thread(target=self._listen, name="maestro-listen", daemon=True)
+            self._thread.start()
+
+    def _reading(self) -> Connection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                conn.close()
+            self._conn = conn = self._connect("maestro-feed")
+        return conn
+
+    def _query(self, run: Callable[[Connection], Any]) -> Any:
+        try:
+            return run(self._reading())
+        except psycopg.OperationalError as exc:
+            if self._conn is not None and (self._conn.broken or self._conn.closed):
+                raise StoreUnavailable(f"the feed's connection was lost: {exc}") from exc
+            raise
+
+    def change_token(self) -> int:
+        token: int = self._query(head)
+        return token
+
+    def head(self) -> int:
+        value: int = self._query(head)
+        return value
+
+    def oldest(self) -> int | None:
+        value: int | None = self._query(oldest)
+        return value
+
+    def read_after(
+        self, after: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]:
+        found: list[StoredEvent] = self._query(
+            lambda conn: read_after(conn, after, limit, max_bytes=max_bytes)
+        )
+        return found
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(LISTEN_WAIT_S * 4)
+            self._thread = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _listen(self) -> None:
+        assert self._on_change is not None
+        wait = 0.05
+        while not self._stop.is_set():
+            try:
+                with self._connect("maestro-listen") as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    if wait > 0.05:
+                        log.warning("feed: listening for commits again")
+                    wait = 0.05
+                    self._on_change()  # commits may have landed while nobody listened
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_WAIT_S):
+                            self._on_change()
+            except (psycopg.Error, StoreUnavailable) as exc:
+                if self._stop.is_set():
+                    return
+                if wait == 0.05:
+                    log.warning("feed: lost the LISTEN connection (%s); polling meanwhile", exc)
+                self._stop.wait(wait)
+                wait = min(wait * 2, RECONNECT_MAX_S)

@@ -1,0 +1,151 @@
+"""The PostgreSQL schema, as an ordered list of migrations, and the row that says which
+ones a database has.
+
+``maestro_schema`` holds the version (how many migrations were applied), the oldest
+version of the code that may still use the database (a migration that only adds
+what old code ignores leaves it; one that changes meaning raises it), and the epoch:
+the log's history, named at random when the database is made.
+
+Migrations run in one transaction under an advisory lock, so instances that start
+together apply them once. A migration is never edited once released.
+"""
+
+# The one row of maestro_schema is made by the first migration; before it exists the
+# version is 0.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: everything SQLite's migrations 1-5 hold, in one step.
+    """
+    CREATE TABLE maestro_schema (
+        only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+        version INTEGER NOT NULL,
+        readable_from INTEGER NOT NULL,
+        epoch TEXT NOT NULL
+    );
+    INSERT INTO maestro_schema (version, readable_from, epoch)
+    VALUES (0, 1, md5(random()::text || clock_timestamp()::text));
+
+    -- `ord` keeps creation order (SQLite's rowid).
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        name TEXT NOT NULL,
+        working_dir TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        version INTEGER NOT NULL
+    );
+
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        parent_id TEXT REFERENCES tasks(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        prompt TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        labels TEXT[] NOT NULL DEFAULT '{}',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        started_at BIGINT,
+        completed_at BIGINT,
+        version INTEGER NOT NULL,
+        -- A claim: never in an event; the token goes to the claimer only.
+        claim_session_id TEXT,
+        claim_token TEXT,
+        claimed_at BIGINT,
+        claim_expires_at BIGINT,
+        claim_lease_ms BIGINT
+    );
+    CREATE INDEX tasks_by_project ON tasks(project_id, ord);
+    CREATE INDEX tasks_by_parent ON tasks(parent_id);
+    CREATE INDEX tasks_by_claim_expiry ON tasks(claim_expires_at)
+        WHERE claim_expires_at IS NOT NULL;
+    CREATE INDEX tasks_by_claim_session ON tasks(claim_session_id)
+        WHERE claim_session_id IS NOT NULL;
+
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        agent TEXT,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        last_activity_at BIGINT NOT NULL,
+        ended_at BIGINT,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_by_project ON sessions(project_id, ord);
+
+    -- The one place a task<->session link is stored; both sides' lists derive from it.
+    CREATE TABLE task_sessions (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        UNIQUE (task_id, session_id)
+    );
+    CREATE INDEX task_sessions_by_session ON task_sessions(session_id);
+
+    CREATE TABLE session_notes (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        message TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    );
+    CREATE INDEX session_notes_by_session ON session_notes(session_id, id);
+
+    CREATE TABLE task_deps (
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        depends_on_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        PRIMARY KEY (task_id, depends_on_id)
+    );
+    CREATE INDEX task_deps_by_dependency ON task_deps(depends_on_id);
+
+    CREATE TABLE ended_claims (
+        token TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        ended_at BIGINT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX ended_claims_by_age ON ended_claims(ended_at);
+    CREATE INDEX ended_claims_by_task ON ended_claims(task_id);
+
+    -- The event log is the bus: payload is the complete JSON envelope, encoded once.
+    CREATE TABLE events (
+        seq BIGINT PRIMARY KEY,
+        ts BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        project_id TEXT,
+        payload TEXT NOT NULL
+    );
+    -- The newest seq. Advanced once per transaction, by the statement that appends its
+    -- events, at the very end: its row lock, held until COMMIT, makes seq order commit
+    -- order (a sequence would commit out of order and leave gaps).
+    CREATE TABLE event_head (
+        only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+        seq BIGINT NOT NULL
+    );
+    INSERT INTO event_head (seq) VALUES (0);
+
+    -- A key is inserted first (result NULL) and filled in by the same transaction: a
+    -- duplicate on another instance waits on the unique index, then replays it.
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        result TEXT,
+        seq BIGINT,
+        created_at BIGINT NOT NULL
+    );
+    CREATE INDEX idempotency_by_age ON idempotency(created_at);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+# The oldest schema version this code can use (it reads databases up to SCHEMA_VERSION,
+# and newer ones whose readable_from is at most SCHEMA_VERSION).
+READABLE_FROM = 1

@@ -1,0 +1,525 @@
+"""The PostgreSQL store: connections, transactions, locks, the seq, the clock, migrations.
+
+It implements ``Store`` of the storage contract (core/storage/contract.py) so that
+any number of Maestro instances on one database behave as one server
+(``../shared/ARCHITECTURE.md``, "PostgreSQL: how the contract holds across instances"):
+
+- **Seq.** A transaction's events are staged while it runs and appended by ONE
+  statement at its very end, which also advances the one-row ``event_head``. That
+  row's lock is held until COMMIT, so seq order is commit order and every visible
+  prefix of the log is gap-free. Never inside a savepoint: rolling one back would
+  drop the lock. The same statement fills the transaction's idempotency records
+  (their seqs are known only then) and queues ``NOTIFY`` (sent at COMMIT).
+- **Serialisable domain rules.** A write transaction locks the project of every row
+  it reads or writes (``pg_advisory_xact_lock``) before reading it, and reads under
+  READ COMMITTED, so it sees the newest committed state of what it locked. Writes
+  of one project are serialised across instances; writes of different projects run
+  side by side. Inside a batch, an operation that would wait for a lock while the
+  batch holds another one raises ``Contended`` instead (undone alone, run again at
+  the head of the next batch): instances never deadlock on each other's batches.
+- **Reads** run in REPEATABLE READ READ ONLY transactions: one snapshot.
+- **Time.** ``clock()`` is the database server's clock (an offset to the host's,
+  measured now and then), so every instance agrees on leases.
+- **Outages.** A lost connection or an unreachable server raises ``StoreUnavailable``
+  (nothing was written); the pool opens new connections once the server is back.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import psycopg.errors
+import psycopg_pool
+
+from ...clock import now_ms
+from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
+from ..contract import Contended, Durability, LogPosition, SchemaTooNew, StoreUnavailable
+from ..location import masked
+from . import locks
+from .locks import lock_key
+from .log_rows import NOTIFY_CHANNEL, PgLogReader
+from .rows import PgRows
+from .schema import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+APPLICATION_NAME = "maestro"
+CONNECT_TIMEOUT_S = 5
+# How long a caller waits for a pooled connection before it is told the store is down.
+POOL_TIMEOUT_S = 5.0
+POOL_MAX = 16
+CLOCK_RESYNC_S = 30.0
+
+
+@dataclass(slots=True)
+class _Staged:
+    type: str
+    project_id: str | None
+    tail: str  # the envelope after its seq
+    ts: int
+
+
+@dataclass
+class Transaction:
+    """One write transaction in progress: its connection, the events and idempotency
+    results it will append at its end, and the project locks it holds."""
+
+    conn: Connection
+    batch: bool  # a group-commit batch: operations run in savepoints
+    events: list[_Staged] = field(default_factory=list)
+    positions: list[tuple[LogPosition, int]] = field(default_factory=list)  # (position, offset)
+    results: list[tuple[str, str, int]] = field(default_factory=list)  # (key, result, offset)
+    result_positions: dict[str, tuple[str, LogPosition]] = field(default_factory=dict)
+    held: set[int] = field(default_factory=set)  # lock keys held
+    held_before: frozenset[int] = frozenset()  # held when the current operation began
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def stage(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
+        for event in events:
+            tail = envelope_tail(event.type.value, event.data_json, timestamp)
+            self.events.append(_Staged(event.type.value, event.project_id, tail, timestamp))
+        position = LogPosition()
+        self.positions.append((position, len(self.events)))
+        return position
+
+    def stage_result(self, key: str, result: str, position: LogPosition) -> None:
+        offset = next(o for p, o in reversed(self.positions) if p is position)
+        self.results.append((key, result, offset))
+        self.result_positions[key] = (result, position)
+
+    def staged_result(self, key: str) -> tuple[str, LogPosition]:
+        """The result an earlier operation of this transaction recorded for ``key``."""
+        return self.result_positions[key]
+
+    def lock(self, key: int) -> None:
+        """Hold the advisory lock ``key`` until the transaction ends."""
+        if key in self.held:
+            return
+        if self.batch and self.held_before:
+            # Waiting while earlier operations of this batch hold locks could deadlock
+            # with another instance's batch: give way instead.
+            (got,) = one(self.conn, "SELECT pg_try_advisory_xact_lock(%s)", (key,))
+            if not got:
+                raise Contended("a project this write needs is locked by another transaction")
+        else:
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        self.held.add(key)
+
+    def finish(self) -> None:
+        """Append the staged events and fill the idempotency results: the transaction's
+        last statement, taking the seqs under ``event_head``'s row lock."""
+        n = len(self.events)
+        if n == 0 and not self.results:
+            if self.positions:
+                (head,) = one(self.conn, "SELECT seq FROM event_head")
+                for position, offset in self.positions:
+                    position.settle(int(head) + offset)
+            return
+        row = one(
+            self.conn,
+            _APPEND,
+            {
+                "n": n,
+                "head": ENVELOPE_HEAD,
+                "types": [e.type for e in self.events],
+                "projects": [e.project_id for e in self.events],
+                "tails": [e.tail for e in self.events],
+                "tss": [e.ts for e in self.events],
+                "keys": [k for k, _, _ in self.results],
+                "results": [r for _, r, _ in self.results],
+                "ats": [o for _, _, o in self.results],
+                "channel": NOTIFY_CHANNEL,
+            },
+        )
+        base = int(row[0])
+        for position, offset in self.positions:
+            position.settle(base + offset)
+
+    def mark(self) -> tuple[int, int, int, frozenset[int]]:
+        return len(self.events), len(self.positions), len(self.results), frozenset(self.held)
+
+    def undo_to(self, mark: tuple[int, int, int, frozenset[int]]) -> None:
+        """Forget what an operation staged and the locks it took (its savepoint was
+        rolled back, which released them)."""
+        events, positions, results, held = mark
+        del self.events[events:]
+        del self.positions[positions:]
+        for key, _, _ in self.results[results:]:
+            del self.result_positions[key]
+        del self.results[results:]
+        self.held = set(held)
+
+
+# One statement: advance the head by n (its row lock held until COMMIT), append the
+# events with the seqs that follow the old head, fill the idempotency results, and
+# queue the wake-up for the other instances (NOTIFY is sent at COMMIT).
+_APPEND = """
+WITH head AS (
+    UPDATE event_head SET seq = seq + %(n)s RETURNING seq - %(n)s AS base
+), appended AS (
+    INSERT INTO events (seq, ts, type, project_id, payload)
+    SELECT head.base + e.n, e.ts, e.type, e.project_id, %(head)s || (head.base + e.n) || e.tail
+    FROM head, unnest(%(types)s::text[], %(projects)s::text[], %(tails)s::text[],
+                      %(tss)s::bigint[]) WITH ORDINALITY AS e(type, project_id, tail, ts, n)
+), filled AS (
+    UPDATE idempotency SET result = k.result, seq = head.base + k.at
+    FROM head, unnest(%(keys)s::text[], %(results)s::text[], %(ats)s::bigint[])
+        AS k(key, result, at)
+    WHERE idempotency.key = k.key
+)
+SELECT base, CASE WHEN %(n)s > 0 THEN pg_notify(%(channel)s, (base + %(n)s)::text) END
+FROM head
+"""
+
+
+def one(conn: Connection, query: str, params: Any = None) -> tuple[Any, ...]:
+    """The one row ``query`` returns."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row
+
+
+def _roll_back(conn: Connection) -> None:
+    """End a failed transaction, unless the connection is gone (the pool drops it)."""
+    if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK")
+
+
+def _unavailable(exc: psycopg.Error) -> bool:
+    """Whether an error means the server is gone or unreachable (not a bad statement)."""
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return True
+    state = exc.sqlstate or ""
+    # 08: connection exceptions; 57P01-03: shut down by an administrator, crash, cannot
+    # connect now (starting up); no state at all: the connection broke.
+    return (
+        state.startswith("08")
+        or state in {"57P01", "57P02", "57P03"}
+        or (not state and isinstance(exc, psycopg.OperationalError))
+    )
+
+
+class PgStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        durability: Durability = Durability.NORMAL,
+        pool_max: int = POOL_MAX,
+        application_name: str = APPLICATION_NAME,
+    ) -> None:
+        self.url = url
+        # PostgreSQL flushes its WAL at every COMMIT (synchronous_commit=on, its
+        # default): both levels are met by the server's own settings, which we keep.
+        self.durability = Durability(durability)
+        self.application_name = application_name
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_max,
+            kwargs=self._connect_kwargs(),
+            open=False,
+            timeout=POOL_TIMEOUT_S,
+            name="maestro",
+        )
+        self._pool_lock = threading.Lock()
+        self._opened = False
+        self._closed = False
+        self._local = threading.local()
+        self._clock_lock = threading.Lock()
+        self._clock_offset = 0
+        self._clock_synced = float("-inf")
+        # Which project a task or session belongs to never changes: remembered to lock
+        # it without asking again.
+        self.project_of: dict[str, str] = {}
+        self._readers: list[PgLogReader] = []
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {
+            "autocommit": True,  # transactions are ours: BEGIN ... COMMIT
+            "application_name": self.application_name,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+        }
+
+    @property
+    def location(self) -> str:
+        return masked(self.url)
+
+    # --- connections ------------------------------------------------------------------
+
+    def connect(self, application_name: str | None = None) -> Connection:
+        """A new connection of the caller's own (the feed's), outside the pool."""
+        kwargs = self._connect_kwargs()
+        if application_name:
+            kwargs["application_name"] = application_name
+        try:
+            return psycopg.connect(self.url, **kwargs)
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StoreUnavailable(f"cannot reach the database at {self.location}: {reason}")
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if self._closed:
+            raise RuntimeError("database is closed")
+        self._open_pool()
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            if _unavailable(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    def _open_pool(self) -> None:
+        if self._opened:
+            return
+        with self._pool_lock:
+            if not self._opened:
+                self._pool.open(wait=False)
+                self._opened = True
+
+    def log_reader(self, on_change: Callable[[], None] | None = None) -> PgLogReader:
+        reader = PgLogReader(self.connect, on_change)
+        self._readers.append(reader)
+        return reader
+
+    def close(self) -> None:
+        self._closed = True
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
+        if self._opened:
+            self._pool.close()
+
+    # --- transactions -----------------------------------------------------------------
+
+    def _current(self) -> "Transaction | None":
+        tx: Transaction | None = self._local.__dict__.get("tx")
+        return tx
+
+    @contextmanager
+    def write(self) -> Iterator[PgRows]:
+        """One write transaction, committed when the block exits normally; inside
+        ``batch()`` on this thread, a savepoint of the batch's transaction."""
+        tx = self._current()
+        if tx is not None and tx.batch:
+            with self._savepoint(tx):
+                yield PgRows(tx.conn, tx, self)
+            return
+        if tx is not None:
+            raise RuntimeError("a write inside a write: use batch()")
+        with self._transaction(batch=False) as tx:
+            yield PgRows(tx.conn, tx, self)
+        for callback in tx.callbacks:
+            callback()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every ``write()`` this thread makes inside the block, each
+        in its own savepoint; the callbacks of ``after_commit`` run after its COMMIT."""
+        with self._transaction(batch=True) as tx:
+            yield
+        for callback in tx.callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback after a batch's COMMIT failed")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        tx = self._current()
+        if tx is None:
+            callback()
+        else:
+            tx.callbacks.append(callback)
+
+    @contextmanager
+    def _transaction(self, *, batch: bool) -> Iterator[Transaction]:
+        if self._current() is not None or self._depth():
+            raise RuntimeError("this thread is inside a transaction already")
+        with self._connection() as conn:
+            tx = Transaction(conn, batch=batch)
+            self._local.tx = tx
+            try:
+                with self._errors():
+                    conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    yield tx
+                    tx.finish()
+                    conn.execute("COMMIT")
+            except BaseException:
+                if (
+                    not conn.broken
+                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                ):
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.tx = None
+
+    @contextmanager
+    def _savepoint(self, tx: Transaction) -> Iterator[None]:
+        mark = tx.mark()
+        tx.held_before = mark[3]
+        with self._errors():
+            tx.conn.execute("SAVEPOINT write")
+            try:
+                yield
+            except BaseException:
+                if not tx.conn.broken:
+                    tx.conn.execute("ROLLBACK TO SAVEPOINT write")
+                    tx.conn.execute("RELEASE SAVEPOINT write")
+                tx.undo_to(mark)
+                raise
+            tx.conn.execute("RELEASE SAVEPOINT write")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Name the errors the core handles: a contended lock, an unreachable server."""
+        try:
+            yield
+        except psycopg.errors.TransactionRollback as exc:  # deadlock, serialisation failure
+            raise Contended(str(exc)) from exc
+        except psycopg.Error as exc:
+            if _unavailable(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[PgRows]:
+        """One snapshot. Inside a transaction of this thread it joins that one."""
+        tx = self._current()
+        if tx is not None:
+            yield PgRows(tx.conn, tx, self)
+            return
+        current: PgRows | None = self._local.__dict__.get("reading")
+        if current is not None:
+            self._local.depth += 1
+            try:
+                yield current
+            finally:
+                self._local.depth -= 1
+            return
+        with self._connection() as conn:
+            rows = PgRows(conn, None, self)
+            self._local.reading, self._local.depth = rows, 1
+            try:
+                with self._errors():
+                    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    yield rows
+                    conn.execute("COMMIT")
+            except BaseException:
+                if (
+                    not conn.broken
+                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                ):
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.reading, self._local.depth = None, 0
+
+    def _depth(self) -> int:
+        depth: int = self._local.__dict__.get("depth", 0)
+        return depth
+
+    # --- the clock and the epoch -------------------------------------------------------
+
+    def clock(self) -> int:
+        """The database server's clock, in epoch ms: the host's plus an offset measured
+        every ``CLOCK_RESYNC_S`` (to within half a round trip)."""
+        if time.monotonic() - self._clock_synced > CLOCK_RESYNC_S:
+            self._sync_clock()
+        return now_ms() + self._clock_offset
+
+    def _sync_clock(self) -> None:
+        with self._clock_lock:
+            if time.monotonic() - self._clock_synced <= CLOCK_RESYNC_S:
+                return
+            with self._connection() as conn:
+                before = now_ms()
+                (server,) = one(
+                    conn, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+                )
+                after = now_ms()
+            self._clock_offset = int(server) - (before + after) // 2
+            self._clock_synced = time.monotonic()
+
+    def epoch(self) -> str:
+        """The log's history: the random name given when the database was made, the
+        database's identity in its cluster (a restore makes a new one) and the cluster's
+        timeline (a failover or point-in-time recovery starts a new one)."""
+        with self._connection() as conn:
+            (name, oid) = one(
+                conn,
+                "SELECT s.epoch, d.oid FROM maestro_schema s, pg_database d "
+                "WHERE d.datname = current_database()",
+            )
+            try:
+                (timeline,) = one(conn, "SELECT timeline_id FROM pg_control_checkpoint()")
+            except psycopg.errors.InsufficientPrivilege:
+                timeline = 0  # a role without pg_monitor: the other two still tell
+        digest = hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8)
+        return digest.hexdigest()
+
+    # --- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Bring the schema up to date under an advisory lock (instances starting
+        together apply each migration once); returns the schema version. It is the
+        store's first use, on a connection of its own: a server that cannot be reached
+        is named at once, with the reason."""
+        with self.connect("maestro-migrate") as conn, self._errors():
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(locks.MIGRATIONS),))
+                current, readable_from = self._schema_version(conn)
+                if current > SCHEMA_VERSION and readable_from > SCHEMA_VERSION:
+                    raise SchemaTooNew(
+                        f"{self.location} has schema version {current}, which Maestro "
+                        f"{SCHEMA_VERSION} cannot use; upgrade Maestro"
+                    )
+                for number in range(current, SCHEMA_VERSION):
+                    conn.execute(MIGRATIONS[number])
+                if current < SCHEMA_VERSION:
+                    conn.execute(
+                        "UPDATE maestro_schema SET version = %s, "
+                        "readable_from = GREATEST(readable_from, %s)",
+                        (SCHEMA_VERSION, READABLE_FROM),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                _roll_back(conn)
+                raise
+        return max(current, SCHEMA_VERSION)
+
+    @staticmethod
+    def _schema_version(conn: Connection) -> tuple[int, int]:
+        (exists,) = one(conn, "SELECT to_regclass('maestro_schema') IS NOT NULL")
+        if not exists:
+            return 0, 0
+        row = one(conn, "SELECT version, readable_from FROM maestro_schema")
+        return int(row[0]), int(row[1])
+
+    # --- one instance at a time ---------------------------------------------------------
+
+    @contextmanager
+    def leader(self, role: str) -> Iterator[bool]:
+        """Whether this process holds ``role`` (e.g. the pruner) for the block: a
+        session-level advisory lock, tried without waiting."""
+        with self._connection() as conn:
+            (got,) = one(conn, "SELECT pg_try_advisory_lock(%s)", (lock_key(role),))
+            try:
+                yield bool(got)
+            finally:
+                if got and not conn.broken:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(role),))

@@ -1,0 +1,257 @@
+"""PostgreSQL queries for tasks: readiness and dependencies. Used by ``PgRows``.
+
+A task is read with its links and dependencies in one query (array subqueries): one
+round trip per read, where SQLite, in process, makes three.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from ...models import Claim, Task, TaskFilter
+from ..rules_sql import Dialect, TaskRules
+
+if TYPE_CHECKING:
+    from .store import Transaction
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+RULES = TaskRules(
+    Dialect(
+        param=lambda name: f"%({name})s",
+        order="ord",
+        has_label=lambda name: f"%({name})s = ANY(tasks.labels)",
+    )
+)
+
+# Written by save_task. Claims are written only by ClaimQueries (claim_rows.py).
+_TASK_COLUMNS = (
+    "id, project_id, parent_id, title, description, prompt, status, priority, "
+    "created_at, updated_at, started_at, completed_at, version, labels"
+)
+_TASK_READ = (
+    _TASK_COLUMNS
+    + ", claim_session_id, claimed_at, claim_expires_at"
+    + ", ARRAY(SELECT session_id FROM task_sessions l WHERE l.task_id = tasks.id ORDER BY l.id)"
+    + ", ARRAY(SELECT depends_on_id FROM task_deps d WHERE d.task_id = tasks.id"
+    + " ORDER BY depends_on_id)"
+)
+
+
+def upsert(table: str, columns: str) -> str:
+    names = [c.strip() for c in columns.split(",")]
+    marks = ", ".join("%s" for _ in names)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "id")
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
+
+
+def _task(row: Sequence[Any]) -> Task:
+    claim = None
+    if row[14] is not None:
+        claim = Claim(session_id=row[14], claimed_at=row[15], expires_at=row[16])
+    session_ids: list[str] = row[17]
+    return Task(
+        id=row[0],
+        project_id=row[1],
+        parent_id=row[2],
+        title=row[3],
+        description=row[4],
+        prompt=row[5],
+        status=row[6],
+        priority=row[7],
+        session_ids=session_ids,
+        session_count=len(session_ids),
+        labels=row[13],
+        depends_on=row[18],
+        claim=claim,
+        created_at=row[8],
+        updated_at=row[9],
+        started_at=row[10],
+        completed_at=row[11],
+        version=row[12],
+    )
+
+
+class TaskQueries:
+    __slots__ = ()
+    conn: Connection
+    tx: "Transaction | None"
+
+    def lock_tasks_projects(self, task_ids: Iterable[str]) -> None: ...  # rows.py
+    def lock_projects(self, project_ids: Iterable[str | None]) -> None: ...  # rows.py
+
+    def _load_tasks(
+        self,
+        condition: str,
+        params: dict[str, Any],
+        *,
+        order: str = "ord",
+        limit: int | None = None,
+    ) -> list[Task]:
+        limited = f" LIMIT {int(limit)}" if limit is not None else ""
+        selected = f"SELECT {_TASK_READ} FROM tasks WHERE {condition} ORDER BY {order}{limited}"
+        return [_task(row) for row in self.conn.execute(selected, params).fetchall()]
+
+    def get_task(self, task_id: str) -> Task | None:
+        self.lock_tasks_projects([task_id])
+        found = self._load_tasks("id = %(id)s", {"id": task_id})
+        return found[0] if found else None
+
+    def get_tasks(self, task_ids: Iterable[str]) -> list[Task]:
+        ids = list(dict.fromkeys(task_ids))
+        if not ids:
+            return []
+        self.lock_tasks_projects(ids)
+        by_id = {t.id: t for t in self._load_tasks("id = ANY(%(ids)s)", {"ids": ids})}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {"now": now}
+        if where.project_id is not None:
+            self.lock_projects([where.project_id])
+            clauses.append("project_id = %(project_id)s")
+            params["project_id"] = where.project_id
+        if where.status is not None:
+            clauses.append("status = %(status)s")
+            params["status"] = where.status.value
+        if where.parent_id is not None:
+            clauses.append("parent_id = %(parent_id)s")
+            params["parent_id"] = where.parent_id
+        if where.session_id is not None:
+            clauses.append(
+                "id IN (SELECT task_id FROM task_sessions WHERE session_id = %(session_id)s)"
+            )
+            params["session_id"] = where.session_id
+        if where.query is not None:
+            escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("(title ILIKE %(pattern)s OR description ILIKE %(pattern)s)")
+            params["pattern"] = f"%{escaped}%"
+        if where.ready is not None:
+            clauses.append(RULES.ready if where.ready else f"NOT {RULES.ready}")
+        if where.blocked is not None:
+            unmet = RULES.unmet_dependency
+            clauses.append(unmet if where.blocked else f"NOT {unmet}")
+        if where.label is not None:
+            clauses.append(RULES.dialect.has_label("label"))
+            params["label"] = where.label
+        if where.after is not None:
+            clauses.append("ord > (SELECT ord FROM tasks WHERE id = %(after)s)")
+            params["after"] = where.after
+        return self._load_tasks(" AND ".join(clauses) or "TRUE", params, limit=where.limit)
+
+    def next_ready(
+        self,
+        project_id: str,
+        now: int,
+        count: int,
+        labels: list[str],
+        parent_id: str | None,
+    ) -> list[Task]:
+        """Up to ``count`` ready tasks, most urgent first, then oldest."""
+        self.lock_projects([project_id])
+        matching, params = RULES.claim_next_filter(project_id, labels, parent_id)
+        return self._load_tasks(
+            f"{matching} AND {RULES.ready}",
+            {**params, "now": now},
+            order=f"{RULES.priority_order}, ord",
+            limit=count,
+        )
+
+    def save_task(self, task: Task) -> None:
+        self.lock_projects([task.project_id])
+        self.conn.execute(
+            _UPSERT_TASK,
+            (
+                task.id,
+                task.project_id,
+                task.parent_id,
+                task.title,
+                task.description,
+                task.prompt,
+                task.status.value,
+                task.priority.value,
+                task.created_at,
+                task.updated_at,
+                task.started_at,
+                task.completed_at,
+                task.version,
+                list(task.labels),
+            ),
+        )
+
+    def subtree_ids(self, task_id: str) -> list[str]:
+        """The task and all its descendants, deepest first."""
+        self.lock_tasks_projects([task_id])
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE sub(id, depth) AS (
+                SELECT id, 0 FROM tasks WHERE id = %s
+                UNION ALL
+                SELECT tasks.id, sub.depth + 1 FROM tasks JOIN sub ON tasks.parent_id = sub.id
+            )
+            SELECT id FROM sub ORDER BY depth DESC, id
+            """,
+            (task_id,),
+        )
+        return [row[0] for row in rows]
+
+    def ancestor_ids(self, task_id: str) -> list[str]:
+        self.lock_tasks_projects([task_id])
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE up(id) AS (
+                SELECT parent_id FROM tasks WHERE id = %s
+                UNION
+                SELECT tasks.parent_id FROM tasks JOIN up ON tasks.id = up.id
+            )
+            SELECT id FROM up WHERE id IS NOT NULL
+            """,
+            (task_id,),
+        )
+        return [row[0] for row in rows]
+
+    def delete_tasks(self, task_ids: list[str]) -> None:
+        self.lock_tasks_projects(task_ids)
+        self.conn.execute("DELETE FROM tasks WHERE id = ANY(%s)", (task_ids,))
+
+    def set_dependencies(self, task_id: str, depends_on: list[str]) -> None:
+        self.lock_tasks_projects([task_id])
+        self.conn.execute("DELETE FROM task_deps WHERE task_id = %s", (task_id,))
+        if depends_on:
+            self.conn.execute(
+                "INSERT INTO task_deps (task_id, depends_on_id) SELECT %s, unnest(%s::text[])",
+                (task_id, depends_on),
+            )
+
+    def depends_transitively(self, start: list[str], target: str) -> bool:
+        """Whether ``target`` is among ``start`` or what they depend on, directly or not."""
+        if not start:
+            return False
+        self.lock_tasks_projects([*start, target])
+        row = self.conn.execute(
+            """
+            WITH RECURSIVE reach(id) AS (
+                SELECT unnest(%s::text[])
+                UNION
+                SELECT d.depends_on_id FROM task_deps d JOIN reach ON d.task_id = reach.id
+            )
+            SELECT 1 FROM reach WHERE id = %s LIMIT 1
+            """,
+            (start, target),
+        ).fetchone()
+        return row is not None
+
+    def dependents_of(self, task_ids: list[str]) -> list[str]:
+        self.lock_tasks_projects(task_ids)
+        rows = self.conn.execute(
+            "SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id = ANY(%s) ORDER BY task_id",
+            (task_ids,),
+        )
+        return [row[0] for row in rows]

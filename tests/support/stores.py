@@ -1,0 +1,162 @@
+"""The two stores every test that touches a database runs on: SQLite and PostgreSQL.
+
+The rules:
+
+- A test asks for ``database`` (a location: a file path or a ``postgresql://`` URL)
+  and runs once per store; ``tests/conftest.py`` parametrises it. A test about one
+  store only says so with ``@pytest.mark.only_store("sqlite")`` (or ``"postgresql"``);
+  its runs on the other store are deselected, not skipped.
+- PostgreSQL runs on a throwaway cluster the suite starts (``tests/support/postgres.py``),
+  or on the server ``MAESTRO_TEST_PG_URL`` names. Each test gets a database of its own,
+  copied from a template migrated once (a copy takes milliseconds; migrating, longer),
+  and dropped after it.
+- Without PostgreSQL, its runs are skipped with the reason, except under ``CI=true``:
+  there they fail. CI never passes by not testing a store.
+"""
+
+import itertools
+import os
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from maestro_mcp.core.storage.location import open_store
+
+from . import postgres
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+STORES = (SQLITE, POSTGRESQL)
+TEMPLATE = "maestro_template"
+DB_FILENAME = "maestro.db"
+
+
+class Databases(Protocol):
+    """Fresh, migrated-on-first-use databases of one store."""
+
+    kind: str
+
+    def create(self, directory: Path) -> str:
+        """A new empty database's location (``directory`` may hold its files)."""
+
+    def drop(self, location: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SqliteDatabases:
+    kind = SQLITE
+
+    def create(self, directory: Path) -> str:
+        return str(directory / DB_FILENAME)
+
+    def drop(self, location: str) -> None:
+        pass  # the test's temporary directory goes with it
+
+    def close(self) -> None:
+        pass
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+class PostgresDatabases:
+    kind = POSTGRESQL
+
+    def __init__(self, server_url: str, cluster: postgres.Cluster | None) -> None:
+        self.server_url = server_url  # any database of the server: the admin connection
+        self.cluster = cluster  # None when MAESTRO_TEST_PG_URL names the server
+        self._names = itertools.count(1)
+        self._prefix = f"maestro_test_{os.getpid()}_"
+        self._admin = psycopg.connect(server_url, autocommit=True)
+        self._strategy = (
+            sql.SQL(" STRATEGY FILE_COPY")  # PostgreSQL 15+: faster for small databases
+            if self._admin.info.server_version >= 150000
+            else sql.SQL("")
+        )
+        self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)"), TEMPLATE)
+        self._execute(sql.SQL("CREATE DATABASE {}"), TEMPLATE)
+        store = open_store(with_database(server_url, TEMPLATE))
+        store.migrate()
+        store.close()
+
+    @classmethod
+    def start(cls, directory: Path) -> "PostgresDatabases":
+        url = postgres.test_cluster_url()
+        if url is not None:
+            return cls(url, None)
+        cluster = postgres.Cluster.start(directory)
+        try:
+            return cls(cluster.url(), cluster)
+        except BaseException:
+            cluster.destroy()
+            raise
+
+    def _execute(self, statement: sql.SQL, name: str, tail: sql.Composable | None = None) -> None:
+        composed = statement.format(sql.Identifier(name))
+        if tail is not None:
+            composed = sql.Composed([composed, tail])
+        self._admin.execute(composed)
+
+    def create(self, directory: Path) -> str:
+        name = f"{self._prefix}{next(self._names)}"
+        self._admin.execute(
+            sql.Composed(
+                [
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(TEMPLATE)
+                    ),
+                    self._strategy,
+                ]
+            )
+        )
+        return with_database(self.server_url, name)
+
+    def drop(self, location: str) -> None:
+        name = urlsplit(location).path.lstrip("/")
+        self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)"), name)
+
+    def close(self) -> None:
+        self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)"), TEMPLATE)
+        self._admin.close()
+        if self.cluster is not None:
+            self.cluster.destroy()
+
+
+def unavailable_reason() -> str | None:
+    """Why the PostgreSQL runs cannot happen here, or None if they can."""
+    if postgres.test_cluster_url() is None and postgres.find_pg_bin("initdb") is None:
+        return (
+            "PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql/*/bin): "
+            f"run scripts/ensure-postgres, or set {postgres.URL_ENV} to a server"
+        )
+    return None
+
+
+def make_schema_newer(location: str) -> None:
+    """Make ``location``'s schema look written by a Maestro newer than this one, which
+    this one cannot use (migrated first if it is empty)."""
+    store = open_store(location)
+    store.migrate()
+    store.close()
+    if location.startswith(("postgresql:", "postgres:")):
+        from maestro_mcp.core.storage.postgres.schema import SCHEMA_VERSION
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE maestro_schema SET version = %s, readable_from = %s",
+                (SCHEMA_VERSION + 1, SCHEMA_VERSION + 1),
+            )
+        return
+    import sqlite3
+
+    from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION as SQLITE_VERSION
+
+    newer = sqlite3.connect(location)
+    newer.execute(f"PRAGMA user_version={SQLITE_VERSION + 1}")
+    newer.close()
