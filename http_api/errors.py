@@ -17,7 +17,14 @@ from maestro_mcp.core.errors import (
     NotFound,
     VersionConflict,
 )
-from maestro_mcp.protocol import ETAG_HEADER, SEQ_HEADER, etag
+from maestro_mcp.core.storage import Contended, StoreUnavailable
+from maestro_mcp.protocol import (
+    ETAG_HEADER,
+    RETRY_AFTER_HEADER,
+    RETRY_AFTER_UNAVAILABLE_S,
+    SEQ_HEADER,
+    etag,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,7 @@ _CODE_BY_STATUS = {
     415: "unsupported_media_type",
     421: "invalid_host",
     422: "validation_error",
+    503: "unavailable",
 }
 
 
@@ -111,6 +119,23 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is out of reach (restarting, failing over) or the write met a lock it
+    may not wait for: nothing was written, and the same request can be sent again."""
+    assert isinstance(exc, StoreUnavailable | Contended)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        message = "the database is unavailable right now; nothing was changed, retry shortly"
+    else:
+        message = "the database is busy with a conflicting write; nothing was changed, retry"
+    return error_response(
+        503,
+        "unavailable",
+        message,
+        headers={RETRY_AFTER_HEADER: str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "internal server error; see the server log")
@@ -121,5 +146,7 @@ EXCEPTION_HANDLERS = {
     MaestroError: handle_maestro_error,
     ValidationError: handle_validation_error,
     HTTPException: handle_http_exception,
+    StoreUnavailable: handle_unavailable,
+    Contended: handle_unavailable,
     Exception: handle_unexpected,
 }

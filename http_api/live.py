@@ -34,6 +34,7 @@ from maestro_mcp.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_RESET,
     CLOSE_TRY_AGAIN_LATER,
+    EPOCH_QUERY,
     LAST_EVENT_ID_HEADER,
     SMALL_INT,
 )
@@ -69,16 +70,19 @@ def _parse_seq(value: str | None, name: str) -> int | None:
 class Stream:
     """One subscriber's view: the replay, the ready marker, then live batches of payloads."""
 
-    def __init__(self, feed: Feed, since: int | None, project_id: str | None) -> None:
+    def __init__(
+        self, feed: Feed, since: int | None, project_id: str | None, epoch: str | None = None
+    ) -> None:
         self.feed = feed
         self.since = since
+        self.epoch = epoch
         self.subscriber: Subscriber = feed.subscribe(project_id)
         self.head = self.subscriber.start_seq
 
     def problem(self) -> ResetReason | None:
         if self.since is None:
             return None
-        return self.feed.resume_problem(self.since, self.head)
+        return self.feed.resume_problem(self.since, self.head, self.epoch)
 
     async def replay(self) -> AsyncIterator[list[Any]]:
         if self.since is None:
@@ -87,10 +91,11 @@ class Stream:
             yield batch
 
     def reset(self, reason: ResetReason) -> str:
-        return control(SYNC_RESET, {"reason": reason.value, "seq": self.feed.head})
+        data = {"reason": reason.value, "seq": self.feed.head, "epoch": self.feed.epoch}
+        return control(SYNC_RESET, data)
 
     def ready(self) -> str:
-        return control(SYNC_READY, {"seq": self.head})
+        return control(SYNC_READY, {"seq": self.head, "epoch": self.feed.epoch})
 
     def close(self) -> None:
         self.feed.unsubscribe(self.subscriber)
@@ -107,7 +112,9 @@ async def websocket_feed(websocket: WebSocket) -> None:
         await refuse(websocket.scope, websocket.send, exc.status, exc.code, exc.message)
         return
     await websocket.accept()
-    stream = Stream(_feed(websocket), since, params.get("projectId") or None)
+    stream = Stream(
+        _feed(websocket), since, params.get("projectId") or None, params.get(EPOCH_QUERY) or None
+    )
     subscriber = stream.subscriber
     try:
         # Three ways to end: the client goes, the stream ends, or the subscriber is cut
@@ -276,8 +283,9 @@ async def sse_feed(request: Request) -> Response:
     if since is None:
         since = _parse_seq(request.query_params.get("since"), "since")
     project_id = request.query_params.get("projectId") or None
+    epoch = request.query_params.get(EPOCH_QUERY) or None
     return EventSourceResponse(
-        _sse_events(_feed(request), since, project_id),
+        _sse_events(_feed(request), since, project_id, epoch),
         ping=15,
         send_timeout=SSE_SEND_TIMEOUT,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -285,10 +293,10 @@ async def sse_feed(request: Request) -> Response:
 
 
 async def _sse_events(
-    feed: Feed, since: int | None, project_id: str | None
+    feed: Feed, since: int | None, project_id: str | None, epoch: str | None
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribe inside the generator: its `finally` then always unsubscribes.
-    stream = Stream(feed, since, project_id)
+    stream = Stream(feed, since, project_id, epoch)
     try:
         problem = stream.problem()
         if problem is not None:

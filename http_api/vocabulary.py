@@ -66,6 +66,7 @@ def vocabulary() -> dict[str, Any]:
         },
         "BEARER_SCHEME": protocol.BEARER_SCHEME,
         "TOKEN_QUERY": protocol.TOKEN_QUERY,
+        "EPOCH_QUERY": protocol.EPOCH_QUERY,
         "TRUE": protocol.TRUE,
     }
 

@@ -26,6 +26,9 @@ CLAIM_TOKEN_HEADER = "X-Claim-Token"
 OVERRIDE_HEADER = "X-Override"
 AUTHORIZATION_HEADER = "Authorization"
 LAST_EVENT_ID_HEADER = "Last-Event-ID"
+RETRY_AFTER_HEADER = "Retry-After"
+# Seconds a client waits before retrying when the database is out of reach (503).
+RETRY_AFTER_UNAVAILABLE_S = 1
 
 # The value flag headers (Idempotent-Replayed, X-Override) are sent with.
 TRUE = "true"
@@ -38,6 +41,8 @@ BEARER_SCHEME = "Bearer"
 # Browsers cannot set headers on WebSocket or EventSource requests: they send the
 # token as this query parameter instead, which every route accepts and ignores.
 TOKEN_QUERY = "token"
+# The log history a client's seqs belong to (sync:ready's epoch), sent back on resume.
+EPOCH_QUERY = "epoch"
 
 # --- versions and seqs -----------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 // backoff, and that asks for a refetch only when the server says `sync:reset`.
 
 import { auth } from "./api.js";
-import { TOKEN_QUERY } from "./vocabulary.js";
+import { EPOCH_QUERY, TOKEN_QUERY } from "./vocabulary.js";
 
 const BACKOFF_START = 250;
 const BACKOFF_MAX = 8000;
@@ -19,6 +19,7 @@ export class Feed {
     this.timer = null;
     this.waitingForRefetch = false;
     this.ready = false;
+    this.epoch = null; // the log history our seqs belong to (from sync:ready)
   }
 
   url() {
@@ -26,7 +27,10 @@ export class Feed {
     // Browsers cannot put headers on a WebSocket handshake: the token goes in the query.
     const token = auth.token;
     const tokenQuery = token ? `&${TOKEN_QUERY}=${encodeURIComponent(token)}` : "";
-    return `${scheme}//${location.host}/ws?since=${this.since()}${tokenQuery}`;
+    // Our seqs mean something only in this history of the log: the server resets us if
+    // the database was replaced (a restored backup) instead of resuming by number.
+    const epochQuery = this.epoch ? `&${EPOCH_QUERY}=${encodeURIComponent(this.epoch)}` : "";
+    return `${scheme}//${location.host}/ws?since=${this.since()}${tokenQuery}${epochQuery}`;
   }
 
   connect() {
@@ -54,6 +58,7 @@ export class Feed {
   receive(message) {
     if (message.event === "sync:ready") {
       this.ready = true;
+      this.epoch = message.data.epoch || null;
       this.backoff = BACKOFF_START;
       this.onState("live");
     } else if (message.event === "sync:reset") {
@@ -61,6 +66,7 @@ export class Feed {
       // that far: the store must be refetched before we resume.
       if (message.data.reason !== "slow_consumer") {
         this.waitingForRefetch = true;
+        this.epoch = null; // the refetched snapshot belongs to the current history
         this.onReset();
       }
     } else if (typeof message.seq === "number") {

@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.feed import ResetReason
-from maestro_mcp.protocol import TOKEN_QUERY
+from maestro_mcp.protocol import EPOCH_QUERY, TOKEN_QUERY
 
 from .client import unreachable
 from .context import Cli, client_command
@@ -27,9 +27,15 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 10.0
 
 
-def feed_url(base_url: str, since: int | None, project_id: str | None, token: str | None) -> str:
+def feed_url(
+    base_url: str,
+    since: int | None,
+    project_id: str | None,
+    token: str | None,
+    epoch: str | None = None,
+) -> str:
     scheme, rest = base_url.split("://", 1)
-    query = {"since": since, "projectId": project_id, TOKEN_QUERY: token}
+    query = {"since": since, "projectId": project_id, TOKEN_QUERY: token, EPOCH_QUERY: epoch}
     encoded = urlencode({k: v for k, v in query.items() if v is not None})
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}/ws" + (
         f"?{encoded}" if encoded else ""
@@ -42,6 +48,7 @@ class ResumingFeed:
     def __init__(self, cli: Cli, since: int | None, project_id: str | None) -> None:
         self.cli = cli
         self.last = since
+        self.epoch: str | None = None  # the log history self.last belongs to
         self.project_id = project_id
         self.resets: list[str] = []  # reasons of sync:reset that lost events (for --board)
 
@@ -53,7 +60,7 @@ class ResumingFeed:
         backoff = BACKOFF_START
         warned = False
         while True:
-            url = feed_url(self.cli.url, self.last, self.project_id, self.cli.token)
+            url = feed_url(self.cli.url, self.last, self.project_id, self.cli.token, self.epoch)
             try:
                 with connect(url, open_timeout=10, legacy=False) as ws:
                     for raw in ws:
@@ -61,6 +68,7 @@ class ResumingFeed:
                         event = message.get("event")
                         if event == SYNC_READY:
                             backoff, warned = BACKOFF_START, False
+                            self.epoch = message["data"].get("epoch")
                             if self.last is None:
                                 self.last = message["data"]["seq"]
                             self.notice(f"watching from seq {self.last} (Ctrl-C to stop)")
@@ -70,7 +78,7 @@ class ResumingFeed:
                                 # The log no longer holds what we missed: go on from now.
                                 self.notice(f"some events are no longer retained ({reason})")
                                 self.resets.append(reason)
-                                self.last = None
+                                self.last, self.epoch = None, None
                             break
                         elif isinstance(message.get("seq"), int):
                             if self.last is not None and message["seq"] <= self.last:

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from .events import READ_BATCH, StoredEvent
-from .storage import LogReader, Store
+from .storage import LogReader, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ class ResetReason(StrEnum):
     SLOW_CONSUMER = "slow_consumer"  # resume from your last seq
     EXPIRED = "expired"  # `since` is older than the retained log: refetch, then resume
     UNKNOWN_SEQ = "unknown_seq"  # `since` is ahead of this log (another database?): refetch
+    # The client's seqs belong to another history of the log (a restored backup, another
+    # database at the same address): refetch, and forget the old epoch.
+    NEW_HISTORY = "new_history"
 
 
 class SubscriberOverflow(Exception):
@@ -192,6 +195,7 @@ class Feed:
         self.max_queue_bytes = max_queue_bytes
         self._closing = False
         self.head = 0
+        self.epoch = ""  # the log's history (Store.epoch), read at start
         self._subscribers: set[Subscriber] = set()
         self._log: LogReader | None = None
         self._change_token = -1
@@ -211,6 +215,7 @@ class Feed:
         # The token first: a commit landing between the two reads is then seen as new.
         self._change_token = self._log.change_token()
         self.head = self._log.head()
+        self.epoch = self.store.epoch()
         self._task = asyncio.create_task(self._run(), name="maestro-feed")
 
     async def stop(self) -> None:
@@ -257,6 +262,7 @@ class Feed:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        failing = False
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation
             # that stop() sends when it races with a wake-up.
@@ -268,11 +274,21 @@ class Feed:
             try:
                 # A local commit woke us: something is new, no need to ask the store.
                 self.pump(known_change=notified)
-            except Exception:
+            except Exception as exc:
                 # A transient error (e.g. the file briefly locked by a checkpoint, a
-                # dropped connection) must not kill the feed; the next wake or poll reads
-                # from where it stopped.
-                log.exception("feed: reading the event log failed; retrying")
+                # database restarting) must not kill the feed; the next wake or poll reads
+                # from where it stopped. Said once per outage, not at every poll.
+                if not failing:
+                    log.warning(
+                        "feed: reading the event log failed (%s); retrying",
+                        exc,
+                        exc_info=not isinstance(exc, StoreUnavailable),
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.warning("feed: reading the event log again")
+                failing = False
 
     # --- tailing ------------------------------------------------------------------
 
@@ -343,8 +359,13 @@ class Feed:
     def subscribers(self) -> tuple[Subscriber, ...]:
         return tuple(self._subscribers)
 
-    def resume_problem(self, since: int, until: int) -> ResetReason | None:
-        """Why events after ``since`` cannot be replayed up to ``until``, or None if they can."""
+    def resume_problem(
+        self, since: int, until: int, epoch: str | None = None
+    ) -> ResetReason | None:
+        """Why events after ``since`` (a seq of history ``epoch``, if the client says)
+        cannot be replayed up to ``until``, or None if they can."""
+        if epoch is not None and epoch != self.epoch:
+            return ResetReason.NEW_HISTORY
         if since > until:
             return ResetReason.UNKNOWN_SEQ
         if since == until:

@@ -214,7 +214,7 @@ def test_seq_older_than_retention_gets_sync_reset(server: LiveServer) -> None:
     ws = WsClient(f"{server.ws_url}?since=3")
     reset = ws.recv()
     assert reset["event"] == "sync:reset"
-    assert reset["data"] == {"reason": "expired", "seq": 20}
+    assert reset["data"] == {"reason": "expired", "seq": 20, "epoch": server.feed.epoch}
     with pytest.raises(ConnectionClosed) as closed:
         ws.recv()
     assert closed.value.rcvd is not None
@@ -232,6 +232,30 @@ def test_seq_older_than_retention_gets_sync_reset(server: LiveServer) -> None:
     assert [m["seq"] for m in still_retained.until_ready()] == [16, 17, 18, 19, 20]
     for client in (ws, ahead, still_retained):
         client.close()
+
+
+def test_seqs_of_another_history_of_the_log_get_sync_reset(server: LiveServer) -> None:
+    """A client whose seqs came from another history of the log (a database restored
+    from a backup has another epoch) is reset, not resumed by number."""
+    _make_events(server, 3)
+    first = WsClient(server.ws_url)
+    first.until_ready()
+    assert first.ready is not None
+    epoch = first.ready["data"]["epoch"]
+    assert epoch == server.feed.epoch
+    assert len(epoch) >= 8
+    first.close()
+
+    same = WsClient(f"{server.ws_url}?since=1&epoch={epoch}")
+    assert [m["seq"] for m in same.until_ready()] == [2, 3]
+    same.close()
+    other = WsClient(f"{server.ws_url}?since=1&epoch=0123456789abcdef")
+    reset = other.recv()
+    assert reset["data"] == {"reason": "new_history", "seq": 3, "epoch": epoch}
+    other.close()
+    sse = SseClient(f"{server.base_url}/api/events?since=1&epoch=0123456789abcdef")
+    assert sse.recv()["data"]["reason"] == "new_history"
+    sse.close()
 
 
 def test_ping_and_subscribe_messages(server: LiveServer) -> None:

@@ -24,11 +24,15 @@ class FeedClient(ABC):
     def close(self) -> None:
         """Disconnect; safe to call once the connection is gone."""
 
+    ready: dict[str, Any] | None = None  # the last sync:ready received
+
     def until_ready(self) -> list[dict[str, Any]]:
-        """Everything before ``sync:ready`` (the replay); returns it and consumes the marker."""
+        """Everything before ``sync:ready`` (the replay); returns it and consumes the marker
+        (kept as ``ready``)."""
         replay = []
         while (message := self.recv())["event"] != "sync:ready":
             replay.append(message)
+        self.ready = message
         return replay
 
     def take(self, count: int) -> list[dict[str, Any]]:
