@@ -43,6 +43,8 @@ from . import changes, claims, projects, sessions, tasks
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
 
+PRUNING = "maestro:pruning"  # the role Store rows lead while they prune
+
 
 class Service:
     def __init__(
@@ -344,8 +346,11 @@ class Service:
 
     def prune(self, *, keep_events: int) -> tuple[int, int]:
         """Apply the retention policy: the newest ``keep_events`` events and one day of
-        idempotency records are kept. Returns (events deleted, records deleted)."""
+        idempotency records are kept. Returns (events deleted, records deleted). One
+        instance prunes at a time: one that finds another pruning leaves it be."""
         with self.store.write() as rows:
+            if not rows.lead(PRUNING):
+                return 0, 0
             deleted_events = rows.prune_events(keep_events)
             now = self.clock()
             deleted_records = rows.prune_idempotency(now - IDEMPOTENCY_TTL_MS)

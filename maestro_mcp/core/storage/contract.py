@@ -237,6 +237,9 @@ class LogRows(Protocol):
         """Record a reserved key's result, consistent with the log at ``position``."""
 
     def prune_idempotency(self, created_before: int) -> int: ...
+    def lead(self, role: str) -> bool:
+        """Whether this transaction may do ``role`` (e.g. pruning) now: no other
+        transaction, on any instance, is doing it. Held until the transaction ends."""
 
 
 class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, Protocol):

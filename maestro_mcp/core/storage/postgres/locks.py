@@ -1,12 +1,11 @@
 """Advisory-lock keys: one per project (the per-project single writer across
-instances), one for the list of projects (names are unique across it), and the
-roles one instance at a time plays (migrations, the pruner)."""
+instances), one for the list of projects (names are unique across it), one for
+migrations, and one per role a transaction leads (``Rows.lead``: pruning)."""
 
 import hashlib
 
 CATALOG = "maestro:projects"
 MIGRATIONS = "maestro:migrations"
-PRUNER = "maestro:pruner"
 
 
 def lock_key(name: str) -> int:

@@ -14,6 +14,7 @@ import psycopg
 
 from ...events import PendingEvent, StoredEvent
 from ..contract import LogPosition, StoredResult, StoreUnavailable
+from .locks import lock_key
 
 if TYPE_CHECKING:
     from .store import Transaction
@@ -111,6 +112,13 @@ class LogQueries:
     ) -> None:
         assert self.tx is not None
         self.tx.stage_result(key, result, position)
+
+    def lead(self, role: str) -> bool:
+        """A transaction-level advisory lock, tried without waiting."""
+        row = self.conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s)", (lock_key(role),)
+        ).fetchone()
+        return bool(row and row[0])
 
     def prune_idempotency(self, created_before: int) -> int:
         cursor = self.conn.execute(

@@ -509,17 +509,3 @@ class PgStore:
             return 0, 0
         row = one(conn, "SELECT version, readable_from FROM maestro_schema")
         return int(row[0]), int(row[1])
-
-    # --- one instance at a time ---------------------------------------------------------
-
-    @contextmanager
-    def leader(self, role: str) -> Iterator[bool]:
-        """Whether this process holds ``role`` (e.g. the pruner) for the block: a
-        session-level advisory lock, tried without waiting."""
-        with self._connection() as conn:
-            (got,) = one(conn, "SELECT pg_try_advisory_lock(%s)", (lock_key(role),))
-            try:
-                yield bool(got)
-            finally:
-                if got and not conn.broken:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(role),))

@@ -97,6 +97,9 @@ class LogQueries:
             (key, fingerprint, stored, now),
         )
 
+    def lead(self, role: str) -> bool:
+        return True  # one writer at a time: nobody else is doing anything now
+
     def prune_idempotency(self, created_before: int) -> int:
         cursor = self.conn.execute(
             "DELETE FROM idempotency WHERE created_at < ?", (created_before,)
