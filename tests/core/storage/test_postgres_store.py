@@ -1,0 +1,305 @@
+"""The PostgreSQL store's own guarantees: what makes several instances on one database
+one server (store.py's docstring). Each test plays several instances with several
+``PgStore`` objects (each has its own connections) on the test's database."""
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import psycopg
+import pytest
+
+from maestro_mcp.core.events import EventType, PendingEvent
+from maestro_mcp.core.group_commit import GroupCommit
+from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
+from maestro_mcp.core.service import Result, Service
+from maestro_mcp.core.storage import Contended, SchemaTooNew
+from maestro_mcp.core.storage.postgres import PgStore
+from maestro_mcp.core.storage.postgres.schema import SCHEMA_VERSION
+from tests.support.stores import PostgresDatabases, make_schema_newer, with_database
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.only_store("postgresql")
+
+
+@pytest.fixture
+def instances(database: str) -> Iterator[Callable[[], PgStore]]:
+    """Opens stores on the test's database, as separate instances would; closes them."""
+    opened: list[PgStore] = []
+
+    def instance() -> PgStore:
+        store = PgStore(database)
+        store.migrate()
+        opened.append(store)
+        return store
+
+    yield instance
+    for store in opened:
+        store.close()
+
+
+def _event(n: int) -> PendingEvent:
+    return PendingEvent(EventType.PROJECT_UPDATED, None, f'{{"n":{n}}}')
+
+
+def test_concurrent_writers_make_one_gap_free_log_in_commit_order(
+    instances: Callable[[], PgStore],
+) -> None:
+    """Four instances append at once, each transaction several events; a reader tailing
+    the log with `seq > last` never skips one, and each transaction's events are
+    consecutive."""
+    writers = [instances() for _ in range(4)]
+    reader = instances().log_reader()
+    seen: list[int] = []
+    done = threading.Event()
+
+    def tail() -> None:
+        last = 0
+        while not done.is_set() or last < reader.head():
+            for event in reader.read_after(last, 1000):
+                assert event.seq == last + 1, f"gap after {last}: {event.seq}"
+                last = event.seq
+                seen.append(event.seq)
+
+    def write(store: PgStore, rounds: int) -> list[tuple[int, int]]:
+        spans = []
+        for n in range(rounds):
+            with store.write() as rows:
+                position = rows.append_events([_event(n)] * 3, 0)
+            spans.append((position.seq - 2, position.seq))
+        return spans
+
+    tailer = threading.Thread(target=tail)
+    tailer.start()
+    with ThreadPoolExecutor(4) as pool:
+        spans = [s for found in pool.map(write, writers, [40] * 4) for s in found]
+    done.set()
+    tailer.join(30)
+    reader.close()
+    assert seen == list(range(1, 4 * 40 * 3 + 1))
+    # Each transaction's three events are consecutive: no two interleaved.
+    assert sorted(first for first, _ in spans) == list(range(1, 4 * 40 * 3, 3))
+
+
+def test_a_write_in_a_batch_gives_way_to_a_lock_held_elsewhere(
+    instances: Callable[[], PgStore],
+) -> None:
+    """Inside a batch, an operation that would wait for another instance's project lock
+    while earlier operations hold locks is undone with Contended (no deadlock), and the
+    rest of the batch commits."""
+    here, there = instances(), instances()
+    service = Service(here)
+    busy = service.create_project(ProjectCreate(name="busy")).value
+    free = service.create_project(ProjectCreate(name="free")).value
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_busy() -> None:
+        with there.write() as rows:
+            rows.get_project(busy.id)  # takes the project's lock until COMMIT
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_busy)
+    holder.start()
+    assert holding.wait(30)
+    outcomes: list[object] = []
+    with here.batch():
+        for project_id in (free.id, busy.id):
+            try:
+                data = TaskCreate(project_id=project_id, title="t")
+                outcomes.append(service.create_task(data))
+            except Contended as exc:
+                outcomes.append(exc)
+    release.set()
+    holder.join(30)
+    assert not isinstance(outcomes[0], Contended)
+    assert isinstance(outcomes[1], Contended)
+    with here.read() as rows:
+        assert len(rows.list_tasks(TaskFilter(project_id=free.id), 0)) == 1
+        assert rows.list_tasks(TaskFilter(project_id=busy.id), 0) == []
+
+
+@pytest.mark.anyio
+async def test_group_commit_runs_a_contended_write_again_in_the_next_batch(
+    instances: Callable[[], PgStore],
+) -> None:
+    here, there = instances(), instances()
+    service = Service(here)
+    busy = service.create_project(ProjectCreate(name="busy")).value
+    free = service.create_project(ProjectCreate(name="free")).value
+    commits = GroupCommit(here)
+    await commits.start()
+    holding, release, gate = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_busy() -> None:
+        with there.write() as rows:
+            rows.get_project(busy.id)
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_busy)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        # A first batch holds the writer while the next two queue: they share a batch,
+        # where the first takes `free`'s lock and the second meets `busy`'s.
+        blocker = asyncio.ensure_future(commits.run(partial(gate.wait, 30)))
+        await asyncio.sleep(0)
+        first = asyncio.ensure_future(
+            commits.run(partial(service.create_task, TaskCreate(project_id=free.id, title="1")))
+        )
+        second = asyncio.ensure_future(
+            commits.run(partial(service.create_task, TaskCreate(project_id=busy.id, title="2")))
+        )
+        await asyncio.sleep(0)
+        gate.set()
+        await blocker
+        created_first = await first
+        assert not second.done()  # undone, run again first in a batch: waits for the lock
+        release.set()
+        created_second = await second
+        assert created_second.value.title == "2"
+        assert created_second.seq == created_first.seq + 1
+    finally:
+        gate.set()
+        release.set()
+        holder.join(30)
+        await commits.stop()
+
+
+def test_an_idempotency_key_used_at_once_on_two_instances_is_used_once(
+    instances: Callable[[], PgStore],
+) -> None:
+    """The duplicate waits for the first transaction on the key's unique index, then
+    replays its result."""
+    here, there = instances(), instances()
+    project = Service(here).create_project(ProjectCreate(name="p")).value
+    first_inside = threading.Event()
+    finish = threading.Event()
+    results: dict[str, Result[Task]] = {}
+
+    def first() -> None:
+        service = Service(here)
+        with here.batch():
+            results["first"] = service.create_task(
+                TaskCreate(project_id=project.id, title="once"), idempotency_key="k"
+            )
+            first_inside.set()
+            finish.wait(30)  # holds the key, uncommitted
+
+    def duplicate() -> None:
+        results["second"] = Service(there).create_task(
+            TaskCreate(project_id=project.id, title="once"), idempotency_key="k"
+        )
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_inside.wait(30)
+    two = threading.Thread(target=duplicate)
+    two.start()
+    wait_for(lambda: _waiting_on_a_lock(there) >= 1, what="the duplicate to wait")
+    finish.set()
+    one.join(30)
+    two.join(30)
+    a, b = results["first"], results["second"]
+    assert a.value == b.value
+    assert a.seq == b.seq
+    assert b.replayed
+    with here.read() as rows:
+        assert len(rows.list_tasks(TaskFilter(project_id=project.id), 0)) == 1
+        assert rows.head() == 2  # project:created, task:created: nothing twice
+
+
+def _waiting_on_a_lock(store: PgStore) -> int:
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_instances_starting_together_migrate_once(database: str) -> None:
+    stores = [PgStore(database) for _ in range(6)]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            versions = list(pool.map(lambda s: s.migrate(), stores))
+        assert versions == [SCHEMA_VERSION] * 6
+        with stores[0].read() as rows:
+            assert rows.head() == 0
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_newer_schema_is_refused_naming_the_database(database: str) -> None:
+    make_schema_newer(database)
+    store = PgStore(database)
+    with pytest.raises(SchemaTooNew, match="upgrade Maestro"):
+        store.migrate()
+    store.close()
+
+
+def test_leases_use_the_database_clock(instances: Callable[[], PgStore]) -> None:
+    store = instances()
+    with psycopg.connect(store.url) as conn:
+        row = conn.execute("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+        server_now = int(row.fetchone()[0])  # type: ignore[index]
+    assert abs(store.clock() - server_now) < 1000
+
+
+def test_the_epoch_is_the_same_on_every_instance_and_new_on_a_copy(
+    instances: Callable[[], PgStore], databases: PostgresDatabases, database: str
+) -> None:
+    """A database copied (as a restore makes one) has another epoch: clients of the
+    original reset instead of trusting their seqs there."""
+    first, second = instances(), instances()
+    assert first.epoch() == second.epoch()
+    name = database.rsplit("/", 1)[1]
+    first.close()
+    second.close()
+    copy = f"{name}_copy"
+    with psycopg.connect(databases.server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+    try:
+        copied = PgStore(with_database(database, copy))
+        assert copied.epoch() != PgStore(database).epoch()
+        copied.close()
+    finally:
+        databases.drop(with_database(database, copy))
+
+
+def test_only_one_transaction_leads_a_role_at_a_time(instances: Callable[[], PgStore]) -> None:
+    here, there = instances(), instances()
+    inside, done = threading.Event(), threading.Event()
+
+    def lead() -> None:
+        with here.write() as rows:
+            assert rows.lead("maestro:pruning")
+            inside.set()
+            done.wait(30)
+
+    leader = threading.Thread(target=lead)
+    leader.start()
+    assert inside.wait(30)
+    with there.write() as rows:
+        assert not rows.lead("maestro:pruning")
+    done.set()
+    leader.join(30)
+    with there.write() as rows:
+        assert rows.lead("maestro:pruning")
+
+
+def test_an_unreachable_server_is_named_with_the_password_masked() -> None:
+    from maestro_mcp.core.storage import StoreUnavailable
+
+    store = PgStore("postgresql://maestro:s3cret@127.0.0.1:1/maestro")
+    with pytest.raises(StoreUnavailable) as raised:
+        store.migrate()
+    message = str(raised.value)
+    assert "postgresql://maestro:***@127.0.0.1:1/maestro" in message
+    assert "s3cret" not in message
+    store.close()
