@@ -2,6 +2,7 @@
 
     python -m bench                # the full suite, under a minute; updates docs/performance.md
     python -m bench --quick        # a smoke run with tiny numbers (the test suite runs this)
+    python -m bench --db postgresql  # the same on PostgreSQL: 1 and 2 instances, the ceiling
 
 The server runs pinned to core 0, this load generator to core 1 (when there are two).
 """
@@ -24,13 +25,17 @@ from mcp import Client
 
 from maestro_mcp.core.models import TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
+from maestro_mcp.core.storage.location import open_store
 from tests.support.core import write_elsewhere
 from tests.support.servers import stdio_server
 
-from . import bigdb, load, proc, reference
+from . import bigdb, ceiling, load, postgres, proc, reference
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+MARKERS = {
+    "sqlite": ("<!-- bench:start -->", "<!-- bench:end -->"),
+    "postgresql": ("<!-- bench:postgresql:start -->", "<!-- bench:postgresql:end -->"),
+}
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,13 @@ async def references(size: Size, workdir: Path) -> dict[str, Any]:
             workdir / "ref-full.db", size.sqlite_commits, "FULL"
         ),
     }
+    refs.update(await relay_references(size))
+    return refs
+
+
+async def relay_references(size: Size) -> dict[str, Any]:
+    """The bare WebSocket relay (bench/broadcast_server.py): what fan-out costs at least."""
+    refs: dict[str, Any] = {}
     relay = proc.start_pinned("bench.broadcast_server", "0")
     try:
         url = relay.url.replace("http://", "ws://") + "/"
@@ -277,11 +289,94 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record(text: str) -> None:
+def record(text: str, store: str) -> None:
+    start, end = MARKERS[store]
     doc = DOC.read_text()
-    before, _, rest = doc.partition(START)
-    _, _, after = rest.partition(END)
-    DOC.write_text(f"{before}{START}\n{text}{END}{after}")
+    before, found, rest = doc.partition(start)
+    if not found:
+        raise SystemExit(f"{DOC} has no {start} marker")
+    _, _, after = rest.partition(end)
+    DOC.write_text(f"{before}{start}\n{text}{end}{after}")
+
+
+async def postgres_main(size: Size) -> str:
+    """The PostgreSQL runs (bench/postgres.py), with references measured in this run."""
+    proc.pin_self(proc.LOAD_CORE)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp, postgres.durable_cluster() as cluster:
+        workdir = Path(tmp)
+        relay = await relay_references(size)
+        bare_url = postgres.new_database(cluster, "bare")
+        bare_1 = await asyncio.to_thread(postgres.bare_commits, bare_url, size.sqlite_commits)
+        bare_8 = await asyncio.to_thread(postgres.bare_commits, bare_url, size.sqlite_commits, 8)
+        found = await postgres.phases(cluster, size, size.clients_small, size.writes)
+        ref8 = relay["broadcast_small_8"]
+        for key, label, target in (
+            ("c1", "1 instance, 1 in flight (creates)", ""),
+            ("u8", "1 instance, 8 in flight (updates)", "p50 ≤ 5 ms, p99 ≤ 25 ms"),
+            (
+                "two",
+                "2 instances, clients and writes split, 8 in flight",
+                "p99 ≤ 30 ms, none missed",
+            ),
+        ):
+            result = found[key]
+            rows.append(
+                Row(
+                    f"write→all {size.clients_small} WS clients, {label}",
+                    f"p50 {fmt(result.reach['p50'])} / p99 {fmt(result.reach['p99'])} / "
+                    f"max {fmt(result.reach['max'])} ms, missed {result.lost}",
+                    target,
+                    f"bare relay p50 {fmt(ref8['p50'])} / p99 {fmt(ref8['p99'])} ms",
+                    f"p50 x{result.reach['p50'] / ref8['p50']:.1f}",
+                )
+            )
+            rows.append(
+                Row(
+                    f"durable writes/s, {size.clients_small} clients, {label}",
+                    f"{fmt(result.writes_per_s)} (REST p50 {fmt(result.rest['p50'])} ms, "
+                    f"Maestro CPU {result.server_cpu:.0%})",
+                    "≥ 1,500" if key == "u8" else "",
+                    f"bare PostgreSQL {fmt(bare_1)} commits/s (8 connections: {fmt(bare_8)})",
+                    f"x{result.writes_per_s / bare_1:.2f}",
+                )
+            )
+        sse = found["s8"]
+        rows.append(
+            Row(
+                f"write→all {size.clients_small} SSE clients, 1 instance, 8 in flight",
+                f"p50 {fmt(sse.reach['p50'])} / p99 {fmt(sse.reach['p99'])} ms, "
+                f"{fmt(sse.writes_per_s)} writes/s",
+            )
+        )
+        ceiling_url = postgres.new_database(cluster, "ceiling")
+        pg_ceiling = await asyncio.to_thread(postgres.commit_ceiling, ceiling_url, size.writes)
+        sqlite_store = open_store(workdir / "ceiling.db")
+        sqlite_store.migrate()
+        try:
+            sqlite_ceiling = await asyncio.to_thread(
+                ceiling.writes_per_second, sqlite_store, size.writes
+            )
+        finally:
+            sqlite_store.close()
+        rows.append(
+            Row(
+                "commit ceiling, one writer, in process (writes/s at batch size "
+                + ", ".join(str(b) for b in pg_ceiling)
+                + ")",
+                "PostgreSQL " + " / ".join(fmt(v) for v in pg_ceiling.values()),
+                "",
+                "SQLite " + " / ".join(fmt(v) for v in sqlite_ceiling.values()),
+                f"x{pg_ceiling[max(pg_ceiling)] / pg_ceiling[min(pg_ceiling)]:.1f} from "
+                f"batch {min(pg_ceiling)} to {max(pg_ceiling)}",
+            )
+        )
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return (
+        f"Measured {stamp} on {machine}, PostgreSQL with fsync on; "
+        f"{size.writes} writes per phase.\n\n" + table(rows)
+    )
 
 
 async def main(size: Size) -> str:
@@ -306,10 +401,17 @@ if __name__ == "__main__":
         "--no-record", action="store_true", help="do not update docs/performance.md"
     )
     parser.add_argument("--json", dest="json_out", help="also write the rows as JSON here")
+    parser.add_argument(
+        "--db",
+        choices=sorted(MARKERS),
+        default="sqlite",
+        help="the store to measure (postgresql: a throwaway cluster with fsync on)",
+    )
     args = parser.parse_args()
-    output = run(main(QUICK if args.quick else FULL))
+    size = QUICK if args.quick else FULL
+    output = run(postgres_main(size) if args.db == "postgresql" else main(size))
     print(output)
     if not args.quick and not args.no_record:
-        record(output)
+        record(output, args.db)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(output))

@@ -104,7 +104,7 @@ class PhaseResult:
 
 
 async def phase(
-    base_url: str,
+    base_url: str | list[str],
     *,
     name: str,
     project_id: str,
@@ -115,27 +115,33 @@ async def phase(
     update_ids: list[str] | None = None,
     cpu_seconds: Any = None,
 ) -> PhaseResult:
-    """One measured phase: connect clients, send ``writes`` writes ``in_flight`` at a time."""
+    """One measured phase: connect clients, send ``writes`` writes ``in_flight`` at a time.
+    With several base URLs (instances of one database), clients and writers are spread
+    over them in turn: a write reaches every client, on every instance."""
+    bases = [base_url] if isinstance(base_url, str) else base_url
     reach = Reach(clients=clients, expected=writes)
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in range(clients)]
-    ws_url = base_url.replace("http://", "ws://") + f"/ws?projectId={project_id}"
     limits = httpx.Limits(max_connections=in_flight + clients + 4)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         listeners = []
-        for ready in readies:
+        for n, ready in enumerate(readies):
+            base = bases[n % len(bases)]
             if transport == "ws":
+                ws_url = base.replace("http://", "ws://") + f"/ws?projectId={project_id}"
                 listeners.append(asyncio.create_task(ws_client(ws_url, reach, ready, stop)))
             else:
-                sse_url = f"/api/events?projectId={project_id}"
+                sse_url = f"{base}/api/events?projectId={project_id}"
                 listeners.append(asyncio.create_task(sse_client(http, sse_url, reach, ready)))
             if len(listeners) % 100 == 0:
                 await asyncio.gather(*(r.wait() for r in readies[: len(listeners)]))
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
 
         rest_latencies: list[float] = []
-        host, port = base_url.removeprefix("http://").split(":")
-        connections = [await HttpConnection.open(host, int(port)) for _ in range(in_flight)]
+        connections = []
+        for n in range(in_flight):
+            host, port = bases[n % len(bases)].removeprefix("http://").split(":")
+            connections.append(await HttpConnection.open(host, int(port)))
         todo = iter(range(writes))
 
         async def writer(connection: HttpConnection) -> None:

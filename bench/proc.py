@@ -80,6 +80,12 @@ def start_server(db: Path, *extra: str, durability: str = "normal") -> Process:
     return Process(server)
 
 
+def start_server_url(database: str, *extra: str) -> Process:
+    """``maestro serve`` on a database URL (PostgreSQL), pinned to the server core."""
+    server = start_server_process(database, *extra, prefix=pin(SERVER_CORE), timeout=START_TIMEOUT)
+    return Process(server)
+
+
 def start_pinned(module: str, *args: str) -> Process:
     """``python -m module *args`` pinned to the server core; returns once it logs
     ``listening on http://…``."""

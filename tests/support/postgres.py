@@ -74,6 +74,13 @@ SETTINGS: dict[str, str] = {
 }
 """Server settings for speed in tests (besides the address, port and socket directory)."""
 
+DURABLE: dict[str, str] = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+}
+"""What the benchmark measures with: PostgreSQL's own defaults, every COMMIT on disk."""
+
 _SUN_PATH_MAX = 107  # longest Unix socket path Linux takes (sun_path holds 108 bytes, NUL included)
 _SOCKET_NAME_MAX = len("/run/.s.PGSQL.65535")
 _TEMP_NAME_LEN = len("/maestro-pg-") + 8  # tempfile.mkdtemp's random part is 8 characters
@@ -211,8 +218,17 @@ class Cluster:
     """A throwaway PostgreSQL cluster: its own data directory, port and socket directory, all
     in one temporary directory that ``destroy`` removes. Start one with ``Cluster.start``."""
 
-    def __init__(self, root: Path, port: int, run_as: _RunAs, initdb: str, pg_ctl: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int,
+        run_as: _RunAs,
+        initdb: str,
+        pg_ctl: str,
+        overrides: Mapping[str, str] | None = None,
+    ) -> None:
         self.root = root
+        self._overrides = dict(overrides or {})
         """The temporary directory holding everything below."""
         self.data_dir = root / "data"
         self.socket_dir = root / "run"
@@ -225,12 +241,13 @@ class Cluster:
         self._destroyed = False
 
     @classmethod
-    def start(cls, base_dir: Path) -> Cluster:
+    def start(cls, base_dir: Path, overrides: Mapping[str, str] | None = None) -> Cluster:
         """Create a cluster in a new directory under ``base_dir`` (or under the system's
         temporary directory when the server's user could not reach ``base_dir`` or its socket's
         path would be too long for Unix sockets), start it on a free port
-        and return it once it accepts connections. Raises ``ClusterError`` if the programs are
-        missing or the server does not start."""
+        and return it once it accepts connections. ``overrides`` replace settings (e.g.
+        ``DURABLE``). Raises ``ClusterError`` if the programs are missing or the server does
+        not start."""
         initdb = find_pg_bin("initdb")
         if initdb is None:
             raise ClusterError(
@@ -240,7 +257,7 @@ class Cluster:
         pg_ctl = _pg_program("pg_ctl", initdb)
         run_as = _RunAs.for_this_process()
         root = _cluster_root(base_dir, run_as)
-        cluster = cls(root, _free_port(), run_as, initdb, pg_ctl)
+        cluster = cls(root, _free_port(), run_as, initdb, pg_ctl, overrides)
         atexit.register(cluster.destroy)  # a test run that dies early leaves no server behind
         try:
             cluster._init()
@@ -433,6 +450,7 @@ class Cluster:
             "port": str(self._port),
             "unix_socket_directories": f"'{self.socket_dir}'",
             **SETTINGS,
+            **self._overrides,
         }
         path = self.data_dir / _CONF_NAME
         path.write_text("".join(f"{name} = {value}\n" for name, value in settings.items()))
