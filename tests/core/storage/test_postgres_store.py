@@ -263,6 +263,12 @@ def test_the_epoch_is_the_same_on_every_instance_and_new_on_a_copy(
     second.close()
     copy = f"{name}_copy"
     with psycopg.connect(databases.server_url, autocommit=True) as admin:
+        # A template must have no connections: end any the closed pools left closing.
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
         admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
     try:
         copied = PgStore(with_database(database, copy))

@@ -8,6 +8,7 @@ import psycopg
 
 from ...vocabulary import TaskStatus
 from ..contract import ClaimOutlook, EndedClaim
+from .log_rows import deleted
 from .task_rows import RULES
 
 if TYPE_CHECKING:
@@ -98,8 +99,7 @@ class ClaimQueries:
         return EndedClaim(row[0], row[1], row[2], int(row[3]), row[4])
 
     def prune_ended_claims(self, ended_before: int) -> int:
-        cursor = self.conn.execute("DELETE FROM ended_claims WHERE ended_at < %s", (ended_before,))
-        return cursor.rowcount
+        return deleted(self.conn, "DELETE FROM ended_claims WHERE ended_at < %s", (ended_before,))
 
     def claim_outlook(
         self,

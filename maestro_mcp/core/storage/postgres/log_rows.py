@@ -29,6 +29,14 @@ RECONNECT_MAX_S = 2.0
 Connection = psycopg.Connection[tuple[Any, ...]]
 
 
+def deleted(conn: Connection, delete: str, params: tuple[Any, ...]) -> int:
+    """Run ``delete`` and count its rows. Counted in SQL, not by ``rowcount``: in
+    pipeline mode that is known only once the statement's result was read."""
+    row = conn.execute(f"WITH gone AS ({delete} RETURNING 1) SELECT count(*) FROM gone", params)
+    found = row.fetchone()
+    return int(found[0]) if found else 0
+
+
 def head(conn: Connection) -> int:
     row = conn.execute("SELECT seq FROM event_head").fetchone()
     return 0 if row is None else int(row[0])
@@ -80,10 +88,9 @@ class LogQueries:
 
     def prune_events(self, keep: int) -> int:
         keep = max(keep, 1)
-        cursor = self.conn.execute(
-            "DELETE FROM events WHERE seq <= (SELECT seq FROM event_head) - %s", (keep,)
+        return deleted(
+            self.conn, "DELETE FROM events WHERE seq <= (SELECT seq FROM event_head) - %s", (keep,)
         )
-        return cursor.rowcount
 
     def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
         # Inserted first: a transaction inserting the same key right now (another
@@ -121,10 +128,9 @@ class LogQueries:
         return bool(row and row[0])
 
     def prune_idempotency(self, created_before: int) -> int:
-        cursor = self.conn.execute(
-            "DELETE FROM idempotency WHERE created_at < %s", (created_before,)
+        return deleted(
+            self.conn, "DELETE FROM idempotency WHERE created_at < %s", (created_before,)
         )
-        return cursor.rowcount
 
 
 class PgLogReader:

@@ -215,21 +215,21 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries):
         """Link a task and a session; False if they already were."""
         self.lock_tasks_projects([task_id])
         self.lock_sessions_projects([session_id])
-        cursor = self.conn.execute(
+        made = self.conn.execute(
             "INSERT INTO task_sessions (task_id, session_id) VALUES (%s, %s) "
-            "ON CONFLICT (task_id, session_id) DO NOTHING",
+            "ON CONFLICT (task_id, session_id) DO NOTHING RETURNING 1",
             (task_id, session_id),
-        )
-        return cursor.rowcount == 1
+        ).fetchone()
+        return made is not None
 
     def unlink(self, task_id: str, session_id: str) -> bool:
         self.lock_tasks_projects([task_id])
         self.lock_sessions_projects([session_id])
-        cursor = self.conn.execute(
-            "DELETE FROM task_sessions WHERE task_id = %s AND session_id = %s",
+        gone = self.conn.execute(
+            "DELETE FROM task_sessions WHERE task_id = %s AND session_id = %s RETURNING 1",
             (task_id, session_id),
-        )
-        return cursor.rowcount == 1
+        ).fetchone()
+        return gone is not None
 
     def add_note(self, session_id: str, message: str, now: int) -> SessionNote:
         self.lock_sessions_projects([session_id])

@@ -24,6 +24,7 @@ any number of Maestro instances on one database behave as one server
   (nothing was written); the pool opens new connections once the server is back.
 """
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -81,6 +82,12 @@ class Transaction:
     held: set[int] = field(default_factory=set)  # lock keys held
     held_before: frozenset[int] = frozenset()  # held when the current operation began
     callbacks: list[Callable[[], None]] = field(default_factory=list)
+    pipeline: psycopg.Pipeline | None = None  # the connection's pipeline (store.py)
+
+    def sync(self) -> None:
+        """Wait for every statement sent so far, raising the first one's error."""
+        if self.pipeline is not None:
+            self.pipeline.sync()
 
     def stage(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         for event in events:
@@ -160,18 +167,19 @@ class Transaction:
 
 # One statement: advance the head by n (its row lock held until COMMIT), append the
 # events with the seqs that follow the old head, fill the idempotency results, and
-# queue the wake-up for the other instances (NOTIFY is sent at COMMIT).
+# queue the wake-up for the other instances (NOTIFY is sent at COMMIT). The arrays go
+# in binary (%b): as text, every quote in every payload would be escaped in Python.
 _APPEND = """
 WITH head AS (
     UPDATE event_head SET seq = seq + %(n)s RETURNING seq - %(n)s AS base
 ), appended AS (
     INSERT INTO events (seq, ts, type, project_id, payload)
     SELECT head.base + e.n, e.ts, e.type, e.project_id, %(head)s || (head.base + e.n) || e.tail
-    FROM head, unnest(%(types)s::text[], %(projects)s::text[], %(tails)s::text[],
-                      %(tss)s::bigint[]) WITH ORDINALITY AS e(type, project_id, tail, ts, n)
+    FROM head, unnest(%(types)b::text[], %(projects)b::text[], %(tails)b::text[],
+                      %(tss)b::bigint[]) WITH ORDINALITY AS e(type, project_id, tail, ts, n)
 ), filled AS (
     UPDATE idempotency SET result = k.result, seq = head.base + k.at
-    FROM head, unnest(%(keys)s::text[], %(results)s::text[], %(ats)s::bigint[])
+    FROM head, unnest(%(keys)b::text[], %(results)b::text[], %(ats)b::bigint[])
         AS k(key, result, at)
     WHERE idempotency.key = k.key
 )
@@ -352,17 +360,17 @@ class PgStore:
             tx = Transaction(conn, batch=batch)
             self._local.tx = tx
             try:
-                with self._errors():
+                # Pipeline mode: a statement whose result nobody reads (BEGIN, SAVEPOINT,
+                # an upsert, RELEASE) goes out with the next one that is read, instead of
+                # costing a round trip of its own.
+                with self._errors(), conn.pipeline() as pipeline:
+                    tx.pipeline = pipeline
                     conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                     yield tx
                     tx.finish()
                     conn.execute("COMMIT")
             except BaseException:
-                if (
-                    not conn.broken
-                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-                ):
-                    conn.execute("ROLLBACK")
+                _roll_back(conn)
                 raise
             finally:
                 self._local.tx = None
@@ -372,16 +380,22 @@ class PgStore:
         mark = tx.mark()
         tx.held_before = mark[3]
         with self._errors():
-            tx.conn.execute("SAVEPOINT write")
+            tx.conn.execute("SAVEPOINT write")  # sent with the write's first query
             try:
                 yield
+                # The write's statements whose results it did not read: their errors are
+                # this write's, not the next one's.
+                tx.sync()
             except BaseException:
                 if not tx.conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        tx.sync()  # whatever was queued behind the failure was skipped
                     tx.conn.execute("ROLLBACK TO SAVEPOINT write")
                     tx.conn.execute("RELEASE SAVEPOINT write")
+                    tx.sync()
                 tx.undo_to(mark)
                 raise
-            tx.conn.execute("RELEASE SAVEPOINT write")
+            tx.conn.execute("RELEASE SAVEPOINT write")  # sent with the next write's first query
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -414,16 +428,13 @@ class PgStore:
             rows = PgRows(conn, None, self)
             self._local.reading, self._local.depth = rows, 1
             try:
-                with self._errors():
+                # BEGIN goes out with the first query, COMMIT without a wait of its own.
+                with self._errors(), conn.pipeline():
                     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     yield rows
                     conn.execute("COMMIT")
             except BaseException:
-                if (
-                    not conn.broken
-                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-                ):
-                    conn.execute("ROLLBACK")
+                _roll_back(conn)
                 raise
             finally:
                 self._local.reading, self._local.depth = None, 0
