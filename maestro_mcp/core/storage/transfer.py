@@ -33,7 +33,7 @@ instead of trusting seqs of another history.
 """
 
 import json
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -361,8 +361,8 @@ class ExportReader:
         if not isinstance(row, dict) or row.keys() != _COLUMN_SETS[table]:
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise self._fail(f"a {table} row must have the columns {list(COLUMNS[table])}: {got}")
-        for name, kind in TABLES[table]:
-            if not _fits(row[name], kind):
+        for name, fits, kind in _CHECKS[table]:
+            if not fits(row[name]):
                 raise self._fail(f"{table}.{name} must be {kind.value}: {row[name]!r}")
 
     def _finish(self, end: dict[str, Any]) -> None:
@@ -389,11 +389,23 @@ def _counts_ok(counts: Any) -> bool:
     )
 
 
-def _fits(value: Any, kind: Kind) -> bool:
-    if value is None:
-        return kind in (INT_OR_NULL, TEXT_OR_NULL)
-    if kind in (INT, INT_OR_NULL):
-        return _is_int(value)
-    if kind in (TEXT, TEXT_OR_NULL):
-        return isinstance(value, str)
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_labels(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(label, str) for label in value)
+
+
+_FITS: dict[Kind, Callable[[Any], bool]] = {
+    INT: _is_int,
+    TEXT: _is_text,
+    INT_OR_NULL: lambda value: value is None or _is_int(value),
+    TEXT_OR_NULL: lambda value: value is None or isinstance(value, str),
+    LABELS: _is_labels,
+}
+# Per table: (column, check, kind), looked up once rather than per value.
+_CHECKS = {
+    table: tuple((name, _FITS[kind], kind) for name, kind in columns)
+    for table, columns in TABLES.items()
+}
