@@ -53,6 +53,7 @@ class TableProgress:
         self.console = Console(
             file=sys.stderr,
             highlight=False,
+            markup=False,  # paths and URLs are printed as they are, brackets and all
             no_color=not terminal or "NO_COLOR" in os.environ,
             # Off a terminal: one line per message, never wrapped.
             width=None if terminal else 10_000,
@@ -61,14 +62,13 @@ class TableProgress:
         self.rows = 0
         self.began = time.perf_counter()
         self._name: str | None = None
-        self._total = 0
         self._done = 0
         self._bar: Any = None  # a rich Progress while a table is copied on a terminal
         self._task: Any = None
 
     def table(self, name: str, total: int) -> None:
         self._end_table()
-        self._name, self._total, self._done = name, total, 0
+        self._name, self._done = name, 0
         if not self.quiet and self.console.is_terminal and total >= BAR_FROM:
             from rich.progress import (  # only on a terminal (a few ms to import)
                 BarColumn,

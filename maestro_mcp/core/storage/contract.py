@@ -262,8 +262,9 @@ class TransferRows(Protocol):
         """How many rows ``table`` (a name of ``transfer.TABLES``) has."""
 
     def dump(self, table: str) -> Iterator[dict[str, Any]]:
-        """Every row of ``table`` with the format's columns and values, in creation order
-        (``ord``, ``id`` or ``seq``). Consume it inside the ``read()`` that yielded this."""
+        """Every row of ``table`` with the format's columns and values, in the format's
+        order within a table (creation order: ``ord``, ``id`` or ``seq``; by key for the
+        tables that keep none). Consume it inside the ``read()`` that yielded this."""
 
 
 class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, TransferRows, Protocol):

@@ -11,7 +11,10 @@ The format, version 1:
   table in the order of ``TABLES`` (an order in which every row's references come first),
   each table's rows together. Within a table rows come in creation order: ``ord`` for
   projects, tasks and sessions, ``id`` for links (link order) and notes, ``seq`` for events;
-  except that a task comes after its parent (a task moved under a newer task).
+  except that a task comes after its parent (a task moved under a newer task). Tables that
+  keep no creation order come by key: dependencies by (task, dependency), ended claims and
+  idempotency records oldest first. A loader must not rely on the order within a table
+  beyond parents first: the stores load in any order and check references at the end.
 - The last line is ``{"end": true, "counts": {table: rows}}``: a file without it was cut
   short and is refused.
 
