@@ -1,5 +1,6 @@
 """The ``maestro`` command: one entry point for the server (serve, mcp), the client commands
-(project, task, session, watch, status) and agent-config."""
+(project, task, session, watch, status), moving a database (export, import) and
+agent-config."""
 
 import click
 
@@ -12,6 +13,7 @@ from .serve import serve
 from .sessions import session
 from .status import status
 from .tasks import task
+from .transfer import export_command, import_command
 from .watch import watch
 
 
@@ -31,10 +33,22 @@ def cli() -> None:
       maestro task update task_123 --status completed
       maestro session add-task sess_1 task_2
       maestro watch
+      maestro export backup.jsonl
     """
 
 
-for command in (project, task, session, watch, status, serve, mcp_command, agent_config):
+for command in (
+    project,
+    task,
+    session,
+    watch,
+    status,
+    serve,
+    mcp_command,
+    export_command,
+    import_command,
+    agent_config,
+):
     cli.add_command(command)
 
 

@@ -1,7 +1,9 @@
-"""Options shared by the commands that open the database directly (serve, mcp)."""
+"""Options shared by the commands that open the database directly (serve, mcp, export,
+import), and how they report a database that cannot be used."""
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def database_options(command: F) -> F:
+    """Where the database is, and the durability of its writes (commands that serve)."""
     command = click.option(
         "--durability",
         type=click.Choice([d.value for d in Durability]),
@@ -23,6 +26,11 @@ def database_options(command: F) -> F:
         help="normal: every acknowledged write survives the process being killed; "
         "full: also a power loss (an fsync per commit).",
     )(command)
+    return location_options(command)
+
+
+def location_options(command: F) -> F:
+    """Where the database is: --db FILE|URL, else --data-dir, else the per-user default."""
     command = click.option(
         "--db",
         "database",
@@ -46,17 +54,27 @@ def check_database(location: str | Path, durability: Durability) -> None:
     """Open and migrate the database before anything listens or reads stdin: one that
     cannot be used (unreachable, too new, no driver, a file that cannot be opened) is one
     line on stderr, password masked, and exit status 1 — never a traceback."""
-    import sqlite3
+    from maestro_mcp.core.storage.location import open_store
 
-    from maestro_mcp.core.storage import SchemaTooNew, StoreUnavailable
-    from maestro_mcp.core.storage.location import MissingDriver, open_store, shown
-
-    try:
+    with database_errors(location):
         store = open_store(location, durability=durability)
         try:
             store.migrate()
         finally:
             store.close()
+
+
+@contextmanager
+def database_errors(location: str | Path) -> Iterator[None]:
+    """Report a database that cannot be used, raised inside the block, as one line on
+    stderr (password masked) and exit status 1."""
+    import sqlite3
+
+    from maestro_mcp.core.storage import SchemaTooNew, StoreUnavailable
+    from maestro_mcp.core.storage.location import MissingDriver, shown
+
+    try:
+        yield
     except (StoreUnavailable, SchemaTooNew, MissingDriver) as exc:
         click.echo(f"maestro: {exc}", err=True)
         sys.exit(1)

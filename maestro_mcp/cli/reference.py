@@ -12,8 +12,8 @@ INTRO = """\
 # The `maestro` command line
 
 Every operation from the terminal. Client commands talk to a running server
-(`maestro serve`) over its REST API and live feed; `serve`, `mcp` and
-`agent-config` run locally.
+(`maestro serve`) over its REST API and live feed; `serve`, `mcp`, `export`,
+`import` and `agent-config` run locally.
 
 Options every client command takes (each with an environment fallback):
 
@@ -43,8 +43,10 @@ EXIT_MEANING = {
     Exit.ERROR: "the server failed, or something unexpected",
     Exit.USAGE: "a bad command line (unknown option, invalid value such as a status)",
     Exit.NOT_FOUND: "no such project, task or session",
-    Exit.INVALID: "the server refused the input (e.g. a title too long)",
-    Exit.CONFLICT: "a version conflict: the entity changed since the version given",
+    Exit.INVALID: "the server refused the input (e.g. a title too long); `import`: the file "
+    "is not a whole export",
+    Exit.CONFLICT: "a version conflict: the entity changed since the version given; `import`: "
+    "the database is not empty",
     Exit.UNREACHABLE: "no server at the URL (start it with `maestro serve`)",
     Exit.DENIED: "the token is missing or wrong, or the Host/Origin was refused",
 }

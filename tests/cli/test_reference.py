@@ -28,7 +28,7 @@ def test_every_command_is_documented_with_an_example() -> None:
         "maestro session update", "maestro session delete", "maestro session add-task",
         "maestro session remove-task", "maestro session log",
         "maestro watch", "maestro status", "maestro serve", "maestro mcp",
-        "maestro agent-config",
+        "maestro export", "maestro import", "maestro agent-config",
     } <= paths  # fmt: skip
     text = DOC.read_text()
     for path, command in commands:

@@ -4,13 +4,25 @@ database as another process would, for the tests (and the benchmark's data)."""
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from maestro_mcp.core.models import Session, SessionCreate, Task, TaskCreate
+from maestro_mcp.core.models import (
+    ClaimRequest,
+    ProjectCreate,
+    ReleaseRequest,
+    Session,
+    SessionCreate,
+    SessionPatch,
+    Task,
+    TaskCreate,
+    TaskPatch,
+)
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
+from maestro_mcp.core.vocabulary import LEASE_MAX_S, SessionStatus, TaskPriority, TaskStatus
 from maestro_mcp.settings import Settings
 
 
@@ -45,3 +57,71 @@ def write_elsewhere(database: str | Path, *writes: Callable[[Service], object]) 
                 await core.write(partial(write, core.service))
 
     asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What ``fill_every_kind`` made: the ids to look things up by, and a create that was
+    sent with an idempotency key (retry it to see it replayed)."""
+
+    project_ids: list[str]
+    task_ids: list[str]  # in creation order
+    session_ids: list[str]
+    claimed_task_id: str  # held by a live claim with the longest lease
+    retry_key: str
+    retry_body: dict[str, Any]  # the POST /api/tasks body sent with ``retry_key``
+
+
+def fill_every_kind(service: Service) -> Filled:
+    """Rows of every kind a database holds, made through the service: projects; tasks with
+    a parent (one moved under a task made after it), labels (one not ASCII), dependencies,
+    started and completed times; sessions with links and notes; a live claim and one that
+    ended; idempotency records; and the events of all of it."""
+    web = service.create_project(
+        ProjectCreate(name="Web app", working_dir="/src/web", description="The shop")
+    ).value
+    ops = service.create_project(ProjectCreate(name="Ops")).value
+    plan = new_task(
+        service,
+        web.id,
+        "Plan the release",
+        description="What goes out",
+        prompt="Read the changelog",
+        priority=TaskPriority.HIGH,
+        labels=["planning", "été"],
+    )
+    build = new_task(service, web.id, "Build", parent_id=plan.id, labels=["backend"])
+    check = new_task(service, web.id, "Test", depends_on=[build.id, plan.id])
+    notes = new_task(service, web.id, "Write the release notes")
+    docs = new_task(service, web.id, "Docs")
+    # Moved under a task made after it: a parent that comes later in creation order.
+    service.update_task(notes.id, TaskPatch(parent_id=docs.id))
+    service.update_task(build.id, TaskPatch(status=TaskStatus.IN_PROGRESS))
+    keys = new_task(service, ops.id, "Rotate keys")
+    service.update_task(keys.id, TaskPatch(status=TaskStatus.COMPLETED))
+    agent = service.create_session(
+        SessionCreate(
+            project_id=web.id, name="agent run", agent="claude-code", task_ids=[build.id, check.id]
+        )
+    ).value
+    person = new_session(service, ops.id, keys.id, name="on call")
+    service.update_session(person.id, SessionPatch(status=SessionStatus.COMPLETED))
+    service.add_task_to_session(agent.id, notes.id, idempotency_key="link-notes")
+    service.add_session_note(agent.id, "started on the build", idempotency_key="note-1")
+    service.add_session_note(agent.id, "tests next")
+    ended = service.claim_task(docs.id, ClaimRequest(session_id=agent.id)).value
+    service.release_task(docs.id, ReleaseRequest(claim_token=ended.claim_token))
+    request = ClaimRequest(session_id=agent.id, lease_seconds=LEASE_MAX_S)
+    service.claim_task(plan.id, request, idempotency_key="claim-plan")
+    retry_body = {"projectId": web.id, "title": "Made once"}
+    once = service.create_task(
+        TaskCreate(project_id=web.id, title="Made once"), idempotency_key="create-once"
+    ).value
+    return Filled(
+        project_ids=[web.id, ops.id],
+        task_ids=[plan.id, build.id, check.id, notes.id, docs.id, keys.id, once.id],
+        session_ids=[agent.id, person.id],
+        claimed_task_id=plan.id,
+        retry_key="create-once",
+        retry_body=retry_body,
+    )

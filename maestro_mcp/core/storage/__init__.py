@@ -1,7 +1,9 @@
 """Where the core keeps its state: the storage contract and its backends.
 
 ``contract.py`` is the boundary (``Store``, ``Rows``, ``LogReader``); ``sqlite/`` is
-the embedded backend. Only the runtime (core/runtime.py) picks and builds a store.
+the embedded backend, ``postgres/`` the shared one; ``transfer.py`` is the format a
+whole database is moved or backed up in. Only the runtime (core/runtime.py) and the
+commands that move a database (cli/transfer.py) build a store.
 """
 
 from .contract import (
@@ -11,11 +13,13 @@ from .contract import (
     EndedClaim,
     LogPosition,
     LogReader,
+    NotEmpty,
     Rows,
     SchemaTooNew,
     Store,
     StoredResult,
     StoreUnavailable,
+    Unloadable,
 )
 
 __all__ = [
@@ -25,9 +29,11 @@ __all__ = [
     "EndedClaim",
     "LogPosition",
     "LogReader",
+    "NotEmpty",
     "Rows",
     "SchemaTooNew",
     "Store",
     "StoreUnavailable",
     "StoredResult",
+    "Unloadable",
 ]

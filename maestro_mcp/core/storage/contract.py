@@ -15,6 +15,10 @@ and implemented, and the core's tests run the rules on the SQLite backend.
   ``read()`` block that yielded it.
 - ``LogReader``: a connection of the feed's own, to tail the log and notice
   commits made by anyone (this process, another process, another machine).
+- Moving a whole database (``maestro export`` / ``import``, core/storage/transfer.py):
+  ``Rows.table_size`` and ``Rows.dump`` read every table as rows of the transfer
+  format inside one ``read()``; ``Store.load`` fills an empty database with such rows
+  in one transaction.
 
 What every backend must guarantee:
 1. **Gap-free, commit-ordered seqs.** ``append_events`` gives a transaction's
@@ -38,11 +42,11 @@ What every backend must guarantee:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # the CLI imports Durability from here and must start fast
     from ..events import PendingEvent, StoredEvent
@@ -69,6 +73,15 @@ class Contended(Exception):
     """The write needs a lock another transaction holds, and waiting for it inside this
     batch could deadlock: nothing of the write was kept; run it again in a new
     transaction (group commit re-queues it at the head of the next batch)."""
+
+
+class NotEmpty(RuntimeError):
+    """``Store.load`` was given a database that already holds data: nothing was written."""
+
+
+class Unloadable(ValueError):
+    """The rows given to ``Store.load`` break the schema's rules (a duplicate id, a row
+    whose parent or project is missing): nothing was written."""
 
 
 class LogPosition:
@@ -242,7 +255,19 @@ class LogRows(Protocol):
         transaction, on any instance, is doing it. Held until the transaction ends."""
 
 
-class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, Protocol):
+class TransferRows(Protocol):
+    """A whole database as rows of the transfer format (core/storage/transfer.py)."""
+
+    def table_size(self, table: str) -> int:
+        """How many rows ``table`` (a name of ``transfer.TABLES``) has."""
+
+    def dump(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of ``table`` with the format's columns and values, in the format's
+        order within a table (creation order: ``ord``, ``id`` or ``seq``; by key for the
+        tables that keep none). Consume it inside the ``read()`` that yielded this."""
+
+
+class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, TransferRows, Protocol):
     """One transaction's view of the database."""
 
 
@@ -287,5 +312,12 @@ class Store(Protocol):
     def log_reader(self, on_change: Callable[[], None] | None = None) -> LogReader:
         """A connection of the feed's own. A backend that learns of commits by itself
         (PostgreSQL's LISTEN) calls ``on_change`` from any thread when one lands."""
+
+    def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Fill this empty, migrated database with ``(table, row)`` pairs of the transfer
+        format, in its order, in one transaction: all of them or, if anything raises
+        (``NotEmpty``, ``Unloadable``, or the iterable itself), none. Keeps ``ord``, ids
+        and seqs as given, so that new rows come after them; the log's head becomes the
+        newest seq, and the log gets a new epoch."""
 
     def close(self) -> None: ...

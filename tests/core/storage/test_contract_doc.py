@@ -1,4 +1,5 @@
-"""docs/storage.md states the storage contract: every operation of it is named there."""
+"""docs/storage.md states the storage contract: every operation of it is named there,
+and both backends implement every one, with the contract's parameters."""
 
 import inspect
 import re
@@ -7,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from maestro_mcp.core.storage import contract
+from maestro_mcp.core.storage.postgres import PgStore
+from maestro_mcp.core.storage.postgres.log_rows import PgLogReader
+from maestro_mcp.core.storage.postgres.rows import PgRows
 from maestro_mcp.core.storage.sqlite import SqliteStore
 from maestro_mcp.core.storage.sqlite.log_rows import SqliteLogReader
 from maestro_mcp.core.storage.sqlite.rows import SqliteRows
@@ -34,11 +38,12 @@ def test_every_operation_is_documented(protocol: type) -> None:
         (contract.Store, SqliteStore),
         (contract.Rows, SqliteRows),
         (contract.LogReader, SqliteLogReader),
+        (contract.Store, PgStore),
+        (contract.Rows, PgRows),
+        (contract.LogReader, PgLogReader),
     ],
 )
-def test_the_sqlite_backend_implements_every_operation(
-    protocol: type, implementation: type
-) -> None:
+def test_each_backend_implements_every_operation(protocol: type, implementation: type) -> None:
     for name in operations(protocol):
         assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
         wanted = getattr(protocol, name)

@@ -8,12 +8,13 @@ REPEATABLE READ snapshot). SQL for entity tables lives here, in task_rows.py and
 claim_rows.py; the event log's and idempotency records' in log_rows.py.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from ...models import Project, Session, SessionFilter, SessionNote
+from . import transfer_rows
 from .claim_rows import ClaimQueries
 from .locks import CATALOG, lock_key
 from .log_rows import LogQueries
@@ -252,3 +253,11 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries):
             SessionNote(id=int(r[0]), session_id=r[1], message=r[2], created_at=int(r[3]))
             for r in reversed(rows)
         ]
+
+    # --- the transfer format (transfer_rows.py) ---------------------------------------
+
+    def table_size(self, table: str) -> int:
+        return transfer_rows.table_size(self.conn, table)
+
+    def dump(self, table: str) -> Iterator[dict[str, Any]]:
+        return transfer_rows.dump(self.conn, table)

@@ -29,7 +29,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +42,7 @@ from ...clock import now_ms
 from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
 from ..contract import Contended, Durability, LogPosition, SchemaTooNew, StoreUnavailable
 from ..location import masked
-from . import locks
+from . import locks, transfer_rows
 from .locks import lock_key
 from .log_rows import NOTIFY_CHANNEL, PgLogReader
 from .rows import PgRows
@@ -481,6 +481,20 @@ class PgStore:
                 timeline = 0  # a role without pg_monitor: the other two still tell
         digest = hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8)
         return digest.hexdigest()
+
+    # --- moving a whole database ---------------------------------------------------------
+
+    def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Fill this empty database with rows of the transfer format, in one transaction
+        on a connection of its own (transfer_rows.py)."""
+        with self.connect("maestro-import") as conn, self._errors():
+            conn.execute("BEGIN")
+            try:
+                transfer_rows.load(conn, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                _roll_back(conn)
+                raise
 
     # --- schema -----------------------------------------------------------------------
 

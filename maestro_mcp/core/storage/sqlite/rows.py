@@ -2,10 +2,11 @@
 and in task_rows.py only; the event log's and idempotency records' SQL in log_rows.py."""
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ...models import Project, Session, SessionFilter, SessionNote
+from . import transfer_rows
 from .claim_rows import ClaimQueries
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
@@ -192,3 +193,11 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries):
             SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3])
             for r in reversed(rows)
         ]
+
+    # --- the transfer format (transfer_rows.py) ---------------------------------------
+
+    def table_size(self, table: str) -> int:
+        return transfer_rows.table_size(self.conn, table)
+
+    def dump(self, table: str) -> Iterator[dict[str, Any]]:
+        return transfer_rows.dump(self.conn, table)

@@ -9,13 +9,15 @@ serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...clock import now_ms
 from ..contract import Durability, SchemaTooNew
+from . import transfer_rows
 from .log_rows import SqliteLogReader
 from .rows import SqliteRows
 from .schema import MIGRATIONS, SCHEMA_VERSION
@@ -253,6 +255,12 @@ class SqliteStore:
                 yield rows
         finally:
             conn.execute("COMMIT")
+
+    def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Fill this empty database with rows of the transfer format, in one write
+        transaction (transfer_rows.py)."""
+        with self.write() as opened:
+            transfer_rows.load(opened.conn, rows)
 
     # --- schema -------------------------------------------------------------
 
