@@ -271,9 +271,12 @@ def test_the_epoch_is_the_same_on_every_instance_and_new_on_a_copy(
         )
         admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
     try:
-        copied = PgStore(with_database(database, copy))
-        assert copied.epoch() != PgStore(database).epoch()
-        copied.close()
+        copied, original = PgStore(with_database(database, copy)), PgStore(database)
+        try:
+            assert copied.epoch() != original.epoch()
+        finally:
+            copied.close()
+            original.close()
     finally:
         databases.drop(with_database(database, copy))
 

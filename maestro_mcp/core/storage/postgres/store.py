@@ -428,8 +428,9 @@ class PgStore:
             rows = PgRows(conn, None, self)
             self._local.reading, self._local.depth = rows, 1
             try:
-                # BEGIN goes out with the first query, COMMIT without a wait of its own.
-                with self._errors(), conn.pipeline():
+                # Not in pipeline mode: it would save BEGIN's round trip, but an export
+                # reads through a server-side cursor, which pipeline mode cannot have.
+                with self._errors():
                     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     yield rows
                     conn.execute("COMMIT")
