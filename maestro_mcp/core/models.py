@@ -9,7 +9,14 @@ a silent no-op.
 
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from .vocabulary import (
@@ -151,6 +158,25 @@ class _Input(BaseModel):
     def given(self) -> dict[str, Any]:
         """The fields the caller actually sent, by Python name: the basis of PATCH merging."""
         return {name: getattr(self, name) for name in self.model_fields_set}
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_character(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; refused on every store alike.
+        if _holds_nul(value):
+            raise ValueError(NUL_REFUSED)
+        return value
+
+
+NUL_REFUSED = "text may not contain the NUL character (\\u0000)"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class _Patch(_Input):

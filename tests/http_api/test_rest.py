@@ -329,6 +329,23 @@ def test_odd_inputs_are_4xx_not_5xx(
     assert error_code(response) in ("invalid_json", "invalid_header")
 
 
+def test_a_nul_character_is_refused_on_every_store(
+    client: TestClient, project: dict[str, Any], task: dict[str, Any]
+) -> None:
+    """PostgreSQL cannot store U+0000 in text: refused alike everywhere, never a 5xx."""
+    created = client.post("/api/tasks", json={"projectId": project["id"], "title": "a\u0000b"})
+    assert created.status_code == 422, created.text
+    assert "title" in created.text
+    assert "NUL character" in created.text
+    patched = client.patch(f"/api/tasks/{task['id']}", json={"labels": ["ok", "x\u0000"]})
+    assert patched.status_code == 422, patched.text
+    for path in ("/api/tasks/task_%00", "/api/sessions/%00", "/api/projects/p%00"):
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.text)
+    listed = client.get("/api/tasks", params={"projectId": project["id"], "q": "\x00"})
+    assert 400 <= listed.status_code < 500, listed.text
+
+
 @pytest.mark.parametrize("since", ["%C2%B2", "9" * 5000, "-1", "1.5"])
 def test_odd_seqs_are_400(client: TestClient, since: str) -> None:
     assert client.get(f"/api/events?since={since}").status_code == 400

@@ -52,6 +52,14 @@ async def test_mistakes_are_answered_with_what_to_do(mcp_client: Client) -> None
     assert "invalid input: name: String should have at least 1 character" in blank_name
 
 
+async def test_a_nul_character_is_refused_with_the_field(mcp_client: Client) -> None:
+    project, task, _ = await task_and_subtask(mcp_client)
+    refusal = await refused(mcp_client, "create_task", title="a\x00b", project=project)
+    assert "title: Value error, text may not contain the NUL character" in refusal
+    by_id = await refused(mcp_client, "get", id=task["id"] + "\x00")
+    assert "NUL character" in by_id or "not found" in by_id  # PostgreSQL, SQLite
+
+
 async def test_an_empty_filter_means_no_filter(mcp_client: Client) -> None:
     project, task, sub = await task_and_subtask(mcp_client)
     everything = await call(mcp_client, "list_tasks", project=project, parentId="", label="")

@@ -14,7 +14,8 @@ their functions compose into one operation by running on the same ``Write``.
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -23,8 +24,8 @@ from pydantic import BaseModel, TypeAdapter
 from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
 from ..events import EventType, PendingEvent
-from ..models import IDEMPOTENCY_KEY_MAX
-from ..storage import LogPosition, Rows, Store
+from ..models import IDEMPOTENCY_KEY_MAX, NUL_REFUSED
+from ..storage import LogPosition, Rows, Store, UnstorableText
 
 T = TypeVar("T")
 
@@ -97,7 +98,7 @@ class Transactions:
         if idempotency_key:
             _check_key(idempotency_key)
             adapter: TypeAdapter[T] = TypeAdapter(result_type)
-        with self.store.write() as rows:
+        with _storable(), self.store.write() as rows:
             write = Write(rows, self.clock())
             if idempotency_key:
                 # First: a duplicate running on another instance right now is waited for.
@@ -127,13 +128,23 @@ class Transactions:
 
     def read(self, body: Callable[[Rows], T]) -> Result[T]:
         """Run ``body`` in one snapshot; the result carries that snapshot's head."""
-        with self.store.read() as rows:
+        with _storable(), self.store.read() as rows:
             seq = rows.head()
             try:
                 return Result(body(rows), seq)
             except MaestroError as exc:
                 exc.seq = seq
                 raise
+
+
+@contextmanager
+def _storable() -> Iterator[None]:
+    """A value the database cannot store (a NUL in an id taken from a URL: inputs are
+    refused earlier) is the caller's mistake, not the server's."""
+    try:
+        yield
+    except UnstorableText as exc:
+        raise InvalidInput(NUL_REFUSED) from exc
 
 
 def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> str:

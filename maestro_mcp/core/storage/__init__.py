@@ -20,6 +20,7 @@ from .contract import (
     StoredResult,
     StoreUnavailable,
     Unloadable,
+    UnstorableText,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "StoreUnavailable",
     "StoredResult",
     "Unloadable",
+    "UnstorableText",
 ]

@@ -69,6 +69,11 @@ class StoreUnavailable(RuntimeError):
     written; the caller may retry once it is back."""
 
 
+class UnstorableText(ValueError):
+    """A value holds a character the database cannot store (PostgreSQL: NUL, U+0000).
+    Nothing was written; the service answers it as invalid input."""
+
+
 class Contended(Exception):
     """The write needs a lock another transaction holds, and waiting for it inside this
     batch could deadlock: nothing of the write was kept; run it again in a new

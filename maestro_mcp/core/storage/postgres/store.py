@@ -40,7 +40,14 @@ import psycopg_pool
 
 from ...clock import now_ms
 from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
-from ..contract import Contended, Durability, LogPosition, SchemaTooNew, StoreUnavailable
+from ..contract import (
+    Contended,
+    Durability,
+    LogPosition,
+    SchemaTooNew,
+    StoreUnavailable,
+    UnstorableText,
+)
 from ..location import masked
 from . import locks, transfer_rows
 from .locks import lock_key
@@ -404,6 +411,10 @@ class PgStore:
             yield
         except psycopg.errors.TransactionRollback as exc:  # deadlock, serialisation failure
             raise Contended(str(exc)) from exc
+        except psycopg.DataError as exc:
+            if "NUL" in str(exc):  # psycopg refuses to send it: a value, not the server
+                raise UnstorableText(str(exc)) from exc
+            raise
         except psycopg.Error as exc:
             if _unavailable(exc):
                 raise self._unavailable(exc) from exc
@@ -412,15 +423,19 @@ class PgStore:
     @contextmanager
     def read(self) -> Iterator[PgRows]:
         """One snapshot. Inside a transaction of this thread it joins that one."""
+        # A joined read names errors too: its caller (the service) handles them, not
+        # the transaction that began elsewhere.
         tx = self._current()
         if tx is not None:
-            yield PgRows(tx.conn, tx, self)
+            with self._errors():
+                yield PgRows(tx.conn, tx, self)
             return
         current: PgRows | None = self._local.__dict__.get("reading")
         if current is not None:
             self._local.depth += 1
             try:
-                yield current
+                with self._errors():
+                    yield current
             finally:
                 self._local.depth -= 1
             return
