@@ -10,13 +10,18 @@ succeed again without restarting Maestro.
 
 import threading
 import time
+from functools import partial
 
+import httpx2 as httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.postgres.store import POOL_TIMEOUT_S
+from maestro_mcp.protocol import RETRY_AFTER_HEADER
 from maestro_mcp.settings import Settings
+from tests.support.feeds import WsClient
 from tests.support.instances import (
     Ack,
     FollowingFeed,
@@ -140,6 +145,34 @@ def test_postgres_restarted_under_load(pair: Pair, cluster: Cluster) -> None:
     assert_in_log(acks, ws.events)
 
 
+def test_a_feed_client_arriving_while_the_database_is_away_is_told_to_retry(
+    pair: Pair, cluster: Cluster
+) -> None:
+    """While PostgreSQL is stopped, a client that (re)connects to a feed cannot be
+    resumed (the log cannot be read): the WebSocket handshake and the SSE request are
+    answered 503 with Retry-After, and the server logs no traceback. Once the database is
+    back the same client resumes by seq with no gap."""
+    a, b = pair
+    project_id, start = new_project(a.base_url)
+    seq = write_on(b, project_id, "before the outage")
+    cluster.stop()
+    with pytest.raises(InvalidStatus) as refused:
+        WsClient(f"{a.ws_url}?since={start}")
+    assert refused.value.response.status_code == 503
+    assert refused.value.response.headers[RETRY_AFTER_HEADER] == "1"
+    with httpx.Client(base_url=a.base_url, timeout=WAIT) as http:
+        answer = http.get("/api/events", params={"since": start})
+    assert answer.status_code == 503
+    assert answer.headers[RETRY_AFTER_HEADER] == "1"
+    assert answer.json()["error"]["code"] == "unavailable"
+    cluster.start_again()
+    for kind, url in (("ws", a.ws_url), ("sse", a.base_url)):
+        feed = FollowingFeed(kind, [url], since=start)  # type: ignore[arg-type]
+        feed.follow_until(seq)
+        assert feed.seqs == [seq]
+        feed.close()
+
+
 OUTAGE_S = 8.0
 """How long the database stays away in the longer outage: past the fourth retry of a
 connection pool whose retry delays double (1, 2, 4 s: the next one would come 8 s later)."""
@@ -205,6 +238,11 @@ def listeners(cluster: Cluster, database: str) -> int:
     return int(rows[0][0])
 
 
+def said(instance: ServerProcess, words: str) -> bool:
+    """Whether ``instance`` logged a line with ``words``."""
+    return any(words in line for line in instance.log)
+
+
 def write_on(instance: ServerProcess, project_id: str, title: str) -> int:
     with instance.client() as http:
         response = http.post("/api/tasks", json={"projectId": project_id, "title": title})
@@ -227,11 +265,8 @@ def test_delivery_goes_on_when_the_listen_connection_is_killed(
     feed.follow_until(write_on(a, project_id, "while nobody listens"), timeout=DELIVERY_BOUND)
     wait_for(lambda: listeners(cluster, database) == 2, what="both instances to LISTEN again")
     for instance in (a, b):
-        wait_for(
-            lambda instance=instance: any("listening for commits again" in x for x in instance.log),
-            what=f"{instance.base_url} to say it listens again",
-        )
-        assert any("lost the LISTEN connection" in line for line in instance.log)
+        wait_for(partial(said, instance, "listening for commits again"), what="it listens again")
+        assert said(instance, "lost the LISTEN connection")
     feed.follow_until(write_on(a, project_id, "listened to again"), timeout=DELIVERY_BOUND)
     feed.close()
     assert feed.seqs == list(range(start + 1, feed.seq + 1))
