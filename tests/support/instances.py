@@ -27,6 +27,7 @@ import contextlib
 import json
 import queue
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -46,7 +47,7 @@ from maestro_mcp.protocol import (
 )
 
 from .feeds import FeedClient, SseClient, WsClient
-from .servers import ServerProcess, start_server_process
+from .servers import ServerProcess, spawn_until_listening, start_server_process
 from .waiting import WAIT
 
 REQUEST_TIMEOUT = 20.0
@@ -87,6 +88,22 @@ class Instances:
     def start(self, database: str, count: int, *extra: str) -> list[ServerProcess]:
         started = start_instances(database, count, *extra)
         self.started += started
+        return started
+
+    def start_with_clock_ahead(self, database: str, seconds: int) -> ServerProcess:
+        """One instance whose host clock is ``seconds`` ahead of everyone else's (``time``
+        patched in its process before Maestro is imported), as on a machine whose clock
+        is wrong."""
+        ahead = (
+            "import time; "
+            f"_ns, _s = time.time_ns, time.time; "
+            f"time.time_ns = lambda: _ns() + {seconds} * 10**9; "
+            f"time.time = lambda: _s() + {seconds}; "
+            "from maestro_mcp.cli.main import main; main()"
+        )
+        command = [sys.executable, "-c", ahead, "serve", "--port", "0", "--db", database]
+        started = spawn_until_listening(command)
+        self.started.append(started)
         return started
 
     def stop_all(self) -> None:
