@@ -1,5 +1,6 @@
-"""Failures, each under real load across real processes: an instance killed with SIGKILL,
-PostgreSQL restarted, the LISTEN connection cut.
+"""Failures across real processes: an instance killed with SIGKILL under load; PostgreSQL
+restarted under load, stopped for a while, or away when a feed client arrives; the LISTEN
+connections cut.
 
 What each proves: no acknowledged write is lost (it is in a GET afterwards, and its event
 is in the log at the seq its answer carried); clients resume by seq, on another instance
@@ -11,6 +12,7 @@ succeed again without restarting Maestro.
 import threading
 import time
 from functools import partial
+from typing import Any, Literal
 
 import httpx2 as httpx
 import pytest
@@ -48,14 +50,14 @@ DELIVERY_BOUND = 1.0
 the feed polls the head every 50 ms, and LISTEN wakes it at once."""
 
 
-def assert_in_log(acks: list[Ack], events: list[dict[str, object]]) -> None:
+def assert_in_log(acks: list[Ack], events: list[dict[str, Any]]) -> None:
     """Every acknowledged write's event is in the log, at the seq its answer carried."""
     by_seq = {e["seq"]: e for e in events}
     for ack in acks:
         event = by_seq.get(ack.seq)
         assert event is not None, f"{ack} has no event in the log"
         assert event["event"] == "task:created"
-        assert event["data"]["id"] == ack.task_id  # type: ignore[index]
+        assert event["data"]["id"] == ack.task_id
 
 
 def test_an_instance_killed_under_load_loses_no_acknowledged_write(pair: Pair) -> None:
@@ -166,8 +168,9 @@ def test_a_feed_client_arriving_while_the_database_is_away_is_told_to_retry(
     assert answer.headers[RETRY_AFTER_HEADER] == "1"
     assert answer.json()["error"]["code"] == "unavailable"
     cluster.start_again()
-    for kind, url in (("ws", a.ws_url), ("sse", a.base_url)):
-        feed = FollowingFeed(kind, [url], since=start)  # type: ignore[arg-type]
+    clients: list[tuple[Literal["ws", "sse"], str]] = [("ws", a.ws_url), ("sse", a.base_url)]
+    for kind, url in clients:
+        feed = FollowingFeed(kind, [url], since=start)
         feed.follow_until(seq)
         assert feed.seqs == [seq]
         feed.close()
@@ -261,7 +264,7 @@ def test_delivery_goes_on_when_the_listen_connection_is_killed(
     project_id, start = new_project(a.base_url)
     wait_for(lambda: listeners(cluster, database) == 2, what="both instances to LISTEN")
     feed = FollowingFeed("ws", [b.ws_url], since=start)
-    assert cluster.terminate(application_name=LISTEN_APPLICATION) == 2
+    assert cluster.terminate(application_name=LISTEN_APPLICATION) >= 2  # ours, and leftovers
     feed.follow_until(write_on(a, project_id, "while nobody listens"), timeout=DELIVERY_BOUND)
     wait_for(lambda: listeners(cluster, database) == 2, what="both instances to LISTEN again")
     for instance in (a, b):
@@ -287,7 +290,7 @@ def test_a_listener_cut_off_listens_again_and_misses_nothing(
         feed = FollowingFeed("ws", [b.ws_url], since=start)
         feed.follow_until(write_on(a, project_id, "heard"), timeout=DELIVERY_BOUND)
         wait_for(lambda: listeners(cluster, database) == 2, what="both instances to LISTEN")
-        assert cluster.terminate(application_name=LISTEN_APPLICATION) == 2
+        assert cluster.terminate(application_name=LISTEN_APPLICATION) >= 2
         feed.follow_until(write_on(a, project_id, "while cut off"), timeout=DELIVERY_BOUND)
         wait_for(lambda: listeners(cluster, database) == 2, what="both to LISTEN again")
         feed.follow_until(write_on(a, project_id, "heard again"), timeout=DELIVERY_BOUND)

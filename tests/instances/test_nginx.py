@@ -44,16 +44,20 @@ def port_of(instance: ServerProcess) -> int:
 
 
 @pytest.fixture
-def proxy(pair: Pair, tmp_path: Path) -> Iterator[nginx.Nginx]:
-    """nginx in front of the pair, on a free loopback port."""
+def nginx_installed() -> None:
+    """Skips the test without nginx (before any instance is started), fails it on CI."""
     reason = nginx.unavailable_reason()
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    running_nginx = nginx.start_nginx(
-        tmp_path / "nginx", [i.base_url.removeprefix("http://") for i in pair]
-    )
+
+
+@pytest.fixture
+def proxy(nginx_installed: None, pair: Pair, tmp_path: Path) -> Iterator[nginx.Nginx]:
+    """nginx in front of the pair, on a free loopback port."""
+    upstreams = [i.base_url.removeprefix("http://") for i in pair]
+    running_nginx = nginx.start_nginx(tmp_path / "nginx", upstreams)
     yield running_nginx
     running_nginx.stop()
 

@@ -71,11 +71,12 @@ def start_instances(database: str, count: int, *extra: str) -> list[ServerProces
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(start_server_process, database, *extra) for _ in range(count)]
     started = [f.result() for f in futures if f.exception() is None]
-    failed = [f.exception() for f in futures if f.exception() is not None]
-    if failed:
-        for instance in started:
-            instance.stop()
-        raise failed[0]  # type: ignore[misc]
+    for future in futures:
+        failure = future.exception()
+        if failure is not None:
+            for instance in started:
+                instance.stop()
+            raise failure
     return started
 
 
