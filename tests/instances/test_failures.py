@@ -136,6 +136,8 @@ def test_postgres_restarted_under_load(pair: Pair, cluster: Cluster) -> None:
     assert refusals, "no write met the outage: the test proved nothing"
     assert all(r.code == "unavailable" and r.retry_after == "1" for r in refusals), refusals
     assert all(r.at >= restarting for r in refusals)
+    # A write waits at most for a connection (5 s), or for one more batch's wait first.
+    assert max(loop.slowest for loop in loops) <= 2 * POOL_TIMEOUT_S + 1
     acks = all_acks(loops)
     assert task_ids(b.base_url, project_id) >= {ack.task_id for ack in acks}
     head = head_of(a.base_url)

@@ -10,7 +10,7 @@ The rules:
 - Every load loop is bounded: it stops by itself after ``max_requests`` requests or
   ``duration`` seconds, whichever comes first, and each request has a client timeout, so
   a server that hangs is a recorded failure, never a hung test. ``stop()`` ends it sooner.
-- A load loop records every outcome, never raises: acknowledged writes (2xx, with their
+- A load loop records every outcome, never raises: acknowledged writes (201, with their
   ``X-Maestro-Seq``), refusals (503 with ``Retry-After``: the database is out of reach),
   failures (the transport failed: an instance killed under it; a proxy's 502/504) and
   anything else as unexpected (a 500 is a bug). Tests assert on those records.
@@ -24,7 +24,6 @@ The rules:
 """
 
 import contextlib
-import json
 import queue
 import subprocess
 import sys
@@ -237,10 +236,6 @@ class LoadLoop:
         """Wait for it to end by itself (it is bounded); fails if it outlives its bounds."""
         self._thread.join(self.duration + self.timeout + WAIT)
         assert not self._thread.is_alive(), f"load loop {self.name} did not stop"
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     def acks_via(self, base_url: str, after: float = float("-inf")) -> list[Ack]:
         return [a for a in self.acks if a.via == base_url and a.at > after]
@@ -461,8 +456,3 @@ class FollowingFeed:
                     return
             problems.append(f"{base}: closed during the replay")
         raise AssertionError(f"{self.kind} client could not reconnect: {problems[-5:]}")
-
-
-def envelope_key(message: dict[str, Any]) -> str:
-    """A message as comparable text (the same event from two feeds compares equal)."""
-    return json.dumps(message, sort_keys=True)
