@@ -25,6 +25,7 @@ lint: $(STAMP)
 test: lint
 	scripts/ensure-chromium
 	scripts/ensure-postgres
+	scripts/ensure-nginx
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark suite (under a minute); rewrites the table in docs/performance.md.

@@ -119,21 +119,22 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+# A 503: the database is out of reach, or busy; the same request can be sent again.
+UNAVAILABLE_CODE = "unavailable"
+UNAVAILABLE_MESSAGE = "the database is unavailable right now; nothing was changed, retry shortly"
+RETRY_LATER = {RETRY_AFTER_HEADER: str(RETRY_AFTER_UNAVAILABLE_S)}
+
+
 async def handle_unavailable(request: Request, exc: Exception) -> Response:
     """The database is out of reach (restarting, failing over) or the write met a lock it
     may not wait for: nothing was written, and the same request can be sent again."""
     assert isinstance(exc, StoreUnavailable | Contended)
     if isinstance(exc, StoreUnavailable):
         log.warning("%s %s: %s", request.method, request.url.path, exc)
-        message = "the database is unavailable right now; nothing was changed, retry shortly"
+        message = UNAVAILABLE_MESSAGE
     else:
         message = "the database is busy with a conflicting write; nothing was changed, retry"
-    return error_response(
-        503,
-        "unavailable",
-        message,
-        headers={RETRY_AFTER_HEADER: str(RETRY_AFTER_UNAVAILABLE_S)},
-    )
+    return error_response(503, UNAVAILABLE_CODE, message, headers=RETRY_LATER)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

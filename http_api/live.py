@@ -30,6 +30,7 @@ from maestro_mcp.core.feed import (
     Subscriber,
     SubscriberOverflow,
 )
+from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_RESET,
@@ -39,7 +40,7 @@ from maestro_mcp.protocol import (
     SMALL_INT,
 )
 
-from .errors import ApiError
+from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError
 from .frames import RAW_FRAMES, RawFrames, frame_sink, text_frame
 from .security import refuse
 from .state import core_of
@@ -111,12 +112,23 @@ async def websocket_feed(websocket: WebSocket) -> None:
     except ApiError as exc:
         await refuse(websocket.scope, websocket.send, exc.status, exc.code, exc.message)
         return
-    await websocket.accept()
-    stream = Stream(
-        _feed(websocket), since, params.get("projectId") or None, params.get(EPOCH_QUERY) or None
-    )
+    try:
+        # Before the handshake is answered: a feed that cannot read the log now (the
+        # database is away) refuses it with 503, and the client tries again later.
+        stream = Stream(
+            _feed(websocket),
+            since,
+            params.get("projectId") or None,
+            params.get(EPOCH_QUERY) or None,
+        )
+    except StoreUnavailable:
+        await refuse(
+            websocket.scope, websocket.send, 503, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, RETRY_LATER
+        )
+        return
     subscriber = stream.subscriber
     try:
+        await websocket.accept()
         # Three ways to end: the client goes, the stream ends, or the subscriber is cut
         # off, possibly while a send is blocked on a client that stopped reading.
         await _first_to_end(
@@ -179,14 +191,20 @@ async def _first_to_end(*steps: Callable[[], Awaitable[None]]) -> int:
 
 
 async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
-    problem = stream.problem()
-    if problem is None:
-        try:
-            async for batch in stream.replay():
-                for event in batch:
-                    await websocket.send_text(event.payload)
-        except ReplayExpired:
-            problem = ResetReason.EXPIRED
+    try:
+        problem = stream.problem()
+        if problem is None:
+            try:
+                async for batch in stream.replay():
+                    for event in batch:
+                        await websocket.send_text(event.payload)
+            except ReplayExpired:
+                problem = ResetReason.EXPIRED
+    except StoreUnavailable:
+        # The database went away after the handshake: the replay cannot go on. The client
+        # resumes from the last seq it got, later (1013: try again later).
+        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=UNAVAILABLE_CODE)
+        return
     if problem is not None:
         await websocket.send_text(stream.reset(problem))
         await websocket.close(code=CLOSE_RESET, reason=problem.value)
@@ -284,6 +302,9 @@ async def sse_feed(request: Request) -> Response:
         since = _parse_seq(request.query_params.get("since"), "since")
     project_id = request.query_params.get("projectId") or None
     epoch = request.query_params.get(EPOCH_QUERY) or None
+    # A feed that cannot read the log now (the database is away) cannot resume anyone:
+    # StoreUnavailable answers 503 with Retry-After before the stream begins.
+    _feed(request).pump()
     return EventSourceResponse(
         _sse_events(_feed(request), since, project_id, epoch),
         ping=15,
@@ -295,20 +316,27 @@ async def sse_feed(request: Request) -> Response:
 async def _sse_events(
     feed: Feed, since: int | None, project_id: str | None, epoch: str | None
 ) -> AsyncIterator[ServerSentEvent]:
-    # Subscribe inside the generator: its `finally` then always unsubscribes.
-    stream = Stream(feed, since, project_id, epoch)
+    # Subscribe inside the generator: its `finally` then always unsubscribes. Should the
+    # database go away before the replay is done, the stream ends and the client resumes
+    # from its last seq after the retry delay, as after any disconnection.
     try:
-        problem = stream.problem()
-        if problem is not None:
-            yield ServerSentEvent(data=stream.reset(problem))
-            return
-        yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
+        stream = Stream(feed, since, project_id, epoch)
+    except StoreUnavailable:
+        return
+    try:
         try:
+            problem = stream.problem()
+            if problem is not None:
+                yield ServerSentEvent(data=stream.reset(problem))
+                return
+            yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
             async for batch in stream.replay():
                 for event in batch:
                     yield ServerSentEvent(data=event.payload, id=str(event.seq))
         except ReplayExpired:
             yield ServerSentEvent(data=stream.reset(ResetReason.EXPIRED))
+            return
+        except StoreUnavailable:
             return
         yield ServerSentEvent(data=stream.ready())
         while True:

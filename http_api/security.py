@@ -9,7 +9,7 @@ no Origin (curl, the CLI, agents) are not cross-site and pass.
 
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
@@ -122,7 +122,14 @@ def _is_public(path: str) -> bool:
     return path in UNAUTHENTICATED_PATHS or path.startswith(UNAUTHENTICATED_PREFIXES)
 
 
-async def refuse(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+async def refuse(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Answer with the error shape; for a WebSocket, as the HTTP answer to its handshake."""
     prefix = "http"
     if scope["type"] == "websocket":
@@ -139,6 +146,10 @@ async def refuse(scope: Scope, send: Send, status: int, code: str, message: str)
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(
+                    (name.lower().encode(), value.encode())
+                    for name, value in (headers or {}).items()
+                ),
             ],
         }
     )

@@ -37,7 +37,7 @@ from ..settings import Settings
 from .feed import Feed
 from .group_commit import GroupCommit
 from .service import Service
-from .storage import Store
+from .storage import Store, StoreUnavailable
 from .storage.location import open_store
 
 log = logging.getLogger(__name__)
@@ -161,11 +161,21 @@ class Core:
 
 
 async def _every(interval: float, chore: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run ``chore`` every ``interval`` seconds. A failure is logged and the next pass
+    retries; a database out of reach (``StoreUnavailable``: restarting, failing over) is
+    no bug, so it is one warning per outage, without a traceback, as the feed says it."""
+    unavailable = False
     while True:
         try:
             await chore()
+        except StoreUnavailable as exc:
+            if not unavailable:
+                log.warning("%s: %s; will retry", name, exc)
+            unavailable = True
         except Exception:
             log.exception("%s failed; will retry", name)
+        else:
+            unavailable = False
         await asyncio.sleep(interval)
 
 

@@ -8,9 +8,9 @@ import anyio.lowlevel
 import pytest
 
 from maestro_mcp.core.models import ProjectCreate
-from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.runtime import Core, _every
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage import SchemaTooNew
+from maestro_mcp.core.storage import SchemaTooNew, StoreUnavailable
 from maestro_mcp.settings import Settings
 from tests.support.stores import make_schema_newer
 
@@ -169,3 +169,40 @@ async def test_a_read_whose_caller_is_cancelled_still_holds_off_the_close(
 
         monkeypatch.setattr(core, "_wait_for_readers", release_the_read_then_wait)
     assert closed_during_a_read == [False]
+
+
+async def test_a_chore_says_once_per_outage_that_the_database_is_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A chore failing because the database is out of reach (restarting) is one warning
+    per outage, without a traceback; any other failure is logged with its traceback."""
+    outcomes: list[BaseException | None] = [
+        StoreUnavailable("away"),
+        StoreUnavailable("still away"),
+        None,
+        StoreUnavailable("away again"),
+        RuntimeError("a bug"),
+    ]
+    done = asyncio.Event()
+
+    async def chore() -> None:
+        if not outcomes:
+            done.set()
+            return
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+
+    with caplog.at_level("WARNING", logger="maestro_mcp.core.runtime"):
+        task = asyncio.create_task(_every(0, chore, "maestro-chore"))
+        with anyio.fail_after(10):
+            await done.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    said = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert said == [
+        ("WARNING", "maestro-chore: away; will retry", False),
+        ("WARNING", "maestro-chore: away again; will retry", False),
+        ("ERROR", "maestro-chore failed; will retry", True),
+    ]

@@ -65,10 +65,16 @@ class SseClient(FeedClient):
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._client = httpx.Client(timeout=httpx.Timeout(WAIT, read=None))
-        self._response = self._client.send(
-            self._client.build_request("GET", url, headers=headers), stream=True
-        )
-        assert self._response.status_code == 200, self._response.status_code
+        try:
+            self._response = self._client.send(
+                self._client.build_request("GET", url, headers=headers), stream=True
+            )
+            if self._response.status_code != 200:
+                self._response.close()
+                raise AssertionError(f"GET {url}: {self._response.status_code}")
+        except BaseException:
+            self._client.close()  # a server that is gone or refuses leaves nothing open
+            raise
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 

@@ -12,6 +12,8 @@ The rules:
   and dropped after it.
 - Without PostgreSQL, its runs are skipped with the reason, except under ``CI=true``:
   there they fail. CI never passes by not testing a store.
+- The suite's own connection to the server outlives a restart of the cluster (tests of
+  outages restart it): a broken one is opened again before its next use.
 """
 
 import itertools
@@ -73,10 +75,10 @@ class PostgresDatabases:
         self.cluster = cluster  # None when MAESTRO_TEST_PG_URL names the server
         self._names = itertools.count(1)
         self._prefix = f"maestro_test_{os.getpid()}_"
-        self._admin = psycopg.connect(server_url, autocommit=True)
+        self._connection = psycopg.connect(server_url, autocommit=True)
         self._strategy = (
             sql.SQL(" STRATEGY FILE_COPY")  # PostgreSQL 15+: faster for small databases
-            if self._admin.info.server_version >= 150000
+            if self._connection.info.server_version >= 150000
             else sql.SQL("")
         )
         self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)"), TEMPLATE)
@@ -97,15 +99,35 @@ class PostgresDatabases:
             cluster.destroy()
             raise
 
+    def _run(self, statement: sql.Composed) -> None:
+        """Run an administrative statement; a connection that a restart of the server broke
+        is noticed by its first use and opened again (the statement never reached the
+        server: it is sent once more)."""
+        try:
+            self._connection.execute(statement)
+        except psycopg.OperationalError:
+            if not self._connection.broken:
+                raise
+            self._connection.close()
+            self._connection = psycopg.connect(self.server_url, autocommit=True)
+            self._connection.execute(statement)
+
     def _execute(self, statement: sql.SQL, name: str, tail: sql.Composable | None = None) -> None:
         composed = statement.format(sql.Identifier(name))
         if tail is not None:
             composed = sql.Composed([composed, tail])
-        self._admin.execute(composed)
+        self._run(composed)
+
+    def create_empty(self) -> str:
+        """A new database with nothing in it, not even Maestro's schema (``create`` copies a
+        migrated one): for tests of migrating."""
+        name = f"{self._prefix}{next(self._names)}"
+        self._execute(sql.SQL("CREATE DATABASE {}"), name)
+        return with_database(self.server_url, name)
 
     def create(self, directory: Path) -> str:
         name = f"{self._prefix}{next(self._names)}"
-        self._admin.execute(
+        self._run(
             sql.Composed(
                 [
                     sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -123,7 +145,7 @@ class PostgresDatabases:
 
     def close(self) -> None:
         self._execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)"), TEMPLATE)
-        self._admin.close()
+        self._connection.close()
         if self.cluster is not None:
             self.cluster.destroy()
 

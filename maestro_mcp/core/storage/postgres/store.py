@@ -63,6 +63,11 @@ APPLICATION_NAME = "maestro"
 CONNECT_TIMEOUT_S = 5
 # How long a caller waits for a pooled connection before it is told the store is down.
 POOL_TIMEOUT_S = 5.0
+# How long the pool goes on retrying one failed connection attempt (its delays double:
+# 1 s, 2 s, ...) before it gives up; the next caller that waits starts a new one at once.
+# Without a bound the delays grew with the outage, and an instance went on answering 503
+# for as long again after the database was back.
+RECONNECT_S = 5.0
 POOL_MAX = 16
 CLOCK_RESYNC_S = 30.0
 
@@ -243,6 +248,7 @@ class PgStore:
             kwargs=self._connect_kwargs(),
             open=False,
             timeout=POOL_TIMEOUT_S,
+            reconnect_timeout=RECONNECT_S,
             name="maestro",
         )
         self._pool_lock = threading.Lock()
