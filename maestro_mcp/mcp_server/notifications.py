@@ -77,6 +77,10 @@ class LegacySubscriptions:
                 self._by_uri[uri].discard(connection)
 
 
+# How long the notifier waits to subscribe again when the feed cannot read the log.
+RESUBSCRIBE_WAIT_S = 0.5
+
+
 class ChangeNotifier:
     def __init__(
         self, feed: Feed, bus: InMemorySubscriptionBus, legacy: LegacySubscriptions
@@ -86,8 +90,17 @@ class ChangeNotifier:
         self.legacy = legacy
 
     async def run(self) -> None:
+        away = False
         while True:
-            subscriber = self.feed.subscribe()
+            try:
+                subscriber = self.feed.subscribe()  # it reads the log: the database may be away
+            except Exception as exc:
+                if not away:
+                    log.warning("MCP change notifications wait for the database: %s", exc)
+                away = True
+                await asyncio.sleep(RESUBSCRIBE_WAIT_S)
+                continue
+            away = False
             try:
                 while True:
                     batch = await subscriber.next_batch()

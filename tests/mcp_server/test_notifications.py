@@ -1,9 +1,23 @@
+import asyncio
 import json
+from collections.abc import Iterable
+from functools import partial
 
+import anyio
 import pytest
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from maestro_mcp.core.events import EventType, StoredEvent, envelope
-from maestro_mcp.mcp_server.notifications import uris_changed_by
+from maestro_mcp.core.feed import Subscriber
+from maestro_mcp.core.models import ProjectCreate
+from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.storage import StoreUnavailable
+from maestro_mcp.mcp_server.notifications import (
+    ChangeNotifier,
+    LegacySubscriptions,
+    uris_changed_by,
+)
+from tests.support.waiting import WAIT
 
 SAMPLES: dict[str, dict[str, object]] = {
     "project": {"id": "proj_1", "projectId": "proj_1", "name": "p"},
@@ -31,3 +45,40 @@ def test_every_event_names_the_resources_it_changed(kind: EventType) -> None:
     uris = uris_changed_by(StoredEvent(1, kind.value, "proj_1", payload))
     assert uris
     assert all(uri.startswith("maestro://") for uri in uris)
+
+
+@pytest.mark.anyio
+async def test_notifications_wait_out_a_database_that_is_away(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribing reads the log; while the database is away the notifier retries
+    instead of dying (which would silence MCP notifications on this instance)."""
+    attempts = 0
+    subscribe = core.feed.subscribe
+    subscribed = asyncio.Event()
+
+    def away_once(project_id: str | None = None) -> Subscriber:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise StoreUnavailable("the database is away")
+        subscriber = subscribe(project_id)
+        subscribed.set()
+        return subscriber
+
+    monkeypatch.setattr(core.feed, "subscribe", away_once)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    class Recording(ChangeNotifier):
+        async def publish(self, uris: Iterable[str]) -> None:
+            for uri in uris:
+                heard.put_nowait(uri)
+
+    notifier = Recording(core.feed, InMemorySubscriptionBus(), LegacySubscriptions())
+    async with notifier.running():
+        with anyio.fail_after(WAIT):
+            await subscribed.wait()  # on its second attempt
+        await core.write(partial(core.service.create_project, ProjectCreate(name="heard")))
+        with anyio.fail_after(WAIT):
+            assert (await heard.get()).startswith("maestro://")
+    assert attempts == 2
