@@ -30,6 +30,7 @@ from .storage import Contended, Store
 T = TypeVar("T")
 
 DEFAULT_MAX_BATCH = 64  # bounds how long the first write of a batch waits for its COMMIT
+MAX_FIRST_TRIES = 3  # deadlocks a write may lose while first in its batch before it fails
 
 _Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
@@ -43,6 +44,8 @@ class GroupCommit:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.batches = 0  # for tests and diagnostics: how many transactions it committed
+        # Writes that lost a deadlock while first in their batch, and how often.
+        self._first_tries: dict[asyncio.Future[Any], int] = {}
         self._stopped = False
 
     async def start(self) -> None:
@@ -124,6 +127,17 @@ class GroupCommit:
         with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
+    def _once_more(self, future: "asyncio.Future[Any]", *, first: bool) -> bool:
+        """Whether a contended write runs again (first in the next batch). Not first in
+        its batch, it gave way to a lock: always. First, it waited for the lock, and a
+        deadlock still chose it (over a key row, or a second lock of its own): a few
+        times, then its caller hears of it (503: retry)."""
+        tries = self._first_tries.get(future, 0) + first
+        if tries >= MAX_FIRST_TRIES:
+            return False
+        self._first_tries[future] = tries
+        return True
+
     def _commit(self, jobs: list[_Job]) -> tuple[list[_Outcome], list[_Job]]:
         """Run ``jobs`` in one transaction: the outcomes to answer, and the jobs to run
         again in the next one."""
@@ -135,17 +149,21 @@ class GroupCommit:
                     try:
                         outcomes.append((future, operation(), None))
                     except Contended as exc:
-                        if n == 0:  # it waited already, holding nothing else: a deadlock
-                            outcomes.append((future, None, exc))
-                        else:
+                        if self._once_more(future, first=n == 0):
                             again.append((operation, future))
+                        else:
+                            outcomes.append((future, None, exc))
                     except Exception as exc:
                         outcomes.append((future, None, exc))
         except Exception as exc:
             # BEGIN or COMMIT failed, or SQLite dropped the transaction: nothing of this
             # batch was written. Every write gets that error, also those that had failed
             # on their own: their errors described state that was never committed.
+            for _, future in jobs:
+                self._first_tries.pop(future, None)
             return [(future, None, exc) for _, future in jobs], []
+        for future, _, _ in outcomes:
+            self._first_tries.pop(future, None)
         self.batches += 1
         return outcomes, again
 

@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 from maestro_mcp.core.errors import NotFound
-from maestro_mcp.core.group_commit import GroupCommit
+from maestro_mcp.core.group_commit import MAX_FIRST_TRIES, GroupCommit
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage import Store
+from maestro_mcp.core.storage import Contended, Store
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
@@ -177,3 +177,28 @@ async def test_every_caller_is_answered_even_after_a_base_exception(
         with pytest.raises(Fatal):
             await commits.run(fatal)
         assert (await commits.run(create_project(service, "the writer goes on"))).seq
+
+
+async def test_a_write_that_loses_deadlocks_runs_again_then_fails(
+    commits: GroupCommit,
+) -> None:
+    """A contended write first in its batch (it waited for its lock and a deadlock chose
+    it anyway) runs again a few times; one that never gets through fails with Contended
+    (answered as 503: retry)."""
+    runs = {"lucky": 0, "unlucky": 0}
+
+    def contended_twice() -> str:
+        runs["lucky"] += 1
+        if runs["lucky"] < 3:
+            raise Contended("deadlock detected")
+        return "committed"
+
+    def always_contended() -> str:
+        runs["unlucky"] += 1
+        raise Contended("deadlock detected")
+
+    with anyio.fail_after(10):
+        assert await commits.run(contended_twice) == "committed"
+        with pytest.raises(Contended):
+            await commits.run(always_contended)
+    assert runs == {"lucky": 3, "unlucky": MAX_FIRST_TRIES}
