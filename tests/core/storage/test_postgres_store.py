@@ -312,3 +312,22 @@ def test_an_unreachable_server_is_named_with_the_password_masked() -> None:
     assert "postgresql://maestro:***@127.0.0.1:1/maestro" in message
     assert "s3cret" not in message
     store.close()
+
+
+def test_the_clock_is_read_without_a_second_connection_of_the_pool(database: str) -> None:
+    """clock() runs inside transactions holding a pooled connection: syncing it must not
+    wait for another one (a full pool would time out), and a failed sync keeps the
+    last offset."""
+    store = PgStore(database, pool_max=1)
+    store.migrate()
+    try:
+        first = store.clock()
+        with store.write() as rows:  # holds the pool's only connection
+            rows.head()
+            store._clock_due = float("-inf")  # due now
+            assert abs(store.clock() - first) < 5_000
+        store.url = "postgresql://nobody@127.0.0.1:1/gone"  # every new connection fails now
+        store._clock_due = float("-inf")
+        assert abs(store.clock() - first) < 5_000  # the last offset serves
+    finally:
+        store.close()

@@ -100,11 +100,11 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries):
         if self.tx is None:
             return
         owners = self.store.project_of
+        if len(owners) > _OWNERS_KEPT:
+            owners.clear()  # before looking: every id asked for is then fetched again
         wanted = list(ids)
         missing = [i for i in wanted if i not in owners]
         if missing:
-            if len(owners) > _OWNERS_KEPT:
-                owners.clear()
             for entity_id, project_id in self.conn.execute(
                 f"SELECT id, project_id FROM {table} WHERE id = ANY(%s)", (missing,)
             ):

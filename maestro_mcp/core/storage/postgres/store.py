@@ -38,7 +38,6 @@ import psycopg
 import psycopg.errors
 import psycopg_pool
 
-from ...clock import now_ms
 from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
 from ..contract import (
     Contended,
@@ -70,6 +69,9 @@ POOL_TIMEOUT_S = 5.0
 RECONNECT_S = 5.0
 POOL_MAX = 16
 CLOCK_RESYNC_S = 30.0
+CLOCK_RETRY_S = 5.0  # after a failed sync, the last offset serves this long before a retry
+LOCK_TIMEOUT_S = 10
+IDLE_IN_TRANSACTION_S = 60
 
 
 @dataclass(slots=True)
@@ -200,6 +202,10 @@ FROM head
 """
 
 
+def _monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
 def one(conn: Connection, query: str, params: Any = None) -> tuple[Any, ...]:
     """The one row ``query`` returns."""
     row = conn.execute(query, params).fetchone()
@@ -218,11 +224,13 @@ def _unavailable(exc: psycopg.Error) -> bool:
     if isinstance(exc, psycopg_pool.PoolTimeout):
         return True
     state = exc.sqlstate or ""
-    # 08: connection exceptions; 57P01-03: shut down by an administrator, crash, cannot
-    # connect now (starting up); no state at all: the connection broke.
+    # 08: connection exceptions; 53: out of disk, memory or connections; 57P01-03: shut
+    # down by an administrator, crash, cannot connect now (starting up); 57014: cancelled;
+    # 25006: a read-only server (the URL now names a standby); no state at all: the
+    # connection broke.
     return (
-        state.startswith("08")
-        or state in {"57P01", "57P02", "57P03"}
+        state.startswith(("08", "53"))
+        or state in {"57P01", "57P02", "57P03", "57014", "25006"}
         or (not state and isinstance(exc, psycopg.OperationalError))
     )
 
@@ -257,17 +265,34 @@ class PgStore:
         self._local = threading.local()
         self._clock_lock = threading.Lock()
         self._clock_offset = 0
-        self._clock_synced = float("-inf")
+        self._clock_known = False
+        self._clock_due = float("-inf")
         # Which project a task or session belongs to never changes: remembered to lock
         # it without asking again.
         self.project_of: dict[str, str] = {}
         self._readers: list[PgLogReader] = []
 
     def _connect_kwargs(self) -> dict[str, Any]:
+        settings = {
+            # A lock wait is bounded: past it the write is Contended (retried, then 503),
+            # never a hang behind an instance that stopped mid-transaction.
+            "lock_timeout": f"{LOCK_TIMEOUT_S}s",
+            # A backend whose instance vanished mid-transaction gives its locks back.
+            "idle_in_transaction_session_timeout": f"{IDLE_IN_TRANSACTION_S}s",
+        }
+        if self.durability is Durability.FULL:
+            settings["synchronous_commit"] = "on"  # whatever the server's default says
         return {
             "autocommit": True,  # transactions are ours: BEGIN ... COMMIT
             "application_name": self.application_name,
             "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": " ".join(f"-c {name}={value}" for name, value in settings.items()),
+            # A peer that went silent (a partition, a paused host) is noticed in seconds,
+            # not after the kernel's two hours.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         }
 
     @property
@@ -415,7 +440,8 @@ class PgStore:
         """Name the errors the core handles: a contended lock, an unreachable server."""
         try:
             yield
-        except psycopg.errors.TransactionRollback as exc:  # deadlock, serialisation failure
+        except (psycopg.errors.TransactionRollback, psycopg.errors.LockNotAvailable) as exc:
+            # A deadlock, a serialisation failure, a lock wait past lock_timeout.
             raise Contended(str(exc)) from exc
         except psycopg.DataError as exc:
             if "NUL" in str(exc):  # psycopg refuses to send it: a value, not the server
@@ -468,24 +494,33 @@ class PgStore:
     # --- the clock and the epoch -------------------------------------------------------
 
     def clock(self) -> int:
-        """The database server's clock, in epoch ms: the host's plus an offset measured
-        every ``CLOCK_RESYNC_S`` (to within half a round trip)."""
-        if time.monotonic() - self._clock_synced > CLOCK_RESYNC_S:
+        """The database server's clock, in epoch ms: an offset to this host's monotonic
+        clock (which no NTP step moves), measured every ``CLOCK_RESYNC_S``."""
+        if time.monotonic() >= self._clock_due:
             self._sync_clock()
-        return now_ms() + self._clock_offset
+        return _monotonic_ms() + self._clock_offset
 
     def _sync_clock(self) -> None:
         with self._clock_lock:
-            if time.monotonic() - self._clock_synced <= CLOCK_RESYNC_S:
+            if time.monotonic() < self._clock_due:
                 return
-            with self._connection() as conn:
-                before = now_ms()
-                (server,) = one(
-                    conn, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
-                )
-                after = now_ms()
+            # A connection of its own: the caller may hold one of the pool's already.
+            try:
+                with self.connect("maestro-clock") as conn:
+                    before = _monotonic_ms()
+                    (server,) = one(
+                        conn, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+                    )
+                    after = _monotonic_ms()
+            except StoreUnavailable:
+                if not self._clock_known:
+                    raise
+                # Keep the last offset (it drifts by milliseconds a day); try again soon.
+                self._clock_due = time.monotonic() + CLOCK_RETRY_S
+                return
             self._clock_offset = int(server) - (before + after) // 2
-            self._clock_synced = time.monotonic()
+            self._clock_known = True
+            self._clock_due = time.monotonic() + CLOCK_RESYNC_S
 
     def epoch(self) -> str:
         """The log's history: the random name given when the database was made, the
