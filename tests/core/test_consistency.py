@@ -10,11 +10,18 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate, TaskPatch, TaskStatus
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage.sqlite import SqliteStore
+from maestro_mcp.core.storage.location import open_store
+from tests.support.stores import Databases
 
 
 def apply(store: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
@@ -31,10 +38,13 @@ def apply(store: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
 
 
 class Operations(RuleBasedStateMachine):
+    databases: Databases  # the store the run is on (set by the test below)
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp()
-        self.db = SqliteStore(Path(self.dir) / "m.db")
+        self.location = self.databases.create(Path(self.dir))
+        self.db = open_store(self.location)
         self.db.migrate()
         self.service = Service(self.db)
         self.projects = [self.service.create_project(ProjectCreate(name=n)).value.id for n in "ab"]
@@ -43,6 +53,7 @@ class Operations(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.db.close()
+        self.databases.drop(self.location)
         shutil.rmtree(self.dir)
 
     def task_ids(self) -> list[str]:
@@ -123,5 +134,9 @@ class Operations(RuleBasedStateMachine):
         assert self.client == expected
 
 
-TestOperations = Operations.TestCase
-TestOperations.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+def test_operations_keep_links_and_the_log_complete(databases: Databases) -> None:
+    """On each store: the same rules, one definition of them in SQL for both."""
+    Operations.databases = databases
+    run_state_machine_as_test(
+        Operations, settings=settings(max_examples=40, stateful_step_count=25, deadline=None)
+    )

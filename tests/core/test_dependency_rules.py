@@ -7,7 +7,13 @@ from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from maestro_mcp.core.errors import ClaimConflict, InvalidInput, NotReady
 from maestro_mcp.core.models import (
@@ -22,7 +28,8 @@ from maestro_mcp.core.models import (
     TaskStatus,
 )
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage.sqlite import SqliteStore
+from maestro_mcp.core.storage.location import open_store
+from tests.support.stores import Databases
 
 
 def reaches(tasks: dict[str, Task], start: list[str], target: str) -> bool:
@@ -48,10 +55,13 @@ def is_ready(task: Task, tasks: dict[str, Task], now: int) -> bool:
 
 
 class Coordination(RuleBasedStateMachine):
+    databases: Databases  # the store the run is on (set by the test below)
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp()
-        self.db = SqliteStore(Path(self.dir) / "m.db")
+        self.location = self.databases.create(Path(self.dir))
+        self.db = open_store(self.location)
         self.db.migrate()
         self.now = 1_000_000
         self.service = Service(self.db, clock=lambda: self.now)
@@ -63,6 +73,7 @@ class Coordination(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.db.close()
+        self.databases.drop(self.location)
         shutil.rmtree(self.dir)
 
     def tasks(self) -> dict[str, Task]:
@@ -151,5 +162,9 @@ class Coordination(RuleBasedStateMachine):
         assert listed == {t.id for t in tasks.values() if is_ready(t, tasks, self.now)}
 
 
-TestCoordination = Coordination.TestCase
-TestCoordination.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+def test_readiness_and_claims_follow_the_rules(databases: Databases) -> None:
+    """On each store: the same rules, one definition of them in SQL for both."""
+    Coordination.databases = databases
+    run_state_machine_as_test(
+        Coordination, settings=settings(max_examples=60, stateful_step_count=30, deadline=None)
+    )
