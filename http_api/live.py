@@ -157,7 +157,7 @@ async def websocket_feed(websocket: WebSocket) -> None:
                 )
         elif subscriber.closed:
             with anyio.move_on_after(GOODBYE_TIMEOUT):
-                await websocket.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+                await websocket.close(code=CLOSE_GOING_AWAY, reason="stream ended: resume")
                 said_goodbye = True
         else:
             said_goodbye = True  # the client left

@@ -272,6 +272,10 @@ class Feed:
             notified = self._wake.is_set()
             self._wake.clear()
             try:
+                if failing:
+                    # Back from an outage: the database may not be the one we left (a
+                    # restored backup) before we read anything from it.
+                    self.check_history()
                 # A local commit woke us: something is new, no need to ask the store.
                 self.pump(known_change=notified)
             except Exception as exc:
@@ -289,6 +293,28 @@ class Feed:
                 if failing:
                     log.warning("feed: reading the event log again")
                 failing = False
+
+    def check_history(self) -> bool:
+        """Whether the log's history changed under the feed (the database was restored
+        from a backup, or failed over to a replica that was behind, while this process
+        ran): then the feed starts over from the new head, and every stream is ended so
+        that its client comes back with its epoch and is reset (``new_history``)
+        instead of taking the new history's events as the next ones. Called after an
+        outage, before anything is read."""
+        assert self._log is not None
+        epoch = self.store.epoch()
+        if epoch == self.epoch:
+            return False
+        log.warning(
+            "feed: the database's history changed (restored or failed over?): clients start over"
+        )
+        self._change_token = self._log.change_token()
+        self.head = self._log.head()
+        self.epoch = epoch
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        self._subscribers.clear()
+        return True
 
     # --- tailing ------------------------------------------------------------------
 

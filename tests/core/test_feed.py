@@ -1,3 +1,4 @@
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +21,8 @@ from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Store
 from maestro_mcp.core.storage.location import open_store
+from tests.support.stores import give_new_history
+from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
 
@@ -276,3 +279,39 @@ async def test_commits_in_other_threads_each_wake_the_feed(db: Store, feed: Feed
         with anyio.fail_after(5):
             batch = await subscriber.next_batch()
         assert [m["data"]["name"] for m in payloads(batch)] == [name]
+
+
+async def test_a_database_restored_under_a_running_feed_ends_every_stream(
+    db: Store, database: str
+) -> None:
+    """Back from an outage, the feed checks the log's history before reading: a restored
+    database (a new epoch) ends every stream, so that each client comes back with its
+    old epoch and is reset instead of taking the new history's seqs for the next ones."""
+    feed = Feed(db, poll_interval=0.01)
+    await feed.start()
+    try:
+        service = Service(db, on_commit=feed.notify)
+        service.create_project(ProjectCreate(name="before"))
+        subscriber = feed.subscribe()
+        old_epoch = feed.epoch
+        reader = feed._log
+        assert reader is not None
+        read_after = reader.read_after
+        outage = asyncio.Event()
+
+        def away_then_back(after: int, limit: int, **kw: Any) -> list[StoredEvent]:
+            if not outage.is_set():
+                outage.set()
+                give_new_history(database)  # restored while the database was away
+                raise OSError("connection lost")
+            return read_after(after, limit, **kw)
+
+        with patch.object(reader, "read_after", side_effect=away_then_back):
+            service.create_project(ProjectCreate(name="during"))
+            with anyio.fail_after(WAIT):
+                await subscriber.wait_closed()
+        assert feed.epoch != old_epoch
+        assert feed.subscriber_count == 0
+        assert not feed.check_history()  # once
+    finally:
+        await feed.stop()

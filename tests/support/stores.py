@@ -182,3 +182,17 @@ def make_schema_newer(location: str) -> None:
     newer = sqlite3.connect(location)
     newer.execute(f"PRAGMA user_version={SQLITE_VERSION + 1}")
     newer.close()
+
+
+def give_new_history(location: str) -> None:
+    """Give ``location``'s log a new epoch, as restoring a backup into it would."""
+    if location.startswith(("postgresql:", "postgres:")):
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("UPDATE maestro_schema SET epoch = md5(random()::text)")
+        return
+    import sqlite3
+
+    file = sqlite3.connect(location)
+    with file:
+        file.execute("UPDATE history SET epoch = lower(hex(randomblob(8)))")
+    file.close()
