@@ -142,13 +142,16 @@ def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat
     return Heartbeat(session=touched, renewed=renewed)
 
 
-def expire(w: Write, task_ids: list[str]) -> None:
-    """Release these claims, whose leases ran out. Per task: ``task:updated``,
-    ``task:released {reason: "expired"}``. Each is checked again here, in the write:
-    another process may have renewed or ended it since it was found."""
+def expire(w: Write, task_ids: list[str]) -> list[str]:
+    """Release these claims, whose leases ran out; returns the tasks released. Per task:
+    ``task:updated``, ``task:released {reason: "expired"}``. Each is checked again here,
+    in the write: another process may have renewed or ended it since it was found."""
+    released = []
     for task in w.rows.get_tasks(task_ids):
         if task.claim is not None and task.claim.expires_at <= w.now:
             _release(w, task, ClaimEnd.EXPIRED)
+            released.append(task.id)
+    return released
 
 
 def release_all_of(w: Write, session_id: str, reason: ClaimEnd) -> None:

@@ -318,16 +318,16 @@ class Service:
         return self._tx.read(lambda rows: rows.expired_claims(now))
 
     def expire_claims(self) -> Result[list[str]]:
-        """Release every claim whose lease ran out. The runtime's reaper looks with
-        ``expired_claims`` first (most passes find nothing) and calls this only then.
+        """Release every claim whose lease ran out; returns the tasks it released. The
+        runtime's reaper looks with ``expired_claims`` first (most passes find nothing)
+        and calls this only then.
 
         Events per task: ``task:updated``, ``task:released {reason: "expired"}``.
         """
 
         def body(w: Write) -> list[str]:
-            expired = w.rows.expired_claims(w.now)
-            claims.expire(w, expired)
-            return expired
+            # Another process may have released or renewed some since they were found.
+            return claims.expire(w, w.rows.expired_claims(w.now))
 
         return self._tx.write("task.expire_claims", body, result_type=list[str])
 
