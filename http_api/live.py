@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from maestro_mcp.core.clock import now_ms
-from maestro_mcp.core.events import SYNC_READY, SYNC_RESET
+from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, StoredEvent
 from maestro_mcp.core.feed import (
     Feed,
     FeedClosed,
@@ -313,9 +313,20 @@ async def sse_feed(request: Request) -> Response:
     )
 
 
+SSE_SEPARATOR = ServerSentEvent.DEFAULT_SEPARATOR
+
+
+def sse_messages(events: list[StoredEvent]) -> bytes:
+    """A batch of events as SSE messages (``id:`` the seq, ``data:`` the stored envelope),
+    in one piece: one send per batch, not one per event. The envelopes are compact JSON,
+    which never holds a line break, so each is one ``data:`` line."""
+    sep = SSE_SEPARATOR
+    return "".join(f"id: {e.seq}{sep}data: {e.payload}{sep}{sep}" for e in events).encode()
+
+
 async def _sse_events(
     feed: Feed, since: int | None, project_id: str | None, epoch: str | None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     # Subscribe inside the generator: its `finally` then always unsubscribes. Should the
     # database go away before the replay is done, the stream ends and the client resumes
     # from its last seq after the retry delay, as after any disconnection.
@@ -331,8 +342,7 @@ async def _sse_events(
                 return
             yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
             async for batch in stream.replay():
-                for event in batch:
-                    yield ServerSentEvent(data=event.payload, id=str(event.seq))
+                yield sse_messages(batch)
         except ReplayExpired:
             yield ServerSentEvent(data=stream.reset(ResetReason.EXPIRED))
             return
@@ -347,8 +357,7 @@ async def _sse_events(
                 return
             except FeedClosed:
                 return
-            for event in batch:
-                yield ServerSentEvent(data=event.payload, id=str(event.seq))
+            yield sse_messages(batch)
     finally:
         stream.close()
 
