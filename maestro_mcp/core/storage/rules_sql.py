@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import TaskFilter
 from ..vocabulary import TaskPriority, TaskStatus
 
 
@@ -19,6 +20,9 @@ class Dialect:
     param: Callable[[str], str]  # a named parameter: "now" -> ":now" or "%(now)s"
     order: str  # the column that keeps creation order
     has_label: Callable[[str], str]  # "tasks.labels holds the parameter named …"
+    # "column holds the LIKE pattern in the parameter named …", ignoring case; a
+    # backslash escapes the pattern's % and _.
+    like: Callable[[str, str], str]
 
 
 class TaskRules:
@@ -67,3 +71,40 @@ class TaskRules:
             clauses.append(f"parent_id = {p('parent_id')}")
             params["parent_id"] = parent_id
         return " AND ".join(clauses), params
+
+    def list_filter(self, where: TaskFilter, now: int) -> tuple[str, dict[str, Any]]:
+        """``list_tasks``' filter as SQL over ``tasks`` and its parameters."""
+        p = self.dialect.param
+        clauses: list[str] = []
+        params: dict[str, Any] = {"now": now}
+        for column, value in (
+            ("project_id", where.project_id),
+            ("status", where.status.value if where.status is not None else None),
+            ("parent_id", where.parent_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = {p(column)}")
+                params[column] = value
+        if where.session_id is not None:
+            clauses.append(
+                f"id IN (SELECT task_id FROM task_sessions WHERE session_id = {p('session_id')})"
+            )
+            params["session_id"] = where.session_id
+        if where.query is not None:
+            escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = self.dialect.like
+            clauses.append(f"({like('title', 'pattern')} OR {like('description', 'pattern')})")
+            params["pattern"] = f"%{escaped}%"
+        if where.ready is not None:
+            clauses.append(self.ready if where.ready else f"NOT {self.ready}")
+        if where.blocked is not None:
+            unmet = self.unmet_dependency
+            clauses.append(unmet if where.blocked else f"NOT {unmet}")
+        if where.label is not None:
+            clauses.append(self.dialect.has_label("label"))
+            params["label"] = where.label
+        if where.after is not None:
+            order = self.dialect.order
+            clauses.append(f"{order} > (SELECT {order} FROM tasks WHERE id = {p('after')})")
+            params["after"] = where.after
+        return " AND ".join(clauses) or "1 = 1", params

@@ -22,6 +22,8 @@ RULES = TaskRules(
         param=lambda name: f"%({name})s",
         order="ord",
         has_label=lambda name: f"%({name})s = ANY(tasks.labels)",
+        # A backslash is LIKE's escape character by default.
+        like=lambda column, name: f"{column} ILIKE %({name})s",
     )
 )
 
@@ -112,39 +114,9 @@ class TaskQueries:
         return [by_id[i] for i in ids if i in by_id]
 
     def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {"now": now}
-        if where.project_id is not None:
-            self.lock_projects([where.project_id])
-            clauses.append("project_id = %(project_id)s")
-            params["project_id"] = where.project_id
-        if where.status is not None:
-            clauses.append("status = %(status)s")
-            params["status"] = where.status.value
-        if where.parent_id is not None:
-            clauses.append("parent_id = %(parent_id)s")
-            params["parent_id"] = where.parent_id
-        if where.session_id is not None:
-            clauses.append(
-                "id IN (SELECT task_id FROM task_sessions WHERE session_id = %(session_id)s)"
-            )
-            params["session_id"] = where.session_id
-        if where.query is not None:
-            escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("(title ILIKE %(pattern)s OR description ILIKE %(pattern)s)")
-            params["pattern"] = f"%{escaped}%"
-        if where.ready is not None:
-            clauses.append(RULES.ready if where.ready else f"NOT {RULES.ready}")
-        if where.blocked is not None:
-            unmet = RULES.unmet_dependency
-            clauses.append(unmet if where.blocked else f"NOT {unmet}")
-        if where.label is not None:
-            clauses.append(RULES.dialect.has_label("label"))
-            params["label"] = where.label
-        if where.after is not None:
-            clauses.append("ord > (SELECT ord FROM tasks WHERE id = %(after)s)")
-            params["after"] = where.after
-        return self._load_tasks(" AND ".join(clauses) or "TRUE", params, limit=where.limit)
+        self.lock_projects([where.project_id])
+        condition, params = RULES.list_filter(where, now)
+        return self._load_tasks(condition, params, limit=where.limit)
 
     def next_ready(
         self,

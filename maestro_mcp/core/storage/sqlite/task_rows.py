@@ -37,6 +37,8 @@ RULES = TaskRules(
         has_label=lambda name: (
             f"EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = :{name})"
         ),
+        # SQLite's LIKE ignores ASCII case already.
+        like=lambda column, name: f"{column} LIKE :{name} ESCAPE '\\'",
     )
 )
 UNMET_DEPENDENCY = RULES.unmet_dependency
@@ -127,39 +129,8 @@ class TaskQueries:
         return [by_id[i] for i in ids if i in by_id]
 
     def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {"now": now}
-        if where.project_id is not None:
-            clauses.append("project_id = :project_id")
-            params["project_id"] = where.project_id
-        if where.status is not None:
-            clauses.append("status = :status")
-            params["status"] = where.status.value
-        if where.parent_id is not None:
-            clauses.append("parent_id = :parent_id")
-            params["parent_id"] = where.parent_id
-        if where.session_id is not None:
-            clauses.append(
-                "id IN (SELECT task_id FROM task_sessions WHERE session_id = :session_id)"
-            )
-            params["session_id"] = where.session_id
-        if where.query is not None:
-            escaped = where.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append(
-                "(title LIKE :pattern ESCAPE '\\' OR description LIKE :pattern ESCAPE '\\')"
-            )
-            params["pattern"] = f"%{escaped}%"
-        if where.ready is not None:
-            clauses.append(READY if where.ready else f"NOT {READY}")
-        if where.blocked is not None:
-            clauses.append(UNMET_DEPENDENCY if where.blocked else f"NOT {UNMET_DEPENDENCY}")
-        if where.label is not None:
-            clauses.append(RULES.dialect.has_label("label"))
-            params["label"] = where.label
-        if where.after is not None:
-            clauses.append("rowid > (SELECT rowid FROM tasks WHERE id = :after)")
-            params["after"] = where.after
-        return self._load_tasks(" AND ".join(clauses) or "1", params, limit=where.limit)
+        condition, params = RULES.list_filter(where, now)
+        return self._load_tasks(condition, params, limit=where.limit)
 
     def next_ready(
         self,
