@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+import psycopg
 import pytest
 
 from maestro_mcp.core.errors import NotFound
@@ -16,6 +17,7 @@ from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Contended, Store
 from maestro_mcp.core.storage.location import open_store
+from maestro_mcp.core.storage.postgres import PgStore
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
@@ -102,6 +104,34 @@ async def test_a_failing_write_is_undone_alone(
     # The failing write was undone; the project created before it in the same
     # operation, in a savepoint of its own, was not: an operation is its writes.
     assert committed_project_names(database) == ["kept 1", "undone", "kept 2"]
+
+
+@pytest.mark.only_store("postgresql")  # SQLite answers every statement at once
+async def test_a_failure_no_write_waited_for_runs_the_batch_again_carefully(
+    db: PgStore, database: str, commits: GroupCommit
+) -> None:
+    """A batch first runs without waiting for each write's statements at its end. A
+    statement whose result nobody reads fails: its error surfaces later, in another
+    write or at COMMIT, where it cannot be pinned on one write. The batch is undone
+    and runs again carefully: the failing write gets its error, the others commit."""
+    service = Service(db)
+
+    def fails_unread() -> None:
+        with db.write() as rows:
+            rows.conn.execute("SELECT 1 / 0")  # sent, never read
+
+    first, failing, last = await one_batch(
+        commits,
+        create_project(service, "kept 1"),
+        fails_unread,
+        create_project(service, "kept 2"),
+    )
+    assert first.result().value.name == "kept 1"
+    assert isinstance(failing.exception(), psycopg.errors.DivisionByZero)
+    assert last.result().value.name == "kept 2"
+    assert commits.undone == 1
+    assert committed_project_names(database) == ["kept 1", "kept 2"]
+    assert last.result().seq == first.result().seq + 1  # one log, no trace of the undone run
 
 
 @pytest.mark.only_store("sqlite")  # the faults are SQLite's

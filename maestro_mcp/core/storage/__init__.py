@@ -7,6 +7,7 @@ commands that move a database (cli/transfer.py) build a store.
 """
 
 from .contract import (
+    BatchUndone,
     ClaimOutlook,
     Contended,
     Durability,
@@ -24,6 +25,7 @@ from .contract import (
 )
 
 __all__ = [
+    "BatchUndone",
     "ClaimOutlook",
     "Contended",
     "Durability",

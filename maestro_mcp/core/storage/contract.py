@@ -9,7 +9,9 @@ and implemented, and the core's tests run the rules on the SQLite backend.
   hands out transactions: ``write()`` (all-or-nothing; inside ``batch()``, one
   savepoint of the batch's transaction), ``read()`` (one consistent snapshot;
   reentrant, and inside a batch it sees the batch's writes), ``batch()`` (group
-  commit: one BEGIN and one COMMIT for every write made inside it on this thread).
+  commit: one BEGIN and one COMMIT for every write made inside it on this thread;
+  ``careful=False`` may undo the whole batch with ``BatchUndone`` instead of pinning
+  an error on one write, and the caller runs it again with ``careful=True``).
 - ``Rows``: one transaction's queries, entity by entity, plus the event log and
   the idempotency records. A ``Rows`` is only valid inside the ``write()`` or
   ``read()`` block that yielded it.
@@ -78,6 +80,13 @@ class Contended(Exception):
     """The write needs a lock another transaction holds, and waiting for it inside this
     batch could deadlock: nothing of the write was kept; run it again in a new
     transaction (group commit re-queues it at the head of the next batch)."""
+
+
+class BatchUndone(Exception):
+    """A batch run with ``careful=False`` met an error it could not pin on one write (a
+    statement whose result it had not waited for failed): the whole batch was rolled
+    back and nothing of it was kept. Run the same writes again in ``batch(careful=True)``,
+    where each write's errors are its own."""
 
 
 class NotEmpty(RuntimeError):
@@ -310,7 +319,11 @@ class Store(Protocol):
 
     def write(self) -> AbstractContextManager[Rows]: ...
     def read(self) -> AbstractContextManager[Rows]: ...
-    def batch(self) -> AbstractContextManager[None]: ...
+    def batch(self, *, careful: bool = True) -> AbstractContextManager[None]:
+        """Group commit. ``careful=False`` lets the backend wait for a write's statements
+        only when it reads a result, not at the write's end: a failure it cannot pin on
+        one write then undoes the whole batch with ``BatchUndone``."""
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's changes are committed."""
 

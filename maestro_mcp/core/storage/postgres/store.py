@@ -40,6 +40,7 @@ import psycopg_pool
 
 from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
 from ..contract import (
+    BatchUndone,
     Contended,
     Durability,
     LogPosition,
@@ -89,6 +90,9 @@ class Transaction:
 
     conn: Connection
     batch: bool  # a group-commit batch: operations run in savepoints
+    # Each operation waits for its statements at its end, so that their errors are its
+    # own; otherwise only where it reads a result (store.py, _savepoint).
+    careful: bool = True
     events: list[_Staged] = field(default_factory=list)
     positions: list[tuple[LogPosition, int]] = field(default_factory=list)  # (position, offset)
     results: list[tuple[str, str, int]] = field(default_factory=list)  # (key, result, offset)
@@ -97,6 +101,7 @@ class Transaction:
     held_before: frozenset[int] = frozenset()  # held when the current operation began
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     pipeline: psycopg.Pipeline | None = None  # the connection's pipeline (store.py)
+    undone: "BatchUndone | None" = None  # a careless batch met a failure it cannot pin
 
     def sync(self) -> None:
         """Wait for every statement sent so far, raising the first one's error."""
@@ -134,35 +139,38 @@ class Transaction:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         self.held.add(key)
 
-    def finish(self) -> None:
-        """Append the staged events and fill the idempotency results: the transaction's
-        last statement, taking the seqs under ``event_head``'s row lock."""
+    def commit(self) -> None:
+        """Append the staged events, fill the idempotency results and COMMIT, in one
+        round trip: the append is the transaction's last statement, taking the seqs
+        under ``event_head``'s row lock, and its row is read once COMMIT has answered."""
         n = len(self.events)
-        if n == 0 and not self.results:
-            if self.positions:
-                (head,) = one(self.conn, "SELECT seq FROM event_head")
-                for position, offset in self.positions:
-                    position.settle(int(head) + offset)
-            return
-        row = one(
-            self.conn,
-            _APPEND,
-            {
-                "n": n,
-                "head": ENVELOPE_HEAD,
-                "types": [e.type for e in self.events],
-                "projects": [e.project_id for e in self.events],
-                "tails": [e.tail for e in self.events],
-                "tss": [e.ts for e in self.events],
-                "keys": [k for k, _, _ in self.results],
-                "results": [r for _, r, _ in self.results],
-                "ats": [o for _, _, o in self.results],
-                "channel": NOTIFY_CHANNEL,
-            },
-        )
-        base = int(row[0])
-        for position, offset in self.positions:
-            position.settle(base + offset)
+        appended: psycopg.Cursor[tuple[Any, ...]] | None = None
+        if n or self.results:
+            appended = self.conn.execute(
+                _APPEND,
+                {
+                    "n": n,
+                    "head": ENVELOPE_HEAD,
+                    "types": [e.type for e in self.events],
+                    "projects": [e.project_id for e in self.events],
+                    "tails": [e.tail for e in self.events],
+                    "tss": [e.ts for e in self.events],
+                    "keys": [k for k, _, _ in self.results],
+                    "results": [r for _, r, _ in self.results],
+                    "ats": [o for _, _, o in self.results],
+                    "channel": NOTIFY_CHANNEL,
+                },
+            )
+        elif self.positions:  # writes that emitted nothing: their position is the head
+            appended = self.conn.execute("SELECT seq FROM event_head")
+        self.conn.execute("COMMIT")
+        self.sync()
+        if appended is not None:
+            row = appended.fetchone()
+            assert row is not None
+            base = int(row[0])
+            for position, offset in self.positions:
+                position.settle(base + offset)
 
     def mark(self) -> tuple[int, int, int, frozenset[int]]:
         return len(self.events), len(self.positions), len(self.results), frozenset(self.held)
@@ -211,6 +219,23 @@ def one(conn: Connection, query: str, params: Any = None) -> tuple[Any, ...]:
     row = conn.execute(query, params).fetchone()
     assert row is not None, query
     return row
+
+
+def _own_failure(tx: Transaction, exc: BaseException) -> bool:
+    """Whether a careless batch's write failed on its own: an error raised in Python
+    (a domain rule, ``Contended``), not by the database, while every statement sent
+    before it succeeded. A database error may belong to an earlier write's statement
+    that nobody waited for."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, psycopg.Error):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    try:
+        tx.sync()
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _roll_back(conn: Connection) -> None:
@@ -372,11 +397,22 @@ class PgStore:
             callback()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, careful: bool = True) -> Iterator[None]:
         """One transaction for every ``write()`` this thread makes inside the block, each
-        in its own savepoint; the callbacks of ``after_commit`` run after its COMMIT."""
-        with self._transaction(batch=True) as tx:
+        in its own savepoint; the callbacks of ``after_commit`` run after its COMMIT.
+
+        ``careful=False`` saves a round trip per write: a write's statements whose
+        results it does not read (an upsert, RELEASE) are checked with the next one it
+        or a later write reads, or at COMMIT. A failure found there cannot be pinned on
+        one write, so the whole batch is rolled back and raises ``BatchUndone``; the
+        caller runs it again carefully. Failures are rare (the domain's rules are
+        checked before anything is written), so the round trips saved pay for it."""
+        with self._transaction(batch=True, careful=careful) as tx:
             yield
+            if tx.undone is not None:
+                # A write swallowed the BatchUndone it was given: the batch is void all
+                # the same.
+                raise BatchUndone(str(tx.undone)) from tx.undone
         for callback in tx.callbacks:
             try:
                 callback()
@@ -391,22 +427,27 @@ class PgStore:
             tx.callbacks.append(callback)
 
     @contextmanager
-    def _transaction(self, *, batch: bool) -> Iterator[Transaction]:
+    def _transaction(self, *, batch: bool, careful: bool = True) -> Iterator[Transaction]:
         if self._current() is not None or self._depth():
             raise RuntimeError("this thread is inside a transaction already")
         with self._connection() as conn:
-            tx = Transaction(conn, batch=batch)
+            tx = Transaction(conn, batch=batch, careful=careful)
             self._local.tx = tx
             try:
                 # Pipeline mode: a statement whose result nobody reads (BEGIN, SAVEPOINT,
-                # an upsert, RELEASE) goes out with the next one that is read, instead of
-                # costing a round trip of its own.
+                # an upsert, RELEASE, COMMIT) goes out with the next one that is read,
+                # instead of costing a round trip of its own.
                 with self._errors(), conn.pipeline() as pipeline:
                     tx.pipeline = pipeline
                     conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                     yield tx
-                    tx.finish()
-                    conn.execute("COMMIT")
+                    try:
+                        tx.commit()
+                    except psycopg.Error as exc:
+                        # Careless, the failure may be any write's: undo them all.
+                        if careful or conn.broken:
+                            raise
+                        raise BatchUndone(str(exc)) from exc
             except BaseException:
                 _roll_back(conn)
                 raise
@@ -421,10 +462,16 @@ class PgStore:
             tx.conn.execute("SAVEPOINT write")  # sent with the write's first query
             try:
                 yield
-                # The write's statements whose results it did not read: their errors are
-                # this write's, not the next one's.
-                tx.sync()
-            except BaseException:
+                if tx.careful:
+                    # The write's statements whose results it did not read: their
+                    # errors are this write's, not the next one's.
+                    tx.sync()
+            except BatchUndone:
+                raise
+            except BaseException as exc:
+                if not tx.careful and not tx.conn.broken and not _own_failure(tx, exc):
+                    tx.undone = BatchUndone(f"a statement of this batch failed: {exc}")
+                    raise tx.undone from exc
                 if not tx.conn.broken:
                     with contextlib.suppress(psycopg.Error):
                         tx.sync()  # whatever was queued behind the failure was skipped

@@ -144,14 +144,15 @@ class SqliteStore:
             yield rows
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, careful: bool = True) -> Iterator[None]:
         """One transaction for every ``write()`` this thread makes inside the block.
 
         This is group commit: the writes share one BEGIN and one COMMIT, each in its
         own savepoint. If SQLite rolled the whole transaction back under one of them,
         the block raises ``BatchAborted`` at its end and nothing of it was kept.
         Callbacks given to ``after_commit`` inside run once the COMMIT has succeeded,
-        and are dropped if it fails.
+        and are dropped if it fails. ``careful`` changes nothing here: SQLite answers
+        every statement at once, so each write's errors are always its own.
         """
         conn = self.conn
         batch = _Batch()
