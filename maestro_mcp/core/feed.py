@@ -20,6 +20,7 @@ the same project filter, so the transport encodes a batch once for all of them.
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -203,6 +204,12 @@ class Feed:
         self._wake: asyncio.Event | None = None
         self._wake_scheduled = False
         self._task: asyncio.Task[None] | None = None
+        # What wake-ups said: the newest seq this process committed, and how many came
+        # without one. A wake-up for seqs dispatched already reads nothing.
+        self._told_lock = threading.Lock()
+        self._told_upto = 0
+        self._unknown_news = 0
+        self._unknown_seen = 0
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -237,7 +244,13 @@ class Feed:
         self._subscribers.clear()
 
     def notify(self, seq: int | None = None) -> None:
-        """Wake the feed: something was committed. Safe to call from any thread."""
+        """Wake the feed: something was committed, reaching ``seq`` when the caller
+        knows it (this process's commits), else anything. Safe from any thread."""
+        if seq is None:
+            self._unknown_news += 1
+        else:
+            with self._told_lock:
+                self._told_upto = max(self._told_upto, seq)
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return
@@ -271,6 +284,8 @@ class Feed:
                     await self._wake.wait()
             notified = self._wake.is_set()
             self._wake.clear()
+            if notified and not failing and not self._news():
+                continue
             try:
                 if failing:
                     # Back from an outage: the database may not be the one we left (a
@@ -293,6 +308,15 @@ class Feed:
                 if failing:
                     log.warning("feed: reading the event log again")
                 failing = False
+
+    def _news(self) -> bool:
+        """Whether the wake-ups since the last look may be about seqs not dispatched yet
+        (several commits often wake the feed once more after it read them all)."""
+        unknown = self._unknown_news
+        if unknown != self._unknown_seen:
+            self._unknown_seen = unknown
+            return True
+        return self._told_upto > self.head
 
     def check_history(self) -> bool:
         """Whether the log's history changed under the feed (the database was restored

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,7 +17,7 @@ from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
 from maestro_mcp.core.service import Result, Service
 from maestro_mcp.core.storage import Contended, SchemaTooNew
-from maestro_mcp.core.storage.postgres import PgStore
+from maestro_mcp.core.storage.postgres import PgStore, log_rows
 from maestro_mcp.core.storage.postgres.schema import SCHEMA_VERSION
 from tests.support.stores import PostgresDatabases, make_schema_newer, with_database
 from tests.support.waiting import wait_for
@@ -81,6 +82,52 @@ def test_concurrent_writers_make_one_gap_free_log_in_commit_order(
     assert seen == list(range(1, 4 * 40 * 3 + 1))
     # Each transaction's three events are consecutive: no two interleaved.
     assert sorted(first for first, _ in spans) == list(range(1, 4 * 40 * 3, 3))
+
+
+def test_the_feed_reads_this_instance_s_commits_from_memory(
+    instances: Callable[[], PgStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an instance just committed reaches its feed without a query, byte for byte
+    as the table holds it; a gap (another instance's commit) is read from the table."""
+    here, there = instances(), instances()
+    queried: list[int] = []
+    real_read_after = log_rows.read_after
+
+    def counted(conn: psycopg.Connection[Any], after: int, limit: int, **kw: Any) -> Any:
+        queried.append(after)
+        return real_read_after(conn, after, limit, **kw)
+
+    monkeypatch.setattr(log_rows, "read_after", counted)
+    reader = here.log_reader()
+    with here.write() as rows:
+        rows.append_events([_event(1), _event(2)], 0)
+    from_memory = reader.read_after(0, 100)
+    assert [e.seq for e in from_memory] == [1, 2]
+    assert queried == []
+    with there.write() as rows:
+        rows.append_events([_event(3)], 0)
+    with here.write() as rows:
+        rows.append_events([_event(4)], 0)
+    assert [e.seq for e in reader.read_after(2, 100)] == [3, 4]  # 3 is not in memory
+    assert queried == [2]
+    assert reader.read_after(0, 100)[:2] == from_memory == instances().log_reader().read_after(0, 2)
+
+
+def test_an_instance_is_not_woken_by_its_own_notify(instances: Callable[[], PgStore]) -> None:
+    """Its feed hears of its own commits from the commit itself: the NOTIFY echo of
+    one would only make it read the log again for nothing. Others' still wake it."""
+    here, there = instances(), instances()
+    woken: list[int] = []
+    reader = here.log_reader(on_change=lambda: woken.append(1))
+    wait_for(lambda: bool(woken), what="the listener connects (it wakes the feed once)")
+    with here.write() as rows:
+        rows.append_events([_event(1)], 0)
+    with there.write() as rows:
+        rows.append_events([_event(2)], 0)
+    # NOTIFYs arrive in commit order: once the second has woken it, the first was seen.
+    wait_for(lambda: len(woken) >= 2, what="the other instance's commit wakes the feed")
+    assert len(woken) == 2
+    reader.close()
 
 
 def test_a_write_in_a_batch_gives_way_to_a_lock_held_elsewhere(

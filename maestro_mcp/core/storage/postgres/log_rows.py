@@ -7,6 +7,7 @@ appends them all in its last statement (store.py), where the seqs are taken.
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# NOTIFY carries the new head only: a wake-up; every instance reads the rows itself.
+# NOTIFY is a wake-up, carrying the new head and the committing instance's name (so
+# that it can skip its own); every instance reads the rows itself.
 NOTIFY_CHANNEL = "maestro_events"
 LISTEN_WAIT_S = 0.5  # how often the listener looks up from its wait (to stop)
 RECONNECT_MAX_S = 2.0
+RECENT_COMMITS = 256  # this instance's newest transactions the feed reads from memory
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -133,6 +136,58 @@ class LogQueries:
         )
 
 
+class RecentCommits:
+    """The events of this instance's newest transactions, as committed, so that the
+    feed reads them from memory instead of asking the database for what it just wrote.
+
+    Seqs are the database's, so a run of them starting at the seq the feed wants next
+    is exactly the log's next part, whatever other instances commit; anything else
+    (another instance's transaction in between, a run forgotten already) is read from
+    the table.
+    """
+
+    def __init__(self, size: int = RECENT_COMMITS) -> None:
+        self._lock = threading.Lock()
+        self._runs: deque[list[StoredEvent]] = deque(maxlen=size)
+        self._by_first: dict[int, list[StoredEvent]] = {}
+
+    def add(self, events: list[StoredEvent]) -> None:
+        """Remember one committed transaction's events (consecutive seqs)."""
+        if not events or not self._runs.maxlen:
+            return
+        with self._lock:
+            if len(self._runs) == self._runs.maxlen:
+                forgotten = self._runs[0]
+                self._by_first.pop(forgotten[0].seq, None)
+            self._runs.append(events)
+            self._by_first[events[0].seq] = events
+
+    def clear(self) -> None:
+        """Forget everything: the database may no longer be the one these came from
+        (it went away; its history changed)."""
+        with self._lock:
+            self._runs.clear()
+            self._by_first.clear()
+
+    def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
+        """The events right after ``after`` that are remembered (maybe none), within
+        ``limit`` events and, past the first, ``max_bytes`` of payload."""
+        found: list[StoredEvent] = []
+        size = 0
+        with self._lock:
+            while len(found) < limit:
+                run = self._by_first.get(after + 1)
+                if run is None:
+                    break
+                for event in run:
+                    found.append(event)
+                    size += len(event.payload)
+                    if len(found) >= limit or (max_bytes is not None and size >= max_bytes):
+                        return found
+                after = run[-1].seq
+        return found
+
+
 class PgLogReader:
     """The feed's connections: one to read the log (autocommit: every query sees the
     newest commits) and, when the feed wants wake-ups, one that LISTENs in a thread and
@@ -144,8 +199,12 @@ class PgLogReader:
         self,
         connect: Callable[[str], Connection],
         on_change: Callable[[], None] | None,
+        recent: RecentCommits | None = None,
+        instance: str = "",
     ) -> None:
         self._connect = connect
+        self._recent = recent or RecentCommits(0)
+        self._own_notice = f" {instance}" if instance else None
         self._conn: Connection | None = None
         self._on_change = on_change
         self._stop = threading.Event()
@@ -167,6 +226,7 @@ class PgLogReader:
             return run(self._reading())
         except psycopg.OperationalError as exc:
             if self._conn is not None and (self._conn.broken or self._conn.closed):
+                self._recent.clear()
                 raise StoreUnavailable(f"the feed's connection was lost: {exc}") from exc
             raise
 
@@ -185,10 +245,18 @@ class PgLogReader:
     def read_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]:
-        found: list[StoredEvent] = self._query(
+        found = self._recent.after(after, limit, max_bytes)
+        if found:
+            return found
+        read: list[StoredEvent] = self._query(
             lambda conn: read_after(conn, after, limit, max_bytes=max_bytes)
         )
-        return found
+        return read
+
+    def _told_already(self, payload: str) -> bool:
+        """Whether a NOTIFY is the echo of this instance's own commit, whose feed was
+        woken by the commit itself (the poll backs that up)."""
+        return self._own_notice is not None and payload.endswith(self._own_notice)
 
     def close(self) -> None:
         self._stop.set()
@@ -211,8 +279,9 @@ class PgLogReader:
                     wait = 0.05
                     self._on_change()  # commits may have landed while nobody listened
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=LISTEN_WAIT_S):
-                            self._on_change()
+                        for notice in conn.notifies(timeout=LISTEN_WAIT_S):
+                            if not self._told_already(notice.payload):
+                                self._on_change()
             except (psycopg.Error, StoreUnavailable) as exc:
                 if self._stop.is_set():
                     return

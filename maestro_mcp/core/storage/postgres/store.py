@@ -27,6 +27,7 @@ any number of Maestro instances on one database behave as one server
 import contextlib
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,7 @@ import psycopg
 import psycopg.errors
 import psycopg_pool
 
-from ...events import ENVELOPE_HEAD, PendingEvent, envelope_tail
+from ...events import ENVELOPE_HEAD, PendingEvent, StoredEvent, envelope_tail
 from ..contract import (
     BatchUndone,
     Contended,
@@ -51,7 +52,7 @@ from ..contract import (
 from ..location import masked
 from . import locks, transfer_rows
 from .locks import lock_key
-from .log_rows import NOTIFY_CHANNEL, PgLogReader
+from .log_rows import NOTIFY_CHANNEL, PgLogReader, RecentCommits
 from .rows import PgRows
 from .schema import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
 
@@ -90,6 +91,7 @@ class Transaction:
 
     conn: Connection
     batch: bool  # a group-commit batch: operations run in savepoints
+    instance: str  # the store's name in its NOTIFYs
     # Each operation waits for its statements at its end, so that their errors are its
     # own; otherwise only where it reads a result (store.py, _savepoint).
     careful: bool = True
@@ -139,7 +141,7 @@ class Transaction:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         self.held.add(key)
 
-    def commit(self) -> None:
+    def commit(self) -> list[StoredEvent]:
         """Append the staged events, fill the idempotency results and COMMIT, in one
         round trip: the append is the transaction's last statement, taking the seqs
         under ``event_head``'s row lock, and its row is read once COMMIT has answered."""
@@ -159,18 +161,25 @@ class Transaction:
                     "results": [r for _, r, _ in self.results],
                     "ats": [o for _, _, o in self.results],
                     "channel": NOTIFY_CHANNEL,
+                    "instance": self.instance,
                 },
             )
         elif self.positions:  # writes that emitted nothing: their position is the head
             appended = self.conn.execute("SELECT seq FROM event_head")
         self.conn.execute("COMMIT")
         self.sync()
-        if appended is not None:
-            row = appended.fetchone()
-            assert row is not None
-            base = int(row[0])
-            for position, offset in self.positions:
-                position.settle(base + offset)
+        if appended is None:
+            return []
+        row = appended.fetchone()
+        assert row is not None
+        base = int(row[0])
+        for position, offset in self.positions:
+            position.settle(base + offset)
+        # The events as the log now holds them, byte for byte (see _APPEND).
+        return [
+            StoredEvent(seq, e.type, e.project_id, f"{ENVELOPE_HEAD}{seq}{e.tail}")
+            for seq, e in enumerate(self.events, base + 1)
+        ]
 
     def mark(self) -> tuple[int, int, int, frozenset[int]]:
         return len(self.events), len(self.positions), len(self.results), frozenset(self.held)
@@ -205,7 +214,8 @@ WITH head AS (
         AS k(key, result, at)
     WHERE idempotency.key = k.key
 )
-SELECT base, CASE WHEN %(n)s > 0 THEN pg_notify(%(channel)s, (base + %(n)s)::text) END
+SELECT base, CASE WHEN %(n)s > 0
+    THEN pg_notify(%(channel)s, (base + %(n)s)::text || ' ' || %(instance)s) END
 FROM head
 """
 
@@ -296,6 +306,11 @@ class PgStore:
         # it without asking again.
         self.project_of: dict[str, str] = {}
         self._readers: list[PgLogReader] = []
+        self._recent = RecentCommits()  # what this instance committed, for its feed
+        # Its name in the NOTIFYs it sends: its own feed hears of its commits from them
+        # directly, and skips their echo.
+        self.instance = secrets.token_hex(8)
+        self._epoch_seen = ""
 
     def _connect_kwargs(self) -> dict[str, Any]:
         settings = {
@@ -337,6 +352,7 @@ class PgStore:
             raise self._unavailable(exc) from exc
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        self._recent.clear()  # what comes back may be another database (a restore)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return StoreUnavailable(f"cannot reach the database at {self.location}: {reason}")
 
@@ -362,7 +378,7 @@ class PgStore:
                 self._opened = True
 
     def log_reader(self, on_change: Callable[[], None] | None = None) -> PgLogReader:
-        reader = PgLogReader(self.connect, on_change)
+        reader = PgLogReader(self.connect, on_change, self._recent, self.instance)
         self._readers.append(reader)
         return reader
 
@@ -431,7 +447,7 @@ class PgStore:
         if self._current() is not None or self._depth():
             raise RuntimeError("this thread is inside a transaction already")
         with self._connection() as conn:
-            tx = Transaction(conn, batch=batch, careful=careful)
+            tx = Transaction(conn, batch=batch, instance=self.instance, careful=careful)
             self._local.tx = tx
             try:
                 # Pipeline mode: a statement whose result nobody reads (BEGIN, SAVEPOINT,
@@ -442,7 +458,7 @@ class PgStore:
                     conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                     yield tx
                     try:
-                        tx.commit()
+                        self._recent.add(tx.commit())
                     except psycopg.Error as exc:
                         # Careless, the failure may be any write's: undo them all.
                         if careful or conn.broken:
@@ -583,8 +599,11 @@ class PgStore:
                 (timeline,) = one(conn, "SELECT timeline_id FROM pg_control_checkpoint()")
             except psycopg.errors.InsufficientPrivilege:
                 timeline = 0  # a role without pg_monitor: the other two still tell
-        digest = hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8)
-        return digest.hexdigest()
+        epoch = hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8).hexdigest()
+        if epoch != self._epoch_seen:
+            self._recent.clear()  # commits remembered from another history
+            self._epoch_seen = epoch
+        return epoch
 
     # --- moving a whole database ---------------------------------------------------------
 
