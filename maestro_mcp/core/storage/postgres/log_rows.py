@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "maestro_events"
 LISTEN_WAIT_S = 0.5  # how often the listener looks up from its wait (to stop)
 RECONNECT_MAX_S = 2.0
-RECENT_COMMITS = 256  # this instance's newest transactions the feed reads from memory
+# This instance's newest transactions the feed reads from memory: it reads each at
+# once, so a few suffice; older ones are read from the table.
+RECENT_COMMITS = 64
+RECENT_BYTES = 4 * 1024 * 1024
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -146,21 +149,28 @@ class RecentCommits:
     the table.
     """
 
-    def __init__(self, size: int = RECENT_COMMITS) -> None:
+    def __init__(self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES) -> None:
         self._lock = threading.Lock()
-        self._runs: deque[list[StoredEvent]] = deque(maxlen=size)
+        self._size = size
+        self._max_bytes = max_bytes
+        self._runs: deque[tuple[list[StoredEvent], int]] = deque()  # (events, bytes)
         self._by_first: dict[int, list[StoredEvent]] = {}
+        self._bytes = 0
 
     def add(self, events: list[StoredEvent]) -> None:
-        """Remember one committed transaction's events (consecutive seqs)."""
-        if not events or not self._runs.maxlen:
+        """Remember one committed transaction's events (consecutive seqs), forgetting
+        the oldest past ``size`` transactions or ``max_bytes`` of payload."""
+        if not events or not self._size:
             return
+        size = sum(len(e.payload) for e in events)
         with self._lock:
-            if len(self._runs) == self._runs.maxlen:
-                forgotten = self._runs[0]
-                self._by_first.pop(forgotten[0].seq, None)
-            self._runs.append(events)
+            self._runs.append((events, size))
             self._by_first[events[0].seq] = events
+            self._bytes += size
+            while len(self._runs) > self._size or self._bytes > self._max_bytes:
+                forgotten, forgotten_size = self._runs.popleft()
+                self._by_first.pop(forgotten[0].seq, None)
+                self._bytes -= forgotten_size
 
     def clear(self) -> None:
         """Forget everything: the database may no longer be the one these came from
@@ -168,6 +178,7 @@ class RecentCommits:
         with self._lock:
             self._runs.clear()
             self._by_first.clear()
+            self._bytes = 0
 
     def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
         """The events right after ``after`` that are remembered (maybe none), within
