@@ -1,7 +1,7 @@
 """``/mcp`` in the HTTP app: the MCP server, loaded once the rest of the app runs.
 
 The MCP SDK and the server built over it are most of the cost of starting
-(importing them ≈ 0.7 s, building the tools' schemas ≈ 0.1 s, against ≈ 0.3 s for
+(importing them ≈ 0.6 s, building the tools' schemas ≈ 0.06 s, against ≈ 0.3 s for
 everything else; docs/performance.md), and nothing else in the app needs them. So
 the app starts without them: its lifespan starts the core, then this module loads
 the MCP server in the background while uvicorn binds its socket and says it listens.
