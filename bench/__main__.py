@@ -207,12 +207,29 @@ def fill(db_path: Path, project_id: str, events: int) -> None:
     write_elsewhere(db_path, updates)
 
 
+async def first_mcp_answer(http: httpx.AsyncClient) -> float:
+    """Seconds until the server answers an MCP ``initialize``."""
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}}
+    hello["clientInfo"] = {"name": "bench", "version": "0"}
+    began = time.perf_counter()
+    response = await http.post(
+        "/mcp",
+        headers={"Accept": "application/json, text/event-stream"},
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+    )
+    assert response.status_code == 200, response.text
+    return time.perf_counter() - began
+
+
 async def big_database(size: Size, workdir: Path, rows: list[Row]) -> None:
     path = workdir / "big.db"
     project = await asyncio.to_thread(bigdb.build, path, size.projects, 1000)
     server = proc.start_server(path)
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            # The MCP server loads after the server listens (http_api/mcp_mount.py): this
+            # first request waits for it, and the list below is measured once it is done.
+            mcp_ready = server.started_in + await first_mcp_answer(http)
             latencies = []
             for _ in range(20):
                 began = time.perf_counter()
@@ -223,7 +240,13 @@ async def big_database(size: Size, workdir: Path, rows: list[Row]) -> None:
             Row(
                 f"{size.projects * 1000:,} tasks: server start → listening",
                 f"{fmt(server.started_in * 1000)} ms",
-                "≤ 1 s",
+                "≤ 0.5 s",
+            )
+        )
+        rows.append(
+            Row(
+                f"{size.projects * 1000:,} tasks: server start → first MCP answer",
+                f"{fmt(mcp_ready * 1000)} ms",
             )
         )
         rows.append(

@@ -20,18 +20,21 @@ a stopgap.
 
 Checks run where the internal is first needed — at import, per connection or per
 subscribe call — never per event.
+
+This module imports no library at its top (the MCP SDK takes most of a second): the
+HTTP server imports it before it listens, and loads the MCP SDK only after
+(http_api/mcp_mount.py); each helper imports what it checks.
 """
 
 import importlib.metadata
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp.server.connection import Connection
-from mcp.server.lowlevel import Server
-
 if TYPE_CHECKING:
     import uvicorn
     from mcp.server import MCPServer
+    from mcp.server.connection import Connection
+    from mcp.server.lowlevel import Server
     from mcp.server.session import ServerSession
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -62,13 +65,15 @@ def _version(distribution: str) -> str:
 # --- mcp (checked against 2.3.0) --------------------------------------------------------
 
 
-def lowlevel_server(server: "MCPServer[_LifespanT]") -> Server[_LifespanT]:
+def lowlevel_server(server: "MCPServer[_LifespanT]") -> "Server[_LifespanT]":
     """The low-level ``Server`` behind an ``MCPServer``.
 
     Used to register the 2025-era ``resources/subscribe`` and ``resources/unsubscribe``
     handlers: MCPServer has no public hook for them (the SDK's own everything-server
     registers them on the low-level server the same way). Called once per server.
     """
+    from mcp.server.lowlevel import Server
+
     lowlevel = getattr(server, "_lowlevel_server", None)
     if not isinstance(lowlevel, Server):
         raise _missing(
@@ -77,7 +82,7 @@ def lowlevel_server(server: "MCPServer[_LifespanT]") -> Server[_LifespanT]:
     return lowlevel
 
 
-def connection_of(session: "ServerSession") -> Connection:
+def connection_of(session: "ServerSession") -> "Connection":
     """The connection a request's ``ServerSession`` belongs to.
 
     ``ctx.session`` is a per-request proxy; what outlives the request is its
@@ -85,6 +90,8 @@ def connection_of(session: "ServerSession") -> Connection:
     2025-era client. The SDK gives lowlevel handlers the connection only through
     this attribute. Called once per ``resources/(un)subscribe`` request.
     """
+    from mcp.server.connection import Connection
+
     connection = getattr(session, "_connection", None)
     if not isinstance(connection, Connection):
         raise _missing(

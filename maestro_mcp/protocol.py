@@ -1,5 +1,6 @@
 """The wire vocabulary Maestro's faces share: HTTP headers, the ETag format, the token
-query parameter and the WebSocket close codes (docs/protocol.md describes them).
+query parameter, the MCP endpoint's path and the WebSocket close codes
+(docs/protocol.md describes them).
 
 Rule: these names and formats are defined here only. The REST edge (http_api), the
 CLI's client and the board's server side import them instead of writing them out;
@@ -34,6 +35,11 @@ RETRY_AFTER_UNAVAILABLE_S = 1
 TRUE = "true"
 # What a flag header may say to mean yes, as read (case-insensitive).
 _TRUE_VALUES = frozenset({"1", "true", "yes"})
+
+# --- paths -----------------------------------------------------------------------------
+
+# The MCP endpoint of ``maestro serve`` (streamable HTTP), without a trailing slash.
+MCP_PATH = "/mcp"
 
 # --- authentication --------------------------------------------------------------------
 

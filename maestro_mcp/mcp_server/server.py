@@ -9,20 +9,19 @@ from mcp.server import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import SubscribeRequestParams, UnsubscribeRequestParams
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp import __version__
 from maestro_mcp.compat import lowlevel_server
 from maestro_mcp.core.runtime import Core
+from maestro_mcp.protocol import MCP_PATH
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
-
-MCP_PATH = "/mcp"
 
 
 class CompleteResponses:
@@ -61,8 +60,9 @@ class MaestroMCP:
     server: MCPServer[Any]
     notifier: ChangeNotifier
 
-    def http_routes(self) -> list[BaseRoute]:
-        """The streamable HTTP endpoint, as routes to put in the host app (no redirect)."""
+    def http_endpoint(self) -> ASGIApp:
+        """The streamable HTTP endpoint, as the ASGI app the host app routes ``MCP_PATH``
+        to (http_api/mcp_mount.py; no redirect)."""
         app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             # The host app's SecurityGuard checks Host, Origin and the token for every
@@ -70,12 +70,12 @@ class MaestroMCP:
             # list here would only disagree with it.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
-        routes: list[BaseRoute] = []
-        for route in app.routes:
-            if isinstance(route, Route) and route.path == MCP_PATH:
-                route = Route(MCP_PATH, endpoint=CompleteResponses(route.app))
-            routes.append(route)
-        return routes
+        # Maestro configures no MCP auth, so the SDK's app has this one route (with auth
+        # it would add OAuth routes, which the host app would have to mount too).
+        routes = app.routes
+        if len(routes) != 1 or not isinstance(routes[0], Route) or routes[0].path != MCP_PATH:
+            raise RuntimeError(f"expected the MCP SDK's app to be one route, {MCP_PATH}: {routes}")
+        return CompleteResponses(routes[0].app)
 
     @contextlib.asynccontextmanager
     async def running(self, *, http: bool) -> AsyncIterator[None]:

@@ -1,16 +1,19 @@
 """The core runtime: what it starts and in which order, what it stops, and that it runs once."""
 
 import asyncio
+import sqlite3
 import threading
+from functools import partial
 
 import anyio
 import anyio.lowlevel
 import pytest
 
-from maestro_mcp.core.models import ProjectCreate
+from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.runtime import Core, _every
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import SchemaTooNew, StoreUnavailable
+from maestro_mcp.core.storage.sqlite.store import SqliteStore
 from maestro_mcp.settings import Settings
 from tests.support.stores import make_schema_newer
 
@@ -206,3 +209,38 @@ async def test_a_chore_says_once_per_outage_that_the_database_is_away(
         ("WARNING", "maestro-chore: away again; will retry", False),
         ("ERROR", "maestro-chore failed; will retry", True),
     ]
+
+
+@pytest.mark.only_store("sqlite")
+async def test_start_reads_no_table_whole(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a start reads does not grow with the database (docs/performance.md: start
+    is O(1) in the number of tasks): every query it makes is answered by an index, or
+    reads a one-row table. Checked on the query plans, so it holds for any size."""
+    async with Core(settings) as core:
+        project = await core.write(lambda: core.service.create_project(ProjectCreate(name="p")))
+        for n in range(20):
+            task = TaskCreate(project_id=project.value.id, title=f"t{n}")
+            await core.write(partial(core.service.create_task, task))
+    statements: list[str] = []
+    connect = SqliteStore.connect
+
+    def traced(store: SqliteStore) -> sqlite3.Connection:
+        conn = connect(store)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(SqliteStore, "connect", traced)
+    core = Core(settings)
+    async with core:
+        started = list(statements)  # the chores, started last, have not run yet
+    assert 0 < len(started) <= 12, started
+    one_row_tables = {"history"}
+    with sqlite3.connect(settings.database) as conn:
+        for statement in started:
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            scans = [step for step in plan if step.startswith("SCAN ")]
+            assert all(step.split()[1] in one_row_tables for step in scans), (statement, plan)
