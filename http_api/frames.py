@@ -1,22 +1,25 @@
-"""Feed events written to WebSocket clients as frames built once, below ASGI.
+"""Feed events written to WebSocket clients as frames built once, below ASGI
+(the rules common to raw writers: http_api/raw.py).
 
 Server-to-client frames are unmasked, so with compression off a text frame is the
-same bytes for every client. Sending an event through ASGI to 100 clients frames
-it 100 times and crosses Starlette's, uvicorn's and websockets' layers each time;
-here a batch is framed once and each client costs one ``transport.write``.
+same bytes for every client: a batch is framed once and each client costs one
+``transport.write``.
 
-The server opts in by putting a ``RawFrames`` writer in the WebSocket scope's
-extensions under ``RAW_FRAMES`` (``FrameWritingProtocol`` does, for uvicorn).
-Under any other ASGI server the feed falls back to ``websocket.send_text``.
+The server opts in by putting a ``RawWriter`` in the WebSocket scope's extensions
+under ``RAW_FRAMES`` (``FrameWritingProtocol`` does, for uvicorn). Under any other
+ASGI server the feed falls back to ``websocket.send_text``.
 """
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 
 from maestro_mcp import compat
-from maestro_mcp.core.feed import Delivery, Sink
+from maestro_mcp.core.events import StoredEvent
+from maestro_mcp.core.feed import Delivery
+
+from .raw import encoded
 
 if TYPE_CHECKING:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -28,41 +31,17 @@ RAW_FRAMES = "maestro.websocket.raw_frames"
 _MEMO_KEY = "ws-frames"
 
 
-class RawFrames(Protocol):
-    def write(self, frames: bytes) -> None:
-        """Queue complete frames on the connection's transport, without waiting."""
-
-    def buffered(self) -> int:
-        """Bytes written but not yet taken by the client's socket."""
-
-    def abort(self) -> None:
-        """Drop the connection now, discarding whatever the client has not read."""
-
-
 def text_frame(payload: str) -> bytes:
     return Frame(Opcode.TEXT, payload.encode()).serialize(mask=False)
 
 
+def text_frames(events: list[StoredEvent]) -> bytes:
+    return b"".join(text_frame(event.payload) for event in events)
+
+
 def frames_of(delivery: Delivery) -> bytes:
     """The delivery's events as consecutive text frames, built for its first client only."""
-    frames: bytes | None = delivery.memo.get(_MEMO_KEY)
-    if frames is None:
-        frames = b"".join(text_frame(event.payload) for event in delivery.events)
-        delivery.memo[_MEMO_KEY] = frames
-    return frames
-
-
-def frame_sink(writer: RawFrames, max_buffered: int) -> Sink:
-    """A feed sink writing to ``writer``; a client with more than ``max_buffered``
-    bytes still unread is behind, and the feed cuts it off."""
-
-    def sink(delivery: Delivery) -> bool:
-        if writer.buffered() > max_buffered:
-            return False
-        writer.write(frames_of(delivery))
-        return True
-
-    return sink
+    return encoded(delivery, _MEMO_KEY, text_frames)
 
 
 class _TransportFrames:

@@ -14,15 +14,16 @@ from functools import partial
 from typing import Any
 
 import anyio
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from maestro_mcp.core.clock import now_ms
 from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, StoredEvent
 from maestro_mcp.core.feed import (
+    Delivery,
     Feed,
     FeedClosed,
     ReplayExpired,
@@ -40,8 +41,10 @@ from maestro_mcp.protocol import (
     SMALL_INT,
 )
 
+from .chunks import RAW_CHUNKS, chunk
 from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError
-from .frames import RAW_FRAMES, RawFrames, frame_sink, text_frame
+from .frames import RAW_FRAMES, frames_of, text_frame
+from .raw import RawWriter, encoded, raw_sink
 from .security import refuse
 from .state import core_of
 
@@ -49,7 +52,8 @@ GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
 SLOW_CONSUMER_GRACE = 5.0  # for a client cut off for falling behind to read up to its reset
 
 SSE_RETRY_MS = 1000
-SSE_SEND_TIMEOUT = 30.0
+SSE_SEND_TIMEOUT = 30.0  # for a send through ASGI to a client that stopped reading
+SSE_PING_INTERVAL = 15.0
 
 
 def control(event: str, data: dict[str, Any]) -> str:
@@ -215,7 +219,7 @@ async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
     if writer is not None:
         # The feed writes each batch's frames to the socket itself, in its dispatch.
         try:
-            subscriber.attach(frame_sink(writer, subscriber.max_bytes))
+            subscriber.attach(raw_sink(writer, frames_of, subscriber.max_bytes))
         except (SubscriberOverflow, FeedClosed):
             return
         await subscriber.wait_cut_off()
@@ -229,8 +233,8 @@ async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
             await websocket.send_text(event.payload)
 
 
-def _raw_frames(websocket: WebSocket) -> RawFrames | None:
-    writer: RawFrames | None = websocket.scope.get("extensions", {}).get(RAW_FRAMES)
+def _raw_frames(websocket: WebSocket) -> RawWriter | None:
+    writer: RawWriter | None = websocket.scope.get("extensions", {}).get(RAW_FRAMES)
     return writer
 
 
@@ -294,6 +298,19 @@ def _client_message(text: str) -> dict[str, Any]:
 
 
 # --- Server-Sent Events ----------------------------------------------------------------
+#
+# The response is written here, not by a library: once the client is live the feed
+# writes each batch to it as one chunk, built once for every SSE client
+# (http_api/chunks.py), and what goes around those chunks (the replay, the pings, the
+# goodbye) has to keep its order with them.
+
+SSE_SEPARATOR = "\r\n"
+_SEP = SSE_SEPARATOR
+# The first message: a comment, and the delay before the client reconnects.
+SSE_PRELUDE = f": maestro{_SEP}retry: {SSE_RETRY_MS}{_SEP}{_SEP}".encode()
+SSE_PING = f": ping{_SEP}{_SEP}".encode()
+SSE_PING_CHUNK = chunk(SSE_PING)
+_SSE_MEMO_KEY = "sse-chunk"
 
 
 async def sse_feed(request: Request) -> Response:
@@ -305,61 +322,212 @@ async def sse_feed(request: Request) -> Response:
     # A feed that cannot read the log now (the database is away) cannot resume anyone:
     # StoreUnavailable answers 503 with Retry-After before the stream begins.
     _feed(request).pump()
-    return EventSourceResponse(
-        _sse_events(_feed(request), since, project_id, epoch),
-        ping=15,
-        send_timeout=SSE_SEND_TIMEOUT,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
-
-
-SSE_SEPARATOR = ServerSentEvent.DEFAULT_SEPARATOR
+    return EventStream(partial(Stream, _feed(request), since, project_id, epoch))
 
 
 def sse_messages(events: list[StoredEvent]) -> bytes:
     """A batch of events as SSE messages (``id:`` the seq, ``data:`` the stored envelope),
     in one piece: one send per batch, not one per event. The envelopes are compact JSON,
     which never holds a line break, so each is one ``data:`` line."""
-    sep = SSE_SEPARATOR
-    return "".join(f"id: {e.seq}{sep}data: {e.payload}{sep}{sep}" for e in events).encode()
+    return "".join(f"id: {e.seq}{_SEP}data: {e.payload}{_SEP}{_SEP}" for e in events).encode()
 
 
-async def _sse_events(
-    feed: Feed, since: int | None, project_id: str | None, epoch: str | None
-) -> AsyncIterator[ServerSentEvent | bytes]:
-    # Subscribe inside the generator: its `finally` then always unsubscribes. Should the
-    # database go away before the replay is done, the stream ends and the client resumes
-    # from its last seq after the retry delay, as after any disconnection.
-    try:
-        stream = Stream(feed, since, project_id, epoch)
-    except StoreUnavailable:
-        return
+def sse_data(text: str) -> bytes:
+    """A message without an id (``sync:ready``, ``sync:reset``); ``text`` is one line."""
+    return f"data: {text}{_SEP}{_SEP}".encode()
+
+
+def sse_chunk(events: list[StoredEvent]) -> bytes:
+    return chunk(sse_messages(events))
+
+
+def sse_chunk_of(delivery: Delivery) -> bytes:
+    """The delivery's events as SSE messages in one chunk, built for its first client only."""
+    return encoded(delivery, _SSE_MEMO_KEY, sse_chunk)
+
+
+class ClientStalled(Exception):
+    """A send through ASGI waited longer than ``SSE_SEND_TIMEOUT``: the client stopped
+    reading. Raw writes never wait; a client behind on those is cut off by the feed."""
+
+
+class _SseBody:
+    """One SSE response's body, after its headers: through ASGI, and through ``writer``
+    (raw chunks) where the server offers one.
+
+    Sends through ASGI take a lock, so that the stream's and the pings' are never
+    outstanding together; the response ends (``end``) only once, after which nothing
+    is sent. Raw pings take no lock: a comment may go between any two chunks.
+    """
+
+    def __init__(self, send: Send, writer: RawWriter | None) -> None:
+        self._send = send
+        self.writer = writer
+        self.stalled = False
+        self._ended = False
+        self._lock = anyio.Lock()
+
+    async def send(self, body: bytes) -> None:
+        """``body`` through ASGI, or ``ClientStalled`` if the client does not take it in time."""
+        with anyio.move_on_after(SSE_SEND_TIMEOUT):
+            await self._body(body, more_body=True)
+            return
+        self.stalled = True
+        raise ClientStalled
+
+    async def end(self) -> None:
+        """The end of the body, through ASGI: uvicorn then completes the response."""
+        await self._body(b"", more_body=False)
+
+    async def _body(self, body: bytes, *, more_body: bool) -> None:
+        async with self._lock:
+            if self._ended:
+                return
+            self._ended = not more_body
+            await self._send({"type": "http.response.body", "body": body, "more_body": more_body})
+
+    async def goodbye(self, reset: bytes) -> None:
+        """``reset`` behind everything the client has not read yet, then the end."""
+        if self.writer is not None:
+            self.writer.write(chunk(reset))
+        else:
+            await self._body(reset, more_body=True)
+        await self.end()
+
+    async def pings(self) -> None:
+        """A comment every ``SSE_PING_INTERVAL``, so that a quiet stream stays open
+        through proxies (nginx's proxy_read_timeout) and clients see it alive."""
+        while True:
+            await anyio.sleep(SSE_PING_INTERVAL)
+            if self.writer is not None:
+                self.writer.write(SSE_PING_CHUNK)  # nothing once the response is complete
+                continue
+            try:
+                await self.send(SSE_PING)
+            except ClientStalled:
+                return  # ends the response unfinished: the server closes the connection
+
+    async def drop(self) -> None:
+        """End a response whose client will not read to its end: drop the connection."""
+        if self.writer is None:
+            return  # the server closes the connection of a response left unfinished
+        self.writer.abort()
+        # The client-gone step ends the response once uvicorn has seen the connection
+        # go; returning before that, the response would look abandoned to it.
+        await anyio.sleep_forever()
+
+
+class EventStream(Response):
+    """``text/event-stream`` of one subscriber's ``Stream`` (docs/protocol.md).
+
+    It ends once the stream has said all it will (a reset, the database gone), when
+    the subscriber is cut off (it is behind: a reset after what it was sent) or
+    closed (the server shuts down), or when the client goes. A client that stops
+    reading is cut off: raw chunks past ``max_bytes`` unread, an ASGI send after
+    ``SSE_SEND_TIMEOUT``; one that does not read its goodbye is dropped.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, open_stream: Callable[[], Stream]) -> None:
+        # Like Starlette's StreamingResponse: no body, so no Content-Length, and
+        # uvicorn sends the body in chunks.
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        self._open_stream = open_stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        if scope["method"] == "HEAD":
+            # The headers a GET gets, and no stream: it would never end.
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        body = _SseBody(send, scope.get("extensions", {}).get(RAW_CHUNKS))
+        await _first_to_end(partial(self._stream, body), body.pings, partial(_client_gone, receive))
+
+    async def _stream(self, body: _SseBody) -> None:
+        try:
+            stream = self._open_stream()
+        except StoreUnavailable:
+            # The database went away since sse_feed looked: the client resumes from its
+            # last seq after the retry delay, as after any disconnection.
+            ended = await _within(SSE_SEND_TIMEOUT, body.end)
+        else:
+            try:
+                ended = await _sse_stream(body, stream)
+            finally:
+                stream.close()
+        if not ended:
+            await body.drop()
+
+
+async def _within(seconds: float, step: Callable[[], Awaitable[None]]) -> bool:
+    """Whether ``step`` completed within ``seconds`` (it is cancelled if not)."""
+    with anyio.move_on_after(seconds):
+        await step()
+        return True
+    return False
+
+
+async def _client_gone(receive: Receive) -> None:
+    """Returns once the client has disconnected (or the response is complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass  # the GET's empty body
+
+
+async def _sse_stream(body: _SseBody, stream: Stream) -> bool:
+    """The stream, then its end; whether the client got that end."""
+    subscriber = stream.subscriber
+    # As on a WebSocket: the stream ends by itself, or the subscriber is cut off,
+    # possibly while a send waits for a client that stopped reading.
+    ended = await _first_to_end(partial(_sse_send, body, stream), subscriber.wait_cut_off)
+    if body.stalled:
+        return False
+    if ended == 1 and subscriber.overflowed:
+        reset = sse_data(stream.reset(ResetReason.SLOW_CONSUMER))
+        # It gets everything it was sent, then the reset, then the end, and resumes
+        # from the last seq it read; it has a while to read that far, unless the
+        # server shuts down meanwhile.
+        with anyio.move_on_after(SLOW_CONSUMER_GRACE):
+            return await _first_to_end(partial(body.goodbye, reset), subscriber.wait_closed) == 0
+        return False
+    return await _within(GOODBYE_TIMEOUT if subscriber.closed else SSE_SEND_TIMEOUT, body.end)
+
+
+async def _sse_send(body: _SseBody, stream: Stream) -> None:
+    """The replay, ``sync:ready``, then live events until the subscriber is cut off.
+    Returns only when it has said all it will: a reset for a seq it cannot resume
+    from, the database gone mid-replay, or a client that stopped reading."""
     try:
         try:
             problem = stream.problem()
-            if problem is not None:
-                yield ServerSentEvent(data=stream.reset(problem))
-                return
-            yield ServerSentEvent(retry=SSE_RETRY_MS, comment="maestro")
-            async for batch in stream.replay():
-                yield sse_messages(batch)
-        except ReplayExpired:
-            yield ServerSentEvent(data=stream.reset(ResetReason.EXPIRED))
-            return
+            if problem is None:
+                await body.send(SSE_PRELUDE)
+                try:
+                    async for batch in stream.replay():
+                        await body.send(sse_messages(batch))
+                except ReplayExpired:
+                    problem = ResetReason.EXPIRED
         except StoreUnavailable:
+            return  # the client resumes from its last seq after the retry delay
+        if problem is not None:
+            await body.send(sse_data(stream.reset(problem)))
             return
-        yield ServerSentEvent(data=stream.ready())
+        await body.send(sse_data(stream.ready()))
+        subscriber = stream.subscriber
+        if body.writer is not None:
+            # The feed writes each batch's chunk to the socket itself, in its dispatch.
+            with contextlib.suppress(SubscriberOverflow, FeedClosed):
+                subscriber.attach(raw_sink(body.writer, sse_chunk_of, subscriber.max_bytes))
+            await anyio.sleep_forever()  # until it is cut off
         while True:
-            try:
-                batch = await stream.subscriber.next_batch()
-            except SubscriberOverflow:
-                yield ServerSentEvent(data=stream.reset(ResetReason.SLOW_CONSUMER))
-                return
-            except FeedClosed:
-                return
-            yield sse_messages(batch)
-    finally:
-        stream.close()
+            await body.send(sse_messages(await subscriber.next_batch()))
+    except (SubscriberOverflow, FeedClosed):
+        await anyio.sleep_forever()  # it is cut off
+    except ClientStalled:
+        return
 
 
 def routes() -> list[BaseRoute]:

@@ -12,6 +12,7 @@ import uvicorn
 from maestro_mcp import compat
 from maestro_mcp.core.feed import Feed
 
+from .chunks import ChunkWritingProtocol
 from .frames import FrameWritingProtocol
 
 log = logging.getLogger("maestro")
@@ -20,7 +21,9 @@ log = logging.getLogger("maestro")
 def server_config(app: Any, **options: Any) -> uvicorn.Config:
     """uvicorn's configuration for Maestro's app; ``options`` are passed on."""
     defaults: dict[str, Any] = {
-        # The feed writes pre-built frames straight to each socket (http_api/frames.py).
+        # The feed writes pre-built WebSocket frames (http_api/frames.py) and SSE chunks
+        # (http_api/chunks.py) straight to each socket.
+        "http": ChunkWritingProtocol,
         "ws": FrameWritingProtocol,
         # Every event goes to every client as the same bytes: compressing it again for
         # each connection was a third of the server's CPU at 100 clients (see

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mcp.server.connection import Connection
     from mcp.server.lowlevel import Server
     from mcp.server.session import ServerSession
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 _LifespanT = TypeVar("_LifespanT")
@@ -206,3 +207,58 @@ def accepted_websocket_scope(
             _RAW_FRAMES_USE,
         )
     return scope
+
+
+_HTTPTOOLS_MODULE = "uvicorn.protocols.http.httptools_impl"
+_RAW_CHUNKS_USE = "to write pre-built SSE chunks to the socket (http_api/chunks.py)"
+
+
+def httptools_http_protocol() -> "type[HttpToolsProtocol]":
+    """uvicorn's httptools HTTP protocol class (its ``http="httptools"``, which
+    ``"auto"`` picks when httptools is installed), from its implementation module,
+    for http_api/chunks.py to subclass.
+
+    Imported here, on first use, so that a move breaks only the SSE chunk writer,
+    with this message, and not every importer of this module.
+    """
+    try:
+        from uvicorn.protocols.http import httptools_impl
+    except ImportError as e:
+        raise _missing("uvicorn", f"module {_HTTPTOOLS_MODULE}", _RAW_CHUNKS_USE) from e
+    protocol: type[HttpToolsProtocol] | None = getattr(httptools_impl, "HttpToolsProtocol", None)
+    if protocol is None:
+        raise _missing("uvicorn", f"{_HTTPTOOLS_MODULE}.HttpToolsProtocol", _RAW_CHUNKS_USE)
+    return protocol
+
+
+def request_cycle(protocol: "HttpToolsProtocol") -> "RequestResponseCycle | None":
+    """The request/response cycle ``protocol`` is on: after its ``on_headers_complete``,
+    the one it made for that request, or the one before if it made none (a WebSocket
+    upgrade); None before the connection's first request."""
+    if not hasattr(protocol, "cycle"):
+        raise _missing(
+            "uvicorn",
+            "HttpToolsProtocol.cycle (the request/response cycle of the connection)",
+            _RAW_CHUNKS_USE,
+        )
+    return protocol.cycle
+
+
+# Response state that http_api/chunks.py reads on every write, so checked once per
+# request instead: (attribute, what it says).
+_CYCLE_STATE = (
+    ("scope", "the request's ASGI scope"),
+    ("transport", "the connection's asyncio transport"),
+    ("response_started", "whether the status line and headers were written"),
+    ("response_complete", "whether the end of the body was written"),
+    ("chunked_encoding", "whether the body goes in chunks"),
+    ("disconnected", "whether the client is gone"),
+)
+
+
+def check_request_cycle(cycle: "RequestResponseCycle") -> None:
+    """Check, once per request and before its app runs, that ``cycle`` still has the
+    state the chunk writer reads on every write."""
+    for name, meaning in _CYCLE_STATE:
+        if not hasattr(cycle, name):
+            raise _missing("uvicorn", f"RequestResponseCycle.{name} ({meaning})", _RAW_CHUNKS_USE)

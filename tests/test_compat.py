@@ -19,13 +19,16 @@ from mcp.server import MCPServer
 from mcp.server.connection import Connection
 from mcp.server.lowlevel import Server
 from mcp.server.session import ServerSession
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.websockets import websockets_sansio_impl
 from uvicorn.server import ServerState
 
+from http_api.chunks import RAW_CHUNKS, ChunkWritingProtocol
 from http_api.frames import RAW_FRAMES, FrameWritingProtocol
 from http_api.server import MaestroServer
 from maestro_mcp import compat
 from maestro_mcp.compat import CompatError
+from tests.support.transports import FakeTransport
 
 
 def gone(library: str, what: str, used_for: str) -> str:
@@ -98,7 +101,8 @@ async def _no_app(scope: Any, receive: Any, send: Any) -> None:
 def test_a_uvicorn_server_forgets_the_signals_it_caught() -> None:
     server = _uvicorn_server()
     # What uvicorn's handle_exit records for a SIGTERM. Not handle_exit itself:
-    # sse_starlette patches it to end every SSE stream of the process from then on.
+    # sse_starlette (which the MCP SDK imports) patches it to end every SSE stream of
+    # the process from then on.
     server._captured_signals.append(signal.SIGTERM)
     compat.forget_captured_signals(server)
     assert server._captured_signals == []  # else the next lines would SIGTERM pytest
@@ -126,6 +130,7 @@ def test_a_uvicorn_server_without_captured_signals_is_a_compat_error(
 OVERRIDES = [
     (MaestroServer, ["startup", "shutdown", "capture_signals"]),
     (FrameWritingProtocol, ["handle_connect"]),
+    (ChunkWritingProtocol, ["on_headers_complete"]),
 ]
 
 
@@ -175,36 +180,6 @@ def test_a_sansio_websocket_module_gone_is_a_compat_error(
     monkeypatch.delattr(sys.modules["uvicorn.protocols.websockets"], "websockets_sansio_impl")
     with pytest.raises(CompatError, match=gone("uvicorn", f"module {SANSIO}", RAW_FRAMES_USE)):
         compat.sansio_websocket_protocol()
-
-
-class FakeTransport(asyncio.Transport):
-    """Just enough of a socket's transport for a protocol to handshake over."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.closing = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += data
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def abort(self) -> None:
-        self.closing = True
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 HANDSHAKE = (
@@ -305,3 +280,132 @@ def test_a_websocket_protocol_without_its_scope_is_a_compat_error() -> None:
             compat.accepted_websocket_scope(protocol)
 
     with_protocol(body)
+
+
+# --- uvicorn: the httptools HTTP protocol -----------------------------------------------
+
+RAW_CHUNKS_USE = "to write pre-built SSE chunks to the socket (http_api/chunks.py)"
+HTTPTOOLS = "uvicorn.protocols.http.httptools_impl"
+GET = b"GET /api/events HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def test_the_httptools_protocol_is_the_chunk_writers_base() -> None:
+    assert ChunkWritingProtocol.__mro__[1] is compat.httptools_http_protocol()
+
+
+def test_an_httptools_protocol_gone_from_its_module_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(httptools_impl, "HttpToolsProtocol")
+    expected = gone("uvicorn", f"{HTTPTOOLS}.HttpToolsProtocol", RAW_CHUNKS_USE)
+    with pytest.raises(CompatError, match=expected):
+        compat.httptools_http_protocol()
+
+
+def test_an_httptools_module_gone_is_a_compat_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, HTTPTOOLS, cast(Any, None))  # makes importing it fail
+    monkeypatch.delattr(sys.modules["uvicorn.protocols.http"], "httptools_impl")
+    with pytest.raises(CompatError, match=gone("uvicorn", f"module {HTTPTOOLS}", RAW_CHUNKS_USE)):
+        compat.httptools_http_protocol()
+
+
+def with_http_protocol(
+    body: Callable[[ChunkWritingProtocol, list[dict[str, Any]]], Awaitable[None]],
+) -> None:
+    """Runs ``body`` with a real ChunkWritingProtocol connected to a fake transport, in
+    front of an app that records each scope it is called with and answers 204."""
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body"})
+
+    async def run() -> None:
+        config = uvicorn.Config(app, log_config=None, http=ChunkWritingProtocol)
+        config.load()
+        protocol = ChunkWritingProtocol(
+            config, ServerState(), app_state={}, _loop=asyncio.get_running_loop()
+        )
+        protocol.connection_made(FakeTransport())
+        await body(protocol, scopes)
+        await asyncio.gather(*protocol.tasks)
+
+    asyncio.run(run())
+
+
+def test_a_request_is_offered_raw_chunks() -> None:
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        protocol.data_received(GET)
+        await asyncio.gather(*protocol.tasks)
+        [scope] = scopes
+        assert RAW_CHUNKS in scope["extensions"]
+
+    with_http_protocol(body)
+
+
+def test_an_http_protocol_without_its_cycle_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = gone(
+        "uvicorn",
+        "HttpToolsProtocol.cycle (the request/response cycle of the connection)",
+        RAW_CHUNKS_USE,
+    )
+
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        with pytest.raises(CompatError, match=expected):
+            compat.request_cycle(cast(Any, object()))
+        assert compat.request_cycle(protocol) is None  # no request yet
+
+    with_http_protocol(body)
+
+
+def test_a_compat_error_while_parsing_a_request_is_logged_and_the_request_served(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httptools would answer an exception raised in its callback with a 400: the
+    request goes through ASGI instead, without raw chunks, and the error is logged."""
+
+    def missing(protocol: Any) -> None:
+        raise CompatError("uvicorn x.y no longer has HttpToolsProtocol.cycle")
+
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        monkeypatch.setattr(compat, "request_cycle", missing)
+        protocol.data_received(GET)
+        await asyncio.gather(*protocol.tasks)
+        [scope] = scopes
+        assert RAW_CHUNKS not in scope.get("extensions", {})
+
+    with caplog.at_level("ERROR", logger="http_api.chunks"):
+        with_http_protocol(body)
+    [record] = caplog.records
+    assert "no longer has HttpToolsProtocol.cycle" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("name", "meaning"),
+    [
+        ("scope", "the request's ASGI scope"),
+        ("transport", "the connection's asyncio transport"),
+        ("response_started", "whether the status line and headers were written"),
+        ("response_complete", "whether the end of the body was written"),
+        ("chunked_encoding", "whether the body goes in chunks"),
+        ("disconnected", "whether the client is gone"),
+    ],
+)
+def test_a_request_cycle_without_the_state_chunks_read_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, meaning: str
+) -> None:
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        protocol.data_received(GET)
+        await asyncio.gather(*protocol.tasks)
+        cycle = compat.request_cycle(protocol)
+        assert cycle is not None
+        compat.check_request_cycle(cycle)
+        monkeypatch.delattr(cycle, name)
+        expected = gone("uvicorn", f"RequestResponseCycle.{name} ({meaning})", RAW_CHUNKS_USE)
+        with pytest.raises(CompatError, match=expected):
+            compat.check_request_cycle(cycle)
+
+    with_http_protocol(body)

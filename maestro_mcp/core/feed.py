@@ -11,8 +11,8 @@ Each subscriber has a bounded queue of already-encoded events. One that falls
 too far behind is cut off instead of slowing the feed or growing memory; it
 resumes from its last seq with a replay read from the log.
 
-A subscriber whose transport can take bytes without waiting (a WebSocket whose
-socket the server writes directly) attaches a sink instead: the feed then hands
+A subscriber whose transport can take bytes without waiting (a WebSocket or an
+SSE stream whose socket the server writes directly) attaches a sink instead: the feed then hands
 it each batch synchronously, as one ``Delivery`` shared by every subscriber with
 the same project filter, so the transport encodes a batch once for all of them.
 """
@@ -65,7 +65,7 @@ class ReplayExpired(Exception):
 class Delivery:
     """One batch of events for every sink-attached subscriber with the same filter.
 
-    ``memo`` lets a transport keep its encoding of the batch (e.g. WebSocket frames)
+    ``memo`` lets a transport keep its encoding of the batch (WebSocket frames, an SSE chunk)
     so the second and later subscribers reuse the bytes of the first.
     """
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from http_api import Settings
+from http_api import Settings, live
+from http_api.chunks import ChunkWritingProtocol
 from http_api.frames import FrameWritingProtocol
-from tests.support.feeds import SseClient, WsClient, events_of
+from maestro_mcp.core.events import StoredEvent
+from tests.support.feeds import SocketSseClient, SseClient, WsClient, events_of
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
 
@@ -397,3 +399,164 @@ def test_events_reach_websockets_as_raw_frames_of_any_size(server: LiveServer) -
         assert message["event"] == "task:created"
         assert message["data"]["description"] == "é" * size
     client.close()
+
+
+# --- SSE: raw chunks, or through ASGI ----------------------------------------------------
+
+# ChunkWritingProtocol is what server_config registers; plain uvicorn protocols (and any
+# other server) offer no raw chunk writer, and the SSE feed sends through ASGI.
+SSE_PROTOCOLS = pytest.mark.parametrize(
+    "http_protocol",
+    [ChunkWritingProtocol, "httptools", "h11"],
+    ids=["raw-chunks", "asgi-httptools", "asgi-h11"],
+)
+
+
+def _writes_raw(server: LiveServer) -> bool:
+    """Whether the feed writes to a client below ASGI (the MCP server's own subscriber,
+    always there, has no sink)."""
+    return any(s.sink is not None for s in server.feed.subscribers)
+
+
+@SSE_PROTOCOLS
+def test_sse_events_of_any_size_raw_or_through_asgi(settings: Settings, http_protocol: Any) -> None:
+    with live_server(settings, http=http_protocol) as server:
+        client = SocketSseClient(server.base_url + "/api/events")
+        assert client.response.getheader("content-type") == "text/event-stream; charset=utf-8"
+        assert client.response.getheader("cache-control") == "no-store"
+        assert client.response.getheader("x-accel-buffering") == "no"
+        assert client.until_ready() == []
+        assert client.comments == ["maestro"]
+        project = server.http.post("/api/projects", json={"name": "sizes"}).json()
+        for size in (10, 1_000, 40_000):
+            server.http.post(
+                "/api/tasks",
+                json={"projectId": project["id"], "title": "t", "description": "é" * size},
+            )
+        assert client.recv()["event"] == "project:created"
+        for seq, size in enumerate((10, 1_000, 40_000), start=2):
+            message = client.recv()
+            assert message["_id"] == str(seq)
+            assert message["data"]["description"] == "é" * size
+        assert _writes_raw(server) is (http_protocol is ChunkWritingProtocol)
+        client.close()
+        wait_for(lambda: not _writes_raw(server), what="the client unsubscribed")
+
+
+def test_a_batch_is_encoded_once_for_every_sse_client(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[list[int]] = []
+
+    def counted(events: list[StoredEvent]) -> bytes:
+        encoded.append([e.seq for e in events])
+        return sse_messages(events)
+
+    sse_messages = live.sse_messages
+    monkeypatch.setattr(live, "sse_messages", counted)
+    clients = [SseClient(server.base_url + "/api/events") for _ in range(5)]
+    for client in clients:
+        client.until_ready()
+    wait_for(
+        lambda: sum(s.sink is not None for s in server.feed.subscribers) == 5,
+        what="every stream written below ASGI",
+    )
+    server.http.post("/api/projects", json={"name": "once"})
+    for client in clients:
+        assert client.recv()["seq"] == 1
+        client.close()
+    assert encoded == [[1]]
+
+
+@SSE_PROTOCOLS
+def test_a_slow_sse_client_is_cut_off_then_resumes_with_last_event_id(
+    settings: Settings, http_protocol: Any
+) -> None:
+    # As on a WebSocket: cut off once a megabyte behind (raw chunks unread in the socket
+    # buffer, or events in the feed's queue); it gets everything it was sent, then
+    # sync:reset, then the end of the stream, and resumes with nothing missed.
+    limited = replace(settings, max_queue=20, max_queue_bytes=1024 * 1024)
+    with live_server(limited, http=http_protocol) as server:
+        healthy = SseClient(server.base_url + "/api/events")
+        healthy.until_ready()
+        slow = SocketSseClient(server.base_url + "/api/events", rcvbuf=4096)
+        slow.until_ready()
+        subscribers = server.feed.subscriber_count
+
+        project = server.http.post("/api/projects", json={"name": "load"}).json()
+        big = "x" * 40_000
+        writes = 300  # ~12 MB of events: far beyond the socket buffers of the slow client
+        for i in range(writes):
+            server.http.post(
+                "/api/tasks",
+                json={"projectId": project["id"], "title": f"t{i}", "description": big},
+            )
+            assert healthy.recv()["event"] in ("project:created", "task:created")
+        last = healthy.recv()
+        assert last["data"]["title"] == f"t{writes - 1}"
+        wait_for(
+            lambda: any(s.overflowed for s in server.feed.subscribers),
+            what="the slow client cut off",
+        )
+
+        ids = []
+        while (message := slow.recv())["event"] != "sync:reset":
+            ids.append(int(message["_id"]))
+        assert message["data"]["reason"] == "slow_consumer"
+        assert "_id" not in message
+        assert ids == list(range(1, len(ids) + 1))
+        assert ids[-1] < last["seq"]
+        assert slow.recv()["event"] == "_closed"
+        assert slow.ended  # the end of the body, not a dropped connection
+        slow.close()
+        wait_for(
+            lambda: server.feed.subscriber_count == subscribers - 1, what="the slow client released"
+        )
+
+        headers = {"Last-Event-ID": str(ids[-1])}
+        resumed = SseClient(server.base_url + "/api/events", headers=headers)
+        replayed = [int(m["_id"]) for m in resumed.until_ready()]
+        assert replayed == list(range(ids[-1] + 1, last["seq"] + 1))
+        server.http.post("/api/tasks", json={"projectId": project["id"], "title": "live"})
+        for client in (resumed, healthy):
+            assert client.recv()["data"]["title"] == "live"
+            client.close()
+
+
+@SSE_PROTOCOLS
+def test_a_quiet_sse_stream_gets_pings(
+    settings: Settings, http_protocol: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "SSE_PING_INTERVAL", 0.05)
+    with live_server(settings, http=http_protocol) as server:
+        client = SocketSseClient(server.base_url + "/api/events")
+        client.until_ready()
+        assert client.comment() == "ping"
+        assert client.comment() == "ping"
+        server.http.post("/api/projects", json={"name": "between pings"})
+        assert client.recv()["event"] == "project:created"  # pings and events both whole
+        assert client.comment() == "ping"
+        client.close()
+
+
+@SSE_PROTOCOLS
+def test_shutdown_ends_sse_streams(settings: Settings, http_protocol: Any) -> None:
+    with live_server(settings, http=http_protocol) as server:
+        client = SocketSseClient(server.base_url + "/api/events")
+        client.until_ready()
+        raw = _writes_raw(server)
+    # The server ended the stream itself, with the end of the body: uvicorn's graceful
+    # shutdown would otherwise have dropped the connection at its timeout.
+    assert raw is (http_protocol is ChunkWritingProtocol)
+    assert client.recv()["event"] == "_closed"
+    assert client.ended
+    client.close()
+
+
+def test_head_of_the_sse_feed_gets_its_headers_and_no_stream(server: LiveServer) -> None:
+    subscribers = server.feed.subscriber_count
+    response = server.http.head("/api/events")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.content == b""
+    assert server.feed.subscriber_count == subscribers

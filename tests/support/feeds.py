@@ -1,11 +1,14 @@
 """Real clients of the live feed: WebSocket (/ws) and Server-Sent Events (/api/events)."""
 
+import http.client
 import json
 import queue
+import socket
 import threading
 from abc import ABC, abstractmethod
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 from websockets.sync.client import ClientConnection, connect
@@ -104,6 +107,79 @@ class SseClient(FeedClient):
     def close(self) -> None:
         self._response.close()
         self._client.close()
+
+
+class SocketSseClient(FeedClient):
+    """An SSE client of /api/events on a socket of its own, reading only inside
+    ``recv``: until then what the server writes piles up in the socket buffers
+    (``rcvbuf`` makes the client's small). It keeps the comments it reads in
+    ``comments``; ``{"event": "_closed"}`` follows the last message, and ``ended``
+    then says whether the body ended with its last chunk (not a dropped connection)."""
+
+    def __init__(
+        self, url: str, *, rcvbuf: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        assert parts.port is not None
+        sock = socket.socket()
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(WAIT)
+        sock.connect((parts.hostname, parts.port))
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT)
+        self.conn.sock = sock
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.conn.request("GET", path, headers=headers or {})
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200, self.response.status
+        self.comments: list[str] = []
+        self.ended = False
+
+    def recv(self, timeout: float = WAIT) -> dict[str, Any]:
+        assert self.conn.sock is not None
+        self.conn.sock.settimeout(timeout)
+        data: list[str] = []
+        event_id = None
+        while True:
+            try:
+                line = self.response.readline()
+            except TimeoutError:
+                raise
+            except (OSError, http.client.HTTPException):
+                return {"event": "_closed"}  # dropped (``ended`` stays False)
+            if not line:
+                self.ended = True
+                return {"event": "_closed"}
+            text = line.decode().rstrip("\r\n")
+            if text.startswith(":"):
+                self.comments.append(text[1:].strip())
+            elif text.startswith("data:"):
+                data.append(text[5:].strip())
+            elif text.startswith("id:"):
+                event_id = text[3:].strip()
+            elif text == "" and data:
+                message: dict[str, Any] = json.loads("\n".join(data))
+                if event_id is not None:
+                    message["_id"] = event_id
+                return message
+
+    def comment(self, timeout: float = WAIT) -> str:
+        """The next comment, skipping any messages before it."""
+        seen = len(self.comments)
+        assert self.conn.sock is not None
+        self.conn.sock.settimeout(timeout)
+        while len(self.comments) == seen:
+            line = self.response.readline()
+            assert line, "the stream ended"
+            text = line.decode().rstrip("\r\n")
+            if text.startswith(":"):
+                self.comments.append(text[1:].strip())
+        return self.comments[seen]
+
+    def close(self) -> None:
+        self.response.close()
+        self.conn.close()
 
 
 def events_of(messages: list[dict[str, Any]]) -> list[str]:
