@@ -11,11 +11,11 @@ import contextlib
 import json
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
-from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, ServerEvent
 from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from maestro_mcp.compat import connection_of
@@ -48,6 +48,30 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     return uris
 
 
+class ListenedBus(InMemorySubscriptionBus):
+    """The SDK's in-process bus, knowing whether anyone listens: with no
+    ``subscriptions/listen`` stream open, publishing an event would only build it and
+    yield to the loop for nobody."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listeners = 0
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        unsubscribe = super().subscribe(listener)
+        self.listeners += 1
+        done = False
+
+        def counted_unsubscribe() -> None:
+            nonlocal done
+            if not done:  # the SDK's unsubscribe is idempotent: so is the count
+                done = True
+                self.listeners -= 1
+            unsubscribe()
+
+        return counted_unsubscribe
+
+
 class LegacySubscriptions:
     """Who called ``resources/subscribe`` for what. Connections are held weakly: one
     that goes away without unsubscribing is simply forgotten."""
@@ -69,6 +93,10 @@ class LegacySubscriptions:
             connections.discard(connection_of(ctx.session))
         return EmptyResult()
 
+    def __bool__(self) -> bool:
+        """Whether any connection is subscribed to anything."""
+        return any(self._by_uri.values())
+
     async def notify(self, uri: str) -> None:
         for connection in list(self._by_uri.get(uri, ())):
             try:
@@ -82,9 +110,7 @@ RESUBSCRIBE_WAIT_S = 0.5
 
 
 class ChangeNotifier:
-    def __init__(
-        self, feed: Feed, bus: InMemorySubscriptionBus, legacy: LegacySubscriptions
-    ) -> None:
+    def __init__(self, feed: Feed, bus: ListenedBus, legacy: LegacySubscriptions) -> None:
         self.feed = feed
         self.bus = bus
         self.legacy = legacy
@@ -103,13 +129,7 @@ class ChangeNotifier:
             away = False
             try:
                 while True:
-                    batch = await subscriber.next_batch()
-                    try:
-                        uris = _unique(uri for e in batch for uri in uris_changed_by(e))
-                        await self.publish(uris)
-                    except Exception:
-                        # One bad batch must not silence every later notification.
-                        log.exception("MCP change notifications failed for a batch")
+                    await self.handle(await subscriber.next_batch())
             except SubscriberOverflow:
                 # Notifications are cues to refetch, not a log: carry on from the head.
                 log.warning("MCP change notifications fell behind; some were coalesced")
@@ -117,6 +137,16 @@ class ChangeNotifier:
                 return
             finally:
                 self.feed.unsubscribe(subscriber)
+
+    async def handle(self, batch: list[StoredEvent]) -> None:
+        """Tell the listeners which resources a batch of events changed."""
+        if not self.bus.listeners and not self.legacy:
+            return  # nobody to tell: not even worth reading the events
+        try:
+            await self.publish(_unique(uri for e in batch for uri in uris_changed_by(e)))
+        except Exception:
+            # One bad batch must not silence every later notification.
+            log.exception("MCP change notifications failed for a batch")
 
     async def publish(self, uris: Iterable[str]) -> None:
         for uri in uris:

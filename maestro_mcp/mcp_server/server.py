@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import SubscribeRequestParams, UnsubscribeRequestParams
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
 from .guide import INSTRUCTIONS
-from .notifications import ChangeNotifier, LegacySubscriptions
+from .notifications import ChangeNotifier, LegacySubscriptions, ListenedBus
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
@@ -90,7 +89,7 @@ class MaestroMCP:
 def build_mcp_server(core: Core) -> MaestroMCP:
     """The MCP server over a core (running or not yet: it is used only once it runs)."""
 
-    bus = InMemorySubscriptionBus()
+    bus = ListenedBus()
     server: MCPServer[Any] = MCPServer(
         "maestro",
         title="Maestro",

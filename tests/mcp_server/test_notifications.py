@@ -5,7 +5,6 @@ from functools import partial
 
 import anyio
 import pytest
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from maestro_mcp.core.events import EventType, StoredEvent, envelope
 from maestro_mcp.core.feed import Subscriber
@@ -15,6 +14,7 @@ from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.mcp_server.notifications import (
     ChangeNotifier,
     LegacySubscriptions,
+    ListenedBus,
     uris_changed_by,
 )
 from tests.support.waiting import WAIT
@@ -74,7 +74,9 @@ async def test_notifications_wait_out_a_database_that_is_away(
             for uri in uris:
                 heard.put_nowait(uri)
 
-    notifier = Recording(core.feed, InMemorySubscriptionBus(), LegacySubscriptions())
+    bus = ListenedBus()
+    bus.subscribe(lambda event: None)  # someone listens
+    notifier = Recording(core.feed, bus, LegacySubscriptions())
     async with notifier.running():
         with anyio.fail_after(WAIT):
             await subscribed.wait()  # on its second attempt
@@ -82,3 +84,40 @@ async def test_notifications_wait_out_a_database_that_is_away(
         with anyio.fail_after(WAIT):
             assert (await heard.get()).startswith("maestro://")
     assert attempts == 2
+
+
+@pytest.mark.anyio
+async def test_nothing_is_published_while_nobody_listens(core: Core) -> None:
+    """Publishing builds each notification and yields to the loop per URI: with no
+    listen stream and no resources/subscribe, the notifier skips the batch. Once a
+    listener comes, it hears the next change; once it goes, the count goes back."""
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    handled: asyncio.Queue[int] = asyncio.Queue()
+    bus = ListenedBus()
+
+    class Recording(ChangeNotifier):
+        async def handle(self, batch: list[StoredEvent]) -> None:
+            await super().handle(batch)
+            handled.put_nowait(batch[-1].seq)
+
+        async def publish(self, uris: Iterable[str]) -> None:
+            for uri in uris:
+                heard.put_nowait(uri)
+
+    notifier = Recording(core.feed, bus, LegacySubscriptions())
+    async with notifier.running():
+        create = partial(core.service.create_project, ProjectCreate(name="unheard"))
+        unheard = await core.write(create)
+        with anyio.fail_after(WAIT):
+            assert await handled.get() == unheard.seq
+        assert heard.empty()  # nobody listened
+        unsubscribe = bus.subscribe(lambda event: None)
+        assert bus.listeners == 1
+        create = partial(core.service.create_project, ProjectCreate(name="heard"))
+        created = await core.write(create)
+        with anyio.fail_after(WAIT):
+            uri = await heard.get()
+        assert created.value.id in uri
+        unsubscribe()
+        unsubscribe()  # idempotent, as the SDK's
+        assert bus.listeners == 0
