@@ -72,6 +72,7 @@ class Core:
         # but its thread goes on, and the store must not be closed under it.
         self._reading = 0
         self._readers = threading.Condition()
+        self._chores: list[asyncio.Task[None]] = []  # the reaper and the pruner
 
     async def read(self, operation: Callable[[], T]) -> T:
         """Run ``operation`` (reads of the service) off the event loop, in one snapshot."""
@@ -117,6 +118,7 @@ class Core:
                 ("maestro-prune", self._prune, self.settings.prune_interval),
             ):
                 task = asyncio.create_task(_every(interval, chore, name), name=name)
+                self._chores.append(task)
                 stack.push_async_callback(_cancelled, task)
             self._running = stack.pop_all()
         self._state = _State.RUNNING
@@ -130,6 +132,10 @@ class Core:
     ) -> None:
         running, self._running = self._running, None
         if running is not None:
+            # The chores first: one in the middle of a pass would otherwise meet a core
+            # that refuses it, and log that as its failure.
+            for task in self._chores:
+                await _cancelled(task)
             self._state = _State.STOPPING
             await running.aclose()
 

@@ -3,6 +3,7 @@
 import asyncio
 import sqlite3
 import threading
+from dataclasses import replace
 from functools import partial
 
 import anyio
@@ -244,3 +245,30 @@ async def test_start_reads_no_table_whole(
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
             scans = [step for step in plan if step.startswith("SCAN ")]
             assert all(step.split()[1] in one_row_tables for step in scans), (statement, plan)
+
+
+async def test_stopping_does_not_fail_a_chore_in_the_middle_of_a_pass(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reaper runs all the time here: a stop that refused its next read before
+    cancelling it logged that refusal as the chore's failure, with a traceback."""
+
+    class Reaping(Core):
+        passes = 0
+        reaping: asyncio.Event
+
+        async def _reap(self) -> None:
+            await super()._reap()
+            self.passes += 1
+            if self.passes == 3:
+                self.reaping.set()
+
+    busy = replace(settings, reap_interval=0.0, prune_interval=0.0)
+    with caplog.at_level("WARNING", logger="maestro_mcp.core.runtime"):
+        for _ in range(5):
+            core = Reaping(busy)
+            core.reaping = asyncio.Event()
+            async with core:
+                with anyio.fail_after(10):
+                    await core.reaping.wait()  # stopped while it reaps, pass after pass
+    assert [r.getMessage() for r in caplog.records] == []
