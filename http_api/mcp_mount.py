@@ -95,10 +95,17 @@ class LazyMCP:
             return
         if stop.is_set():  # shut down while it loaded
             return
-        async with mcp.running(http=True):
-            self._endpoint = endpoint
+        try:
+            async with mcp.running(http=True):
+                self._endpoint = endpoint
+                self._settled.set()
+                await stop.wait()
+        except Exception:
+            # Its session manager or notifier failed: /mcp answers 503 from now on; the
+            # error must not escape into the lifespan, which would stop the core too.
+            self._endpoint = None
+            log.exception(UNAVAILABLE)
             self._settled.set()
-            await stop.wait()
 
 
 def _build(core: Core) -> "MaestroMCP":

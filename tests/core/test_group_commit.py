@@ -15,9 +15,10 @@ from maestro_mcp.core.errors import NotFound
 from maestro_mcp.core.group_commit import MAX_FIRST_TRIES, GroupCommit
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage import Contended, Store
+from maestro_mcp.core.storage import Contended, Store, StoreUnavailable
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.postgres import PgStore
+from maestro_mcp.core.storage.postgres.store import Transaction
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
@@ -132,6 +133,86 @@ async def test_a_failure_no_write_waited_for_runs_the_batch_again_carefully(
     assert commits.undone == 1
     assert committed_project_names(database) == ["kept 1", "kept 2"]
     assert last.result().seq == first.result().seq + 1  # one log, no trace of the undone run
+
+
+@pytest.mark.only_store("postgresql")
+async def test_the_first_write_of_a_batch_owns_its_database_errors(
+    db: PgStore, database: str, commits: GroupCommit
+) -> None:
+    """Nothing was sent before it that nobody waited for: an error it meets is its own
+    (a lock timeout, a deadlock, a bad statement), undone alone, without running the
+    batch again."""
+    service = Service(db)
+
+    def fails() -> None:
+        with db.write() as rows:
+            rows.conn.execute("SELECT 1 / 0").fetchone()
+
+    failing, last = await one_batch(commits, fails, create_project(service, "kept"))
+    assert isinstance(failing.exception(), psycopg.errors.DivisionByZero)
+    assert last.result().value.name == "kept"
+    assert commits.undone == 0
+    assert committed_project_names(database) == ["kept"]
+
+
+def lose_the_connection_at_commit(monkeypatch: pytest.MonkeyPatch, *, answered: bool) -> None:
+    """The batch's last round trip (append, COMMIT) fails as a lost connection would:
+    after COMMIT was answered, or before."""
+    real_commit = Transaction.commit
+
+    def commit(tx: Transaction) -> Any:
+        if not tx.events:  # one_batch's own holding batch
+            return real_commit(tx)
+        real_sync = tx.sync
+
+        def sync() -> None:
+            if answered:
+                real_sync()
+            raise psycopg.OperationalError("the connection was lost")
+
+        tx.sync = sync  # type: ignore[method-assign]
+        try:
+            return real_commit(tx)
+        finally:
+            del tx.sync
+
+    monkeypatch.setattr(Transaction, "commit", commit)
+
+
+@pytest.mark.only_store("postgresql")
+async def test_a_batch_whose_commit_was_answered_is_kept_though_the_connection_then_fails(
+    db: PgStore, database: str, commits: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run again, it would be applied twice: its writes succeed, once."""
+    service = Service(db)
+    lose_the_connection_at_commit(monkeypatch, answered=True)
+    first, last = await one_batch(
+        commits, create_project(service, "once 1"), create_project(service, "once 2")
+    )
+    assert first.result().value.name == "once 1"
+    assert last.result().seq == first.result().seq + 1
+    assert commits.undone == 0
+    monkeypatch.undo()
+    assert committed_project_names(database) == ["once 1", "once 2"]
+
+
+@pytest.mark.only_store("postgresql")
+async def test_a_batch_whose_commit_went_unanswered_is_not_run_again(
+    db: PgStore, database: str, commits: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome is unknown: its callers are told the database is away (a retry with
+    an idempotency key is safe), never run again behind their backs."""
+    service = Service(db)
+    lose_the_connection_at_commit(monkeypatch, answered=False)
+    futures = await one_batch(
+        commits, create_project(service, "maybe 1"), create_project(service, "maybe 2")
+    )
+    for future in futures:
+        with pytest.raises(StoreUnavailable):
+            future.result()
+    assert commits.undone == 0
+    monkeypatch.undo()
+    assert len(committed_project_names(database)) <= 2  # at most once each
 
 
 @pytest.mark.only_store("sqlite")  # the faults are SQLite's

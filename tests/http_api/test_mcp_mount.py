@@ -6,9 +6,10 @@ The load is held with an event (``HeldLoad``) so that each test knows the order 
 things instead of racing a load that takes under a second.
 """
 
+import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -79,7 +80,7 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldLoad]:
 async def test_an_mcp_request_made_while_the_mcp_server_loads_waits_then_succeeds(
     settings: Settings, held: HeldLoad
 ) -> None:
-    with live_server(settings) as server:
+    with live_server(settings, mcp_loaded=False) as server:
         await anyio.to_thread.run_sync(held.started.wait, WAIT)
         # Listening, with the MCP server not loaded yet: everything else serves already.
         assert server.http.get("/health").status_code == 200
@@ -107,7 +108,10 @@ async def test_a_failed_load_is_logged_and_answers_503_while_the_rest_serves(
 ) -> None:
     load = HeldLoad(monkeypatch, error=RuntimeError("no MCP today"))
     load.release.set()
-    with caplog.at_level(logging.ERROR, logger="maestro"), live_server(settings) as server:
+    with (
+        caplog.at_level(logging.ERROR, logger="maestro"),
+        live_server(settings, mcp_loaded=False) as server,
+    ):
         response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
         assert response.status_code == 503
         assert response.json()["error"] == {
@@ -151,3 +155,26 @@ async def test_a_shutdown_before_the_load_ends_leaves_nothing_running(
             await lazy({"type": "http", "method": "POST", "path": "/mcp"}, receive, send)
         assert refused.value.status == 503
         assert not sent
+
+
+async def test_an_mcp_server_that_fails_to_run_answers_503_while_the_rest_serves(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Built, it fails as it starts running (its session manager, its notifier): the
+    error stays out of the app's lifespan, which goes on serving the rest."""
+
+    @contextlib.asynccontextmanager
+    async def failing(mcp: MaestroMCP, *, http: bool = False) -> AsyncIterator[None]:
+        raise RuntimeError("the session manager would not start")
+        yield  # pragma: no cover - a generator that never yields
+
+    monkeypatch.setattr(MaestroMCP, "running", failing)
+    with (
+        caplog.at_level(logging.ERROR, logger="maestro"),
+        live_server(settings, mcp_loaded=False) as server,
+    ):
+        response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+        assert response.status_code == 503
+        assert server.http.post("/api/projects", json={"name": "served"}).status_code == 201
+    [record] = [r for r in caplog.records if r.getMessage() == UNAVAILABLE]
+    assert "would not start" in str(record.exc_info[1] if record.exc_info else "")

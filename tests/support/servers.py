@@ -74,10 +74,13 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServer]:
+def live_server(
+    settings: Settings, *, mcp_loaded: bool = True, **uvicorn_options: Any
+) -> Iterator[LiveServer]:
     """A real uvicorn on a free loopback port, in a thread of this process, configured
     as ``maestro serve`` configures it unless ``uvicorn_options`` say otherwise.
-    Yields once the server accepts connections; stops it (and its shared client) on exit."""
+    Yields once the server accepts connections and (``mcp_loaded``) runs its MCP
+    server; stops it (and its shared client) on exit."""
     core = Core(settings)
     app = create_app(core)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -91,6 +94,10 @@ def live_server(settings: Settings, **uvicorn_options: Any) -> Iterator[LiveServ
     try:
         wait_for(lambda: server.started or not thread.is_alive(), what="server start")
         assert server.started, "server failed to start"
+        # The MCP server loads after the server listens; once it runs, its change
+        # notifier is a feed subscriber. Tests that count subscribers start after it.
+        if mcp_loaded:
+            wait_for(lambda: core.feed.subscriber_count >= 1, what="the MCP server runs")
         running = LiveServer(
             f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", settings, core
         )

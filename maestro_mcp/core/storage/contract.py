@@ -327,9 +327,10 @@ class Store(Protocol):
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's changes are committed."""
 
-    def log_reader(self, on_change: Callable[[], None] | None = None) -> LogReader:
+    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> LogReader:
         """A connection of the feed's own. A backend that learns of commits by itself
-        (PostgreSQL's LISTEN) calls ``on_change`` from any thread when one lands."""
+        (PostgreSQL's LISTEN) calls ``on_change`` from any thread when one lands, with
+        the head it reached when it knows it."""
 
     def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Fill this empty, migrated database with ``(table, row)`` pairs of the transfer

@@ -115,18 +115,38 @@ def test_the_feed_reads_this_instance_s_commits_from_memory(
 
 def test_an_instance_is_not_woken_by_its_own_notify(instances: Callable[[], PgStore]) -> None:
     """Its feed hears of its own commits from the commit itself: the NOTIFY echo of
-    one would only make it read the log again for nothing. Others' still wake it."""
+    one would only make it read the log again for nothing. Others' still wake it,
+    with the head they reached."""
     here, there = instances(), instances()
-    woken: list[int] = []
-    reader = here.log_reader(on_change=lambda: woken.append(1))
-    wait_for(lambda: bool(woken), what="the listener connects (it wakes the feed once)")
+    woken: list[int | None] = []
+    reader = here.log_reader(on_change=woken.append)
+    wait_for(lambda: woken == [None], what="the listener connects (it wakes the feed once)")
+    with here.write() as rows:
+        own = rows.append_events([_event(1)], 0)
+    with there.write() as rows:
+        others = rows.append_events([_event(2)], 0)
+    # NOTIFYs arrive in commit order: once the other's has woken it, its own was seen.
+    wait_for(lambda: others.seq in woken, what="the other instance's commit wakes the feed")
+    assert woken == [None, others.seq]
+    assert own.seq not in woken
+    reader.close()
+
+
+def test_a_run_from_memory_is_followed_by_what_others_committed_after_it(
+    instances: Callable[[], PgStore],
+) -> None:
+    """A read that finds this instance's commit in memory, while another instance has
+    committed after it, goes on in the table: one read returns both."""
+    here, there = instances(), instances()
+    woken: list[int | None] = []
+    reader = here.log_reader(on_change=woken.append)
+    wait_for(lambda: woken == [None], what="the listener connects")
     with here.write() as rows:
         rows.append_events([_event(1)], 0)
     with there.write() as rows:
-        rows.append_events([_event(2)], 0)
-    # NOTIFYs arrive in commit order: once the second has woken it, the first was seen.
-    wait_for(lambda: len(woken) >= 2, what="the other instance's commit wakes the feed")
-    assert len(woken) == 2
+        others = rows.append_events([_event(2)], 0)
+    wait_for(lambda: others.seq in woken, what="the other instance's commit is heard of")
+    assert [e.seq for e in reader.read_after(0, 100)] == [1, 2]
     reader.close()
 
 

@@ -14,9 +14,9 @@ def seqs(events: list[StoredEvent]) -> list[int]:
 
 def test_runs_that_follow_each_other_are_read_as_one() -> None:
     recent = RecentCommits()
-    recent.add(run(1, 2))
-    recent.add(run(3, 2))
-    recent.add(run(7, 1))  # 5 and 6 were another instance's
+    recent.add(run(1, 2), recent.generation)
+    recent.add(run(3, 2), recent.generation)
+    recent.add(run(7, 1), recent.generation)  # 5 and 6 were another instance's
     assert seqs(recent.after(0, 100, None)) == [1, 2, 3, 4]
     assert recent.after(4, 100, None) == []  # the gap is read from the table
     assert recent.after(1, 100, None) == []  # not the start of a run
@@ -25,7 +25,7 @@ def test_runs_that_follow_each_other_are_read_as_one() -> None:
 
 def test_a_read_stops_at_its_limit_and_its_bytes() -> None:
     recent = RecentCommits()
-    recent.add(run(1, 5, size=10))
+    recent.add(run(1, 5, size=10), recent.generation)
     assert seqs(recent.after(0, 3, None)) == [1, 2, 3]
     assert seqs(recent.after(0, 100, 25)) == [1, 2, 3]  # the one past the bound ends it
     assert seqs(recent.after(0, 100, 1)) == [1]  # at least one, however large
@@ -33,26 +33,26 @@ def test_a_read_stops_at_its_limit_and_its_bytes() -> None:
 
 def test_the_oldest_runs_are_forgotten_past_the_count_or_the_bytes() -> None:
     recent = RecentCommits(size=2, max_bytes=1000)
-    recent.add(run(1, 1))
-    recent.add(run(2, 1))
-    recent.add(run(3, 1))
+    recent.add(run(1, 1), recent.generation)
+    recent.add(run(2, 1), recent.generation)
+    recent.add(run(3, 1), recent.generation)
     assert recent.after(0, 100, None) == []
     assert seqs(recent.after(1, 100, None)) == [2, 3]
-    recent.add(run(4, 1, size=995))  # 10 + 995 bytes: the run of 2 and 3 go
+    recent.add(run(4, 1, size=995), recent.generation)  # 10 + 995 bytes: the run of 2 and 3 go
     assert recent.after(1, 100, None) == []
     assert seqs(recent.after(3, 100, None)) == [4]
 
 
 def test_clear_forgets_everything() -> None:
     recent = RecentCommits()
-    recent.add(run(1, 3))
+    recent.add(run(1, 3), recent.generation)
     recent.clear()
     assert recent.after(0, 100, None) == []
-    recent.add(run(4, 1))
+    recent.add(run(4, 1), recent.generation)
     assert seqs(recent.after(3, 100, None)) == [4]
 
 
 def test_a_memory_of_size_zero_remembers_nothing() -> None:
     recent = RecentCommits(size=0)
-    recent.add(run(1, 1))
+    recent.add(run(1, 1), recent.generation)
     assert recent.after(0, 100, None) == []

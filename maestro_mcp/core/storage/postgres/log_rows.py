@@ -139,6 +139,12 @@ class LogQueries:
         )
 
 
+def _notified_head(payload: str) -> int | None:
+    """The head a NOTIFY says its commit reached (``"<head> <instance>"``)."""
+    first = payload.split(" ", 1)[0]
+    return int(first) if first.isdigit() else None
+
+
 class RecentCommits:
     """The events of this instance's newest transactions, as committed, so that the
     feed reads them from memory instead of asking the database for what it just wrote.
@@ -156,14 +162,20 @@ class RecentCommits:
         self._runs: deque[tuple[list[StoredEvent], int]] = deque()  # (events, bytes)
         self._by_first: dict[int, list[StoredEvent]] = {}
         self._bytes = 0
+        # Bumped by clear(): a transaction that began before it (on the database that
+        # went away) is not remembered when it ends.
+        self.generation = 0
 
-    def add(self, events: list[StoredEvent]) -> None:
+    def add(self, events: list[StoredEvent], generation: int) -> None:
         """Remember one committed transaction's events (consecutive seqs), forgetting
-        the oldest past ``size`` transactions or ``max_bytes`` of payload."""
+        the oldest past ``size`` transactions or ``max_bytes`` of payload; not if
+        everything was forgotten since ``generation`` was read (its transaction began)."""
         if not events or not self._size:
             return
         size = sum(len(e.payload) for e in events)
         with self._lock:
+            if generation != self.generation:
+                return
             self._runs.append((events, size))
             self._by_first[events[0].seq] = events
             self._bytes += size
@@ -179,6 +191,7 @@ class RecentCommits:
             self._runs.clear()
             self._by_first.clear()
             self._bytes = 0
+            self.generation += 1
 
     def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
         """The events right after ``after`` that are remembered (maybe none), within
@@ -209,13 +222,16 @@ class PgLogReader:
     def __init__(
         self,
         connect: Callable[[str], Connection],
-        on_change: Callable[[], None] | None,
+        on_change: Callable[[int | None], None] | None,
         recent: RecentCommits | None = None,
         instance: str = "",
     ) -> None:
         self._connect = connect
         self._recent = recent or RecentCommits(0)
         self._own_notice = f" {instance}" if instance else None
+        # The newest head this reader has heard of (NOTIFYs, its own head queries): a
+        # run from memory that ends before it is not all there is to read.
+        self._heard = 0
         self._conn: Connection | None = None
         self._on_change = on_change
         self._stop = threading.Event()
@@ -242,12 +258,16 @@ class PgLogReader:
             raise
 
     def change_token(self) -> int:
-        token: int = self._query(head)
-        return token
+        return self.head()
 
     def head(self) -> int:
         value: int = self._query(head)
+        self._hear(value)
         return value
+
+    def _hear(self, seq: int) -> None:
+        if seq > self._heard:  # from the listener's thread and the feed's: a max
+            self._heard = seq
 
     def oldest(self) -> int | None:
         value: int | None = self._query(oldest)
@@ -258,11 +278,18 @@ class PgLogReader:
     ) -> list[StoredEvent]:
         found = self._recent.after(after, limit, max_bytes)
         if found:
-            return found
+            size = sum(len(e.payload) for e in found)
+            full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
+            if full or found[-1].seq >= self._heard:
+                return found
+            # Others committed after this run (heard of): the rest comes from the table.
+            after, limit = found[-1].seq, limit - len(found)
+            if max_bytes is not None:
+                max_bytes -= size
         read: list[StoredEvent] = self._query(
             lambda conn: read_after(conn, after, limit, max_bytes=max_bytes)
         )
-        return read
+        return found + read
 
     def _told_already(self, payload: str) -> bool:
         """Whether a NOTIFY is the echo of this instance's own commit, whose feed was
@@ -288,11 +315,14 @@ class PgLogReader:
                     if wait > 0.05:
                         log.warning("feed: listening for commits again")
                     wait = 0.05
-                    self._on_change()  # commits may have landed while nobody listened
+                    self._on_change(None)  # commits may have landed while nobody listened
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=LISTEN_WAIT_S):
+                            seq = _notified_head(notice.payload)
+                            if seq is not None:
+                                self._hear(seq)  # before the wake-up it causes
                             if not self._told_already(notice.payload):
-                                self._on_change()
+                                self._on_change(seq)
             except (psycopg.Error, StoreUnavailable) as exc:
                 if self._stop.is_set():
                     return

@@ -104,11 +104,16 @@ class Transaction:
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     pipeline: psycopg.Pipeline | None = None  # the connection's pipeline (store.py)
     undone: "BatchUndone | None" = None  # a careless batch met a failure it cannot pin
+    # A careless write ended without waiting for its statements: until a later sync, a
+    # database error may be theirs.
+    unsynced: bool = False
+    committed: bool = False  # COMMIT answered: whatever fails after, the batch is kept
 
     def sync(self) -> None:
         """Wait for every statement sent so far, raising the first one's error."""
         if self.pipeline is not None:
             self.pipeline.sync()
+        self.unsynced = False
 
     def stage(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         for event in events:
@@ -166,8 +171,16 @@ class Transaction:
             )
         elif self.positions:  # writes that emitted nothing: their position is the head
             appended = self.conn.execute("SELECT seq FROM event_head")
-        self.conn.execute("COMMIT")
-        self.sync()
+        committing = self.conn.execute("COMMIT")
+        try:
+            self.sync()
+        except psycopg.Error:
+            # The connection may fail after COMMIT answered (the server shutting down as
+            # it flushed the commit): then the batch is kept, and running it again would
+            # apply it twice. Without that answer, the outcome is unknown: raised.
+            if not _commit_answered(committing):
+                raise
+        self.committed = True
         if appended is None:
             return []
         row = appended.fetchone()
@@ -232,20 +245,46 @@ def one(conn: Connection, query: str, params: Any = None) -> tuple[Any, ...]:
 
 
 def _own_failure(tx: Transaction, exc: BaseException) -> bool:
-    """Whether a careless batch's write failed on its own: an error raised in Python
-    (a domain rule, ``Contended``), not by the database, while every statement sent
-    before it succeeded. A database error may belong to an earlier write's statement
-    that nobody waited for."""
+    """Whether a careless batch's write failed on its own, so that undoing its
+    savepoint is enough. So it is when no earlier write left statements nobody waited
+    for (the first write of a batch, which alone may wait for a lock: its lock timeout
+    or deadlock is its own), or when the error was raised in Python (a domain rule,
+    ``Contended``, a value psycopg refused to send) and every statement sent before it
+    succeeded. Otherwise a database error may be an earlier write's."""
+    if not tx.unsynced:
+        return True
+    seen: set[int] = set()
     cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, psycopg.Error):
-            return False
-        cause = cause.__cause__ or cause.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, psycopg.Error) and cause.sqlstate is not None:
+            return False  # the server's: maybe an earlier write's statement
+        if isinstance(cause, psycopg.OperationalError):
+            return False  # the connection: nothing can be pinned on anyone
+        cause = cause.__cause__ if cause.__cause__ is not None else cause.__context__
     try:
         tx.sync()
     except psycopg.Error:
         return False
     return True
+
+
+def _undo_batch(tx: Transaction, exc: BaseException) -> BatchUndone:
+    """The whole careless batch is void: a statement failed that cannot be pinned on
+    one write (a SAVEPOINT or RELEASE that raised an earlier statement's error counts)."""
+    tx.undone = BatchUndone(f"a statement of this batch failed: {exc}")
+    return tx.undone
+
+
+def _commit_answered(committing: psycopg.Cursor[tuple[Any, ...]]) -> bool:
+    """Whether the server answered a COMMIT as committed (not ROLLBACK, as it answers
+    for a transaction that had failed)."""
+    result = committing.pgresult
+    return (
+        result is not None
+        and result.status == psycopg.pq.ExecStatus.COMMAND_OK
+        and committing.statusmessage == "COMMIT"
+    )
 
 
 def _roll_back(conn: Connection) -> None:
@@ -377,7 +416,7 @@ class PgStore:
                 self._pool.open(wait=False)
                 self._opened = True
 
-    def log_reader(self, on_change: Callable[[], None] | None = None) -> PgLogReader:
+    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> PgLogReader:
         reader = PgLogReader(self.connect, on_change, self._recent, self.instance)
         self._readers.append(reader)
         return reader
@@ -449,33 +488,50 @@ class PgStore:
         with self._connection() as conn:
             tx = Transaction(conn, batch=batch, instance=self.instance, careful=careful)
             self._local.tx = tx
+            generation = self._recent.generation
+            committed: list[StoredEvent] = []
             try:
                 # Pipeline mode: a statement whose result nobody reads (BEGIN, SAVEPOINT,
                 # an upsert, RELEASE, COMMIT) goes out with the next one that is read,
                 # instead of costing a round trip of its own.
-                with self._errors(), conn.pipeline() as pipeline:
-                    tx.pipeline = pipeline
-                    conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                    yield tx
+                with self._errors():
                     try:
-                        self._recent.add(tx.commit())
-                    except psycopg.Error as exc:
-                        # Careless, the failure may be any write's: undo them all.
-                        if careful or conn.broken:
+                        with conn.pipeline() as pipeline:
+                            tx.pipeline = pipeline
+                            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                            yield tx
+                            try:
+                                committed = tx.commit()
+                            except psycopg.Error as exc:
+                                # Careless, the failure may be any write's: undo them all.
+                                # Not so when the server is gone: the outcome is unknown.
+                                if careful or conn.broken or _unavailable(exc):
+                                    raise
+                                raise BatchUndone(str(exc)) from exc
+                    except psycopg.Error:
+                        if not tx.committed:
                             raise
-                        raise BatchUndone(str(exc)) from exc
+                        # Leaving pipeline mode failed after COMMIT answered (the
+                        # connection went): the batch is committed; the pool drops it.
             except BaseException:
                 _roll_back(conn)
                 raise
             finally:
                 self._local.tx = None
+        self._recent.add(committed, generation)
 
     @contextmanager
     def _savepoint(self, tx: Transaction) -> Iterator[None]:
         mark = tx.mark()
         tx.held_before = mark[3]
         with self._errors():
-            tx.conn.execute("SAVEPOINT write")  # sent with the write's first query
+            try:
+                # In pipeline mode an execute may raise an earlier statement's error.
+                tx.conn.execute("SAVEPOINT write")  # sent with the write's first query
+            except psycopg.Error as exc:
+                if tx.careful or tx.conn.broken:
+                    raise
+                raise _undo_batch(tx, exc) from exc
             try:
                 yield
                 if tx.careful:
@@ -486,8 +542,7 @@ class PgStore:
                 raise
             except BaseException as exc:
                 if not tx.careful and not tx.conn.broken and not _own_failure(tx, exc):
-                    tx.undone = BatchUndone(f"a statement of this batch failed: {exc}")
-                    raise tx.undone from exc
+                    raise _undo_batch(tx, exc) from exc
                 if not tx.conn.broken:
                     with contextlib.suppress(psycopg.Error):
                         tx.sync()  # whatever was queued behind the failure was skipped
@@ -496,7 +551,14 @@ class PgStore:
                     tx.sync()
                 tx.undo_to(mark)
                 raise
-            tx.conn.execute("RELEASE SAVEPOINT write")  # sent with the next write's first query
+            try:
+                tx.conn.execute("RELEASE SAVEPOINT write")  # sent with the next write's query
+            except psycopg.Error as exc:
+                if tx.careful or tx.conn.broken:
+                    raise
+                raise _undo_batch(tx, exc) from exc
+            if not tx.careful:
+                tx.unsynced = True
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

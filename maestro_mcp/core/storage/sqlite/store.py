@@ -103,7 +103,7 @@ class SqliteStore:
         """This thread's connection."""
         return self.rows.conn
 
-    def log_reader(self, on_change: Callable[[], None] | None = None) -> SqliteLogReader:
+    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> SqliteLogReader:
         """A connection of the feed's own (closed by the feed). SQLite has no way to be
         told of others' commits: the feed polls ``change_token``."""
         return SqliteLogReader(self.connect())
