@@ -1,7 +1,10 @@
 """Processes under measurement: a pinned ``maestro serve``, its CPU time and peak memory.
 
 They start as the tests start theirs (tests.support.servers): on a port of their own
-choosing, ready once they log where they listen.
+choosing, ready once they log where they listen and, unless the start itself is what
+is measured, once their MCP server answers: it loads after the server listens (about
+0.6 s of CPU, http_api/mcp_mount.py), and a phase run meanwhile would measure the two
+sharing a core instead of the server's steady state.
 """
 
 import os
@@ -10,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx2 as httpx
 
 from tests.support.servers import ServerProcess, spawn_until_listening, start_server_process
 
@@ -67,8 +72,22 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def start_server(db: Path, *extra: str, durability: str = "normal") -> Process:
-    """``maestro serve`` pinned to the server core; returns once listening."""
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "0"},
+    },
+}
+MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+def start_server(db: Path, *extra: str, durability: str = "normal", steady: bool = True) -> Process:
+    """``maestro serve`` pinned to the server core; returns once listening and, when
+    ``steady``, once its MCP server answers."""
     server = start_server_process(
         db,
         "--durability",
@@ -77,13 +96,25 @@ def start_server(db: Path, *extra: str, durability: str = "normal") -> Process:
         prefix=pin(SERVER_CORE),
         timeout=START_TIMEOUT,
     )
+    if steady:
+        until_mcp_answers(server.base_url)
     return Process(server)
 
 
 def start_server_url(database: str, *extra: str) -> Process:
-    """``maestro serve`` on a database URL (PostgreSQL), pinned to the server core."""
+    """``maestro serve`` on a database URL (PostgreSQL), pinned to the server core;
+    returns once its MCP server answers."""
     server = start_server_process(database, *extra, prefix=pin(SERVER_CORE), timeout=START_TIMEOUT)
+    until_mcp_answers(server.base_url)
     return Process(server)
+
+
+def until_mcp_answers(base_url: str) -> None:
+    """Return once the server answers an MCP ``initialize`` (its MCP server loaded)."""
+    response = httpx.post(
+        base_url + "/mcp", json=MCP_INITIALIZE, headers=MCP_ACCEPT, timeout=START_TIMEOUT
+    )
+    assert response.status_code == 200, response.text
 
 
 def start_pinned(module: str, *args: str) -> Process:
