@@ -155,6 +155,41 @@ async def test_the_first_write_of_a_batch_owns_its_database_errors(
     assert committed_project_names(database) == ["kept"]
 
 
+@pytest.mark.only_store("postgresql")
+async def test_a_later_write_without_a_savepoint_fails_alone_until_it_writes(
+    db: PgStore, database: str, commits: GroupCommit
+) -> None:
+    """After the first, a careless batch's writes go without a savepoint. One that fails
+    before writing anything is undone alone (nothing to undo in the database); one that
+    fails after writing undoes the batch, which runs again carefully: either way each
+    gets its own outcome, and the others commit."""
+    service = Service(db)
+
+    def writes_then_fails() -> None:
+        with db.write() as rows:
+            rows.save_project(rows.list_projects()[0].model_copy(update={"name": "renamed"}))
+            raise NotFound("something the write needed is gone")
+
+    first, missing, last = await one_batch(
+        commits,
+        create_project(service, "kept 1"),
+        partial(service.create_task, TaskCreate(project_id="proj_nope", title="x")),
+        create_project(service, "kept 2"),
+    )
+    assert isinstance(missing.exception(), NotFound)
+    assert last.result().seq == first.result().seq + 1
+    assert commits.undone == 0  # it failed before it wrote
+    _, failing, _ = await one_batch(
+        commits,
+        create_project(service, "kept 3"),
+        writes_then_fails,
+        create_project(service, "kept 4"),
+    )
+    assert isinstance(failing.exception(), NotFound)
+    assert commits.undone == 1  # it had written: the batch ran again, carefully
+    assert committed_project_names(database) == ["kept 1", "kept 2", "kept 3", "kept 4"]
+
+
 def lose_the_connection_at_commit(monkeypatch: pytest.MonkeyPatch, *, answered: bool) -> None:
     """The batch's last round trip (append, COMMIT) fails as a lost connection would:
     after COMMIT was answered, or before."""

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import psycopg.errors
@@ -108,6 +108,7 @@ class Transaction:
     # database error may be theirs.
     unsynced: bool = False
     committed: bool = False  # COMMIT answered: whatever fails after, the batch is kept
+    wrote: bool = False  # the current write (without a savepoint) sent anything but a SELECT
 
     def sync(self) -> None:
         """Wait for every statement sent so far, raising the first one's error."""
@@ -197,16 +198,19 @@ class Transaction:
     def mark(self) -> tuple[int, int, int, frozenset[int]]:
         return len(self.events), len(self.positions), len(self.results), frozenset(self.held)
 
-    def undo_to(self, mark: tuple[int, int, int, frozenset[int]]) -> None:
-        """Forget what an operation staged and the locks it took (its savepoint was
-        rolled back, which released them)."""
+    def undo_to(
+        self, mark: tuple[int, int, int, frozenset[int]], *, locks_released: bool = True
+    ) -> None:
+        """Forget what an operation staged and, when its savepoint was rolled back
+        (which released them), the locks it took."""
         events, positions, results, held = mark
         del self.events[events:]
         del self.positions[positions:]
         for key, _, _ in self.results[results:]:
             del self.result_positions[key]
         del self.results[results:]
-        self.held = set(held)
+        if locks_released:
+            self.held = set(held)
 
 
 # One statement: advance the head by n (its row lock held until COMMIT), append the
@@ -267,6 +271,25 @@ def _own_failure(tx: Transaction, exc: BaseException) -> bool:
     except psycopg.Error:
         return False
     return True
+
+
+class _Watched:
+    """The batch's connection as a write without a savepoint sees it: every statement
+    goes to the connection, and one that is not a SELECT marks the write as having
+    written (its failure then undoes the batch: nothing else can undo it alone)."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        if not (isinstance(query, str) and query.lstrip()[:6].upper() == "SELECT"):
+            self._tx.wrote = True
+        return self._tx.conn.execute(query, params, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx.conn, name)
 
 
 def _undo_batch(tx: Transaction, exc: BaseException) -> BatchUndone:
@@ -441,8 +464,13 @@ class PgStore:
         ``batch()`` on this thread, a savepoint of the batch's transaction."""
         tx = self._current()
         if tx is not None and tx.batch:
-            with self._savepoint(tx):
-                yield PgRows(tx.conn, tx, self)
+            if tx.careful or not tx.unsynced:
+                with self._savepoint(tx):
+                    yield PgRows(tx.conn, tx, self)
+            else:
+                with self._without_savepoint(tx):
+                    # The connection as the write's rows see it: it notes their writes.
+                    yield PgRows(cast(Connection, _Watched(tx)), tx, self)
             return
         if tx is not None:
             raise RuntimeError("a write inside a write: use batch()")
@@ -460,8 +488,9 @@ class PgStore:
         results it does not read (an upsert, RELEASE) are checked with the next one it
         or a later write reads, or at COMMIT. A failure found there cannot be pinned on
         one write, so the whole batch is rolled back and raises ``BatchUndone``; the
-        caller runs it again carefully. Failures are rare (the domain's rules are
-        checked before anything is written), so the round trips saved pay for it."""
+        caller runs it again carefully. The writes after the first also go without a
+        savepoint (``_without_savepoint``). Failures are rare (the domain's rules are
+        checked before anything is written), so what is saved pays for them."""
         with self._transaction(batch=True, careful=careful) as tx:
             yield
             if tx.undone is not None:
@@ -559,6 +588,29 @@ class PgStore:
                 raise _undo_batch(tx, exc) from exc
             if not tx.careful:
                 tx.unsynced = True
+
+    @contextmanager
+    def _without_savepoint(self, tx: Transaction) -> Iterator[None]:
+        """A later write of a careless batch, without a savepoint of its own (two
+        statements fewer). A write that fails before it wrote anything, on an error
+        raised in Python while everything sent before it succeeded, left nothing to
+        undo in the database (the locks it took stay held until COMMIT, and are
+        counted as held); any other failure undoes the whole batch, which runs again
+        carefully."""
+        mark = tx.mark()
+        tx.held_before = mark[3]
+        tx.wrote = False
+        with self._errors():
+            try:
+                yield
+            except BatchUndone:
+                raise
+            except BaseException as exc:
+                if not tx.conn.broken and (tx.wrote or not _own_failure(tx, exc)):
+                    raise _undo_batch(tx, exc) from exc
+                tx.undo_to(mark, locks_released=False)
+                raise
+        tx.unsynced = True
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
