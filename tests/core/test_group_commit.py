@@ -11,16 +11,18 @@ import anyio
 import psycopg
 import pytest
 
-from maestro_mcp.core.errors import NotFound
+from maestro_mcp.core.errors import InvalidInput, NotFound
 from maestro_mcp.core.group_commit import MAX_FIRST_TRIES, GroupCommit
-from maestro_mcp.core.models import ProjectCreate, TaskCreate
+from maestro_mcp.core.models import ProjectCreate, ProjectPatch, TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Contended, Store, StoreUnavailable
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.postgres import PgStore
+from maestro_mcp.core.storage.postgres.locks import lock_key
 from maestro_mcp.core.storage.postgres.store import Transaction
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
+from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
 
@@ -188,6 +190,120 @@ async def test_a_later_write_without_a_savepoint_fails_alone_until_it_writes(
     assert isinstance(failing.exception(), NotFound)
     assert commits.undone == 1  # it had written: the batch ran again, carefully
     assert committed_project_names(database) == ["kept 1", "kept 2", "kept 3", "kept 4"]
+
+
+@pytest.mark.only_store("postgresql")
+async def test_a_keyed_write_without_a_savepoint_that_fails_gives_its_key_back(
+    db: PgStore, database: str, commits: GroupCommit
+) -> None:
+    """Reserving an idempotency key is an INSERT, but not what makes a failing write
+    undo its batch: the write deletes its reservation, fails alone, and the key is
+    free for the request's retry."""
+    service = Service(db)
+    missing = TaskCreate(project_id="proj_nope", title="x")
+    _, failing, _ = await one_batch(
+        commits,
+        create_project(service, "kept 1"),
+        partial(service.create_task, missing, idempotency_key="retry-me"),
+        create_project(service, "kept 2"),
+    )
+    assert isinstance(failing.exception(), NotFound)
+    assert commits.undone == 0
+    project = await commits.run(create_project(service, "there now"))
+    retried = await commits.run(
+        partial(
+            service.create_task,
+            TaskCreate(project_id=project.value.id, title="x"),
+            idempotency_key="retry-me",
+        )
+    )
+    assert not retried.replayed  # a first run: the failed one kept nothing of the key
+
+
+@pytest.mark.only_store("postgresql")
+async def test_locks_of_a_write_undone_without_a_savepoint_still_count(
+    db: PgStore, database: str, commits: GroupCommit
+) -> None:
+    """A write that fails without a savepoint keeps its project's lock until COMMIT: the
+    batch still holds it, so a later write that meets a lock held elsewhere gives way
+    (runs again first in the next batch) instead of waiting inside this one."""
+    service = Service(db)
+    held_here = service.create_project(ProjectCreate(name="held here")).value
+    held_elsewhere = service.create_project(ProjectCreate(name="held elsewhere")).value
+    service.create_project(ProjectCreate(name="r"), idempotency_key="replayed")
+    elsewhere = psycopg.connect(database, autocommit=True)
+    elsewhere.execute("SELECT pg_advisory_lock(%s)", (lock_key(held_elsewhere.id),))
+
+    def locks_then_fails() -> None:
+        with db.write() as rows:
+            rows.get_project(held_here.id)  # takes its project's lock
+            raise NotFound("gone")
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        release.wait(10)
+
+    holding = asyncio.ensure_future(commits.run(hold))
+    await anyio.to_thread.run_sync(entered.wait)
+    replay = asyncio.ensure_future(  # first: takes no lock, leaves nothing unread
+        commits.run(
+            partial(service.create_project, ProjectCreate(name="r"), idempotency_key="replayed")
+        )
+    )
+    failing = asyncio.ensure_future(commits.run(locks_then_fails))
+    third = asyncio.ensure_future(
+        commits.run(partial(service.update_project, held_elsewhere.id, ProjectPatch(name="x")))
+    )
+    await asyncio.sleep(0)  # every write reaches the queue
+    release.set()
+    try:
+        with anyio.fail_after(WAIT):
+            # Had the third waited for the lock inside the batch, none of it would end.
+            await holding
+            await asyncio.wait([replay, failing])
+        assert replay.result().replayed
+        assert isinstance(failing.exception(), NotFound)
+        assert not third.done()  # it gave way, and now waits first in a batch of its own
+    finally:
+        elsewhere.execute("SELECT pg_advisory_unlock_all()")
+        elsewhere.close()
+    with anyio.fail_after(WAIT):
+        assert (await third).value.name == "x"
+
+
+@pytest.mark.only_store("postgresql")
+async def test_a_refusal_after_a_recursive_read_fails_alone(
+    db: PgStore, commits: GroupCommit
+) -> None:
+    """A cycle check reads with a recursive WITH query: a read, so the write refused for
+    the cycle it found wrote nothing and fails alone, without running its batch again."""
+    service = Service(db)
+    project = service.create_project(ProjectCreate(name="p")).value
+    first = service.create_task(TaskCreate(project_id=project.id, title="first")).value
+    then = service.create_task(
+        TaskCreate(project_id=project.id, title="then", depends_on=[first.id])
+    ).value
+    cycle = TaskPatch(depends_on=[then.id])
+    _, refused, _ = await one_batch(
+        commits,
+        create_project(service, "kept 1"),
+        partial(service.update_task, first.id, cycle),
+        create_project(service, "kept 2"),
+    )
+    assert isinstance(refused.exception(), InvalidInput)
+    assert commits.undone == 0
+
+
+@pytest.mark.only_store("postgresql")
+async def test_writes_do_not_nest_inside_a_batch(db: PgStore, commits: GroupCommit) -> None:
+    def nested() -> None:
+        with db.write(), db.write():
+            pass
+
+    with pytest.raises(RuntimeError, match="inside a write"):
+        await commits.run(nested)
 
 
 def lose_the_connection_at_commit(monkeypatch: pytest.MonkeyPatch, *, answered: bool) -> None:

@@ -100,13 +100,17 @@ class LogQueries:
 
     def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
         # Inserted first: a transaction inserting the same key right now (another
-        # instance) makes this wait on the unique index until it ends.
-        inserted = self.conn.execute(
+        # instance) makes this wait on the unique index until it ends. The write keeps
+        # the keys it reserved (Transaction.reserved): one that fails without a
+        # savepoint deletes them, and is not counted as having written for that.
+        assert self.tx is not None, "keys are reserved by write transactions only"
+        inserted = self.tx.conn.execute(
             "INSERT INTO idempotency (key, fingerprint, created_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (key) DO NOTHING RETURNING key",
             (key, fingerprint, now),
         ).fetchone()
         if inserted is not None:
+            self.tx.reserved.append(key)
             return None
         row = self.conn.execute(
             "SELECT fingerprint, result, seq FROM idempotency WHERE key = %s", (key,)
@@ -115,7 +119,6 @@ class LogQueries:
         if row[1] is None:
             # Reserved earlier in this very transaction (a retry in the same batch): its
             # result is staged, with a seq that is known at COMMIT.
-            assert self.tx is not None
             result, position = self.tx.staged_result(key)
             return StoredResult(row[0], result, position)
         return StoredResult(row[0], row[1], int(row[2]))
@@ -128,10 +131,12 @@ class LogQueries:
 
     def lead(self, role: str) -> bool:
         """A transaction-level advisory lock, tried without waiting."""
-        row = self.conn.execute(
-            "SELECT pg_try_advisory_xact_lock(%s)", (lock_key(role),)
-        ).fetchone()
-        return bool(row and row[0])
+        key = lock_key(role)
+        row = self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()
+        got = bool(row and row[0])
+        if got and self.tx is not None:
+            self.tx.held.add(key)  # a lock the batch holds, as its project locks are
+        return got
 
     def prune_idempotency(self, created_before: int) -> int:
         return deleted(

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import psycopg
 import psycopg.errors
@@ -84,6 +84,16 @@ class _Staged:
     ts: int
 
 
+class _Mark(NamedTuple):
+    """How far a transaction had got when a write began (Transaction.undo_to)."""
+
+    events: int
+    positions: int
+    results: int
+    reserved: int
+    held: frozenset[int]
+
+
 @dataclass
 class Transaction:
     """One write transaction in progress: its connection, the events and idempotency
@@ -108,7 +118,9 @@ class Transaction:
     # database error may be theirs.
     unsynced: bool = False
     committed: bool = False  # COMMIT answered: whatever fails after, the batch is kept
-    wrote: bool = False  # the current write (without a savepoint) sent anything but a SELECT
+    wrote: bool = False  # the current write (without a savepoint) sent anything but a read
+    reserved: list[str] = field(default_factory=list)  # idempotency keys it inserted
+    writing: bool = False  # inside a write of the batch (they do not nest)
 
     def sync(self) -> None:
         """Wait for every statement sent so far, raising the first one's error."""
@@ -195,22 +207,31 @@ class Transaction:
             for seq, e in enumerate(self.events, base + 1)
         ]
 
-    def mark(self) -> tuple[int, int, int, frozenset[int]]:
-        return len(self.events), len(self.positions), len(self.results), frozenset(self.held)
+    def mark(self) -> "_Mark":
+        return _Mark(
+            len(self.events),
+            len(self.positions),
+            len(self.results),
+            len(self.reserved),
+            frozenset(self.held),
+        )
 
-    def undo_to(
-        self, mark: tuple[int, int, int, frozenset[int]], *, locks_released: bool = True
-    ) -> None:
-        """Forget what an operation staged and, when its savepoint was rolled back
-        (which released them), the locks it took."""
-        events, positions, results, held = mark
-        del self.events[events:]
-        del self.positions[positions:]
-        for key, _, _ in self.results[results:]:
+    def undo_to(self, mark: "_Mark", *, rolled_back: bool = True) -> None:
+        """Forget what an operation staged. When its savepoint was rolled back, that
+        also released its locks and removed its idempotency reservations; without a
+        savepoint its locks stay held, and its reservations are deleted here."""
+        del self.events[mark.events :]
+        del self.positions[mark.positions :]
+        for key, _, _ in self.results[mark.results :]:
             del self.result_positions[key]
-        del self.results[results:]
-        if locks_released:
-            self.held = set(held)
+        del self.results[mark.results :]
+        reserved = self.reserved[mark.reserved :]
+        del self.reserved[mark.reserved :]
+        if rolled_back:
+            self.held = set(mark.held)
+        elif reserved:
+            # Sent without waiting: should it fail, the next sync undoes the batch.
+            self.conn.execute("DELETE FROM idempotency WHERE key = ANY(%s)", (reserved,))
 
 
 # One statement: advance the head by n (its row lock held until COMMIT), append the
@@ -284,12 +305,27 @@ class _Watched:
         self._tx = tx
 
     def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
-        if not (isinstance(query, str) and query.lstrip()[:6].upper() == "SELECT"):
+        if not _reads_only(query):
             self._tx.wrote = True
         return self._tx.conn.execute(query, params, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tx.conn, name)
+
+
+_WRITING_WORDS = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
+
+
+def _reads_only(query: Any) -> bool:
+    """Whether a statement only reads: a SELECT, or a WITH query none of whose parts
+    writes (the rows' statements hold no literals: values are parameters). Anything
+    else, and anything that is not plain text, counts as a write."""
+    if not isinstance(query, str):
+        return False
+    text = query.lstrip().upper()
+    if text.startswith("SELECT"):
+        return True
+    return text.startswith("WITH") and not any(word in text for word in _WRITING_WORDS)
 
 
 def _undo_batch(tx: Transaction, exc: BaseException) -> BatchUndone:
@@ -464,13 +500,21 @@ class PgStore:
         ``batch()`` on this thread, a savepoint of the batch's transaction."""
         tx = self._current()
         if tx is not None and tx.batch:
-            if tx.careful or not tx.unsynced:
-                with self._savepoint(tx):
-                    yield PgRows(tx.conn, tx, self)
-            else:
-                with self._without_savepoint(tx):
-                    # The connection as the write's rows see it: it notes their writes.
-                    yield PgRows(cast(Connection, _Watched(tx)), tx, self)
+            if tx.writing:
+                # A write without a savepoint keeps one record of what it wrote: an inner
+                # write would overwrite it.
+                raise RuntimeError("a write inside a write of a batch")
+            tx.writing = True
+            try:
+                if tx.careful or not tx.unsynced:
+                    with self._savepoint(tx):
+                        yield PgRows(tx.conn, tx, self)
+                else:
+                    with self._without_savepoint(tx):
+                        # The connection as the write's rows see it: it notes their writes.
+                        yield PgRows(cast(Connection, _Watched(tx)), tx, self)
+            finally:
+                tx.writing = False
             return
         if tx is not None:
             raise RuntimeError("a write inside a write: use batch()")
@@ -552,7 +596,7 @@ class PgStore:
     @contextmanager
     def _savepoint(self, tx: Transaction) -> Iterator[None]:
         mark = tx.mark()
-        tx.held_before = mark[3]
+        tx.held_before = mark.held
         with self._errors():
             try:
                 # In pipeline mode an execute may raise an earlier statement's error.
@@ -598,7 +642,7 @@ class PgStore:
         counted as held); any other failure undoes the whole batch, which runs again
         carefully."""
         mark = tx.mark()
-        tx.held_before = mark[3]
+        tx.held_before = mark.held
         tx.wrote = False
         with self._errors():
             try:
@@ -608,7 +652,7 @@ class PgStore:
             except BaseException as exc:
                 if not tx.conn.broken and (tx.wrote or not _own_failure(tx, exc)):
                     raise _undo_batch(tx, exc) from exc
-                tx.undo_to(mark, locks_released=False)
+                tx.undo_to(mark, rolled_back=False)
                 raise
         tx.unsynced = True
 
