@@ -229,7 +229,7 @@ class Transaction:
         del self.reserved[mark.reserved :]
         if rolled_back:
             self.held = set(mark.held)
-        elif reserved:
+        elif reserved and not self.conn.broken:
             # Sent without waiting: should it fail, the next sync undoes the batch.
             self.conn.execute("DELETE FROM idempotency WHERE key = ANY(%s)", (reserved,))
 
