@@ -27,6 +27,7 @@ from maestro_mcp.core.models import TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage.location import open_store
 from tests.support.core import write_elsewhere
+from tests.support.mcp import MCP_ACCEPT
 from tests.support.servers import stdio_server
 
 from . import bigdb, ceiling, load, postgres, proc, reference
@@ -210,7 +211,7 @@ def fill(db_path: Path, project_id: str, events: int) -> None:
 async def first_mcp_answer(http: httpx.AsyncClient) -> float:
     """Seconds until the server answers an MCP ``initialize``."""
     began = time.perf_counter()
-    response = await http.post("/mcp", headers=proc.MCP_ACCEPT, json=proc.MCP_INITIALIZE)
+    response = await http.post("/mcp", headers=MCP_ACCEPT, json=proc.MCP_INITIALIZE)
     assert response.status_code == 200, response.text
     return time.perf_counter() - began
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from tests.support.mcp import MCP_ACCEPT, initialize_request
 from tests.support.servers import ServerProcess, spawn_until_listening, start_server_process
 
 SERVER_CORE = "0"
@@ -72,17 +73,7 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
-MCP_INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "bench", "version": "0"},
-    },
-}
-MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+MCP_INITIALIZE = initialize_request("bench")
 
 
 def start_server(db: Path, *extra: str, durability: str = "normal", steady: bool = True) -> Process:

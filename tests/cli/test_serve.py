@@ -14,6 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.feeds import SseClient, WsClient
+from tests.support.mcp import MCP_ACCEPT, initialize_request
 from tests.support.servers import maestro_command, start_server_process
 from tests.support.waiting import WAIT
 
@@ -145,14 +146,10 @@ def test_a_2025_era_mcp_stream_ends_cleanly_at_shutdown(database: str) -> None:
     (so it reconnects cleanly), and the server logs no error about it."""
     server = start_server_process(database)
     era = {"MCP-Protocol-Version": "2025-06-18"}
-    accept = {"Accept": "application/json, text/event-stream"}
+    accept = MCP_ACCEPT
     with server.client() as http:
-        hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
-        hello["clientInfo"] = {"name": "legacy", "version": "1"}
         opened = http.post(
-            "/mcp",
-            headers=accept,
-            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+            "/mcp", headers=accept, json=initialize_request("legacy", era["MCP-Protocol-Version"])
         )
         session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], **era}
         http.post(

@@ -5,6 +5,7 @@ MCP request made the moment it says so is served."""
 import sys
 import textwrap
 
+from tests.support.mcp import MCP_ACCEPT, initialize_request
 from tests.support.servers import spawn_until_listening
 from tests.support.waiting import WAIT
 
@@ -40,17 +41,6 @@ PROBE = textwrap.dedent(
     """
 )
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "probe", "version": "0"},
-    },
-}
-
 
 def test_serve_listens_before_loading_the_mcp_sdk_and_then_serves_mcp(database: str) -> None:
     server = spawn_until_listening(
@@ -61,8 +51,8 @@ def test_serve_listens_before_loading_the_mcp_sdk_and_then_serves_mcp(database: 
         with server.client() as http:
             opened = http.post(
                 "/mcp",
-                json=INITIALIZE,
-                headers={"Accept": "application/json, text/event-stream"},
+                json=initialize_request(),
+                headers=MCP_ACCEPT,
             )
             assert opened.status_code == 200, opened.text
             assert opened.headers["mcp-session-id"]

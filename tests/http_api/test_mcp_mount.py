@@ -24,23 +24,13 @@ from http_api.errors import ApiError
 from http_api.mcp_mount import UNAVAILABLE, LazyMCP
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.mcp_server import MaestroMCP
-from tests.support.mcp import call
+from tests.support.mcp import MCP_ACCEPT, call, initialize_request
 from tests.support.servers import live_server
 from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "probe", "version": "0"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+INITIALIZE = initialize_request()
 
 
 class HeldLoad:
@@ -112,7 +102,7 @@ async def test_a_failed_load_is_logged_and_answers_503_while_the_rest_serves(
         caplog.at_level(logging.ERROR, logger="maestro"),
         live_server(settings, mcp_loaded=False) as server,
     ):
-        response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+        response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_ACCEPT)
         assert response.status_code == 503
         assert response.json()["error"] == {
             "code": "unavailable",
@@ -173,7 +163,7 @@ async def test_an_mcp_server_that_fails_to_run_answers_503_while_the_rest_serves
         caplog.at_level(logging.ERROR, logger="maestro"),
         live_server(settings, mcp_loaded=False) as server,
     ):
-        response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+        response = server.http.post("/mcp", json=INITIALIZE, headers=MCP_ACCEPT)
         assert response.status_code == 503
         assert server.http.post("/api/projects", json={"name": "served"}).status_code == 201
     [record] = [r for r in caplog.records if r.getMessage() == UNAVAILABLE]

@@ -25,6 +25,27 @@ TOOL_NAMES = {
 """Every tool the server lists, and nothing else."""
 
 
+# A raw streamable-HTTP exchange, for tests and the bench that speak to /mcp without
+# an SDK client: the Accept header the transport requires, and an initialize request.
+MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+def initialize_request(
+    client: str = "probe", protocol_version: str = "2025-11-25"
+) -> dict[str, Any]:
+    """A JSON-RPC ``initialize`` request from a client named ``client``."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": protocol_version,
+            "capabilities": {},
+            "clientInfo": {"name": client, "version": "0"},
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Transport:
     """How ``mcp_client`` reaches the server: ``memory`` (the SDK's in-memory pair),
