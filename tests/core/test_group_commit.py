@@ -35,11 +35,12 @@ async def commits(db: Store) -> AsyncIterator[GroupCommit]:
     await running.stop()
 
 
-async def one_batch(
+async def queue_as_one_batch(
     commits: GroupCommit, *operations: Callable[[], Any]
 ) -> list["asyncio.Future[Any]"]:
     """Queue ``operations`` while the writer thread is held, so that it takes them as
-    one batch; returns their futures once all are answered."""
+    one batch; returns their futures once the writer took them (the batch before,
+    which held it, is answered)."""
     entered, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -55,6 +56,15 @@ async def one_batch(
     release.set()
     with anyio.fail_after(10):
         await holding
+    return futures
+
+
+async def one_batch(
+    commits: GroupCommit, *operations: Callable[[], Any]
+) -> list["asyncio.Future[Any]"]:
+    """``queue_as_one_batch``, returning once every operation is answered."""
+    futures = await queue_as_one_batch(commits, *operations)
+    with anyio.fail_after(10):
         await asyncio.wait(futures)
     return futures
 
@@ -239,29 +249,16 @@ async def test_locks_of_a_write_undone_without_a_savepoint_still_count(
             rows.get_project(held_here.id)  # takes its project's lock
             raise NotFound("gone")
 
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        release.wait(10)
-
-    holding = asyncio.ensure_future(commits.run(hold))
-    await anyio.to_thread.run_sync(entered.wait)
-    replay = asyncio.ensure_future(  # first: takes no lock, leaves nothing unread
-        commits.run(
-            partial(service.create_project, ProjectCreate(name="r"), idempotency_key="replayed")
-        )
+    replay, failing, third = await queue_as_one_batch(
+        commits,
+        # First: takes no lock, leaves nothing unread.
+        partial(service.create_project, ProjectCreate(name="r"), idempotency_key="replayed"),
+        locks_then_fails,
+        partial(service.update_project, held_elsewhere.id, ProjectPatch(name="x")),
     )
-    failing = asyncio.ensure_future(commits.run(locks_then_fails))
-    third = asyncio.ensure_future(
-        commits.run(partial(service.update_project, held_elsewhere.id, ProjectPatch(name="x")))
-    )
-    await asyncio.sleep(0)  # every write reaches the queue
-    release.set()
     try:
         with anyio.fail_after(WAIT):
             # Had the third waited for the lock inside the batch, none of it would end.
-            await holding
             await asyncio.wait([replay, failing])
         assert replay.result().replayed
         assert isinstance(failing.exception(), NotFound)
