@@ -301,6 +301,31 @@ def test_bad_since_is_refused(server: LiveServer) -> None:
 # --- a client that stops reading --------------------------------------------------------
 
 
+def _flood_past_a_slow_client(
+    server: LiveServer, healthy: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write ~12 MB of events, far beyond the socket buffers of a client that stopped
+    reading, while ``healthy`` keeps up the whole time, whatever the slow one does;
+    once the feed has cut a subscriber off, return the project written to and the last
+    event ``healthy`` received."""
+    project = server.http.post("/api/projects", json={"name": "load"}).json()
+    big = "x" * 40_000
+    writes = 300
+    for i in range(writes):
+        server.http.post(
+            "/api/tasks",
+            json={"projectId": project["id"], "title": f"t{i}", "description": big},
+        )
+        assert healthy.recv()["event"] in ("project:created", "task:created")
+    last = healthy.recv()
+    assert last["data"]["title"] == f"t{writes - 1}"
+    wait_for(
+        lambda: any(s.overflowed for s in server.feed.subscribers),
+        what="the slow client cut off",
+    )
+    return project, last
+
+
 def _slow_websocket(url: str) -> WsClient:
     """A WebSocket client with a tiny receive buffer, that reads only when told to:
     until then its frames pile up in the server's socket buffer."""
@@ -330,23 +355,7 @@ def test_a_client_that_stops_reading_is_cut_off_then_resumes(
         slow = _slow_websocket(server.ws_url)
         slow.until_ready()
 
-        http = server.http
-        project = http.post("/api/projects", json={"name": "load"}).json()
-        big = "x" * 40_000
-        writes = 300  # ~12 MB of events: far beyond the socket buffers of the slow client
-        for i in range(writes):
-            http.post(
-                "/api/tasks",
-                json={"projectId": project["id"], "title": f"t{i}", "description": big},
-            )
-            # The healthy client keeps up the whole time, whatever the slow one does.
-            assert healthy.recv()["event"] in ("project:created", "task:created")
-        last = healthy.recv()
-        assert last["data"]["title"] == f"t{writes - 1}"
-        wait_for(
-            lambda: any(s.overflowed for s in server.feed.subscribers),
-            what="the slow client cut off",
-        )
+        _, last = _flood_past_a_slow_client(server, healthy)
 
         # Now it reads: a gap-free run of events, then the reset, then the close.
         seqs = []
@@ -483,21 +492,7 @@ def test_a_slow_sse_client_is_cut_off_then_resumes_with_last_event_id(
         slow.until_ready()
         subscribers = server.feed.subscriber_count
 
-        project = server.http.post("/api/projects", json={"name": "load"}).json()
-        big = "x" * 40_000
-        writes = 300  # ~12 MB of events: far beyond the socket buffers of the slow client
-        for i in range(writes):
-            server.http.post(
-                "/api/tasks",
-                json={"projectId": project["id"], "title": f"t{i}", "description": big},
-            )
-            assert healthy.recv()["event"] in ("project:created", "task:created")
-        last = healthy.recv()
-        assert last["data"]["title"] == f"t{writes - 1}"
-        wait_for(
-            lambda: any(s.overflowed for s in server.feed.subscribers),
-            what="the slow client cut off",
-        )
+        project, last = _flood_past_a_slow_client(server, healthy)
 
         ids = []
         while (message := slow.recv())["event"] != "sync:reset":
