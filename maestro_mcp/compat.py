@@ -26,6 +26,7 @@ HTTP server imports it before it listens, and loads the MCP SDK only after
 (http_api/mcp_mount.py); each helper imports what it checks.
 """
 
+import importlib
 import importlib.metadata
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -151,22 +152,38 @@ _SANSIO_MODULE = "uvicorn.protocols.websockets.websockets_sansio_impl"
 _RAW_FRAMES_USE = "to write pre-built WebSocket frames to the socket (http_api/frames.py)"
 
 
+def _implementation_class(module: str, name: str, used_for: str) -> Any:
+    """Class ``name`` of uvicorn's implementation ``module``, imported on first use, so
+    that a move breaks only what uses it, with this message, and not every importer
+    of this module."""
+    try:
+        imported = importlib.import_module(module)
+    except ImportError as e:
+        raise _missing("uvicorn", f"module {module}", used_for) from e
+    found = getattr(imported, name, None)
+    if found is None:
+        raise _missing("uvicorn", f"{module}.{name}", used_for)
+    return found
+
+
+def _check_state(
+    owner: object, kind: str, state: tuple[tuple[str, str], ...], used_for: str
+) -> None:
+    """Check that ``owner`` (a uvicorn ``kind``) has every ``(attribute, meaning)``."""
+    for name, meaning in state:
+        if not hasattr(owner, name):
+            raise _missing("uvicorn", f"{kind}.{name} ({meaning})", used_for)
+
+
 def sansio_websocket_protocol() -> "type[WebSocketsSansIOProtocol]":
     """uvicorn's websockets sans-I/O protocol class (its ``ws="websockets-sansio"``),
     from its implementation module, for http_api/frames.py to subclass.
 
-    Imported here, on first use, so that a move breaks only the WebSocket frame
-    writer, with this message, and not every importer of this module.
+    Imported on first use (``_implementation_class``).
     """
-    try:
-        from uvicorn.protocols.websockets import websockets_sansio_impl
-    except ImportError as e:
-        raise _missing("uvicorn", f"module {_SANSIO_MODULE}", _RAW_FRAMES_USE) from e
-    protocol: type[WebSocketsSansIOProtocol] | None = getattr(
-        websockets_sansio_impl, "WebSocketsSansIOProtocol", None
+    protocol: type[WebSocketsSansIOProtocol] = _implementation_class(
+        _SANSIO_MODULE, "WebSocketsSansIOProtocol", _RAW_FRAMES_USE
     )
-    if protocol is None:
-        raise _missing("uvicorn", f"{_SANSIO_MODULE}.WebSocketsSansIOProtocol", _RAW_FRAMES_USE)
     return protocol
 
 
@@ -182,13 +199,7 @@ _PROTOCOL_STATE = (
 def check_websocket_state(protocol: "WebSocketsSansIOProtocol") -> None:
     """Check, once per connection and before its handshake, that ``protocol`` still
     has the state the frame writer reads on every write."""
-    for name, meaning in _PROTOCOL_STATE:
-        if not hasattr(protocol, name):
-            raise _missing(
-                "uvicorn",
-                f"WebSocketsSansIOProtocol.{name} ({meaning})",
-                _RAW_FRAMES_USE,
-            )
+    _check_state(protocol, "WebSocketsSansIOProtocol", _PROTOCOL_STATE, _RAW_FRAMES_USE)
 
 
 def accepted_websocket_scope(
@@ -218,16 +229,11 @@ def httptools_http_protocol() -> "type[HttpToolsProtocol]":
     ``"auto"`` picks when httptools is installed), from its implementation module,
     for http_api/chunks.py to subclass.
 
-    Imported here, on first use, so that a move breaks only the SSE chunk writer,
-    with this message, and not every importer of this module.
+    Imported on first use (``_implementation_class``).
     """
-    try:
-        from uvicorn.protocols.http import httptools_impl
-    except ImportError as e:
-        raise _missing("uvicorn", f"module {_HTTPTOOLS_MODULE}", _RAW_CHUNKS_USE) from e
-    protocol: type[HttpToolsProtocol] | None = getattr(httptools_impl, "HttpToolsProtocol", None)
-    if protocol is None:
-        raise _missing("uvicorn", f"{_HTTPTOOLS_MODULE}.HttpToolsProtocol", _RAW_CHUNKS_USE)
+    protocol: type[HttpToolsProtocol] = _implementation_class(
+        _HTTPTOOLS_MODULE, "HttpToolsProtocol", _RAW_CHUNKS_USE
+    )
     return protocol
 
 
@@ -259,6 +265,4 @@ _CYCLE_STATE = (
 def check_request_cycle(cycle: "RequestResponseCycle") -> None:
     """Check, once per request and before its app runs, that ``cycle`` still has the
     state the chunk writer reads on every write."""
-    for name, meaning in _CYCLE_STATE:
-        if not hasattr(cycle, name):
-            raise _missing("uvicorn", f"RequestResponseCycle.{name} ({meaning})", _RAW_CHUNKS_USE)
+    _check_state(cycle, "RequestResponseCycle", _CYCLE_STATE, _RAW_CHUNKS_USE)
