@@ -19,9 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.instances import Instances
+from tests.support.instances import Instances, Pair
 from tests.support.postgres import Cluster
-from tests.support.servers import ServerProcess
 from tests.support.stores import Databases, PostgresDatabases
 
 
@@ -67,7 +66,7 @@ def instances(database: str) -> Iterator[Instances]:
 
 
 @pytest.fixture
-def pair(database: str, instances: Instances) -> tuple[ServerProcess, ServerProcess]:
+def pair(database: str, instances: Instances) -> Pair:
     """Two instances, A and B, on the test's database, started together."""
     a, b = instances.start(database, 2)
     return a, b

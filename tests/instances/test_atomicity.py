@@ -22,13 +22,17 @@ from maestro_mcp.core.service.front import PRUNING
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.protocol import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, IF_MATCH_HEADER
 from maestro_mcp.settings import DEFAULT_REAP_INTERVAL
-from tests.support.instances import REQUEST_TIMEOUT, FollowingFeed, head_of, new_project, seq_of
-from tests.support.servers import ServerProcess
+from tests.support.instances import (
+    REQUEST_TIMEOUT,
+    FollowingFeed,
+    Pair,
+    head_of,
+    new_project,
+    seq_of,
+)
 from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.only_store("postgresql")
-
-Pair = tuple[ServerProcess, ServerProcess]
 T = TypeVar("T")
 ROUNDS = 8
 

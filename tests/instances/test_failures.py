@@ -29,6 +29,7 @@ from tests.support.instances import (
     FollowingFeed,
     Instances,
     LoadLoop,
+    Pair,
     all_acks,
     head_of,
     new_project,
@@ -41,8 +42,6 @@ from tests.support.servers import ServerProcess, live_server
 from tests.support.waiting import WAIT, wait_for
 
 pytestmark = pytest.mark.only_store("postgresql")
-
-Pair = tuple[ServerProcess, ServerProcess]
 
 LISTEN_APPLICATION = "maestro-listen"
 DELIVERY_BOUND = 1.0

@@ -18,14 +18,12 @@ from mcp.client.session import IncomingMessage
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
-from tests.support.instances import new_project
+from tests.support.instances import Pair, new_project
 from tests.support.mcp import call
 from tests.support.servers import ServerProcess
 from tests.support.waiting import WAIT
 
 pytestmark = [pytest.mark.only_store("postgresql"), pytest.mark.anyio]
-
-Pair = tuple[ServerProcess, ServerProcess]
 NextUri = Callable[[], Awaitable[str]]  # the URI of the next notification
 
 

@@ -24,6 +24,7 @@ from tests.support import nginx
 from tests.support.instances import (
     FollowingFeed,
     LoadLoop,
+    Pair,
     all_acks,
     head_of,
     new_project,
@@ -35,8 +36,6 @@ from tests.support.servers import ServerProcess
 from tests.support.waiting import WAIT, wait_for
 
 pytestmark = pytest.mark.only_store("postgresql")
-
-Pair = tuple[ServerProcess, ServerProcess]
 
 
 def port_of(instance: ServerProcess) -> int:

@@ -9,17 +9,15 @@ import pytest
 from tests.support.instances import (
     FollowingFeed,
     LoadLoop,
+    Pair,
     all_acks,
     head_of,
     new_project,
     running,
     seq_of,
 )
-from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.only_store("postgresql")
-
-Pair = tuple[ServerProcess, ServerProcess]
 
 
 def test_concurrent_writes_on_both_form_one_gap_free_sequence_on_every_feed(pair: Pair) -> None:

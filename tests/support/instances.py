@@ -63,6 +63,10 @@ request, so that it does not spin through its budget against a closed port."""
 # --- instances ---------------------------------------------------------------------------
 
 
+Pair = tuple[ServerProcess, ServerProcess]
+"""Two instances on one database, A and B (the ``pair`` fixture)."""
+
+
 def start_instances(database: str, count: int, *extra: str) -> list[ServerProcess]:
     """``count`` ``maestro serve`` processes on ``database``, started at the same moment;
     returns them once every one listens. If one fails to start, the others are stopped and
