@@ -322,10 +322,12 @@ def _reads_only(query: Any) -> bool:
     else, and anything that is not plain text, counts as a write."""
     if not isinstance(query, str):
         return False
-    text = query.lstrip().upper()
-    if text.startswith("SELECT"):
-        return True
-    return text.startswith("WITH") and not any(word in text for word in _WRITING_WORDS)
+    text = query.lstrip()
+    start = text[:6].upper()
+    if start == "SELECT":
+        return True  # the usual case, decided on six characters (it runs per statement)
+    upper = text.upper()
+    return start.startswith("WITH") and not any(word in upper for word in _WRITING_WORDS)
 
 
 def _undo_batch(tx: Transaction, exc: BaseException) -> BatchUndone:
