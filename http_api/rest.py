@@ -129,10 +129,15 @@ async def call(
 
 
 async def write(
-    request: Request, fn: Callable[..., Result[Any]], *args: Any, **kwargs: Any
+    request: Request,
+    fn: Callable[..., Result[Any]],
+    *args: Any,
+    reads: tuple[str, ...] = (),
+    **kwargs: Any,
 ) -> Result[Any]:
-    """A write, committed together with the writes that arrive with it (group commit)."""
-    return await core_of(request).write(partial(fn, *args, **kwargs))
+    """A write, committed together with the writes that arrive with it (group commit);
+    ``reads``: the entities it reads first (Core.write)."""
+    return await core_of(request).write(partial(fn, *args, **kwargs), reads=reads)
 
 
 def service_of(request: Request) -> Service:
@@ -201,11 +206,16 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
                 entity_id,
                 patch,
                 expected_version=expected,
+                reads=(entity_id,),
                 **extra,
             )
         else:
             result = await write(
-                request, resource.delete(service), entity_id, expected_version=expected
+                request,
+                resource.delete(service),
+                entity_id,
+                expected_version=expected,
+                reads=(entity_id,),
             )
         return entity_response(result)
 

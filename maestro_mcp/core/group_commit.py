@@ -22,6 +22,10 @@ not wait for a write's statements at its end (PostgreSQL: one round trip less pe
 write). A failure it then cannot pin on one write undoes the whole batch
 (``BatchUndone``), which runs again at once, carefully; its callers only hear of
 that run.
+
+A write may name the entities it will read (``run(..., reads=...)``): the batch passes
+them all to ``Store.batch(reads=...)``, so that a backend whose reads cost a round trip
+(PostgreSQL) can fetch them together instead of one round trip per write.
 """
 
 import asyncio
@@ -29,7 +33,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .storage import BatchUndone, Contended, Store
 
@@ -38,7 +42,13 @@ T = TypeVar("T")
 DEFAULT_MAX_BATCH = 64  # bounds how long the first write of a batch waits for its COMMIT
 MAX_FIRST_TRIES = 3  # deadlocks a write may lose while first in its batch before it fails
 
-_Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]
+
+class _Job(NamedTuple):
+    operation: Callable[[], Any]
+    future: "asyncio.Future[Any]"
+    reads: tuple[str, ...]  # ids of the entities it will read first (a hint)
+
+
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
@@ -69,13 +79,14 @@ class GroupCommit:
         self._jobs.put(None)
         await asyncio.to_thread(thread.join)
 
-    async def run(self, operation: Callable[[], T]) -> T:
+    async def run(self, operation: Callable[[], T], *, reads: tuple[str, ...] = ()) -> T:
         """Run ``operation`` (which writes through ``Store.write``) in the next batch;
-        return its result once that batch is committed."""
+        return its result once that batch is committed. ``reads``: ids of entities it
+        will read, which the batch may fetch ahead with the other writes' (a hint)."""
         if self._thread is None or self._loop is None or self._stopped:
             raise RuntimeError("group commit is not running")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._jobs.put((operation, future))
+        self._jobs.put(_Job(operation, future, reads))
         if self._stopped and not future.done():
             # The writer ended between the check above and the put: nobody will take it.
             future.set_exception(RuntimeError("group commit is not running"))
@@ -92,7 +103,7 @@ class GroupCommit:
             # However the thread ends, no caller may wait forever for its answer.
             self._stopped = True
             stranded = RuntimeError("group commit stopped before this write ran")
-            self._answer([(job[1], None, stranded) for job in self._drain() if job is not None])
+            self._answer([(job.future, None, stranded) for job in self._drain() if job is not None])
 
     def _drain(self) -> list[_Job | None]:
         """Everything queued now, without waiting."""
@@ -126,7 +137,7 @@ class GroupCommit:
             try:
                 outcomes, again = self._commit(jobs)
             except BaseException as exc:  # not an Exception: still, answer every caller
-                outcomes, again = [(future, None, exc) for _, future in jobs], []
+                outcomes, again = [(job.future, None, exc) for job in jobs], []
             self._answer(outcomes)
 
     def _answer(self, outcomes: list[_Outcome]) -> None:
@@ -151,13 +162,15 @@ class GroupCommit:
         end; if that meets a failure it cannot pin on one write, nothing was kept and
         the batch runs again, each write's errors its own."""
         tries = {
-            future: self._first_tries[future] for _, future in jobs if future in self._first_tries
+            job.future: self._first_tries[job.future]
+            for job in jobs
+            if job.future in self._first_tries
         }
         try:
             return self._run_batch(jobs, careful=False)
         except BatchUndone:
-            for _, future in jobs:  # the undone run counted for nothing
-                self._first_tries.pop(future, None)
+            for job in jobs:  # the undone run counted for nothing
+                self._first_tries.pop(job.future, None)
             self._first_tries.update(tries)
             self.undone += 1
             return self._run_batch(jobs, careful=True)
@@ -165,16 +178,17 @@ class GroupCommit:
     def _run_batch(self, jobs: list[_Job], *, careful: bool) -> tuple[list[_Outcome], list[_Job]]:
         outcomes: list[_Outcome] = []
         again: list[_Job] = []
+        reads = tuple(entity for job in jobs for entity in job.reads)
         try:
-            with self.store.batch(careful=careful):
-                for n, (operation, future) in enumerate(jobs):
+            with self.store.batch(careful=careful, reads=reads):
+                for n, (operation, future, _) in enumerate(jobs):
                     try:
                         outcomes.append((future, operation(), None))
                     except BatchUndone:
                         raise
                     except Contended as exc:
                         if self._once_more(future, first=n == 0):
-                            again.append((operation, future))
+                            again.append(jobs[n])
                         else:
                             outcomes.append((future, None, exc))
                     except Exception as exc:
@@ -185,9 +199,9 @@ class GroupCommit:
             # BEGIN or COMMIT failed, or SQLite dropped the transaction: nothing of this
             # batch was written. Every write gets that error, also those that had failed
             # on their own: their errors described state that was never committed.
-            for _, future in jobs:
-                self._first_tries.pop(future, None)
-            return [(future, None, exc) for _, future in jobs], []
+            for job in jobs:
+                self._first_tries.pop(job.future, None)
+            return [(job.future, None, exc) for job in jobs], []
         for future, _, _ in outcomes:
             self._first_tries.pop(future, None)
         self.batches += 1

@@ -93,10 +93,11 @@ class Core:
                 self._reading -= 1
                 self._readers.notify_all()
 
-    async def write(self, operation: Callable[[], T]) -> T:
+    async def write(self, operation: Callable[[], T], *, reads: tuple[str, ...] = ()) -> T:
         """Run a write of the service in the next group-commit batch; its result comes
-        back once that batch is committed."""
-        return await self.commits.run(operation)
+        back once that batch is committed. ``reads``: ids of the entities it reads
+        first, fetched with the batch's other writes' where the store gains by it."""
+        return await self.commits.run(operation, reads=reads)
 
     # --- lifecycle ------------------------------------------------------------------
 

@@ -357,7 +357,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
                 expected_version=expectedVersion,
                 claim_token=claimToken,
                 release=release,
-            )
+            ),
+            reads=(taskId,),
         )
         task = result.value
         return TaskResult(
@@ -371,7 +372,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     async def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
         """Delete a task and its sub-tasks."""
         result = await core.write(
-            partial(service.delete_task, taskId, expected_version=expectedVersion)
+            partial(service.delete_task, taskId, expected_version=expectedVersion),
+            reads=(taskId,),
         )
         project = await env.project_of(result.value.project_id)
         return DeletedResult(project=project, deleted=taskId, seq=result.seq)

@@ -3,7 +3,7 @@
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -36,11 +36,11 @@ async def commits(db: Store) -> AsyncIterator[GroupCommit]:
 
 
 async def queue_as_one_batch(
-    commits: GroupCommit, *operations: Callable[[], Any]
+    commits: GroupCommit, *operations: Callable[[], Any], reads: Sequence[tuple[str, ...]] = ()
 ) -> list["asyncio.Future[Any]"]:
     """Queue ``operations`` while the writer thread is held, so that it takes them as
     one batch; returns their futures once the writer took them (the batch before,
-    which held it, is answered)."""
+    which held it, is answered). ``reads``: what each operation says it reads."""
     entered, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -50,7 +50,10 @@ async def queue_as_one_batch(
     holding = asyncio.ensure_future(commits.run(hold))
     await anyio.to_thread.run_sync(entered.wait)
     futures: list[asyncio.Future[Any]] = [
-        asyncio.ensure_future(commits.run(operation)) for operation in operations
+        asyncio.ensure_future(commits.run(operation, reads=read))
+        for operation, read in zip(
+            operations, [*reads, *[()] * (len(operations) - len(reads))], strict=True
+        )
     ]
     await asyncio.sleep(0)  # every write reaches the queue
     release.set()
@@ -67,6 +70,29 @@ async def one_batch(
     with anyio.fail_after(10):
         await asyncio.wait(futures)
     return futures
+
+
+async def test_a_batch_is_told_what_its_writes_will_read(
+    db: Store, commits: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit passes the ids every write of the batch named to ``Store.batch``
+    (which may fetch them together: tests/core/storage/test_read_ahead.py)."""
+    told: list[tuple[str, ...]] = []
+    batch = db.batch
+
+    def telling(*, careful: bool = True, reads: tuple[str, ...] = ()) -> Any:
+        told.append(reads)
+        return batch(careful=careful, reads=reads)
+
+    monkeypatch.setattr(db, "batch", telling)
+    service = Service(db)
+    names = ("a", "b", "c")
+    operations = [create_project(service, name) for name in names]
+    futures = await queue_as_one_batch(commits, *operations, reads=[("x",), (), ("y", "z")])
+    with anyio.fail_after(10):
+        await asyncio.wait(futures)
+    assert [future.result().value.name for future in futures] == list(names)
+    assert told[-1] == ("x", "y", "z")
 
 
 def create_project(service: Service, name: str) -> Callable[[], Any]:

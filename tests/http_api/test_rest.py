@@ -4,6 +4,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from http_api import Settings
+from tests.support.core import told_group_commit
 from tests.support.servers import in_process
 
 
@@ -387,3 +388,14 @@ def test_one_name_finds_one_project_unless_a_second_is_asked_for(client: TestCli
     renamed = client.patch(f"/api/projects/{other['id']}", json={"name": "web app"})
     assert renamed.status_code == 409
     assert renamed.json()["error"]["code"] == "name_taken"
+
+
+def test_a_change_to_one_entity_names_it_to_group_commit(
+    client: TestClient, task: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PATCH and DELETE of one entity say which one they read first: a batch of them
+    reads all of theirs at once (core/group_commit.py)."""
+    told = told_group_commit(monkeypatch)
+    assert client.patch(f"/api/tasks/{task['id']}", json={"title": "t2"}).status_code == 200
+    assert client.delete(f"/api/tasks/{task['id']}").status_code == 200
+    assert told == [(task["id"],), (task["id"],)]

@@ -3,6 +3,8 @@
 import pytest
 from mcp import Client
 
+from maestro_mcp.mcp_server import MaestroMCP
+from tests.support.core import told_group_commit
 from tests.support.mcp import call, refused, unique
 
 pytestmark = pytest.mark.anyio
@@ -85,3 +87,16 @@ async def test_list_tasks_pages_with_a_cursor(mcp_client: Client) -> None:
     assert seen == titles  # every task once, in creation order
     gone = await refused(mcp_client, "list_tasks", project=project, cursor="task_deleted")
     assert "no longer exists: list again from the start" in gone
+
+
+async def test_a_change_to_a_task_names_it_to_group_commit(
+    maestro: MaestroMCP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """update_task and delete_task say which task they read first (core/group_commit.py)."""
+    async with Client(maestro.server) as client:
+        project = (await call(client, "create_project", name=unique("Demo")))["project"]
+        task = (await call(client, "create_task", title="t", project=project["id"]))["task"]
+        told = told_group_commit(monkeypatch)
+        await call(client, "update_task", taskId=task["id"], title="t2")
+        await call(client, "delete_task", taskId=task["id"])
+    assert told == [(task["id"],), (task["id"],)]

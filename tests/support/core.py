@@ -9,6 +9,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import (
     ClaimRequest,
     ProjectCreate,
@@ -125,3 +128,20 @@ def fill_every_kind(service: Service) -> Filled:
         retry_key="create-once",
         retry_body=retry_body,
     )
+
+
+def told_group_commit(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """What each write from now on that names what it reads tells group commit (the
+    core's own chores, which name nothing, are left out)."""
+    told: list[tuple[str, ...]] = []
+    run = GroupCommit.run
+
+    async def telling(
+        self: GroupCommit, operation: Callable[[], Any], *, reads: tuple[str, ...] = ()
+    ) -> Any:
+        if reads:
+            told.append(reads)
+        return await run(self, operation, reads=reads)
+
+    monkeypatch.setattr(GroupCommit, "run", telling)
+    return told

@@ -319,10 +319,14 @@ class Store(Protocol):
 
     def write(self) -> AbstractContextManager[Rows]: ...
     def read(self) -> AbstractContextManager[Rows]: ...
-    def batch(self, *, careful: bool = True) -> AbstractContextManager[None]:
+    def batch(
+        self, *, careful: bool = True, reads: tuple[str, ...] = ()
+    ) -> AbstractContextManager[None]:
         """Group commit. ``careful=False`` lets the backend wait for a write's statements
         only when it reads a result, not at the write's end: a failure it cannot pin on
-        one write then undoes the whole batch with ``BatchUndone``."""
+        one write then undoes the whole batch with ``BatchUndone``. ``reads``: ids of
+        entities the batch's writes will read, which a backend whose reads cost a round
+        trip may fetch together (a hint: what is read is the same either way)."""
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's changes are committed."""

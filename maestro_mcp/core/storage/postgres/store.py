@@ -55,6 +55,7 @@ from .locks import lock_key
 from .log_rows import NOTIFY_CHANNEL, PgLogReader, RecentCommits
 from .rows import PgRows
 from .schema import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
+from .task_rows import ReadAhead
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class Transaction:
     wrote: bool = False  # the current write (without a savepoint) sent anything but a read
     reserved: list[str] = field(default_factory=list)  # idempotency keys it inserted
     writing: bool = False  # inside a write of the batch (they do not nest)
+    read_ahead: ReadAhead = field(default_factory=ReadAhead)  # task_rows.py
 
     def sync(self) -> None:
         """Wait for every statement sent so far, raising the first one's error."""
@@ -229,6 +231,10 @@ class Transaction:
         del self.reserved[mark.reserved :]
         if rolled_back:
             self.held = set(mark.held)
+            # Rows read ahead since may be its changes, or rows of a project whose lock
+            # the rollback gave back. Without a savepoint it wrote nothing (else the
+            # batch is undone) and its locks stay: the rows stay true.
+            self.read_ahead.forget()
         elif reserved and not self.conn.broken:
             # Sent without waiting: should it fail, the next sync undoes the batch.
             self.conn.execute("DELETE FROM idempotency WHERE key = ANY(%s)", (reserved,))
@@ -295,9 +301,10 @@ def _own_failure(tx: Transaction, exc: BaseException) -> bool:
 
 
 class _Watched:
-    """The batch's connection as a write without a savepoint sees it: every statement
-    goes to the connection, and one that is not a SELECT marks the write as having
-    written (its failure then undoes the batch: nothing else can undo it alone)."""
+    """The batch's connection as its writes see it: every statement goes to the
+    connection, and one that is not a SELECT marks the write as having written (without
+    a savepoint, its failure then undoes the batch: nothing else can undo it alone) and
+    may make rows read ahead stale (``ReadAhead.changed``)."""
 
     __slots__ = ("_tx",)
 
@@ -305,9 +312,11 @@ class _Watched:
         self._tx = tx
 
     def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        tx = self._tx
         if not _reads_only(query):
-            self._tx.wrote = True
-        return self._tx.conn.execute(query, params, **options)
+            tx.wrote = True
+            tx.read_ahead.changed(query, params)
+        return tx.conn.execute(query, params, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tx.conn, name)
@@ -508,13 +517,14 @@ class PgStore:
                 raise RuntimeError("a write inside a write of a batch")
             tx.writing = True
             try:
+                # The connection as the write's rows see it: it notes their writes.
+                watched = cast(Connection, _Watched(tx))
                 if tx.careful or not tx.unsynced:
                     with self._savepoint(tx):
-                        yield PgRows(tx.conn, tx, self)
+                        yield PgRows(watched, tx, self)
                 else:
                     with self._without_savepoint(tx):
-                        # The connection as the write's rows see it: it notes their writes.
-                        yield PgRows(cast(Connection, _Watched(tx)), tx, self)
+                        yield PgRows(watched, tx, self)
             finally:
                 tx.writing = False
             return
@@ -526,7 +536,7 @@ class PgStore:
             callback()
 
     @contextmanager
-    def batch(self, *, careful: bool = True) -> Iterator[None]:
+    def batch(self, *, careful: bool = True, reads: tuple[str, ...] = ()) -> Iterator[None]:
         """One transaction for every ``write()`` this thread makes inside the block, each
         in its own savepoint; the callbacks of ``after_commit`` run after its COMMIT.
 
@@ -536,8 +546,12 @@ class PgStore:
         one write, so the whole batch is rolled back and raises ``BatchUndone``; the
         caller runs it again carefully. The writes after the first also go without a
         savepoint (``_without_savepoint``). Failures are rare (the domain's rules are
-        checked before anything is written), so what is saved pays for them."""
+        checked before anything is written), so what is saved pays for them.
+
+        ``reads``: what the writes will read; the tasks among them are fetched with the
+        batch's first read of a task (task_rows.py, "Read-ahead"): one round trip."""
         with self._transaction(batch=True, careful=careful) as tx:
+            tx.read_ahead = ReadAhead(reads)
             yield
             if tx.undone is not None:
                 # A write swallowed the BatchUndone it was given: the batch is void all

@@ -2,6 +2,16 @@
 
 A task is read with its links and dependencies in one query (array subqueries): one
 round trip per read, where SQLite, in process, makes three.
+
+**Read-ahead.** A group-commit batch knows the entities its writes will read first
+(``Store.batch(reads=...)``; ids of other entities than tasks are ignored here). The
+batch's first ``get_task`` fetches all those tasks in its one round trip; a row is
+kept only if its project's lock was held when it was read (the batch holds it until
+COMMIT: nobody else can change the row meanwhile), and serves the next ``get_task`` of
+that task in the batch, once. A kept row is dropped as soon as the transaction sends
+anything that may change rows (``ReadAhead.changed``: all of them, but for an upsert
+of one task, which drops that task's) or rolls a write back; a task whose row is gone
+is read again. So a read from the read-ahead returns what the query would have.
 """
 
 from collections.abc import Iterable, Sequence
@@ -9,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from ...ids import TASK_PREFIX
 from ...models import Claim, Task, TaskFilter
 from ..rules_sql import Dialect, TaskRules
+from .locks import lock_key
 
 if TYPE_CHECKING:
-    from .store import Transaction
+    from .store import PgStore, Transaction
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -53,6 +65,35 @@ def upsert(table: str, columns: str) -> str:
 _UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
 
 
+class ReadAhead:
+    """The task rows a batch's writes will read, fetched together (see the module's
+    docstring for when one may be used)."""
+
+    __slots__ = ("rows", "unfetched")
+
+    def __init__(self, reads: Iterable[str] = ()) -> None:
+        # The tasks among ``reads``, until the batch's first task read fetches them.
+        self.unfetched = {i for i in reads if i.startswith(TASK_PREFIX)}
+        self.rows: dict[str, tuple[Any, ...]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.unfetched or self.rows)
+
+    def changed(self, query: Any, params: Any) -> None:
+        """A statement that may change rows was sent."""
+        if not self.rows:
+            return
+        if query is _UPSERT_TASK:
+            self.rows.pop(params[0], None)  # it changes that task's row, and no other
+        else:
+            self.rows.clear()
+
+    def forget(self) -> None:
+        """A write was rolled back: the rows read since may be its changes, or rows of
+        a project whose lock the rollback gave back."""
+        self.rows.clear()
+
+
 def _task(row: Sequence[Any]) -> Task:
     claim = None
     if row[14] is not None:
@@ -84,6 +125,7 @@ class TaskQueries:
     __slots__ = ()
     conn: Connection
     tx: "Transaction | None"
+    store: "PgStore"
 
     def lock_tasks_projects(self, task_ids: Iterable[str]) -> None: ...  # rows.py
     def lock_projects(self, project_ids: Iterable[str | None]) -> None: ...  # rows.py
@@ -102,8 +144,26 @@ class TaskQueries:
 
     def get_task(self, task_id: str) -> Task | None:
         self.lock_tasks_projects([task_id])
+        if self.tx is not None and self.tx.read_ahead:
+            return self._get_task_ahead(task_id, self.tx)
         found = self._load_tasks("id = %(id)s", {"id": task_id})
         return found[0] if found else None
+
+    def _get_task_ahead(self, task_id: str, tx: "Transaction") -> Task | None:
+        ahead = tx.read_ahead
+        row = ahead.rows.pop(task_id, None)
+        if row is not None:
+            return _task(row)
+        ids = [task_id, *(ahead.unfetched - {task_id})]
+        ahead.unfetched.clear()  # fetched once: a row dropped since is read alone
+        found = None
+        for row in self.conn.execute(f"SELECT {_TASK_READ} FROM tasks WHERE id = ANY(%s)", (ids,)):
+            self.store.project_of[row[0]] = row[1]
+            if row[0] == task_id:
+                found = row
+            elif lock_key(row[1]) in tx.held:
+                ahead.rows[row[0]] = row  # read under its project's lock, held until COMMIT
+        return None if found is None else _task(found)
 
     def get_tasks(self, task_ids: Iterable[str]) -> list[Task]:
         ids = list(dict.fromkeys(task_ids))

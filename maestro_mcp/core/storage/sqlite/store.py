@@ -144,7 +144,7 @@ class SqliteStore:
             yield rows
 
     @contextmanager
-    def batch(self, *, careful: bool = True) -> Iterator[None]:
+    def batch(self, *, careful: bool = True, reads: tuple[str, ...] = ()) -> Iterator[None]:
         """One transaction for every ``write()`` this thread makes inside the block.
 
         This is group commit: the writes share one BEGIN and one COMMIT, each in its
@@ -152,7 +152,8 @@ class SqliteStore:
         the block raises ``BatchAborted`` at its end and nothing of it was kept.
         Callbacks given to ``after_commit`` inside run once the COMMIT has succeeded,
         and are dropped if it fails. ``careful`` changes nothing here: SQLite answers
-        every statement at once, so each write's errors are always its own.
+        every statement at once, so each write's errors are always its own; nor does
+        ``reads``: a read in process costs no round trip worth saving.
         """
         conn = self.conn
         batch = _Batch()
