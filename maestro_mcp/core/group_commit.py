@@ -26,12 +26,29 @@ that run.
 A write may name the entities it will read (``run(..., reads=...)``): the batch passes
 them all to ``Store.batch(reads=...)``, so that a backend whose reads cost a round trip
 (PostgreSQL) can fetch them together instead of one round trip per write.
+
+**Gathering** (``Gathering``). With several writers each keeping a write in flight,
+batches settled into two halves taking turns: while one half committed, the other
+queued. Every batch pays the same fixed cost (PostgreSQL: BEGIN, the project's lock,
+the append and COMMIT, two round trips), so halves cost more per write than one batch
+of all. The writer therefore remembers how many writes were in flight at the end of
+each of the last ``RECENT_BATCHES`` batches (the batch and those queued behind it).
+While a batch has fewer writes than the most of them, it waits for more, for at most
+as long as the last batch took and never more than ``GATHER_MAX_S``: a write arriving
+in that time would otherwise wait about as long for the next batch. A writer alone
+does not wait; a wait that no write joins forgets the history, so writes that once
+overlapped (two agents at the same moment, a chore) cost the next lone write one
+wait, at most. Where the clock or lock timeouts are too coarse for a bound of
+milliseconds (Windows), batches do not wait.
 """
 
 import asyncio
 import contextlib
 import queue
+import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
@@ -39,8 +56,40 @@ from .storage import BatchUndone, Contended, Store
 
 T = TypeVar("T")
 
-DEFAULT_MAX_BATCH = 64  # bounds how long the first write of a batch waits for its COMMIT
+# Bounds how long the first write of a batch waits for its COMMIT (with the gathering).
+DEFAULT_MAX_BATCH = 64
 MAX_FIRST_TRIES = 3  # deadlocks a write may lose while first in its batch before it fails
+RECENT_BATCHES = 8  # batches whose writes in flight say how many to gather
+# The longest a batch waits for writes to gather. Windows' timer ticks (≈ 15 ms) would
+# turn it into a sleep of a tick: there, batches do not wait.
+GATHER_MAX_S = 0.0 if sys.platform == "win32" else 0.002
+
+
+class Gathering:
+    """How many writes a batch waits for, and for how long (module docstring)."""
+
+    def __init__(self, *, bound_s: float = GATHER_MAX_S) -> None:
+        self.bound_s = bound_s
+        self._in_flight: deque[int] = deque(maxlen=RECENT_BATCHES)
+        self._last_batch_s = 0.0
+
+    def ran(self, batch: int, queued: int, seconds: float) -> None:
+        """A batch of ``batch`` writes ran in ``seconds``; ``queued`` waited behind it."""
+        self._in_flight.append(batch + queued)
+        self._last_batch_s = seconds
+
+    def wanted(self) -> int:
+        """How many writes the next batch waits for: the most recently in flight."""
+        return max(self._in_flight, default=1)
+
+    def wait_s(self) -> float:
+        """The longest the next batch waits for them."""
+        return min(self._last_batch_s, self.bound_s)
+
+    def none_came(self) -> None:
+        """A batch waited and no write joined it: the writes in flight were a passing
+        overlap, not writers still at work."""
+        self._in_flight.clear()
 
 
 class _Job(NamedTuple):
@@ -53,14 +102,22 @@ _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
 class GroupCommit:
-    def __init__(self, store: Store, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        gathering: Gathering | None = None,
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.gathering = gathering or Gathering()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.batches = 0  # for tests and diagnostics: how many transactions it committed
         self.undone = 0  # and how many careless batches it had to run again carefully
+        self.gathered = 0  # and how many waited for more writes (see Gathering)
         # Writes that lost a deadlock while first in their batch, and how often.
         self._first_tries: dict[asyncio.Future[Any], int] = {}
         self._stopped = False
@@ -125,20 +182,45 @@ class GroupCommit:
                 if job is None:
                     break
                 jobs = [job]
-            while len(jobs) < self.max_batch and not stopping:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                jobs.append(more)
+            if not stopping:
+                stopping = self._gather(jobs)
+            began = time.perf_counter()
             try:
                 outcomes, again = self._commit(jobs)
             except BaseException as exc:  # not an Exception: still, answer every caller
                 outcomes, again = [(job.future, None, exc) for job in jobs], []
+            self.gathering.ran(len(jobs), self._jobs.qsize(), time.perf_counter() - began)
             self._answer(outcomes)
+
+    def _gather(self, jobs: list[_Job]) -> bool:
+        """Add the writes queued to ``jobs``, waiting for more while recent batches say
+        more are in flight (module docstring, Gathering); True if the queue ended."""
+        wanted = min(self.max_batch, self.gathering.wanted())
+        deadline: float | None = None
+        before = len(jobs)  # when the wait began
+        while len(jobs) < self.max_batch:
+            try:
+                more = self._jobs.get_nowait()
+            except queue.Empty:
+                if len(jobs) >= wanted:
+                    return False
+                if deadline is None:
+                    wait = self.gathering.wait_s()
+                    if wait <= 0:
+                        return False
+                    self.gathered += 1
+                    deadline = time.perf_counter() + wait  # once: the bound is per batch
+                    before = len(jobs)
+                try:
+                    more = self._jobs.get(timeout=max(0.0, deadline - time.perf_counter()))
+                except queue.Empty:
+                    if len(jobs) == before:
+                        self.gathering.none_came()
+                    return False
+            if more is None:
+                return True
+            jobs.append(more)
+        return False
 
     def _answer(self, outcomes: list[_Outcome]) -> None:
         assert self._loop is not None

@@ -1,6 +1,7 @@
 """Group commit: writes that arrive together share one transaction, and fail alone."""
 
 import asyncio
+import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -12,7 +13,13 @@ import psycopg
 import pytest
 
 from maestro_mcp.core.errors import InvalidInput, NotFound
-from maestro_mcp.core.group_commit import MAX_FIRST_TRIES, GroupCommit
+from maestro_mcp.core.group_commit import (
+    GATHER_MAX_S,
+    MAX_FIRST_TRIES,
+    RECENT_BATCHES,
+    Gathering,
+    GroupCommit,
+)
 from maestro_mcp.core.models import ProjectCreate, ProjectPatch, TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Contended, Store, StoreUnavailable
@@ -444,6 +451,134 @@ async def test_stop_finishes_queued_writes_then_refuses(db: Store) -> None:
         assert len(await asyncio.gather(*writes)) == 5
     with pytest.raises(RuntimeError, match="not running"):
         await commits.run(service.list_projects)
+
+
+# --- gathering ---------------------------------------------------------------------------
+
+
+async def test_a_lone_writer_never_waits_to_gather(db: Store, commits: GroupCommit) -> None:
+    service = Service(db)
+    for name in ("a", "b", "c"):
+        await commits.run(create_project(service, name))
+    assert commits.gathered == 0
+
+
+async def test_after_writes_in_flight_together_a_lone_write_waits_once(
+    db: Store, commits: GroupCommit
+) -> None:
+    """Writes in flight at the end of a batch are the batch and those queued behind it;
+    a batch with fewer waits (a bounded time) for more, and commits when none came.
+    A wait that nobody joined is not repeated."""
+    service = Service(db)
+    before = commits.gathered
+    await one_batch(commits, *(create_project(service, f"p{n}") for n in range(4)))
+    # The holding write ran with four queued behind it: those four waited for a fifth.
+    assert commits.gathered == before + 1
+    with anyio.fail_after(10):
+        assert (await commits.run(create_project(service, "alone"))).value.name == "alone"
+        assert commits.gathered == before + 2  # four were in flight at the end of theirs
+        await commits.run(create_project(service, "alone again"))
+    assert commits.gathered == before + 2
+
+
+def test_the_writes_in_flight_are_a_batch_and_those_queued_behind_it() -> None:
+    gathering = Gathering(bound_s=1.0)
+    assert (gathering.wanted(), gathering.wait_s()) == (1, 0.0)
+    gathering.ran(batch=4, queued=4, seconds=0.003)
+    gathering.ran(batch=8, queued=0, seconds=0.5)
+    assert (gathering.wanted(), gathering.wait_s()) == (8, 0.5)  # the most; the last
+
+
+def test_the_wait_is_bounded() -> None:
+    gathering = Gathering()
+    gathering.ran(batch=8, queued=0, seconds=10.0)
+    assert gathering.wait_s() == GATHER_MAX_S
+
+
+def test_writes_once_in_flight_are_forgotten_after_a_few_batches() -> None:
+    gathering = Gathering()
+    gathering.ran(batch=8, queued=0, seconds=0.001)
+    for _ in range(RECENT_BATCHES - 1):
+        gathering.ran(batch=1, queued=0, seconds=0.001)
+    assert gathering.wanted() == 8
+    gathering.ran(batch=1, queued=0, seconds=0.001)
+    assert gathering.wanted() == 1
+
+
+def test_a_wait_nobody_joined_forgets_the_writes_in_flight() -> None:
+    gathering = Gathering()
+    gathering.ran(batch=8, queued=0, seconds=0.001)
+    gathering.none_came()
+    assert gathering.wanted() == 1
+
+
+class ArrivingQueue:
+    """The writer's queue, with writes that arrive only while it waits for them."""
+
+    def __init__(self, *arriving: Any) -> None:
+        self.arriving = list(arriving)
+        self.waits: list[float] = []
+
+    def get_nowait(self) -> Any:
+        raise queue.Empty
+
+    def get(self, timeout: float | None = None) -> Any:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if not self.arriving:
+            raise queue.Empty
+        return self.arriving.pop(0)
+
+
+def gathering(
+    db: Store, jobs: ArrivingQueue, in_flight: int, *, max_batch: int = 64
+) -> GroupCommit:
+    """A writer (not started) whose last batch had ``in_flight`` writes in flight and
+    took a second, reading ``jobs``."""
+    commits = GroupCommit(db, max_batch=max_batch, gathering=Gathering(bound_s=0.5))
+    commits.gathering.ran(batch=in_flight, queued=0, seconds=1.0)
+    commits._jobs = jobs  # type: ignore[assignment]
+    return commits
+
+
+def test_a_batch_gathers_as_many_writes_as_were_in_flight(db: Store) -> None:
+    arriving = ArrivingQueue("b", "c", "d", "e")
+    jobs: list[Any] = ["a"]
+    assert gathering(db, arriving, 4)._gather(jobs) is False
+    assert jobs == ["a", "b", "c", "d"]
+    assert arriving.arriving == ["e"]  # the next batch's
+
+
+def test_a_batch_waits_once_however_many_join_it(db: Store) -> None:
+    arriving = ArrivingQueue("b", "c", "d")
+    jobs: list[Any] = ["a"]
+    assert gathering(db, arriving, 8)._gather(jobs) is False
+    assert jobs == ["a", "b", "c", "d"]  # then nothing more came in time
+    waits = arriving.waits
+    assert len(waits) == 4
+    assert all(0 <= wait <= 0.5 for wait in waits)
+    # One deadline for the batch: each wait is shorter than the one before.
+    assert waits == sorted(waits, reverse=True)
+    assert len(set(waits)) == 4
+
+
+def test_a_batch_gathers_no_more_than_its_most(db: Store) -> None:
+    jobs: list[Any] = ["a"]
+    assert gathering(db, ArrivingQueue("b", "c"), 8, max_batch=2)._gather(jobs) is False
+    assert jobs == ["a", "b"]
+
+
+def test_the_end_of_the_queue_ends_gathering(db: Store) -> None:
+    jobs: list[Any] = ["a"]
+    assert gathering(db, ArrivingQueue("b", None, "c"), 8)._gather(jobs) is True
+    assert jobs == ["a", "b"]
+
+
+def test_a_lone_writer_s_batch_does_not_wait(db: Store) -> None:
+    arriving = ArrivingQueue("b")
+    jobs: list[Any] = ["a"]
+    assert gathering(db, arriving, 1)._gather(jobs) is False
+    assert (jobs, arriving.waits) == (["a"], [])
 
 
 class Fatal(BaseException):
