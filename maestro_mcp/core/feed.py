@@ -324,11 +324,17 @@ class Feed:
         ran): then the feed starts over from the new head, and every stream is ended so
         that its client comes back with its epoch and is reset (``new_history``)
         instead of taking the new history's events as the next ones. Called after an
-        outage, before anything is read."""
+        outage, before anything is read.
+
+        A backup restored in place (into the same database) keeps the epoch; its log
+        is then behind what the feed already sent. That gives the log a new epoch
+        (``Store.renew_epoch``), for every instance and every client."""
         assert self._log is not None
         epoch = self.store.epoch()
         if epoch == self.epoch:
-            return False
+            if self._log.head() >= self.head:
+                return False
+            epoch = self.store.renew_epoch()
         log.warning(
             "feed: the database's history changed (restored or failed over?): clients start over"
         )

@@ -21,7 +21,7 @@ from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Store
 from maestro_mcp.core.storage.location import open_store
-from tests.support.stores import give_new_history
+from tests.support.stores import give_new_history, rewind_log
 from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
@@ -317,6 +317,49 @@ async def test_a_database_restored_under_a_running_feed_ends_every_stream(
             with anyio.fail_after(WAIT):
                 await subscriber.wait_closed()
         assert feed.epoch != old_epoch
+        assert feed.subscriber_count == 0
+        assert not feed.check_history()  # once
+    finally:
+        await feed.stop()
+
+
+async def test_a_log_rewound_in_place_under_a_running_feed_gets_a_new_epoch(
+    db: Store, database: str
+) -> None:
+    """A backup restored into the same database keeps its epoch, but its log is behind
+    what the feed already sent: back from the outage, the feed names the log's history
+    anew (for every instance and client) and ends every stream."""
+    feed = Feed(db, poll_interval=0.01)
+    await feed.start()
+    try:
+        service = Service(db, on_commit=feed.notify)
+        subscriber = feed.subscribe()
+        kept = service.create_project(ProjectCreate(name="kept")).seq
+        sent = service.create_project(ProjectCreate(name="sent, then lost")).seq
+        received: list[int] = []
+        with anyio.fail_after(WAIT):
+            while sent not in received:
+                received += [event.seq for event in await subscriber.next_batch()]
+        old_epoch = feed.epoch
+        reader = feed._log
+        assert reader is not None
+        read_after = reader.read_after
+        outage = asyncio.Event()
+
+        def away_then_back(after: int, limit: int, **kw: Any) -> list[StoredEvent]:
+            if not outage.is_set():
+                outage.set()
+                rewind_log(database, kept)  # restored in place while the database was away
+                raise OSError("connection lost")
+            return read_after(after, limit, **kw)
+
+        with patch.object(reader, "read_after", side_effect=away_then_back):
+            service.create_project(ProjectCreate(name="during"))
+            with anyio.fail_after(WAIT):
+                await subscriber.wait_closed()
+        assert feed.epoch != old_epoch
+        assert db.epoch() == feed.epoch  # stored: other instances and clients see it
+        assert feed.head == kept
         assert feed.subscriber_count == 0
         assert not feed.check_history()  # once
     finally:

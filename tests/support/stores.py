@@ -184,6 +184,22 @@ def make_schema_newer(location: str) -> None:
     newer.close()
 
 
+def rewind_log(location: str, to_seq: int) -> None:
+    """Put ``location``'s log back to ``to_seq``, as restoring an older backup into the
+    same database would (its epoch stays: a restore in place keeps it)."""
+    if location.startswith(("postgresql:", "postgres:")):
+        with psycopg.connect(location, autocommit=True) as conn, conn.transaction():
+            conn.execute("DELETE FROM events WHERE seq > %s", (to_seq,))
+            conn.execute("UPDATE event_head SET seq = %s", (to_seq,))
+        return
+    import sqlite3
+
+    file = sqlite3.connect(location)
+    with file:
+        file.execute("DELETE FROM events WHERE seq > ?", (to_seq,))
+    file.close()
+
+
 def give_new_history(location: str) -> None:
     """Give ``location``'s log a new epoch, as restoring a backup into it would."""
     if location.startswith(("postgresql:", "postgres:")):

@@ -317,6 +317,10 @@ class Store(Protocol):
         (a restored backup, another database at the same address), so clients holding
         seqs of another history start over instead of resuming."""
 
+    def renew_epoch(self) -> str:
+        """Name the log's history anew and return its new epoch: for a log found
+        rewound where ``epoch()`` could not tell (a backup restored in place)."""
+
     def write(self) -> AbstractContextManager[Rows]: ...
     def read(self) -> AbstractContextManager[Rows]: ...
     def batch(

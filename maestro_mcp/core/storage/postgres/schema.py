@@ -10,6 +10,9 @@ Migrations run in one transaction under an advisory lock, so instances that star
 together apply them once. A migration is never edited once released.
 """
 
+# Names the log's history anew: an import, or a log found rewound (Store.renew_epoch).
+RENEW_EPOCH = "UPDATE maestro_schema SET epoch = md5(random()::text || clock_timestamp()::text)"
+
 # The one row of maestro_schema is made by the first migration; before it exists the
 # version is 0.
 MIGRATIONS: tuple[str, ...] = (

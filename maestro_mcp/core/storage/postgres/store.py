@@ -54,7 +54,7 @@ from . import locks, transfer_rows
 from .locks import lock_key
 from .log_rows import NOTIFY_CHANNEL, PgLogReader, RecentCommits
 from .rows import PgRows
-from .schema import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
+from .schema import MIGRATIONS, READABLE_FROM, RENEW_EPOCH, SCHEMA_VERSION
 from .task_rows import ReadAhead
 
 log = logging.getLogger(__name__)
@@ -778,6 +778,11 @@ class PgStore:
             self._recent.clear()  # commits remembered from another history
             self._epoch_seen = epoch
         return epoch
+
+    def renew_epoch(self) -> str:
+        with self._connection() as conn, self._errors():
+            conn.execute(RENEW_EPOCH)
+        return self.epoch()
 
     # --- moving a whole database ---------------------------------------------------------
 

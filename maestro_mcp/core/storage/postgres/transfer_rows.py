@@ -24,6 +24,7 @@ import psycopg
 
 from ..contract import NotEmpty, Unloadable
 from ..transfer import COLUMNS, TABLES
+from .schema import RENEW_EPOCH
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Row = dict[str, Any]
@@ -102,4 +103,4 @@ def load(conn: Connection, rows: Iterable[tuple[str, Row]]) -> None:
         )
     conn.execute("UPDATE event_head SET seq = COALESCE((SELECT MAX(seq) FROM events), 0)")
     # A new history: seqs of the copy are not the original's to resume from.
-    conn.execute("UPDATE maestro_schema SET epoch = md5(random()::text || clock_timestamp()::text)")
+    conn.execute(RENEW_EPOCH)

@@ -136,3 +136,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Names the log's history anew: an import, or a log found rewound (Store.renew_epoch).
+RENEW_EPOCH = "UPDATE history SET epoch = lower(hex(randomblob(8)))"

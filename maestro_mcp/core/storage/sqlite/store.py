@@ -20,7 +20,7 @@ from ..contract import Durability, SchemaTooNew
 from . import transfer_rows
 from .log_rows import SqliteLogReader
 from .rows import SqliteRows
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import MIGRATIONS, RENEW_EPOCH, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,11 @@ class SqliteStore:
         with self.read() as rows:
             (value,) = rows.conn.execute("SELECT epoch FROM history").fetchone()
         return str(value)
+
+    def renew_epoch(self) -> str:
+        with self.write() as rows:
+            rows.conn.execute(RENEW_EPOCH)
+        return self.epoch()
 
     def close(self) -> None:
         self._closed = True

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..contract import NotEmpty, Unloadable
 from ..transfer import COLUMNS, TABLES
+from .schema import RENEW_EPOCH
 
 Row = dict[str, Any]
 
@@ -143,4 +144,4 @@ def load(conn: sqlite3.Connection, rows: Iterable[tuple[str, Row]]) -> None:
         table, rowid, parent, _ = broken
         raise Unloadable(f"a row of {table} (rowid {rowid}) refers to a missing row of {parent}")
     # A new history: seqs of the copy are not the original's to resume from.
-    conn.execute("UPDATE history SET epoch = lower(hex(randomblob(8)))")
+    conn.execute(RENEW_EPOCH)
