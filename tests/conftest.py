@@ -1,4 +1,3 @@
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Store
 from maestro_mcp.core.storage.location import open_store
+from tests.support.ci import missing
 from tests.support.servers import LiveServer, live_server
 from tests.support.stores import (
     STORES,
@@ -64,9 +64,7 @@ def databases(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         return
     reason = unavailable_reason()
     if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
     made = PostgresDatabases.start(tmp_path_factory.mktemp("postgres"))
     yield made
     made.close()

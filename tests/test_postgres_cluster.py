@@ -1,6 +1,5 @@
 """The throwaway PostgreSQL cluster the PostgreSQL tests run on (tests/support/postgres.py)."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,20 +7,18 @@ import psycopg
 import pytest
 
 from tests.support import postgres
+from tests.support.ci import missing
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[postgres.Cluster]:
-    """A cluster of the test's own; without PostgreSQL's programs the test is skipped, except
-    on CI (``CI=true``) when no ``MAESTRO_TEST_PG_URL`` stands in for them: there it fails."""
+    """A cluster of the test's own; without PostgreSQL's programs the test is skipped,
+    or fails on CI (``CI=true``)."""
     if postgres.find_pg_bin("initdb") is None:
-        reason = (
+        missing(
             "PostgreSQL's initdb is not on PATH or in /usr/lib/postgresql/*/bin: "
             "run scripts/ensure-postgres to install it"
         )
-        if os.environ.get("CI") == "true" and postgres.test_cluster_url() is None:
-            pytest.fail(reason)
-        pytest.skip(reason)
     started = postgres.Cluster.start(tmp_path)
     yield started
     started.destroy()

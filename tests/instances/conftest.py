@@ -9,7 +9,8 @@ The rules of this package:
   test ends, and fails the test if one of them logged a traceback (an unhandled error is a
   bug, whatever the test asserted).
 - Tests that stop, restart or cut the database's connections use the session's throwaway
-  cluster (``cluster``); against ``MAESTRO_TEST_PG_URL`` they are skipped, with the reason.
+  cluster (``cluster``); against ``MAESTRO_TEST_PG_URL`` they are skipped, with the reason
+  (and fail under ``CI=true``, where nothing may be skipped).
 - One concern per test; nothing sleeps for a fixed time: tests wait for events
   (``wait_for``, a feed's ``follow_until``), and every load is bounded
   (``tests/support/instances.py``).
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.ci import missing
 from tests.support.instances import Instances, Pair
 from tests.support.postgres import Cluster
 from tests.support.stores import Databases, PostgresDatabases
@@ -35,7 +37,7 @@ def postgres(databases: Databases) -> PostgresDatabases:
 def cluster(postgres: PostgresDatabases) -> Cluster:
     """The throwaway cluster the databases live on, for tests that stop or restart it."""
     if postgres.cluster is None:
-        pytest.skip(
+        missing(
             "the test restarts PostgreSQL or ends its connections, which it does only on the "
             "throwaway cluster the suite starts, not on MAESTRO_TEST_PG_URL's server"
         )

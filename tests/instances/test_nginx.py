@@ -7,7 +7,6 @@ established connections grew when a client connected is the one serving it.
 """
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -21,6 +20,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
 from tests.support import nginx
+from tests.support.ci import missing
 from tests.support.instances import (
     FollowingFeed,
     LoadLoop,
@@ -47,9 +47,7 @@ def nginx_installed() -> None:
     """Skips the test without nginx (before any instance is started), fails it on CI."""
     reason = nginx.unavailable_reason()
     if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
 
 
 @pytest.fixture
