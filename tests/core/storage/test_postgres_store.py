@@ -289,14 +289,19 @@ def _waiting_on_a_lock(store: PgStore) -> int:
     return int(row[0]) if row else 0
 
 
-def test_instances_starting_together_migrate_once(database: str) -> None:
-    stores = [PgStore(database) for _ in range(6)]
+def test_instances_starting_together_migrate_once(databases: PostgresDatabases) -> None:
+    """Six instances migrate an empty database at once: each migration is applied once
+    (without the lock, two would create the same tables)."""
+    empty = databases.create_empty()
+    stores = [PgStore(empty) for _ in range(6)]
     try:
         with ThreadPoolExecutor(6) as pool:
             versions = list(pool.map(lambda s: s.migrate(), stores))
         assert versions == [SCHEMA_VERSION] * 6
         with stores[0].read() as rows:
             assert rows.head() == 0
+            ((made,),) = rows.conn.execute("SELECT count(*) FROM maestro_schema").fetchall()
+        assert made == 1
     finally:
         for store in stores:
             store.close()
