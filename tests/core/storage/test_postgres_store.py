@@ -7,20 +7,22 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
+import anyio
 import psycopg
 import pytest
 
 from maestro_mcp.core.events import EventType, PendingEvent
+from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
 from maestro_mcp.core.service import Result, Service
-from maestro_mcp.core.storage import Contended, SchemaTooNew
+from maestro_mcp.core.storage import Contended, SchemaTooNew, Store
 from maestro_mcp.core.storage.postgres import PgStore, log_rows
 from maestro_mcp.core.storage.postgres.schema import SCHEMA_VERSION
 from tests.support.stores import PostgresDatabases, make_schema_newer, with_database
-from tests.support.waiting import wait_for
+from tests.support.waiting import WAIT, wait_for
 
 pytestmark = pytest.mark.only_store("postgresql")
 
@@ -130,6 +132,43 @@ def test_an_instance_is_not_woken_by_its_own_notify(instances: Callable[[], PgSt
     assert woken == [None, others.seq]
     assert own.seq not in woken
     reader.close()
+
+
+class Deaf:
+    """A store whose feed readers do not LISTEN, as while a LISTEN connection is down."""
+
+    def __init__(self, store: PgStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> Any:
+        return self._store.log_reader(None)
+
+
+@pytest.mark.anyio
+async def test_without_listen_the_feed_polls_what_other_instances_commit(
+    instances: Callable[[], PgStore],
+) -> None:
+    """The backstop on its own: a feed told of no commit still delivers another
+    instance's, in order, by polling the head every ``poll_interval``."""
+    here, there = instances(), instances()
+    feed = Feed(cast(Store, Deaf(here)), poll_interval=0.05)
+    await feed.start()
+    try:
+        subscriber = feed.subscribe()
+        made = [
+            Service(there).create_project(ProjectCreate(name=f"elsewhere {n}")).seq
+            for n in range(3)
+        ]
+        seen: list[int] = []
+        with anyio.fail_after(WAIT):
+            while len(seen) < len(made):
+                seen += [event.seq for event in await subscriber.next_batch()]
+        assert seen == made
+    finally:
+        await feed.stop()
 
 
 def test_a_run_from_memory_is_followed_by_what_others_committed_after_it(
