@@ -92,11 +92,12 @@ def start_server(db: Path, *extra: str, durability: str = "normal", steady: bool
     return Process(server)
 
 
-def start_server_url(database: str, *extra: str) -> Process:
+def start_server_url(database: str, *extra: str, steady: bool = True) -> Process:
     """``maestro serve`` on a database URL (PostgreSQL), pinned to the server core;
-    returns once its MCP server answers."""
+    returns once listening and, when ``steady``, once its MCP server answers."""
     server = start_server_process(database, *extra, prefix=pin(SERVER_CORE), timeout=START_TIMEOUT)
-    until_mcp_answers(server.base_url)
+    if steady:
+        until_mcp_answers(server.base_url)
     return Process(server)
 
 

@@ -3,11 +3,14 @@
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import anyio
 import anyio.lowlevel
+import psycopg
 import pytest
 
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
@@ -245,6 +248,52 @@ async def test_start_reads_no_table_whole(
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
             scans = [step for step in plan if step.startswith("SCAN ")]
             assert all(step.split()[1] in one_row_tables for step in scans), (statement, plan)
+
+
+@pytest.mark.only_store("postgresql")
+async def test_start_on_postgresql_reads_no_table_whole(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same on PostgreSQL: with sequential scans turned off, the plan of every query
+    a start makes scans no table but a one-row one or the system's: an index answers
+    each, whatever the database's size."""
+    async with Core(settings) as core:
+        project = await core.write(lambda: core.service.create_project(ProjectCreate(name="p")))
+        for n in range(20):
+            task = TaskCreate(project_id=project.value.id, title=f"t{n}")
+            await core.write(partial(core.service.create_task, task))
+    statements: list[tuple[str, Any]] = []
+    execute = psycopg.Connection.execute
+
+    def traced(conn: Any, query: Any, params: Any = None, **options: Any) -> Any:
+        statements.append((str(query), params))
+        return execute(conn, query, params, **options)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", traced)
+    async with Core(settings):
+        started = list(statements)  # the chores, started last, have not run yet
+    monkeypatch.undo()
+    reads = [(q, p) for q, p in started if q.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert 0 < len(reads) <= 12, started
+    one_row_tables = {"maestro_schema", "event_head"}
+    with psycopg.connect(str(settings.database), autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")
+        for query, params in reads:
+            row = conn.execute(f"EXPLAIN (FORMAT JSON) {query}", params).fetchone()
+            assert row is not None
+            scanned = {
+                node["Relation Name"]
+                for node in _plan_nodes(row[0][0]["Plan"])
+                if node["Node Type"] == "Seq Scan"
+            }
+            whole = {t for t in scanned if t not in one_row_tables and not t.startswith("pg_")}
+            assert not whole, (query, scanned)
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
 
 
 async def test_stopping_does_not_fail_a_chore_in_the_middle_of_a_pass(
