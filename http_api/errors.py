@@ -17,7 +17,7 @@ from maestro_mcp.core.errors import (
     NotFound,
     VersionConflict,
 )
-from maestro_mcp.core.storage import Contended, StoreUnavailable
+from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
 from maestro_mcp.protocol import (
     ETAG_HEADER,
     RETRY_AFTER_HEADER,
@@ -122,14 +122,23 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 # A 503: the database is out of reach, or busy; the same request can be sent again.
 UNAVAILABLE_CODE = "unavailable"
 UNAVAILABLE_MESSAGE = "the database is unavailable right now; nothing was changed, retry shortly"
+OUTCOME_UNKNOWN_MESSAGE = (
+    "the connection to the database was lost as this write was committed: it may or may "
+    "not have been made; retry with the same Idempotency-Key to find out (a write is made once)"
+)
 RETRY_LATER = {RETRY_AFTER_HEADER: str(RETRY_AFTER_UNAVAILABLE_S)}
 
 
 async def handle_unavailable(request: Request, exc: Exception) -> Response:
     """The database is out of reach (restarting, failing over) or the write met a lock it
-    may not wait for: nothing was written, and the same request can be sent again."""
+    may not wait for: nothing was written, and the same request can be sent again. Lost
+    as the write committed (``OutcomeUnknown``), it may have been made: the same request
+    with its ``Idempotency-Key`` tells."""
     assert isinstance(exc, StoreUnavailable | Contended)
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, OutcomeUnknown):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        message = OUTCOME_UNKNOWN_MESSAGE
+    elif isinstance(exc, StoreUnavailable):
         log.warning("%s %s: %s", request.method, request.url.path, exc)
         message = UNAVAILABLE_MESSAGE
     else:

@@ -61,7 +61,7 @@ from maestro_mcp.core.models import (
     TaskStatus,
 )
 from maestro_mcp.core.runtime import Core
-from maestro_mcp.core.storage import Contended, StoreUnavailable
+from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
 
 from .digest import CHANGES_PAGE_DEFAULT, digest
 from .render import render
@@ -152,6 +152,12 @@ def actionable(fn: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[C
             raise ToolError(exc.message) from None
         except ValidationError as exc:  # an argument the tool's schema let through
             raise ToolError(invalid_input(exc)) from None
+        except OutcomeUnknown:
+            raise ToolError(
+                "the connection to the database was lost as this change was committed: it "
+                "may or may not have been made. Retry the same call with the same requestId "
+                "in a moment to find out (it is made once)."
+            ) from None
         except (StoreUnavailable, Contended):
             raise ToolError(
                 "the database is unavailable right now; nothing was changed. Retry the same "

@@ -22,7 +22,7 @@ from maestro_mcp.core.group_commit import (
 )
 from maestro_mcp.core.models import ProjectCreate, ProjectPatch, TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage import Contended, Store, StoreUnavailable
+from maestro_mcp.core.storage import Contended, OutcomeUnknown, Store
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.postgres import PgStore
 from maestro_mcp.core.storage.postgres.locks import lock_key
@@ -381,15 +381,16 @@ async def test_a_batch_whose_commit_was_answered_is_kept_though_the_connection_t
 async def test_a_batch_whose_commit_went_unanswered_is_not_run_again(
     db: PgStore, database: str, commits: GroupCommit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The outcome is unknown: its callers are told the database is away (a retry with
-    an idempotency key is safe), never run again behind their backs."""
+    """The outcome is unknown: its callers are told so (``OutcomeUnknown``: the database
+    is away, and a retry with an idempotency key is safe), never run again behind their
+    backs."""
     service = Service(db)
     lose_the_connection_at_commit(monkeypatch, answered=False)
     futures = await one_batch(
         commits, create_project(service, "maybe 1"), create_project(service, "maybe 2")
     )
     for future in futures:
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(OutcomeUnknown, match="may or may not have been made"):
             future.result()
     assert commits.undone == 0
     monkeypatch.undo()

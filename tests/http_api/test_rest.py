@@ -1,9 +1,12 @@
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from http_api import Settings
+from maestro_mcp.core.group_commit import GroupCommit
+from maestro_mcp.core.storage import OutcomeUnknown, StoreUnavailable
 from tests.support.core import told_group_commit
 from tests.support.servers import in_process
 
@@ -399,3 +402,28 @@ def test_a_change_to_one_entity_names_it_to_group_commit(
     assert client.patch(f"/api/tasks/{task['id']}", json={"title": "t2"}).status_code == 200
     assert client.delete(f"/api/tasks/{task['id']}").status_code == 200
     assert told == [(task["id"],), (task["id"],)]
+
+
+@pytest.mark.parametrize(
+    ("lost", "said"),
+    [
+        (StoreUnavailable("down"), "nothing was changed"),
+        (OutcomeUnknown("lost at COMMIT"), "may or may not have been made"),
+    ],
+)
+def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
+    client: TestClient,
+    project: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    lost: Exception,
+    said: str,
+) -> None:
+    async def away(self: GroupCommit, operation: Callable[[], Any], **_: Any) -> Any:
+        raise lost
+
+    monkeypatch.setattr(GroupCommit, "run", away)
+    response = client.post("/api/tasks", json={"projectId": project["id"], "title": "t"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert error_code(response) == "unavailable"
+    assert said in response.json()["error"]["message"]

@@ -1,9 +1,15 @@
 """Every mistake an agent makes is answered with what was wrong and what to do, over
 every transport: the field by its parameter name, the rule, no pydantic report."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from mcp import Client
 
+from maestro_mcp.core.group_commit import GroupCommit
+from maestro_mcp.core.storage import OutcomeUnknown, StoreUnavailable
+from maestro_mcp.mcp_server import MaestroMCP
 from tests.support.mcp import call, refused, task_and_subtask, unique
 
 pytestmark = pytest.mark.anyio
@@ -85,3 +91,21 @@ async def test_a_taken_project_name_is_refused_naming_the_project(mcp_client: Cl
     assert f"exists already: {first['id']}; use it" in taken
     second = await call(mcp_client, "create_project", name=name, allowDuplicate=True)
     assert second["project"]["id"] != first["id"]
+
+
+@pytest.mark.parametrize(
+    ("lost", "said"),
+    [
+        (StoreUnavailable("down"), "nothing was changed. Retry the same call"),
+        (OutcomeUnknown("lost at COMMIT"), "may or may not have been made. Retry the same"),
+    ],
+)
+async def test_a_database_away_is_said_with_what_happened_to_the_change(
+    maestro: MaestroMCP, monkeypatch: pytest.MonkeyPatch, lost: Exception, said: str
+) -> None:
+    async def away(self: GroupCommit, operation: Callable[[], Any], **_: Any) -> Any:
+        raise lost
+
+    monkeypatch.setattr(GroupCommit, "run", away)
+    async with Client(maestro.server) as client:
+        assert said in await refused(client, "create_project", name=unique("p"))

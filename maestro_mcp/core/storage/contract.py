@@ -71,6 +71,12 @@ class StoreUnavailable(RuntimeError):
     written; the caller may retry once it is back."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """The connection was lost after COMMIT was sent and before it was answered: the
+    writes may or may not have been made. A retry with the same idempotency key is made
+    once; one without may be made twice."""
+
+
 class UnstorableText(ValueError):
     """A value holds a character the database cannot store (PostgreSQL: NUL, U+0000).
     Nothing was written; the service answers it as invalid input."""

@@ -45,6 +45,7 @@ from ..contract import (
     Contended,
     Durability,
     LogPosition,
+    OutcomeUnknown,
     SchemaTooNew,
     StoreUnavailable,
     UnstorableText,
@@ -189,11 +190,16 @@ class Transaction:
         committing = self.conn.execute("COMMIT")
         try:
             self.sync()
-        except psycopg.Error:
+        except psycopg.Error as exc:
             # The connection may fail after COMMIT answered (the server shutting down as
             # it flushed the commit): then the batch is kept, and running it again would
-            # apply it twice. Without that answer, the outcome is unknown: raised.
+            # apply it twice. Lost before that answer, the outcome is unknown.
             if not _commit_answered(committing):
+                if _unavailable(exc) or self.conn.broken:
+                    raise OutcomeUnknown(
+                        "the connection to the database was lost as these writes were "
+                        f"committed: they may or may not have been made ({exc})"
+                    ) from exc
                 raise
         self.committed = True
         if appended is None:
