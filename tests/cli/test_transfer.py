@@ -175,6 +175,18 @@ def counts_of(location: str) -> dict[str, int]:
     return counts
 
 
+def test_maestro_db_names_the_database_as_db_does(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On both stores: the environment variable stands for ``--db`` (a PostgreSQL URL
+    too), as for every command that opens the store."""
+    filled(database)
+    monkeypatch.setenv("MAESTRO_DB", database)
+    header = ok(maestro("export", "--quiet", "-")).stdout.splitlines()[0]
+    monkeypatch.delenv("MAESTRO_DB")
+    assert json.loads(header)["counts"] == counts_of(database)
+
+
 def test_export_writes_only_the_file_to_stdout_and_progress_to_stderr(database: str) -> None:
     filled(database)
     result = ok(maestro("export", "--db", database, "-"))
