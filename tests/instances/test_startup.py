@@ -47,9 +47,13 @@ def test_instances_started_together_on_an_empty_database_all_come_up(
         feed.close()
 
 
-def test_an_instance_refuses_a_schema_newer_than_it_understands(database: str) -> None:
+@pytest.mark.parametrize("command", ["serve", "mcp"])
+def test_an_instance_refuses_a_schema_newer_than_it_understands(
+    database: str, command: str
+) -> None:
     make_schema_newer(database)
-    result = refused("serve", "--port", "0", "--db", database)
+    args = ["--port", "0"] if command == "serve" else []
+    result = refused(command, *args, "--db", database)
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
     assert line == (
