@@ -151,6 +151,31 @@ def test_dependencies_that_would_close_a_cycle_from_two_instances(pair: Pair) ->
         assert "cycle" in next(r for r in answers if r.status_code == 422).text
 
 
+def test_one_task_claimed_from_both_instances_at_once_is_granted_once(pair: Pair) -> None:
+    """Two agents claim the same task at the same moment, one on each instance: one gets
+    the claim (200, with its token), the other is refused (409), every round."""
+    a, b = pair
+    project_id, _ = new_project(a.base_url)
+    with a.client() as http:
+        sessions = [
+            http.post("/api/sessions", json={"projectId": project_id, "name": name}).json()
+            for name in ("agent a", "agent b")
+        ]
+    for n in range(ROUNDS):
+        with a.client() as http:
+            task = http.post("/api/tasks", json={"projectId": project_id, "title": f"t{n}"})
+        path = f"/api/tasks/{task.json()['id']}/claim"
+        answers = at_once(
+            *(
+                partial(send, url, "POST", path, json={"sessionId": session["id"]})
+                for url, session in zip((a.base_url, b.base_url), sessions, strict=True)
+            )
+        )
+        assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+        [won] = [r for r in answers if r.status_code == 200]
+        assert won.json()["claimToken"]
+
+
 def test_claim_next_from_agents_on_both_instances_gives_every_task_once(pair: Pair) -> None:
     """Eight agents, four on each instance, call claim-next until nothing is ready: every
     task is claimed exactly once."""
