@@ -14,8 +14,9 @@ The rules:
   (an empty PostgreSQL database will do), refuses one that holds data, and loads every
   row in one transaction: a truncated or foreign file, or any error, leaves the target
   as it was.
-- Progress goes to stderr: a line per table with its rows (a live bar on a terminal),
-  then the total and rows/s. ``--quiet`` leaves only errors.
+- Progress goes to stderr: a line per table with its rows (a live bar on a terminal;
+  elsewhere, a line every ``PROGRESS_EVERY_S`` while a big table is copied, so a log
+  shows a long copy moving), then the total and rows/s. ``--quiet`` leaves only errors.
 - Heavy modules (the stores, the format) are imported when a command runs: ``maestro``
   must start fast (tests/cli/test_startup.py).
 """
@@ -41,6 +42,7 @@ from .output import Printer
 
 STDIO = "-"
 BAR_FROM = 1000  # rows from which a table gets a live bar (on a terminal)
+PROGRESS_EVERY_S = 5.0  # off a terminal: how often a big table's copy says how far it got
 
 
 class TableProgress:
@@ -61,14 +63,18 @@ class TableProgress:
         )
         self.rows = 0
         self.began = time.perf_counter()
+        self.every_s = PROGRESS_EVERY_S
         self._name: str | None = None
         self._done = 0
+        self._total = 0
+        self._said_at = 0.0
         self._bar: Any = None  # a rich Progress while a table is copied on a terminal
         self._task: Any = None
 
     def table(self, name: str, total: int) -> None:
         self._end_table()
-        self._name, self._done = name, 0
+        self._name, self._done, self._total = name, 0, total
+        self._said_at = time.perf_counter()
         if not self.quiet and self.console.is_terminal and total >= BAR_FROM:
             from rich.progress import (  # only on a terminal (a few ms to import)
                 BarColumn,
@@ -94,6 +100,11 @@ class TableProgress:
         self.rows += rows
         if self._bar is not None:
             self._bar.update(self._task, completed=self._done)
+        elif not self.quiet and self._total >= BAR_FROM and self._done < self._total:
+            now = time.perf_counter()
+            if now - self._said_at >= self.every_s:
+                self._said_at = now
+                self.console.print(f"  {self._name:<14} {self._done:>12,} of {self._total:,} rows…")
 
     def _end_table(self) -> None:
         if self._bar is not None:

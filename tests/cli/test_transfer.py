@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
+from maestro_mcp.cli.transfer import TableProgress
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.transfer import TABLES
@@ -282,3 +283,31 @@ def test_exporting_a_database_that_is_not_there_creates_none(tmp_path: Path) -> 
     assert refused.returncode == NOT_FOUND
     assert "there is no database at" in refused.stderr
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_off_a_terminal_a_big_table_says_how_far_its_copy_got(
+    quiet: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log (no terminal, no bar) sees a long copy move: a line now and then while a
+    big table is copied (here at every step), its total when it is done."""
+    progress = TableProgress(quiet=quiet)
+    progress.every_s = 0.0
+    progress.table("events", 5000)
+    for _ in range(3):
+        progress.advance(1000)
+    progress.table("tasks", 10)  # small: no line before its total
+    progress.advance(10)
+    progress.summary("copied")
+    lines = [line.split() for line in capsys.readouterr().err.splitlines()]
+    if quiet:
+        assert lines == []
+        return
+    assert lines[:5] == [
+        ["events", "1,000", "of", "5,000", "rows…"],
+        ["events", "2,000", "of", "5,000", "rows…"],
+        ["events", "3,000", "of", "5,000", "rows…"],
+        ["events", "3,000", "rows"],
+        ["tasks", "10", "rows"],
+    ]
+    assert lines[5][:3] == ["✓", "copied:", "3,010"]
