@@ -20,6 +20,7 @@ from maestro_mcp.core.errors import (
 from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
 from maestro_mcp.protocol import (
     ETAG_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
     RETRY_AFTER_HEADER,
     RETRY_AFTER_UNAVAILABLE_S,
     SEQ_HEADER,
@@ -122,10 +123,13 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 # A 503: the database is out of reach, or busy; the same request can be sent again.
 UNAVAILABLE_CODE = "unavailable"
 UNAVAILABLE_MESSAGE = "the database is unavailable right now; nothing was changed, retry shortly"
-OUTCOME_UNKNOWN_MESSAGE = (
+OUTCOME_UNKNOWN = (
     "the connection to the database was lost as this write was committed: it may or may "
-    "not have been made; retry with the same Idempotency-Key to find out (a write is made once)"
+    "not have been made; "
 )
+# What to do then: a request with its key is made once; one without may be made twice.
+OUTCOME_UNKNOWN_KEYED = OUTCOME_UNKNOWN + "send it again with the same Idempotency-Key to know"
+OUTCOME_UNKNOWN_UNKEYED = OUTCOME_UNKNOWN + "read what it changes before you send it again"
 RETRY_LATER = {RETRY_AFTER_HEADER: str(RETRY_AFTER_UNAVAILABLE_S)}
 
 
@@ -135,11 +139,12 @@ async def handle_unavailable(request: Request, exc: Exception) -> Response:
     as the write committed (``OutcomeUnknown``), it may have been made: the same request
     with its ``Idempotency-Key`` tells."""
     assert isinstance(exc, StoreUnavailable | Contended)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
     if isinstance(exc, OutcomeUnknown):
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-        message = OUTCOME_UNKNOWN_MESSAGE
+        keyed = IDEMPOTENCY_KEY_HEADER in request.headers
+        message = OUTCOME_UNKNOWN_KEYED if keyed else OUTCOME_UNKNOWN_UNKEYED
     elif isinstance(exc, StoreUnavailable):
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
         message = UNAVAILABLE_MESSAGE
     else:
         message = "the database is busy with a conflicting write; nothing was changed, retry"

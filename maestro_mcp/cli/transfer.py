@@ -15,7 +15,7 @@ The rules:
   row in one transaction: a truncated or foreign file, or any error, leaves the target
   as it was.
 - Progress goes to stderr: a line per table with its rows (a live bar on a terminal;
-  elsewhere, a line every ``PROGRESS_EVERY_S`` while a big table is copied, so a log
+  elsewhere, a line every ``LINE_EVERY_S`` while a big table is copied, so a log
   shows a long copy moving), then the total and rows/s. ``--quiet`` leaves only errors.
 - Heavy modules (the stores, the format) are imported when a command runs: ``maestro``
   must start fast (tests/cli/test_startup.py).
@@ -41,8 +41,10 @@ from .options import database_errors, location_options
 from .output import Printer
 
 STDIO = "-"
-BAR_FROM = 1000  # rows from which a table gets a live bar (on a terminal)
-PROGRESS_EVERY_S = 5.0  # off a terminal: how often a big table's copy says how far it got
+# Rows from which a table is big: a live bar while it is copied on a terminal, elsewhere a
+# line every LINE_EVERY_S saying how far its copy got.
+BIG_TABLE = 1000
+LINE_EVERY_S = 5.0
 
 
 class TableProgress:
@@ -63,7 +65,7 @@ class TableProgress:
         )
         self.rows = 0
         self.began = time.perf_counter()
-        self.every_s = PROGRESS_EVERY_S
+        self.every_s = LINE_EVERY_S
         self._name: str | None = None
         self._done = 0
         self._total = 0
@@ -75,7 +77,7 @@ class TableProgress:
         self._end_table()
         self._name, self._done, self._total = name, 0, total
         self._said_at = time.perf_counter()
-        if not self.quiet and self.console.is_terminal and total >= BAR_FROM:
+        if not self.quiet and self.console.is_terminal and total >= BIG_TABLE:
             from rich.progress import (  # only on a terminal (a few ms to import)
                 BarColumn,
                 MofNCompleteColumn,
@@ -100,7 +102,7 @@ class TableProgress:
         self.rows += rows
         if self._bar is not None:
             self._bar.update(self._task, completed=self._done)
-        elif not self.quiet and self._total >= BAR_FROM and self._done < self._total:
+        elif not self.quiet and self._total >= BIG_TABLE and self._done < self._total:
             now = time.perf_counter()
             if now - self._said_at >= self.every_s:
                 self._said_at = now

@@ -324,7 +324,8 @@ class Feed:
         ran): then the feed starts over from the new head, and every stream is ended so
         that its client comes back with its epoch and is reset (``new_history``)
         instead of taking the new history's events as the next ones. Called after an
-        outage, before anything is read.
+        outage, before anything is read, and when the log changed but nothing new was
+        in it.
 
         A backup restored in place (into the same database) keeps the epoch; its log
         is then behind what the feed already sent. That gives the log a new epoch
@@ -334,7 +335,7 @@ class Feed:
         if epoch == self.epoch:
             if self._log.head() >= self.head:
                 return False
-            epoch = self.store.renew_epoch()
+            epoch = self.store.renew_epoch(epoch)
         log.warning(
             "feed: the database's history changed (restored or failed over?): clients start over"
         )
@@ -369,6 +370,11 @@ class Feed:
             count += len(batch)
             full = len(batch) == READ_BATCH or sum(len(e.payload) for e in batch) >= READ_BYTES
             if not full:
+                if not count and not known_change and log.head() < self.head:
+                    # Changed, with nothing after what was sent: the log was rewound (a
+                    # restore in place that kept the connections). check_history renews.
+                    self.check_history()
+                    return 0
                 # Only now: if a read fails, the next poll sees the token change again.
                 self._change_token = token
                 return count

@@ -279,8 +279,9 @@ class GroupCommit:
             raise
         except Exception as exc:
             # BEGIN or COMMIT failed, or SQLite dropped the transaction: nothing of this
-            # batch was written. Every write gets that error, also those that had failed
-            # on their own: their errors described state that was never committed.
+            # batch was written (or, OutcomeUnknown, nobody knows). Every write gets that
+            # error, also those that had failed on their own: their errors described a
+            # state that was never committed (or may not have been).
             for job in jobs:
                 self._first_tries.pop(job.future, None)
             return [(job.future, None, exc) for job in jobs], []

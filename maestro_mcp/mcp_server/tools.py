@@ -155,8 +155,8 @@ def actionable(fn: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[C
         except OutcomeUnknown:
             raise ToolError(
                 "the connection to the database was lost as this change was committed: it "
-                "may or may not have been made. Retry the same call with the same requestId "
-                "in a moment to find out (it is made once)."
+                "may or may not have been made. In a moment, look before you call again; a "
+                "call with the same requestId is made once."
             ) from None
         except (StoreUnavailable, Contended):
             raise ToolError(

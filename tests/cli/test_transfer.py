@@ -294,20 +294,22 @@ def test_off_a_terminal_a_big_table_says_how_far_its_copy_got(
     progress = TableProgress(quiet=quiet)
     progress.every_s = 0.0
     progress.table("events", 5000)
-    for _ in range(3):
-        progress.advance(1000)
+    for _ in range(5):
+        progress.advance(1000)  # the last step reaches the total: its line says so
     progress.table("tasks", 10)  # small: no line before its total
-    progress.advance(10)
+    progress.advance(5)
+    progress.advance(5)
     progress.summary("copied")
     lines = [line.split() for line in capsys.readouterr().err.splitlines()]
     if quiet:
         assert lines == []
         return
-    assert lines[:5] == [
+    assert lines[:7] == [
         ["events", "1,000", "of", "5,000", "rows…"],
         ["events", "2,000", "of", "5,000", "rows…"],
         ["events", "3,000", "of", "5,000", "rows…"],
-        ["events", "3,000", "rows"],
+        ["events", "4,000", "of", "5,000", "rows…"],
+        ["events", "5,000", "rows"],
         ["tasks", "10", "rows"],
+        ["✓", "copied:", "5,010", *lines[6][3:]],
     ]
-    assert lines[5][:3] == ["✓", "copied:", "3,010"]

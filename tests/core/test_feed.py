@@ -323,6 +323,48 @@ async def test_a_database_restored_under_a_running_feed_ends_every_stream(
         await feed.stop()
 
 
+async def test_a_log_rewound_in_place_without_an_outage_is_found_by_the_poll(
+    db: Store, database: str
+) -> None:
+    """A restore in place in one transaction raises nothing the feed would see as an
+    outage: the log changes, with nothing after what was sent. The poll tells it was
+    rewound, and the history is named anew."""
+    feed = Feed(db, poll_interval=0.01)
+    await feed.start()
+    try:
+        service = Service(db, on_commit=feed.notify)
+        subscriber = feed.subscribe()
+        kept = service.create_project(ProjectCreate(name="kept")).seq
+        sent = service.create_project(ProjectCreate(name="sent, then lost")).seq
+        received: list[int] = []
+        with anyio.fail_after(WAIT):
+            while sent not in received:
+                received += [event.seq for event in await subscriber.next_batch()]
+        old_epoch = feed.epoch
+        rewind_log(database, kept)
+        with anyio.fail_after(WAIT):
+            await subscriber.wait_closed()
+        assert feed.epoch != old_epoch
+        assert db.epoch() == feed.epoch
+        assert feed.head == kept
+    finally:
+        await feed.stop()
+
+
+def test_processes_that_find_the_log_rewound_at_once_renew_its_epoch_once(
+    db: Store, database: str
+) -> None:
+    other = open_store(database)
+    try:
+        found = db.epoch()
+        renewed = db.renew_epoch(found)
+        assert renewed != found
+        assert other.renew_epoch(found) == renewed  # it came second: nothing more
+        assert other.epoch() == renewed
+    finally:
+        other.close()
+
+
 async def test_a_log_rewound_in_place_under_a_running_feed_gets_a_new_epoch(
     db: Store, database: str
 ) -> None:

@@ -22,7 +22,7 @@ from maestro_mcp.core.group_commit import (
 )
 from maestro_mcp.core.models import ProjectCreate, ProjectPatch, TaskCreate, TaskPatch
 from maestro_mcp.core.service import Service
-from maestro_mcp.core.storage import Contended, OutcomeUnknown, Store
+from maestro_mcp.core.storage import Contended, OutcomeUnknown, Store, StoreUnavailable
 from maestro_mcp.core.storage.location import open_store
 from maestro_mcp.core.storage.postgres import PgStore
 from maestro_mcp.core.storage.postgres.locks import lock_key
@@ -395,6 +395,24 @@ async def test_a_batch_whose_commit_went_unanswered_is_not_run_again(
     assert commits.undone == 0
     monkeypatch.undo()
     assert len(committed_project_names(database)) <= 2  # at most once each
+
+
+@pytest.mark.only_store("postgresql")
+async def test_an_error_the_database_answers_at_commit_is_no_unknown_outcome(
+    db: PgStore,
+) -> None:
+    """A statement cancelled by its timeout fails the batch as the COMMIT's answer (the
+    write did not wait for it): the server answered, nothing was made, and the callers
+    are told the database is away, not that their writes may have been made."""
+
+    def cancelled_at_commit() -> None:
+        with db.batch(careful=False), db.write() as rows:
+            rows.conn.execute("SET LOCAL statement_timeout = '50ms'")
+            rows.conn.execute("SELECT pg_sleep(5)")  # not read: the COMMIT's sync meets it
+
+    with pytest.raises(StoreUnavailable) as raised:
+        cancelled_at_commit()
+    assert not isinstance(raised.value, OutcomeUnknown)
 
 
 @pytest.mark.only_store("sqlite")  # the faults are SQLite's

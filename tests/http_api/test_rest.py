@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 from http_api import Settings
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.storage import OutcomeUnknown, StoreUnavailable
+from maestro_mcp.protocol import IDEMPOTENCY_KEY_HEADER
 from tests.support.core import told_group_commit
 from tests.support.servers import in_process
 
@@ -405,10 +406,11 @@ def test_a_change_to_one_entity_names_it_to_group_commit(
 
 
 @pytest.mark.parametrize(
-    ("lost", "said"),
+    ("lost", "key", "said"),
     [
-        (StoreUnavailable("down"), "nothing was changed"),
-        (OutcomeUnknown("lost at COMMIT"), "may or may not have been made"),
+        (StoreUnavailable("down"), None, "nothing was changed"),
+        (OutcomeUnknown("lost at COMMIT"), "k1", "same Idempotency-Key to know"),
+        (OutcomeUnknown("lost at COMMIT"), None, "read what it changes before you send it"),
     ],
 )
 def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
@@ -416,13 +418,20 @@ def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
     project: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     lost: Exception,
+    key: str | None,
     said: str,
 ) -> None:
+    """Lost as it committed, a write may have been made: sent again with its key, it is
+    made once; without one, it may be made twice, so the client is told to look first."""
+
     async def away(self: GroupCommit, operation: Callable[[], Any], **_: Any) -> Any:
         raise lost
 
     monkeypatch.setattr(GroupCommit, "run", away)
-    response = client.post("/api/tasks", json={"projectId": project["id"], "title": "t"})
+    headers = {IDEMPOTENCY_KEY_HEADER: key} if key else {}
+    response = client.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=headers
+    )
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert error_code(response) == "unavailable"

@@ -97,7 +97,7 @@ async def test_a_taken_project_name_is_refused_naming_the_project(mcp_client: Cl
     ("lost", "said"),
     [
         (StoreUnavailable("down"), "nothing was changed. Retry the same call"),
-        (OutcomeUnknown("lost at COMMIT"), "may or may not have been made. Retry the same"),
+        (OutcomeUnknown("lost at COMMIT"), "may or may not have been made. In a moment, look"),
     ],
 )
 async def test_a_database_away_is_said_with_what_happened_to_the_change(

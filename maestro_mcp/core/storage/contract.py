@@ -68,7 +68,7 @@ class SchemaTooNew(RuntimeError):
 
 class StoreUnavailable(RuntimeError):
     """The database cannot be reached (down, restarting, unreachable): nothing was
-    written; the caller may retry once it is back."""
+    written (but see ``OutcomeUnknown``); the caller may retry once it is back."""
 
 
 class OutcomeUnknown(StoreUnavailable):
@@ -323,9 +323,10 @@ class Store(Protocol):
         (a restored backup, another database at the same address), so clients holding
         seqs of another history start over instead of resuming."""
 
-    def renew_epoch(self) -> str:
-        """Name the log's history anew and return its new epoch: for a log found
-        rewound where ``epoch()`` could not tell (a backup restored in place)."""
+    def renew_epoch(self, expected: str) -> str:
+        """Name the log's history anew, unless its epoch is no longer ``expected`` (another
+        process renewed it first), and return the epoch now: for a log found rewound
+        where ``epoch()`` could not tell (a backup restored in place)."""
 
     def write(self) -> AbstractContextManager[Rows]: ...
     def read(self) -> AbstractContextManager[Rows]: ...

@@ -18,7 +18,7 @@ from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
 from maestro_mcp.core.service import Result, Service
-from maestro_mcp.core.storage import Contended, SchemaTooNew, Store
+from maestro_mcp.core.storage import Contended, LogReader, SchemaTooNew, Store
 from maestro_mcp.core.storage.postgres import PgStore, log_rows
 from maestro_mcp.core.storage.postgres.schema import SCHEMA_VERSION
 from tests.support.stores import PostgresDatabases, make_schema_newer, with_database
@@ -143,7 +143,7 @@ class Deaf:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> Any:
+    def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> LogReader:
         return self._store.log_reader(None)
 
 

@@ -21,7 +21,8 @@ any number of Maestro instances on one database behave as one server
 - **Time.** ``clock()`` is the database server's clock (an offset to the host's,
   measured now and then), so every instance agrees on leases.
 - **Outages.** A lost connection or an unreachable server raises ``StoreUnavailable``
-  (nothing was written); the pool opens new connections once the server is back.
+  (nothing was written; ``OutcomeUnknown`` if it was lost as a COMMIT went unanswered);
+  the pool opens new connections once the server is back.
 """
 
 import contextlib
@@ -195,12 +196,9 @@ class Transaction:
             # it flushed the commit): then the batch is kept, and running it again would
             # apply it twice. Lost before that answer, the outcome is unknown.
             if not _commit_answered(committing):
-                if _unavailable(exc) or self.conn.broken:
-                    raise OutcomeUnknown(
-                        "the connection to the database was lost as these writes were "
-                        f"committed: they may or may not have been made ({exc})"
-                    ) from exc
-                raise
+                if self.conn.broken or _connection_lost(exc):
+                    raise OutcomeUnknown(str(exc)) from exc  # named by PgStore._transaction
+                raise  # the server answered with an error: nothing was made
         self.committed = True
         if appended is None:
             return []
@@ -268,6 +266,21 @@ SELECT base, CASE WHEN %(n)s > 0
     THEN pg_notify(%(channel)s, (base + %(n)s)::text || ' ' || %(instance)s) END
 FROM head
 """
+
+
+def _identity(conn: Connection) -> tuple[int, int]:
+    """The database's identity in its cluster (a restore into a new database makes a new
+    one) and the cluster's timeline (a failover or point-in-time recovery starts one)."""
+    (oid,) = one(conn, "SELECT oid FROM pg_database WHERE datname = current_database()")
+    try:
+        (timeline,) = one(conn, "SELECT timeline_id FROM pg_control_checkpoint()")
+    except psycopg.errors.InsufficientPrivilege:
+        timeline = 0  # a role without pg_monitor: the other two still tell
+    return int(oid), int(timeline)
+
+
+def _epoch(name: str, oid: int, timeline: int) -> str:
+    return hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8).hexdigest()
 
 
 def _monotonic_ms() -> int:
@@ -367,6 +380,18 @@ def _roll_back(conn: Connection) -> None:
     """End a failed transaction, unless the connection is gone (the pool drops it)."""
     if not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.execute("ROLLBACK")
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    """Whether no answer came back: the connection broke, or the server ended it (shut
+    down, crashed). Not an error the server answered with (a cancelled statement, out of
+    memory): then it did not commit."""
+    state = exc.sqlstate or ""
+    return (
+        (not state and isinstance(exc, psycopg.OperationalError))
+        or state.startswith("08")
+        or state in {"57P01", "57P02", "57P03"}
+    )
 
 
 def _unavailable(exc: psycopg.Error) -> bool:
@@ -608,6 +633,12 @@ class PgStore:
                             raise
                         # Leaving pipeline mode failed after COMMIT answered (the
                         # connection went): the batch is committed; the pool drops it.
+            except OutcomeUnknown as lost:
+                self._recent.clear()  # as after an outage: the feed reads the table
+                raise OutcomeUnknown(
+                    f"the connection to the database at {self.location} was lost as these "
+                    f"writes were committed: they may or may not have been made ({lost})"
+                ) from lost
             except BaseException:
                 _roll_back(conn)
                 raise
@@ -770,24 +801,27 @@ class PgStore:
         database's identity in its cluster (a restore makes a new one) and the cluster's
         timeline (a failover or point-in-time recovery starts a new one)."""
         with self._connection() as conn:
-            (name, oid) = one(
-                conn,
-                "SELECT s.epoch, d.oid FROM maestro_schema s, pg_database d "
-                "WHERE d.datname = current_database()",
-            )
-            try:
-                (timeline,) = one(conn, "SELECT timeline_id FROM pg_control_checkpoint()")
-            except psycopg.errors.InsufficientPrivilege:
-                timeline = 0  # a role without pg_monitor: the other two still tell
-        epoch = hashlib.blake2b(f"{name}:{oid}:{timeline}".encode(), digest_size=8).hexdigest()
+            (name,) = one(conn, "SELECT epoch FROM maestro_schema")
+            epoch = _epoch(name, *_identity(conn))
         if epoch != self._epoch_seen:
             self._recent.clear()  # commits remembered from another history
             self._epoch_seen = epoch
         return epoch
 
-    def renew_epoch(self) -> str:
+    def renew_epoch(self, expected: str) -> str:
+        """Name the history anew if its epoch is still ``expected``: instances that find
+        the same rewound log at once renew it once. Returns the epoch now."""
         with self._connection() as conn, self._errors():
-            conn.execute(RENEW_EPOCH)
+            identity = _identity(conn)
+            conn.execute("BEGIN")
+            try:
+                (name,) = one(conn, "SELECT epoch FROM maestro_schema FOR UPDATE")
+                if _epoch(name, *identity) == expected:
+                    conn.execute(RENEW_EPOCH)
+                conn.execute("COMMIT")
+            except BaseException:
+                _roll_back(conn)
+                raise
         return self.epoch()
 
     # --- moving a whole database ---------------------------------------------------------

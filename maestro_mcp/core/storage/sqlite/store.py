@@ -118,9 +118,11 @@ class SqliteStore:
             (value,) = rows.conn.execute("SELECT epoch FROM history").fetchone()
         return str(value)
 
-    def renew_epoch(self) -> str:
+    def renew_epoch(self, expected: str) -> str:
+        """Name the history anew if its epoch is still ``expected`` (processes that find
+        the same rewound log at once renew it once); returns the epoch now."""
         with self.write() as rows:
-            rows.conn.execute(RENEW_EPOCH)
+            rows.conn.execute(f"{RENEW_EPOCH} WHERE epoch = ?", (expected,))
         return self.epoch()
 
     def close(self) -> None:
