@@ -72,7 +72,11 @@ def if_match_version(request: Request) -> int | None:
 
 
 def idempotency_key(request: Request) -> str | None:
-    return request.headers.get(protocol.IDEMPOTENCY_KEY_HEADER)
+    """The request's key, for a route that makes its write once per key; noted on the
+    request, so that a 503 can say whether sending it again is safe."""
+    key = request.headers.get(protocol.IDEMPOTENCY_KEY_HEADER) or None
+    request.state.idempotency_key = key
+    return key
 
 
 def _too_large(max_body: int) -> ApiError:

@@ -20,7 +20,6 @@ from maestro_mcp.core.errors import (
 from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
 from maestro_mcp.protocol import (
     ETAG_HEADER,
-    IDEMPOTENCY_KEY_HEADER,
     RETRY_AFTER_HEADER,
     RETRY_AFTER_UNAVAILABLE_S,
     SEQ_HEADER,
@@ -142,7 +141,8 @@ async def handle_unavailable(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreUnavailable):
         log.warning("%s %s: %s", request.method, request.url.path, exc)
     if isinstance(exc, OutcomeUnknown):
-        keyed = IDEMPOTENCY_KEY_HEADER in request.headers
+        # Keyed only where the route makes its write once per key (bodies.idempotency_key).
+        keyed = getattr(request.state, "idempotency_key", None) is not None
         message = OUTCOME_UNKNOWN_KEYED if keyed else OUTCOME_UNKNOWN_UNKEYED
     elif isinstance(exc, StoreUnavailable):
         message = UNAVAILABLE_MESSAGE

@@ -290,15 +290,23 @@ async def test_start_on_postgresql_reads_no_table_whole(
             assert not whole, (query, row[0])
 
 
+# Nodes that read all their input before a Limit above them can stop it.
+_READ_WHOLE = {"Sort", "Aggregate", "Hash", "Materialize", "WindowAgg", "Unique", "SetOp"}
+
+
 def _unbounded_scans(node: dict[str, Any], limited: bool = False) -> Iterator[dict[str, Any]]:
     """The plan's scans of a table that may read all of it: with no condition for an
-    index to answer, and no limit above them."""
-    limited = limited or node["Node Type"] == "Limit"
+    index to answer, and no limit above them that stops them early."""
+    kind = node["Node Type"]
+    limited = (limited or kind == "Limit") and kind not in _READ_WHOLE
     conditions = ("Index Cond", "Recheck Cond", "TID Cond")
-    if "Relation Name" in node and not limited and not any(c in node for c in conditions):
+    scans = "Relation Name" in node and kind != "ModifyTable"  # a write's target: no scan
+    if scans and not limited and not any(c in node for c in conditions):
         yield node
     for child in node.get("Plans", []):
-        yield from _unbounded_scans(child, limited)
+        # An InitPlan or SubPlan runs whole, whatever limits the plan it serves.
+        bounded = limited and child.get("Parent Relationship") not in ("InitPlan", "SubPlan")
+        yield from _unbounded_scans(child, bounded)
 
 
 async def test_stopping_does_not_fail_a_chore_in_the_middle_of_a_pass(

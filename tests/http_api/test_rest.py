@@ -411,6 +411,7 @@ def test_a_change_to_one_entity_names_it_to_group_commit(
         (StoreUnavailable("down"), None, "nothing was changed"),
         (OutcomeUnknown("lost at COMMIT"), "k1", "same Idempotency-Key to know"),
         (OutcomeUnknown("lost at COMMIT"), None, "read what it changes before you send it"),
+        (OutcomeUnknown("lost at COMMIT"), "", "read what it changes before you send it"),
     ],
 )
 def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
@@ -428,7 +429,7 @@ def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
         raise lost
 
     monkeypatch.setattr(GroupCommit, "run", away)
-    headers = {IDEMPOTENCY_KEY_HEADER: key} if key else {}
+    headers = {IDEMPOTENCY_KEY_HEADER: key} if key is not None else {}
     response = client.post(
         "/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=headers
     )

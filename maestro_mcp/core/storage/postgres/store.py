@@ -386,6 +386,8 @@ def _connection_lost(exc: psycopg.Error) -> bool:
     """Whether no answer came back: the connection broke, or the server ended it (shut
     down, crashed). Not an error the server answered with (a cancelled statement, out of
     memory): then it did not commit."""
+    if isinstance(exc, psycopg.errors.PipelineAborted):
+        return False  # skipped behind an earlier statement's error: that one answered
     state = exc.sqlstate or ""
     return (
         (not state and isinstance(exc, psycopg.OperationalError))
