@@ -42,6 +42,7 @@ from maestro_mcp.protocol import (
     SEQ_HEADER,
     TRUE,
     etag,
+    if_none_match,
     is_true,
 )
 
@@ -191,7 +192,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         if request.method == "GET":
             result = await call(request, resource.get(service), entity_id)
             tag = etag(result.value.version)
-            if request.headers.get(IF_NONE_MATCH_HEADER) == tag:
+            if if_none_match(request.headers.get(IF_NONE_MATCH_HEADER), result.value.version):
                 return Response(
                     status_code=304, headers={SEQ_HEADER: str(result.seq), ETAG_HEADER: tag}
                 )

@@ -81,21 +81,57 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+# An entity-tag (RFC 9110, 8.8.3): W/ for a weak one, then a quoted opaque value.
+_ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*')
+# The version an If-Match none of whose entity-tags is ours asks for: no entity has it
+# (versions start at 1), so the precondition fails (412), as RFC 9110 says it must.
+NO_VERSION = 0
+
+
+def _entity_tags(value: str) -> list[str] | None:
+    """The opaque values of a comma-separated list of entity-tags; None if it is not one."""
+    tags: list[str] = []
+    for part in value.split(","):
+        match = _ENTITY_TAG.fullmatch(part)
+        if match is None:
+            return None
+        tags.append(match.group(1))
+    return tags
+
+
 def if_match_version(value: str | None) -> int | None:
     """The version an ``If-Match`` value asks for, None if it asks for none.
 
-    Accepts our ETag (``"3"``), a weak one (``W/"3"``) and a bare number (``3``);
-    ``*`` or no header means any version. Anything else raises ValueError.
+    Accepts our ETag (``"3"``), a weak one (``W/"3"``), a bare number (``3``) and a list
+    of entity-tags naming at most one of our versions; ``*`` or no header means any
+    version. Entity-tags that are not ours (``"some-etag"``) ask for ``NO_VERSION``: the
+    precondition fails. Anything that is not an entity-tag, and a list naming several
+    versions, raise ValueError.
     """
     if value is None or value.strip() == "*":
         return None
     text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not SMALL_INT.fullmatch(text):
+    if SMALL_INT.fullmatch(text):
+        return int(text)
+    tags = _entity_tags(text)
+    if tags is None:
         raise ValueError(f'If-Match must be an ETag such as "3", got {value!r}')
-    return int(text)
+    ours = {int(tag) for tag in tags if SMALL_INT.fullmatch(tag)}
+    if len(ours) > 1:
+        raise ValueError(f"If-Match may name one version of the entity, got {value!r}")
+    return ours.pop() if ours else NO_VERSION
+
+
+def if_none_match(value: str | None, version: int) -> bool:
+    """Whether an ``If-None-Match`` value matches the entity at ``version``: ``*``, or an
+    entity-tag of that version, weak or strong (RFC 9110's weak comparison). A value
+    that is not a list of entity-tags matches nothing."""
+    if value is None:
+        return False
+    if value.strip() == "*":
+        return True
+    tags = _entity_tags(value)
+    return tags is not None and str(version) in tags
 
 
 def is_true(value: str | None) -> bool:

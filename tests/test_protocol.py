@@ -49,10 +49,39 @@ def test_if_match_takes_our_etag_a_weak_one_or_a_number(
     assert protocol.if_match_version(value) == version
 
 
-@pytest.mark.parametrize("value", ["yesterday", '"\u00b2"', '"-1"', '"' + "9" * 19 + '"', ""])
+@pytest.mark.parametrize(
+    "value", ['"some-etag"', '"\u00b2"', '"-1"', '"' + "9" * 19 + '"', 'W/"x", "y"', '"0"']
+)
+def test_if_match_with_entity_tags_none_of_ours_asks_for_no_version(value: str) -> None:
+    """RFC 9110: well-formed, but no current entity has it: the precondition fails."""
+    assert protocol.if_match_version(value) == protocol.NO_VERSION
+
+
+def test_if_match_takes_our_one_version_out_of_a_list() -> None:
+    assert protocol.if_match_version('"some-etag", W/"4"') == 4
+
+
+@pytest.mark.parametrize("value", ["yesterday", "", '"3', "3, 4", '"3", "4"'])
 def test_if_match_refuses_anything_else(value: str) -> None:
     with pytest.raises(ValueError, match="If-Match"):
         protocol.if_match_version(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "matches"),
+    [
+        ('"2"', True),
+        ('W/"2"', True),
+        ('"1", W/"2"', True),
+        ("*", True),
+        ('"3"', False),
+        ("2", False),  # not an entity-tag
+        ("junk", False),
+        (None, False),
+    ],
+)
+def test_if_none_match_compares_weakly_any_tag_of_a_list(value: str | None, matches: bool) -> None:
+    assert protocol.if_none_match(value, 2) is matches
 
 
 @pytest.mark.parametrize(

@@ -437,3 +437,30 @@ def test_a_database_away_is_a_503_saying_what_happened_to_the_write(
     assert response.headers["retry-after"] == "1"
     assert error_code(response) == "unavailable"
     assert said in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "status"),
+    [('"1"', 304), ('W/"1"', 304), ('"0", W/"1"', 304), ("*", 304), ('"2"', 200)],
+)
+def test_if_none_match_takes_weak_tags_lists_and_a_star(
+    client: TestClient, task: dict[str, Any], sent: str, status: int
+) -> None:
+    response = client.get(f"/api/tasks/{task['id']}", headers={"If-None-Match": sent})
+    assert response.status_code == status
+    assert response.headers["etag"] == '"1"'
+
+
+def test_if_match_with_an_etag_not_ours_is_a_failed_precondition(
+    client: TestClient, task: dict[str, Any]
+) -> None:
+    """RFC 9110: a well-formed entity-tag no current entity has fails (412, with the
+    entity as it is); one that is no entity-tag at all is a bad request."""
+    path = f"/api/tasks/{task['id']}"
+    foreign = client.patch(path, json={"title": "x"}, headers={"If-Match": '"some-etag"'})
+    assert foreign.status_code == 412
+    assert error_code(foreign) == "version_conflict"
+    assert foreign.json()["error"]["details"]["current"]["version"] == 1
+    malformed = client.patch(path, json={"title": "x"}, headers={"If-Match": "some-etag"})
+    assert malformed.status_code == 400
+    assert client.get(path).json()["title"] == task["title"]
