@@ -36,15 +36,25 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
 
 class RedactTokens(logging.Filter):
     """Masks ``token=`` query values (the board's and other browsers' feeds carry the
-    token there) in uvicorn's request lines, which show them at debug level."""
+    token there) in uvicorn's request lines: the debug log's and the access log's.
+
+    It masks the message and each of its arguments, and keeps the arguments as they
+    were otherwise: the access log's formatter takes them apart (client, method, path,
+    version, status), and replacing them with the formatted line broke it."""
 
     _TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
 
+    def _masked(self, value: object) -> object:
+        if isinstance(value, str) and "token=" in value:
+            return self._TOKEN.sub(r"\1***", value)
+        return value
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg = self._TOKEN.sub(r"\1***", message)
-            record.args = None
+        record.msg = self._masked(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._masked(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: self._masked(arg) for key, arg in record.args.items()}
         return True
 
 

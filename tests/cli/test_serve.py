@@ -10,6 +10,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -210,12 +211,20 @@ def test_a_slow_client_cut_off_does_not_hold_up_shutdown(database: str) -> None:
 
 
 def test_tokens_in_request_lines_are_masked_in_the_log(database: str) -> None:
+    """At debug level and in the access log alike (whose formatter a masked line once
+    broke, a traceback per request): no token, and no logging error."""
     secret = "s3cret-in-the-url"
-    server = start_server_process(database, "--token", secret, "--log-level", "debug")
+    server = start_server_process(
+        database, "--token", secret, "--log-level", "debug", "--access-log"
+    )
     ws = WsClient(f"{server.ws_url}?token={secret}")
     ws.until_ready()
     ws.close()
+    with httpx.Client(base_url=server.base_url) as http:
+        assert http.get("/health", params={"token": secret}).status_code == 200
     assert server.terminate() == 0
     log = "".join(server.log)
     assert "token=***" in log
     assert secret not in log
+    assert "Logging error" not in log
+    assert "Traceback" not in log
