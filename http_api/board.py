@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from . import vocabulary
 
@@ -19,16 +20,28 @@ CSP = (
 )
 
 
+# On every file of the board, at / and under /assets (its index.html too: served there
+# without them, it could be framed).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 async def index(request: Request) -> Response:
     return FileResponse(
-        STATIC / "index.html",
-        headers={
-            "Content-Security-Policy": CSP,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        },
+        STATIC / "index.html", headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"}
     )
+
+
+class BoardFiles(StaticFiles):
+    """The board's files, each with the board's security headers."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
 
 def routes() -> list[BaseRoute]:
@@ -36,5 +49,5 @@ def routes() -> list[BaseRoute]:
         Route("/", index, methods=["GET"]),
         # Before the mount, which would answer 404 for a file it does not hold.
         Route(vocabulary.PATH, vocabulary.vocabulary_js, methods=["GET"]),
-        Mount("/assets", StaticFiles(directory=STATIC), name="assets"),
+        Mount("/assets", BoardFiles(directory=STATIC), name="assets"),
     ]

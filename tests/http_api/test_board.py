@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
+from starlette.testclient import TestClient
 
 from http_api import Settings
+from http_api.board import CSP
 from maestro_mcp.cli.main import cli
 from tests.support.servers import LiveServer, live_server
 
@@ -440,3 +442,15 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
             expect(task_row(shown, "seen through the token")).to_be_visible(timeout=LIVE)
         pages.close()
         assert pages.errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/assets/index.html", "/assets/app.js", "/assets/board.css"])
+def test_every_file_of_the_board_has_its_security_headers(client: TestClient, path: str) -> None:
+    """Its index.html under /assets too: served there without them, a page of another
+    site could frame it."""
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == CSP
+    assert "frame-ancestors 'none'" in CSP
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
