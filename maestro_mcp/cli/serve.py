@@ -131,8 +131,10 @@ def serve(
             "--token, MAESTRO_TOKEN or --token-file"
         )
     hosts = list(LOOPBACK_HOSTS) + list(allowed_hosts)
-    if host not in ("0.0.0.0", "::") and not is_loopback(host):
-        hosts.append(f"[{host}]" if ":" in host else host)
+    if host not in ("0.0.0.0", "::"):
+        named = f"[{host}]" if ":" in host else host
+        if named not in hosts:  # the address it listens on is a name clients use for it
+            hosts.append(named)
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
@@ -160,7 +162,11 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=3,
     )
-    banner = f" (database {core.store.location}, durability {durability})"
+    origins = ", ".join(allowed_origins) or "same origin only"
+    banner = (
+        f" (database {core.store.location}, durability {durability}; "
+        f"hosts {', '.join(hosts)}; origins {origins})"
+    )
     server = MaestroServer(config, core.feed, banner)
     server.run()
     if not server.started:

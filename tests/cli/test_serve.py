@@ -228,3 +228,17 @@ def test_tokens_in_request_lines_are_masked_in_the_log(database: str) -> None:
     assert secret not in log
     assert "Logging error" not in log
     assert "Traceback" not in log
+
+
+def test_an_explicit_loopback_host_is_allowed_as_its_own_host_header(database: str) -> None:
+    """--host 127.0.0.2 answers requests sent to 127.0.0.2 (its own Host header), and
+    the banner says which hosts and origins are allowed."""
+    server = start_server_process(database, "--host", "127.0.0.2")
+    try:
+        assert server.base_url.startswith("http://127.0.0.2:")
+        with httpx.Client(base_url=server.base_url) as http:
+            assert http.get("/api/projects").status_code == 200
+        [banner] = [line for line in server.log if "listening on" in line]
+        assert "hosts 127.0.0.1, localhost, [::1], 127.0.0.2; origins same origin only" in banner
+    finally:
+        assert server.terminate() == 0
