@@ -34,6 +34,7 @@ from maestro_mcp.core.feed import (
 from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.protocol import (
     CLOSE_GOING_AWAY,
+    CLOSE_POLICY_VIOLATION,
     CLOSE_RESET,
     CLOSE_TRY_AGAIN_LATER,
     EPOCH_QUERY,
@@ -252,7 +253,15 @@ async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:
                 control("error", {"code": "bad_request", "message": "send JSON text frames"}),
             )
             continue
-        message = _client_message(text)
+        try:
+            message = _client_message(text)
+        except _TooDeep:
+            # Parsing it overflowed the stack: said, then closed (this client sends
+            # what no client of the protocol would), not dropped mid-handler.
+            error = {"code": "bad_request", "message": "the message nests too deeply"}
+            await _reply(websocket, stream, control("error", error))
+            await websocket.close(code=CLOSE_POLICY_VIOLATION, reason="bad_request")
+            return
         kind = message.get("event") or message.get("type")
         if kind == "ping":
             await _reply(websocket, stream, control("pong", {"seq": stream.feed.head}))
@@ -287,6 +296,10 @@ async def _reply(websocket: WebSocket, stream: Stream, text: str) -> None:
         await websocket.send_text(text)
 
 
+class _TooDeep(Exception):
+    """A client message nests deeper than the JSON parser's recursion allows."""
+
+
 def _client_message(text: str) -> dict[str, Any]:
     if text.strip() == "ping":
         return {"event": "ping"}
@@ -294,6 +307,8 @@ def _client_message(text: str) -> dict[str, Any]:
         message = json.loads(text)
     except json.JSONDecodeError:
         return {"event": None}
+    except RecursionError:
+        raise _TooDeep from None
     return message if isinstance(message, dict) else {"event": None}
 
 

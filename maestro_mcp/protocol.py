@@ -58,7 +58,7 @@ SMALL_INT = re.compile(r"[0-9]{1,18}")
 # --- WebSocket close codes -------------------------------------------------------------
 
 CLOSE_GOING_AWAY = 1001  # the server shuts down: reconnect with `since`
-CLOSE_POLICY_VIOLATION = 1008  # refused before accept (Host, Origin, token)
+CLOSE_POLICY_VIOLATION = 1008  # refused (Host, Origin, token; a message nested too deeply)
 CLOSE_TRY_AGAIN_LATER = 1013  # cut off for falling behind: reconnect with `since`
 CLOSE_RESET = 4000  # `since` cannot be resumed: refetch, then reconnect
 

@@ -28,7 +28,13 @@ def test_the_protocol_doc_names_every_header(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", [protocol.CLOSE_GOING_AWAY, protocol.CLOSE_TRY_AGAIN_LATER, protocol.CLOSE_RESET]
+    "code",
+    [
+        protocol.CLOSE_GOING_AWAY,
+        protocol.CLOSE_POLICY_VIOLATION,
+        protocol.CLOSE_TRY_AGAIN_LATER,
+        protocol.CLOSE_RESET,
+    ],
 )
 def test_the_protocol_doc_names_every_close_code_a_client_sees(code: int) -> None:
     assert str(code) in PROTOCOL_DOC.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from http_api import Settings, live
 from http_api.chunks import ChunkWritingProtocol
 from http_api.frames import FrameWritingProtocol
 from maestro_mcp.core.events import StoredEvent
+from maestro_mcp.protocol import CLOSE_POLICY_VIOLATION
 from tests.support.feeds import SocketSseClient, SseClient, WsClient, events_of
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
@@ -386,6 +387,25 @@ def test_a_binary_frame_gets_an_error_and_the_stream_goes_on(server: LiveServer)
     client.conn.send('{"event": "ping"}')
     assert client.recv()["event"] == "pong"
     client.close()
+
+
+def test_a_message_nested_too_deeply_gets_an_error_then_a_close(server: LiveServer) -> None:
+    """Parsing it overflows the stack: the client hears why, then a close (1008), where
+    the connection was once dropped mid-handler; the server serves others on."""
+    client = WsClient(server.ws_url)
+    client.until_ready()
+    depth = 200_000
+    client.conn.send("[" * depth + "]" * depth)
+    assert client.recv()["data"]["code"] == "bad_request"
+    with pytest.raises(ConnectionClosed) as closed:
+        client.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CLOSE_POLICY_VIOLATION
+    other = WsClient(server.ws_url)
+    other.until_ready()
+    other.conn.send('{"event": "ping"}')
+    assert other.recv()["event"] == "pong"
+    other.close()
 
 
 def test_events_reach_websockets_as_raw_frames_of_any_size(server: LiveServer) -> None:
