@@ -10,16 +10,21 @@ from tests.support.ci import missing
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quick_benchmark_run_prints_the_table() -> None:
+def quick_run(*options: str) -> str:
+    """The table of ``python -m bench --quick *options``, which must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick"],
+        [sys.executable, "-m", "bench", "--quick", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    table = result.stdout
+    return result.stdout
+
+
+def test_quick_benchmark_run_prints_the_table() -> None:
+    table = quick_run()
     for measure in (
         "write→all",
         "durable writes/s",
@@ -40,15 +45,7 @@ def test_quick_benchmark_run_prints_the_table() -> None:
 def test_quick_postgresql_benchmark_run_prints_the_table() -> None:
     if postgres.find_pg_bin("initdb") is None:
         missing("the PostgreSQL benchmark starts a cluster of its own: initdb is not installed")
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--db", "postgresql"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    table = result.stdout
+    table = quick_run("--db", "postgresql")
     for measure in (
         "1 instance, 1 in flight",
         "1 instance, 8 in flight",

@@ -15,6 +15,7 @@ from maestro_mcp.core.feed import (
     ReplayExpired,
     ResetReason,
     Sink,
+    Subscriber,
     SubscriberOverflow,
 )
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
@@ -323,6 +324,19 @@ async def test_a_database_restored_under_a_running_feed_ends_every_stream(
         await feed.stop()
 
 
+async def _kept_then_sent(feed: Feed, service: Service) -> tuple[Subscriber, int]:
+    """A subscriber that has received two commits, and the first one's seq: a rewind to
+    it keeps that commit and loses the second."""
+    subscriber = feed.subscribe()
+    kept = service.create_project(ProjectCreate(name="kept")).seq
+    sent = service.create_project(ProjectCreate(name="sent, then lost")).seq
+    received: list[int] = []
+    with anyio.fail_after(WAIT):
+        while sent not in received:
+            received += [event.seq for event in await subscriber.next_batch()]
+    return subscriber, kept
+
+
 async def test_a_log_rewound_in_place_without_an_outage_is_found_by_the_poll(
     db: Store, database: str
 ) -> None:
@@ -333,13 +347,7 @@ async def test_a_log_rewound_in_place_without_an_outage_is_found_by_the_poll(
     await feed.start()
     try:
         service = Service(db, on_commit=feed.notify)
-        subscriber = feed.subscribe()
-        kept = service.create_project(ProjectCreate(name="kept")).seq
-        sent = service.create_project(ProjectCreate(name="sent, then lost")).seq
-        received: list[int] = []
-        with anyio.fail_after(WAIT):
-            while sent not in received:
-                received += [event.seq for event in await subscriber.next_batch()]
+        subscriber, kept = await _kept_then_sent(feed, service)
         old_epoch = feed.epoch
         rewind_log(database, kept)
         with anyio.fail_after(WAIT):
@@ -375,13 +383,7 @@ async def test_a_log_rewound_in_place_under_a_running_feed_gets_a_new_epoch(
     await feed.start()
     try:
         service = Service(db, on_commit=feed.notify)
-        subscriber = feed.subscribe()
-        kept = service.create_project(ProjectCreate(name="kept")).seq
-        sent = service.create_project(ProjectCreate(name="sent, then lost")).seq
-        received: list[int] = []
-        with anyio.fail_after(WAIT):
-            while sent not in received:
-                received += [event.seq for event in await subscriber.next_batch()]
+        subscriber, kept = await _kept_then_sent(feed, service)
         old_epoch = feed.epoch
         reader = feed._log
         assert reader is not None

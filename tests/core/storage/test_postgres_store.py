@@ -4,7 +4,7 @@ one server (store.py's docstring). Each test plays several instances with severa
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, cast
@@ -25,22 +25,6 @@ from tests.support.stores import PostgresDatabases, make_schema_newer, with_data
 from tests.support.waiting import WAIT, wait_for
 
 pytestmark = pytest.mark.only_store("postgresql")
-
-
-@pytest.fixture
-def instances(database: str) -> Iterator[Callable[[], PgStore]]:
-    """Opens stores on the test's database, as separate instances would; closes them."""
-    opened: list[PgStore] = []
-
-    def instance() -> PgStore:
-        store = PgStore(database)
-        store.migrate()
-        opened.append(store)
-        return store
-
-    yield instance
-    for store in opened:
-        store.close()
 
 
 def _event(n: int) -> PendingEvent:

@@ -3,14 +3,21 @@ in one query, and a write only gets a row read ahead when the query it saves wou
 have returned the same row. Each test first shows the row was kept (one query fewer),
 then that it is not served once it may be stale."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 
 from maestro_mcp.core.errors import VersionConflict
-from maestro_mcp.core.models import ProjectCreate, SessionCreate, Task, TaskCreate, TaskPatch
+from maestro_mcp.core.models import (
+    Project,
+    ProjectCreate,
+    SessionCreate,
+    Task,
+    TaskCreate,
+    TaskPatch,
+)
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage.postgres import PgStore
 from maestro_mcp.core.storage.postgres.task_rows import ReadAhead
@@ -18,21 +25,6 @@ from maestro_mcp.core.storage.postgres.task_rows import ReadAhead
 pytestmark = pytest.mark.only_store("postgresql")
 
 TASK_READ = "FROM tasks WHERE id"  # how each of rows.py's and task_rows.py's reads by id select
-
-
-@pytest.fixture
-def instances(database: str) -> Iterator[Callable[[], PgStore]]:
-    opened: list[PgStore] = []
-
-    def instance() -> PgStore:
-        store = PgStore(database)
-        store.migrate()
-        opened.append(store)
-        return store
-
-    yield instance
-    for store in opened:
-        store.close()
 
 
 @pytest.fixture
@@ -48,6 +40,13 @@ def task_reads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(psycopg.Connection, "execute", counting)
     return sent
+
+
+def _a_project(instances: Callable[[], PgStore]) -> tuple[PgStore, Service, Project]:
+    """An instance, its service and a new project."""
+    store = instances()
+    service = Service(store)
+    return store, service, service.create_project(ProjectCreate(name="p")).value
 
 
 def _tasks(service: Service, project_id: str, count: int) -> list[Task]:
@@ -67,9 +66,7 @@ def _now(store: PgStore, task_id: str) -> Task:
 def test_a_batch_reads_the_tasks_its_writes_name_in_one_query(
     instances: Callable[[], PgStore], task_reads: list[Any]
 ) -> None:
-    store = instances()
-    service = Service(store)
-    project = service.create_project(ProjectCreate(name="p")).value
+    store, service, project = _a_project(instances)
     tasks = _tasks(service, project.id, 4)
     task_reads.clear()
     with store.batch(careful=False, reads=tuple(t.id for t in tasks)):
@@ -90,9 +87,7 @@ def test_a_cascade_drops_every_row_read_ahead(
 ) -> None:
     """Deleting a task changes, without a statement on its row, what a task that
     depended on it reads as: the rows kept are read again."""
-    store = instances()
-    service = Service(store)
-    project = service.create_project(ProjectCreate(name="p")).value
+    store, service, project = _a_project(instances)
     first, other, needed = _tasks(service, project.id, 3)
     waiting = service.create_task(
         TaskCreate(project_id=project.id, title="waits", depends_on=[needed.id])
@@ -113,9 +108,7 @@ def test_a_cascade_drops_every_row_read_ahead(
 def test_a_link_drops_every_row_read_ahead(
     instances: Callable[[], PgStore], task_reads: list[Any]
 ) -> None:
-    store = instances()
-    service = Service(store)
-    project = service.create_project(ProjectCreate(name="p")).value
+    store, service, project = _a_project(instances)
     one, two, three = _tasks(service, project.id, 3)
     session = service.create_session(SessionCreate(project_id=project.id, name="s")).value
     task_reads.clear()
@@ -133,9 +126,7 @@ def test_a_link_drops_every_row_read_ahead(
 def test_an_upsert_drops_the_row_of_its_own_task_only(
     instances: Callable[[], PgStore], task_reads: list[Any]
 ) -> None:
-    store = instances()
-    service = Service(store)
-    project = service.create_project(ProjectCreate(name="p")).value
+    store, service, project = _a_project(instances)
     one, two, three = _tasks(service, project.id, 3)
     task_reads.clear()
     with store.batch(careful=False, reads=(one.id, two.id, three.id)), store.write() as rows:
@@ -200,9 +191,7 @@ def test_a_write_rolled_back_forgets_the_rows_read_under_its_locks(
 def test_a_task_that_is_gone_is_not_found(
     instances: Callable[[], PgStore], task_reads: list[Any]
 ) -> None:
-    store = instances()
-    service = Service(store)
-    project = service.create_project(ProjectCreate(name="p")).value
+    store, service, project = _a_project(instances)
     one, two = _tasks(service, project.id, 2)
     task_reads.clear()
     reads = ("task_missing", one.id, two.id)
