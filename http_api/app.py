@@ -26,7 +26,7 @@ from maestro_mcp import __version__
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
-from . import board, claims, live, rest
+from . import board, claims, live, rest, tokens
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
 from .openapi import build_openapi
@@ -67,6 +67,7 @@ def create_app(core: Core) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             *rest.routes(),
             *claims.routes(),
+            *tokens.routes(),
             *live.routes(),
             Route(MCP_PATH, mcp),  # an ASGI app: every method goes to the MCP SDK
             *board.routes(),
@@ -77,6 +78,7 @@ def create_app(core: Core) -> Starlette:
                 allowed_hosts=settings.allowed_hosts,
                 allowed_origins=settings.allowed_origins,
                 token=settings.token,
+                tokens=core.tokens,
             ),
             Middleware(SeqHeader, feed=core.feed),
         ],

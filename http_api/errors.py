@@ -54,9 +54,17 @@ _CODE_BY_STATUS = {
 class ApiError(Exception):
     """An error raised at the HTTP edge (bad headers, bad body) before the core is called."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers
 
 
 def error_response(
@@ -93,7 +101,7 @@ def from_validation_error(exc: ValidationError) -> ApiError:
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def handle_maestro_error(request: Request, exc: Exception) -> Response:

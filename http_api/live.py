@@ -38,8 +38,10 @@ from maestro_mcp.protocol import (
     CLOSE_RESET,
     CLOSE_TRY_AGAIN_LATER,
     EPOCH_QUERY,
+    EVENTS_PATH,
     LAST_EVENT_ID_HEADER,
     SMALL_INT,
+    WS_PATH,
 )
 
 from .chunks import RAW_CHUNKS, chunk
@@ -547,6 +549,6 @@ async def _sse_send(body: _SseBody, stream: Stream) -> None:
 
 def routes() -> list[BaseRoute]:
     return [
-        WebSocketRoute("/ws", websocket_feed),
-        Route("/api/events", sse_feed, methods=["GET"]),
+        WebSocketRoute(WS_PATH, websocket_feed),
+        Route(EVENTS_PATH, sse_feed, methods=["GET"]),
     ]

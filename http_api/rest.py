@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from maestro_mcp.core.access import Scope, actor_name
 from maestro_mcp.core.models import (
     NOTES_LIMIT_DEFAULT,
     NOTES_LIMIT_MAX,
@@ -47,6 +48,7 @@ from maestro_mcp.protocol import (
 )
 
 from .bodies import idempotency_key, if_match_version, query_model, read_model
+from .security import principal_of, require_scope
 from .state import core_of
 
 
@@ -70,6 +72,8 @@ class Resource:
     list: Callable[[Service], Callable[..., Result[Any]]]
     # Extra keyword arguments of `update` taken from the request (tasks: claim headers).
     patch_options: Callable[[Request], dict[str, Any]] | None = None
+    # The scope a DELETE needs: a project's takes all its tasks and sessions with it.
+    delete_scope: Scope = Scope.WRITE
 
 
 RESOURCES = (
@@ -84,6 +88,7 @@ RESOURCES = (
         delete=lambda s: s.delete_project,
         get=lambda s: s.get_project,
         list=lambda s: lambda _filter: s.list_projects(),
+        delete_scope=Scope.ADMIN,
     ),
     Resource(
         "tasks",
@@ -136,9 +141,10 @@ async def write(
     reads: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Result[Any]:
-    """A write, committed together with the writes that arrive with it (group commit);
-    ``reads``: the entities it reads first (Core.write)."""
-    return await core_of(request).write(partial(fn, *args, **kwargs), reads=reads)
+    """A write, committed together with the writes that arrive with it (group commit),
+    made as the request's principal; ``reads``: the entities it reads first (Core.write)."""
+    actor = actor_name(principal_of(request))
+    return await core_of(request).write(partial(fn, *args, **kwargs), actor=actor, reads=reads)
 
 
 def service_of(request: Request) -> Service:
@@ -211,6 +217,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
                 **extra,
             )
         else:
+            require_scope(request, resource.delete_scope)
             result = await write(
                 request,
                 resource.delete(service),

@@ -1,10 +1,27 @@
-"""Host and Origin allow-lists and the optional bearer token, for every HTTP,
-SSE, WebSocket and MCP request.
+"""Host and Origin allow-lists, and who a request acts as (its principal and scope),
+for every HTTP, SSE, WebSocket and MCP request.
 
 A server on localhost is reachable from any web page the user opens: DNS
 rebinding (a foreign name resolving to 127.0.0.1) is stopped by the Host check,
 cross-site requests and WebSocket hijacking by the Origin check. Requests with
 no Origin (curl, the CLI, agents) are not cross-site and pass.
+
+Tokens (core/access.py):
+
+- A bearer token comes in the ``Authorization`` header. Only the live feeds, which
+  browsers open without a way to set headers (WebSocket, EventSource), also take it
+  as ``?token=``; anywhere else that is refused (401), so a token never rides in a URL
+  that a header could have carried.
+- The server's own token (``--token``) acts as ``SERVER_TOKEN``; a named token as its
+  name (core/token_book.py). A token that is neither is refused (401).
+- Without a token, a request acts as ``LOCAL`` while the server has no token at all
+  (``maestro serve`` refuses to bind beyond loopback without one); once any token
+  exists, every request needs one (401), loopback included.
+- Its scope must allow the request: GET and HEAD (and the feeds, and ``/mcp``, whose
+  tools check their own) need ``read``, other methods ``write`` (403 otherwise);
+  routes that need ``admin`` check it themselves (``require_scope``).
+- The principal is left in the request's scope (``PRINCIPAL_KEY``): the faces name it
+  as the actor of what the request changes.
 """
 
 import hmac
@@ -13,20 +30,35 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from maestro_mcp.core.access import LOCAL, PRINCIPAL_KEY, SERVER_TOKEN, Principal
+from maestro_mcp.core.access import Scope as AccessScope
+from maestro_mcp.core.token_book import TokenBook
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
+    BEARER_SCHEME,
     CLOSE_POLICY_VIOLATION,
+    EVENTS_PATH,
+    MCP_PATH,
     TOKEN_QUERY,
+    WS_PATH,
+    WWW_AUTHENTICATE_HEADER,
     bearer_token,
 )
 from maestro_mcp.settings import LOOPBACK_HOSTS
+
+from .errors import ApiError
 
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
 UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})
 UNAUTHENTICATED_PREFIXES = ("/assets/",)
+# The only paths that take the token as ?token= (browsers cannot send a header there).
+TOKEN_QUERY_PATHS = frozenset({WS_PATH, EVENTS_PATH})
+# Methods that change nothing: a read token may use them.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -74,11 +106,13 @@ class SecurityGuard:
         allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
         allowed_origins: Iterable[str] = (),
         token: str | None = None,
+        tokens: TokenBook | None = None,
     ) -> None:
         self.app = app
         self.hosts = HostAllowList(allowed_hosts)
         self.origins = {o.rstrip("/").lower() for o in allowed_origins}
         self.token = token
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -93,9 +127,16 @@ class SecurityGuard:
         if origin is not None and not self._origin_allowed(origin, host):
             await refuse(scope, send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
             return
-        if self.token and not _is_public(scope["path"]) and not self._authorized(scope, headers):
-            await refuse(scope, send, 401, "unauthorized", "a valid bearer token is required")
-            return
+        if not _is_public(scope["path"]):
+            try:
+                principal = await self._principal(scope, headers)
+                _check_scope(principal, _needed(scope))
+            except ApiError as refused:
+                await refuse(
+                    scope, send, refused.status, refused.code, refused.message, refused.headers
+                )
+                return
+            scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
 
     def _origin_allowed(self, origin: str, host: str | None) -> bool:
@@ -108,14 +149,64 @@ class SecurityGuard:
             parts.scheme in ("http", "https") and host is not None and parts.netloc == host.lower()
         )
 
-    def _authorized(self, scope: Scope, headers: Headers) -> bool:
-        assert self.token is not None
-        given = bearer_token(headers.get(AUTHORIZATION_HEADER, ""))
-        if given is None:
-            # Browsers cannot set headers on WebSocket or EventSource requests.
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            given = query.get(TOKEN_QUERY, [""])[0]
-        return hmac.compare_digest(given.encode(), self.token.encode())
+    async def _principal(self, scope: Scope, headers: Headers) -> Principal:
+        """Who the request acts as; ApiError (401) if nobody it may act as."""
+        secret = bearer_token(headers.get(AUTHORIZATION_HEADER, ""))
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if TOKEN_QUERY in query:
+            if scope["path"] not in TOKEN_QUERY_PATHS:
+                raise _unauthorized(
+                    f"send the token in the {AUTHORIZATION_HEADER} header: ?{TOKEN_QUERY}= is "
+                    f"taken only by {' and '.join(sorted(TOKEN_QUERY_PATHS))}",
+                )
+            if secret is None:
+                secret = query[TOKEN_QUERY][0]
+        if secret is None:
+            if self.token is None and not (self.tokens is not None and self.tokens.any):
+                return LOCAL
+            raise _unauthorized("a valid bearer token is required")
+        if self.token is not None and hmac.compare_digest(secret.encode(), self.token.encode()):
+            return SERVER_TOKEN
+        found = await self.tokens.find(secret) if self.tokens is not None else None
+        if found is None:
+            raise _unauthorized("this token is not valid (revoked, or never made)", "invalid_token")
+        return found
+
+
+def _needed(scope: Scope) -> AccessScope:
+    """The scope a request needs to get past the guard (module docstring)."""
+    if scope["type"] == "websocket" or scope["path"] == MCP_PATH:
+        return AccessScope.READ
+    return AccessScope.READ if scope["method"] in READ_METHODS else AccessScope.WRITE
+
+
+def _check_scope(principal: Principal, needed: AccessScope) -> None:
+    if not principal.scope.allows(needed):
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"the token {principal.name!r} has scope {principal.scope.value}; this needs "
+            f"{needed.value}",
+            headers={WWW_AUTHENTICATE_HEADER: f'{BEARER_SCHEME} error="insufficient_scope"'},
+        )
+
+
+def require_scope(connection: HTTPConnection, needed: AccessScope) -> Principal:
+    """The request's principal, if its scope allows ``needed`` (else ApiError 403)."""
+    principal: Principal = connection.scope[PRINCIPAL_KEY]
+    _check_scope(principal, needed)
+    return principal
+
+
+def principal_of(connection: HTTPConnection) -> Principal:
+    """Who the request acts as (set by SecurityGuard)."""
+    principal: Principal = connection.scope[PRINCIPAL_KEY]
+    return principal
+
+
+def _unauthorized(message: str, error: str | None = None) -> ApiError:
+    challenge = BEARER_SCHEME + (f' error="{error}"' if error else "")
+    return ApiError(401, "unauthorized", message, headers={WWW_AUTHENTICATE_HEADER: challenge})
 
 
 def _is_public(path: str) -> bool:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from .protocol import AUTHORIZATION_HEADER, bearer
+
 SERVER_NAME = "maestro"
 DEFAULT_URL = "http://127.0.0.1:3000/mcp"
 
@@ -27,6 +29,9 @@ class Launch:
     args: tuple[str, ...] = ("mcp",)
     env: dict[str, str] = field(default_factory=dict)
     url: str = DEFAULT_URL
+    # HTTP: the environment variable holding the bearer token. The host reads it when it
+    # connects (each host's own syntax below): the file never holds the secret.
+    token_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ def _stdio_entry(launch: Launch, **extra: object) -> dict[str, object]:
     return entry
 
 
+def _bearer_header(value: str) -> dict[str, str]:
+    return {AUTHORIZATION_HEADER: bearer(value)}
+
+
 def _toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
@@ -57,8 +66,16 @@ def claude_code(t: Transport, launch: Launch) -> list[Snippet]:
         add = f"claude mcp add {SERVER_NAME}{env} -- {launch.command} {' '.join(launch.args)}\n"
         config = {"mcpServers": {SERVER_NAME: _stdio_entry(launch, type="stdio")}}
     else:
-        add = f"claude mcp add --transport http {SERVER_NAME} {launch.url}\n"
-        config = {"mcpServers": {SERVER_NAME: {"type": "http", "url": launch.url}}}
+        entry: dict[str, object] = {"type": "http", "url": launch.url}
+        header = ""
+        if launch.token_env:
+            # Claude Code expands ${VAR} in headers when it connects; the single quotes
+            # keep the shell from expanding it into the stored configuration.
+            entry["headers"] = _bearer_header(f"${{{launch.token_env}}}")
+            value = bearer(f"${{{launch.token_env}}}")
+            header = f" --header '{AUTHORIZATION_HEADER}: {value}'"
+        add = f"claude mcp add --transport http{header} {SERVER_NAME} {launch.url}\n"
+        config = {"mcpServers": {SERVER_NAME: entry}}
     suffix = "" if t is Transport.STDIO else ".http"
     return [
         Snippet(f".mcp{suffix}.json", ".mcp.json at the root of your repository", _json(config)),
@@ -73,8 +90,12 @@ def claude_desktop(t: Transport, launch: Launch) -> list[Snippet]:
     if t is Transport.STDIO:
         entry = _stdio_entry(launch)
     else:
-        # Claude Desktop spawns local servers only; mcp-remote bridges stdio to HTTP.
-        entry = {"command": "npx", "args": ["-y", "mcp-remote", launch.url]}
+        # Claude Desktop spawns local servers only; mcp-remote bridges stdio to HTTP, and
+        # expands ${VAR} in its arguments from the environment it is started with.
+        args = ["-y", "mcp-remote", launch.url]
+        if launch.token_env:
+            args += ["--header", f"{AUTHORIZATION_HEADER}:{bearer(f'${{{launch.token_env}}}')}"]
+        entry = {"command": "npx", "args": args}
     suffix = "" if t is Transport.STDIO else ".http"
     return [
         Snippet(
@@ -86,7 +107,9 @@ def claude_desktop(t: Transport, launch: Launch) -> list[Snippet]:
 
 
 def cursor(t: Transport, launch: Launch) -> list[Snippet]:
-    entry = _stdio_entry(launch) if t is Transport.STDIO else {"url": launch.url}
+    entry: dict[str, object] = _stdio_entry(launch) if t is Transport.STDIO else {"url": launch.url}
+    if t is Transport.HTTP and launch.token_env:
+        entry["headers"] = _bearer_header(f"${{env:{launch.token_env}}}")
     suffix = "" if t is Transport.STDIO else ".http"
     where = ".cursor/mcp.json in your repository (or ~/.cursor/mcp.json for all projects)"
     return [Snippet(f"mcp{suffix}.json", where, _json({"mcpServers": {SERVER_NAME: entry}}))]
@@ -97,6 +120,8 @@ def vscode(t: Transport, launch: Launch) -> list[Snippet]:
         entry = _stdio_entry(launch, type="stdio")
     else:
         entry = {"type": "http", "url": launch.url}
+        if launch.token_env:
+            entry["headers"] = _bearer_header(f"${{env:{launch.token_env}}}")
     suffix = "" if t is Transport.STDIO else ".http"
     where = ".vscode/mcp.json in your repository"
     return [Snippet(f"mcp{suffix}.json", where, _json({"servers": {SERVER_NAME: entry}}))]
@@ -112,6 +137,8 @@ def codex(t: Transport, launch: Launch) -> list[Snippet]:
             lines.append(f"env = {{ {pairs} }}")
     else:
         lines.append(f"url = {_toml_string(launch.url)}")
+        if launch.token_env:
+            lines.append(f"bearer_token_env_var = {_toml_string(launch.token_env)}")
     suffix = "" if t is Transport.STDIO else ".http"
     where = "~/.codex/config.toml (or .codex/config.toml in a trusted project)"
     return [Snippet(f"config{suffix}.toml", where, "\n".join(lines) + "\n")]
@@ -119,7 +146,11 @@ def codex(t: Transport, launch: Launch) -> list[Snippet]:
 
 def gemini_cli(t: Transport, launch: Launch) -> list[Snippet]:
     # Gemini CLI: `httpUrl` is streamable HTTP (`url` would mean the old SSE transport).
-    entry = _stdio_entry(launch) if t is Transport.STDIO else {"httpUrl": launch.url}
+    entry: dict[str, object] = (
+        _stdio_entry(launch) if t is Transport.STDIO else {"httpUrl": launch.url}
+    )
+    if t is Transport.HTTP and launch.token_env:
+        entry["headers"] = _bearer_header(f"${{{launch.token_env}}}")
     suffix = "" if t is Transport.STDIO else ".http"
     where = ".gemini/settings.json in your repository (or ~/.gemini/settings.json)"
     return [Snippet(f"settings{suffix}.json", where, _json({"mcpServers": {SERVER_NAME: entry}}))]

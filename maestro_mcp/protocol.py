@@ -40,13 +40,20 @@ _TRUE_VALUES = frozenset({"1", "true", "yes"})
 
 # The MCP endpoint of ``maestro serve`` (streamable HTTP), without a trailing slash.
 MCP_PATH = "/mcp"
+# The live feeds: WebSocket, and Server-Sent Events.
+WS_PATH = "/ws"
+EVENTS_PATH = "/api/events"
+# The REST API for named tokens (admin only).
+TOKENS_PATH = "/api/tokens"
 
 # --- authentication --------------------------------------------------------------------
 
 BEARER_SCHEME = "Bearer"
 # Browsers cannot set headers on WebSocket or EventSource requests: they send the
-# token as this query parameter instead, which every route accepts and ignores.
+# token as this query parameter instead. Only the live feeds (WS_PATH, EVENTS_PATH)
+# accept it: everywhere else a header is possible, and URLs end up in logs and history.
 TOKEN_QUERY = "token"
+WWW_AUTHENTICATE_HEADER = "WWW-Authenticate"
 # The log history a client's seqs belong to (sync:ready's epoch), sent back on resume.
 EPOCH_QUERY = "epoch"
 

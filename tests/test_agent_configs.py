@@ -6,15 +6,19 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
+from http_api import Settings
 from maestro_mcp.agent_configs import DEFAULT_URL, HOSTS, write_examples
 from tests.support.mcp import TOOL_NAMES
-from tests.support.servers import LiveServer, maestro_command
+from tests.support.servers import LiveServer, live_server, maestro_command
 from tests.support.waiting import WAIT
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +122,74 @@ def test_agent_config_output_parses_for_every_host(host: str, tmp_path: Path) ->
         target = tmp_path / ("out.toml" if host == "codex" else "out.json")
         target.write_text(result.stdout)
         assert parse(target)
+
+
+def token_config(host: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        maestro_command("agent-config", host, "--http", "--token-env", "TEAM_TOKEN", *extra),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    )
+
+
+def _http_entry(host: str, output: str) -> dict[str, Any]:
+    parsed = tomllib.loads(output) if host == "codex" else json.loads(output)
+    servers = parsed.get("mcpServers") or parsed.get("servers") or parsed["mcp_servers"]
+    entry: dict[str, Any] = servers["maestro"]
+    return entry
+
+
+# How each host writes "the value of TEAM_TOKEN" where it sends a header.
+TOKEN_REFERENCE = {
+    "claude-code": "${TEAM_TOKEN}",
+    "cursor": "${env:TEAM_TOKEN}",
+    "vscode": "${env:TEAM_TOKEN}",
+    "gemini-cli": "${TEAM_TOKEN}",
+}
+
+
+@pytest.mark.parametrize("host", sorted(TOKEN_REFERENCE))
+async def test_a_token_from_the_environment_reaches_a_server_that_needs_it(
+    host: str, settings: Settings
+) -> None:
+    """The host's own syntax names the variable; expanded as the host expands it, the
+    header it sends gets the agent in. The secret is never in the file."""
+    output = token_config(host).stdout
+    entry = _http_entry(host, output)
+    reference = TOKEN_REFERENCE[host]
+    assert entry["headers"] == {"Authorization": f"Bearer {reference}"}
+    with live_server(replace(settings, token="team-s3cret")) as server:
+        headers = {k: v.replace(reference, "team-s3cret") for k, v in entry["headers"].items()}
+        url = (entry.get("url") or entry["httpUrl"]).replace(
+            "http://127.0.0.1:3000", server.base_url
+        )
+        async with (
+            httpx.AsyncClient(headers=headers, timeout=WAIT) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            assert {t.name for t in (await client.list_tools()).tools} == TOOL_NAMES
+    assert "team-s3cret" not in output
+
+
+def test_codex_and_claude_desktop_name_the_variable() -> None:
+    codex = _http_entry("codex", token_config("codex").stdout)
+    assert codex["bearer_token_env_var"] == "TEAM_TOKEN"
+    desktop = _http_entry("claude-desktop", token_config("claude-desktop").stdout)
+    assert desktop["args"][-2:] == ["--header", "Authorization:Bearer ${TEAM_TOKEN}"]
+    claude_add = token_config("claude-code").stderr
+    assert "--header 'Authorization: Bearer ${TEAM_TOKEN}'" in claude_add
+    assert "set TEAM_TOKEN" in claude_add
+
+
+def test_token_env_is_refused_for_stdio_and_for_a_bad_name() -> None:
+    for args, said in (
+        (["agent-config", "cursor", "--token-env", "X"], "--token-env is for --http"),
+        (["agent-config", "cursor", "--http", "--token-env", "A B"], "variable name"),
+    ):
+        result = subprocess.run(
+            maestro_command(*args), capture_output=True, text=True, timeout=WAIT
+        )
+        assert result.returncode == 2
+        assert said in result.stderr

@@ -19,6 +19,7 @@ COMMANDS = {
     "session": "sessions:session",
     "watch": "watch:watch",
     "status": "status:status",
+    "token": "tokens:token",
     "serve": "serve:serve",
     "mcp": "mcp:mcp_command",
     "export": "transfer:export_command",

@@ -141,4 +141,10 @@ def event_line(message: dict[str, Any]) -> Text:
             text.append(f"  ({data['agent']})", style="dim")
     elif event.startswith("project:"):
         text.append(f"{data['id']}  {data['name']}")
+    elif event == EventType.TOKEN_CREATED:
+        text.append(f"{data['name']} ({data['scope']})")
+    elif event == EventType.TOKEN_REVOKED:
+        text.append(str(data["name"]))
+    if message.get("actor"):
+        text.append(f"  · {message['actor']}", style="dim")
     return text

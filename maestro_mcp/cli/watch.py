@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.feed import ResetReason
-from maestro_mcp.protocol import EPOCH_QUERY, TOKEN_QUERY
+from maestro_mcp.protocol import AUTHORIZATION_HEADER, EPOCH_QUERY, bearer
 
 from .client import unreachable
 from .context import Cli, client_command
@@ -28,14 +28,11 @@ BACKOFF_MAX = 10.0
 
 
 def feed_url(
-    base_url: str,
-    since: int | None,
-    project_id: str | None,
-    token: str | None,
-    epoch: str | None = None,
+    base_url: str, since: int | None, project_id: str | None, epoch: str | None = None
 ) -> str:
+    """The feed's URL. Never with the token: it goes in a header (URLs end up in logs)."""
     scheme, rest = base_url.split("://", 1)
-    query = {"since": since, "projectId": project_id, TOKEN_QUERY: token, EPOCH_QUERY: epoch}
+    query = {"since": since, "projectId": project_id, EPOCH_QUERY: epoch}
     encoded = urlencode({k: v for k, v in query.items() if v is not None})
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}/ws" + (
         f"?{encoded}" if encoded else ""
@@ -60,9 +57,10 @@ class ResumingFeed:
         backoff = BACKOFF_START
         warned = False
         while True:
-            url = feed_url(self.cli.url, self.last, self.project_id, self.cli.token, self.epoch)
+            url = feed_url(self.cli.url, self.last, self.project_id, self.epoch)
+            headers = {AUTHORIZATION_HEADER: bearer(self.cli.token)} if self.cli.token else None
             try:
-                with connect(url, open_timeout=10, legacy=False) as ws:
+                with connect(url, open_timeout=10, legacy=False, additional_headers=headers) as ws:
                     for raw in ws:
                         message = json.loads(raw)
                         event = message.get("event")

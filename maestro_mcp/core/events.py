@@ -24,6 +24,9 @@ class EventType(StrEnum):
     SESSION_NOTE_ADDED = "session:note_added"
     TASK_CLAIMED = "task:claimed"
     TASK_RELEASED = "task:released"
+    # Named tokens: their name and scope, never their secret (core/access.py).
+    TOKEN_CREATED = "token:created"
+    TOKEN_REVOKED = "token:revoked"
 
 
 # At most this many events per read of the log (feed, replay, changes_since), so a
@@ -40,6 +43,7 @@ class PendingEvent:
     type: EventType
     project_id: str | None
     data_json: str
+    actor_json: str  # who made the change (core/access.py), as a JSON string
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +57,15 @@ class StoredEvent:
 ENVELOPE_HEAD = '{"seq":'
 
 
-def envelope_tail(event: str, data_json: str, timestamp: int) -> str:
+def envelope_tail(event: PendingEvent, timestamp: int) -> str:
     """The envelope after its seq: a backend that learns the seq only in SQL builds the
     envelope there as ``ENVELOPE_HEAD || seq || tail``."""
     # Event names are fixed ASCII identifiers, so no escaping is needed.
-    return f',"event":"{event}","data":{data_json},"timestamp":{timestamp}}}'
+    return (
+        f',"event":"{event.type.value}","data":{event.data_json},'
+        f'"timestamp":{timestamp},"actor":{event.actor_json}}}'
+    )
 
 
-def envelope(seq: int, event: str, data_json: str, timestamp: int) -> str:
-    return f"{ENVELOPE_HEAD}{seq}{envelope_tail(event, data_json, timestamp)}"
+def envelope(seq: int, event: PendingEvent, timestamp: int) -> str:
+    return f"{ENVELOPE_HEAD}{seq}{envelope_tail(event, timestamp)}"

@@ -75,6 +75,8 @@ class Delivery:
 
 # Takes a delivery at once; returns False when its client is too far behind to take more.
 Sink = Callable[[Delivery], bool]
+# Sees every batch the feed dispatches, and None when the log's history changed.
+Watcher = Callable[[list[StoredEvent] | None], None]
 
 
 class Subscriber:
@@ -198,6 +200,7 @@ class Feed:
         self.head = 0
         self.epoch = ""  # the log's history (Store.epoch), read at start
         self._subscribers: set[Subscriber] = set()
+        self._watchers: list[Watcher] = []
         self._log: LogReader | None = None
         self._change_token = -1
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -345,6 +348,7 @@ class Feed:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
+        self._show(None)
         return True
 
     # --- tailing ------------------------------------------------------------------
@@ -380,6 +384,7 @@ class Feed:
                 return count
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
+        self._show(batch)
         # One delivery per project filter, shared by every subscriber with that filter.
         deliveries: dict[str | None, Delivery] = {}
         for subscriber in self._subscribers:
@@ -394,6 +399,20 @@ class Feed:
                 subscriber.deliver(delivery)
 
     # --- subscribing ----------------------------------------------------------------
+
+    def _show(self, batch: list[StoredEvent] | None) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(batch)
+            except Exception:  # a bug there must not stop the feed for every client
+                log.exception("feed: a watcher failed")
+
+    def watch(self, watcher: Watcher) -> None:
+        """Show ``watcher`` every batch from now on, on the loop, before any subscriber
+        gets it; and None when the history changes (``check_history``). For the core's
+        own parts (core/token_book.py): it is no client, is never cut off and must be
+        quick."""
+        self._watchers.append(watcher)
 
     def subscribe(self, project_id: str | None = None) -> Subscriber:
         """A subscriber that receives every event after the current head.

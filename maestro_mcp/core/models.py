@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .access import RESERVED_NAMES, TOKEN_NAME_MAX, TOKEN_NAME_PATTERN, Scope
 from .vocabulary import (
     ACTIVE_SESSION_STATUSES as ACTIVE_SESSION_STATUSES,
 )
@@ -475,3 +476,36 @@ class Changes(_Model):
     next_since: int  # pass this as `since` next time
     expired: bool  # `since` is older than the retained log: some events are gone; refetch
     note: str | None = None  # something about `since` the caller should know
+
+
+# --- named tokens (core/access.py) -------------------------------------------------
+
+
+class TokenCreate(_Input):
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=TOKEN_NAME_MAX, pattern=TOKEN_NAME_PATTERN),
+    ]
+    scope: Scope
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name.lower() in RESERVED_NAMES:
+            raise ValueError(f"{name!r} is reserved: it names the server's own actors")
+        return name
+
+
+class TokenInfo(_Model):
+    """A named token as anyone may see it: never its secret."""
+
+    name: str
+    scope: Scope
+    created_at: int
+    created_by: str
+
+
+class NewToken(TokenInfo):
+    """A token just made: the only time its secret is shown."""
+
+    secret: str

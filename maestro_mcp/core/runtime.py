@@ -6,13 +6,14 @@ service and the group-commit writer, and starts and stops them in one order.
 constructs a store, a ``Feed`` or a ``Service`` (tests of those classes aside).
 
     async with Core(settings) as core:
-        task = await core.write(partial(core.service.create_task, data))
+        task = await core.write(partial(core.service.create_task, data), actor="alice")
         tasks = await core.read(partial(core.service.list_tasks, where))
 
 Start: migrate the schema, start the feed (it reads the head), start the writer,
-then the chores (the lease reaper, the pruner). Stop: the chores, then new reads are
-refused and the ones in flight finish, then the writer (it commits what is queued),
-the feed, and the store. A failure half-way through the start undoes what started.
+load the named tokens (core/token_book.py: the book then follows the feed), then
+the chores (the lease reaper, the pruner). Stop: the chores, the token book, then
+new reads are refused and the ones in flight finish, then the writer (it commits
+what is queued), the feed, and the store. A failure half-way through the start undoes what started.
 A core runs once: it cannot be entered twice, nor again after it stopped.
 
 Every write of every face goes through ``write`` (group commit: one transaction per
@@ -34,11 +35,13 @@ from typing import Self, TypeVar
 import anyio.to_thread
 
 from ..settings import Settings
+from .access import SYSTEM, acting
 from .feed import Feed
 from .group_commit import GroupCommit
 from .service import Service
-from .storage import Store, StoreUnavailable
+from .storage import Store, StoreUnavailable, TokenRecord
 from .storage.location import open_store
+from .token_book import TokenBook
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,11 @@ class _State(StrEnum):
     STOPPED = "stopped"
 
 
+# Reads run once the store is open: from the start's last steps (the token book loads)
+# until stopping begins.
+_READABLE = frozenset({_State.STARTING, _State.RUNNING})
+
+
 class Core:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -65,6 +73,7 @@ class Core:
         )
         self.service = Service(self.store, on_commit=self.feed.notify)
         self.commits = GroupCommit(self.store)
+        self.tokens = TokenBook(self.feed, self._any_tokens, self._token_by_hash)
         self._state = _State.NEW
         self._running: contextlib.AsyncExitStack | None = None
         # Reads running in worker threads, counted by the threads themselves: a caller
@@ -76,13 +85,13 @@ class Core:
 
     async def read(self, operation: Callable[[], T]) -> T:
         """Run ``operation`` (reads of the service) off the event loop, in one snapshot."""
-        if self._state is not _State.RUNNING:
+        if self._state not in _READABLE:
             raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
         return await anyio.to_thread.run_sync(self._snapshot, operation)
 
     def _snapshot(self, operation: Callable[[], T]) -> T:
         with self._readers:
-            if self._state is not _State.RUNNING:  # stopping began while it waited to run
+            if self._state not in _READABLE:  # stopping began while it waited to run
                 raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
             self._reading += 1
         try:
@@ -93,11 +102,14 @@ class Core:
                 self._reading -= 1
                 self._readers.notify_all()
 
-    async def write(self, operation: Callable[[], T], *, reads: tuple[str, ...] = ()) -> T:
+    async def write(
+        self, operation: Callable[[], T], *, actor: str, reads: tuple[str, ...] = ()
+    ) -> T:
         """Run a write of the service in the next group-commit batch; its result comes
-        back once that batch is committed. ``reads``: ids of the entities it reads
-        first, fetched with the batch's other writes' where the store gains by it."""
-        return await self.commits.run(operation, reads=reads)
+        back once that batch is committed. ``actor``: who makes it, named in its events
+        (core/access.py). ``reads``: ids of the entities it reads first, fetched with the
+        batch's other writes' where the store gains by it."""
+        return await self.commits.run(partial(acting, actor, operation), reads=reads)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -114,6 +126,8 @@ class Core:
             await self.commits.start()
             stack.push_async_callback(self.commits.stop)
             stack.push_async_callback(self._no_more_reads)
+            await self.tokens.start()  # whether any token exists: the start's last read
+            stack.push_async_callback(self.tokens.stop)
             for name, chore, interval in (
                 ("maestro-reap", self._reap, self.settings.reap_interval),
                 ("maestro-prune", self._prune, self.settings.prune_interval),
@@ -152,6 +166,14 @@ class Core:
     def _stopped(self) -> None:
         self._state = _State.STOPPED
 
+    # --- the token book's reads -------------------------------------------------------
+
+    async def _any_tokens(self) -> bool:
+        return (await self.read(self.service.any_tokens)).value
+
+    async def _token_by_hash(self, digest: str) -> TokenRecord | None:
+        return (await self.read(partial(self.service.token_by_hash, digest))).value
+
     # --- chores -----------------------------------------------------------------------
 
     async def _reap(self) -> None:
@@ -161,10 +183,11 @@ class Core:
         only needs to run often enough for people to see leases end on time.
         """
         if (await self.read(self.service.expired_claims)).value:
-            await self.write(self.service.expire_claims)
+            await self.write(self.service.expire_claims, actor=SYSTEM)
 
     async def _prune(self) -> None:
-        await self.write(partial(self.service.prune, keep_events=self.settings.event_retention))
+        prune = partial(self.service.prune, keep_events=self.settings.event_retention)
+        await self.write(prune, actor=SYSTEM)
 
 
 async def _every(interval: float, chore: Callable[[], Awaitable[None]], name: str) -> None:

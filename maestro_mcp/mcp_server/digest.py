@@ -2,7 +2,8 @@
 
 The log's events carry whole entities (a task with its description and prompt), so a
 hundred changes were ≈ 90 KB of context. By default a change is summed up instead:
-- ``{seq, event, at, id, …}`` with the few fields that say what the entity is now
+- ``{seq, event, at, by, id, …}`` (``by``: who made the change, the event's actor)
+  with the few fields that say what the entity is now
   (a task's title, status, priority and holder; a session's name, status, agent;
   a note's text), long texts cut at ``TEXT_SHOWN`` characters and marked ``cut``;
 - an update says which fields it ``changed`` when the page holds the entity's
@@ -41,6 +42,7 @@ _FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "release": (("taskId", "id"), ("sessionId", "sessionId"), ("reason", "reason")),
     "note": (("sessionId", "sessionId"), ("note.message", "note")),
     "deleted": (("id", "id"),),
+    "token": (("name", "name"), ("scope", "scope")),
 }
 _KIND = {
     "task:claimed": "claim",
@@ -96,6 +98,8 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
     name: str = event["event"]
     kind = _KIND.get(name) or ("deleted" if name.endswith(":deleted") else name.split(":")[0])
     change: dict[str, Any] = {"seq": event["seq"], "event": name, "at": event["timestamp"]}
+    if event.get("actor"):
+        change["by"] = event["actor"]
     data = event.get("data") or {}
     for path, label in _FIELDS.get(kind, ()):
         value = _at(data, path)

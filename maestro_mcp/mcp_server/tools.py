@@ -21,6 +21,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from maestro_mcp.core.access import Scope
 from maestro_mcp.core.errors import MaestroError, NoProjectYet, VersionConflict
 from maestro_mcp.core.ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX
 from maestro_mcp.core.models import (
@@ -63,6 +64,7 @@ from maestro_mcp.core.models import (
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
 
+from .callers import caller, caller_of, calling
 from .digest import CHANGES_PAGE_DEFAULT, digest
 from .render import render
 from .results import (
@@ -184,8 +186,16 @@ class MaestroTool(Tool):
     async def run(
         self, arguments: dict[str, Any], context: Any, convert_result: bool = False
     ) -> Any:
+        who = caller_of(context)
+        needed = Scope.READ if self.annotations and self.annotations.read_only_hint else Scope.WRITE
+        if not who.principal.scope.allows(needed):
+            raise ToolError(
+                f"Error executing tool {self.name}: the token {who.principal.name!r} may only "
+                f"{who.principal.scope.value}; this tool changes things (scope {needed.value})"
+            )
         try:
-            return await super().run(arguments, context, convert_result)
+            with calling(who):
+                return await super().run(arguments, context, convert_result)
         except ToolError as exc:
             # The SDK raises its argument check's ValidationError as the cause; errors of
             # the tool body reach here as ToolErrors already (see ``actionable``).
@@ -206,6 +216,10 @@ class ToolEnv:
     async def project(self, ref: str | None) -> Project:
         resolve = partial(self.core.service.resolve_project, ref or self.default_project)
         return (await self.core.read(resolve)).value
+
+    async def write(self, operation: Callable[[], R], *, reads: tuple[str, ...] = ()) -> R:
+        """A write of the calling tool, made as its caller (callers.py)."""
+        return await self.core.write(operation, actor=caller().actor, reads=reads)
 
     async def project_of(self, project_id: str) -> ProjectRef:
         found = await self.core.read(partial(self.core.service.get_project, project_id))
@@ -259,7 +273,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             description=description,
             allow_duplicate=allowDuplicate,
         )
-        result = await core.write(partial(service.create_project, data, idempotency_key=requestId))
+        result = await env.write(partial(service.create_project, data, idempotency_key=requestId))
         return ProjectResult(project=result.value, seq=result.seq)
 
     @tool("Create a task", WRITE)
@@ -291,7 +305,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             depends_on=dependsOn or [],
             labels=labels or [],
         )
-        result = await core.write(partial(service.create_task, data, idempotency_key=requestId))
+        result = await env.write(partial(service.create_task, data, idempotency_key=requestId))
         return TaskResult(
             project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
         )
@@ -313,7 +327,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         """Create several tasks at once (a plan), all or none."""
         target = await env.project(project)
         batch = TaskBatch(project_id=target.id, tasks=tasks)
-        result = await core.write(partial(service.create_tasks, batch, idempotency_key=requestId))
+        result = await env.write(partial(service.create_tasks, batch, idempotency_key=requestId))
         return TasksResult(
             project=ProjectRef.of(target),
             tasks=[TaskSummary.of(t) for t in result.value],
@@ -355,7 +369,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             changes["depends_on"] = dependsOn
         if labels is not None:
             changes["labels"] = labels
-        result = await core.write(
+        result = await env.write(
             partial(
                 service.update_task,
                 taskId,
@@ -377,7 +391,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
     @actionable
     async def delete_task(taskId: TaskId, expectedVersion: ExpectedVersion = None) -> DeletedResult:
         """Delete a task and its sub-tasks."""
-        result = await core.write(
+        result = await env.write(
             partial(service.delete_task, taskId, expected_version=expectedVersion),
             reads=(taskId,),
         )
@@ -490,7 +504,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             status=SessionStatus.WORKING,
             task_ids=taskIds,
         )
-        result = await core.write(partial(service.create_session, data, idempotency_key=requestId))
+        result = await env.write(partial(service.create_session, data, idempotency_key=requestId))
         return SessionResult(
             project=ProjectRef.of(target), session=SessionSummary.of(result.value), seq=result.seq
         )
@@ -513,7 +527,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         report = SessionReport(
             status=status, name=name, note=note, add_tasks=addTasks, remove_tasks=removeTasks
         )
-        result = await core.write(
+        result = await env.write(
             partial(
                 service.report,
                 sessionId,
@@ -545,7 +559,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         """Claim a task (yours again: renewed), or the next ready ones, for your session alone."""
         if taskId is not None:
             request = ClaimRequest(session_id=sessionId, lease_seconds=leaseSeconds)
-            one = await core.write(
+            one = await env.write(
                 partial(service.claim_task, taskId, request, idempotency_key=requestId)
             )
             grants, seq, nothing_ready = [one.value], one.seq, None
@@ -556,7 +570,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
                 labels=labels or [],
                 parent_id=parentId or None,  # "" = any parent, as when it is left out
             )
-            some = await core.write(
+            some = await env.write(
                 partial(service.claim_next, sessionId, wanted, idempotency_key=requestId)
             )
             grants, seq = some.value.claims, some.seq

@@ -206,7 +206,9 @@ def test_import_shows_progress_and_quiet_silences_it(database: str, tmp_path: Pa
     filled(database)
     ok(maestro("export", "--db", database, str(tmp_path / "all.jsonl")))
     shown = ok(maestro("import", "--db", str(tmp_path / "a.db"), str(tmp_path / "all.jsonl")))
-    assert [line.split()[0] for line in shown.stderr.splitlines()[1:10]] == list(TABLES)
+    assert [line.split()[0] for line in shown.stderr.splitlines()[1 : 1 + len(TABLES)]] == list(
+        TABLES
+    )
     assert "rows/s" in shown.stderr
     assert "new history" in shown.stderr
     quiet = maestro("import", "-q", "--db", str(tmp_path / "b.db"), str(tmp_path / "all.jsonl"))

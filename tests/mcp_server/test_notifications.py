@@ -6,11 +6,12 @@ from functools import partial
 import anyio
 import pytest
 
-from maestro_mcp.core.events import EventType, StoredEvent, envelope
+from maestro_mcp.core.events import EventType, PendingEvent, StoredEvent, envelope
 from maestro_mcp.core.feed import Subscriber
 from maestro_mcp.core.models import ProjectCreate
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.storage import StoreUnavailable
+from maestro_mcp.core.token_book import TOKEN_EVENTS
 from maestro_mcp.mcp_server.notifications import (
     ChangeNotifier,
     LegacySubscriptions,
@@ -39,12 +40,25 @@ def sample(kind: EventType) -> dict[str, object]:
     return SAMPLES[kind.value.split(":")[0]]
 
 
-@pytest.mark.parametrize("kind", list(EventType))
+ENTITY_EVENTS = [kind for kind in EventType if kind not in TOKEN_EVENTS]
+
+
+def stored(kind: EventType, data: dict[str, object], project_id: str | None) -> StoredEvent:
+    pending = PendingEvent(kind, project_id, json.dumps(data), '"tester"')
+    return StoredEvent(1, kind.value, project_id, envelope(1, pending, 0))
+
+
+@pytest.mark.parametrize("kind", ENTITY_EVENTS)
 def test_every_event_names_the_resources_it_changed(kind: EventType) -> None:
-    payload = envelope(1, kind.value, json.dumps(sample(kind)), 0)
-    uris = uris_changed_by(StoredEvent(1, kind.value, "proj_1", payload))
+    uris = uris_changed_by(stored(kind, sample(kind), "proj_1"))
     assert uris
     assert all(uri.startswith("maestro://") for uri in uris)
+
+
+@pytest.mark.parametrize("kind", sorted(TOKEN_EVENTS))
+def test_token_events_change_no_resource(kind: str) -> None:
+    data = {"name": "ci", "scope": "read", "createdAt": 0, "createdBy": "local"}
+    assert uris_changed_by(stored(EventType(kind), data, None)) == []
 
 
 @pytest.mark.anyio
@@ -80,7 +94,9 @@ async def test_notifications_wait_out_a_database_that_is_away(
     async with notifier.running():
         with anyio.fail_after(WAIT):
             await subscribed.wait()  # on its second attempt
-        await core.write(partial(core.service.create_project, ProjectCreate(name="heard")))
+        await core.write(
+            partial(core.service.create_project, ProjectCreate(name="heard")), actor="tester"
+        )
         with anyio.fail_after(WAIT):
             assert (await heard.get()).startswith("maestro://")
     assert attempts == 2
@@ -107,14 +123,14 @@ async def test_nothing_is_published_while_nobody_listens(core: Core) -> None:
     notifier = Recording(core.feed, bus, LegacySubscriptions())
     async with notifier.running():
         create = partial(core.service.create_project, ProjectCreate(name="unheard"))
-        unheard = await core.write(create)
+        unheard = await core.write(create, actor="tester")
         with anyio.fail_after(WAIT):
             assert await handled.get() == unheard.seq
         assert heard.empty()  # nobody listened
         unsubscribe = bus.subscribe(lambda event: None)
         assert bus.listeners == 1
         create = partial(core.service.create_project, ProjectCreate(name="heard"))
-        created = await core.write(create)
+        created = await core.write(create, actor="tester")
         with anyio.fail_after(WAIT):
             uri = await heard.get()
         assert created.value.id in uri

@@ -57,7 +57,7 @@ def write_elsewhere(database: str | Path, *writes: Callable[[Service], object]) 
     async def run() -> None:
         async with Core(Settings(database=database)) as core:
             for write in writes:
-                await core.write(partial(write, core.service))
+                await core.write(partial(write, core.service), actor="tester")
 
     asyncio.run(run())
 

@@ -21,6 +21,7 @@ from ..models import (
     Heartbeat,
     HeartbeatRequest,
     Link,
+    NewToken,
     Project,
     ProjectCreate,
     ProjectPatch,
@@ -36,10 +37,12 @@ from ..models import (
     TaskCreate,
     TaskFilter,
     TaskPatch,
+    TokenCreate,
+    TokenInfo,
 )
-from ..storage import Rows, Store
+from ..storage import Rows, Store, TokenRecord
 from ..vocabulary import ENDED_CLAIMS_KEPT_MS
-from . import changes, claims, projects, sessions, tasks
+from . import changes, claims, projects, sessions, tasks, tokens
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
 
@@ -104,6 +107,27 @@ class Service:
     def resolve_project(self, ref: str | None) -> Result[Project]:
         """A project by id or by name; with no ref, the only project there is."""
         return self._tx.read(partial(projects.resolve, ref=ref))
+
+    # --- named tokens (core/access.py) ----------------------------------------------
+
+    def create_token(self, data: TokenCreate) -> Result[NewToken]:
+        """Never with an idempotency key: its record would keep the secret."""
+        body = partial(tokens.create, data=data)
+        return self._tx.write("token.create", body, result_type=NewToken)
+
+    def revoke_token(self, name: str) -> Result[TokenInfo]:
+        return self._tx.write(
+            "token.revoke", partial(tokens.revoke, name=name), result_type=TokenInfo
+        )
+
+    def list_tokens(self) -> Result[list[TokenInfo]]:
+        return self._tx.read(tokens.listed)
+
+    def any_tokens(self) -> Result[bool]:
+        return self._tx.read(lambda rows: rows.any_tokens())
+
+    def token_by_hash(self, secret_hash: str) -> Result[TokenRecord | None]:
+        return self._tx.read(lambda rows: rows.token_by_hash(secret_hash))
 
     # --- tasks ------------------------------------------------------------------
 

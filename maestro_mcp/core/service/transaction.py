@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 from ...protocol import IDEMPOTENCY_KEY_HEADER
+from ..access import current_actor
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
 from ..events import EventType, PendingEvent
 from ..models import IDEMPOTENCY_KEY_MAX, NUL_REFUSED
@@ -58,19 +59,26 @@ class Result(Generic[T]):
 
 @dataclass(slots=True)
 class Write:
-    """One write operation in progress: its queries, its clock reading, its events."""
+    """One write operation in progress: its queries, its clock reading, its actor
+    (core/access.py) and its events."""
 
     rows: Rows
     now: int
+    actor: str = field(default_factory=current_actor)
     pending: list[PendingEvent] = field(default_factory=list)
+    _actor_json: str = field(default="", init=False, repr=False)
 
-    def emit(self, type: EventType, project_id: str, data: BaseModel | dict[str, Any]) -> None:
+    def emit(
+        self, type: EventType, project_id: str | None, data: BaseModel | dict[str, Any]
+    ) -> None:
         data_json = (
             data.model_dump_json(by_alias=True)
             if isinstance(data, BaseModel)
             else json.dumps(data, separators=(",", ":"))
         )
-        self.pending.append(PendingEvent(type, project_id, data_json))
+        if not self._actor_json:  # encoded once per write, for all its events
+            self._actor_json = json.dumps(self.actor)
+        self.pending.append(PendingEvent(type, project_id, data_json, self._actor_json))
 
 
 class Transactions:

@@ -21,6 +21,7 @@ from .contract import (
     Store,
     StoredResult,
     StoreUnavailable,
+    TokenRecord,
     Unloadable,
     UnstorableText,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "StoredResult",
+    "TokenRecord",
     "Unloadable",
     "UnstorableText",
 ]

@@ -147,6 +147,17 @@ class EndedClaim:
     reason: str  # a ClaimEnd value
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A named token as stored: its secret only as a hash (core/access.py)."""
+
+    name: str
+    scope: str  # a Scope value
+    secret_hash: str
+    created_at: int
+    created_by: str  # the actor who made it
+
+
 class ClaimOutlook(NamedTuple):
     """What claim-next would find among the tasks matching its filter."""
 
@@ -275,6 +286,21 @@ class LogRows(Protocol):
         transaction, on any instance, is doing it. Held until the transaction ends."""
 
 
+class TokenRows(Protocol):
+    def add_token(self, token: TokenRecord) -> bool:
+        """Store a new token; False (and nothing stored) if its name is taken."""
+
+    def remove_token(self, name: str) -> TokenRecord | None:
+        """Delete a token; what it was, None if there was none of that name."""
+
+    def tokens(self) -> list[TokenRecord]:
+        """Every token, by name."""
+
+    def any_tokens(self) -> bool: ...
+
+    def token_by_hash(self, secret_hash: str) -> TokenRecord | None: ...
+
+
 class TransferRows(Protocol):
     """A whole database as rows of the transfer format (core/storage/transfer.py)."""
 
@@ -287,7 +313,9 @@ class TransferRows(Protocol):
         tables that keep none). Consume it inside the ``read()`` that yielded this."""
 
 
-class Rows(ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, TransferRows, Protocol):
+class Rows(
+    ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, TokenRows, TransferRows, Protocol
+):
     """One transaction's view of the database."""
 
 

@@ -2,7 +2,7 @@
 ``maestro import``). It moves a database from one store to another (SQLite to
 PostgreSQL when a team outgrows one machine, or back) and is a backup format.
 
-The format, version 1:
+The format, version 2 (version 1 had no ``tokens`` table; it is read as having none):
 
 - UTF-8 text, one JSON object per line, each line ending in ``\\n``.
 - Line 1 is the header: ``{"format": "maestro-export", "version": 1, "exportedAt": <epoch
@@ -45,7 +45,7 @@ from .contract import Store
 from .location import shown
 
 FORMAT = "maestro-export"
-VERSION = 1
+VERSION = 2
 
 
 class Kind(Enum):
@@ -133,7 +133,17 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
         ("seq", INT),
         ("created_at", INT),
     ),
+    # Named tokens: the secret only as its hash (core/access.py). Since version 2.
+    "tokens": (
+        ("name", TEXT),
+        ("scope", TEXT),
+        ("secret_hash", TEXT),
+        ("created_at", INT),
+        ("created_by", TEXT),
+    ),
 }
+# The format version that added a table (the others have been there since version 1).
+ADDED_IN = {"tokens": 2}
 COLUMNS: dict[str, tuple[str, ...]] = {
     table: tuple(name for name, _ in columns) for table, columns in TABLES.items()
 }
@@ -303,8 +313,8 @@ class ExportReader:
                 f"the file is in format version {version}, written by a newer Maestro; this "
                 f"one reads up to version {VERSION}: upgrade Maestro to import it"
             )
-        counts: Any = header.get("counts")
-        if not _counts_ok(counts):
+        counts = _counts(header.get("counts"), version)
+        if counts is None:
             raise self._fail("the header's counts are not {table: rows} for every table")
         exported_at: Any = header.get("exportedAt")
         source: Any = header.get("source")
@@ -329,6 +339,8 @@ class ExportReader:
             row: Any = record.get("row")
             if not isinstance(table, str) or table not in TABLES:
                 raise self._fail(f"unknown table {table!r}")
+            if ADDED_IN.get(table, 1) > self.header.version:
+                raise self._fail(f"a {table} row in a file of format version {self.header.version}")
             index = tables.index(table)
             if index < current:
                 raise self._fail(f"a row of {table} after the rows of {tables[current]}")
@@ -369,9 +381,10 @@ class ExportReader:
                 raise self._fail(f"{table}.{name} must be {kind.value}: {row[name]!r}")
 
     def _finish(self, end: dict[str, Any]) -> None:
-        if not _counts_ok(end.get("counts")):
+        counts = _counts(end.get("counts"), self.header.version)
+        if counts is None:
             raise self._fail("the end line's counts are not {table: rows} for every table")
-        if end["counts"] != self.counts or self.header.counts != self.counts:
+        if counts != self.counts or self.header.counts != self.counts:
             raise self._fail(
                 f"the file has {self.counts} rows, its header says {self.header.counts} "
                 f"and its end line {end['counts']}"
@@ -384,12 +397,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _counts_ok(counts: Any) -> bool:
-    return (
-        isinstance(counts, dict)
-        and counts.keys() == TABLES.keys()
-        and all(_is_int(n) and n >= 0 for n in counts.values())
-    )
+def _counts(counts: Any, version: int) -> dict[str, int] | None:
+    """The rows per table that a file of ``version`` says it has (a table added after
+    that version: none); None if they are not {table: rows} for each of its tables."""
+    tables = {table for table in TABLES if ADDED_IN.get(table, 1) <= version}
+    if (
+        not isinstance(counts, dict)
+        or counts.keys() != tables
+        or not all(_is_int(n) and n >= 0 for n in counts.values())
+    ):
+        return None
+    return {table: counts.get(table, 0) for table in TABLES}
 
 
 def _is_text(value: Any) -> bool:

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.only_store("postgresql")
 
 
 def _event(n: int) -> PendingEvent:
-    return PendingEvent(EventType.PROJECT_UPDATED, None, f'{{"n":{n}}}')
+    return PendingEvent(EventType.PROJECT_UPDATED, None, f'{{"n":{n}}}', '"test"')
 
 
 def test_concurrent_writers_make_one_gap_free_log_in_commit_order(

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from maestro_mcp.core.models import ProjectCreate, SessionFilter, TaskCreate, TaskFilter
+from maestro_mcp.core.access import Scope
+from maestro_mcp.core.models import (
+    ProjectCreate,
+    SessionFilter,
+    TaskCreate,
+    TaskFilter,
+    TokenCreate,
+)
 from maestro_mcp.core.service import Result, Service
 from maestro_mcp.core.storage import NotEmpty, Store, Unloadable, transfer
 from maestro_mcp.core.storage.location import open_store
@@ -60,6 +67,7 @@ def test_a_copy_holds_every_row_and_answers_every_read_the_same(
     service: Service, db: Store, copy: Store
 ) -> None:
     filled = fill_every_kind(service)
+    service.create_token(TokenCreate(name="ci-bot", scope=Scope.WRITE))  # kept as its hash
     original = exported(db)
     assert all(json.loads(original.splitlines()[0])["counts"].values())  # every kind of row
 
@@ -85,6 +93,10 @@ def test_a_copy_holds_every_row_and_answers_every_read_the_same(
         same("get_task", task_id)
     assert mirror.get_task(filled.claimed_task_id).value.claim is not None
     assert log_after(mirror, 0) == log_after(service, 0)
+    same("list_tokens")
+    with db.read() as rows:
+        [token] = rows.tokens()
+    assert mirror.token_by_hash(token.secret_hash).value == token
 
 
 def test_the_copy_goes_on_where_the_original_stopped_in_a_new_history(
@@ -203,9 +215,10 @@ def test_the_export_is_one_snapshot_while_writes_go_on(
 # --- the format ------------------------------------------------------------------------------
 
 
-def a_file(**rows: list[dict[str, Any]]) -> list[str]:
-    counts = {table: len(rows.get(table, [])) for table in TABLES}
-    header = {"format": "maestro-export", "version": 1, "exportedAt": 1, "source": "x"}
+def a_file(version: int = transfer.VERSION, **rows: list[dict[str, Any]]) -> list[str]:
+    tables = [t for t in TABLES if transfer.ADDED_IN.get(t, 1) <= version]
+    counts = {table: len(rows.get(table, [])) for table in tables}
+    header = {"format": "maestro-export", "version": version, "exportedAt": 1, "source": "x"}
     lines = [json.dumps({**header, "counts": counts})]
     lines += [json.dumps({"table": t, "row": r}) for t in TABLES for r in rows.get(t, [])]
     lines.append(json.dumps({"end": True, "counts": counts}))
@@ -230,6 +243,28 @@ def read_all(lines: list[str]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_a_whole_file_reads_back_row_by_row() -> None:
     assert read_all(a_file(projects=[PROJECT])) == [("projects", PROJECT)]
+
+
+TOKEN = {
+    "name": "ci",
+    "scope": "write",
+    "secret_hash": "ab" * 32,
+    "created_at": 1,
+    "created_by": "local",
+}
+
+
+def test_a_version_1_file_has_no_tokens_and_still_reads() -> None:
+    """Version 2 added the tokens table: a file of version 1 (written before) reads as
+    having none, and one that holds token rows anyway is refused."""
+    reader = ExportReader(a_file(1, projects=[PROJECT]))
+    assert list(reader) == [("projects", PROJECT)]
+    assert reader.header.counts["tokens"] == 0
+    assert read_all(a_file(tokens=[TOKEN])) == [("tokens", TOKEN)]
+    old = a_file(1)
+    old.insert(1, json.dumps({"table": "tokens", "row": TOKEN}) + "\n")
+    with pytest.raises(TransferError, match="a tokens row in a file of format version 1"):
+        read_all(old)
 
 
 @pytest.mark.parametrize(

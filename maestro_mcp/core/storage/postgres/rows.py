@@ -19,6 +19,7 @@ from .claim_rows import ClaimQueries
 from .locks import CATALOG, lock_key
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
+from .token_rows import TokenQueries
 
 if TYPE_CHECKING:
     from .store import PgStore, Transaction
@@ -70,7 +71,7 @@ def _session(row: Sequence[Any]) -> Session:
     )
 
 
-class PgRows(TaskQueries, ClaimQueries, LogQueries):
+class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one PostgreSQL connection."""
 
     __slots__ = ("conn", "store", "tx")

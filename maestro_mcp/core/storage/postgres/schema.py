@@ -146,9 +146,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idempotency_by_age ON idempotency(created_at);
     """,
+    # 2: named tokens, each with a scope; the secret is kept only as its SHA-256.
+    # Code older than this would not ask for them: it may not use the database.
+    """
+    CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema version this code can use (it reads databases up to SCHEMA_VERSION,
 # and newer ones whose readable_from is at most SCHEMA_VERSION).
-READABLE_FROM = 1
+READABLE_FROM = 2

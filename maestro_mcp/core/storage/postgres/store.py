@@ -134,7 +134,7 @@ class Transaction:
 
     def stage(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         for event in events:
-            tail = envelope_tail(event.type.value, event.data_json, timestamp)
+            tail = envelope_tail(event, timestamp)
             self.events.append(_Staged(event.type.value, event.project_id, tail, timestamp))
         position = LogPosition()
         self.positions.append((position, len(self.events)))

@@ -40,6 +40,7 @@ _ORDER = {
     "ended_claims": "ended_at, token",
     "events": "seq",
     "idempotency": "created_at, key",
+    "tokens": "name",
 }
 # Rows the format holds. An idempotency record is complete once its transaction
 # commits (store.py fills its result last): a committed snapshot has no other kind.

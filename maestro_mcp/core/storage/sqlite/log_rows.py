@@ -61,7 +61,7 @@ class LogQueries:
         rows = []
         for event in events:
             seq += 1
-            payload = envelope(seq, event.type.value, event.data_json, timestamp)
+            payload = envelope(seq, event, timestamp)
             rows.append((seq, timestamp, event.type.value, event.project_id, payload))
         self.conn.executemany(
             "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows

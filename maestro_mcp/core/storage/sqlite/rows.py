@@ -10,6 +10,7 @@ from . import transfer_rows
 from .claim_rows import ClaimQueries
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
+from .token_rows import TokenQueries
 
 _PROJECT_COLUMNS = "id, name, working_dir, description, created_at, updated_at, version"
 _SESSION_COLUMNS = (
@@ -48,7 +49,7 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
     )
 
 
-class SqliteRows(TaskQueries, ClaimQueries, LogQueries):
+class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
     __slots__ = ("conn",)

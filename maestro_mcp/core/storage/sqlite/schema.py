@@ -133,6 +133,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO history (only_row, epoch) VALUES (1, lower(hex(randomblob(8))));
     """,
+    # 6: named tokens, each with a scope; the secret is kept only as its SHA-256.
+    """
+    CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

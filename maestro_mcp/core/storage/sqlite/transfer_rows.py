@@ -34,6 +34,7 @@ _ORDER = {
     "ended_claims": "ended_at, token",
     "events": "seq",
     "idempotency": "created_at, key",
+    "tokens": "name",
 }
 
 

@@ -1,0 +1,246 @@
+"""Named tokens with scopes, over a real server (both stores): who may do what, and who
+did what (the actor of every event, never a secret)."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from http_api import Settings
+from maestro_mcp.core.access import secret_hash
+from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
+from tests.support.feeds import SseClient, WsClient
+from tests.support.servers import LiveServer, live_server
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    with live_server(settings) as running:
+        yield running
+
+
+def as_(token: str) -> dict[str, str]:
+    return {AUTHORIZATION_HEADER: bearer(token)}
+
+
+def make(http: httpx.Client, name: str, scope: str, by: str | None = None) -> str:
+    made = http.post(
+        TOKENS_PATH, json={"name": name, "scope": scope}, headers=as_(by) if by else None
+    )
+    assert made.status_code == 201, made.text
+    secret: str = made.json()["secret"]
+    return secret
+
+
+def error_code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
+
+
+def test_a_loopback_server_is_open_until_the_first_token_then_closed_to_all(
+    server: LiveServer,
+) -> None:
+    http = server.http
+    assert http.post("/api/projects", json={"name": "before"}).status_code == 201
+    admin = make(http, "lead", "admin")
+    # From now on every request needs a token, loopback included.
+    refused = http.get("/api/projects")
+    assert refused.status_code == 401
+    assert error_code(refused) == "unauthorized"
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
+    wrong = http.get("/api/projects", headers=as_("mst_not-a-token"))
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert http.get("/api/projects", headers=as_(admin)).status_code == 200
+    assert http.get("/health").status_code == 200  # public, as before
+
+
+def test_scopes_read_write_admin(server: LiveServer) -> None:
+    http = server.http
+    admin = make(http, "lead", "admin")
+    writer = make(http, "ci-bot", "write", by=admin)
+    reader = make(http, "dashboard", "read", by=admin)
+    project = http.post("/api/projects", json={"name": "p"}, headers=as_(writer)).json()
+
+    # read: GETs, nothing else.
+    assert http.get("/api/projects", headers=as_(reader)).status_code == 200
+    assert http.get(f"/api/projects/{project['id']}", headers=as_(reader)).status_code == 200
+    denied = http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=as_(reader)
+    )
+    assert denied.status_code == 403
+    assert error_code(denied) == "insufficient_scope"
+    assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
+    assert "dashboard" in denied.json()["error"]["message"]
+
+    # write: everything an agent does, but not tokens, nor deleting a project.
+    task = http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=as_(writer)
+    )
+    assert task.status_code == 201
+    assert http.delete(f"/api/tasks/{task.json()['id']}", headers=as_(writer)).status_code == 200
+    assert http.get(TOKENS_PATH, headers=as_(writer)).status_code == 403
+    assert (
+        http.post(
+            TOKENS_PATH, json={"name": "x", "scope": "admin"}, headers=as_(writer)
+        ).status_code
+        == 403
+    )
+    gone = http.delete(f"/api/projects/{project['id']}", headers=as_(writer))
+    assert gone.status_code == 403
+    assert error_code(gone) == "insufficient_scope"
+    assert http.get(f"/api/projects/{project['id']}", headers=as_(reader)).status_code == 200
+
+    # admin: all of it.
+    listed = http.get(TOKENS_PATH, headers=as_(admin))
+    assert [(t["name"], t["scope"], t["createdBy"]) for t in listed.json()] == [
+        ("ci-bot", "write", "lead"),
+        ("dashboard", "read", "lead"),
+        ("lead", "admin", "local"),
+    ]
+    assert all("secret" not in t and "secretHash" not in t for t in listed.json())
+    assert http.delete(f"/api/projects/{project['id']}", headers=as_(admin)).status_code == 200
+
+
+def test_the_feeds_take_a_read_token_in_the_url_and_rest_refuses_it(server: LiveServer) -> None:
+    http = server.http
+    admin = make(http, "lead", "admin")
+    reader = make(http, "dashboard", "read", by=admin)
+    # Browsers cannot send a header on WebSocket or EventSource: there, ?token= is taken.
+    ws = WsClient(f"{server.ws_url}?token={reader}")
+    ws.until_ready()
+    ws.close()
+    sse = SseClient(f"{server.base_url}/api/events?token={reader}")
+    assert sse.recv()["event"] == "sync:ready"
+    sse.close()
+    # Anywhere else a header is possible: the token in the URL is refused, even a good one.
+    in_url = http.get("/api/projects", params={"token": admin})
+    assert in_url.status_code == 401
+    assert "Authorization header" in in_url.json()["error"]["message"]
+    # A feed refuses no token once tokens exist.
+    refused = http.get("/api/events")
+    assert refused.status_code == 401
+
+
+def test_every_event_names_its_actor_and_never_a_secret(server: LiveServer) -> None:
+    http = server.http
+    ws = WsClient(server.ws_url)
+    ws.until_ready()
+    project = http.post("/api/projects", json={"name": "p"}).json()
+    admin = make(http, "lead", "admin")
+    writer = make(http, "ci-bot", "write", by=admin)
+    http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=as_(writer))
+    http.delete(f"{TOKENS_PATH}/ci-bot", headers=as_(admin))
+    seen = ws.take(5)
+    ws.close()
+    assert [(m["event"], m["actor"]) for m in seen] == [
+        ("project:created", "local"),
+        ("token:created", "local"),
+        ("token:created", "lead"),
+        ("task:created", "ci-bot"),
+        ("token:revoked", "lead"),
+    ]
+    assert seen[2]["data"] == {
+        "name": "ci-bot",
+        "scope": "write",
+        "createdAt": seen[2]["data"]["createdAt"],
+        "createdBy": "lead",
+    }
+    text = json.dumps(seen)
+    for secret in (admin, writer):
+        assert secret not in text
+        assert secret_hash(secret) not in text
+
+
+def test_a_revoked_token_is_refused_from_the_revoking_answer_on(server: LiveServer) -> None:
+    http = server.http
+    admin = make(http, "lead", "admin")
+    writer = make(http, "ci-bot", "write", by=admin)
+    assert http.get("/api/projects", headers=as_(writer)).status_code == 200  # now known
+    revoked = http.delete(f"{TOKENS_PATH}/ci-bot", headers=as_(admin))
+    assert revoked.status_code == 200
+    assert revoked.json()["name"] == "ci-bot"
+    refused = http.get("/api/projects", headers=as_(writer))
+    assert refused.status_code == 401
+    assert error_code(refused) == "unauthorized"
+    again = http.delete(f"{TOKENS_PATH}/ci-bot", headers=as_(admin))
+    assert again.status_code == 404
+    # The name is free again, with a new secret.
+    assert make(http, "ci-bot", "read", by=admin) != writer
+
+
+def test_a_token_revoked_by_another_process_is_refused_once_its_event_is_read(
+    server: LiveServer, settings: Settings
+) -> None:
+    """Another process on the same database (as another instance would): the server
+    learns of the revocation from the log, not from its own answer."""
+    http = server.http
+    admin = make(http, "lead", "admin")
+    writer = make(http, "ci-bot", "write", by=admin)
+    assert http.get("/api/projects", headers=as_(writer)).status_code == 200
+    with live_server(replace(settings), mcp_loaded=False) as other:
+        assert other.http.delete(f"{TOKENS_PATH}/ci-bot", headers=as_(admin)).status_code == 200
+    wait_for(
+        lambda: http.get("/api/projects", headers=as_(writer)).status_code == 401,
+        what="the revocation to reach the first server",
+    )
+
+
+def test_names_and_scopes_are_checked(server: LiveServer) -> None:
+    http = server.http
+    admin = make(http, "lead", "admin")
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"name": "lead", "scope": "read"}, 409, "name_taken"),
+        ({"name": "local", "scope": "read"}, 422, "validation_error"),
+        ({"name": "Admin", "scope": "read"}, 422, "validation_error"),
+        ({"name": "maestro", "scope": "read"}, 422, "validation_error"),
+        ({"name": "has space", "scope": "read"}, 422, "validation_error"),
+        ({"name": "a/b", "scope": "read"}, 422, "validation_error"),
+        ({"name": "x" * 65, "scope": "read"}, 422, "validation_error"),
+        ({"name": "ok", "scope": "root"}, 422, "validation_error"),
+        ({"name": "ok"}, 422, "validation_error"),
+    ]
+    for body, status, code in cases:
+        answer = http.post(TOKENS_PATH, json=body, headers=as_(admin))
+        assert (answer.status_code, error_code(answer)) == (status, code), body
+
+
+def test_the_server_token_is_an_admin_named_admin(settings: Settings) -> None:
+    with live_server(replace(settings, token="s3cret-server-token")) as server:
+        http = server.http
+        assert http.get("/api/projects").status_code == 401
+        ws = WsClient(server.ws_url, additional_headers=as_("s3cret-server-token"))
+        ws.until_ready()
+        writer = make(http, "ci-bot", "write", by="s3cret-server-token")
+        assert http.get("/api/projects", headers=as_(writer)).status_code == 200
+        created = ws.recv()
+        ws.close()
+        assert (created["event"], created["actor"]) == ("token:created", "admin")
+
+
+def test_reads_of_the_token_book_follow_the_database(server: LiveServer) -> None:
+    """A token is looked up by its hash the first time it is presented (an index), and
+    kept: the second request costs no query."""
+    http = server.http
+    admin = make(http, "lead", "admin")
+    book = server.core.tokens
+    assert book.any
+    assert http.get("/api/projects", headers=as_(admin)).status_code == 200
+    lookups: list[str] = []
+    original = book._by_hash
+
+    async def counted(digest: str) -> Any:
+        lookups.append(digest)
+        return await original(digest)
+
+    book._by_hash = counted
+    for _ in range(3):
+        assert http.get("/api/projects", headers=as_(admin)).status_code == 200
+    assert lookups == []
+    assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
+    assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
+    assert lookups == [secret_hash("mst_unknown")] * 2  # an unknown secret is never kept
