@@ -23,6 +23,8 @@ from maestro_mcp.protocol import (
 )
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
+from .cors import is_preflight, origin_key
+
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
 UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})
@@ -77,7 +79,7 @@ class SecurityGuard:
     ) -> None:
         self.app = app
         self.hosts = HostAllowList(allowed_hosts)
-        self.origins = {o.rstrip("/").lower() for o in allowed_origins}
+        self.origins = {origin_key(o) for o in allowed_origins}
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,13 +95,20 @@ class SecurityGuard:
         if origin is not None and not self._origin_allowed(origin, host):
             await refuse(scope, send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
             return
-        if self.token and not _is_public(scope["path"]) and not self._authorized(scope, headers):
+        # A browser sends no token on a CORS preflight (cors.py answers it; Host and
+        # Origin are checked above).
+        if (
+            self.token
+            and not _is_public(scope["path"])
+            and not is_preflight(scope)
+            and not self._authorized(scope, headers)
+        ):
             await refuse(scope, send, 401, "unauthorized", "a valid bearer token is required")
             return
         await self.app(scope, receive, send)
 
     def _origin_allowed(self, origin: str, host: str | None) -> bool:
-        origin = origin.rstrip("/").lower()
+        origin = origin_key(origin)
         if origin in self.origins or "*" in self.origins:
             return True
         parts = urlsplit(origin)
