@@ -27,6 +27,7 @@ from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
 from . import board, claims, live, rest, tokens
+from .cors import CorsHeaders, CorsPolicy, Preflight
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
 from .openapi import build_openapi
@@ -54,6 +55,7 @@ def create_app(core: Core) -> Starlette:
     """The app over ``core``, which it starts and stops with its lifespan."""
     settings = core.settings
     mcp = LazyMCP(core)
+    cors = CorsPolicy(settings.allowed_origins)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Core]]:
@@ -73,6 +75,8 @@ def create_app(core: Core) -> Starlette:
             *board.routes(),
         ],
         middleware=[
+            # Outermost, so that the guard's refusals reach an allowed page too (cors.py).
+            Middleware(CorsHeaders, policy=cors),
             Middleware(
                 SecurityGuard,
                 allowed_hosts=settings.allowed_hosts,
@@ -80,6 +84,7 @@ def create_app(core: Core) -> Starlette:
                 token=settings.token,
                 tokens=core.tokens,
             ),
+            Middleware(Preflight, policy=cors),
             Middleware(SeqHeader, feed=core.feed),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -49,6 +49,7 @@ from maestro_mcp.protocol import (
 )
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
+from .cors import is_preflight, origin_key
 from .errors import ApiError
 
 # Open without the token: the health check, and the board's page and assets, which
@@ -110,7 +111,7 @@ class SecurityGuard:
     ) -> None:
         self.app = app
         self.hosts = HostAllowList(allowed_hosts)
-        self.origins = {o.rstrip("/").lower() for o in allowed_origins}
+        self.origins = {origin_key(o) for o in allowed_origins}
         self.token = token
         self.tokens = tokens
 
@@ -127,7 +128,9 @@ class SecurityGuard:
         if origin is not None and not self._origin_allowed(origin, host):
             await refuse(scope, send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
             return
-        if not _is_public(scope["path"]):
+        # A browser sends no token on a CORS preflight (cors.py answers it; Host and
+        # Origin are checked above).
+        if not _is_public(scope["path"]) and not is_preflight(scope):
             try:
                 principal = await self._principal(scope, headers)
                 _check_scope(principal, _needed(scope))
@@ -140,7 +143,7 @@ class SecurityGuard:
         await self.app(scope, receive, send)
 
     def _origin_allowed(self, origin: str, host: str | None) -> bool:
-        origin = origin.rstrip("/").lower()
+        origin = origin_key(origin)
         if origin in self.origins or "*" in self.origins:
             return True
         parts = urlsplit(origin)

@@ -40,6 +40,21 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
     return token_file.read_text().strip() or None
 
 
+def parse_origins(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Each ``--allowed-origin`` as the browser sends it; a value that is no origin
+    (a path, no scheme) would never match, so it is refused at start."""
+    if not values:
+        return values
+    from http_api.cors import parse_origin
+
+    try:
+        return tuple(dict.fromkeys(parse_origin(value) for value in values))
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
 @click.command()
 @click.option(
     "--host",
@@ -69,7 +84,9 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
     "--allowed-origin",
     "allowed_origins",
     multiple=True,
-    help="Extra browser Origin to accept (e.g. http://localhost:5173); repeatable.",
+    callback=parse_origins,
+    help="Browser Origin whose pages may call the API, CORS included: scheme://host[:port], "
+    "e.g. http://localhost:5173; '*' for any (needs a token); repeatable.",
 )
 @click.option(
     "--token",
@@ -121,6 +138,7 @@ def serve(
       maestro serve --port 8080 --db ./maestro.db --durability full
     """
     from http_api import create_app
+    from http_api.cors import ANY_ORIGIN
     from http_api.server import MaestroServer, server_config
     from maestro_mcp.core.runtime import Core
 
@@ -129,6 +147,11 @@ def serve(
         raise click.UsageError(
             f"binding {host} exposes Maestro beyond this machine; set a token with "
             "--token, MAESTRO_TOKEN or --token-file"
+        )
+    if ANY_ORIGIN in allowed_origins and not secret:
+        raise click.UsageError(
+            f"--allowed-origin '{ANY_ORIGIN}' lets every web page you open read and change "
+            "Maestro; set a token with --token, MAESTRO_TOKEN or --token-file"
         )
     hosts = list(LOOPBACK_HOSTS) + list(allowed_hosts)
     if host not in ("0.0.0.0", "::"):
