@@ -92,7 +92,8 @@ function renderTasks() {
     tree.map((entry) => {
       const holder = holderName(entry.task.claim);
       const waiting = waitingFor(entry.task);
-      return { key: entry.task.id, signature: `${entry.task.version}:${entry.depth}:${holder}:${waiting}`, holder, waitingFor: waiting, ...entry };
+      const changedBy = store.changedBy.get(entry.task.id) ?? null;
+      return { key: entry.task.id, signature: `${entry.task.version}:${entry.depth}:${holder}:${waiting}:${changedBy}`, holder, waitingFor: waiting, changedBy, ...entry };
     }),
     (entry) => taskItem(entry, openTask),
   );
@@ -136,7 +137,9 @@ function renderDialog() {
   const claim = task.claim
     ? ` · claimed by ${store.sessions.get(task.claim.sessionId)?.name ?? task.claim.sessionId} until ${new Date(task.claim.expiresAt).toLocaleTimeString()}`
     : "";
-  meta.textContent = `${task.id} · version ${task.version}${sessions}${claim}`;
+  const by = store.changedBy.get(task.id);
+  const changed = by ? ` · last changed by ${by}` : "";
+  meta.textContent = `${task.id} · version ${task.version}${sessions}${claim}${changed}`;
 }
 
 function showConnection(state) {

@@ -11,6 +11,7 @@ export class Store {
     this.tasks = new Map();
     this.sessions = new Map();
     this.tombstones = new Map(); // id -> seq of its deletion
+    this.changedBy = new Map(); // id -> who made its last change seen live (the event's actor)
     this.projectId = null;
     this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
     this.listeners = new Set();
@@ -80,6 +81,9 @@ export class Store {
     if (typeof seq !== "number" || seq <= this.seq) return false; // already applied
     this.seq = seq;
     const [kind, action] = event.split(":");
+    // Who changed it: the entity's id, or the task a claim or release is about.
+    const changed = data?.id ?? data?.taskId;
+    if (message.actor && changed) this.changedBy.set(changed, message.actor);
     if (action === "created" || action === "updated") this.put(kind, data, seq);
     else if (action === "deleted") this.remove(kind, data.id, seq);
     this.changed();

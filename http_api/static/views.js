@@ -93,7 +93,7 @@ function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-export function taskItem({ task, depth, holder, waitingFor }, onOpen) {
+export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen) {
   return h(
     "li",
     { class: `task priority-${task.priority}`, styleVars: { "--depth": depth }, dataset: { id: task.id } },
@@ -108,6 +108,7 @@ export function taskItem({ task, depth, holder, waitingFor }, onOpen) {
         : null,
       h("span", { class: `priority p-${task.priority}` }, task.priority),
       task.sessionCount ? h("span", { class: "session-badge", title: `${task.sessionCount} sessions` }, `[${task.sessionCount}x]`) : null,
+      changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null,
     ),
   );
 }

@@ -9,6 +9,7 @@ import anyio
 import pytest
 from click.testing import CliRunner
 from mcp import Client
+from mcp.types import Implementation
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
 from starlette.testclient import TestClient
 
@@ -92,6 +93,8 @@ def test_tasks_from_rest_cli_and_mcp_appear_at_once(
     page = pages.open()
     server.http.post("/api/tasks", json={"projectId": project["id"], "title": "from curl"})
     expect(task_row(page, "from curl")).to_be_visible(timeout=LIVE)
+    # Who made each change shows on its task (the event's actor).
+    expect(task_row(page, "from curl").locator(".actor")).to_have_text("local")
 
     result = CliRunner().invoke(
         cli,
@@ -103,7 +106,9 @@ def test_tasks_from_rest_cli_and_mcp_appear_at_once(
     expect(task_row(page, "Test task from CLI").locator(".priority")).to_have_text("high")
 
     async def agent_creates() -> None:
-        async with Client(server.base_url + "/mcp") as client:
+        async with Client(
+            server.base_url + "/mcp", client_info=Implementation(name="claude-code", version="1")
+        ) as client:
             await client.call_tool("create_task", {"title": "from an agent"})
 
     # Playwright's sync API owns this thread's event loop: the agent runs in its own thread.
@@ -111,6 +116,7 @@ def test_tasks_from_rest_cli_and_mcp_appear_at_once(
     agent.start()
     agent.join()
     expect(task_row(page, "from an agent")).to_be_visible(timeout=LIVE)
+    expect(task_row(page, "from an agent").locator(".actor")).to_have_text("local/claude-code")
     expect(page.locator("#task-count")).to_have_text("3")
 
 
