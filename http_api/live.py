@@ -48,7 +48,7 @@ from .chunks import RAW_CHUNKS, chunk
 from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError
 from .frames import RAW_FRAMES, frames_of, text_frame
 from .raw import RawWriter, encoded, raw_sink
-from .security import refuse
+from .security import principal_of, refuse
 from .state import core_of
 
 GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
@@ -79,12 +79,18 @@ class Stream:
     """One subscriber's view: the replay, the ready marker, then live batches of payloads."""
 
     def __init__(
-        self, feed: Feed, since: int | None, project_id: str | None, epoch: str | None = None
+        self,
+        feed: Feed,
+        since: int | None,
+        project_id: str | None,
+        epoch: str | None = None,
+        owner: str | None = None,
     ) -> None:
         self.feed = feed
         self.since = since
         self.epoch = epoch
-        self.subscriber: Subscriber = feed.subscribe(project_id)
+        # Owned by its token: revoking the token ends the stream (core/token_book.py).
+        self.subscriber: Subscriber = feed.subscribe(project_id, owner=owner)
         self.head = self.subscriber.start_seq
 
     def problem(self) -> ResetReason | None:
@@ -127,6 +133,7 @@ async def websocket_feed(websocket: WebSocket) -> None:
             since,
             params.get("projectId") or None,
             params.get(EPOCH_QUERY) or None,
+            owner=principal_of(websocket).name,
         )
     except StoreUnavailable:
         await refuse(
@@ -339,7 +346,8 @@ async def sse_feed(request: Request) -> Response:
     # A feed that cannot read the log now (the database is away) cannot resume anyone:
     # StoreUnavailable answers 503 with Retry-After before the stream begins.
     _feed(request).pump()
-    return EventStream(partial(Stream, _feed(request), since, project_id, epoch))
+    owner = principal_of(request).name
+    return EventStream(partial(Stream, _feed(request), since, project_id, epoch, owner))
 
 
 def sse_messages(events: list[StoredEvent]) -> bytes:

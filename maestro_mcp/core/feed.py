@@ -81,9 +81,15 @@ Watcher = Callable[[list[StoredEvent] | None], None]
 
 class Subscriber:
     def __init__(
-        self, project_id: str | None, max_queue: int, start_seq: int, max_bytes: int
+        self,
+        project_id: str | None,
+        max_queue: int,
+        start_seq: int,
+        max_bytes: int,
+        owner: str | None = None,
     ) -> None:
         self.project_id = project_id
+        self.owner = owner  # the name of the token its client came with
         self.max_queue = max_queue
         self.max_bytes = max_bytes
         self._bytes = 0
@@ -414,19 +420,31 @@ class Feed:
         quick."""
         self._watchers.append(watcher)
 
-    def subscribe(self, project_id: str | None = None) -> Subscriber:
-        """A subscriber that receives every event after the current head.
+    def subscribe(self, project_id: str | None = None, owner: str | None = None) -> Subscriber:
+        """A subscriber that receives every event after the current head; ``owner``: the
+        name of the token its client came with (``close_owned_by``).
 
         The feed first catches up with the log, so the head is at least the seq of
         any write already acknowledged to a client of this process.
         """
         self.pump()
-        subscriber = Subscriber(project_id, self.max_queue, self.head, self.max_queue_bytes)
+        subscriber = Subscriber(
+            project_id, self.max_queue, self.head, self.max_queue_bytes, owner=owner
+        )
         if self._closing:
             subscriber.close()  # shutting down: a stream opened now ends at once
         else:
             self._subscribers.add(subscriber)
         return subscriber
+
+    def close_owned_by(self, owner: str) -> int:
+        """End the streams of the clients that came with the token ``owner`` (revoked):
+        each client is told to resume, and is refused when it comes back. How many."""
+        owned = [s for s in self._subscribers if s.owner == owner]
+        for subscriber in owned:
+            self._subscribers.discard(subscriber)
+            subscriber.close()
+        return len(owned)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)

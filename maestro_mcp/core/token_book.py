@@ -15,11 +15,14 @@ Rules:
 - The instance that makes or revokes a token forgets before it answers (``forget``),
   so there the change holds from that answer on: a revoked token is refused, and the
   first token made closes a token-less server to requests without one.
+- A revoked token's live streams (WebSocket, SSE) on this instance are ended when its
+  event is read; their clients reconnect, and are refused.
 - If the log's history changed (a restored database), the book forgets everything.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -103,6 +106,11 @@ class TokenBook:
             # revoked token once its event is read.
             self._drop()
             self._changed.set()
+        for event in batch or ():
+            if event.type == EventType.TOKEN_REVOKED:
+                # The live streams it opened end too (before this batch reaches them);
+                # their clients come back, and are refused.
+                self._feed.close_owned_by(json.loads(event.payload)["data"]["name"])
 
     async def _follow(self) -> None:
         while True:

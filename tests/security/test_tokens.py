@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
 from maestro_mcp.core.access import secret_hash
-from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
+from maestro_mcp.protocol import AUTHORIZATION_HEADER, CLOSE_GOING_AWAY, TOKENS_PATH, bearer
 from tests.support.feeds import SseClient, WsClient
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
@@ -244,3 +245,31 @@ def test_reads_of_the_token_book_follow_the_database(server: LiveServer) -> None
     assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
     assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
     assert lookups == [secret_hash("mst_unknown")] * 2  # an unknown secret is never kept
+
+
+def test_revoking_a_token_ends_the_live_streams_it_opened(server: LiveServer) -> None:
+    """Its WebSocket is closed (1001: resume) and its SSE stream ends; coming back with
+    it is refused. A stream of another token goes on."""
+    http = server.http
+    admin = make(http, "lead", "admin")
+    reader = make(http, "dashboard", "read", by=admin)
+    ws = WsClient(f"{server.ws_url}?token={reader}")
+    ws.until_ready()
+    sse = SseClient(f"{server.base_url}/api/events?token={reader}")
+    assert sse.recv()["event"] == "sync:ready"
+    other = WsClient(server.ws_url, additional_headers=as_(admin))
+    other.until_ready()
+
+    assert http.delete(f"{TOKENS_PATH}/dashboard", headers=as_(admin)).status_code == 200
+
+    with pytest.raises(ConnectionClosed) as closed:
+        ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CLOSE_GOING_AWAY
+    assert sse.recv()["event"] == "_closed"
+    sse.close()
+    with pytest.raises(InvalidStatus) as refused:
+        WsClient(f"{server.ws_url}?token={reader}")
+    assert refused.value.response.status_code == 401
+    assert other.recv()["event"] == "token:revoked"  # the admin's stream goes on
+    other.close()
