@@ -70,6 +70,10 @@ class Write:
             if isinstance(data, BaseModel)
             else json.dumps(data, separators=(",", ":"))
         )
+        self.emit_json(type, project_id, data_json)
+
+    def emit_json(self, type: EventType, project_id: str, data_json: str) -> None:
+        """Emit an event whose data is encoded already (a JSON object)."""
         self.pending.append(PendingEvent(type, project_id, data_json))
 
 
