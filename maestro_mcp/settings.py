@@ -17,6 +17,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_MAX_BODY = 1024 * 1024
 # The newest events the log keeps (a client further behind refetches).
 DEFAULT_EVENT_RETENTION = 100_000
+# The most one write (one REST request, one MCP tool call) may add to the log: the
+# UTF-8 JSON of its events' data. Four times the largest body, so a legitimate change
+# always fits; a larger one is refused (413) with nothing committed.
+DEFAULT_MAX_WRITE_LOG_BYTES = 4 * 1024 * 1024
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
 
@@ -42,5 +46,6 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     token: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    max_write_log_bytes: int = DEFAULT_MAX_WRITE_LOG_BYTES  # 0: no bound
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None

@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 import click
 
 from maestro_mcp.core.storage import Durability
+from maestro_mcp.settings import DEFAULT_MAX_WRITE_LOG_BYTES
+
+from .params import BYTE_SIZE, size_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +30,23 @@ def database_options(command: F) -> F:
         "full: also a power loss (an fsync per commit).",
     )(command)
     return location_options(command)
+
+
+def log_options(command: F) -> F:
+    """The event log's bounds, for the commands that run the core (serve, mcp). Each
+    such process applies its own: give them all the same (the environment does)."""
+    command = click.option(
+        "--max-write-log",
+        "max_write_log_bytes",
+        type=BYTE_SIZE,
+        default=size_text(DEFAULT_MAX_WRITE_LOG_BYTES),
+        show_default=True,
+        envvar="MAESTRO_MAX_WRITE_LOG",
+        show_envvar=True,
+        help="The most one write may add to the event log (its events' JSON); a larger "
+        "one is refused (413), nothing of it kept. 0: no bound.",
+    )(command)
+    return command
 
 
 def location_options(command: F) -> F:

@@ -12,7 +12,7 @@ from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import resolve_database
 from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
 
-from .options import check_database, database_options
+from .options import check_database, database_options, log_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -59,6 +59,7 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
     help="Port to bind (0 picks a free one).",
 )
 @database_options
+@log_options
 @click.option(
     "--allowed-host",
     "allowed_hosts",
@@ -105,6 +106,7 @@ def serve(
     data_dir: Path | None,
     database: str | None,
     durability: str,
+    max_write_log_bytes: int,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
     token: str | None,
@@ -138,6 +140,7 @@ def serve(
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
+        max_write_log_bytes=max_write_log_bytes,
         allowed_hosts=tuple(hosts),
         allowed_origins=allowed_origins,
         token=secret,

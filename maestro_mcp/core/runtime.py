@@ -63,7 +63,11 @@ class Core:
             max_queue=settings.max_queue,
             max_queue_bytes=settings.max_queue_bytes,
         )
-        self.service = Service(self.store, on_commit=self.feed.notify)
+        self.service = Service(
+            self.store,
+            on_commit=self.feed.notify,
+            max_write_log_bytes=settings.max_write_log_bytes or None,  # 0: no bound
+        )
         self.commits = GroupCommit(self.store)
         self._state = _State.NEW
         self._running: contextlib.AsyncExitStack | None = None

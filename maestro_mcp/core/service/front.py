@@ -53,10 +53,12 @@ class Service:
         *,
         on_commit: Callable[[int], None] | None = None,
         clock: Callable[[], int] | None = None,
+        max_write_log_bytes: int | None = None,
     ) -> None:
         self.store = store
         # The store's clock by default: every process on one database agrees on leases.
-        self._tx = Transactions(store, clock or store.clock, on_commit)
+        # ``max_write_log_bytes``: the most one write may add to the log (None: no bound).
+        self._tx = Transactions(store, clock or store.clock, on_commit, max_write_log_bytes)
 
     @property
     def clock(self) -> Callable[[], int]:
@@ -329,7 +331,8 @@ class Service:
             # Another process may have released or renewed some since they were found.
             return claims.expire(w, w.rows.expired_claims(w.now))
 
-        return self._tx.write("task.expire_claims", body, result_type=list[str])
+        # The reaper's own chore: however many leases ran out, they are all released.
+        return self._tx.write("task.expire_claims", body, result_type=list[str], bounded=False)
 
     # --- the log ----------------------------------------------------------------
 
