@@ -27,6 +27,9 @@ def mcp_command(
     data_dir: Path | None,
     database: str | None,
     durability: str,
+    event_retention: int,
+    event_retention_bytes: int,
+    event_retention_age: int,
     max_write_log_bytes: int,
     project: str | None,
 ) -> None:
@@ -46,6 +49,9 @@ def mcp_command(
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
+        event_retention=event_retention,
+        event_retention_bytes=event_retention_bytes,
+        event_retention_age=event_retention_age,
         max_write_log_bytes=max_write_log_bytes,
         default_project=project,
     )

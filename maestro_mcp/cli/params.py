@@ -5,9 +5,7 @@ The CLI defines no status, priority, default or limit of its own: each comes fro
 always agree (tests/cli/test_vocabulary.py checks it).
 """
 
-import re
 from enum import StrEnum
-from typing import Any
 
 import click
 
@@ -45,70 +43,3 @@ CLAIM_COUNT = click.IntRange(1, CLAIM_NEXT_MAX)
 LIST_LIMIT = click.IntRange(1, LIST_LIMIT_MAX)
 # 0 shows none, without asking the server.
 NOTES_COUNT = click.IntRange(0, NOTES_LIMIT_MAX)
-
-
-# --- sizes and durations (the log's bounds) --------------------------------------------
-
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 1000,
-    "kib": 1024,
-    "mb": 1000**2,
-    "mib": 1024**2,
-    "gb": 1000**3,
-    "gib": 1024**3,
-}
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_AMOUNT = re.compile(r"\s*([0-9]+)\s*([a-zA-Z]*)\s*")
-
-
-def size_text(size: int) -> str:
-    """A byte count as the options take it: the largest binary unit it is a whole of."""
-    for unit in ("GiB", "MiB", "KiB"):
-        scale = _SIZE_UNITS[unit.lower()]
-        if size and size % scale == 0:
-            return f"{size // scale}{unit}"
-    return str(size)
-
-
-def duration_text(seconds: int) -> str:
-    for unit in ("d", "h", "m"):
-        scale = _DURATION_UNITS[unit]
-        if seconds and seconds % scale == 0:
-            return f"{seconds // scale}{unit}"
-    return f"{seconds}s"
-
-
-class _Amount(click.ParamType[int]):
-    units: dict[str, int]
-    example: str
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        match = _AMOUNT.fullmatch(str(value))
-        unit = match.group(2).lower() if match else ""
-        if match is None or unit not in self.units:
-            self.fail(f"{value!r} is not a {self.name} (e.g. {self.example}; 0: no bound)")
-        return int(match.group(1)) * self.units[unit]
-
-
-class ByteSize(_Amount):
-    """Bytes: a number, or with a unit (KB, MB, GB; KiB, MiB, GiB)."""
-
-    name = "size"
-    units = _SIZE_UNITS
-    example = "64MiB, 500MB, 1048576"
-
-
-class Duration(_Amount):
-    """Seconds: a number, or with a unit (s, m, h, d)."""
-
-    name = "duration"
-    units = _DURATION_UNITS
-    example = "7d, 12h, 30m, 90s"
-
-
-BYTE_SIZE = ByteSize()
-DURATION = Duration()

@@ -347,14 +347,37 @@ class Service:
             partial(changes.since, after=since, project_id=project_id, limit=limit)
         )
 
-    def prune(self, *, keep_events: int) -> tuple[int, int]:
-        """Apply the retention policy: the newest ``keep_events`` events and one day of
-        idempotency records are kept. Returns (events deleted, records deleted). One
-        instance prunes at a time: one that finds another pruning leaves it be."""
+    def prunable(
+        self, *, keep_events: int, keep_bytes: int | None = None, max_age_ms: int | None = None
+    ) -> Result[int]:
+        """The newest seq the log's retention lets go (0: none), a read: the log keeps
+        its newest ``keep_events`` events, at most ``keep_bytes`` of them (their stored
+        envelopes) and none older than ``max_age_ms``, and always its newest event."""
+        before = self.clock() - max_age_ms if max_age_ms else None
+        return self._tx.read(
+            lambda rows: rows.prunable(keep_events, max_bytes=keep_bytes or None, before=before)
+        )
+
+    def prune(
+        self,
+        *,
+        keep_events: int,
+        keep_bytes: int | None = None,
+        max_age_ms: int | None = None,
+        through: int | None = None,
+    ) -> tuple[int, int]:
+        """Apply the retention policy: the log as ``prunable`` says (``through``: its
+        answer, found in an earlier read; else found here), and one day of idempotency
+        records. Returns (events deleted, records deleted). One instance prunes at a
+        time: one that finds another pruning leaves it be."""
+        if through is None:
+            through = self.prunable(
+                keep_events=keep_events, keep_bytes=keep_bytes, max_age_ms=max_age_ms
+            ).value
         with self.store.write() as rows:
             if not rows.lead(PRUNING):
                 return 0, 0
-            deleted_events = rows.prune_events(keep_events)
+            deleted_events = rows.prune_events(through) if through else 0
             now = self.clock()
             deleted_records = rows.prune_idempotency(now - IDEMPOTENCY_TTL_MS)
             rows.prune_ended_claims(now - ENDED_CLAIMS_KEPT_MS)
