@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from maestro_mcp import protocol
+from maestro_mcp.core.errors import TooLarge
 
 from .errors import ApiError, from_validation_error
 
@@ -81,5 +82,5 @@ def idempotency_key(request: Request) -> str | None:
 
 def _too_large(max_body: int) -> ApiError:
     return ApiError(
-        413, "payload_too_large", f"the body is larger than {max_body} bytes", {"limit": max_body}
+        413, TooLarge.code, f"the body is larger than {max_body} bytes", {"limit": max_body}
     )

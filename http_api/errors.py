@@ -15,6 +15,7 @@ from maestro_mcp.core.errors import (
     InvalidInput,
     MaestroError,
     NotFound,
+    TooLarge,
     VersionConflict,
 )
 from maestro_mcp.core.storage import Contended, OutcomeUnknown, StoreUnavailable
@@ -34,6 +35,7 @@ _STATUS_BY_ERROR: dict[type[MaestroError], int] = {
     IdempotencyKeyReused: 422,
     Conflict: 409,
     VersionConflict: 412,
+    TooLarge: 413,
 }
 
 _CODE_BY_STATUS = {
@@ -43,7 +45,7 @@ _CODE_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
-    413: "payload_too_large",
+    413: TooLarge.code,
     415: "unsupported_media_type",
     421: "invalid_host",
     422: "validation_error",

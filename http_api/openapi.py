@@ -164,7 +164,7 @@ def build_openapi() -> dict[str, Any]:
                 "parameters": [_IF_MATCH],
                 "responses": {
                     "200": _ok(_ref(r.entity), "The deleted entity"),
-                    **_errors(404, 412),
+                    **_errors(404, 412, 413),
                 },
             },
         }
@@ -176,11 +176,11 @@ def build_openapi() -> dict[str, Any]:
         "post": {
             "summary": "Add a task to a session",
             "parameters": [_IDEMPOTENCY_KEY],
-            "responses": {"200": _ok(_ref(Link)), **_errors(404, 422)},
+            "responses": {"200": _ok(_ref(Link)), **_errors(404, 413, 422)},
         },
         "delete": {
             "summary": "Remove a task from a session",
-            "responses": {"200": _ok(_ref(Link)), **_errors(404)},
+            "responses": {"200": _ok(_ref(Link)), **_errors(404, 413)},
         },
     }
     paths["/api/sessions/{id}/notes"] = {
@@ -228,7 +228,7 @@ def build_openapi() -> dict[str, Any]:
             "summary": "Claim a ready task for a session (exclusive, with a lease)",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": True, **_json(_ref(ClaimRequest))},
-            "responses": {"200": _ok(_ref(ClaimGrant)), **_errors(404, 409, 422)},
+            "responses": {"200": _ok(_ref(ClaimGrant)), **_errors(404, 409, 413, 422)},
         },
     }
     paths["/api/tasks/{id}/release"] = {
@@ -236,7 +236,7 @@ def build_openapi() -> dict[str, Any]:
         "post": {
             "summary": "Release a claim: its holder by token, or a human with override",
             "requestBody": {"required": False, **_json(_ref(ReleaseRequest))},
-            "responses": {"200": _ok(_ref(Task)), **_errors(404, 409, 422)},
+            "responses": {"200": _ok(_ref(Task)), **_errors(404, 409, 413, 422)},
         },
     }
     paths["/api/sessions/{id}/claim-next"] = {
@@ -247,7 +247,7 @@ def build_openapi() -> dict[str, Any]:
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
             "responses": {
                 "200": _ok(_ref(ClaimsGranted)),
-                **_errors(404, 422),
+                **_errors(404, 413, 422),
             },
         },
     }
@@ -274,7 +274,7 @@ def build_openapi() -> dict[str, Any]:
         "post": {
             "summary": "The session is alive: renew its claims' leases",
             "requestBody": {"required": False, **_json(_ref(HeartbeatRequest))},
-            "responses": {"200": _ok(_ref(Heartbeat)), **_errors(404, 422)},
+            "responses": {"200": _ok(_ref(Heartbeat)), **_errors(404, 413, 422)},
         },
     }
     paths["/api/events"] = {

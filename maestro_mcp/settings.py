@@ -15,8 +15,16 @@ from .core.storage import Durability
 # The names a loopback server answers to (Host header); anything else must be allowed.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_MAX_BODY = 1024 * 1024
-# The newest events the log keeps (a client further behind refetches).
+# The log keeps its newest events within all three bounds (a client further behind
+# refetches): a count, the bytes of their stored envelopes, an age. 0 turns the
+# bytes or the age bound off.
 DEFAULT_EVENT_RETENTION = 100_000
+DEFAULT_EVENT_RETENTION_BYTES = 64 * 1024 * 1024
+DEFAULT_EVENT_RETENTION_AGE = 7 * 24 * 3600  # seconds
+# The most one write (one REST request, one MCP tool call) may add to the log: the
+# UTF-8 JSON of its events' data. Four times the largest body, so a legitimate change
+# always fits; a larger one is refused (413) with nothing committed.
+DEFAULT_MAX_WRITE_LOG_BYTES = 4 * 1024 * 1024
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
 
@@ -35,6 +43,8 @@ class Settings:
     max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
     # --- the runtime's chores --------------------------------------------------
     event_retention: int = DEFAULT_EVENT_RETENTION
+    event_retention_bytes: int = DEFAULT_EVENT_RETENTION_BYTES  # 0: no bound
+    event_retention_age: int = DEFAULT_EVENT_RETENTION_AGE  # seconds; 0: no bound
     prune_interval: float = DEFAULT_PRUNE_INTERVAL
     reap_interval: float = DEFAULT_REAP_INTERVAL
     # --- the faces -----------------------------------------------------------
@@ -42,5 +52,6 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     token: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    max_write_log_bytes: int = DEFAULT_MAX_WRITE_LOG_BYTES  # 0: no bound
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None

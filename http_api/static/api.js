@@ -65,6 +65,7 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
 export const api = {
   projects: () => request("GET", "/api/projects"),
   tasks: (projectId) => request("GET", `/api/tasks?projectId=${encodeURIComponent(projectId)}`),
+  task: (id) => request("GET", `/api/tasks/${encodeURIComponent(id)}`),
   sessions: (projectId) =>
     request("GET", `/api/sessions?projectId=${encodeURIComponent(projectId)}`),
   createProject: (body) => request("POST", "/api/projects", { body, idempotent: true }),

@@ -9,6 +9,9 @@ import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.j
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const store = new Store();
+store.onIncomplete = (kind, id) => {
+  if (kind === "task") fetchTask(id);
+};
 const ui = { filter: "all", expanded: new Set(), editing: null };
 const $ = (selector) => document.querySelector(selector);
 
@@ -170,9 +173,21 @@ async function switchProject(projectId) {
   }
 }
 
-function openTask(id) {
+async function fetchTask(id) {
+  // The whole task, for a copy an event left without its text (see store.js).
+  try {
+    const { data, seq } = await api.task(id);
+    store.put("task", data, seq);
+    store.changed();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // 404: deleted meanwhile
+  }
+}
+
+async function openTask(id) {
+  if (store.tasks.has(id) && !store.complete("task", id)) await fetchTask(id);
   const task = store.tasks.get(id);
-  if (!task) return;
+  if (!task || !store.complete("task", id)) return;
   // The baseline is what the user started from: only fields they changed are sent, so a
   // save never reverts someone else's edit of another field.
   const baseline = Object.fromEntries(EDITABLE.map((field) => [field, task[field]]));

@@ -4,9 +4,32 @@
 // Snapshots and events may arrive in any order (a snapshot is taken at some seq while
 // events stream in): an entity is only replaced by a newer version, and a deletion
 // leaves a tombstone so a late snapshot cannot bring the entity back.
+//
+// A task:updated may leave out text it did not change (its `omitted` list): the copy held
+// keeps it (mergedData). A task whose text this tab never had stays marked `omitted`
+// until it is fetched whole: `onIncomplete` asks for that.
+
+import { OMITTED } from "./vocabulary.js";
+
+// The same rule as the server's (maestro_mcp/core/events.py merged_data): fields the
+// event omitted come from the copy held; those the copy lacks too stay listed.
+export function mergedData(held, data) {
+  const omitted = data[OMITTED];
+  if (!omitted || omitted.length === 0) return data;
+  const entity = { ...data };
+  delete entity[OMITTED];
+  const missing = [];
+  for (const name of omitted) {
+    if (held && name in held) entity[name] = held[name];
+    else missing.push(name);
+  }
+  if (missing.length > 0) entity[OMITTED] = missing;
+  return entity;
+}
 
 export class Store {
   constructor() {
+    this.onIncomplete = (kind, id) => {}; // an entity lacks fields only a fetch can give
     this.projects = new Map();
     this.tasks = new Map();
     this.sessions = new Map();
@@ -43,8 +66,18 @@ export class Store {
     if (gone !== undefined && gone > seq) return;
     const map = this.collection(kind);
     const current = map.get(entity.id);
-    if (current && current.version >= entity.version) return;
-    map.set(entity.id, entity);
+    // The same version again replaces a copy only to complete it (a task fetched whole).
+    const completes = current && current[OMITTED] && !entity[OMITTED];
+    if (current && (current.version > entity.version || (current.version === entity.version && !completes))) return;
+    const merged = mergedData(current, entity);
+    map.set(entity.id, merged);
+    if (merged[OMITTED]) this.onIncomplete(kind, entity.id);
+  }
+
+  complete(kind, id) {
+    // Whether the entity is held with every field (none left out by an event).
+    const entity = this.collection(kind).get(id);
+    return Boolean(entity) && !entity[OMITTED];
   }
 
   remove(kind, id, seq) {

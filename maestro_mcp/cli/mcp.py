@@ -11,11 +11,12 @@ from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import resolve_database
 from maestro_mcp.settings import Settings
 
-from .options import check_database, database_options
+from .options import check_database, database_options, log_options
 
 
 @click.command("mcp")
 @database_options
+@log_options
 @click.option(
     "--project",
     envvar="MAESTRO_PROJECT",
@@ -23,7 +24,14 @@ from .options import check_database, database_options
     help="Project (id or name) that tools use when the agent names none.",
 )
 def mcp_command(
-    data_dir: Path | None, database: str | None, durability: str, project: str | None
+    data_dir: Path | None,
+    database: str | None,
+    durability: str,
+    event_retention: int,
+    event_retention_bytes: int,
+    event_retention_age: int,
+    max_write_log_bytes: int,
+    project: str | None,
 ) -> None:
     """Serve MCP over stdio on the Maestro database (for agent hosts).
 
@@ -41,6 +49,10 @@ def mcp_command(
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
+        event_retention=event_retention,
+        event_retention_bytes=event_retention_bytes,
+        event_retention_age=event_retention_age,
+        max_write_log_bytes=max_write_log_bytes,
         default_project=project,
     )
     check_database(settings.database, settings.durability)

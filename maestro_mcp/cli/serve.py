@@ -12,7 +12,7 @@ from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import resolve_database
 from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
 
-from .options import check_database, database_options
+from .options import check_database, database_options, log_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -74,6 +74,7 @@ def parse_origins(
     help="Port to bind (0 picks a free one).",
 )
 @database_options
+@log_options
 @click.option(
     "--allowed-host",
     "allowed_hosts",
@@ -122,6 +123,10 @@ def serve(
     data_dir: Path | None,
     database: str | None,
     durability: str,
+    event_retention: int,
+    event_retention_bytes: int,
+    event_retention_age: int,
+    max_write_log_bytes: int,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
     token: str | None,
@@ -161,6 +166,10 @@ def serve(
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
+        event_retention=event_retention,
+        event_retention_bytes=event_retention_bytes,
+        event_retention_age=event_retention_age,
+        max_write_log_bytes=max_write_log_bytes,
         allowed_hosts=tuple(hosts),
         allowed_origins=allowed_origins,
         token=secret,

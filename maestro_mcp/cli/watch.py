@@ -14,7 +14,7 @@ from rich.text import Text
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
-from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
+from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType, merged_data
 from maestro_mcp.core.feed import ResetReason
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, EPOCH_QUERY, bearer
 
@@ -156,7 +156,8 @@ def _snapshot(cli: Cli, project_id: str, tasks: dict[str, dict[str, Any]]) -> in
 def _apply(tasks: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
     event, data = message["event"], message["data"]
     if event in (EventType.TASK_CREATED, EventType.TASK_UPDATED):
-        tasks[data["id"]] = data
+        # An update may leave out text it did not change: the copy held keeps it.
+        tasks[data["id"]] = merged_data(tasks.get(data["id"]), data)
     elif event == EventType.TASK_DELETED:
         tasks.pop(data["id"], None)
 

@@ -85,3 +85,10 @@ class VersionConflict(MaestroError):
 
 class IdempotencyKeyReused(MaestroError):
     code = "idempotency_key_reused"
+
+
+class TooLarge(MaestroError):
+    """The request is larger than a bound allows: its body, or the events the change
+    would add to the log (split it into smaller changes)."""
+
+    code = "payload_too_large"

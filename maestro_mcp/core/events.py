@@ -5,8 +5,10 @@ and stored whole; the feed and every replay send those stored bytes unchanged.
 How the log is stored is the storage backend's business (core/storage).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class EventType(StrEnum):
@@ -27,6 +29,34 @@ class EventType(StrEnum):
     # Named tokens: their name and scope, never their secret (core/access.py).
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
+
+
+# ``task:updated`` leaves out these fields where the change did not touch them (they are
+# a task's bulky text: a hundred tasks linked at once must not add a hundred prompts to
+# the log), and lists the ones it left out under ``OMITTED``: a client keeps its copy.
+# Events that create a task, and snapshots (GET), carry every field. docs/protocol.md.
+BULKY_TASK_FIELDS = ("description", "prompt")
+OMITTED = "omitted"
+
+
+def merged_data(held: Mapping[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The entity a client holds after an event whose data is ``data``, given its copy
+    before (``held``, or None): the fields the event omitted are kept from that copy.
+    Fields the copy lacks too stay listed under ``OMITTED``: what a client must fetch
+    (GET) to know them. Every client that merges events uses this rule."""
+    omitted = data.get(OMITTED)
+    if not omitted:
+        return data
+    entity = {key: value for key, value in data.items() if key != OMITTED}
+    missing = []
+    for name in omitted:
+        if held is not None and name in held:
+            entity[name] = held[name]
+        else:
+            missing.append(name)
+    if missing:
+        entity[OMITTED] = missing
+    return entity
 
 
 # At most this many events per read of the log (feed, replay, changes_since), so a

@@ -71,7 +71,11 @@ class Core:
             max_queue=settings.max_queue,
             max_queue_bytes=settings.max_queue_bytes,
         )
-        self.service = Service(self.store, on_commit=self.feed.notify)
+        self.service = Service(
+            self.store,
+            on_commit=self.feed.notify,
+            max_write_log_bytes=settings.max_write_log_bytes or None,  # 0: no bound
+        )
         self.commits = GroupCommit(self.store)
         self.tokens = TokenBook(self.feed, self._any_tokens, self._token_by_hash)
         self._state = _State.NEW
@@ -90,17 +94,29 @@ class Core:
         return await anyio.to_thread.run_sync(self._snapshot, operation)
 
     def _snapshot(self, operation: Callable[[], T]) -> T:
+        def in_snapshot() -> T:
+            with self.store.read():  # the service's own reads join this one
+                return operation()
+
+        return self._counted(in_snapshot)
+
+    def _counted(self, operation: Callable[[], T]) -> T:
+        """Run ``operation`` in this worker thread, counted: the store is not closed
+        under it."""
         with self._readers:
             if self._state not in _READABLE:  # stopping began while it waited to run
                 raise RuntimeError(f"the core is {self._state.value}: it takes no reads")
             self._reading += 1
         try:
-            with self.store.read():  # the service's own reads join this one
-                return operation()
+            return operation()
         finally:
             with self._readers:
                 self._reading -= 1
                 self._readers.notify_all()
+
+    async def _outside_transactions(self, operation: Callable[[], T]) -> T:
+        """Run ``operation`` (of the store) off the loop, in no transaction."""
+        return await anyio.to_thread.run_sync(self._counted, operation)
 
     async def write(
         self, operation: Callable[[], T], *, actor: str, reads: tuple[str, ...] = ()
@@ -186,8 +202,26 @@ class Core:
             await self.write(self.service.expire_claims, actor=SYSTEM)
 
     async def _prune(self) -> None:
-        prune = partial(self.service.prune, keep_events=self.settings.event_retention)
-        await self.write(prune, actor=SYSTEM)
+        """Apply the log's retention, then give the space back where the store must be
+        told to. What goes is found in a read first: measuring the log's bytes reads it,
+        and the writes of the batch it would run in would wait meanwhile."""
+        settings = self.settings
+        keep_events = settings.event_retention
+        keep_bytes = settings.event_retention_bytes or None  # 0: no bound
+        max_age_ms = settings.event_retention_age * 1000 or None
+        found = partial(self.service.prunable, keep_events=keep_events)
+        through = await self.read(partial(found, keep_bytes=keep_bytes, max_age_ms=max_age_ms))
+        await self.write(
+            partial(
+                self.service.prune,
+                keep_events=keep_events,
+                keep_bytes=keep_bytes,
+                max_age_ms=max_age_ms,
+                through=through.value,
+            ),
+            actor=SYSTEM,
+        )
+        await self._outside_transactions(self.store.reclaim)
 
 
 async def _every(interval: float, chore: Callable[[], Awaitable[None]], name: str) -> None:

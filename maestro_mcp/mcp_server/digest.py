@@ -1,7 +1,8 @@
 """``changes_since`` for a model: what changed, in a few words per change, on a small page.
 
-The log's events carry whole entities (a task with its description and prompt), so a
-hundred changes were ≈ 90 KB of context. By default a change is summed up instead:
+The log's events carry whole entities (a task's description and prompt where the change
+touched them), so a hundred changes were ≈ 90 KB of context. By default a change is
+summed up instead:
 - ``{seq, event, at, by, id, …}`` (``by``: who made the change, the event's actor)
   with the few fields that say what the entity is now
   (a task's title, status, priority and holder; a session's name, status, agent;
@@ -18,12 +19,15 @@ hundred changes were ≈ 90 KB of context. By default a change is summed up inst
 import json
 from typing import Any
 
+from maestro_mcp.core.events import OMITTED, merged_data
+
 CHANGES_PAGE_DEFAULT = 50
 PAGE_BYTES = 15 * 1024  # with the envelope around it, a page stays under 16 KB
 FULL_PAGE_BYTES = 64 * 1024  # whole entities, on request: larger, still bounded
 TEXT_SHOWN = 200
 # Fields that move with every heartbeat or lease renewal: not a change to show.
-_NOISE = frozenset({"updatedAt", "lastActivityAt", "version", "claim"})
+# (An update's list of the text it left out, kept from the state before, is no change.)
+_NOISE = frozenset({"updatedAt", "lastActivityAt", "version", "claim", OMITTED})
 
 # What each kind of event is summed up with: fields of its data (a dotted path reads
 # into the data), renamed where the short name says it better.
@@ -68,8 +72,9 @@ def digest(
         entity_id = data.get("id") if name.endswith((":created", ":updated")) else None
         changed: list[str] | None = None
         if entity_id is not None:
-            state = {k: v for k, v in data.items() if k not in _NOISE}
             before = last_seen.get(entity_id)
+            merged = merged_data(before, data)  # text an update left out: as it was
+            state = {k: v for k, v in merged.items() if k not in _NOISE}
             last_seen[entity_id] = state
             if before is not None and name.endswith(":updated"):
                 changed = sorted(

@@ -123,3 +123,14 @@ def test_watch_reconnects_after_a_server_restart_and_misses_nothing(database: st
     assert seqs(watcher.take(2)) == [3, 4]
     watcher.kill()
     assert second.terminate() == 0
+
+
+def test_the_board_keeps_the_text_an_update_left_out() -> None:
+    """``watch --board`` merges events as every client does (docs/protocol.md)."""
+    from maestro_mcp.cli.watch import _apply
+
+    task = {"id": "task_1", "title": "Login", "prompt": "p" * 1000, "status": "pending"}
+    tasks = {"task_1": dict(task)}
+    update = {"id": "task_1", "title": "Login", "status": "in_progress", "omitted": ["prompt"]}
+    _apply(tasks, {"event": "task:updated", "data": update})
+    assert tasks["task_1"] == {**task, "status": "in_progress"}

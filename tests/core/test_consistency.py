@@ -18,6 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from maestro_mcp.core.events import merged_data
 from maestro_mcp.core.models import ProjectCreate, SessionCreate, TaskCreate, TaskPatch, TaskStatus
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage.location import open_store
@@ -25,10 +26,11 @@ from tests.support.stores import Databases
 
 
 def apply(store: dict[str, dict[str, Any]], message: dict[str, Any]) -> None:
-    """The reducer every client runs: entities keyed by id."""
+    """The reducer every client runs: entities keyed by id; an update's omitted fields
+    are kept from the copy held."""
     kind, data = message["event"], message["data"]
     if kind.endswith((":created", ":updated")):
-        store[data["id"]] = data
+        store[data["id"]] = merged_data(store.get(data["id"]), data)
     elif kind == "project:deleted":
         for key in [k for k, v in store.items() if v.get("projectId") == data["id"]]:
             del store[key]

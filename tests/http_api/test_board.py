@@ -171,6 +171,78 @@ def test_a_status_patch_updates_the_list_and_the_expanded_session(
     expect(in_session.locator(".badge")).to_have_text("running", timeout=LIVE)
 
 
+def test_a_link_made_elsewhere_keeps_the_text_the_page_holds(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """The task:updated of a link leaves the prompt out (docs/protocol.md): the page
+    keeps its copy, without asking the server for it."""
+    prompt, description = "Build the login form\n" * 500, "Email and password"
+    task = server.http.post(
+        "/api/tasks",
+        json={
+            "projectId": project["id"],
+            "title": "Login",
+            "prompt": prompt,
+            "description": description,
+        },
+    ).json()
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "run"}
+    ).json()
+    page = pages.open()
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/api/tasks/" in r.url else None)
+
+    server.http.post(f"/api/sessions/{session['id']}/tasks/{task['id']}")
+    expect(task_row(page, "Login").locator(".session-badge")).to_have_text("[1x]", timeout=LIVE)
+
+    task_row(page, "Login").locator(".task-open").click()
+    dialog = page.locator("#task-dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.locator("textarea[name=prompt]").input_value() == prompt
+    assert dialog.locator("[name=description]").input_value() == description
+    assert fetched == []  # kept from the page's own copy
+    dialog.locator("input[name=title]").fill("Login page")
+    dialog.locator("[data-action=save]").click()
+    expect(dialog).to_be_hidden()
+    saved = server.http.get(f"/api/tasks/{task['id']}").json()
+    assert (saved["title"], saved["prompt"], saved["description"]) == (
+        "Login page",
+        prompt,
+        description,
+    )
+
+
+def test_a_task_whose_text_the_page_never_had_is_fetched_whole(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """An event that leaves text out, about a task the page holds no copy of (here: its
+    snapshot came back without it), makes the page fetch that task whole."""
+    prompt = "Refactor the session store"
+    task = server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "Refactor", "prompt": prompt}
+    ).json()
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "run"}
+    ).json()
+    context = pages.browser.new_context()
+    pages.contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda e: pages.errors.append(str(e)))
+    # The board's snapshot of the project's tasks arrives empty (its seq as sent).
+    page.route(
+        "**/api/tasks?projectId=*", lambda route: route.fulfill(response=route.fetch(), json=[])
+    )
+    page.goto(server.base_url + "/")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    expect(page.locator("#task-list .task")).to_have_count(0)
+    with page.expect_request(f"**/api/tasks/{task['id']}"):
+        server.http.post(f"/api/sessions/{session['id']}/tasks/{task['id']}")
+    expect(task_row(page, "Refactor").locator(".session-badge")).to_have_text("[1x]", timeout=LIVE)
+    task_row(page, "Refactor").locator(".task-open").click()
+    expect(page.locator("#task-dialog textarea[name=prompt]")).to_have_value(prompt)
+
+
 class Cable:
     """The page's WebSocket, routed through the test: it can be cut and held down."""
 

@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..storage import ClaimOutlook, EndedClaim, Rows
 from ..vocabulary import ClaimEnd
+from . import task_events
 from .rules import (
     merged,
     require_session,
@@ -344,7 +345,7 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
         w.rows.save_session(holder)
         w.emit(EventType.SESSION_UPDATED, holder.project_id, holder)
     claimed = require_task(w.rows, task.id)
-    w.emit(EventType.TASK_UPDATED, claimed.project_id, claimed)
+    task_events.emit_updated(w, claimed, task)
     if linked:
         w.emit(
             EventType.SESSION_TASK_ADDED,
@@ -382,7 +383,7 @@ def _extend(w: Write, task: Task, lease_ms: int) -> Task:
     )
     extended = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(extended)
-    w.emit(EventType.TASK_UPDATED, extended.project_id, extended)
+    task_events.emit_updated(w, extended, task)
     return extended
 
 
@@ -404,7 +405,7 @@ def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
     reason = drop(w, task, reason)
     released = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(released)
-    w.emit(EventType.TASK_UPDATED, released.project_id, released)
+    task_events.emit_updated(w, released, task)
     emit_released(w, released, task.claim.session_id, reason)
     return released
 

@@ -56,10 +56,12 @@ class Service:
         *,
         on_commit: Callable[[int], None] | None = None,
         clock: Callable[[], int] | None = None,
+        max_write_log_bytes: int | None = None,
     ) -> None:
         self.store = store
         # The store's clock by default: every process on one database agrees on leases.
-        self._tx = Transactions(store, clock or store.clock, on_commit)
+        # ``max_write_log_bytes``: the most one write may add to the log (None: no bound).
+        self._tx = Transactions(store, clock or store.clock, on_commit, max_write_log_bytes)
 
     @property
     def clock(self) -> Callable[[], int]:
@@ -353,7 +355,8 @@ class Service:
             # Another process may have released or renewed some since they were found.
             return claims.expire(w, w.rows.expired_claims(w.now))
 
-        return self._tx.write("task.expire_claims", body, result_type=list[str])
+        # The reaper's own chore: however many leases ran out, they are all released.
+        return self._tx.write("task.expire_claims", body, result_type=list[str], bounded=False)
 
     # --- the log ----------------------------------------------------------------
 
@@ -368,14 +371,37 @@ class Service:
             partial(changes.since, after=since, project_id=project_id, limit=limit)
         )
 
-    def prune(self, *, keep_events: int) -> tuple[int, int]:
-        """Apply the retention policy: the newest ``keep_events`` events and one day of
-        idempotency records are kept. Returns (events deleted, records deleted). One
-        instance prunes at a time: one that finds another pruning leaves it be."""
+    def prunable(
+        self, *, keep_events: int, keep_bytes: int | None = None, max_age_ms: int | None = None
+    ) -> Result[int]:
+        """The newest seq the log's retention lets go (0: none), a read: the log keeps
+        its newest ``keep_events`` events, at most ``keep_bytes`` of them (their stored
+        envelopes) and none older than ``max_age_ms``, and always its newest event."""
+        before = self.clock() - max_age_ms if max_age_ms else None
+        return self._tx.read(
+            lambda rows: rows.prunable(keep_events, max_bytes=keep_bytes or None, before=before)
+        )
+
+    def prune(
+        self,
+        *,
+        keep_events: int,
+        keep_bytes: int | None = None,
+        max_age_ms: int | None = None,
+        through: int | None = None,
+    ) -> tuple[int, int]:
+        """Apply the retention policy: the log as ``prunable`` says (``through``: its
+        answer, found in an earlier read; else found here), and one day of idempotency
+        records. Returns (events deleted, records deleted). One instance prunes at a
+        time: one that finds another pruning leaves it be."""
+        if through is None:
+            through = self.prunable(
+                keep_events=keep_events, keep_bytes=keep_bytes, max_age_ms=max_age_ms
+            ).value
         with self.store.write() as rows:
             if not rows.lead(PRUNING):
                 return 0, 0
-            deleted_events = rows.prune_events(keep_events)
+            deleted_events = rows.prune_events(through) if through else 0
             now = self.clock()
             deleted_records = rows.prune_idempotency(now - IDEMPOTENCY_TTL_MS)
             rows.prune_ended_claims(now - ENDED_CLAIMS_KEPT_MS)

@@ -20,7 +20,7 @@ from ..models import (
     Task,
 )
 from ..vocabulary import ClaimEnd
-from . import claims
+from . import claims, task_events
 from .rules import (
     check_version,
     merged,
@@ -62,7 +62,7 @@ def create(w: Write, data: SessionCreate) -> Session:
     for task in w.rows.get_tasks(task_ids):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
-        w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
+        task_events.emit_updated(w, touched, task)
     return session
 
 
@@ -106,7 +106,7 @@ def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
     for task in w.rows.get_tasks([*current.task_ids, *claimed]):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
-        w.emit(EventType.TASK_UPDATED, touched.project_id, touched)
+        task_events.emit_updated(w, touched, task)
     for task in w.rows.get_tasks(claimed):
         claims.emit_released(w, task, session_id, reasons[task.id])
     return current
@@ -201,6 +201,6 @@ def _relinked(w: Write, session: Session, task: Task, event: EventType) -> Link:
     w.rows.save_session(new_session)
     w.rows.save_task(new_task)
     w.emit(EventType.SESSION_UPDATED, new_session.project_id, new_session)
-    w.emit(EventType.TASK_UPDATED, new_task.project_id, new_task)
+    task_events.emit_updated(w, new_task, task)
     w.emit(event, session.project_id, {"sessionId": session.id, "taskId": task.id})
     return Link(session=new_session, task=new_task, changed=True)

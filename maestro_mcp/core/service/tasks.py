@@ -6,7 +6,7 @@ from ..ids import TASK_PREFIX, new_id
 from ..models import Task, TaskBatch, TaskCreate, TaskPatch, TaskStatus
 from ..storage import Rows
 from ..vocabulary import ClaimEnd
-from . import claims
+from . import claims, task_events
 from .rules import (
     check_version,
     merged,
@@ -186,7 +186,7 @@ def update(
         and changes["status"] in claims.STATUSES_ENDING_A_CLAIM
     )
     if not releases:
-        w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+        task_events.emit_updated(w, updated, current)
         return updated
     assert current.claim is not None
     by_holder = claim_token is not None and claims.holds(w.rows, current, claim_token)
@@ -195,7 +195,7 @@ def update(
         reason = ClaimEnd.OVERRIDE
     reason = claims.end(w, current, reason)  # (expired, if its lease had run out)
     updated = require_task(w.rows, task_id)
-    w.emit(EventType.TASK_UPDATED, updated.project_id, updated)
+    task_events.emit_updated(w, updated, current)
     claims.emit_released(w, updated, current.claim.session_id, reason)
     return updated
 
@@ -221,7 +221,7 @@ def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
     for task in w.rows.get_tasks(dependents):
         touched_dependent = touched_task(task, w.now)
         w.rows.save_task(touched_dependent)
-        w.emit(EventType.TASK_UPDATED, touched_dependent.project_id, touched_dependent)
+        task_events.emit_updated(w, touched_dependent, task)
     for doomed_id in doomed:
         w.emit(
             EventType.TASK_DELETED,

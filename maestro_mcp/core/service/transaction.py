@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..access import current_actor
-from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError
+from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError, TooLarge
 from ..events import EventType, PendingEvent
 from ..models import IDEMPOTENCY_KEY_MAX, NUL_REFUSED
 from ..storage import LogPosition, Rows, Store, UnstorableText
@@ -76,6 +76,10 @@ class Write:
             if isinstance(data, BaseModel)
             else json.dumps(data, separators=(",", ":"))
         )
+        self.emit_json(type, project_id, data_json)
+
+    def emit_json(self, type: EventType, project_id: str | None, data_json: str) -> None:
+        """Emit an event whose data is encoded already (a JSON object)."""
         if not self._actor_json:  # encoded once per write, for all its events
             self._actor_json = json.dumps(self.actor)
         self.pending.append(PendingEvent(type, project_id, data_json, self._actor_json))
@@ -85,11 +89,17 @@ class Transactions:
     """Runs operation bodies as units of work on a store."""
 
     def __init__(
-        self, store: Store, clock: Callable[[], int], on_commit: Callable[[int], None] | None
+        self,
+        store: Store,
+        clock: Callable[[], int],
+        on_commit: Callable[[int], None] | None,
+        max_log_bytes: int | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.on_commit = on_commit
+        # The most one write may add to the log (its events' data); None: no bound.
+        self.max_log_bytes = max_log_bytes
 
     def write(
         self,
@@ -99,9 +109,13 @@ class Transactions:
         result_type: Any,
         idempotency_key: str | None = None,
         request: BaseModel | dict[str, Any] | None = None,
+        bounded: bool = True,
     ) -> Result[T]:
         """Run ``body`` in one transaction. With ``idempotency_key``, a retry of the same
-        ``operation`` and ``request`` returns the first result and changes nothing."""
+        ``operation`` and ``request`` returns the first result and changes nothing.
+        A write whose events would add more than ``max_log_bytes`` to the log is refused
+        (``TooLarge``) and nothing of it is kept, unless it is not ``bounded`` (the
+        server's own chores, which no client can split)."""
         fingerprint = _fingerprint(operation, request) if idempotency_key else ""
         if idempotency_key:
             _check_key(idempotency_key)
@@ -121,6 +135,8 @@ class Transactions:
                     return Result(value, found.seq, replayed=True)
             try:
                 value = body(write)
+                if bounded and self.max_log_bytes is not None:
+                    _require_within(write.pending, self.max_log_bytes)
             except MaestroError as exc:
                 # The seq the error's view (e.g. a conflict's current entity) is consistent with.
                 exc.seq = rows.head()
@@ -153,6 +169,20 @@ def _storable() -> Iterator[None]:
         yield
     except UnstorableText as exc:
         raise InvalidInput(NUL_REFUSED) from exc
+
+
+def _require_within(events: list[PendingEvent], limit: int) -> None:
+    size = 0
+    for event in events:
+        data = event.data_json
+        size += len(data) if data.isascii() else len(data.encode())
+    if size > limit:
+        raise TooLarge(
+            f"this change would add {size:,} bytes of events to the log, more than the "
+            f"{limit:,} one write may add; make it in smaller steps (e.g. fewer tasks per "
+            "call)",
+            details={"limit": limit, "size": size, "events": len(events)},
+        )
 
 
 def _fingerprint(operation: str, request: BaseModel | dict[str, Any] | None) -> str:

@@ -267,8 +267,15 @@ class LogRows(Protocol):
     def read_events_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]: ...
-    def prune_events(self, keep: int) -> int:
-        """Delete all but the newest ``keep`` events (at least one is kept)."""
+    def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
+        """The newest seq the retention policy lets go (0: none): every event but the
+        newest ``keep``, but the newest ``max_bytes`` of payloads (UTF-8), and those
+        older than ``before`` (epoch ms; by seq: the log keeps everything from its
+        first event at or after ``before`` on). The newest event is always kept. A read:
+        measuring the log's bytes reads it, so this runs outside the write lock."""
+
+    def prune_events(self, through: int) -> int:
+        """Delete the events up to seq ``through`` (the newest event is always kept)."""
 
     def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:
         """What a key already used recorded; else None, and the key is this transaction's
@@ -374,6 +381,12 @@ class Store(Protocol):
         """A connection of the feed's own. A backend that learns of commits by itself
         (PostgreSQL's LISTEN) calls ``on_change`` from any thread when one lands, with
         the head it reached when it knows it."""
+
+    def reclaim(self) -> int:
+        """Give the space of deleted rows back where the backend must be told to: SQLite
+        returns free pages to the file system (incremental vacuum) once they are a
+        large share of the file; PostgreSQL's autovacuum makes them reusable by itself.
+        Returns the bytes given back. Called outside any transaction."""
 
     def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Fill this empty, migrated database with ``(table, row)`` pairs of the transfer

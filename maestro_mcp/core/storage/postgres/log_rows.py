@@ -92,10 +92,34 @@ class LogQueries:
     ) -> list[StoredEvent]:
         return read_after(self.conn, after, limit, max_bytes=max_bytes)
 
-    def prune_events(self, keep: int) -> int:
-        keep = max(keep, 1)
+    def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
+        newest = head(self.conn)
+        through = newest - max(keep, 1)
+        if before is not None:
+            # From the oldest on, up to the first event young enough: as many rows as go.
+            row = self.conn.execute(
+                "SELECT seq FROM events WHERE seq > %s AND ts >= %s ORDER BY seq LIMIT 1",
+                (through, before),
+            ).fetchone()
+            through = max(through, int(row[0]) - 1 if row else newest - 1)
+        if max_bytes is not None:
+            # From the newest back, up to the event that passes the bound. octet_length
+            # reads a TOASTed payload's size from its header, not the payload itself.
+            row = self.conn.execute(
+                "SELECT seq FROM (SELECT seq, sum(octet_length(payload)) OVER "
+                "(ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS total FROM events "
+                "WHERE seq > %s) AS newest WHERE total > %s LIMIT 1",
+                (through, max_bytes),
+            ).fetchone()
+            if row is not None:
+                through = max(through, min(int(row[0]), newest - 1))
+        return max(through, 0)
+
+    def prune_events(self, through: int) -> int:
         return deleted(
-            self.conn, "DELETE FROM events WHERE seq <= (SELECT seq FROM event_head) - %s", (keep,)
+            self.conn,
+            "DELETE FROM events WHERE seq <= LEAST(%s, (SELECT seq FROM event_head) - 1)",
+            (through,),
         )
 
     def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:

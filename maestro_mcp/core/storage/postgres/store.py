@@ -828,6 +828,13 @@ class PgStore:
 
     # --- moving a whole database ---------------------------------------------------------
 
+    def reclaim(self) -> int:
+        """Nothing to do: autovacuum makes deleted rows' space reusable by new ones (the
+        files keep their size; VACUUM FULL would give it back to the file system, under
+        an exclusive lock). Nothing of Maestro's holds it up: every connection is in
+        autocommit between transactions, none stays idle in one."""
+        return 0
+
     def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Fill this empty database with rows of the transfer format, in one transaction
         on a connection of its own (transfer_rows.py)."""

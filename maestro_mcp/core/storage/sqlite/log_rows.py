@@ -73,9 +73,40 @@ class LogQueries:
     ) -> list[StoredEvent]:
         return read_after(self.conn, after, limit, max_bytes=max_bytes)
 
-    def prune_events(self, keep: int) -> int:
-        keep = max(keep, 1)
-        cursor = self.conn.execute("DELETE FROM events WHERE seq <= ?", (head(self.conn) - keep,))
+    def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
+        newest = head(self.conn)
+        through = newest - max(keep, 1)
+        if before is not None:
+            # From the oldest on, up to the first event young enough: as many rows as go.
+            row = self.conn.execute(
+                "SELECT seq FROM events WHERE seq > ? AND ts >= ? ORDER BY seq LIMIT 1",
+                (through, before),
+            ).fetchone()
+            through = max(through, row[0] - 1 if row else newest - 1)
+        if max_bytes is not None and self._may_hold_more_than(max_bytes):
+            # From the newest back, up to the event that passes the bound (a read of the
+            # log: outside the write lock). Bytes: the length of the UTF-8 text.
+            row = self.conn.execute(
+                "SELECT seq FROM (SELECT seq, SUM(length(CAST(payload AS BLOB))) OVER "
+                "(ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS total FROM events "
+                "WHERE seq > ?) WHERE total > ? LIMIT 1",
+                (through, max_bytes),
+            ).fetchone()
+            if row is not None:
+                through = max(through, min(row[0], newest - 1))
+        return max(through, 0)
+
+    def _may_hold_more_than(self, size: int) -> bool:
+        # The pages in use bound the log's bytes: a file smaller than the bound is not
+        # read through to measure it.
+        (pages,) = self.conn.execute("PRAGMA page_count").fetchone()
+        (free,) = self.conn.execute("PRAGMA freelist_count").fetchone()
+        (page_size,) = self.conn.execute("PRAGMA page_size").fetchone()
+        return bool((pages - free) * page_size > size)
+
+    def prune_events(self, through: int) -> int:
+        through = min(through, head(self.conn) - 1)
+        cursor = self.conn.execute("DELETE FROM events WHERE seq <= ?", (through,))
         return cursor.rowcount
 
     def reserve_idempotency(self, key: str, fingerprint: str, now: int) -> StoredResult | None:

@@ -24,6 +24,11 @@ from .schema import MIGRATIONS, RENEW_EPOCH, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
+# Free pages are given back to the file system (incremental vacuum) once they are this
+# share of the file: the few a pruning pass frees are reused by the next writes instead
+# of the file shrinking and growing again every minute.
+RECLAIM_SHARE = 0.25
+
 
 class BatchAborted(sqlite3.OperationalError):
     """SQLite rolled back a batch's whole transaction (disk full, I/O error...):
@@ -77,6 +82,12 @@ class SqliteStore:
             check_same_thread=False,  # closed from the owner at shutdown; never shared
             timeout=self.busy_timeout_ms / 1000,
         )
+        # In a new file, before anything is written: lets reclaim() shrink the file (an
+        # older file is switched once, by migrate). Only there: on a file that exists,
+        # setting it writes its header, which takes the write lock.
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        if pages == 0:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + synchronous=NORMAL: a commit survives the process being killed; the last
         # commits may be lost on power failure. FULL also fsyncs the WAL on every commit.
@@ -265,6 +276,31 @@ class SqliteStore:
         finally:
             conn.execute("COMMIT")
 
+    def reclaim(self) -> int:
+        """Give free pages back to the file system once they are ``RECLAIM_SHARE`` of the
+        file (a big pruning pass, a deleted project); returns the bytes given back. The
+        file itself shrinks when the WAL is next checkpointed."""
+        conn = self.conn
+        assert not conn.in_transaction, "reclaim runs outside transactions"
+        (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        if free == 0 or free < pages * RECLAIM_SHARE:
+            return 0
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        with self._write_lock:
+            try:
+                # One sqlite3_exec: the pragma frees a page per step, and only a script
+                # steps it to the end (execute() stops after the first).
+                conn.executescript(f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({free}); COMMIT;")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        (left,) = conn.execute("PRAGMA freelist_count").fetchone()
+        freed = (free - left) * page_size
+        log.info("gave %d bytes of free pages back to the file system", freed)
+        return int(freed)
+
     def load(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Fill this empty database with rows of the transfer format, in one write
         transaction (transfer_rows.py)."""
@@ -274,7 +310,10 @@ class SqliteStore:
     # --- schema -------------------------------------------------------------
 
     def migrate(self) -> int:
-        """Bring the schema up to date; returns the schema version."""
+        """Bring the schema up to date; returns the schema version. A file made before
+        Maestro set ``auto_vacuum`` is switched to it first, once (a VACUUM: it rewrites
+        the file, so it takes a while on a big one and needs its size free on disk)."""
+        self._switch_to_incremental_vacuum()
         with self.write() as rows:
             conn = rows.conn
             (current,) = conn.execute("PRAGMA user_version").fetchone()
@@ -288,6 +327,23 @@ class SqliteStore:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return SCHEMA_VERSION
+
+    def _switch_to_incremental_vacuum(self) -> None:
+        conn = self.conn
+        (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+        if mode == _INCREMENTAL:  # a new file: connect() set it before anything was written
+            return
+        log.warning(
+            "%s: switching to incremental vacuum, once (rewrites the file; on a large "
+            "database this takes a while)",
+            self.path,
+        )
+        with self._write_lock:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("VACUUM")
+
+
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 
 def _statements(script: str) -> list[str]:
