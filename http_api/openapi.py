@@ -1,4 +1,12 @@
-"""The OpenAPI document, generated from the same resource table and models the routes use."""
+"""The OpenAPI document, generated from the same resource table and models the routes use.
+
+Rule: the document describes every answer a client can get from an allowed Host
+(tests/security/test_openapi_fuzz.py holds the server to it with schemathesis): each
+status an operation can answer, with its content type and body. The answers every
+operation shares: 401 without the token (when the server has one) and 503 when the
+database is out of reach. Refusals of a Host or Origin that is not allowed (421,
+403) are the same on every route and are described once, in ``info``.
+"""
 
 from typing import Any
 
@@ -6,8 +14,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
+from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
+    NOTE_MAX,
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
@@ -15,18 +25,30 @@ from maestro_mcp.core.models import (
     Heartbeat,
     HeartbeatRequest,
     Link,
+    NewToken,
     ReleaseRequest,
     SessionNote,
     Task,
     TaskBatch,
+    TokenCreate,
+    TokenInfo,
 )
 from maestro_mcp.protocol import (
+    BEARER_SCHEME,
     CLAIM_TOKEN_HEADER,
+    ENTITY_TAG,
+    EPOCH_QUERY,
+    ETAG_HEADER,
     IDEMPOTENCY_KEY_HEADER,
     IF_MATCH_HEADER,
+    IF_NONE_MATCH_HEADER,
     LAST_EVENT_ID_HEADER,
     OVERRIDE_HEADER,
+    RETRY_AFTER_HEADER,
     SEQ_HEADER,
+    SMALL_INT,
+    TOKEN_QUERY,
+    TOKENS_PATH,
     TRUE,
     etag,
 )
@@ -34,6 +56,9 @@ from maestro_mcp.protocol import (
 from .rest import RESOURCES, NoteCreate, NoteFilter
 
 _REF = "#/components/schemas/{model}"
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_BEARER = "bearer"
+_TOKEN_IN_QUERY = "tokenQuery"
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -66,25 +91,59 @@ _SEQ = {
         "schema": {"type": "integer"},
     }
 }
+_ETAG = {
+    ETAG_HEADER: {
+        "description": f"the entity's version as a strong ETag ({etag(3)})",
+        "schema": {"type": "string"},
+    }
+}
+
+# Why each error status is answered; an operation lists the ones it can answer.
+_WHY = {
+    400: "the body is not JSON, or a header or seq is malformed",
+    401: "the server has a token and the request does not carry a valid one (in a header)",
+    403: "a browser Origin that is not allowed, or a token whose scope does not allow this",
+    404: "no such entity",
+    409: "a conflict: a name taken, a claim held or lost, a task not ready",
+    412: f"{IF_MATCH_HEADER} names a version the entity is no longer at",
+    413: "the body is too large, or the write would add more to the event log than one write may",
+    415: "the body is not sent as application/json",
+    422: "a field or parameter is invalid",
+    503: f"the database is out of reach or busy; send it again after {RETRY_AFTER_HEADER}",
+}
+# Every operation but /health can answer these.
+_EVERY = (401, 403, 503)
+# Every operation that reads a JSON body can answer these.
+_BODY = (400, 413, 415, 422)
 
 
-def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "headers": _SEQ, **_json(schema)}
+def _ok(schema: dict[str, Any], description: str = "OK", entity: bool = False) -> dict[str, Any]:
+    headers = {**_SEQ, **_ETAG} if entity else _SEQ
+    return {"description": description, "headers": headers, **_json(schema)}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
     return {
-        str(s): {"description": "error", **_json({"$ref": "#/components/schemas/Error"})}
-        for s in statuses
+        str(s): {"description": _WHY[s], **_json(_ERROR_REF)} for s in sorted({*statuses, *_EVERY})
     }
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+# What If-Match takes (protocol.if_match_version): *, a version, or a list of entity-tags.
+_IF_MATCH_SYNTAX = rf"^(\*|{SMALL_INT.pattern}|{ENTITY_TAG}(,{ENTITY_TAG})*)$"
 _IF_MATCH = {
     "name": IF_MATCH_HEADER,
     "in": "header",
     "required": False,
-    "description": f"the version you read, as an ETag ({etag(3)}); 412 if it changed since",
+    "description": f"the version you read, as an ETag ({etag(3)}); 412 if it changed since; "
+    "400 if it is no entity-tag, or a list naming two versions",
+    "schema": {"type": "string", "pattern": _IF_MATCH_SYNTAX},
+}
+_IF_NONE_MATCH = {
+    "name": IF_NONE_MATCH_HEADER,
+    "in": "header",
+    "required": False,
+    "description": f"the version you hold, as an ETag ({etag(3)}); 304 if it is still current",
     "schema": {"type": "string"},
 }
 _IDEMPOTENCY_KEY = {
@@ -94,17 +153,240 @@ _IDEMPOTENCY_KEY = {
     "description": "a retry with the same key returns the first result and changes nothing",
     "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
 }
-_SINCE = {"name": "since", "in": "query", "required": False, "schema": {"type": "integer"}}
-_PROJECT = {"name": "projectId", "in": "query", "required": False, "schema": {"type": "string"}}
+_SEQ_VALUE = {"type": "string", "pattern": f"^{SMALL_INT.pattern}$"}
+_SINCE = {
+    "name": "since",
+    "in": "query",
+    "required": False,
+    "description": "resume after this seq",
+    "schema": _SEQ_VALUE,
+}
+_LAST_EVENT_ID = {
+    "name": LAST_EVENT_ID_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "resume after this seq (sent by EventSource on reconnect); wins over since",
+    "schema": _SEQ_VALUE,
+}
+_PROJECT = {
+    "name": "projectId",
+    "in": "query",
+    "required": False,
+    "description": "only this project's events",
+    "schema": {"type": "string"},
+}
+_EPOCH = {
+    "name": EPOCH_QUERY,
+    "in": "query",
+    "required": False,
+    "description": "the epoch of the sync:ready your seq came with; another one resets",
+    "schema": {"type": "string"},
+}
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` without its ``null`` alternative and its ``null`` default: for a field that
+    may be left out but not sent as null (a query parameter, a PATCH of a required field)."""
+    prop = {k: v for k, v in prop.items() if not (k == "default" and v is None)}
+    options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+    if len(options) == 1:
+        del prop["anyOf"]
+        prop = {**options[0], **prop}
+    return prop
 
 
 def _filter_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     # Enums referenced here are defined in components/schemas with the models.
     schema = model.model_json_schema(by_alias=True, ref_template=_REF)
     return [
-        {"name": name, "in": "query", "required": False, "schema": prop}
+        {"name": name, "in": "query", "required": False, "schema": _without_null(prop)}
         for name, prop in schema.get("properties", {}).items()
     ]
+
+
+def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """A PATCH body's schema: ``null`` only for the fields it clears (the model's ``nullable``)."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    properties = dict(schema["properties"])
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        if name not in nullable and alias in properties:
+            properties[alias] = _without_null(properties[alias])
+    return {**schema, "properties": properties}
+
+
+def _links(operations: dict[str, str], at: str = "") -> dict[str, Any]:
+    """Where an answer's entity leads: ``{link name: operationId}``, its id (at ``at``
+    in the body) as the operation's ``id``."""
+    return {name: _link(operation, id=f"{at}/id") for name, operation in operations.items()}
+
+
+def _link(operation: str, **parameters: str) -> dict[str, Any]:
+    """A link to ``operation``, its parameters taken from the answer's body at these
+    JSON pointers."""
+    expressions = {name: f"$response.body#{pointer}" for name, pointer in parameters.items()}
+    return {"operationId": operation, "parameters": expressions}
+
+
+_EVENT_ENVELOPE = {
+    "type": "object",
+    "description": "an event (with its seq), or a control message (sync:ready, sync:reset: "
+    "no seq); docs/protocol.md says what each one's data holds",
+    "required": ["event", "data", "timestamp"],
+    "properties": {
+        "seq": {"type": "integer", "minimum": 1},
+        "event": {"enum": [*(e.value for e in EventType), SYNC_READY, SYNC_RESET]},
+        "data": {"type": "object"},
+        "timestamp": {"type": "integer"},
+    },
+}
+# One message of the stream (OpenAPI 3.1: the schema of a text/event-stream is one
+# message's); the stream also carries comments, which clients ignore.
+_SSE_MESSAGE = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": "the event's seq",
+            "pattern": f"^{SMALL_INT.pattern}$",
+        },
+        "event": {"const": "message"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/EventEnvelope"},
+        },
+        "retry": {"type": "integer"},
+    },
+}
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "version", "seq"],
+    "properties": {
+        "status": {"const": "ok"},
+        "version": {"type": "string"},
+        "seq": {"type": "integer", "description": "the head seq of the log"},
+    },
+}
+
+
+# Where a new entity leads besides its own get, update and delete.
+_FOLLOW = {
+    "Task": {"claim": "claimTask", "release": "releaseTask"},
+    "Session": {
+        "notes": "listNotes",
+        "note": "addNote",
+        "claimNext": "claimNext",
+        "heartbeat": "heartbeat",
+    },
+}
+
+
+def _resource_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
+    """The collections and their entities; returns the models they use."""
+    models: list[type[BaseModel]] = []
+    for r in RESOURCES:
+        models += [r.entity, r.create_model, r.patch_model]
+        name = r.entity.__name__
+        get, update, delete = f"get{name}", f"update{name}", f"delete{name}"
+        follow = {"get": get, "update": update, "delete": delete, **_FOLLOW.get(name, {})}
+        paths[f"/api/{r.plural}"] = {
+            "get": {
+                "operationId": f"list{r.plural.capitalize()}",
+                "summary": f"List {r.plural}",
+                "parameters": _filter_parameters(r.filter_model),
+                "responses": {
+                    "200": _ok({"type": "array", "items": _ref(r.entity)}),
+                    **_errors(422),
+                },
+            },
+            "post": {
+                "operationId": f"create{name}",
+                "summary": f"Create a {name.lower()}",
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": {"required": True, **_json(_ref(r.create_model))},
+                "responses": {
+                    "201": {**_ok(_ref(r.entity), "Created", entity=True), "links": _links(follow)},
+                    **_errors(*_BODY, 404, 409),
+                },
+            },
+        }
+        paths[f"/api/{r.plural}/{{id}}"] = {
+            "parameters": [_ID],
+            "get": {
+                "operationId": get,
+                "summary": f"Get a {name.lower()}",
+                "parameters": [_IF_NONE_MATCH],
+                "responses": {
+                    "200": {**_ok(_ref(r.entity), entity=True), "links": _links(follow)},
+                    "304": {
+                        "description": f"Not Modified: {IF_NONE_MATCH_HEADER} names this version",
+                        "headers": {**_SEQ, **_ETAG},
+                    },
+                    **_errors(404),
+                },
+            },
+            "patch": {
+                "operationId": update,
+                "summary": f"Change some fields of a {name.lower()}",
+                "parameters": [_IF_MATCH],
+                "requestBody": {"required": True, **_json(_ref(r.patch_model))},
+                "responses": {
+                    "200": _ok(_ref(r.entity), entity=True),
+                    **_errors(*_BODY, 404, 409, 412),
+                },
+            },
+            "delete": {
+                "operationId": delete,
+                "summary": f"Delete a {name.lower()}",
+                "parameters": [_IF_MATCH],
+                "responses": {
+                    "200": _ok(_ref(r.entity), "The deleted entity", entity=True),
+                    **_errors(400, 404, 412),
+                },
+            },
+        }
+    return models
+
+
+def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
+    """Named tokens (admin only); returns the models they use."""
+    admin = " (admin only)"
+    paths[TOKENS_PATH] = {
+        "get": {
+            "operationId": "listTokens",
+            "summary": "List the named tokens" + admin,
+            "responses": {"200": _ok({"type": "array", "items": _ref(TokenInfo)}), **_errors()},
+        },
+        "post": {
+            "operationId": "createToken",
+            "summary": "Make a named token; its secret is in this answer only" + admin,
+            "requestBody": {"required": True, **_json(_ref(TokenCreate))},
+            "responses": {"201": _ok(_ref(NewToken), "Created"), **_errors(*_BODY, 409)},
+        },
+    }
+    paths[TOKENS_PATH + "/{name}"] = {
+        "parameters": [
+            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "delete": {
+            "operationId": "revokeToken",
+            "summary": "Revoke a named token" + admin,
+            "responses": {"200": _ok(_ref(TokenInfo), "The revoked token"), **_errors(404)},
+        },
+    }
+    return [TokenCreate, TokenInfo, NewToken]
+
+
+def _writes_may_be_too_large(paths: dict[str, Any]) -> None:
+    """Any write may be refused for what it would add to the log (413), body or not."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in ("post", "patch", "delete"):
+                responses = operation["responses"]
+                responses.setdefault("413", {"description": _WHY[413], **_json(_ERROR_REF)})
+                operation["responses"] = dict(sorted(responses.items()))
 
 
 def build_openapi() -> dict[str, Any]:
@@ -122,84 +404,49 @@ def build_openapi() -> dict[str, Any]:
         HeartbeatRequest,
     ]
     paths: dict[str, Any] = {}
-    for r in RESOURCES:
-        models += [r.entity, r.create_model, r.patch_model]
-        name = r.entity.__name__
-        paths[f"/api/{r.plural}"] = {
-            "get": {
-                "summary": f"List {r.plural}",
-                "parameters": _filter_parameters(r.filter_model),
-                "responses": {
-                    "200": _ok({"type": "array", "items": _ref(r.entity)}),
-                    **_errors(422),
-                },
-            },
-            "post": {
-                "summary": f"Create a {name.lower()}",
-                "parameters": [_IDEMPOTENCY_KEY],
-                "requestBody": {"required": True, **_json(_ref(r.create_model))},
-                "responses": {
-                    "201": _ok(_ref(r.entity), "Created"),
-                    **_errors(400, 404, 409, 413, 415, 422),
-                },
-            },
-        }
-        paths[f"/api/{r.plural}/{{id}}"] = {
-            "parameters": [_ID],
-            "get": {
-                "summary": f"Get a {name.lower()}",
-                "responses": {"200": _ok(_ref(r.entity)), **_errors(404)},
-            },
-            "patch": {
-                "summary": f"Change some fields of a {name.lower()}",
-                "parameters": [_IF_MATCH],
-                "requestBody": {"required": True, **_json(_ref(r.patch_model))},
-                "responses": {
-                    "200": _ok(_ref(r.entity)),
-                    **_errors(400, 404, 409, 412, 413, 415, 422),
-                },
-            },
-            "delete": {
-                "summary": f"Delete a {name.lower()}",
-                "parameters": [_IF_MATCH],
-                "responses": {
-                    "200": _ok(_ref(r.entity), "The deleted entity"),
-                    **_errors(404, 412, 413),
-                },
-            },
-        }
+    models += _resource_paths(paths)
     paths["/api/sessions/{id}/tasks/{taskId}"] = {
         "parameters": [
             _ID,
             {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string"}},
         ],
         "post": {
+            "operationId": "linkTask",
             "summary": "Add a task to a session",
             "parameters": [_IDEMPOTENCY_KEY],
-            "responses": {"200": _ok(_ref(Link)), **_errors(404, 413, 422)},
+            "responses": {
+                "200": {
+                    **_ok(_ref(Link)),
+                    "links": {"unlink": _link("unlinkTask", id="/session/id", taskId="/task/id")},
+                },
+                **_errors(404, 422),
+            },
         },
         "delete": {
+            "operationId": "unlinkTask",
             "summary": "Remove a task from a session",
-            "responses": {"200": _ok(_ref(Link)), **_errors(404, 413)},
+            "responses": {"200": _ok(_ref(Link)), **_errors(404, 422)},
         },
     }
     paths["/api/sessions/{id}/notes"] = {
         "parameters": [_ID],
         "get": {
+            "operationId": "listNotes",
             "summary": "A session's progress notes, oldest first",
             "parameters": _filter_parameters(NoteFilter),
             "responses": {
                 "200": _ok({"type": "array", "items": _ref(SessionNote)}),
-                **_errors(404),
+                **_errors(404, 422),
             },
         },
         "post": {
+            "operationId": "addNote",
             "summary": "Append a progress note to a session",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": True, **_json(_ref(NoteCreate))},
             "responses": {
                 "201": _ok(_ref(SessionNote), "Created"),
-                **_errors(400, 404, 413, 415, 422),
+                **_errors(*_BODY, 404),
             },
         },
     }
@@ -221,38 +468,44 @@ def build_openapi() -> dict[str, Any]:
         },
     ]
     paths["/api/tasks/{id}"]["patch"]["parameters"] += claim_headers
-    paths["/api/tasks/{id}"]["patch"]["responses"].update(_errors(409))
     paths["/api/tasks/{id}/claim"] = {
         "parameters": [_ID],
         "post": {
+            "operationId": "claimTask",
             "summary": "Claim a ready task for a session (exclusive, with a lease)",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": True, **_json(_ref(ClaimRequest))},
-            "responses": {"200": _ok(_ref(ClaimGrant)), **_errors(404, 409, 413, 422)},
+            "responses": {
+                "200": {
+                    **_ok(_ref(ClaimGrant)),
+                    "links": _links({"release": "releaseTask", "task": "getTask"}, at="/task"),
+                },
+                **_errors(*_BODY, 404, 409),
+            },
         },
     }
     paths["/api/tasks/{id}/release"] = {
         "parameters": [_ID],
         "post": {
+            "operationId": "releaseTask",
             "summary": "Release a claim: its holder by token, or a human with override",
             "requestBody": {"required": False, **_json(_ref(ReleaseRequest))},
-            "responses": {"200": _ok(_ref(Task)), **_errors(404, 409, 413, 422)},
+            "responses": {"200": _ok(_ref(Task)), **_errors(*_BODY, 404, 409)},
         },
     }
     paths["/api/sessions/{id}/claim-next"] = {
         "parameters": [_ID],
         "post": {
+            "operationId": "claimNext",
             "summary": "Atomically claim up to count ready tasks: most urgent, then oldest",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
-            "responses": {
-                "200": _ok(_ref(ClaimsGranted)),
-                **_errors(404, 413, 422),
-            },
+            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404)},
         },
     }
     paths["/api/tasks/batch"] = {
         "post": {
+            "operationId": "createTasks",
             "summary": "Plan in one call: create several tasks, in order, all or none; "
             "dependsOn and parentId may name an earlier task of the batch by its ref",
             "parameters": [_IDEMPOTENCY_KEY],
@@ -261,49 +514,92 @@ def build_openapi() -> dict[str, Any]:
                 "201": _ok(
                     {
                         "type": "object",
+                        "required": ["tasks"],
                         "properties": {"tasks": {"type": "array", "items": _ref(Task)}},
                     },
                     "Created",
                 ),
-                **_errors(400, 404, 409, 413, 415, 422),
+                **_errors(*_BODY, 404, 409),
             },
         },
     }
     paths["/api/sessions/{id}/heartbeat"] = {
         "parameters": [_ID],
         "post": {
+            "operationId": "heartbeat",
             "summary": "The session is alive: renew its claims' leases",
             "requestBody": {"required": False, **_json(_ref(HeartbeatRequest))},
-            "responses": {"200": _ok(_ref(Heartbeat)), **_errors(404, 413, 422)},
+            "responses": {"200": _ok(_ref(Heartbeat)), **_errors(*_BODY, 404)},
         },
     }
     paths["/api/events"] = {
         "get": {
+            "operationId": "events",
             "summary": "Live events as Server-Sent Events; "
             f"resume with {LAST_EVENT_ID_HEADER} or since",
-            "parameters": [_SINCE, _PROJECT],
-            "responses": {"200": {"description": "text/event-stream of event envelopes"}},
+            "description": "The replay after the seq you resume from, then sync:ready, then "
+            "live events, until the client goes, falls behind (sync:reset) or the server "
+            f"stops. EventSource cannot send headers: it may pass the token as ?{TOKEN_QUERY}=.",
+            "parameters": [_SINCE, _PROJECT, _EPOCH, _LAST_EVENT_ID],
+            "security": [{_BEARER: []}, {_TOKEN_IN_QUERY: []}],
+            "responses": {
+                "200": {
+                    "description": "an endless text/event-stream of event envelopes",
+                    "content": {"text/event-stream": {"schema": _SSE_MESSAGE}},
+                },
+                **_errors(400),
+            },
         }
     }
+    models += _token_paths(paths)
+    _writes_may_be_too_large(paths)
     paths["/health"] = {
-        "get": {"summary": "Liveness and the head seq", "responses": {"200": {"description": "OK"}}}
+        "get": {
+            "operationId": "health",
+            "summary": "Liveness and the head seq",
+            "security": [],
+            "responses": {"200": {"description": "OK", **_json(_HEALTH)}},
+        }
     }
     entities = [r.entity for r in RESOURCES]
-    outputs = (Link, SessionNote, ClaimGrant, ClaimsGranted, Heartbeat)
+    outputs = (Link, SessionNote, ClaimGrant, ClaimsGranted, Heartbeat, TokenInfo, NewToken)
     _, definitions = models_json_schema(
         [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],
         by_alias=True,
         ref_template=_REF,
     )
-    schemas = {**definitions.get("$defs", {}), "Error": _ERROR}
+    schemas = {**definitions.get("$defs", {}), "Error": _ERROR, "EventEnvelope": _EVENT_ENVELOPE}
+    for r in RESOURCES:
+        name = r.patch_model.__name__
+        schemas[name] = _patch_schema(schemas[name], r.patch_model)
+    # The service checks a note's length after trimming it, with its own message.
+    schemas[NoteCreate.__name__]["properties"]["message"].update(minLength=1, maxLength=NOTE_MAX)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Maestro",
             "version": __version__,
             "description": "Projects, tasks and sessions shared live between AI agents and humans. "
-            "WebSocket feed at /ws; protocol in docs/protocol.md.",
+            "WebSocket feed at /ws; protocol in docs/protocol.md. On every route, a Host "
+            "that is not allowed is refused with 421 and a browser Origin that is not "
+            "allowed with 403, in the error shape.",
         },
+        "security": [{_BEARER: []}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                _BEARER: {
+                    "type": "http",
+                    "scheme": BEARER_SCHEME.lower(),
+                    "description": "needed once the server has a token (always off loopback)",
+                },
+                _TOKEN_IN_QUERY: {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": TOKEN_QUERY,
+                    "description": "the token, where a browser cannot send a header",
+                },
+            },
+        },
     }

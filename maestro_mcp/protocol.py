@@ -89,7 +89,8 @@ def etag(version: int) -> str:
 
 
 # An entity-tag (RFC 9110, 8.8.3): W/ for a weak one, then a quoted opaque value.
-_ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*')
+ENTITY_TAG = r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*'
+_ENTITY_TAG = re.compile(ENTITY_TAG)
 # The version an If-Match none of whose entity-tags is ours asks for: no entity has it
 # (versions start at 1), so the precondition fails (412), as RFC 9110 says it must.
 NO_VERSION = 0

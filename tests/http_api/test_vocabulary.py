@@ -74,9 +74,11 @@ def test_openapi_takes_enums_limits_and_header_names_from_their_definitions(
     }
     assert set(headers) == {
         protocol.IF_MATCH_HEADER,
+        protocol.IF_NONE_MATCH_HEADER,
         protocol.IDEMPOTENCY_KEY_HEADER,
         protocol.CLAIM_TOKEN_HEADER,
         protocol.OVERRIDE_HEADER,
+        protocol.LAST_EVENT_ID_HEADER,
     }
     assert headers[protocol.IDEMPOTENCY_KEY_HEADER]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX
 
