@@ -8,7 +8,7 @@ import anyio
 import click
 
 from maestro_mcp.core.storage import Durability
-from maestro_mcp.paths import resolve_database
+from maestro_mcp.paths import data_directory, resolve_database
 from maestro_mcp.settings import Settings
 
 from .options import check_database, database_options
@@ -41,6 +41,7 @@ def mcp_command(
     settings = Settings(
         database=resolve_database(database, data_dir),
         durability=Durability(durability),
+        data_dir=data_directory(database, data_dir),
         default_project=project,
     )
     check_database(settings.database, settings.durability)
