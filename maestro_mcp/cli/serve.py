@@ -95,9 +95,13 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
     default="info",
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="How much to log on stderr; at every level, tokens are masked.",
 )
 @click.option(
-    "--access-log/--no-access-log", default=False, show_default=True, help="Log every HTTP request."
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every HTTP request, on stdout (a ?token= value masked).",
 )
 def serve(
     host: str,
