@@ -2,14 +2,13 @@
 
 import contextlib
 import logging
-import re
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 
-from maestro_mcp import compat
+from maestro_mcp import compat, redaction
 from maestro_mcp.core.feed import Feed
 
 from .chunks import ChunkWritingProtocol
@@ -34,37 +33,6 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(app, **(defaults | options))
 
 
-class RedactTokens(logging.Filter):
-    """Masks ``token=`` query values (the board's and other browsers' feeds carry the
-    token there) in uvicorn's request lines: the debug log's and the access log's.
-
-    It masks the message and each of its arguments, and keeps the arguments as they
-    were otherwise: the access log's formatter takes them apart (client, method, path,
-    version, status), and replacing them with the formatted line broke it."""
-
-    _TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
-
-    def _masked(self, value: object) -> object:
-        if isinstance(value, str) and "token=" in value:
-            return self._TOKEN.sub(r"\1***", value)
-        return value
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._masked(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._masked(arg) for arg in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {key: self._masked(arg) for key, arg in record.args.items()}
-        return True
-
-
-def redact_tokens_in_logs() -> None:
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
-
-
 @compat.overrides(
     startup="to log the URL the server listens on",
     shutdown="to end live streams before the graceful shutdown waits for them",
@@ -73,7 +41,7 @@ def redact_tokens_in_logs() -> None:
 class MaestroServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, feed: Feed, banner: str = "") -> None:
         super().__init__(config)
-        redact_tokens_in_logs()  # after the config, which set up uvicorn's loggers
+        redaction.install()  # no token in any log line (the CLI installs it too)
         self.feed = feed
         self.banner = banner
         self.url = ""

@@ -19,6 +19,15 @@ def default_data_dir() -> Path:
     return Path(base) / "maestro"
 
 
+def data_directory(db: str | None, data_dir: Path | None) -> Path | None:
+    """The directory Maestro keeps its database in and owns (made and kept 0700,
+    maestro_mcp/private_files.py): ``data_dir``, else the per-user default; None when
+    ``db`` names the database (a file in a directory of the user's, or a URL)."""
+    if db is not None:
+        return None
+    return _chosen(data_dir).resolve()
+
+
 def resolve_database(db: str | None, data_dir: Path | None) -> str:
     """An explicit database (a file, or a postgresql:// URL, kept as given) wins, then a
     data directory, then the per-user default."""
@@ -26,4 +35,8 @@ def resolve_database(db: str | None, data_dir: Path | None) -> str:
         if is_postgres_url(db):
             return db
         return str(Path(db).expanduser().resolve())
-    return str(((data_dir or default_data_dir()).expanduser() / DB_FILENAME).resolve())
+    return str((_chosen(data_dir) / DB_FILENAME).resolve())
+
+
+def _chosen(data_dir: Path | None) -> Path:
+    return (data_dir or default_data_dir()).expanduser()

@@ -35,6 +35,10 @@ class Settings:
     # A SQLite file or a postgresql:// URL (core/storage/location.py).
     database: str | Path
     durability: Durability = Durability.NORMAL
+    # The directory Maestro owns and keeps its database in (--data-dir or the per-user
+    # default): made and kept 0700 (maestro_mcp/private_files.py). None when the database
+    # was named (--db): its directory is the user's.
+    data_dir: Path | None = None
     # --- the feed ------------------------------------------------------------
     # How often the feed looks for commits of other processes (seconds).
     poll_interval: float = DEFAULT_POLL_INTERVAL

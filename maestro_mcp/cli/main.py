@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from maestro_mcp import __version__
+from maestro_mcp import __version__, redaction
 
 # Each command, as ``module:attribute`` in this package, imported when it runs: ``maestro
 # serve`` then loads neither the client commands' HTTP client nor the terminal output
@@ -90,4 +90,5 @@ def cli() -> None:
 
 
 def main() -> None:
+    redaction.install()  # no token in any log line, whatever the command logs
     cli()

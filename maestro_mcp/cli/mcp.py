@@ -8,7 +8,7 @@ import anyio
 import click
 
 from maestro_mcp.core.storage import Durability
-from maestro_mcp.paths import resolve_database
+from maestro_mcp.paths import data_directory, resolve_database
 from maestro_mcp.settings import Settings
 
 from .options import check_database, database_options, log_options
@@ -53,6 +53,7 @@ def mcp_command(
         event_retention_bytes=event_retention_bytes,
         event_retention_age=event_retention_age,
         max_write_log_bytes=max_write_log_bytes,
+        data_dir=data_directory(database, data_dir),
         default_project=project,
     )
     check_database(settings.database, settings.durability)

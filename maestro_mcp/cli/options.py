@@ -168,7 +168,8 @@ def location_options(command: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         envvar="MAESTRO_DATA_DIR",
         show_envvar=True,
-        help="Directory for maestro.db  [default: ~/.local/share/maestro]",
+        help="Directory for maestro.db, kept private (mode 0700)  "
+        "[default: ~/.local/share/maestro]",
     )(command)
     return command
 

@@ -2,14 +2,14 @@
 
 import ipaddress
 import logging
-import stat
 import sys
 from pathlib import Path
 
 import click
 
 from maestro_mcp.core.storage import Durability
-from maestro_mcp.paths import resolve_database
+from maestro_mcp.paths import data_directory, resolve_database
+from maestro_mcp.private_files import is_private
 from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
 
 from .options import check_database, database_options, log_options
@@ -32,10 +32,10 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
         return token.strip()
     if token_file is None:
         return None
-    mode = token_file.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    # The file is the user's, not Maestro's: refused, not changed, when others may use it.
+    if not is_private(token_file):
         raise click.UsageError(
-            f"{token_file} is readable by other users; run: chmod 600 {token_file}"
+            f"other users may read or change {token_file}; run: chmod 600 {token_file}"
         )
     return token_file.read_text().strip() or None
 
@@ -100,7 +100,7 @@ def parse_origins(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     envvar="MAESTRO_TOKEN_FILE",
     show_envvar=True,
-    help="Read the token from this file (must be mode 0600).",
+    help="Read the token from this file (refused unless only its owner may use it: chmod 600).",
 )
 @click.option(
     "--project",
@@ -113,9 +113,13 @@ def parse_origins(
     default="info",
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
+    help="How much to log on stderr; at every level, tokens are masked.",
 )
 @click.option(
-    "--access-log/--no-access-log", default=False, show_default=True, help="Log every HTTP request."
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every HTTP request, on stdout (a ?token= value masked).",
 )
 def serve(
     host: str,
@@ -170,6 +174,7 @@ def serve(
         event_retention_bytes=event_retention_bytes,
         event_retention_age=event_retention_age,
         max_write_log_bytes=max_write_log_bytes,
+        data_dir=data_directory(database, data_dir),
         allowed_hosts=tuple(hosts),
         allowed_origins=allowed_origins,
         token=secret,

@@ -8,7 +8,8 @@ The rules:
   always commits its one transaction with ``full`` durability (a single fsync).
 - Export reads one snapshot, so it may run while servers write. It never creates a
   SQLite file that is not there. Its file is written with mode 0600 (it holds claim
-  tokens) under a temporary name, renamed once complete: a failed export leaves no file.
+  tokens) under a temporary name, renamed once complete: a failed export leaves no file
+  (``PrivateFile``, maestro_mcp/private_files.py).
   With ``-`` nothing but the export's lines goes to stdout.
 - Import reads the file's header before it touches the database, migrates the target
   (an empty PostgreSQL database will do), refuses one that holds data, and loads every
@@ -24,7 +25,6 @@ The rules:
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +34,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from maestro_mcp.paths import resolve_database
+from maestro_mcp.paths import data_directory, resolve_database
+from maestro_mcp.private_files import PrivateFile, private_directory
 
 from .errors import CliError, Exit
 from .options import database_errors, location_options
@@ -144,23 +145,17 @@ class _OutputFailed(Exception):
 
 
 class _Sink:
-    """Where an export goes: stdout, or a new file readable by its owner only that appears
-    at its path only once complete (written under a temporary name in the same
-    directory, then renamed over whatever was there). Write errors raise
-    ``_OutputFailed``."""
+    """Where an export goes: stdout, or a file readable by its owner only that appears at
+    its path only once complete (``PrivateFile``). Write errors raise ``_OutputFailed``."""
 
     def __init__(self, output: str) -> None:
-        self.path = None if output == STDIO else Path(output)
-        self.temporary: str | None = None
+        self.file: PrivateFile | None = None
         try:
-            if self.path is None:
+            if output == STDIO:
                 self.stream: IO[str] = click.open_file(STDIO, "w", encoding="utf-8")
             else:
-                # mkstemp makes the file with mode 0600, whatever the umask.
-                fd, self.temporary = tempfile.mkstemp(
-                    prefix=f".{self.path.name}.", dir=self.path.parent
-                )
-                self.stream = open(fd, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+                self.file = PrivateFile(Path(output))
+                self.stream = self.file.stream
         except OSError as exc:
             raise _OutputFailed(exc) from exc
 
@@ -172,20 +167,16 @@ class _Sink:
 
     def commit(self) -> None:
         try:
-            if self.path is None or self.temporary is None:
+            if self.file is None:
                 self.stream.flush()
-                return
-            self.stream.close()
-            os.replace(self.temporary, self.path)
-            self.temporary = None
+            else:
+                self.file.commit()
         except OSError as exc:
             raise _OutputFailed(exc) from exc
 
     def discard(self) -> None:
-        if self.temporary is not None:
-            self.stream.close()
-            Path(self.temporary).unlink(missing_ok=True)
-            self.temporary = None
+        if self.file is not None:
+            self.file.discard()
 
 
 def _fail(error: CliError) -> NoReturn:
@@ -308,6 +299,8 @@ def import_command(data_dir: Path | None, database: str | None, quiet: bool, sou
                     f"Importing an export of {reader.header.source} into {shown(location)}"
                 )
             with database_errors(location):
+                if (directory := data_directory(database, data_dir)) is not None:
+                    private_directory(directory, ours=True)  # as serve keeps it
                 # One transaction, one fsync: full durability costs nothing here.
                 store = open_store(location, durability=Durability.FULL)
                 try:

@@ -9,11 +9,13 @@ constructs a store, a ``Feed`` or a ``Service`` (tests of those classes aside).
         task = await core.write(partial(core.service.create_task, data), actor="alice")
         tasks = await core.read(partial(core.service.list_tasks, where))
 
-Start: migrate the schema, start the feed (it reads the head), start the writer,
-load the named tokens (core/token_book.py: the book then follows the feed), then
-the chores (the lease reaper, the pruner). Stop: the chores, the token book, then
-new reads are refused and the ones in flight finish, then the writer (it commits
-what is queued), the feed, and the store. A failure half-way through the start undoes what started.
+Start: make the data directory private (maestro_mcp/private_files.py), migrate the
+schema (the store makes its files private), start the feed (it reads the head), start
+the writer, load the named tokens (core/token_book.py: the book then follows the
+feed), then the chores (the lease reaper, the pruner). Stop: the chores, the token
+book, then new reads are refused and the ones in flight finish, then the writer (it
+commits what is queued), the feed, and the store. A failure half-way through the start
+undoes what started.
 A core runs once: it cannot be entered twice, nor again after it stopped.
 
 Every write of every face goes through ``write`` (group commit: one transaction per
@@ -34,6 +36,7 @@ from typing import Self, TypeVar
 
 import anyio.to_thread
 
+from ..private_files import private_directory
 from ..settings import Settings
 from .access import SYSTEM, acting
 from .feed import Feed
@@ -136,6 +139,9 @@ class Core:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(self._stopped)
             stack.callback(self.store.close)
+            if self.settings.data_dir is not None:
+                data_dir = partial(private_directory, self.settings.data_dir, ours=True)
+                await anyio.to_thread.run_sync(data_dir)
             await anyio.to_thread.run_sync(self.store.migrate)
             await self.feed.start()
             stack.push_async_callback(self.feed.stop)

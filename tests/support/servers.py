@@ -173,25 +173,32 @@ class ServerProcess:
 
 
 def spawn_until_listening(
-    command: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = WAIT * 3
+    command: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = WAIT * 3,
+    stdout: bool = False,
 ) -> ServerProcess:
     """Run ``command`` and return once it logs ``listening on http://…`` on stderr, with
-    that URL. Raises ``AssertionError`` with its log if it exits or takes over ``timeout``."""
+    that URL. Raises ``AssertionError`` with its log if it exits or takes over ``timeout``.
+    ``stdout``: its stdout goes to ``log`` too (uvicorn writes its access log there)."""
     began = time.perf_counter()
     process = subprocess.Popen(
         list(command),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        # Both in one pipe when stdout is wanted: the lines keep the order they had.
+        stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if stdout else subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
+    output = process.stdout if stdout else process.stderr
     lines: list[str] = []
     found: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        assert process.stderr is not None
-        with process.stderr:
-            for line in process.stderr:
+        assert output is not None
+        with output:
+            for line in output:
                 lines.append(line)
                 if match := _LISTENING.search(line):
                     found.put(match.group(1))
@@ -215,10 +222,12 @@ def start_server_process(
     env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
     timeout: float = WAIT * 3,
+    stdout: bool = False,
 ) -> ServerProcess:
     """``maestro serve`` on a port of its choosing (unless ``extra`` names one), on
     ``database`` (or its default database); returns once it logged where it listens.
-    ``prefix`` goes before the command (e.g. ``taskset -c 0``)."""
+    ``prefix`` goes before the command (e.g. ``taskset -c 0``); ``stdout``: its stdout
+    (the access log) is in ``log`` too."""
     db_args = ["--db", str(database)] if database is not None else []
     command = [*prefix, *maestro_command("serve", "--port", "0", *db_args, *extra)]
-    return spawn_until_listening(command, env=env, timeout=timeout)
+    return spawn_until_listening(command, env=env, timeout=timeout, stdout=stdout)

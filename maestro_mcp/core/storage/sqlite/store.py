@@ -6,6 +6,7 @@ transactions, so writers (threads or other processes on the same file) are
 serialised by SQLite itself and never fail half-way with SQLITE_BUSY on upgrade.
 """
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ....private_files import private_directory, private_file, tighten
 from ...clock import now_ms
 from ..contract import Durability, SchemaTooNew
 from . import transfer_rows
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 # share of the file: the few a pruning pass frees are reused by the next writes instead
 # of the file shrinking and growing again every minute.
 RECLAIM_SHARE = 0.25
+
+# The files SQLite keeps beside the database in WAL mode.
+SIDECARS = ("-wal", "-shm")
 
 
 class BatchAborted(sqlite3.OperationalError):
@@ -66,6 +71,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._closed = False
+        self._private = False  # the database's files were made private (_make_private)
 
     @property
     def location(self) -> str:
@@ -75,7 +81,10 @@ class SqliteStore:
 
     def connect(self) -> sqlite3.Connection:
         """A new connection with Maestro's pragmas. The caller owns it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not self._private:
+                self._make_private()
+                self._private = True
         conn = sqlite3.connect(
             self.path,
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
@@ -95,6 +104,17 @@ class SqliteStore:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         return conn
+
+    def _make_private(self) -> None:
+        """Before the first connection: the database file is created with mode 0600 (not
+        by SQLite, which would make it 0644), in a directory made 0700 if missing; files
+        found looser are tightened. SQLite gives the -wal and -shm files it makes the
+        database's mode; ones left by an older Maestro are tightened too."""
+        private_directory(self.path.parent, ours=False)
+        private_file(self.path)
+        for sidecar in SIDECARS:
+            with contextlib.suppress(FileNotFoundError):
+                tighten(Path(f"{self.path}{sidecar}"))
 
     @property
     def rows(self) -> SqliteRows:
