@@ -18,6 +18,7 @@ from maestro_mcp.protocol import MCP_PATH
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions, ListenedBus
+from .outbox import OutboxLimits
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
@@ -101,7 +102,10 @@ def build_mcp_server(core: Core) -> MaestroMCP:
     )
     register_resources(server, core)
     register_prompts(server)
-    legacy = LegacySubscriptions()
+    settings = core.settings
+    # Each 2025-era client's notifications wait in a bounded queue of its own; one that
+    # does not read them in time is cut off (outbox.py).
+    legacy = LegacySubscriptions(OutboxLimits(settings.mcp_max_queue, settings.mcp_send_timeout))
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
     lowlevel = lowlevel_server(server)
