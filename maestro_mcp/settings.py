@@ -49,7 +49,8 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None
-    # An MCP client that takes nothing of a notification for this long, or has more
-    # notifications waiting, is cut off (docs/mcp.md: A client that stops reading).
+    # An MCP client that takes nothing of a response or notification for this long, or
+    # has more notifications waiting, is cut off (docs/mcp.md: A client that stops
+    # reading).
     mcp_send_timeout: float = DEFAULT_MCP_SEND_TIMEOUT
     mcp_max_queue: int = DEFAULT_MCP_MAX_QUEUE

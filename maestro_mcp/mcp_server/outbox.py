@@ -15,10 +15,14 @@ would stop every client's notifications. So:
   one entity, whose id is at most ``ID_MAX`` characters. A client whose outbox would
   pass it is cut off.
 - A send waits at most ``Settings.mcp_send_timeout``; a client that takes none
-  within it is cut off.
-- Cut off: what its outbox held is dropped. Its subscriptions stay: it hears of the
-  next changes, and re-reads what it follows (notifications are cues, not a log:
-  ``changes_since`` is the log).
+  within it is cut off. (The HTTP face also drops any ``/mcp`` response whose send
+  waits that long: http_api/mcp_streams.py.)
+- Cut off: what its outbox held is dropped, and its notification stream is ended
+  where it has one of its own (HTTP: ``NotificationStreams.drop``; a stdio process
+  has one client, and its stdout stays). Its subscriptions stay: a client that
+  reconnects its stream hears of the next changes, and re-reads what it follows, as
+  after any disconnection (notifications are cues, not a log: ``changes_since`` is
+  the log).
 """
 
 import contextlib
@@ -28,12 +32,22 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import anyio
 import anyio.abc
 from mcp.server.connection import Connection
 
 log = logging.getLogger(__name__)
+
+
+class NotificationStreams(Protocol):
+    """The HTTP face's open notification streams, by MCP session id."""
+
+    def drop(self, session_id: str) -> bool:
+        """End the session's notification stream now, whatever its client has not read;
+        whether one was open."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,8 @@ class Outboxes:
 
     def __init__(self, limits: OutboxLimits) -> None:
         self.limits = limits
+        # Where a cut-off client's stream is ended: the HTTP face's, while it runs.
+        self.streams: NotificationStreams | None = None
         self._boxes: weakref.WeakKeyDictionary[Connection, Outbox] = weakref.WeakKeyDictionary()
         self._tasks: anyio.abc.TaskGroup | None = None
 
@@ -139,10 +155,15 @@ class Outboxes:
     def _cut_off(self, connection: Connection, outbox: Outbox, reason: CutOffReason) -> None:
         outbox.pending.clear()  # released now, not when the client goes
         outbox.cut_offs[reason] += 1
+        session_id = connection.session_id
+        dropped = (
+            self.streams is not None and session_id is not None and self.streams.drop(session_id)
+        )
         log.warning(
-            "MCP client %s fell behind on its notifications (%s): what waited for it was dropped",
+            "MCP client %s fell behind on its notifications (%s): what waited for it was dropped%s",
             _client_name(connection),
             reason.value,
+            ", and its stream ended (it may reconnect)" if dropped else "",
         )
 
 

@@ -18,7 +18,7 @@ from maestro_mcp.protocol import MCP_PATH
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions, ListenedBus
-from .outbox import OutboxLimits
+from .outbox import NotificationStreams, OutboxLimits
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
@@ -78,13 +78,23 @@ class MaestroMCP:
         return CompleteResponses(routes[0].app)
 
     @contextlib.asynccontextmanager
-    async def running(self, *, http: bool) -> AsyncIterator[None]:
-        """Notifications (and, for HTTP, the session manager) for the life of the host."""
-        async with contextlib.AsyncExitStack() as stack:
-            if http:
-                await stack.enter_async_context(self.server.session_manager.run())
-            await stack.enter_async_context(self.notifier.running())
-            yield
+    async def running(
+        self, *, http: bool, streams: NotificationStreams | None = None
+    ) -> AsyncIterator[None]:
+        """Notifications (and, for HTTP, the session manager) for the life of the host.
+
+        ``streams``: the HTTP face's notification streams, through which a client that
+        falls behind on its notifications is cut off (outbox.py)."""
+        outboxes = self.notifier.legacy.outboxes
+        outboxes.streams = streams
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if http:
+                    await stack.enter_async_context(self.server.session_manager.run())
+                await stack.enter_async_context(self.notifier.running())
+                yield
+        finally:
+            outboxes.streams = None
 
 
 def build_mcp_server(core: Core) -> MaestroMCP:

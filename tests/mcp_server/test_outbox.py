@@ -54,6 +54,17 @@ class Channel:
         self._heard.close()
 
 
+class Streams:
+    """The HTTP face's notification streams: which sessions' were ended."""
+
+    def __init__(self) -> None:
+        self.dropped: list[str] = []
+
+    def drop(self, session_id: str) -> bool:
+        self.dropped.append(session_id)
+        return True
+
+
 def connection(channel: Channel, session_id: str) -> Connection:
     return Connection(channel, protocol_version=LEGACY, session_id=session_id)
 
@@ -101,12 +112,14 @@ async def test_an_outbox_holds_each_uri_once_in_the_order_they_changed(
         assert list(box.pending) == ["b", "c", "a"]
 
 
-async def test_a_client_whose_outbox_would_overflow_is_cut_off(
+async def test_a_client_whose_outbox_would_overflow_is_cut_off_and_its_stream_ended(
     channels: list[Channel],
 ) -> None:
     stalled = Channel(stalled=True)
     channels.append(stalled)
     outboxes = Outboxes(limits(max_count=3))
+    streams = Streams()
+    outboxes.streams = streams
     client = connection(stalled, "s1")
     async with outboxes.running():
         outboxes.put(client, ["a"])
@@ -117,10 +130,12 @@ async def test_a_client_whose_outbox_would_overflow_is_cut_off(
         box = outboxes.outbox(client)
         assert box is not None
         assert not box.cut_offs
+        assert streams.dropped == []
         outboxes.put(client, ["e"])
         assert box.cut_offs == {CutOffReason.FULL: 1}
         assert not box.pending  # released at once
-        # It hears of the next changes.
+        assert streams.dropped == ["s1"]
+        # A client that comes back hears of the next changes.
         outboxes.put(client, ["f"])
         assert list(box.pending) == ["f"]
 
@@ -131,6 +146,8 @@ async def test_a_send_that_waits_past_the_timeout_cuts_the_client_off(
     stalled = Channel(stalled=True)
     channels.append(stalled)
     outboxes = Outboxes(limits(send_timeout=0.05))
+    streams = Streams()
+    outboxes.streams = streams
     client = connection(stalled, "s1")
     async with outboxes.running():
         outboxes.put(client, ["a", "b"])
@@ -139,6 +156,24 @@ async def test_a_send_that_waits_past_the_timeout_cuts_the_client_off(
         box = outboxes.outbox(client)
         assert box is not None
         assert box.cut_offs == {CutOffReason.STALLED: 1}
+        assert not box.pending
+        assert streams.dropped == ["s1"]
+
+
+async def test_without_streams_a_cut_off_drops_what_waited(channels: list[Channel]) -> None:
+    """stdio: one client per process, and no stream of its own to end."""
+    stalled = Channel(stalled=True)
+    channels.append(stalled)
+    outboxes = Outboxes(limits(max_count=1))
+    client = connection(stalled, "stdio")
+    async with outboxes.running():
+        outboxes.put(client, ["a"])
+        with anyio.fail_after(WAIT):
+            await stalled.waiting.wait()
+        outboxes.put(client, ["b", "c"])
+        box = outboxes.outbox(client)
+        assert box is not None
+        assert box.cut_offs == {CutOffReason.FULL: 1}
         assert not box.pending
 
 
