@@ -9,10 +9,10 @@ message of that session, one at a time. So, around the SDK's endpoint:
 - Every send of a ``/mcp`` response waits at most the send timeout
   (``Settings.mcp_send_timeout``). One that waits longer means the client stopped
   reading: its connection is dropped.
-- Dropped: the connection is aborted (what the client has not read is discarded)
-  and the SDK's handling of the request is cancelled, as for a client that went
-  away (a 2025-era client reconnects its stream, a 2026 client listens again). Sends
-  after that are discarded without waiting.
+- Dropped: the connection is reset (what the client has not read is discarded, the
+  kernel's send buffer too: http_api/raw.py) and the SDK's handling of the request
+  is cancelled, as for a client that went away (a 2025-era client reconnects its
+  stream, a 2026 client listens again). Sends after that are discarded unsent.
 - While a 2025-era session's standalone ``GET /mcp`` stream (its notifications) is
   open, ``drop(session_id)`` drops it: the MCP server cuts off a client that falls
   behind on its notifications that way (maestro_mcp/mcp_server/outbox.py).

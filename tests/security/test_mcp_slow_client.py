@@ -6,7 +6,8 @@ A client that reads nothing of its notification stream (a 2025-era client's stan
 socket's buffers; from then on a send to it waits. The notifier once awaited that send,
 and every MCP client stopped hearing of changes. Now each client waits alone: the
 others hear of every change, and the one that stopped reading is cut off (its stream
-ended, which it may reconnect), holding at most its bounded queue meanwhile.
+ended, which it may reconnect; its connection reset, so that the kernel lets go of what
+it held for it too), holding at most its bounded queue meanwhile.
 
 A real server (uvicorn on loopback) serves a raw client that never reads, with a small
 receive buffer, next to the SDK's client over HTTP. The server's connections get a
@@ -80,7 +81,7 @@ class Seen:
         return sum(box.cut_offs[reason] for box in self.outbox_set.outboxes())
 
     def assert_bounded(self, settings: Settings) -> None:
-        """Every client's queue within the bounds of a live client, whatever it reads."""
+        """Every client's queue within its bound, whatever the client reads."""
         for box in self.outbox_set.outboxes():
             assert len(box.pending) <= settings.mcp_max_queue
 
@@ -139,17 +140,19 @@ def stalled_request(base_url: str, head: str, body: bytes = b"") -> socket.socke
     return sock
 
 
-def ended_by_server(sock: socket.socket) -> bool:
-    """Reads the connection until the server ends it: whether it did within ``WAIT``."""
+def ended_by_server(sock: socket.socket) -> str:
+    """How the server ended the connection, read until it did: ``reset`` (what the
+    client had not read discarded), ``closed`` (after all it was sent), or ``open``
+    if it did not within ``WAIT``."""
     sock.settimeout(WAIT)
     try:
         while sock.recv(65536):
             pass
     except ConnectionResetError:
-        return True  # aborted: what was unread is discarded
+        return "reset"
     except TimeoutError:
-        return False  # still open: the stream goes on
-    return True
+        return "open"
+    return "closed"
 
 
 def open_legacy_session(base_url: str, uris: list[str]) -> str:
@@ -367,7 +370,7 @@ async def test_a_client_that_stops_reading_holds_up_no_one_and_is_cut_off(
                 await wait_until(
                     lambda: seen.endpoint.open_streams(session_id) == 0, "its stream ended"
                 )
-                assert await anyio.to_thread.run_sync(ended_by_server, stalled)
+                assert await anyio.to_thread.run_sync(ended_by_server, stalled) == "reset"
 
             # Its session lives on, with nowhere to send to: what comes for it is let go.
             await rounds_until(
@@ -395,7 +398,7 @@ async def test_a_client_that_takes_nothing_within_the_send_timeout_is_cut_off_an
                 await rounds_until(
                     server, board, heard, lambda: seen.endpoint.open_streams(session_id) == 0
                 )
-                assert await anyio.to_thread.run_sync(ended_by_server, stalled)
+                assert await anyio.to_thread.run_sync(ended_by_server, stalled) == "reset"
             assert seen.cut_offs(CutOffReason.FULL) == 0  # the timeout cut it off, not its queue
 
             with closing(await anyio.to_thread.run_sync(reconnect, server, session_id)) as back:
@@ -417,7 +420,7 @@ async def test_a_2026_listener_that_stops_reading_holds_up_no_one_and_is_dropped
             board = await new_board(server, client, project_id, mine)
             with closing(stalled_listen_stream(server.base_url, board.task_uris)) as stalled:
                 await rounds_until(server, board, heard, lambda: seen.endpoint.drops > 0)
-                assert await anyio.to_thread.run_sync(ended_by_server, stalled)
+                assert await anyio.to_thread.run_sync(ended_by_server, stalled) == "reset"
 
 
 @dataclass
