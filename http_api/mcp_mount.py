@@ -20,6 +20,9 @@ Rules:
   503; the rest of the app goes on serving.
 - The MCP server is built over the core the app was given (``build_mcp_server``);
   this module builds no part of the core.
+- Its endpoint is served through ``McpStreams`` (http_api/mcp_streams.py): a client
+  that stops reading a response is dropped, and the MCP server ends the notification
+  stream of a client that falls behind on its notifications through it.
 """
 
 import contextlib
@@ -34,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from maestro_mcp.core.runtime import Core
 
 from .errors import ApiError
+from .mcp_streams import McpStreams
 
 if TYPE_CHECKING:
     from maestro_mcp.mcp_server import MaestroMCP
@@ -88,7 +92,7 @@ class LazyMCP:
             # in a worker thread, the loop keeps serving meanwhile (REST, feeds, /health).
             # A shutdown during the load waits for the thread (it is not cancellable).
             mcp = await anyio.to_thread.run_sync(_build, self._core)
-            endpoint = mcp.http_endpoint()
+            endpoint = McpStreams(mcp.http_endpoint(), self._core.settings.mcp_send_timeout)
         except Exception:
             log.exception(UNAVAILABLE)
             self._settled.set()
@@ -96,7 +100,7 @@ class LazyMCP:
         if stop.is_set():  # shut down while it loaded
             return
         try:
-            async with mcp.running(http=True):
+            async with mcp.running(http=True, streams=endpoint):
                 self._endpoint = endpoint
                 self._settled.set()
                 await stop.wait()

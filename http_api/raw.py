@@ -13,8 +13,14 @@ Starlette's and uvicorn's layers each time. Here:
   chunks), so raw writes and the server's own writes never interleave inside one.
 - A raw write never waits: a client with more than ``max_buffered`` bytes unread is
   behind, and the feed cuts it off (``Sink`` returns False).
+- A connection dropped (``abort``) is reset: what the client has not read is
+  discarded, the kernel's send buffer with it (``abort_transport``).
 """
 
+import asyncio
+import contextlib
+import socket
+import struct
 from collections.abc import Callable
 from typing import Protocol
 
@@ -32,6 +38,24 @@ class RawWriter(Protocol):
 
     def abort(self) -> None:
         """Drop the connection now, discarding whatever the client has not read."""
+
+
+# SO_LINGER on, with a zero timeout: closing the socket resets the connection.
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+
+
+def abort_transport(transport: asyncio.WriteTransport) -> None:
+    """Drop ``transport``'s connection now, discarding what its client has not read.
+
+    ``transport.abort()`` discards the transport's own buffer, then closes the socket;
+    a plain close leaves the kernel holding its send buffer (up to ``tcp_wmem``'s max,
+    4 MiB) for a client that reads nothing, retrying for minutes. With ``SO_LINGER`` 0
+    the close resets the connection and frees it at once."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed: nothing to discard
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+    transport.abort()
 
 
 def encoded(delivery: Delivery, key: str, encode: Callable[[list[StoredEvent]], bytes]) -> bytes:

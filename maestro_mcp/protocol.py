@@ -28,6 +28,8 @@ OVERRIDE_HEADER = "X-Override"
 AUTHORIZATION_HEADER = "Authorization"
 LAST_EVENT_ID_HEADER = "Last-Event-ID"
 RETRY_AFTER_HEADER = "Retry-After"
+# The MCP session a streamable HTTP request belongs to (the MCP specification's header).
+MCP_SESSION_ID_HEADER = "Mcp-Session-Id"
 # Seconds a client waits before retrying when the database is out of reach (503).
 RETRY_AFTER_UNAVAILABLE_S = 1
 

@@ -27,6 +27,11 @@ DEFAULT_EVENT_RETENTION_AGE = 7 * 24 * 3600  # seconds
 DEFAULT_MAX_WRITE_LOG_BYTES = 4 * 1024 * 1024
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
+# How long a send to an MCP client may wait for it to read before it is cut off.
+DEFAULT_MCP_SEND_TIMEOUT = 30.0
+# The change notifications one MCP client may have waiting (the MCP SDK's bound on a
+# 2026 listen stream's backlog is the same).
+DEFAULT_MCP_MAX_QUEUE = 1024
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,8 @@ class Settings:
     max_write_log_bytes: int = DEFAULT_MAX_WRITE_LOG_BYTES  # 0: no bound
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None
+    # An MCP client that takes nothing of a response or notification for this long, or
+    # has more notifications waiting, is cut off (docs/mcp.md: A client that stops
+    # reading).
+    mcp_send_timeout: float = DEFAULT_MCP_SEND_TIMEOUT
+    mcp_max_queue: int = DEFAULT_MCP_MAX_QUEUE

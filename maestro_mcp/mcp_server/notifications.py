@@ -4,6 +4,11 @@ One feed subscriber turns committed events into the URIs of the resources they
 changed and tells both kinds of client:
 - 2026 clients that opened a ``subscriptions/listen`` stream, through the SDK's bus;
 - 2025-era clients that called ``resources/subscribe``, on their session.
+
+The notifier never waits for a client: the SDK's bus hands each listen stream its
+events without waiting (a stream whose backlog is full is ended), and each 2025-era
+client has an outbox of its own, sent by its own task (outbox.py). One client that
+stops reading never holds up the others' notifications.
 """
 
 import asyncio
@@ -11,6 +16,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from mcp.server.connection import Connection
@@ -22,6 +28,7 @@ from maestro_mcp.compat import connection_of
 from maestro_mcp.core.events import EventType, StoredEvent
 from maestro_mcp.core.feed import Feed, FeedClosed, SubscriberOverflow
 
+from .outbox import Outboxes, OutboxLimits
 from .resources import board_uri, session_uri, task_uri
 
 log = logging.getLogger(__name__)
@@ -76,8 +83,9 @@ class LegacySubscriptions:
     """Who called ``resources/subscribe`` for what. Connections are held weakly: one
     that goes away without unsubscribing is simply forgotten."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: OutboxLimits) -> None:
         self._by_uri: dict[str, weakref.WeakSet[Connection]] = {}
+        self.outboxes = Outboxes(limits)
 
     async def subscribe(
         self, ctx: ServerRequestContext[object, object], params: SubscribeRequestParams
@@ -97,12 +105,18 @@ class LegacySubscriptions:
         """Whether any connection is subscribed to anything."""
         return any(self._by_uri.values())
 
-    async def notify(self, uri: str) -> None:
-        for connection in list(self._by_uri.get(uri, ())):
-            try:
-                await connection.send_resource_updated(uri)
-            except Exception:  # a closed connection: forget it
-                self._by_uri[uri].discard(connection)
+    def notify(self, uris: Iterable[str]) -> None:
+        """Queue each subscriber's URIs among ``uris`` in its outbox, without waiting."""
+        by_connection: defaultdict[Connection, list[str]] = defaultdict(list)
+        for uri in uris:
+            for connection in self._by_uri.get(uri, ()):
+                by_connection[connection].append(uri)
+        for connection, its_uris in by_connection.items():
+            self.outboxes.put(connection, its_uris)
+
+    def running(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Send the outboxes until the block ends."""
+        return self.outboxes.running()
 
 
 # How long the notifier waits to subscribe again when the feed cannot read the log.
@@ -149,19 +163,21 @@ class ChangeNotifier:
             log.exception("MCP change notifications failed for a batch")
 
     async def publish(self, uris: Iterable[str]) -> None:
+        uris = list(uris)
+        self.legacy.notify(uris)
         for uri in uris:
             await self.bus.publish(ResourceUpdated(uri=uri))
-            await self.legacy.notify(uri)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        task = asyncio.create_task(self.run(), name="maestro-mcp-notifier")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async with self.legacy.running():
+            task = asyncio.create_task(self.run(), name="maestro-mcp-notifier")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def _unique(uris: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ from maestro_mcp.protocol import MCP_PATH
 
 from .guide import INSTRUCTIONS
 from .notifications import ChangeNotifier, LegacySubscriptions, ListenedBus
+from .outbox import NotificationStreams, OutboxLimits
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ToolEnv, build_tools
@@ -77,13 +78,23 @@ class MaestroMCP:
         return CompleteResponses(routes[0].app)
 
     @contextlib.asynccontextmanager
-    async def running(self, *, http: bool) -> AsyncIterator[None]:
-        """Notifications (and, for HTTP, the session manager) for the life of the host."""
-        async with contextlib.AsyncExitStack() as stack:
-            if http:
-                await stack.enter_async_context(self.server.session_manager.run())
-            await stack.enter_async_context(self.notifier.running())
-            yield
+    async def running(
+        self, *, http: bool, streams: NotificationStreams | None = None
+    ) -> AsyncIterator[None]:
+        """Notifications (and, for HTTP, the session manager) for the life of the host.
+
+        ``streams``: the HTTP face's notification streams, through which a client that
+        falls behind on its notifications is cut off (outbox.py)."""
+        outboxes = self.notifier.legacy.outboxes
+        outboxes.streams = streams
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if http:
+                    await stack.enter_async_context(self.server.session_manager.run())
+                await stack.enter_async_context(self.notifier.running())
+                yield
+        finally:
+            outboxes.streams = None
 
 
 def build_mcp_server(core: Core) -> MaestroMCP:
@@ -101,7 +112,10 @@ def build_mcp_server(core: Core) -> MaestroMCP:
     )
     register_resources(server, core)
     register_prompts(server)
-    legacy = LegacySubscriptions()
+    settings = core.settings
+    # Each 2025-era client's notifications wait in a bounded queue of its own; one that
+    # does not read them in time is cut off (outbox.py).
+    legacy = LegacySubscriptions(OutboxLimits(settings.mcp_max_queue, settings.mcp_send_timeout))
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
     lowlevel = lowlevel_server(server)

@@ -154,7 +154,9 @@ async def test_an_mcp_server_that_fails_to_run_answers_503_while_the_rest_serves
     error stays out of the app's lifespan, which goes on serving the rest."""
 
     @contextlib.asynccontextmanager
-    async def failing(mcp: MaestroMCP, *, http: bool = False) -> AsyncIterator[None]:
+    async def failing(
+        mcp: MaestroMCP, *, http: bool = False, streams: Any = None
+    ) -> AsyncIterator[None]:
         raise RuntimeError("the session manager would not start")
         yield  # pragma: no cover - a generator that never yields
 

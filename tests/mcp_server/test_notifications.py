@@ -18,7 +18,10 @@ from maestro_mcp.mcp_server.notifications import (
     ListenedBus,
     uris_changed_by,
 )
+from maestro_mcp.mcp_server.outbox import OutboxLimits
 from tests.support.waiting import WAIT
+
+LIMITS = OutboxLimits(max_count=100, send_timeout=WAIT)
 
 SAMPLES: dict[str, dict[str, object]] = {
     "project": {"id": "proj_1", "projectId": "proj_1", "name": "p"},
@@ -90,7 +93,7 @@ async def test_notifications_wait_out_a_database_that_is_away(
 
     bus = ListenedBus()
     bus.subscribe(lambda event: None)  # someone listens
-    notifier = Recording(core.feed, bus, LegacySubscriptions())
+    notifier = Recording(core.feed, bus, LegacySubscriptions(LIMITS))
     async with notifier.running():
         with anyio.fail_after(WAIT):
             await subscribed.wait()  # on its second attempt
@@ -120,7 +123,7 @@ async def test_nothing_is_published_while_nobody_listens(core: Core) -> None:
             for uri in uris:
                 heard.put_nowait(uri)
 
-    notifier = Recording(core.feed, bus, LegacySubscriptions())
+    notifier = Recording(core.feed, bus, LegacySubscriptions(LIMITS))
     async with notifier.running():
         create = partial(core.service.create_project, ProjectCreate(name="unheard"))
         unheard = await core.write(create, actor="tester")

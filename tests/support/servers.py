@@ -75,16 +75,27 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    settings: Settings, *, mcp_loaded: bool = True, **uvicorn_options: Any
+    settings: Settings,
+    *,
+    mcp_loaded: bool = True,
+    send_buffer: int | None = None,
+    **uvicorn_options: Any,
 ) -> Iterator[LiveServer]:
     """A real uvicorn on a free loopback port, in a thread of this process, configured
     as ``maestro serve`` configures it unless ``uvicorn_options`` say otherwise.
     Yields once the server accepts connections and (``mcp_loaded``) runs its MCP
-    server; stops it (and its shared client) on exit."""
+    server; stops it (and its shared client) on exit.
+
+    ``send_buffer``: the kernel's send buffer of each connection the server accepts
+    (they inherit the listening socket's ``SO_SNDBUF``). By default Linux grows it up
+    to ``tcp_wmem``'s max (4 MiB): a test of a client that stops reading caps it, so
+    that the client falls behind after a few hundred KB rather than megabytes."""
     core = Core(settings)
     app = create_app(core)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
