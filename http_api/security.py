@@ -8,7 +8,6 @@ no Origin (curl, the CLI, agents) are not cross-site and pass.
 """
 
 import hmac
-import json
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +21,8 @@ from maestro_mcp.protocol import (
     bearer_token,
 )
 from maestro_mcp.settings import LOOPBACK_HOSTS
+
+from .errors import error_json
 
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
@@ -138,7 +139,7 @@ async def refuse(
             await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": code})
             return
         prefix = "websocket.http"
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    body = error_json(code, message)
     await send(
         {
             "type": f"{prefix}.response.start",
