@@ -19,6 +19,16 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_EVENT_RETENTION = 100_000
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
+# The HTTP server's connections (http_api/connections.py). The cap leaves room for
+# thousands of live clients (each WebSocket or SSE stream holds one connection).
+DEFAULT_MAX_CONNECTIONS = 10_000
+# Seconds a client has to send a request's line and headers: slowloris is cut off.
+DEFAULT_HEAD_TIMEOUT = 10.0
+DEFAULT_MAX_HEAD_BYTES = 64 * 1024
+# Seconds an idle connection is kept open between two requests.
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0
+# Seconds a client may leave every byte waiting for it unread before it is dropped.
+DEFAULT_SEND_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -44,3 +54,11 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None
+    # --- the HTTP server's connections (http_api/connections.py) -------------------
+    # Connections past the cap are answered 503 (a live stream holds one connection).
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # A request's line and headers: within this many seconds, of at most this many bytes.
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    send_timeout: float = DEFAULT_SEND_TIMEOUT
