@@ -338,6 +338,7 @@ class MaestroHttpProtocol(ChunkWritingProtocol):
         self._head_deadline: asyncio.TimerHandle | None = None
         self._reading_head = True  # between requests too: what comes next is a head
         self._head_started = False
+        self._head_began = 0.0  # when the first byte of the head being read came
         self._head_bytes = 0
         self._refused_head: bytearray | None = None  # as read, on a connection not admitted
         self._answered = False  # by this protocol, not by the app: nothing more is read
@@ -371,6 +372,14 @@ class MaestroHttpProtocol(ChunkWritingProtocol):
         if self._refused_head is not None:
             self._read_refused(data)
             return
+        self._parse(data)
+        if self._head_started and self._head_deadline is None and not self.transport.is_closing():
+            # A head begun but not ended in what arrived (rare: a head comes in one
+            # piece), so it is timed; the first request's is, from the connection's opening.
+            elapsed = time.monotonic() - self._head_began
+            self._arm_head_deadline(self._limits.head_timeout - elapsed)
+
+    def _parse(self, data: bytes) -> None:
         if not self._reading_head:
             super().data_received(data)
             return
@@ -387,15 +396,14 @@ class MaestroHttpProtocol(ChunkWritingProtocol):
                 return  # answered (a 400), or upgraded to a WebSocket
             if not self._reading_head or self._head_bytes == 0:
                 # It ended: the rest is its body, or the next request (counted anew).
-                self.data_received(data[room:])
+                self._parse(data[room:])
                 return
         self._too_large()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_started = True
-        if self._head_deadline is None:  # the first request's runs from the connection's opening
-            self._arm_head_deadline()
+        self._head_began = time.monotonic()
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
@@ -410,9 +418,9 @@ class MaestroHttpProtocol(ChunkWritingProtocol):
 
     # --- the head ------------------------------------------------------------------
 
-    def _arm_head_deadline(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._head_deadline = loop.call_later(self._limits.head_timeout, self._head_late)
+    def _arm_head_deadline(self, seconds: float | None = None) -> None:
+        delay = self._limits.head_timeout if seconds is None else max(0.0, seconds)
+        self._head_deadline = asyncio.get_running_loop().call_later(delay, self._head_late)
 
     def _end_head_deadline(self) -> None:
         if self._head_deadline is not None:
