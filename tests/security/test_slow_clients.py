@@ -341,6 +341,28 @@ def test_a_client_reading_a_large_response_slowly_gets_all_of_it(settings: Setti
         assert len(answer.body) > 20 * len(PROMPT)
 
 
+def test_an_sse_stream_sent_through_asgi_ends_once_a_send_waits_the_send_timeout(
+    settings: Settings,
+) -> None:
+    # Under any ASGI server (here uvicorn's own protocol: no raw chunks, no watch on
+    # the connection) the stream itself gives up on a client that reads nothing.
+    quick = replace(settings, send_timeout=0.5)
+    with live_server(quick, http="httptools") as server:
+        subscribers = server.feed.subscriber_count
+        slow = SocketSseClient(server.base_url + "/api/events", rcvbuf=4096)
+        slow.until_ready()
+        wait_for(lambda: server.feed.subscriber_count == subscribers + 1, what="subscribed")
+        _many_prompts(server, 20)  # 4 MB of events, far past the socket buffers
+        began = time.monotonic()
+        wait_for(
+            lambda: server.feed.subscriber_count == subscribers,
+            timeout=quick.send_timeout + PROMPTLY,
+            what="the stream ended",
+        )
+        assert time.monotonic() - began < quick.send_timeout + PROMPTLY
+        slow.close()
+
+
 def _many_prompts(server: LiveServer, count: int) -> None:
     project = server.http.post("/api/projects", json={"name": "large"}).json()
     for i in range(count):
