@@ -63,6 +63,7 @@ from maestro_mcp.settings import (
 from .chunks import ChunkWritingProtocol
 from .errors import error_json
 from .frames import FrameWritingProtocol
+from .raw import drop
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,8 @@ class Connection:
         if took_some:
             self._last_progress = now
         elif now - self._last_progress >= self.limits.send_timeout:
-            log.debug("dropped a client that read nothing for %.0f s", self.limits.send_timeout)
-            self.transport.abort()
+            log.debug("dropped a client that read nothing for %g s", self.limits.send_timeout)
+            drop(self.transport)
             return
         self._pending, self._acked = pending, acked
         self._schedule_check()
@@ -510,4 +511,4 @@ class MaestroWebSocketProtocol(FrameWritingProtocol):
         unread = self.transport.get_write_buffer_size()
         if unread > before and unread > self._connections.limits.max_unread:
             log.debug("dropped a WebSocket client that sends but reads nothing")
-            self.transport.abort()
+            drop(self.transport)

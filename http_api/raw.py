@@ -15,6 +15,10 @@ Starlette's and uvicorn's layers each time. Here:
   behind, and the feed cuts it off (``Sink`` returns False).
 """
 
+import asyncio
+import contextlib
+import socket
+import struct
 from collections.abc import Callable
 from typing import Protocol
 
@@ -32,6 +36,22 @@ class RawWriter(Protocol):
 
     def abort(self) -> None:
         """Drop the connection now, discarding whatever the client has not read."""
+
+
+# SO_LINGER on, for 0 seconds: closing the socket resets the connection at once.
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+
+
+def drop(transport: asyncio.WriteTransport) -> None:
+    """End the connection now, discarding what its client has not read: a reset (RST),
+    not a close. A closed socket's kernel would otherwise keep what it could not send
+    (up to its send buffer, megabytes) and go on offering it to a client that reads
+    nothing, for minutes, with a FIN that never leaves behind it."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already gone: abort() is all that is left
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+    transport.abort()
 
 
 def encoded(delivery: Delivery, key: str, encode: Callable[[list[StoredEvent]], bytes]) -> bytes:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import httpx2 as httpx
@@ -223,6 +224,45 @@ def test_a_websocket_message_over_the_body_limit_closes_the_websocket(
 
 
 # --- as ``maestro serve`` runs: the process's open-file limit ------------------------------
+
+
+def test_the_serve_flags_and_variables_set_the_limits(tmp_path: Path) -> None:
+    server = start_server_process(
+        tmp_path / "maestro.db",
+        "--max-connections",
+        "3",
+        "--keep-alive-timeout",
+        "0.3",
+        "--send-timeout",
+        "0.5",
+        env={"MAESTRO_HEAD_TIMEOUT": "0.5"},
+    )
+    try:
+        with server.client() as http:
+            project = http.post("/api/projects", json={"name": "large"}).json()
+            for i in range(20):  # a list of ~4 MB
+                task = {"projectId": project["id"], "title": f"t{i}", "prompt": "p" * 200_000}
+                assert http.post("/api/tasks", json=task).status_code == 201
+        with (
+            sockets(server.base_url, 2) as (idle, answered),
+            connect(server.base_url, rcvbuf=4096) as reader,
+        ):
+            # A fourth connection is past the cap.
+            with connect(server.base_url) as past:
+                past.sendall(head("GET", "/health", server.base_url))
+                assert parse_answer(read_to_end(past)).status == 503
+            began = time.monotonic()
+            assert exchange(answered, head("GET", "/health", server.base_url)).status == 200
+            reader.sendall(head("GET", "/api/tasks", server.base_url))
+            for sock in (idle, answered, reader):
+                wait_for(partial(is_closed, sock), timeout=0.5 + PROMPTLY, what="closed")
+            assert time.monotonic() - began < 0.5 + PROMPTLY
+            assert read_to_end(idle) == b""  # the head timeout
+            assert read_to_end(answered) == b""  # the keep-alive timeout
+            assert len(read_to_end(reader)) < 4 * 200_000  # the send timeout
+    finally:
+        server.stop()
+
 
 _SERVING_AT_MOST = re.compile(r"serving at most (\d+), not 10000")
 

@@ -48,8 +48,19 @@ def read_to_end(sock: socket.socket, timeout: float = WAIT) -> bytes:
     return bytes(received)
 
 
+# TCP states (linux/tcp_states.h) once the peer has ended the connection: it closed
+# it (a FIN: CLOSE_WAIT), or reset it (CLOSE).
+_TCP_CLOSE = 7
+_TCP_CLOSE_WAIT = 8
+
+
 def is_closed(sock: socket.socket) -> bool:
-    """Whether the server has closed the connection (seen without reading what it sent)."""
+    """Whether the server has closed the connection, even if what it sent before is
+    still unread here (seen in the socket's TCP state, without reading)."""
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if tcp_info is not None:
+        state = sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 1)[0]
+        return state in (_TCP_CLOSE, _TCP_CLOSE_WAIT)
     timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
@@ -60,7 +71,7 @@ def is_closed(sock: socket.socket) -> bool:
         return True
     finally:
         sock.settimeout(timeout)
-    return data == b""
+    return data == b""  # (unread bytes hide the end: then it says "not closed")
 
 
 @dataclass
