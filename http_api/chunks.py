@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from maestro_mcp import compat
 from maestro_mcp.compat import CompatError
 
-from .raw import abort_transport
+from .raw import drop
 
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -75,7 +75,7 @@ class _CycleChunks:
         return self._cycle.transport.get_write_buffer_size()
 
     def abort(self) -> None:
-        abort_transport(self._cycle.transport)
+        drop(self._cycle.transport)
 
 
 @compat.overrides(on_headers_complete="to offer RAW_CHUNKS in the scope of each request")

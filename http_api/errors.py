@@ -1,5 +1,6 @@
 """The one error shape: ``{"error": {"code", "message", "details"}}`` with the right status."""
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -69,6 +70,16 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def error_document(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one error shape, as JSON data."""
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_json(code: str, message: str, details: Any = None) -> bytes:
+    """The one error shape as a body, for answers written below Starlette."""
+    return json.dumps(error_document(code, message, details)).encode()
+
+
 def error_response(
     status: int,
     code: str,
@@ -76,11 +87,7 @@ def error_response(
     details: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details}},
-        status_code=status,
-        headers=headers,
-    )
+    return JSONResponse(error_document(code, message, details), status_code=status, headers=headers)
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:

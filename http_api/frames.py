@@ -19,7 +19,7 @@ from maestro_mcp import compat
 from maestro_mcp.core.events import StoredEvent
 from maestro_mcp.core.feed import Delivery
 
-from .raw import abort_transport, encoded
+from .raw import drop, encoded
 
 if TYPE_CHECKING:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -61,7 +61,7 @@ class _TransportFrames:
         return self._protocol.transport.get_write_buffer_size()
 
     def abort(self) -> None:
-        abort_transport(self._protocol.transport)
+        drop(self._protocol.transport)
 
 
 @compat.overrides(handle_connect="to offer RAW_FRAMES in the scope of each accepted connection")

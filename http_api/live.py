@@ -55,7 +55,6 @@ GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
 SLOW_CONSUMER_GRACE = 5.0  # for a client cut off for falling behind to read up to its reset
 
 SSE_RETRY_MS = 1000
-SSE_SEND_TIMEOUT = 30.0  # for a send through ASGI to a client that stopped reading
 SSE_PING_INTERVAL = 15.0
 
 
@@ -347,7 +346,9 @@ async def sse_feed(request: Request) -> Response:
     # StoreUnavailable answers 503 with Retry-After before the stream begins.
     _feed(request).pump()
     owner = principal_of(request).name
-    return EventStream(partial(Stream, _feed(request), since, project_id, epoch, owner))
+    send_timeout = core_of(request).settings.send_timeout
+    stream = partial(Stream, _feed(request), since, project_id, epoch, owner)
+    return EventStream(stream, send_timeout)
 
 
 def sse_messages(events: list[StoredEvent]) -> bytes:
@@ -372,7 +373,7 @@ def sse_chunk_of(delivery: Delivery) -> bytes:
 
 
 class ClientStalled(Exception):
-    """A send through ASGI waited longer than ``SSE_SEND_TIMEOUT``: the client stopped
+    """A send through ASGI waited longer than the send timeout: the client stopped
     reading. Raw writes never wait; a client behind on those is cut off by the feed."""
 
 
@@ -385,16 +386,17 @@ class _SseBody:
     is sent. Raw pings take no lock: a comment may go between any two chunks.
     """
 
-    def __init__(self, send: Send, writer: RawWriter | None) -> None:
+    def __init__(self, send: Send, writer: RawWriter | None, send_timeout: float) -> None:
         self._send = send
         self.writer = writer
+        self.send_timeout = send_timeout
         self.stalled = False
         self._ended = False
         self._lock = anyio.Lock()
 
     async def send(self, body: bytes) -> None:
         """``body`` through ASGI, or ``ClientStalled`` if the client does not take it in time."""
-        with anyio.move_on_after(SSE_SEND_TIMEOUT):
+        with anyio.move_on_after(self.send_timeout):
             await self._body(body, more_body=True)
             return
         self.stalled = True
@@ -449,18 +451,21 @@ class EventStream(Response):
     the subscriber is cut off (it is behind: a reset after what it was sent) or
     closed (the server shuts down), or when the client goes. A client that stops
     reading is cut off: raw chunks past ``max_bytes`` unread, an ASGI send after
-    ``SSE_SEND_TIMEOUT``; one that does not read its goodbye is dropped.
+    the send timeout (``Settings.send_timeout``, as for any connection whose client
+    reads nothing: http_api/connections.py); one that does not read its goodbye is
+    dropped.
     """
 
     media_type = "text/event-stream"
 
-    def __init__(self, open_stream: Callable[[], Stream]) -> None:
+    def __init__(self, open_stream: Callable[[], Stream], send_timeout: float) -> None:
         # Like Starlette's StreamingResponse: no body, so no Content-Length, and
         # uvicorn sends the body in chunks.
         self.status_code = 200
         self.background = None
         self.init_headers({"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         self._open_stream = open_stream
+        self._send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = {"type": "http.response.start", "status": self.status_code}
@@ -469,7 +474,7 @@ class EventStream(Response):
             # The headers a GET gets, and no stream: it would never end.
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        body = _SseBody(send, scope.get("extensions", {}).get(RAW_CHUNKS))
+        body = _SseBody(send, scope.get("extensions", {}).get(RAW_CHUNKS), self._send_timeout)
         await _first_to_end(partial(self._stream, body), body.pings, partial(_client_gone, receive))
 
     async def _stream(self, body: _SseBody) -> None:
@@ -478,7 +483,7 @@ class EventStream(Response):
         except StoreUnavailable:
             # The database went away since sse_feed looked: the client resumes from its
             # last seq after the retry delay, as after any disconnection.
-            ended = await _within(SSE_SEND_TIMEOUT, body.end)
+            ended = await _within(body.send_timeout, body.end)
         else:
             try:
                 ended = await _sse_stream(body, stream)
@@ -518,7 +523,7 @@ async def _sse_stream(body: _SseBody, stream: Stream) -> bool:
         with anyio.move_on_after(SLOW_CONSUMER_GRACE):
             return await _first_to_end(partial(body.goodbye, reset), subscriber.wait_closed) == 0
         return False
-    return await _within(GOODBYE_TIMEOUT if subscriber.closed else SSE_SEND_TIMEOUT, body.end)
+    return await _within(GOODBYE_TIMEOUT if subscriber.closed else body.send_timeout, body.end)
 
 
 async def _sse_send(body: _SseBody, stream: Stream) -> None:

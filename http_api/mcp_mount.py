@@ -92,7 +92,7 @@ class LazyMCP:
             # in a worker thread, the loop keeps serving meanwhile (REST, feeds, /health).
             # A shutdown during the load waits for the thread (it is not cancellable).
             mcp = await anyio.to_thread.run_sync(_build, self._core)
-            endpoint = McpStreams(mcp.http_endpoint(), self._core.settings.mcp_send_timeout)
+            endpoint = McpStreams(mcp.http_endpoint(), self._core.settings.send_timeout)
         except Exception:
             log.exception(UNAVAILABLE)
             self._settled.set()

@@ -7,7 +7,7 @@ task, its socket's buffers and its session's message router, which carries every
 message of that session, one at a time. So, around the SDK's endpoint:
 
 - Every send of a ``/mcp`` response waits at most the send timeout
-  (``Settings.mcp_send_timeout``). One that waits longer means the client stopped
+  (``Settings.send_timeout``). One that waits longer means the client stopped
   reading: its connection is dropped.
 - Dropped: the connection is reset (what the client has not read is discarded, the
   kernel's send buffer too: http_api/raw.py) and the SDK's handling of the request

@@ -13,8 +13,6 @@ Starlette's and uvicorn's layers each time. Here:
   chunks), so raw writes and the server's own writes never interleave inside one.
 - A raw write never waits: a client with more than ``max_buffered`` bytes unread is
   behind, and the feed cuts it off (``Sink`` returns False).
-- A connection dropped (``abort``) is reset: what the client has not read is
-  discarded, the kernel's send buffer with it (``abort_transport``).
 """
 
 import asyncio
@@ -40,20 +38,18 @@ class RawWriter(Protocol):
         """Drop the connection now, discarding whatever the client has not read."""
 
 
-# SO_LINGER on, with a zero timeout: closing the socket resets the connection.
+# SO_LINGER on, for 0 seconds: closing the socket resets the connection at once.
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 
 
-def abort_transport(transport: asyncio.WriteTransport) -> None:
-    """Drop ``transport``'s connection now, discarding what its client has not read.
-
-    ``transport.abort()`` discards the transport's own buffer, then closes the socket;
-    a plain close leaves the kernel holding its send buffer (up to ``tcp_wmem``'s max,
-    4 MiB) for a client that reads nothing, retrying for minutes. With ``SO_LINGER`` 0
-    the close resets the connection and frees it at once."""
+def drop(transport: asyncio.WriteTransport) -> None:
+    """End the connection now, discarding what its client has not read: a reset (RST),
+    not a close. A closed socket's kernel would otherwise keep what it could not send
+    (up to its send buffer, megabytes) and go on offering it to a client that reads
+    nothing, for minutes, with a FIN that never leaves behind it."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        with contextlib.suppress(OSError):  # already closed: nothing to discard
+        with contextlib.suppress(OSError):  # already gone: abort() is all that is left
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
     transport.abort()
 

@@ -25,7 +25,6 @@ Tokens (core/access.py):
 """
 
 import hmac
-import json
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,7 +49,7 @@ from maestro_mcp.protocol import (
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
 from .cors import is_preflight, origin_key
-from .errors import ApiError
+from .errors import ApiError, error_json
 
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
@@ -232,7 +231,7 @@ async def refuse(
             await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION, "reason": code})
             return
         prefix = "websocket.http"
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    body = error_json(code, message)
     await send(
         {
             "type": f"{prefix}.response.start",

@@ -136,12 +136,16 @@ def overrides(**used_for: str) -> Callable[[_ClassT], _ClassT]:
     """
 
     def check(cls: _ClassT) -> _ClassT:
-        base = cls.__mro__[1]
+        # The library's classes: the bases from another package than the class's own
+        # (a subclass of Maestro's subclass still overrides the library's methods).
+        own = cls.__module__.partition(".")[0]
+        bases = [b for b in cls.__mro__[1:] if b.__module__.partition(".")[0] != own]
+        base = bases[0] if bases else cls.__mro__[1]
         library = base.__module__.partition(".")[0]
         for name, reason in used_for.items():
             if name not in vars(cls):
                 raise TypeError(f"{cls.__qualname__} does not define {name}()")
-            if not any(callable(vars(b).get(name)) for b in cls.__mro__[1:]):
+            if not any(callable(vars(b).get(name)) for b in bases):
                 raise _missing(library, f"{base.__qualname__}.{name}()", f"overridden {reason}")
         return cls
 
@@ -248,6 +252,38 @@ def request_cycle(protocol: "HttpToolsProtocol") -> "RequestResponseCycle | None
             _RAW_CHUNKS_USE,
         )
     return protocol.cycle
+
+
+_HEAD_DEADLINE_USE = (
+    "to tell a late request head from one uvicorn is not reading (http_api/connections.py)"
+)
+
+
+def response_under_way(protocol: "HttpToolsProtocol") -> bool:
+    """Whether a request of ``protocol``'s connection is being answered, or waits its
+    turn behind one (pipelined): uvicorn does not read the connection meanwhile, so a
+    request head arriving slowly then is not the client's doing.
+
+    ``protocol.cycle`` is the cycle of the last request whose head was read; its
+    response completes after every earlier one's. Called when a head is late, rarely.
+    """
+    if not hasattr(protocol, "cycle"):
+        raise _missing(
+            "uvicorn",
+            "HttpToolsProtocol.cycle (the request/response cycle of the connection)",
+            _HEAD_DEADLINE_USE,
+        )
+    cycle = protocol.cycle
+    if cycle is None:
+        return False
+    complete = getattr(cycle, "response_complete", None)
+    if not isinstance(complete, bool):
+        raise _missing(
+            "uvicorn",
+            "RequestResponseCycle.response_complete (whether the end of the body was written)",
+            _HEAD_DEADLINE_USE,
+        )
+    return not complete
 
 
 # Response state that http_api/chunks.py reads on every write, so checked once per

@@ -32,6 +32,9 @@ RETRY_AFTER_HEADER = "Retry-After"
 MCP_SESSION_ID_HEADER = "Mcp-Session-Id"
 # Seconds a client waits before retrying when the database is out of reach (503).
 RETRY_AFTER_UNAVAILABLE_S = 1
+# Seconds a client waits before retrying when the server holds all the connections it
+# may (503 over_capacity): long enough for live clients elsewhere to come and go.
+RETRY_AFTER_OVER_CAPACITY_S = 5
 
 # The value flag headers (Idempotent-Replayed, X-Override) are sent with.
 TRUE = "true"

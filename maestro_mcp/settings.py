@@ -27,8 +27,16 @@ DEFAULT_EVENT_RETENTION_AGE = 7 * 24 * 3600  # seconds
 DEFAULT_MAX_WRITE_LOG_BYTES = 4 * 1024 * 1024
 DEFAULT_PRUNE_INTERVAL = 60.0
 DEFAULT_REAP_INTERVAL = 1.0
-# How long a send to an MCP client may wait for it to read before it is cut off.
-DEFAULT_MCP_SEND_TIMEOUT = 30.0
+# The HTTP server's connections (http_api/connections.py). The cap leaves room for
+# thousands of live clients (each WebSocket or SSE stream holds one connection).
+DEFAULT_MAX_CONNECTIONS = 10_000
+# Seconds a client has to send a request's line and headers: slowloris is cut off.
+DEFAULT_HEAD_TIMEOUT = 10.0
+DEFAULT_MAX_HEAD_BYTES = 64 * 1024
+# Seconds an idle connection is kept open between two requests.
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0
+# Seconds a client may leave every byte waiting for it unread before it is dropped.
+DEFAULT_SEND_TIMEOUT = 30.0
 # The change notifications one MCP client may have waiting (the MCP SDK's bound on a
 # 2026 listen stream's backlog is the same).
 DEFAULT_MCP_MAX_QUEUE = 1024
@@ -64,8 +72,14 @@ class Settings:
     max_write_log_bytes: int = DEFAULT_MAX_WRITE_LOG_BYTES  # 0: no bound
     # The project MCP tools use when an agent names none (id or name).
     default_project: str | None = None
-    # An MCP client that takes nothing of a response or notification for this long, or
-    # has more notifications waiting, is cut off (docs/mcp.md: A client that stops
-    # reading).
-    mcp_send_timeout: float = DEFAULT_MCP_SEND_TIMEOUT
+    # An MCP client with more change notifications waiting is cut off (docs/mcp.md: A
+    # client that stops reading); so is one that takes nothing for send_timeout.
     mcp_max_queue: int = DEFAULT_MCP_MAX_QUEUE
+    # --- the HTTP server's connections (http_api/connections.py) -------------------
+    # Connections past the cap are answered 503 (a live stream holds one connection).
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # A request's line and headers: within this many seconds, of at most this many bytes.
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    send_timeout: float = DEFAULT_SEND_TIMEOUT

@@ -24,6 +24,7 @@ from uvicorn.protocols.websockets import websockets_sansio_impl
 from uvicorn.server import ServerState
 
 from http_api.chunks import RAW_CHUNKS, ChunkWritingProtocol
+from http_api.connections import MaestroHttpProtocol
 from http_api.frames import RAW_FRAMES, FrameWritingProtocol
 from http_api.server import MaestroServer
 from maestro_mcp import compat
@@ -131,6 +132,7 @@ OVERRIDES = [
     (MaestroServer, ["startup", "shutdown", "capture_signals"]),
     (FrameWritingProtocol, ["handle_connect"]),
     (ChunkWritingProtocol, ["on_headers_complete"]),
+    (MaestroHttpProtocol, ["on_message_begin", "on_headers_complete", "on_message_complete"]),
 ]
 
 
@@ -147,6 +149,17 @@ def test_an_override_of_a_method_uvicorn_dropped_is_a_compat_error(
     expected = gone("uvicorn", "Server.capture_signals()", "overridden to exit cleanly")
     with pytest.raises(CompatError, match=expected):
         compat.overrides(capture_signals="to exit cleanly")(MaestroServer)
+
+
+def test_an_override_of_an_override_checks_the_library_method(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # MaestroHttpProtocol overrides ChunkWritingProtocol's on_headers_complete, which
+    # overrides uvicorn's: what must be there is uvicorn's.
+    monkeypatch.delattr(httptools_impl.HttpToolsProtocol, "on_headers_complete")
+    expected = gone("uvicorn", "HttpToolsProtocol.on_headers_complete()", "overridden to time")
+    with pytest.raises(CompatError, match=expected):
+        compat.overrides(on_headers_complete="to time")(MaestroHttpProtocol)
 
 
 def test_an_override_the_class_does_not_define_is_a_programming_error() -> None:
@@ -407,5 +420,50 @@ def test_a_request_cycle_without_the_state_chunks_read_is_a_compat_error(
         expected = gone("uvicorn", f"RequestResponseCycle.{name} ({meaning})", RAW_CHUNKS_USE)
         with pytest.raises(CompatError, match=expected):
             compat.check_request_cycle(cycle)
+
+    with_http_protocol(body)
+
+
+HEAD_DEADLINE_USE = (
+    "to tell a late request head from one uvicorn is not reading (http_api/connections.py)"
+)
+
+
+def test_an_http_protocol_tells_whether_a_response_is_under_way() -> None:
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        assert not compat.response_under_way(protocol)  # no request yet
+        protocol.data_received(GET)
+        assert compat.response_under_way(protocol)  # its app has not run yet
+        await asyncio.gather(*protocol.tasks)
+        assert not compat.response_under_way(protocol)  # answered
+
+    with_http_protocol(body)
+
+
+def test_an_http_protocol_without_its_cycle_cannot_tell_a_response_under_way() -> None:
+    expected = gone(
+        "uvicorn",
+        "HttpToolsProtocol.cycle (the request/response cycle of the connection)",
+        HEAD_DEADLINE_USE,
+    )
+    with pytest.raises(CompatError, match=expected):
+        compat.response_under_way(cast(Any, object()))
+
+
+def test_a_request_cycle_without_response_complete_is_a_compat_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        protocol.data_received(GET)
+        await asyncio.gather(*protocol.tasks)
+        cycle = compat.request_cycle(protocol)
+        monkeypatch.delattr(cycle, "response_complete")
+        expected = gone(
+            "uvicorn",
+            "RequestResponseCycle.response_complete (whether the end of the body was written)",
+            HEAD_DEADLINE_USE,
+        )
+        with pytest.raises(CompatError, match=expected):
+            compat.response_under_way(protocol)
 
     with_http_protocol(body)

@@ -10,7 +10,14 @@ import click
 from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import data_directory, resolve_database
 from maestro_mcp.private_files import is_private
-from maestro_mcp.settings import LOOPBACK_HOSTS, Settings
+from maestro_mcp.settings import (
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SEND_TIMEOUT,
+    LOOPBACK_HOSTS,
+    Settings,
+)
 
 from .options import check_database, database_options, log_options
 
@@ -109,6 +116,42 @@ def parse_origins(
     help="Project (id or name) that MCP tools use when an agent names none.",
 )
 @click.option(
+    "--max-connections",
+    default=DEFAULT_MAX_CONNECTIONS,
+    type=click.IntRange(min=1),
+    envvar="MAESTRO_MAX_CONNECTIONS",
+    show_default=True,
+    show_envvar=True,
+    help="Connections served at once, live streams included; more are answered 503.",
+)
+@click.option(
+    "--head-timeout",
+    default=DEFAULT_HEAD_TIMEOUT,
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="MAESTRO_HEAD_TIMEOUT",
+    show_default=True,
+    show_envvar=True,
+    help="Seconds a client has to send a request's line and headers; then 408 and close.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="MAESTRO_KEEP_ALIVE_TIMEOUT",
+    show_default=True,
+    show_envvar=True,
+    help="Seconds an idle connection stays open between requests.",
+)
+@click.option(
+    "--send-timeout",
+    default=DEFAULT_SEND_TIMEOUT,
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="MAESTRO_SEND_TIMEOUT",
+    show_default=True,
+    show_envvar=True,
+    help="Seconds a client may read none of what it was sent before it is dropped.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -136,6 +179,10 @@ def serve(
     token: str | None,
     token_file: Path | None,
     project: str | None,
+    max_connections: int,
+    head_timeout: float,
+    keep_alive_timeout: float,
+    send_timeout: float,
     log_level: str,
     access_log: bool,
 ) -> None:
@@ -179,6 +226,10 @@ def serve(
         allowed_origins=allowed_origins,
         token=secret,
         default_project=project,
+        max_connections=max_connections,
+        head_timeout=head_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        send_timeout=send_timeout,
     )
     logging.basicConfig(
         level=log_level.upper(),
@@ -193,6 +244,7 @@ def serve(
     app = create_app(core)
     config = server_config(
         app,
+        settings,
         host=host,
         port=port,
         log_level="warning" if log_level == "info" else log_level,

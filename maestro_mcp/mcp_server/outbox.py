@@ -14,7 +14,7 @@ would stop every client's notifications. So:
   SDK bounds a 2026 listen stream's backlog). That bounds its bytes too: a URI names
   one entity, whose id is at most ``ID_MAX`` characters. A client whose outbox would
   pass it is cut off.
-- A send waits at most ``Settings.mcp_send_timeout``; a client that takes none
+- A send waits at most ``Settings.send_timeout``; a client that takes none
   within it is cut off. (The HTTP face also drops any ``/mcp`` response whose send
   waits that long: http_api/mcp_streams.py.)
 - Cut off: what its outbox held is dropped, and its notification stream is ended

@@ -115,7 +115,7 @@ def build_mcp_server(core: Core) -> MaestroMCP:
     settings = core.settings
     # Each 2025-era client's notifications wait in a bounded queue of its own; one that
     # does not read them in time is cut off (outbox.py).
-    legacy = LegacySubscriptions(OutboxLimits(settings.mcp_max_queue, settings.mcp_send_timeout))
+    legacy = LegacySubscriptions(OutboxLimits(settings.mcp_max_queue, settings.send_timeout))
     # MCPServer has no public hook for the 2025-era resources/subscribe yet; the SDK's
     # own everything-server registers it on the low-level server the same way.
     lowlevel = lowlevel_server(server)

@@ -1,6 +1,5 @@
 """The live feeds end to end: a real uvicorn on loopback, real WebSocket and SSE clients."""
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,7 +13,7 @@ from http_api.chunks import ChunkWritingProtocol
 from http_api.frames import FrameWritingProtocol
 from maestro_mcp.core.events import StoredEvent, merged_data
 from maestro_mcp.protocol import CLOSE_POLICY_VIOLATION
-from tests.support.feeds import SocketSseClient, SseClient, WsClient, events_of
+from tests.support.feeds import SocketSseClient, SseClient, WsClient, events_of, slow_websocket
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
 
@@ -330,17 +329,6 @@ def _flood_past_a_slow_client(
     return project, last
 
 
-def _slow_websocket(url: str) -> WsClient:
-    """A WebSocket client with a tiny receive buffer, that reads only when told to:
-    until then its frames pile up in the server's socket buffer."""
-    host, port = url.removeprefix("ws://").split("/")[0].split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    # max_queue: the client stops reading its socket once two messages wait unread.
-    return WsClient(url, sock=sock, max_queue=2)
-
-
 @pytest.mark.parametrize(
     "ws_protocol",
     [FrameWritingProtocol, "websockets-sansio"],
@@ -356,7 +344,7 @@ def test_a_client_that_stops_reading_is_cut_off_then_resumes(
     with live_server(limited, ws=ws_protocol) as server:
         healthy = WsClient(server.ws_url)
         healthy.until_ready()
-        slow = _slow_websocket(server.ws_url)
+        slow = slow_websocket(server.ws_url)
         slow.until_ready()
 
         _, last = _flood_past_a_slow_client(server, healthy)

@@ -386,10 +386,10 @@ async def test_a_client_that_stops_reading_holds_up_no_one_and_is_cut_off(
 async def test_a_client_that_takes_nothing_within_the_send_timeout_is_cut_off_and_may_reconnect(
     settings: Settings, seen: Seen
 ) -> None:
-    """With room in its queue, a client that takes nothing for ``mcp_send_timeout`` is cut
+    """With room in its queue, a client that takes nothing for ``send_timeout`` is cut
     off all the same; its subscriptions stay, and a stream it opens again (reading, this
     time) hears of the next change."""
-    with serving(settings, mcp_send_timeout=1.0) as server:
+    with serving(settings, send_timeout=1.0) as server:
         project_id, mine = new_project(server)
         async with follower(server, "2025", task_uri(mine)) as (client, heard):
             board = await new_board(server, client, project_id, mine)
@@ -413,8 +413,8 @@ async def test_a_2026_listener_that_stops_reading_holds_up_no_one_and_is_dropped
 ) -> None:
     """The 2026 way to follow resources, ``subscriptions/listen``: the SDK hands a listen
     stream its events without waiting (and ends one whose backlog is full), and the
-    server drops the connection of one that takes nothing for ``mcp_send_timeout``."""
-    with serving(settings, mcp_send_timeout=1.0) as server:
+    server drops the connection of one that takes nothing for ``send_timeout``."""
+    with serving(settings, send_timeout=1.0) as server:
         project_id, mine = new_project(server)
         async with follower(server, "2025", task_uri(mine)) as (client, heard):
             board = await new_board(server, client, project_id, mine)

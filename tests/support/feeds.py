@@ -61,6 +61,17 @@ class WsClient(FeedClient):
         self._stack.close()
 
 
+def slow_websocket(url: str, rcvbuf: int = 4096) -> WsClient:
+    """A WebSocket client with a tiny receive buffer, that reads only when told to
+    (``recv``): until then what the server sends piles up in the server's buffers."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, int(port)))
+    # max_queue: the client stops reading its socket once two messages wait unread.
+    return WsClient(url, sock=sock, max_queue=2)
+
+
 class SseClient(FeedClient):
     """An SSE client of /api/events, reading in a thread into a queue. Each message gets
     its SSE id as ``_id``; ``{"event": "_closed"}`` follows the last one."""

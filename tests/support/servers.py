@@ -22,6 +22,7 @@ from mcp import StdioServerParameters
 from starlette.testclient import TestClient
 
 from http_api import Settings, create_app
+from http_api.connections import Connections
 from http_api.server import MaestroServer, server_config
 from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.runtime import Core
@@ -52,12 +53,13 @@ def in_process(settings: Settings) -> TestClient:
 
 @dataclass
 class LiveServer:
-    """A server started by ``live_server``: its URLs, settings and core."""
+    """A server started by ``live_server``: its URLs, settings, core and connections."""
 
     base_url: str
     ws_url: str
     settings: Settings
     core: Core
+    connections: Connections
 
     @property
     def feed(self) -> Feed:
@@ -98,7 +100,9 @@ def live_server(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = server_config(app, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options)
+    config = server_config(
+        app, settings, log_level="warning", timeout_graceful_shutdown=2, **uvicorn_options
+    )
     server = MaestroServer(config, core.feed)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -110,7 +114,11 @@ def live_server(
         if mcp_loaded:
             wait_for(lambda: core.feed.subscriber_count >= 1, what="the MCP server runs")
         running = LiveServer(
-            f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", settings, core
+            f"http://127.0.0.1:{port}",
+            f"ws://127.0.0.1:{port}/ws",
+            settings,
+            core,
+            config.connections,
         )
         yield running
         if "http" in running.__dict__:
