@@ -92,13 +92,23 @@ class Bulk:
         )
         return task_id
 
-    def chain(self, project_id: str, depth: int, title: str = "level") -> list[str]:
-        """``depth`` tasks, each a sub-task of the one before: ids from the top down."""
+    def chain(
+        self, project_id: str, depth: int, title: str = "level", *, parent_id: str | None = None
+    ) -> list[str]:
+        """``depth`` tasks, each a sub-task of the one before (the first of ``parent_id``):
+        ids from the top down."""
         ids: list[str] = []
         for level in range(depth):
             ids.append(
-                self.task(project_id, f"{title} {level}", parent_id=ids[-1] if ids else None)
+                self.task(project_id, f"{title} {level}", parent_id=ids[-1] if ids else parent_id)
             )
+        return ids
+
+    def steps(self, project_id: str, count: int, title: str = "step") -> list[str]:
+        """``count`` tasks, each depending on the one before: ids from the first one."""
+        ids = [self.task(project_id, f"{title} {n}") for n in range(count)]
+        for earlier, later in itertools.pairwise(ids):
+            self.depend(later, earlier)
         return ids
 
     def depend(self, task_id: str, depends_on: str) -> None:

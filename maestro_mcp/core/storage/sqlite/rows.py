@@ -82,6 +82,12 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries):
         )
 
     def delete_project(self, project_id: str) -> None:
+        # Unhooked from their parents first, the tasks go in one cascade from the project
+        # (TaskQueries.delete_tasks says why).
+        self.conn.execute(
+            "UPDATE tasks SET parent_id = NULL WHERE project_id = ? AND parent_id IS NOT NULL",
+            (project_id,),
+        )
         self.conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
 
     def get_session(self, session_id: str) -> Session | None:

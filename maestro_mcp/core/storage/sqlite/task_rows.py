@@ -198,7 +198,18 @@ class TaskQueries:
         return [row[0] for row in rows]
 
     def delete_tasks(self, task_ids: list[str]) -> None:
-        self.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+        """Delete tasks given with all their descendants (``subtree_ids``)."""
+        # Deleting a task cascades to its sub-tasks (parent_id ... ON DELETE CASCADE), and
+        # SQLite runs each cascade as a trigger inside the one that caused it, at most
+        # 1,000 deep (SQLITE_MAX_TRIGGER_DEPTH): a deeper chain of sub-tasks would fail.
+        # Unhooked from their parents first, the tasks go in one statement, each cascade
+        # one level deep (links, dependencies, ended claims).
+        doomed = (id_list(task_ids),)
+        self.conn.execute(
+            f"UPDATE tasks SET parent_id = NULL WHERE parent_id IS NOT NULL AND id IN ({EACH})",
+            doomed,
+        )
+        self.conn.execute(f"DELETE FROM tasks WHERE id IN ({EACH})", doomed)
 
     def set_dependencies(self, task_id: str, depends_on: list[str]) -> None:
         self.conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
