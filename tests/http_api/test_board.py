@@ -1,7 +1,5 @@
 """The web board in headless Chromium against a real server: live, in every tab, gap-free."""
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,11 +15,10 @@ from starlette.testclient import TestClient
 from http_api import Settings
 from http_api.board import CSP
 from maestro_mcp.cli.main import cli
+from tests.support.browser import launch
 from tests.support.servers import LiveServer, live_server
 
 LIVE = 2000  # ms: how soon a change must show in an open page
-
-CHROMIUM = os.environ.get("MAESTRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +29,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    assert os.path.exists(CHROMIUM), "browser tests need chromium: apt-get install -y chromium"
-    launched = playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    )
+    launched = launch(playwright)
     yield launched
     launched.close()
 

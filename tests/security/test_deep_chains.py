@@ -4,7 +4,7 @@ Nothing recursive over parent links or dependencies may fail, or slow down more 
 proportion, with depth (docs/storage.md, guarantee 9): deleting a project or a task
 whose sub-tasks nest ``DEPTH`` deep answers 200 with the events the contract promises
 (ARCHITECTURE.md: deletions carry ``{id, projectId}``), the cycle checks walk such
-chains. Before, SQLite nested one trigger per
+chains, and the CLI and the board draw them. Before, SQLite nested one trigger per
 level of a cascading delete and gave up at 1,000 (a 500), and PostgreSQL, planning its
 walks from statistics that a fresh import does not have yet, scanned the whole table at
 every level (39 s for 5,000 levels). The chains are loaded in bulk (``Store.load``, as
@@ -20,15 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from playwright.sync_api import expect, sync_playwright
 
+from maestro_mcp.cli.main import cli
 from maestro_mcp.core.events import EventType
+from maestro_mcp.core.vocabulary import TREE_INDENT_LEVELS
 from maestro_mcp.protocol import SEQ_HEADER
+from tests.support.browser import launch
 from tests.support.bulk import Bulk, serving
 from tests.support.feeds import WsClient
 from tests.support.servers import LiveServer
 from tests.support.stores import Databases
 
 DEPTH = 5_000
+# The board's tree: deeper, as a browser's call stack holds about 10,000 calls.
+BOARD_DEPTH = 20_000
+BOARD_LOADS = 60_000  # ms: a page fetching and drawing BOARD_DEPTH tasks, on a busy machine
 # Time linear in the depth: each walk at DEPTH is timed against the same walk at SHALLOW,
 # eight times less deep, and may take at most SLOWER times longer (plus GRACE). Linear
 # makes it about 8 (a little more: each level is an index lookup), quadratic 64. Each is
@@ -201,3 +209,52 @@ def test_walks_take_time_linear_in_the_depth(serve: Callable[[Bulk], LiveServer]
             took.setdefault(walk, {})[depth] = fastest(requests, status)
     slow = {walk: t for walk, t in took.items() if t[DEPTH] > SLOWER * t[SHALLOW] + GRACE}
     assert not slow, f"walks slower than linear in the depth (seconds by depth): {slow}"
+
+
+# --- the CLI and the board draw them -------------------------------------------------------------
+
+
+def test_the_cli_draws_a_deep_chain(serve: Callable[[Bulk], LiveServer]) -> None:
+    bulk = Bulk()
+    project_id = bulk.project("Deep")
+    chain = bulk.chain(project_id, DEPTH)
+    server = serve(bulk)
+    listed = CliRunner().invoke(
+        cli, ["task", "list", "--project", project_id], env={"MAESTRO_URL": server.base_url}
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = [line for line in listed.stdout.splitlines() if "level " in line]
+    assert [row.split()[0] for row in rows] == chain
+    assert f"└[{DEPTH - 1}] level {DEPTH - 1}" in rows[-1]
+    # The indent stops growing: a row is as wide at any depth.
+    assert rows[-1].index("└") == rows[TREE_INDENT_LEVELS].index("└")
+
+
+@pytest.mark.only_store("sqlite")  # the board draws the same whatever the store
+def test_the_board_draws_a_deep_chain(serve: Callable[[Bulk], LiveServer]) -> None:
+    bulk = Bulk()
+    project_id = bulk.project("Deep")
+    chain = bulk.chain(project_id, BOARD_DEPTH)
+    server = serve(bulk)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(server.base_url + "/")
+            tasks = page.locator("#task-list .task")
+            try:
+                expect(tasks).to_have_count(BOARD_DEPTH, timeout=BOARD_LOADS)
+            finally:
+                assert errors == []  # (what the page said, if it never drew them)
+            bottom = tasks.last
+            assert bottom.get_attribute("data-id") == chain[-1]
+            expect(bottom.locator(".level")).to_have_text(f"↳{BOARD_DEPTH - 1}")
+            # The indent stops growing: the bottom is drawn as far in as the deepest indented.
+            indent = "e => getComputedStyle(e).paddingLeft"
+            assert bottom.evaluate(indent) == tasks.nth(TREE_INDENT_LEVELS).evaluate(indent)
+            assert tasks.nth(TREE_INDENT_LEVELS).locator(".level").count() == 0
+        finally:
+            browser.close()
