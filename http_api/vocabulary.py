@@ -29,6 +29,7 @@ from maestro_mcp.core.models import (
     TaskPriority,
     TaskStatus,
 )
+from maestro_mcp.core.vocabulary import TREE_INDENT_LEVELS
 
 PATH = "/assets/vocabulary.js"
 
@@ -59,6 +60,7 @@ def vocabulary() -> dict[str, Any]:
             "path": PATH_MAX,
             "agent": AGENT_MAX,
         },
+        "TREE_INDENT_LEVELS": TREE_INDENT_LEVELS,
         "HEADERS": {
             "seq": protocol.SEQ_HEADER,
             "ifMatch": protocol.IF_MATCH_HEADER,

@@ -1,7 +1,7 @@
 // Views derived from the store. Lists are patched by key: an item whose content did not
 // change keeps its DOM node, so focus, an open <select> and scroll survive live updates.
 
-import { SESSION_STATUSES } from "./vocabulary.js";
+import { SESSION_STATUSES, TREE_INDENT_LEVELS } from "./vocabulary.js";
 
 // How the board words each status. Which statuses exist comes from the server
 // (vocabulary.js); tests/http_api/test_vocabulary.py checks every one has a label here.
@@ -69,7 +69,8 @@ export function patchList(container, items, render) {
   while (container.children.length > wanted.length) container.lastElementChild.remove();
 }
 
-// Tasks in tree order: each sub-task right under its parent, with its depth.
+// Tasks in tree order: each sub-task right under its parent, with its depth. Depth first
+// with a stack of its own: a chain of sub-tasks may be deeper than the JS call stack.
 export function taskTree(tasks) {
   const ids = new Set(tasks.map((t) => t.id));
   const children = new Map();
@@ -79,13 +80,13 @@ export function taskTree(tasks) {
     children.get(parent).push(task);
   }
   const ordered = [];
-  const walk = (parent, depth) => {
-    for (const task of children.get(parent) || []) {
-      ordered.push({ task, depth });
-      walk(task.id, depth + 1);
-    }
-  };
-  walk(null, 0);
+  const stack = (children.get(null) || []).map((task) => ({ task, depth: 0 })).reverse();
+  while (stack.length > 0) {
+    const entry = stack.pop();
+    ordered.push(entry);
+    const below = children.get(entry.task.id) || [];
+    for (let i = below.length - 1; i >= 0; i--) stack.push({ task: below[i], depth: entry.depth + 1 });
+  }
   return ordered;
 }
 
@@ -96,10 +97,11 @@ function clock(ms) {
 export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen) {
   return h(
     "li",
-    { class: `task priority-${task.priority}`, styleVars: { "--depth": depth }, dataset: { id: task.id } },
+    { class: `task priority-${task.priority}`, styleVars: { "--depth": Math.min(depth, TREE_INDENT_LEVELS) }, dataset: { id: task.id } },
     h(
       "button",
       { type: "button", class: "task-open", "aria-label": `Edit task ${task.title}`, onclick: () => onOpen(task.id) },
+      depth > TREE_INDENT_LEVELS ? h("span", { class: "level", title: `Sub-task ${depth} levels down` }, `↳${depth}`) : null,
       badge(task.status, TASK_STATUS_LABEL),
       h("span", { class: "title" }, task.title),
       waitingFor ? h("span", { class: "waiting", title: "Dependencies not completed yet" }, `waits for ${waitingFor}`) : null,

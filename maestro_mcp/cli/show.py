@@ -6,6 +6,7 @@ from typing import Any
 from rich.text import Text
 
 from maestro_mcp.core.events import EventType
+from maestro_mcp.core.vocabulary import TREE_INDENT_LEVELS
 
 from .output import priority_text, status_text
 
@@ -75,6 +76,15 @@ def session_fields(s: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def _tree_title(title: str, depth: int) -> str:
+    """A task's title in the tree: indented under its parent, ``depth`` levels down."""
+    if depth == 0:
+        return title
+    if depth <= TREE_INDENT_LEVELS:
+        return "  " * depth + "└ " + title
+    return "  " * TREE_INDENT_LEVELS + f"└[{depth}] " + title
+
+
 def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
     """Rows in tree order: each sub-task under its parent, indented."""
     by_parent: dict[str | None, list[dict[str, Any]]] = {}
@@ -83,21 +93,21 @@ def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
         parent = task["parentId"] if task["parentId"] in ids else None
         by_parent.setdefault(parent, []).append(task)
     rows: list[list[Any]] = []
-
-    def walk(parent: str | None, depth: int) -> None:
-        for task in by_parent.get(parent, []):
-            rows.append(
-                [
-                    task["id"],
-                    status_text(task["status"]) + (" ⚑" if task.get("claim") else ""),
-                    priority_text(task["priority"]),
-                    sessions_badge(task["sessionCount"]),
-                    "  " * depth + ("└ " if depth else "") + task["title"],
-                ]
-            )
-            walk(task["id"], depth + 1)
-
-    walk(None, 0)
+    # Depth first with a stack of its own: a chain of sub-tasks may be deeper than
+    # Python's recursion limit.
+    stack = [(task, 0) for task in reversed(by_parent.get(None, []))]
+    while stack:
+        task, depth = stack.pop()
+        rows.append(
+            [
+                task["id"],
+                status_text(task["status"]) + (" ⚑" if task.get("claim") else ""),
+                priority_text(task["priority"]),
+                sessions_badge(task["sessionCount"]),
+                _tree_title(task["title"], depth),
+            ]
+        )
+        stack.extend((child, depth + 1) for child in reversed(by_parent.get(task["id"], [])))
     return rows
 
 

@@ -99,6 +99,9 @@ def list_(
 ) -> None:
     """List the project's tasks, sub-tasks under their parent.
 
+    Sub-tasks are indented under their parent, up to a few levels; one nested deeper
+    keeps that indent and shows its level: └[12] title.
+
     \b
     Example:
       maestro task list --status in_progress

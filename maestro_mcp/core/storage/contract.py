@@ -196,7 +196,9 @@ class TaskRows(Protocol):
         """The task and all its descendants, deepest first."""
 
     def ancestor_ids(self, task_id: str) -> list[str]: ...
-    def delete_tasks(self, task_ids: list[str]) -> None: ...
+    def delete_tasks(self, task_ids: list[str]) -> None:
+        """Delete tasks given with all their descendants (``subtree_ids``), in any order."""
+
     def set_dependencies(self, task_id: str, depends_on: list[str]) -> None: ...
     def depends_transitively(self, start: list[str], target: str) -> bool:
         """Whether ``target`` is among ``start`` or what they depend on, directly or not."""

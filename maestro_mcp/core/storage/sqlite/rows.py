@@ -8,6 +8,7 @@ from typing import Any
 from ...models import Project, Session, SessionFilter, SessionNote
 from . import transfer_rows
 from .claim_rows import ClaimQueries
+from .id_lists import EACH, id_list
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
 from .token_rows import TokenQueries
@@ -82,6 +83,12 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
         )
 
     def delete_project(self, project_id: str) -> None:
+        # Unhooked from their parents first, the tasks go in one cascade from the project
+        # (TaskQueries.delete_tasks says why).
+        self.conn.execute(
+            "UPDATE tasks SET parent_id = NULL WHERE project_id = ? AND parent_id IS NOT NULL",
+            (project_id,),
+        )
         self.conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
 
     def get_session(self, session_id: str) -> Session | None:
@@ -96,12 +103,12 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
         ids = list(dict.fromkeys(session_ids))
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
+        wanted = (id_list(ids),)
         rows = self.conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", ids
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id IN ({EACH})", wanted
         )
         by_id = {row[0]: row for row in rows}
-        links = self._links(f"session_id IN ({marks})", ids, key=1)
+        links = self._links(f"session_id IN ({EACH})", wanted, key=1)
         return [_session(by_id[i], links.get(i, [])) for i in ids if i in by_id]
 
     def list_sessions(self, where: SessionFilter) -> list[Session]:
@@ -152,10 +159,9 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
         return [row[0] for row in rows]
 
     def session_ids_of_tasks(self, task_ids: list[str]) -> list[str]:
-        marks = ",".join("?" * len(task_ids))
         rows = self.conn.execute(
-            f"SELECT DISTINCT session_id FROM task_sessions WHERE task_id IN ({marks}) ORDER BY id",
-            task_ids,
+            f"SELECT DISTINCT session_id FROM task_sessions WHERE task_id IN ({EACH}) ORDER BY id",
+            (id_list(task_ids),),
         )
         return list(dict.fromkeys(row[0] for row in rows))
 

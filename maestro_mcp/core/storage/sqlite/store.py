@@ -20,6 +20,7 @@ from ....private_files import private_directory, private_file, tighten
 from ...clock import now_ms
 from ..contract import Durability, SchemaTooNew
 from . import transfer_rows
+from .id_lists import PARAMETERS_MAX
 from .log_rows import SqliteLogReader
 from .rows import SqliteRows
 from .schema import MIGRATIONS, RENEW_EPOCH, SCHEMA_VERSION
@@ -103,6 +104,9 @@ class SqliteStore:
         conn.execute(f"PRAGMA synchronous={self.durability.value.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        # The same limit on every build (id_lists.py): a statement that binds one
+        # parameter per row fails here, in tests, not only on some users' builds.
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, PARAMETERS_MAX)
         return conn
 
     def _make_private(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...models import Claim, Task, TaskFilter
 from ..rules_sql import Dialect, TaskRules
+from .id_lists import EACH, each, id_list
 
 # Written by save_task. Claims are written only by ClaimQueries (claim_rows.py).
 _TASK_COLUMNS = (
@@ -93,12 +94,11 @@ class TaskQueries:
         rows = self.conn.execute(selected, params).fetchall()
         if not rows:
             return []
-        ids = [row[0] for row in rows]
-        marks = ",".join("?" * len(ids))
-        links = self._links(f"task_id IN ({marks})", ids, key=0)
+        ids = (id_list(row[0] for row in rows),)
+        links = self._links(f"task_id IN ({EACH})", ids, key=0)
         deps: dict[str, list[str]] = defaultdict(list)
         for task_id, dependency in self.conn.execute(
-            f"SELECT task_id, depends_on_id FROM task_deps WHERE task_id IN ({marks}) "
+            f"SELECT task_id, depends_on_id FROM task_deps WHERE task_id IN ({EACH}) "
             "ORDER BY task_id, depends_on_id",
             ids,
         ):
@@ -123,9 +123,7 @@ class TaskQueries:
         ids = list(dict.fromkeys(task_ids))
         if not ids:
             return []
-        params = {f"i{n}": i for n, i in enumerate(ids)}
-        marks = ",".join(f":{k}" for k in params)
-        by_id = {t.id: t for t in self._load_tasks(f"id IN ({marks})", params)}
+        by_id = {t.id: t for t in self._load_tasks(f"id IN ({each('ids')})", {"ids": id_list(ids)})}
         return [by_id[i] for i in ids if i in by_id]
 
     def list_tasks(self, where: TaskFilter, now: int) -> list[Task]:
@@ -200,7 +198,18 @@ class TaskQueries:
         return [row[0] for row in rows]
 
     def delete_tasks(self, task_ids: list[str]) -> None:
-        self.conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in task_ids])
+        """Delete tasks given with all their descendants (``subtree_ids``)."""
+        # Deleting a task cascades to its sub-tasks (parent_id ... ON DELETE CASCADE), and
+        # SQLite runs each cascade as a trigger inside the one that caused it, at most
+        # 1,000 deep (SQLITE_MAX_TRIGGER_DEPTH): a deeper chain of sub-tasks would fail.
+        # Unhooked from their parents first, the tasks go in one statement, each cascade
+        # one level deep (links, dependencies, ended claims).
+        doomed = (id_list(task_ids),)
+        self.conn.execute(
+            f"UPDATE tasks SET parent_id = NULL WHERE parent_id IS NOT NULL AND id IN ({EACH})",
+            doomed,
+        )
+        self.conn.execute(f"DELETE FROM tasks WHERE id IN ({EACH})", doomed)
 
     def set_dependencies(self, task_id: str, depends_on: list[str]) -> None:
         self.conn.execute("DELETE FROM task_deps WHERE task_id = ?", (task_id,))
@@ -213,25 +222,23 @@ class TaskQueries:
         """Whether ``target`` is among ``start`` or what they depend on, directly or not."""
         if not start:
             return False
-        seeds = " UNION ".join("SELECT ?" for _ in start)
         row = self.conn.execute(
             f"""
             WITH RECURSIVE reach(id) AS (
-                {seeds}
+                {EACH}
                 UNION
                 SELECT d.depends_on_id FROM task_deps d JOIN reach ON d.task_id = reach.id
             )
             SELECT 1 FROM reach WHERE id = ? LIMIT 1
             """,
-            [*start, target],
+            (id_list(start), target),
         ).fetchone()
         return row is not None
 
     def dependents_of(self, task_ids: list[str]) -> list[str]:
-        marks = ",".join("?" * len(task_ids))
         rows = self.conn.execute(
-            f"SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id IN ({marks}) "
+            f"SELECT DISTINCT task_id FROM task_deps WHERE depends_on_id IN ({EACH}) "
             "ORDER BY task_id",
-            task_ids,
+            (id_list(task_ids),),
         )
         return [row[0] for row in rows]
