@@ -51,6 +51,11 @@ from .bodies import idempotency_key, if_match_version, query_model, read_model
 from .security import principal_of, require_scope
 from .state import core_of
 
+# The methods that read: Starlette answers HEAD on every GET route, so a handler that
+# serves both reading and writing methods must treat HEAD as the read it is, never as
+# "not GET" (a write).
+READING = frozenset({"GET", "HEAD"})
+
 
 class _NoFilter(BaseModel):
     model_config = {"extra": "forbid"}
@@ -181,7 +186,7 @@ def entity_response(result: Result[Any], status: int = 200) -> Response:
 def _routes_for(resource: Resource) -> list[BaseRoute]:
     async def collection(request: Request) -> Response:
         service = service_of(request)
-        if request.method == "GET":
+        if request.method in READING:
             where = query_model(request, resource.filter_model)
             result = await call(request, resource.list(service), where)
             body = _ADAPTERS[resource.entity].dump_json(result.value, by_alias=True)
@@ -195,7 +200,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
     async def item(request: Request) -> Response:
         service = service_of(request)
         entity_id = request.path_params["id"]
-        if request.method == "GET":
+        if request.method in READING:
             result = await call(request, resource.get(service), entity_id)
             tag = etag(result.value.version)
             if if_none_match(request.headers.get(IF_NONE_MATCH_HEADER), result.value.version):
@@ -267,7 +272,7 @@ _NOTES = TypeAdapter(list[SessionNote])
 async def session_notes(request: Request) -> Response:
     service = service_of(request)
     session_id = request.path_params["id"]
-    if request.method == "GET":
+    if request.method in READING:
         where = query_model(request, NoteFilter)
         listed = await call(request, service.list_session_notes, session_id, limit=where.limit)
         return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)

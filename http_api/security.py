@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maestro_mcp.core.access import LOCAL, PRINCIPAL_KEY, SERVER_TOKEN, Principal
 from maestro_mcp.core.access import Scope as AccessScope
+from maestro_mcp.core.storage import Contended, StoreUnavailable
 from maestro_mcp.core.token_book import TokenBook
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
@@ -49,7 +50,7 @@ from maestro_mcp.protocol import (
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
 from .cors import is_preflight, origin_key
-from .errors import ApiError, error_json
+from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError, error_json
 
 # Open without the token: the health check, and the board's page and assets, which
 # hold no data (a browser must load them to ask its user for the token).
@@ -129,16 +130,19 @@ class SecurityGuard:
             return
         # A browser sends no token on a CORS preflight (cors.py answers it; Host and
         # Origin are checked above).
-        if not _is_public(scope["path"]) and not is_preflight(scope):
+        if not is_preflight(scope):
             try:
-                principal = await self._principal(scope, headers)
-                _check_scope(principal, _needed(scope))
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                _no_token_in_the_url(scope, query)  # on every path, public ones too
+                if not _is_public(scope["path"]):
+                    principal = await self._principal(headers, query)
+                    _check_scope(principal, _needed(scope))
+                    scope[PRINCIPAL_KEY] = principal
             except ApiError as refused:
                 await refuse(
                     scope, send, refused.status, refused.code, refused.message, refused.headers
                 )
                 return
-            scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
 
     def _origin_allowed(self, origin: str, host: str | None) -> bool:
@@ -151,28 +155,34 @@ class SecurityGuard:
             parts.scheme in ("http", "https") and host is not None and parts.netloc == host.lower()
         )
 
-    async def _principal(self, scope: Scope, headers: Headers) -> Principal:
-        """Who the request acts as; ApiError (401) if nobody it may act as."""
+    async def _principal(self, headers: Headers, query: dict[str, list[str]]) -> Principal:
+        """Who the request acts as; ApiError (401) if nobody it may act as, (503) if the
+        database that would say is out of reach."""
         secret = bearer_token(headers.get(AUTHORIZATION_HEADER, ""))
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if TOKEN_QUERY in query:
-            if scope["path"] not in TOKEN_QUERY_PATHS:
-                raise _unauthorized(
-                    f"send the token in the {AUTHORIZATION_HEADER} header: ?{TOKEN_QUERY}= is "
-                    f"taken only by {' and '.join(sorted(TOKEN_QUERY_PATHS))}",
-                )
-            if secret is None:
-                secret = query[TOKEN_QUERY][0]
+        if secret is None and TOKEN_QUERY in query:  # a feed's (_no_token_in_the_url)
+            secret = query[TOKEN_QUERY][0]
         if secret is None:
             if self.token is None and not (self.tokens is not None and self.tokens.any):
                 return LOCAL
             raise _unauthorized("a valid bearer token is required")
         if self.token is not None and hmac.compare_digest(secret.encode(), self.token.encode()):
             return SERVER_TOKEN
-        found = await self.tokens.find(secret) if self.tokens is not None else None
+        try:
+            found = await self.tokens.find(secret) if self.tokens is not None else None
+        except (StoreUnavailable, Contended) as exc:
+            raise ApiError(503, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, headers=RETRY_LATER) from exc
         if found is None:
             raise _unauthorized("this token is not valid (revoked, or never made)", "invalid_token")
         return found
+
+
+def _no_token_in_the_url(scope: Scope, query: dict[str, list[str]]) -> None:
+    """?token= is taken only by the live feeds (browsers cannot send them a header)."""
+    if TOKEN_QUERY in query and scope["path"] not in TOKEN_QUERY_PATHS:
+        raise _unauthorized(
+            f"send the token in the {AUTHORIZATION_HEADER} header: ?{TOKEN_QUERY}= is "
+            f"taken only by {' and '.join(sorted(TOKEN_QUERY_PATHS))}",
+        )
 
 
 def _needed(scope: Scope) -> AccessScope:

@@ -16,7 +16,7 @@ from maestro_mcp.core.models import TokenCreate, TokenInfo
 from maestro_mcp.protocol import TOKENS_PATH
 
 from .bodies import read_model
-from .rest import call, json_response, max_body_of, service_of, write
+from .rest import READING, call, json_response, max_body_of, service_of, write
 from .security import require_scope
 from .state import core_of
 
@@ -26,14 +26,14 @@ _LISTED = TypeAdapter(list[TokenInfo])
 async def tokens(request: Request) -> Response:
     require_scope(request, Scope.ADMIN)
     service = service_of(request)
-    if request.method == "GET":
+    if request.method in READING:
         listed = await call(request, service.list_tokens)
         return json_response(_LISTED.dump_json(listed.value, by_alias=True), listed.seq)
     data = await read_model(request, TokenCreate, max_body_of(request))
     made = await write(request, service.create_token, data)
     # Needed here from this answer on (the first token closes a token-less server);
     # other instances follow the event (core/token_book.py).
-    await core_of(request).tokens.forget()
+    core_of(request).tokens.made()
     return json_response(made.value.model_dump_json(by_alias=True), made.seq, status=201)
 
 
@@ -41,7 +41,7 @@ async def token(request: Request) -> Response:
     require_scope(request, Scope.ADMIN)
     revoked = await write(request, service_of(request).revoke_token, request.path_params["name"])
     # Refused here from this answer on; other instances follow the event (token_book.py).
-    await core_of(request).tokens.forget()
+    core_of(request).tokens.revoked()
     return json_response(revoked.value.model_dump_json(by_alias=True), revoked.seq)
 
 

@@ -12,7 +12,7 @@ export class ApiError extends Error {
   }
 }
 
-// A server started with --token wants it on every request. The board asks its user for it
+// A server with a token (its own --token, or named ones) wants one on every request. The board asks its user for it
 // once; it is kept for this tab (sessionStorage) or, if asked, for this browser.
 const TOKEN_KEY = "maestro.token";
 

@@ -440,7 +440,7 @@ function wireTokenDialog() {
       await api.projects();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        askForToken("That token was not accepted. Check the one the server was started with.");
+        askForToken("That token was not accepted (revoked, or mistyped). Ask for yours: maestro token create.");
       } else {
         askForToken(error.message);
       }

@@ -100,7 +100,8 @@ def parse_origins(
     "--token",
     envvar="MAESTRO_TOKEN",
     show_envvar=True,
-    help="Require 'Authorization: Bearer TOKEN' on every request.",
+    help="The server's own admin token (acts as 'admin'); with it, or any named token "
+    "(maestro token), every request needs 'Authorization: Bearer TOKEN'.",
 )
 @click.option(
     "--token-file",

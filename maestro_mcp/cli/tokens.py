@@ -2,10 +2,11 @@
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
-from maestro_mcp.core.access import Scope
+from maestro_mcp.core.access import Scope, is_token_name
 from maestro_mcp.protocol import TOKENS_PATH
 
 from .context import Cli, client_command
@@ -47,7 +48,15 @@ def create(cli: Cli, name: str, scope: str, save: Path | None) -> None:
     """
     if save is not None and save.exists():
         raise CliError(f"{save} exists already", exit_code=Exit.INVALID, hint="name a new file")
-    made = cli.client.request("POST", TOKENS_PATH, json={"name": name, "scope": scope}).body
+    try:
+        made = cli.client.request("POST", TOKENS_PATH, json={"name": name, "scope": scope}).body
+    except CliError as error:
+        if error.code == "name_taken":
+            error.hint = (
+                f"if the answer to your last create was lost, its secret is too: "
+                f"maestro token revoke {name}, then create it again"
+            )
+        raise
     unsaved: OSError | None = None
     if save is not None:
         try:
@@ -61,6 +70,16 @@ def create(cli: Cli, name: str, scope: str, save: Path | None) -> None:
         cli.printer.line(made["secret"])
         also = f"; it is also in {save}" if save is not None and unsaved is None else ""
         cli.printer.err.print(f"Keep the secret now: it is not shown again{also}.")
+        if cli.token is None:  # the server took this request without a token
+            cli.printer.err.print(
+                "This server had no token: from now on every request needs one, this "
+                "machine's included (export MAESTRO_TOKEN=…; the board asks for it)."
+            )
+            if scope != Scope.ADMIN:
+                cli.printer.err.print(
+                    "No admin token exists, so no one can make or revoke tokens: restart "
+                    "the server with --token (its own admin token) to manage them."
+                )
     if unsaved is not None:
         raise CliError(
             f"cannot write {save}: {unsaved.strerror}",
@@ -93,7 +112,9 @@ def revoke(cli: Cli, name: str) -> None:
     Example:
       maestro token revoke ci-bot
     """
-    gone = cli.client.request("DELETE", f"{TOKENS_PATH}/{name}").body
+    if not is_token_name(name):
+        raise CliError(f"{name!r} is not a token name", exit_code=Exit.INVALID)
+    gone = cli.client.request("DELETE", f"{TOKENS_PATH}/{quote(name, safe='')}").body
     cli.printer.done(f"Token {gone['name']} revoked", gone)
 
 

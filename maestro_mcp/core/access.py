@@ -72,8 +72,19 @@ def is_token_name(name: str) -> bool:
     return len(name) <= TOKEN_NAME_MAX and _TOKEN_NAME.fullmatch(name) is not None
 
 
+_SECRET_BYTES = 32
+# What new_secret makes: the prefix, then 43 characters of urlsafe base64.
+_SECRET = re.compile(rf"{SECRET_PREFIX}[A-Za-z0-9_-]{{43}}")
+
+
 def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    return SECRET_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text`` could be a named token's secret: one that cannot is refused
+    without a look in the database."""
+    return _SECRET.fullmatch(text) is not None
 
 
 def secret_hash(secret: str) -> str:

@@ -75,7 +75,8 @@ class Delivery:
 
 # Takes a delivery at once; returns False when its client is too far behind to take more.
 Sink = Callable[[Delivery], bool]
-# Sees every batch the feed dispatches, and None when the log's history changed.
+# Sees every batch the feed dispatches, and None when it may have missed some: the
+# log's history changed, or it could not read the log for a while.
 Watcher = Callable[[list[StoredEvent] | None], None]
 
 
@@ -316,6 +317,9 @@ class Feed:
             else:
                 if failing:
                     log.warning("feed: reading the event log again")
+                    # Events may have been pruned past while it could not read: the
+                    # feed's own parts (watchers) start over from what is stored.
+                    self._show(None)
                 failing = False
 
     def _news(self) -> bool:
@@ -415,7 +419,8 @@ class Feed:
 
     def watch(self, watcher: Watcher) -> None:
         """Show ``watcher`` every batch from now on, on the loop, before any subscriber
-        gets it; and None when the history changes (``check_history``). For the core's
+        gets it; and None when it may have missed some (``check_history``, an outage
+        ended). For the core's
         own parts (core/token_book.py): it is no client, is never cut off and must be
         quick."""
         self._watchers.append(watcher)

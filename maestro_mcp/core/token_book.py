@@ -12,12 +12,18 @@ Rules:
   watcher of the feed (``Feed.watch``), so a token revoked on another instance (or
   by another process on the same database) is refused here as soon as the feed reads
   its event (the feed's latency: milliseconds; the poll interval at worst).
-- The instance that makes or revokes a token forgets before it answers (``forget``),
-  so there the change holds from that answer on: a revoked token is refused, and the
-  first token made closes a token-less server to requests without one.
+- The instance that makes or revokes a token says so before it answers (``made``,
+  ``revoked``; neither reads the database, so the answer cannot fail after the
+  commit), so there the change holds from that answer on: a revoked token is refused,
+  and the first token made closes a token-less server to requests without one.
 - A revoked token's live streams (WebSocket, SSE) on this instance are ended when its
-  event is read; their clients reconnect, and are refused.
-- If the log's history changed (a restored database), the book forgets everything.
+  event is read; their clients reconnect, and are refused. So are the streams opened
+  without a token once the first token exists.
+- A secret that ``new_secret`` could not have made is refused without a lookup, and a
+  lookup that raced a change of the tokens looks again: a token revoked meanwhile is
+  never served.
+- After the feed missed events (an outage, a new history) it says so (``None``), and
+  the book forgets everything.
 """
 
 import asyncio
@@ -26,7 +32,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from .access import Principal, Scope, secret_hash
+from .access import LOCAL, Principal, Scope, looks_like_secret, secret_hash
 from .events import EventType, StoredEvent
 from .feed import Feed
 from .storage import TokenRecord
@@ -36,6 +42,9 @@ log = logging.getLogger(__name__)
 TOKEN_EVENTS = frozenset({EventType.TOKEN_CREATED.value, EventType.TOKEN_REVOKED.value})
 # How long the book waits to ask again after the database did not answer.
 RETRY_S = 1.0
+# How many times a lookup that raced a change of the tokens looks again before it
+# refuses the secret.
+LOOKUPS = 3
 
 # The reads the core gives the book: whether any token exists; one token by its hash.
 AnyTokens = Callable[[], Awaitable[bool]]
@@ -75,24 +84,52 @@ class TokenBook:
 
     async def find(self, secret: str) -> Principal | None:
         """The principal a secret names, None if it names none."""
+        if not looks_like_secret(secret):
+            return None  # never made by new_secret: no need to ask the database
         digest = secret_hash(secret)
         known = self._known.get(digest)
         if known is not None:
             return known
-        generation = self._generation
-        record = await self._by_hash(digest)
-        if record is None:
-            return None
-        principal = Principal(record.name, Scope(record.scope))
-        if generation == self._generation:
-            self._known[digest] = principal
-            self._any = True  # made elsewhere, its event not read here yet
-        return principal
+        for _ in range(LOOKUPS):
+            generation = self._generation
+            record = await self._by_hash(digest)
+            if record is None:
+                return None
+            if generation == self._generation:  # no change of the tokens meanwhile
+                principal = Principal(record.name, Scope(record.scope))
+                self._known[digest] = principal
+                self._some_exist()  # made elsewhere, its event not read here yet
+                return principal
+            # The tokens changed while it looked (this one may be revoked): look again.
+        return None
+
+    def made(self) -> None:
+        """This instance made a token: tokens exist from now on (no read needed, so the
+        answer that carries the new secret cannot fail after its commit)."""
+        self._drop()
+        self._some_exist()
+
+    def revoked(self) -> None:
+        """This instance revoked a token: refused from now on. Whether any token is left
+        is asked in the background (until then requests without one stay refused)."""
+        self._drop()
+        self._changed.set()
 
     async def forget(self) -> None:
         """Drop every token kept, and ask again whether any exists."""
         self._drop()
-        self._any = await self._any_tokens()
+        if await self._any_tokens():
+            self._some_exist()
+        else:
+            self._any = False
+
+    def _some_exist(self) -> None:
+        """Tokens exist: a server that had none closes to requests without one, and the
+        live streams opened without one (as ``LOCAL``) end: their clients come back, and
+        are refused."""
+        if not self._any:
+            self._any = True
+            self._feed.close_owned_by(LOCAL.name)
 
     def _drop(self) -> None:
         self._known = {}
@@ -111,6 +148,8 @@ class TokenBook:
                 # The live streams it opened end too (before this batch reaches them);
                 # their clients come back, and are refused.
                 self._feed.close_owned_by(json.loads(event.payload)["data"]["name"])
+            elif event.type == EventType.TOKEN_CREATED:
+                self._some_exist()
 
     async def _follow(self) -> None:
         while True:

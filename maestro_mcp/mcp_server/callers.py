@@ -51,10 +51,11 @@ def caller_of(context: Any) -> Caller:
         request_context = context.request_context
     except ValueError:  # no request: called outside of any session
         return Caller(LOCAL)
-    scope = getattr(request_context.request, "scope", None)
-    # Over HTTP, SecurityGuard put the principal in the request's scope (a request
-    # without one never got past it: fail closed); over stdio there is no request.
-    principal: Principal = scope[PRINCIPAL_KEY] if isinstance(scope, dict) else LOCAL
+    request = request_context.request
+    # Over stdio (and in memory) there is no request: the caller can open the database
+    # itself. Over HTTP, SecurityGuard put the principal in the request's scope; a
+    # request without one never got past it, so none is a bug: fail closed (KeyError).
+    principal: Principal = LOCAL if request is None else request.scope[PRINCIPAL_KEY]
     params = getattr(request_context.session, "client_params", None)
     info = getattr(params, "client_info", None)
     return Caller(principal, getattr(info, "name", None))

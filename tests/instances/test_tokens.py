@@ -35,17 +35,18 @@ def test_a_token_made_on_one_instance_works_on_the_other_at_once(pair: Pair) -> 
         made = on_a.post(TOKENS_PATH, json={"name": "lead", "scope": "admin"})
     assert made.status_code == 201
     admin = made.json()["secret"]
-    # B has not necessarily read token:created yet: it looks the secret up.
-    with client(b.base_url, admin) as on_b:
-        assert on_b.get("/api/projects").status_code == 200
-        created = on_b.post("/api/projects", json={"name": "p"})
-    assert created.status_code == 201
-    # B closes to requests without a token once it hears of the first token.
+    # B hears of it from the log (no request has shown it the token yet) and closes to
+    # requests without one.
     with client(b.base_url) as anonymous:
         wait_for(
             lambda: anonymous.get("/api/projects").status_code == 401,
             what="B to need a token",
         )
+    # B looks a secret it has not seen up.
+    with client(b.base_url, admin) as on_b:
+        assert on_b.get("/api/projects").status_code == 200
+        created = on_b.post("/api/projects", json={"name": "p"})
+    assert created.status_code == 201
 
 
 def test_a_token_revoked_on_one_instance_is_refused_by_the_other(pair: Pair) -> None:

@@ -18,6 +18,7 @@ from tests.support.servers import LiveServer, live_server
 # The routes only an admin reaches: (method, path pattern).
 ADMIN_ONLY = {
     ("GET", TOKENS_PATH),
+    ("HEAD", TOKENS_PATH),
     ("POST", TOKENS_PATH),
     ("DELETE", TOKENS_PATH + "/{name}"),
     ("DELETE", "/api/projects/{id}"),
@@ -33,7 +34,7 @@ def routes(settings: Settings) -> list[tuple[str, str]]:
             found.append(("WS", route.path))
         elif isinstance(route, Route):
             methods = route.methods or {"GET", "POST", "DELETE"}  # /mcp takes any
-            found += [(m, route.path) for m in sorted(methods) if m != "HEAD"]
+            found += [(m, route.path) for m in sorted(methods)]
     return found
 
 
@@ -77,7 +78,8 @@ def ask(http: httpx.Client, method: str, path: str, token: str | None) -> int:
         method = "GET"
     if path == MCP_PATH:
         headers["Accept"] = "application/json, text/event-stream"
-    body: dict[str, object] | None = {} if method in ("POST", "PATCH") else None
+    # HEAD too gets a body: a handler must not take it for a write.
+    body: dict[str, object] | None = {} if method in ("POST", "PATCH", "HEAD") else None
     # Streamed: a feed that lets the request in answers for as long as it is read.
     with http.stream(method, concrete(path), json=body, headers=headers) as answer:
         status: int = answer.status_code
@@ -112,7 +114,7 @@ def test_a_read_token_gets_every_read_and_nothing_else(
         status = ask(server.http, method, path, tokens["read"])
         if (method, path) in ADMIN_ONLY:
             assert status == 403, (method, path, status)
-        elif method in ("GET", "WS"):
+        elif method in ("GET", "HEAD", "WS"):
             assert status not in (401, 403), (method, path, status)
         else:
             assert status == 403, (method, path, status)
@@ -130,3 +132,25 @@ def test_a_write_token_gets_all_but_the_admin_routes(
         else:
             assert status not in (401, 403), (method, path, status)
         assert ask(server.http, method, path, tokens["admin"]) not in (401, 403), (method, path)
+
+
+def test_head_reads_and_never_writes(server: LiveServer, tokens: dict[str, str]) -> None:
+    """Starlette answers HEAD on every GET route: with a body and any token, it creates
+    nothing and deletes nothing (a handler once took it for "not GET": a write)."""
+    http = server.http
+    admin = {AUTHORIZATION_HEADER: bearer(tokens["admin"])}
+    project = http.post("/api/projects", json={"name": "p"}, headers=admin).json()
+    task = http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=admin
+    ).json()
+    for token in tokens.values():
+        headers = {AUTHORIZATION_HEADER: bearer(token)}
+        for path in ("/api/projects", "/api/tasks", TOKENS_PATH, f"/api/tasks/{task['id']}"):
+            answer = http.request(
+                "HEAD", path, json={"name": "x", "scope": "admin"}, headers=headers
+            )
+            assert answer.status_code in (200, 403), (path, answer.status_code)
+    assert [p["name"] for p in http.get("/api/projects", headers=admin).json()] == ["p"]
+    assert http.get(f"/api/tasks/{task['id']}", headers=admin).status_code == 200
+    names = [t["name"] for t in http.get(TOKENS_PATH, headers=admin).json()]
+    assert names == ["admin-token", "read-token", "write-token"]

@@ -11,7 +11,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
-from maestro_mcp.core.access import secret_hash
+from maestro_mcp.core.access import new_secret, secret_hash
+from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, CLOSE_GOING_AWAY, TOKENS_PATH, bearer
 from tests.support.feeds import SseClient, WsClient
 from tests.support.servers import LiveServer, live_server
@@ -129,14 +130,13 @@ def test_the_feeds_take_a_read_token_in_the_url_and_rest_refuses_it(server: Live
 
 def test_every_event_names_its_actor_and_never_a_secret(server: LiveServer) -> None:
     http = server.http
-    ws = WsClient(server.ws_url)
-    ws.until_ready()
     project = http.post("/api/projects", json={"name": "p"}).json()
     admin = make(http, "lead", "admin")
     writer = make(http, "ci-bot", "write", by=admin)
     http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}, headers=as_(writer))
     http.delete(f"{TOKENS_PATH}/ci-bot", headers=as_(admin))
-    seen = ws.take(5)
+    ws = WsClient(f"{server.ws_url}?since=0", additional_headers=as_(admin))
+    seen = ws.until_ready()  # the whole log, replayed
     ws.close()
     assert [(m["event"], m["actor"]) for m in seen] == [
         ("project:created", "local"),
@@ -242,9 +242,14 @@ def test_reads_of_the_token_book_follow_the_database(server: LiveServer) -> None
     for _ in range(3):
         assert http.get("/api/projects", headers=as_(admin)).status_code == 200
     assert lookups == []
-    assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
-    assert http.get("/api/projects", headers=as_("mst_unknown")).status_code == 401
-    assert lookups == [secret_hash("mst_unknown")] * 2  # an unknown secret is never kept
+    unknown = new_secret()
+    assert http.get("/api/projects", headers=as_(unknown)).status_code == 401
+    assert http.get("/api/projects", headers=as_(unknown)).status_code == 401
+    assert lookups == [secret_hash(unknown)] * 2  # an unknown secret is never kept
+    # What new_secret could not have made is refused without a look.
+    for malformed in ("mst_short", unknown + "x", "Basic x", "a" * 47):
+        assert http.get("/api/projects", headers=as_(malformed)).status_code == 401
+    assert len(lookups) == 2
 
 
 def test_revoking_a_token_ends_the_live_streams_it_opened(server: LiveServer) -> None:
@@ -273,3 +278,45 @@ def test_revoking_a_token_ends_the_live_streams_it_opened(server: LiveServer) ->
     assert refused.value.response.status_code == 401
     assert other.recv()["event"] == "token:revoked"  # the admin's stream goes on
     other.close()
+
+
+def test_the_first_token_ends_the_streams_opened_without_one(server: LiveServer) -> None:
+    """A client that connected while the server was open reads nothing once it closes:
+    its stream ends, and coming back without a token is refused."""
+    ws = WsClient(server.ws_url)
+    ws.until_ready()
+    sse = SseClient(f"{server.base_url}/api/events")
+    assert sse.recv()["event"] == "sync:ready"
+    admin = make(server.http, "lead", "admin")
+    server.http.post("/api/projects", json={"name": "secret-project"}, headers=as_(admin))
+    assert received_until_closed(ws) == []  # not even the token's own event
+    assert sse.recv()["event"] == "_closed"
+    sse.close()
+    with pytest.raises(InvalidStatus) as refused:
+        WsClient(server.ws_url)
+    assert refused.value.response.status_code == 401
+
+
+def test_a_database_out_of_reach_while_a_token_is_looked_up_is_a_503(
+    server: LiveServer,
+) -> None:
+    admin = make(server.http, "lead", "admin")
+
+    async def away(digest: str) -> Any:
+        raise StoreUnavailable("the database is restarting")
+
+    server.core.tokens._by_hash = away
+    answer = server.http.get("/api/projects", headers=as_(admin))
+    assert answer.status_code == 503
+    assert error_code(answer) == "unavailable"
+    assert answer.headers["Retry-After"]
+
+
+def received_until_closed(ws: WsClient) -> list[str]:
+    """The events a WebSocket receives until the server closes it."""
+    seen: list[str] = []
+    try:
+        while True:
+            seen.append(ws.recv()["event"])
+    except ConnectionClosed:
+        return seen
