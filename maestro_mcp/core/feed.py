@@ -378,6 +378,8 @@ class Feed:
         count = 0
         while True:
             batch = log.read_after(self.head, READ_BATCH, max_bytes=READ_BYTES)
+            if batch and batch[0].seq != self.head + 1:
+                self._fell_behind(batch[0].seq)
             if batch:
                 self.head = batch[-1].seq
                 self._dispatch(batch)
@@ -392,6 +394,22 @@ class Feed:
                 # Only now: if a read fails, the next poll sees the token change again.
                 self._change_token = token
                 return count
+
+    def _fell_behind(self, next_seq: int) -> None:
+        """The events after the feed's head were pruned before it read them (it could not
+        read the log for a while, and another process pruned meanwhile): no subscriber
+        may take the next ones as the next ones. Each stream is ended; its client
+        resumes from its last seq and is told to refetch (``expired``)."""
+        log.warning(
+            "feed: events %d to %d were pruned before this process read them: "
+            "its clients refetch",
+            self.head + 1,
+            next_seq - 1,
+        )
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        self._subscribers.clear()
+        self._show(None)
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
         self._show(batch)

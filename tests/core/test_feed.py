@@ -408,3 +408,29 @@ async def test_a_log_rewound_in_place_under_a_running_feed_gets_a_new_epoch(
         assert not feed.check_history()  # once
     finally:
         await feed.stop()
+
+
+async def test_events_pruned_before_the_feed_read_them_end_every_stream(
+    database: str, feed: Feed
+) -> None:
+    """The feed could not read while another process wrote and pruned past its head: the
+    next events it reads are not the next ones. No subscriber takes them as such: each
+    stream ends (its client resumes from its last seq and is told to refetch), and the
+    watchers hear that events were missed."""
+    subscriber = feed.subscribe()
+    missed: list[object] = []
+    feed.watch(lambda batch: missed.append(batch) if batch is None else None)
+    other = open_store(database)  # another process's store (no commit of it in ours)
+    try:
+        service = Service(other)
+        for n in range(4):
+            service.create_project(ProjectCreate(name=f"p{n}"))
+        with other.write() as rows:  # its pruner, while this feed was away
+            rows.prune_events(3)
+    finally:
+        other.close()
+    assert feed.pump() == 1  # seq 4: seqs 1 to 3 are gone
+    assert subscriber.closed
+    assert not subscriber.pending()
+    assert missed == [None]
+    assert feed.resume_problem(0, feed.head) is ResetReason.EXPIRED
