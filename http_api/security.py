@@ -177,12 +177,19 @@ class SecurityGuard:
 
 
 def _no_token_in_the_url(scope: Scope, query: dict[str, list[str]]) -> None:
-    """?token= is taken only by the live feeds (browsers cannot send them a header)."""
-    if TOKEN_QUERY in query and scope["path"] not in TOKEN_QUERY_PATHS:
+    """?token= is taken only by the live feeds (browsers cannot send them a header), and
+    only spelled plainly: a percent-encoded name (``to%6Ben=``) would pass the logs'
+    masking (maestro_mcp/redaction.py), which reads the URL as it came."""
+    if TOKEN_QUERY not in query:
+        return
+    if scope["path"] not in TOKEN_QUERY_PATHS:
         raise _unauthorized(
             f"send the token in the {AUTHORIZATION_HEADER} header: ?{TOKEN_QUERY}= is "
             f"taken only by {' and '.join(sorted(TOKEN_QUERY_PATHS))}",
         )
+    raw = scope.get("query_string", b"").decode("latin-1")
+    if not any(part.startswith(f"{TOKEN_QUERY}=") for part in raw.split("&")):
+        raise _unauthorized(f"spell the query parameter {TOKEN_QUERY}= plainly")
 
 
 def _needed(scope: Scope) -> AccessScope:

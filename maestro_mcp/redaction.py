@@ -13,11 +13,11 @@ The rules:
   log on stdout, its own and the root's on stderr, any added later). A filter on a
   logger would miss its children's records (logging applies a logger's filters only to
   records logged on that logger), and filters on handlers miss handlers added later.
-- Each string argument is masked where it is, and the arguments keep their shape:
-  uvicorn's access formatter takes them apart (client, method, path, version, status).
-  When the whole message still shows a secret (a header's name and value in two
-  arguments, a secret inside an object), the record carries the masked message instead,
-  without arguments.
+- A record that shows a secret carries its whole message masked instead, without
+  arguments (masking its format alone could eat a ``%s``: the record would then fail to
+  format, and logging's report of that shows the arguments, secret included). Only the
+  access log's records keep their arguments, each masked where it is: its formatter
+  takes them apart (client, method, path, version, status), and its format holds none.
 - A traceback's text and a stack are masked too.
 - Masking never raises: a record it cannot format is left as it is, for logging to
   report as it reports any bad record.
@@ -111,13 +111,14 @@ def redact(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
         if (masked := mask(message)) != message:  # most records show no secret
-            record.msg = _masked(record.msg)
-            if isinstance(record.args, tuple):
-                record.args = tuple(_masked(arg) for arg in record.args)
-            elif isinstance(record.args, dict):
-                record.args = {key: _masked(arg) for key, arg in record.args.items()}
-            message = record.getMessage()
-            if mask(message) != message and record.name not in SHAPED_LOGGERS:
+            if record.name in SHAPED_LOGGERS:
+                # Its format holds no secret (a request line's parts): each argument is
+                # masked where it is, and the formatter takes them apart as before.
+                if isinstance(record.args, tuple):
+                    record.args = tuple(_masked(arg) for arg in record.args)
+            else:
+                # The whole message, masked: masking the format alone could eat a "%s"
+                # and leave the secret to logging's own report of the broken record.
                 record.msg, record.args = masked, ()
         if record.exc_info and not record.exc_text:
             # What a formatter would write for it, masked; formatters use it as given.

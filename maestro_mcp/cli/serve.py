@@ -2,6 +2,7 @@
 
 import ipaddress
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -34,7 +35,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# The characters a server token may hold: what an Authorization header carries plainly,
+# and what the logs' masking recognises whole (no space, quote or backslash).
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9._~+/=:@!$%^&*()\[\]{}|<>?,;#-]+")
+
+
 def read_token(token: str | None, token_file: Path | None) -> str | None:
+    secret = _given_token(token, token_file)
+    if secret is not None and not _TOKEN_TEXT.fullmatch(secret):
+        raise click.UsageError(
+            "the token may not hold spaces, quotes or backslashes (make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return secret
+
+
+def _given_token(token: str | None, token_file: Path | None) -> str | None:
     if token:
         return token.strip()
     if token_file is None:

@@ -401,8 +401,7 @@ class Feed:
         may take the next ones as the next ones. Each stream is ended; its client
         resumes from its last seq and is told to refetch (``expired``)."""
         log.warning(
-            "feed: events %d to %d were pruned before this process read them: "
-            "its clients refetch",
+            "feed: events %d to %d were pruned before this process read them: its clients refetch",
             self.head + 1,
             next_seq - 1,
         )

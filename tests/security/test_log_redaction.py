@@ -10,6 +10,7 @@ the libraries' log lines, and on records of loggers and handlers made after it w
 installed.
 """
 
+import contextlib
 import io
 import json
 import logging
@@ -178,6 +179,21 @@ def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     parent.setLevel(logging.DEBUG)
     yield logger, stream
     parent.removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["GET /ws?token=%s HTTP/1.1", "connecting with token=%s", "%s: Bearer %s"]
+)
+def test_a_secret_given_as_an_argument_is_masked_and_the_record_still_formats(
+    captured: tuple[logging.Logger, io.StringIO], fmt: str
+) -> None:
+    logger, stream = captured
+    args = ("SECRET123",) if fmt.count("%s") == 1 else ("authorization", "SECRET123")
+    with contextlib.redirect_stderr(io.StringIO()) as errors:
+        logger.warning(fmt, *args)
+    assert "SECRET123" not in stream.getvalue()
+    assert "***" in stream.getvalue()
+    assert errors.getvalue() == ""  # no "--- Logging error ---" report with the arguments
 
 
 def test_records_of_any_logger_are_masked(captured: tuple[logging.Logger, io.StringIO]) -> None:

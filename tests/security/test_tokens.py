@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import click
 import httpx2 as httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
+from maestro_mcp.cli.serve import read_token
 from maestro_mcp.core.access import new_secret, secret_hash
 from maestro_mcp.core.storage import StoreUnavailable
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, CLOSE_GOING_AWAY, TOKENS_PATH, bearer
@@ -320,3 +322,17 @@ def received_until_closed(ws: WsClient) -> list[str]:
             seen.append(ws.recv()["event"])
     except ConnectionClosed:
         return seen
+
+
+def test_the_feeds_take_the_token_parameter_only_spelled_plainly(server: LiveServer) -> None:
+    """``to%6Ben=`` would reach the feed decoded, past the logs' masking: refused."""
+    admin = make(server.http, "lead", "admin")
+    answer = server.http.get(f"/api/events?to%6Ben={admin}")
+    assert answer.status_code == 401
+    assert "plainly" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("token", ["two words", 'a"quote', "back\\slash", "it's"])
+def test_a_server_token_the_logs_could_not_mask_whole_is_refused(token: str) -> None:
+    with pytest.raises(click.UsageError, match="spaces, quotes or backslashes"):
+        read_token(token, None)
