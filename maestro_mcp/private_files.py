@@ -11,12 +11,16 @@ The rules:
   mode.
 - Found looser, tightened: Maestro owns these files, so one that other users may read or
   write (an older Maestro made it, a copy or an archive did) loses its group and other
-  bits, and a warning names it with its old and new mode. One this user cannot change
-  (another user owns it) is a warning, and used as it is.
+  bits, and a warning names it with its old and new mode.
+- Never used: one another user owns (they could read or change everything in it), and
+  a symbolic link where a file is expected (its target could be anything: a chmod would
+  follow it). Both are refused (``NotOurs``), with the reason.
 - A directory is Maestro's when it made it, or when it was named as the data directory
-  (``--data-dir``, ``MAESTRO_DATA_DIR``, or the per-user default). The directory of
-  ``--db ./maestro.db`` is the user's (a project, ``/tmp``): it is left as it is, and the
-  database files in it are private all the same.
+  (``--data-dir``, ``MAESTRO_DATA_DIR``, or the per-user default) and holds only
+  Maestro's files. A shared directory (world-writable or sticky: ``/tmp``) cannot be the
+  data directory; one that holds other files (``--data-dir ~``) is left as it is, with
+  a warning. The directory of ``--db ./maestro.db`` is the user's (a project, ``/tmp``):
+  it is left as it is. The database files are private wherever they are.
 - A secret is written through ``PrivateFile``: under a temporary name in the same
   directory, then renamed over the path once complete, so a reader never sees half a
   file and a failed write leaves none.
@@ -48,12 +52,31 @@ def is_private(path: Path) -> bool:
     return not MODES_APPLY or not path.stat().st_mode & SHARED_BITS
 
 
+class NotOurs(PermissionError):
+    """A file or directory Maestro was to keep private that it must not use: a symbolic
+    link (its target could be anything), or one another user owns (who could read, or
+    change, everything in it)."""
+
+
+def _check_ours(path: Path, found: os.stat_result) -> None:
+    if stat.S_ISLNK(found.st_mode):
+        raise NotOurs(f"{path} is a symbolic link: Maestro keeps its files only as files")
+    if found.st_uid != os.geteuid():
+        raise NotOurs(
+            f"{path} belongs to another user (uid {found.st_uid}), who could read or "
+            "change it: Maestro will not use it"
+        )
+
+
 def tighten(path: Path) -> None:
     """Take the group and other bits off ``path``'s mode, with a warning saying so; a
-    path that is private already is left alone."""
+    path that is private already is left alone. ``NotOurs`` for a symbolic link, or a
+    path another user owns; nothing (``FileNotFoundError``) if there is none."""
     if not MODES_APPLY:
         return
-    mode = stat.S_IMODE(path.stat().st_mode)
+    found = path.lstat()
+    _check_ours(path, found)
+    mode = stat.S_IMODE(found.st_mode)
     if not mode & SHARED_BITS:
         return
     private = mode & ~SHARED_BITS
@@ -87,7 +110,39 @@ def private_directory(path: Path, *, ours: bool) -> None:
         with contextlib.suppress(FileExistsError):
             os.mkdir(directory, PRIVATE_DIR_MODE)
     if not missing and ours:
-        tighten(path)
+        _keep_data_directory(path)
+
+
+# What the data directory holds when it holds only Maestro's files.
+_OURS_PREFIX = "maestro.db"
+
+
+def _keep_data_directory(path: Path) -> None:
+    """The data directory was there already: tighten it if it holds only Maestro's files.
+    A shared one (world-writable or sticky: ``/tmp``) cannot be one; one holding other
+    files (``--data-dir ~``) is the user's to keep: a warning, and the database files in
+    it are private all the same."""
+    if not MODES_APPLY:
+        return
+    found = path.lstat()
+    mode = stat.S_IMODE(found.st_mode)
+    if mode & (stat.S_ISVTX | stat.S_IWOTH):
+        raise NotOurs(
+            f"{path} is a shared directory (mode {mode:04o}): name a directory of "
+            "Maestro's own as the data directory (--data-dir)"
+        )
+    _check_ours(path, found)
+    others = [p.name for p in path.iterdir() if not p.name.startswith(_OURS_PREFIX)]
+    if others and mode & SHARED_BITS:
+        log.warning(
+            "%s has mode %04o and holds more than Maestro's files (%s…): left as it is; "
+            "the database files in it are private all the same",
+            path,
+            mode,
+            others[0],
+        )
+        return
+    tighten(path)
 
 
 def private_file(path: Path) -> None:

@@ -56,5 +56,5 @@ def mcp_command(
         data_dir=data_directory(database, data_dir),
         default_project=project,
     )
-    check_database(settings.database, settings.durability)
+    check_database(settings.database, settings.durability, settings.data_dir)
     anyio.run(serve_stdio, settings)

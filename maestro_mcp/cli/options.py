@@ -174,13 +174,19 @@ def location_options(command: F) -> F:
     return command
 
 
-def check_database(location: str | Path, durability: Durability) -> None:
+def check_database(
+    location: str | Path, durability: Durability, data_dir: Path | None = None
+) -> None:
     """Open and migrate the database before anything listens or reads stdin: one that
-    cannot be used (unreachable, too new, no driver, a file that cannot be opened) is one
-    line on stderr, password masked, and exit status 1 — never a traceback."""
+    cannot be used (unreachable, too new, no driver, a file that cannot be opened, a data
+    directory Maestro may not keep: maestro_mcp/private_files.py) is one line on stderr,
+    password masked, and exit status 1 — never a traceback."""
     from maestro_mcp.core.storage.location import open_store
+    from maestro_mcp.private_files import private_directory
 
     with database_errors(location):
+        if data_dir is not None:
+            private_directory(data_dir, ours=True)
         store = open_store(location, durability=durability)
         try:
             store.migrate()

@@ -256,7 +256,7 @@ def serve(
     if log_level == "info":
         # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
         logging.getLogger("mcp").setLevel(logging.WARNING)
-    check_database(settings.database, settings.durability)
+    check_database(settings.database, settings.durability, settings.data_dir)
     core = Core(settings)
     app = create_app(core)
     config = server_config(

@@ -224,3 +224,65 @@ def test_import_makes_its_data_directory_private(tmp_path: Path, found: str) -> 
     maestro("import", "--data-dir", str(data_dir), str(export))
     assert mode(data_dir) == 0o700
     assert mode(data_dir / DB_FILENAME) == 0o600
+
+
+def test_a_shared_directory_is_never_the_data_directory(tmp_path: Path) -> None:
+    """/tmp as the data directory would be made 1700 (as root: the machine's /tmp):
+    refused, with the reason, and left as it is."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    result = subprocess.run(
+        maestro_command("serve", "--port", "0", "--data-dir", str(shared)),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert result.returncode == 1
+    assert "is a shared directory (mode 1777)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
+@pytest.mark.anyio
+async def test_a_data_directory_holding_other_files_is_left_as_it_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o755)
+    (home / "notes.txt").write_text("the user's")
+    with caplog.at_level(logging.WARNING):
+        async with Core(Settings(database=home / DB_FILENAME, data_dir=home)):
+            pass
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755
+    assert "holds more than Maestro's files (notes.txt…): left as it is" in caplog.text
+    assert stat.S_IMODE((home / DB_FILENAME).stat().st_mode) == 0o600
+
+
+def test_a_symbolic_link_beside_the_database_is_refused_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("not maestro's")
+    target.chmod(0o644)
+    database = tmp_path / "maestro.db"
+    with closing(open_store(database)) as store:
+        store.migrate()
+    Path(f"{database}-wal").unlink(missing_ok=True)
+    Path(f"{database}-wal").symlink_to(target)
+    with pytest.raises(private_files.NotOurs, match="is a symbolic link"):
+        open_store(database).migrate()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_database_another_user_owns_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its owner could read every prompt, or add a token: Maestro will not use it."""
+    database = tmp_path / "maestro.db"
+    with closing(open_store(database)) as store:
+        store.migrate()
+    monkeypatch.setattr(os, "geteuid", lambda: database.stat().st_uid + 1)
+    with pytest.raises(private_files.NotOurs, match="belongs to another user"):
+        open_store(database).migrate()
