@@ -94,31 +94,33 @@ def etag(version: int) -> str:
 
 
 # An entity-tag (RFC 9110, 8.8.3): W/ for a weak one, then a quoted opaque value.
-ENTITY_TAG = r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*'
+ENTITY_TAG = r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*'
 _ENTITY_TAG = re.compile(ENTITY_TAG)
 # The version an If-Match none of whose entity-tags is ours asks for: no entity has it
 # (versions start at 1), so the precondition fails (412), as RFC 9110 says it must.
 NO_VERSION = 0
 
 
-def _entity_tags(value: str) -> list[str] | None:
-    """The opaque values of a comma-separated list of entity-tags; None if it is not one."""
-    tags: list[str] = []
+def _entity_tags(value: str) -> list[tuple[bool, str]] | None:
+    """Each entity-tag of a comma-separated list as (weak, opaque value); None if the
+    value is not such a list."""
+    tags: list[tuple[bool, str]] = []
     for part in value.split(","):
         match = _ENTITY_TAG.fullmatch(part)
         if match is None:
             return None
-        tags.append(match.group(1))
+        tags.append((match.group(1) is not None, match.group(2)))
     return tags
 
 
 def if_match_version(value: str | None) -> int | None:
     """The version an ``If-Match`` value asks for, None if it asks for none.
 
-    Accepts our ETag (``"3"``), a weak one (``W/"3"``), a bare number (``3``) and a list
-    of entity-tags naming at most one of our versions; ``*`` or no header means any
-    version. Entity-tags that are not ours (``"some-etag"``) ask for ``NO_VERSION``: the
-    precondition fails. Anything that is not an entity-tag, and a list naming several
+    Accepts our ETag (``"3"``), a bare number (``3``) and a list of entity-tags naming at
+    most one of our versions; ``*`` or no header means any version. Entity-tags that are
+    not ours (``"some-etag"``) ask for ``NO_VERSION``: the precondition fails. So does a
+    weak one (``W/"3"``): If-Match compares strongly (RFC 9110, 13.1.1), and a weak tag
+    never matches. Anything that is not an entity-tag, and a list naming several
     versions, raise ValueError.
     """
     if value is None or value.strip() == "*":
@@ -129,7 +131,7 @@ def if_match_version(value: str | None) -> int | None:
     tags = _entity_tags(text)
     if tags is None:
         raise ValueError(f'If-Match must be an ETag such as "3", got {value!r}')
-    ours = {int(tag) for tag in tags if SMALL_INT.fullmatch(tag)}
+    ours = {int(tag) for weak, tag in tags if not weak and SMALL_INT.fullmatch(tag)}
     if len(ours) > 1:
         raise ValueError(f"If-Match may name one version of the entity, got {value!r}")
     return ours.pop() if ours else NO_VERSION
@@ -144,7 +146,7 @@ def if_none_match(value: str | None, version: int) -> bool:
     if value.strip() == "*":
         return True
     tags = _entity_tags(value)
-    return tags is not None and str(version) in tags
+    return tags is not None and any(tag == str(version) for _, tag in tags)
 
 
 def is_true(value: str | None) -> bool:

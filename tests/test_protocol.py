@@ -47,16 +47,15 @@ def test_an_etag_is_the_quoted_version_and_parses_back() -> None:
 
 @pytest.mark.parametrize(
     ("value", "version"),
-    [('"3"', 3), ('W/"3"', 3), ("3", 3), (' "12" ', 12), ("*", None), (None, None)],
+    [('"3"', 3), ("3", 3), (' "12" ', 12), ("*", None), (None, None)],
 )
-def test_if_match_takes_our_etag_a_weak_one_or_a_number(
-    value: str | None, version: int | None
-) -> None:
+def test_if_match_takes_our_etag_or_a_number(value: str | None, version: int | None) -> None:
     assert protocol.if_match_version(value) == version
 
 
 @pytest.mark.parametrize(
-    "value", ['"some-etag"', '"\u00b2"', '"-1"', '"' + "9" * 19 + '"', 'W/"x", "y"', '"0"']
+    "value",
+    ['"some-etag"', '"\u00b2"', '"-1"', '"' + "9" * 19 + '"', 'W/"x", "y"', '"0"', 'W/"3"'],
 )
 def test_if_match_with_entity_tags_none_of_ours_asks_for_no_version(value: str) -> None:
     """RFC 9110: well-formed, but no current entity has it: the precondition fails."""
@@ -64,7 +63,9 @@ def test_if_match_with_entity_tags_none_of_ours_asks_for_no_version(value: str) 
 
 
 def test_if_match_takes_our_one_version_out_of_a_list() -> None:
-    assert protocol.if_match_version('"some-etag", W/"4"') == 4
+    assert protocol.if_match_version('"some-etag", "4"') == 4
+    # A weak tag of ours never matches (strong comparison): it names no version.
+    assert protocol.if_match_version('W/"3", "4"') == 4
 
 
 @pytest.mark.parametrize("value", ["yesterday", "", '"3', "3, 4", '"3", "4"'])

@@ -468,6 +468,9 @@ def test_if_match_with_an_etag_not_ours_is_a_failed_precondition(
     assert foreign.status_code == 412
     assert error_code(foreign) == "version_conflict"
     assert foreign.json()["error"]["details"]["current"]["version"] == 1
+    # If-Match compares strongly: a weak tag, even of the current version, never matches.
+    weak = client.patch(path, json={"title": "x"}, headers={"If-Match": 'W/"1"'})
+    assert weak.status_code == 412
     malformed = client.patch(path, json={"title": "x"}, headers={"If-Match": "some-etag"})
     assert malformed.status_code == 400
     assert client.get(path).json()["title"] == task["title"]
