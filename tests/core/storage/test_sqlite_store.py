@@ -1,4 +1,5 @@
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from unittest.mock import patch
 
@@ -168,3 +169,20 @@ def test_a_read_joins_only_transactions_the_store_opened(db: SqliteStore) -> Non
     db.conn.execute("ROLLBACK")
     with db.read() as rows:
         assert rows.head() == 1
+
+
+def test_a_newer_schema_is_refused_before_anything_rewrites_the_file(tmp_path: Path) -> None:
+    """The one-time switch to incremental vacuum comes after the schema check: a file a
+    newer Maestro made is refused as it was found, never rewritten first."""
+    path = tmp_path / "newer.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+        conn.commit()
+        (mode_before,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+    store = SqliteStore(path)
+    with pytest.raises(SchemaTooNew):
+        store.migrate()
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA auto_vacuum").fetchone() == (mode_before,)

@@ -99,6 +99,9 @@ class SqliteStore:
         if pages == 0:
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
+        # A checkpoint truncates the WAL back to this size: after a big pruning pass the
+        # space its pages took goes back to the file system, not only the database's.
+        conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         # WAL + synchronous=NORMAL: a commit survives the process being killed; the last
         # commits may be lost on power failure. FULL also fsyncs the WAL on every commit.
         conn.execute(f"PRAGMA synchronous={self.durability.value.upper()}")
@@ -311,16 +314,26 @@ class SqliteStore:
         if free == 0 or free < pages * RECLAIM_SHARE:
             return 0
         (page_size,) = conn.execute("PRAGMA page_size").fetchone()
-        with self._write_lock:
-            try:
-                # One sqlite3_exec: the pragma frees a page per step, and only a script
-                # steps it to the end (execute() stops after the first).
-                conn.executescript(f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({free}); COMMIT;")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        (left,) = conn.execute("PRAGMA freelist_count").fetchone()
+        left = free
+        while left > 0:
+            # In steps of RECLAIM_STEP pages, each its own short transaction: the writes
+            # that come meanwhile take the lock between two steps instead of waiting for
+            # all of it.
+            with self._write_lock:
+                try:
+                    # One sqlite3_exec: the pragma frees a page per step, and only a
+                    # script steps it to the end (execute() stops after the first).
+                    conn.executescript(
+                        f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({RECLAIM_STEP}); COMMIT;"
+                    )
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            (now_free,) = conn.execute("PRAGMA freelist_count").fetchone()
+            if now_free >= left:  # nothing more to give back (another writer's pages)
+                break
+            left = now_free
         freed = (free - left) * page_size
         log.info("gave %d bytes of free pages back to the file system", freed)
         return int(freed)
@@ -335,9 +348,9 @@ class SqliteStore:
 
     def migrate(self) -> int:
         """Bring the schema up to date; returns the schema version. A file made before
-        Maestro set ``auto_vacuum`` is switched to it first, once (a VACUUM: it rewrites
-        the file, so it takes a while on a big one and needs its size free on disk)."""
-        self._switch_to_incremental_vacuum()
+        Maestro set ``auto_vacuum`` is then switched to it, once (a VACUUM: it rewrites
+        the file, so it takes a while on a big one and needs its size free on disk); if
+        that fails, the database is used as it is, and the next start tries again."""
         with self.write() as rows:
             conn = rows.conn
             (current,) = conn.execute("PRAGMA user_version").fetchone()
@@ -350,6 +363,7 @@ class SqliteStore:
                 for statement in _statements(MIGRATIONS[number]):
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._switch_to_incremental_vacuum()
         return SCHEMA_VERSION
 
     def _switch_to_incremental_vacuum(self) -> None:
@@ -363,11 +377,26 @@ class SqliteStore:
             self.path,
         )
         with self._write_lock:
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            conn.execute("VACUUM")
+            try:
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                conn.execute("VACUUM")
+            except sqlite3.Error as exc:
+                # Not enough disk for the copy, or another process busy on the file: the
+                # log's space is then reused rather than given back, until a start that
+                # can switch.
+                log.warning(
+                    "%s: could not switch to incremental vacuum (%s); using it as it is, "
+                    "the next start tries again",
+                    self.path,
+                    exc,
+                )
 
 
 _INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
+# Pages one step of reclaim() frees (4 KiB each: 4 MiB a step).
+RECLAIM_STEP = 1024
+# The WAL's size a checkpoint leaves at most (journal_size_limit).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def _statements(script: str) -> list[str]:
