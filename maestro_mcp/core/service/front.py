@@ -98,7 +98,7 @@ class Service:
     ) -> Result[Project]:
         """Delete a project with its tasks and sessions (one ``project:deleted`` event)."""
         body = partial(projects.delete, project_id=project_id, expected_version=expected_version)
-        return self._tx.write("project.delete", body, result_type=Project)
+        return self._tx.write("project.delete", body, result_type=Project, bounded=False)
 
     def get_project(self, project_id: str) -> Result[Project]:
         return self._tx.read(partial(require_project, project_id=project_id))
@@ -185,7 +185,7 @@ class Service:
     def delete_task(self, task_id: str, *, expected_version: int | None = None) -> Result[Task]:
         """Delete a task and its sub-tasks (see tasks.delete for the events)."""
         body = partial(tasks.delete, task_id=task_id, expected_version=expected_version)
-        return self._tx.write("task.delete", body, result_type=Task)
+        return self._tx.write("task.delete", body, result_type=Task, bounded=False)
 
     def get_task(self, task_id: str) -> Result[Task]:
         return self._tx.read(partial(require_task, task_id=task_id))
@@ -256,7 +256,7 @@ class Service:
         self, session_id: str, *, expected_version: int | None = None
     ) -> Result[Session]:
         body = partial(sessions.delete, session_id=session_id, expected_version=expected_version)
-        return self._tx.write("session.delete", body, result_type=Session)
+        return self._tx.write("session.delete", body, result_type=Session, bounded=False)
 
     def add_task_to_session(
         self, session_id: str, task_id: str, *, idempotency_key: str | None = None

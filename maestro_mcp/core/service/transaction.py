@@ -114,8 +114,10 @@ class Transactions:
         """Run ``body`` in one transaction. With ``idempotency_key``, a retry of the same
         ``operation`` and ``request`` returns the first result and changes nothing.
         A write whose events would add more than ``max_log_bytes`` to the log is refused
-        (``TooLarge``) and nothing of it is kept, unless it is not ``bounded`` (the
-        server's own chores, which no client can split)."""
+        (``TooLarge``) and nothing of it is kept, unless it is not ``bounded``: the
+        server's own chores, which no client can split, and deletions, whose events
+        are bounded by what exists (each row of it made by a bounded write), which a
+        client could not split either."""
         fingerprint = _fingerprint(operation, request) if idempotency_key else ""
         if idempotency_key:
             _check_key(idempotency_key)
