@@ -52,6 +52,23 @@ FINDINGS: dict[str, tuple[str, ...]] = {
     "the data directory and database files were readable by other users": (
         "tests/security/test_file_modes.py",
     ),
+    "the event log was bounded by count only, and its space never given back": (
+        "tests/security/test_the_event_log_is_bounded.py::test_pruning_by_bytes_keeps_the_newest_within_the_bound",
+        "tests/security/test_the_event_log_is_bounded.py::test_pruning_by_age_keeps_what_is_younger",
+        "tests/security/test_the_event_log_is_bounded.py::test_sqlite_gives_the_space_of_a_pruned_log_back",
+    ),
+    "one write could add any amount to the log": (
+        "tests/security/test_one_write_adds_a_bounded_amount_to_the_log.py::test_a_rest_write_over_the_bound_is_413_and_nothing_is_committed",
+    ),
+    "no connection limit, and a client trickling its headers held its connection forever": (
+        "tests/security/test_connection_limits.py::test_a_thousand_idle_connections_leave_others_served_promptly",
+        "tests/security/test_connection_limits.py::test_past_the_cap_a_new_connection_gets_503_and_the_served_ones_go_on",
+        "tests/security/test_slow_clients.py::test_a_client_trickling_its_head_gets_408_at_the_head_timeout",
+    ),
+    "feed clients that never read could grow the server's memory": (
+        "tests/security/test_slow_clients.py::test_live_clients_that_never_read_are_cut_off_and_memory_stays_bounded",
+        "tests/security/test_slow_clients.py::test_a_websocket_client_pinging_but_never_reading_is_dropped",
+    ),
     "?token= was accepted on REST, where a header is possible": (
         "tests/security/test_tokens.py::test_the_feeds_take_a_read_token_in_the_url_and_rest_refuses_it",
     ),
