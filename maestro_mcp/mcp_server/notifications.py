@@ -22,7 +22,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, ServerEvent
-from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    EmptyResult,
+    SubscribeRequestParams,
+    UnsubscribeRequestParams,
+)
 
 from maestro_mcp.compat import connection_of
 from maestro_mcp.core.events import EventType, StoredEvent
@@ -79,31 +85,61 @@ class ListenedBus(InMemorySubscriptionBus):
         return counted_unsubscribe
 
 
+# The most resources one connection may subscribe to, and the longest URI it may name:
+# what a client subscribes to is kept for as long as it is connected.
+SUBSCRIPTIONS_PER_CONNECTION = 1000
+SUBSCRIBED_URI_MAX = 512
+# Every URI Maestro notifies starts so (resources.py).
+_OURS = "maestro://"
+
+
 class LegacySubscriptions:
     """Who called ``resources/subscribe`` for what. Connections are held weakly: one
-    that goes away without unsubscribing is simply forgotten."""
+    that goes away without unsubscribing is simply forgotten. What one connection may
+    hold is bounded: only Maestro's URIs, at most ``SUBSCRIPTIONS_PER_CONNECTION``."""
 
     def __init__(self, limits: OutboxLimits) -> None:
         self._by_uri: dict[str, weakref.WeakSet[Connection]] = {}
+        self._of: weakref.WeakKeyDictionary[Connection, set[str]] = weakref.WeakKeyDictionary()
         self.outboxes = Outboxes(limits)
 
     async def subscribe(
         self, ctx: ServerRequestContext[object, object], params: SubscribeRequestParams
     ) -> EmptyResult:
-        self._by_uri.setdefault(str(params.uri), weakref.WeakSet()).add(connection_of(ctx.session))
+        uri = str(params.uri)
+        if not uri.startswith(_OURS) or len(uri) > SUBSCRIBED_URI_MAX:
+            raise MCPError(INVALID_PARAMS, f"there is no resource {uri[:80]!r} to subscribe to")
+        connection = connection_of(ctx.session)
+        mine = self._of.setdefault(connection, set())
+        if uri not in mine and len(mine) >= SUBSCRIPTIONS_PER_CONNECTION:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"a connection subscribes to at most {SUBSCRIPTIONS_PER_CONNECTION} "
+                "resources: unsubscribe from some first",
+            )
+        mine.add(uri)
+        self._by_uri.setdefault(uri, weakref.WeakSet()).add(connection)
         return EmptyResult()
 
     async def unsubscribe(
         self, ctx: ServerRequestContext[object, object], params: UnsubscribeRequestParams
     ) -> EmptyResult:
-        connections = self._by_uri.get(str(params.uri))
+        uri = str(params.uri)
+        connection = connection_of(ctx.session)
+        self._of.get(connection, set()).discard(uri)
+        connections = self._by_uri.get(uri)
         if connections is not None:
-            connections.discard(connection_of(ctx.session))
+            connections.discard(connection)
+            if not connections:
+                del self._by_uri[uri]
         return EmptyResult()
 
     def __bool__(self) -> bool:
-        """Whether any connection is subscribed to anything."""
-        return any(self._by_uri.values())
+        """Whether any connection is subscribed to anything (URIs whose connections all
+        went away are forgotten on the way)."""
+        for uri in [u for u, connections in self._by_uri.items() if not connections]:
+            del self._by_uri[uri]
+        return bool(self._by_uri)
 
     def notify(self, uris: Iterable[str]) -> None:
         """Queue each subscriber's URIs among ``uris`` in its outbox, without waiting."""

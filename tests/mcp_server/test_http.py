@@ -8,9 +8,10 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.session import IncomingMessage
-from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import ResourceUpdatedNotification
 
+from maestro_mcp.mcp_server import notifications
 from tests.support.feeds import SseClient, WsClient
 from tests.support.mcp import call
 from tests.support.servers import LiveServer
@@ -106,3 +107,23 @@ async def test_mcp_endpoint_answers_without_redirect_and_checks_origin(
         "/mcp", json={}, headers={**headers, "Host": "attacker.example:3000"}
     )
     assert rebound.status_code == 421
+
+
+async def test_what_a_legacy_client_may_subscribe_to_is_bounded(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only Maestro's URIs, and at most so many per connection: what a client subscribes
+    to is kept for as long as it is connected."""
+    monkeypatch.setattr(notifications, "SUBSCRIPTIONS_PER_CONNECTION", 3)
+    async with Client(mcp_url(server), mode="legacy") as client:
+        with pytest.warns(MCPDeprecationWarning), pytest.raises(MCPError, match="no resource"):
+            await client.subscribe_resource("file:///etc/passwd")
+        for n in range(3):
+            with pytest.warns(MCPDeprecationWarning):
+                await client.subscribe_resource(f"maestro://tasks/task_{n}")
+        with pytest.warns(MCPDeprecationWarning), pytest.raises(MCPError, match="at most 3"):
+            await client.subscribe_resource("maestro://tasks/task_3")
+        with pytest.warns(MCPDeprecationWarning):
+            await client.unsubscribe_resource("maestro://tasks/task_0")
+        with pytest.warns(MCPDeprecationWarning):
+            await client.subscribe_resource("maestro://tasks/task_3")  # room again
