@@ -30,7 +30,7 @@ from tests.support.core import write_elsewhere
 from tests.support.mcp import MCP_ACCEPT
 from tests.support.servers import stdio_server
 
-from . import bigdb, ceiling, load, postgres, proc, reference
+from . import bigdb, ceiling, depth, load, postgres, proc, reference
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 MARKERS = {
@@ -221,6 +221,22 @@ async def big_database(size: Size, workdir: Path, rows: list[Row]) -> None:
     project = await asyncio.to_thread(bigdb.build, path, size.projects, 1000)
     # The start is what is measured: not waiting for the MCP server to answer.
     await measure_start(proc.start_server(path, steady=False), project, size, rows)
+
+
+def deep_chains(size: Size, workdir: Path, rows: list[Row]) -> None:
+    """Walks over parent links and dependencies at depth 5,000 against 625 (bench/depth.py)."""
+    chain = depth.DEPTH if size is FULL else 80
+    times = depth.measure(workdir / "deep.db", depth=chain)
+    for walk, (shallow, deep) in times.items():
+        rows.append(
+            Row(
+                f"{walk}, {chain:,} deep (vs {chain // 8:,})",
+                fmt(deep * 1000, " ms"),
+                "linear: ≤ 24 x (8 x is linear)",
+                fmt(shallow * 1000, " ms"),
+                f"{deep / shallow:.1f} x" if shallow else "n/a",
+            )
+        )
 
 
 async def measure_start(
@@ -417,6 +433,7 @@ async def main(size: Size) -> str:
         refs = await references(size, workdir)
         await maestro_phases(size, workdir, rows, refs)
         await big_database(size, workdir, rows)
+        deep_chains(size, workdir, rows)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return f"Measured {stamp} on {machine}; {size.writes} writes per phase.\n\n" + table(rows)

@@ -36,9 +36,9 @@ from tests.support.sockets import (
 )
 from tests.support.waiting import WAIT, wait_for
 
-# Answered promptly: what a client waits at most for an answer while the server holds
-# many other connections (an answer takes a few milliseconds on an idle machine).
-PROMPTLY = 2.0
+# How late past a timeout a test waits for its effect (a deadline, not a measurement:
+# how quickly clients are answered is the benchmark's to measure, never a test's).
+LATE = WAIT
 
 
 @pytest.fixture
@@ -57,22 +57,18 @@ def sockets(base_url: str, count: int) -> Iterator[list[socket.socket]]:
         yield opened
 
 
-def served_promptly(server: LiveServer) -> None:
-    """A client gets answers to reads and writes, and a live feed, each promptly."""
+def still_served(server: LiveServer) -> None:
+    """A client gets answers to reads and writes, and a live feed."""
     with server.client() as http:
         for _ in range(10):
-            began = time.monotonic()
             assert http.get("/health").status_code == 200
-            assert time.monotonic() - began < PROMPTLY
-        began = time.monotonic()
         assert http.post("/api/projects", json={"name": "still served"}).status_code == 201
-        assert time.monotonic() - began < PROMPTLY
     ws = WsClient(server.ws_url)
     ws.until_ready()
     ws.close()
 
 
-def test_a_thousand_idle_connections_leave_others_served_promptly(settings: Settings) -> None:
+def test_a_thousand_idle_connections_leave_others_served(settings: Settings) -> None:
     # The default cap leaves room for thousands of live clients: a thousand connections
     # that say nothing (a thousand idle browsers, or an attacker's) change nothing for
     # the next client, and none of them is refused or dropped before its head is late
@@ -81,7 +77,7 @@ def test_a_thousand_idle_connections_leave_others_served_promptly(settings: Sett
     assert patient.max_connections == Settings(database="").max_connections  # the default
     with live_server(patient) as server, sockets(server.base_url, 1000) as idle:
         wait_for(lambda: server.connections.admitted >= 1000, what="1,000 connections")
-        served_promptly(server)
+        still_served(server)
         assert not any(is_closed(sock) for sock in idle)
         answer = exchange(idle[0], head("GET", "/health", server.base_url))
         assert answer.status == 200
@@ -95,7 +91,7 @@ def test_a_connection_that_sends_nothing_is_closed_at_the_head_timeout(
         began = time.monotonic()
         wait_for(
             lambda: all(is_closed(sock) for sock in idle),
-            timeout=quick.head_timeout + PROMPTLY,
+            timeout=quick.head_timeout + LATE,
             what="idle connections closed",
         )
         assert time.monotonic() - began >= quick.head_timeout * 0.9
@@ -116,7 +112,7 @@ def test_an_idle_connection_between_requests_is_closed_at_the_keep_alive_timeout
         assert not is_closed(sock)
         wait_for(
             lambda: is_closed(sock),
-            timeout=quick.keep_alive_timeout + PROMPTLY,
+            timeout=quick.keep_alive_timeout + LATE,
             what="the idle connection closed",
         )
         assert time.monotonic() - answered >= quick.keep_alive_timeout * 0.9
@@ -251,12 +247,10 @@ def test_the_serve_flags_and_variables_set_the_limits(tmp_path: Path) -> None:
             with connect(server.base_url) as past:
                 past.sendall(head("GET", "/health", server.base_url))
                 assert parse_answer(read_to_end(past)).status == 503
-            began = time.monotonic()
             assert exchange(answered, head("GET", "/health", server.base_url)).status == 200
             reader.sendall(head("GET", "/api/tasks", server.base_url))
             for sock in (idle, answered, reader):
-                wait_for(partial(is_closed, sock), timeout=0.5 + PROMPTLY, what="closed")
-            assert time.monotonic() - began < 0.5 + PROMPTLY
+                wait_for(partial(is_closed, sock), timeout=0.5 + LATE, what="closed")
             assert read_to_end(idle) == b""  # the head timeout
             assert read_to_end(answered) == b""  # the keep-alive timeout
             assert len(read_to_end(reader)) < 4 * 200_000  # the send timeout
