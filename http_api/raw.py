@@ -49,7 +49,9 @@ def drop(transport: asyncio.WriteTransport) -> None:
     nothing, for minutes, with a FIN that never leaves behind it."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        with contextlib.suppress(OSError):  # already gone: abort() is all that is left
+        # Already gone (uvloop's stand-in for a closed socket raises ValueError: its
+        # file descriptor is -1): abort() is all that is left.
+        with contextlib.suppress(OSError, ValueError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
     transport.abort()
 

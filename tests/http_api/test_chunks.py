@@ -10,7 +10,7 @@ from uvicorn.server import ServerState
 
 from http_api.chunks import RAW_CHUNKS, ChunkWritingProtocol, chunk
 from http_api.frames import RAW_FRAMES, FrameWritingProtocol
-from http_api.raw import RawWriter
+from http_api.raw import RawWriter, drop
 from tests.support.transports import FakeTransport
 
 
@@ -118,3 +118,20 @@ def test_a_websocket_upgrade_is_left_to_the_websocket_protocol() -> None:
     assert scope["type"] == "websocket"
     assert RAW_FRAMES in scope["extensions"]
     assert RAW_CHUNKS not in scope["extensions"]
+
+
+def test_dropping_a_connection_whose_socket_is_gone_still_aborts_it() -> None:
+    """uvloop's stand-in for a closed socket raises ValueError (its descriptor is -1) where
+    a live one takes SO_LINGER: the drop goes on to abort the transport all the same."""
+
+    class GoneSocket:
+        def setsockopt(self, *args: object) -> None:
+            raise ValueError("negative file descriptor")
+
+    class Transport(FakeTransport):
+        def get_extra_info(self, name: str, default: object = None) -> object:
+            return GoneSocket() if name == "socket" else default
+
+    transport = Transport()
+    drop(transport)
+    assert transport.closing

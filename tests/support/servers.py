@@ -120,9 +120,12 @@ def live_server(
             core,
             config.connections,
         )
-        yield running
-        if "http" in running.__dict__:
-            running.http.close()
+        try:
+            yield running
+        finally:  # also when the test failed: its unclosed client would be blamed on
+            # a later test (an unraisable ResourceWarning)
+            if "http" in running.__dict__:
+                running.http.close()
     finally:
         server.should_exit = True
         thread.join(WAIT)
