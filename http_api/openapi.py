@@ -18,6 +18,7 @@ from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
     NOTE_MAX,
+    Caller,
     ClaimGrant,
     ClaimNextRequest,
     ClaimRequest,
@@ -43,6 +44,7 @@ from maestro_mcp.protocol import (
     IF_MATCH_HEADER,
     IF_NONE_MATCH_HEADER,
     LAST_EVENT_ID_HEADER,
+    ME_PATH,
     OVERRIDE_HEADER,
     RETRY_AFTER_HEADER,
     SEQ_HEADER,
@@ -376,7 +378,14 @@ def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
             "responses": {"200": _ok(_ref(TokenInfo), "The revoked token"), **_errors(404)},
         },
     }
-    return [TokenCreate, TokenInfo, NewToken]
+    paths[ME_PATH] = {
+        "get": {
+            "operationId": "whoAmI",
+            "summary": "Who this request acts as: the actor its changes carry, and its scope",
+            "responses": {"200": _ok(_ref(Caller)), **_errors()},
+        },
+    }
+    return [TokenCreate, TokenInfo, NewToken, Caller]
 
 
 def _writes_may_be_too_large(paths: dict[str, Any]) -> None:

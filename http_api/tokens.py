@@ -1,5 +1,6 @@
 """REST routes for named tokens (``TOKENS_PATH``), admin only: make one (its secret is
-in this answer and nowhere else, ever), list them, revoke one.
+in this answer and nowhere else, ever), list them, revoke one. And ``ME_PATH``, for
+anyone: who the request acts as (the board words its own changes "you").
 
 Making a token takes no ``Idempotency-Key``: replaying the answer would need the
 secret kept in the idempotency record. A retry after a lost answer finds the name
@@ -12,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from maestro_mcp.core.access import Scope
-from maestro_mcp.core.models import TokenCreate, TokenInfo
-from maestro_mcp.protocol import TOKENS_PATH
+from maestro_mcp.core.models import Caller, TokenCreate, TokenInfo
+from maestro_mcp.protocol import ME_PATH, TOKENS_PATH
 
 from .bodies import read_model
 from .rest import READING, call, json_response, max_body_of, service_of, write
-from .security import require_scope
+from .security import principal_of, require_scope
 from .state import core_of
 
 _LISTED = TypeAdapter(list[TokenInfo])
@@ -45,8 +46,16 @@ async def token(request: Request) -> Response:
     return json_response(revoked.value.model_dump_json(by_alias=True), revoked.seq)
 
 
+async def me(request: Request) -> Response:
+    principal = principal_of(request)
+    caller = Caller(name=principal.name, scope=principal.scope)
+    # Like every answer, the seq of the log's head as this instance knows it.
+    return json_response(caller.model_dump_json(by_alias=True), core_of(request).feed.head)
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route(ME_PATH, me, methods=["GET"]),
         Route(TOKENS_PATH, tokens, methods=["GET", "POST"]),
         Route(TOKENS_PATH + "/{name}", token, methods=["DELETE"]),
     ]

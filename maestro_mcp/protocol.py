@@ -50,6 +50,8 @@ WS_PATH = "/ws"
 EVENTS_PATH = "/api/events"
 # The REST API for named tokens (admin only).
 TOKENS_PATH = "/api/tokens"
+# Who a request acts as: its actor name (what the events it makes say) and scope.
+ME_PATH = "/api/me"
 
 # --- authentication --------------------------------------------------------------------
 

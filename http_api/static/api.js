@@ -62,7 +62,14 @@ export async function request(method, path, { body, ifMatch, idempotent, overrid
   return { data, seq: Number.isFinite(seq) ? seq : null };
 }
 
+// A query string of the parameters that have a value.
+function query(params) {
+  const defined = Object.entries(params).filter(([, value]) => value !== undefined && value !== null && value !== "");
+  return defined.length ? `?${new URLSearchParams(defined)}` : "";
+}
+
 export const api = {
+  me: () => request("GET", "/api/me"),
   projects: () => request("GET", "/api/projects"),
   tasks: (projectId) => request("GET", `/api/tasks?projectId=${encodeURIComponent(projectId)}`),
   task: (id) => request("GET", `/api/tasks/${encodeURIComponent(id)}`),
@@ -79,6 +86,12 @@ export const api = {
   deleteSession: (id, version) => request("DELETE", `/api/sessions/${id}`, { ifMatch: version }),
   addTask: (sessionId, taskId) =>
     request("POST", `/api/sessions/${sessionId}/tasks/${taskId}`, { idempotent: true }),
+  notes: (sessionId, limit) => request("GET", `/api/sessions/${encodeURIComponent(sessionId)}/notes${query({ limit })}`),
+  // Timelines: { events (newest first), next (the `before` of the next older page) }.
+  activity: (projectId, { sessionId, agent, before, limit }) =>
+    request("GET", `/api/projects/${encodeURIComponent(projectId)}/activity${query({ sessionId, agent, before, limit })}`),
+  history: (taskId, { before, limit }) =>
+    request("GET", `/api/tasks/${encodeURIComponent(taskId)}/history${query({ before, limit })}`),
   removeTask: (sessionId, taskId) =>
     request("DELETE", `/api/sessions/${sessionId}/tasks/${taskId}`),
 };

@@ -1,27 +1,92 @@
 // The board: a snapshot with the seq it is consistent with, then the live feed from that
-// seq, all into one store; every view renders from the store.
+// seq, all into one store; every view renders from the store, once per animation frame
+// however many events arrived in it.
+//
+// What the person looks at (project, view, filters, open task) lives in the URL
+// (router.js); the activity feed and a task's history are timelines (activity.js) joined
+// from REST pages and the feed.
 
+import { ago, aboutTask, ACTIVITY_PAGE, matches, projectOf, Timeline } from "./activity.js";
 import { api, ApiError, auth } from "./api.js";
+import { lineSignature, renderStory } from "./detail.js";
 import { Feed } from "./feed.js";
+import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { Store } from "./store.js";
-import { TASK_STATUS_LABEL, h, options, patchList, sessionItem, taskItem, taskTree } from "./views.js";
+import { h, lineItem, options, patchList, sessionItem, taskCard, taskItem, taskTree } from "./views.js";
 import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
+const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
+const NOTIFY_KEY = "maestro.notify";
+
 const store = new Store();
 store.onIncomplete = (kind, id) => {
   if (kind === "task") fetchTask(id);
 };
-const ui = { filter: "all", expanded: new Set(), editing: null, firstView: false };
+let view = readUrl();
+const ui = {
+  expanded: new Set(),
+  editing: null, // { id, version, baseline } while the task form is open
+  firstView: false,
+  focusCard: null, // a Kanban card to give focus back to once it moved
+  statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
+  alerts: new Set(), // sessions that just started to need input: a desktop notification each
+  me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
+  searchCache: new Map(), // task id -> { version, text }: what the text filter searches
+};
+const activity = new Timeline();
+const history_ = new Timeline();
 const $ = (selector) => document.querySelector(selector);
+
+// --- navigation -----------------------------------------------------------------------------
+
+// Change what is looked at: the URL first, then the page follows it.
+function navigate(changes, { push = true } = {}) {
+  const before = view;
+  view = { ...view, ...changes };
+  writeUrl(view, { push });
+  follow(before);
+}
+
+// Make the page show `view`, coming from `before` (also after the back button).
+function follow(before) {
+  if (view.project !== before.project && started) {
+    switchProject(view.project);
+    return;
+  }
+  syncActivity();
+  if (view.task !== before.task || $("#task-panel").open !== Boolean(view.task)) syncPanel();
+  store.changed();
+}
+
+const links = {
+  task: (id, title) =>
+    h("a", { href: urlOf({ ...view, task: id }), class: "task-link", onclick: (event) => follow_link(event, { task: id }) }, title),
+  session: (id, name) =>
+    h(
+      "a",
+      { href: urlOf({ ...view, session: id, agent: "", task: null }), class: "session-link", onclick: (event) => follow_link(event, { session: id, agent: "", task: null }) },
+      name,
+    ),
+};
+
+function follow_link(event, changes) {
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab
+  event.preventDefault();
+  navigate(changes);
+}
 
 // --- loading -------------------------------------------------------------------------------
 
 async function loadProject(projectId) {
   store.switchProject(projectId);
+  ui.statusSeen.clear();
+  ui.searchCache.clear();
   if (!projectId) return null;
   const [tasks, sessions] = await Promise.all([api.tasks(projectId), api.sessions(projectId)]);
   store.loadProject(projectId, tasks.data, sessions.data, Math.min(tasks.seq, sessions.seq));
+  for (const session of sessions.data) ui.statusSeen.set(session.id, session.status);
   ui.firstView = true; // the next render is this project's first view (see timing below)
   return Math.min(tasks.seq, sessions.seq);
 }
@@ -29,12 +94,20 @@ async function loadProject(projectId) {
 async function loadAll() {
   const projects = await api.projects();
   store.loadProjects(projects.data, projects.seq);
-  const wanted = location.hash.slice(1);
-  const chosen = store.projects.has(wanted) ? wanted : projects.data[0]?.id ?? null;
+  const chosen = store.projects.has(view.project) ? view.project : projects.data[0]?.id ?? null;
+  if (chosen !== view.project) {
+    view = { ...view, project: chosen, task: null }; // a task of a project not here: none
+    writeUrl(view);
+  }
   const projectSeq = await loadProject(chosen);
   // Resume from the oldest snapshot: events after it are applied once more, and the
   // store keeps only newer versions, so nothing is missed and nothing goes backwards.
   store.seq = Math.min(projects.seq, projectSeq ?? projects.seq);
+  activity.reset("", () => false); // a new snapshot: the timelines start again from the server
+  history_.reset("", () => false);
+  syncActivity();
+  syncPanel();
+  for (const id of ui.expanded) loadNotes(id);
 }
 
 const feed = new Feed({
@@ -53,6 +126,122 @@ const feed = new Feed({
   onRefused: () => api.projects().catch(() => {}),
 });
 
+// Every live event, once applied to the store: the timelines, notes and attention.
+store.onApplied = (message) => {
+  activity.addLive(message);
+  history_.addLive(message);
+  if (message.event === "session:updated" || message.event === "session:created") {
+    const { id, status } = message.data;
+    const before = ui.statusSeen.get(id);
+    ui.statusSeen.set(id, status);
+    if (status === "needs_input" && before !== "needs_input" && message.data.projectId === store.projectId) {
+      ui.alerts.add(id); // told after the frame's events: the note that says why comes with it
+    }
+  }
+};
+
+// The activity timeline follows the project and the session/agent filter.
+function syncActivity() {
+  const key = `${store.projectId}|${view.session}|${view.agent}`;
+  if (!store.projectId || activity.key === key) return;
+  const filter = { session: view.session, agent: view.agent };
+  activity.reset(key, (message) => projectOf(message, store) === store.projectId && matches(message, filter, store));
+  loadActivity();
+}
+
+async function loadActivity() {
+  const generation = activity.generation;
+  const projectId = store.projectId;
+  activity.loading = true;
+  store.changed();
+  try {
+    const { data } = await api.activity(projectId, {
+      sessionId: view.session || undefined,
+      agent: view.agent || undefined,
+      before: activity.loaded ? activity.next ?? undefined : undefined,
+      limit: ACTIVITY_PAGE,
+    });
+    if (activity.addPage(data, generation)) {
+      for (const message of data.events) {
+        if (message.event === "session:note_added") store.addNotes(message.data.sessionId, [message.data.note]);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // 404: the project went
+  } finally {
+    if (generation === activity.generation) activity.loading = false;
+    store.changed();
+  }
+}
+
+async function loadHistory() {
+  const generation = history_.generation;
+  const taskId = history_.key;
+  history_.loading = true;
+  store.changed();
+  try {
+    const before = history_.loaded ? history_.next ?? undefined : undefined;
+    const { data } = await api.history(taskId, { before, limit: ACTIVITY_PAGE });
+    history_.addPage(data, generation);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // deleted meanwhile
+  } finally {
+    if (generation === history_.generation) history_.loading = false;
+    store.changed();
+  }
+}
+
+async function loadNotes(sessionId) {
+  try {
+    const { data } = await api.notes(sessionId, NOTES_SHOWN);
+    store.addNotes(sessionId, data, { whole: true });
+    store.changed();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // closed meanwhile
+  }
+}
+
+// --- filtering -----------------------------------------------------------------------------
+
+function searchText(task) {
+  const cached = ui.searchCache.get(task.id);
+  if (cached && cached.version === task.version) return cached.text;
+  const text = [task.id, task.title, task.description ?? "", task.prompt ?? "", ...(task.labels ?? [])].join("\n").toLowerCase();
+  ui.searchCache.set(task.id, { version: task.version, text });
+  return text;
+}
+
+// The tasks the filters keep (all of them but the status filter: the list applies that,
+// the Kanban shows every status as a column).
+function filteredTasks() {
+  const query = view.q.trim().toLowerCase();
+  const agentSessions = view.agent
+    ? new Set([...store.sessions.values()].filter((s) => s.agent === view.agent).map((s) => s.id))
+    : null;
+  return store.taskList().filter((task) => {
+    if (view.label && !(task.labels ?? []).includes(view.label)) return false;
+    if (view.session && !(task.sessionIds ?? []).includes(view.session) && task.claim?.sessionId !== view.session) return false;
+    if (agentSessions && !(task.sessionIds ?? []).some((id) => agentSessions.has(id)) && !agentSessions.has(task.claim?.sessionId)) return false;
+    if (query && !searchText(task).includes(query)) return false;
+    return true;
+  });
+}
+
+function holderName(claim) {
+  return claim ? store.sessions.get(claim.sessionId)?.name ?? claim.sessionId : null;
+}
+
+function waitingFor(task) {
+  return task.dependsOn.filter((id) => store.tasks.get(id)?.status !== "completed").length;
+}
+
+function entryOf(task, depth = 0) {
+  const holder = holderName(task.claim);
+  const waiting = waitingFor(task);
+  const changedBy = store.changedBy.get(task.id) ?? null;
+  return { key: task.id, signature: `${task.version}:${depth}:${holder}:${waiting}:${changedBy}`, task, depth, holder, waitingFor: waiting, changedBy };
+}
+
 // --- rendering ------------------------------------------------------------------------------
 
 function render() {
@@ -60,23 +249,21 @@ function render() {
   const hasProject = Boolean(store.projectId);
   $("#board").hidden = !hasProject;
   $("#welcome").hidden = hasProject || store.projects.size > 0;
-  if (!hasProject) return;
-  renderTasks();
-  renderSessions();
-  renderDialog();
-  announceRender();
-}
-
-// Timing hooks for the board benchmark (bench/board.py) and anyone profiling: a mark when a
-// project's first view is in the DOM (one per project loaded, so marks never pile up), and
-// an event after every render naming the seq it shows (nothing is kept per render).
-function announceRender() {
-  const detail = { seq: store.seq, tasks: store.tasks.size, sessions: store.sessions.size, firstView: ui.firstView };
-  if (ui.firstView) {
-    ui.firstView = false;
-    performance.mark("maestro:first-view", { detail });
+  if (hasProject) {
+    renderFilters();
+    renderTasks();
+    renderSessions();
+    renderActivity();
+    renderPanel();
+    renderTimes();
   }
-  document.dispatchEvent(new CustomEvent("maestro:rendered", { detail }));
+  renderAttention();
+  for (const id of ui.alerts) {
+    const session = store.sessions.get(id);
+    if (session?.status === "needs_input") desktopNotification(session);
+  }
+  ui.alerts.clear();
+  announceRender();
 }
 
 function renderProjects() {
@@ -91,49 +278,158 @@ function renderProjects() {
   if (store.projectId && select.value !== store.projectId) select.value = store.projectId;
   if (store.projectId && !store.projects.has(store.projectId)) {
     // The project was deleted (here or elsewhere): go to another one.
-    switchProject(projects[0]?.id ?? null);
+    navigate({ project: projects[0]?.id ?? null, task: null }, { push: false });
   } else if (!store.projectId && projects.length > 0 && started) {
     // The first project appeared, created elsewhere (an agent, the CLI): show it.
-    switchProject(projects[0].id);
+    navigate({ project: projects[0].id }, { push: false });
   }
 }
 
+function renderFilters() {
+  for (const button of $("#view-switch").children) button.setAttribute("aria-pressed", String(button.dataset.view === view.view));
+  const form = $("#filters");
+  if (document.activeElement !== form.elements.q && form.elements.q.value !== view.q) form.elements.q.value = view.q;
+
+  const labels = [...new Set(store.taskList().flatMap((task) => task.labels ?? []))].sort();
+  if (view.label && !labels.includes(view.label)) labels.push(view.label);
+  patchList(
+    form.elements.label,
+    [{ key: "", signature: "" }, ...labels.map((label) => ({ key: `l:${label}`, signature: label, label }))],
+    ({ label }) => h("option", { value: label ?? "" }, label ?? "any"),
+  );
+  form.elements.label.value = view.label;
+
+  const sessions = store.sessionList();
+  const agents = [...new Set(sessions.map((s) => s.agent).filter(Boolean))].sort();
+  const choices = [
+    { key: "", signature: "", value: "", text: "anyone" },
+    ...agents.map((agent) => ({ key: `a:${agent}`, signature: agent, value: `agent:${agent}`, text: `agent ${agent}` })),
+    ...sessions.map((s) => ({ key: `s:${s.id}`, signature: `${s.name}|${s.agent}`, value: `session:${s.id}`, text: s.agent ? `${s.name} (${s.agent})` : s.name })),
+  ];
+  patchList(form.elements.who, choices, (choice) => h("option", { value: choice.value }, choice.text));
+  form.elements.who.value = view.session ? `session:${view.session}` : view.agent ? `agent:${view.agent}` : "";
+  $("#clear-filters").hidden = !(view.q || view.label || view.session || view.agent || view.status !== "all");
+}
+
 function renderTasks() {
-  const tasks = store.taskList();
-  const shown = ui.filter === "all" ? tasks : tasks.filter((t) => t.status === ui.filter);
-  const tree = ui.filter === "all" ? taskTree(shown) : shown.map((task) => ({ task, depth: 0 }));
-  const holderName = (claim) => (claim ? store.sessions.get(claim.sessionId)?.name ?? claim.sessionId : null);
-  const waitingFor = (task) => task.dependsOn.filter((id) => store.tasks.get(id)?.status !== "completed").length;
+  const all = store.taskList();
+  const kept = filteredTasks();
+  const kanban = view.view === "kanban";
+  $("#task-list").hidden = kanban;
+  $("#kanban").hidden = !kanban;
+  $("#kanban-help").hidden = !kanban;
+  $("#status-filter").hidden = kanban;
+  $("#task-count").textContent = kept.length === all.length ? String(all.length) : `${kept.length} of ${all.length}`;
+  if (kanban) {
+    renderKanban(kept);
+    $("#task-empty").hidden = kept.length > 0;
+    return;
+  }
+  const narrowed = kept.length !== all.length;
+  const shown = view.status === "all" ? kept : kept.filter((t) => t.status === view.status);
+  // The tree only when every task is there: a filtered list is flat.
+  const entries = view.status === "all" && !narrowed ? taskTree(shown) : shown.map((task) => ({ task, depth: 0 }));
   patchList(
     $("#task-list"),
-    tree.map((entry) => {
-      const holder = holderName(entry.task.claim);
-      const waiting = waitingFor(entry.task);
-      const changedBy = store.changedBy.get(entry.task.id) ?? null;
-      return { key: entry.task.id, signature: `${entry.task.version}:${entry.depth}:${holder}:${waiting}:${changedBy}`, holder, waitingFor: waiting, changedBy, ...entry };
-    }),
-    (entry) => taskItem(entry, openTask),
+    entries.map((entry) => entryOf(entry.task, entry.depth)),
+    (entry) => taskItem(entry, (id) => navigate({ task: id })),
   );
-  $("#task-empty").hidden = tree.length > 0;
-  $("#task-count").textContent = String(tasks.length);
+  $("#task-empty").hidden = entries.length > 0;
+  const counts = new Map();
+  for (const task of kept) counts.set(task.status, (counts.get(task.status) ?? 0) + 1);
   for (const button of $("#status-filter").children) {
-    const count = button.dataset.status === "all" ? tasks.length : tasks.filter((t) => t.status === button.dataset.status).length;
-    button.querySelector(".n").textContent = String(count);
-    button.setAttribute("aria-pressed", String(button.dataset.status === ui.filter));
+    const status = button.dataset.status;
+    button.querySelector(".n").textContent = String(status === "all" ? kept.length : counts.get(status) ?? 0);
+    button.setAttribute("aria-pressed", String(status === view.status));
+  }
+}
+
+const kanbanActions = {
+  open: (id) => navigate({ task: id }),
+  step(id, by) {
+    const task = store.tasks.get(id);
+    if (!task) return;
+    const index = TASK_STATUSES.indexOf(task.status) + by;
+    if (index < 0 || index >= TASK_STATUSES.length) return;
+    ui.focusCard = id;
+    moveTask(id, TASK_STATUSES[index]);
+  },
+};
+
+function renderKanban(tasks) {
+  const board = $("#kanban");
+  if (board.children.length === 0) {
+    for (const status of TASK_STATUSES) {
+      const title = `column-${status}`;
+      const cards = h("ul", { class: "cards", "aria-labelledby": title });
+      board.append(
+        h(
+          "section",
+          {
+            class: `column status-column-${status}`,
+            dataset: { status },
+            "aria-labelledby": title,
+            ondragover: (event) => {
+              event.preventDefault();
+              event.dataTransfer.dropEffect = "move";
+              event.currentTarget.classList.add("drop-target");
+            },
+            ondragleave: (event) => event.currentTarget.classList.remove("drop-target"),
+            ondrop: (event) => {
+              event.preventDefault();
+              event.currentTarget.classList.remove("drop-target");
+              const id = event.dataTransfer.getData("text/plain");
+              if (store.tasks.get(id)?.status !== status) moveTask(id, status);
+            },
+          },
+          h("h3", { id: title }, TASK_STATUS_LABEL[status], " ", h("span", { class: "n count" }, "0")),
+          cards,
+        ),
+      );
+    }
+  }
+  const byStatus = new Map(TASK_STATUSES.map((status) => [status, []]));
+  for (const task of tasks) byStatus.get(task.status)?.push(task);
+  for (const column of board.children) {
+    const mine = byStatus.get(column.dataset.status);
+    column.querySelector(".n").textContent = String(mine.length);
+    patchList(
+      column.querySelector(".cards"),
+      mine.map((task) => entryOf(task)),
+      (entry) => taskCard(entry, kanbanActions),
+    );
+  }
+  if (ui.focusCard) {
+    const card = board.querySelector(`.card[data-id="${CSS.escape(ui.focusCard)}"] .task-open`);
+    if (card && store.tasks.get(ui.focusCard)) {
+      card.focus();
+      ui.focusCard = null;
+    }
   }
 }
 
 function renderSessions() {
   const sessions = store.sessionList();
-  const tasks = store.taskList();
   patchList(
     $("#session-list"),
     sessions.map((session) => {
+      const expanded = ui.expanded.has(session.id) || view.session === session.id;
       const mine = session.taskIds.map((id) => store.tasks.get(id)).filter(Boolean);
-      const available = tasks.filter((t) => !session.taskIds.includes(t.id));
-      const expanded = ui.expanded.has(session.id);
-      const signature = [session.version, expanded, ...mine.map((t) => `${t.id}@${t.version}`), ...available.map((t) => `${t.id}@${t.version}`)].join(",");
-      return { key: session.id, signature, session, tasks: mine, available, expanded };
+      // Only an open session lists what could be added: fifty closed ones build no options.
+      const available = expanded ? store.taskList().filter((t) => !session.taskIds.includes(t.id)) : [];
+      const notes = expanded ? store.notes.get(session.id) ?? null : null;
+      const latest = store.latestNote.get(session.id) ?? null;
+      const selected = view.session === session.id;
+      const signature = [
+        session.version,
+        expanded,
+        selected,
+        latest?.id,
+        notes === null ? "-" : notes.length ? notes.at(-1).id : 0,
+        ...mine.map((t) => `${t.id}@${t.version}`),
+        ...available.map((t) => `${t.id}@${t.version}`),
+      ].join(",");
+      return { key: session.id, signature, session, tasks: mine, available, expanded, notes, latest, selected };
     }),
     (item) => sessionItem(item, sessionActions),
   );
@@ -141,22 +437,81 @@ function renderSessions() {
   $("#session-count").textContent = String(sessions.length);
 }
 
-function renderDialog() {
-  const dialog = $("#task-dialog");
-  if (!ui.editing || !dialog.open) return;
-  const task = store.tasks.get(ui.editing.id);
-  const meta = dialog.querySelector(".meta");
-  if (!task) {
-    meta.textContent = "This task was deleted.";
-    return;
+function renderActivity() {
+  const entries = activity.entries();
+  patchList(
+    $("#activity-list"),
+    entries.map((entry) => ({ key: String(entry.message.seq), signature: lineSignature(entry, store), entry })),
+    ({ entry }) => lineItem(entry, { store, me: ui.me, links }),
+  );
+  const session = view.session ? store.sessions.get(view.session)?.name ?? "a session" : null;
+  $("#activity-scope").textContent = session ? `of ${session}` : view.agent ? `of ${view.agent}` : "";
+  const more = $("#activity-more");
+  const state = activity.loading ? "loading" : activity.next !== null ? "more" : activity.loaded ? (entries.length ? "end" : "none") : "";
+  if (more.dataset.state !== state) {
+    more.dataset.state = state;
+    more.replaceChildren(
+      state === "loading"
+        ? "Loading…"
+        : state === "more"
+          ? h("button", { type: "button", class: "ghost", onclick: () => loadActivity() }, "Show older")
+          : state === "none"
+            ? h("span", { class: "empty" }, "Nothing has happened here yet.")
+            : "",
+    );
   }
-  const sessions = task.sessionCount ? ` · in ${task.sessionCount} session${task.sessionCount === 1 ? "" : "s"}` : "";
-  const claim = task.claim
-    ? ` · claimed by ${store.sessions.get(task.claim.sessionId)?.name ?? task.claim.sessionId} until ${new Date(task.claim.expiresAt).toLocaleTimeString()}`
-    : "";
-  const by = store.changedBy.get(task.id);
-  const changed = by ? ` · last changed by ${by}` : "";
-  meta.textContent = `${task.id} · version ${task.version}${sessions}${claim}${changed}`;
+}
+
+function renderPanel() {
+  const panel = $("#task-panel");
+  if (!view.task || !panel.open) return;
+  const task = store.tasks.get(view.task);
+  panel.querySelector(".gone").hidden = Boolean(task) || !store.tombstones.has(view.task);
+  if (!task || !store.complete("task", task.id)) return;
+  $("#task-panel-title").textContent = task.title;
+  panel.querySelector('[data-action="edit"]').hidden = Boolean(ui.editing);
+  renderStory(panel.querySelector(".story"), {
+    task,
+    store,
+    history: history_,
+    me: ui.me,
+    links,
+    changedBy: store.changedBy.get(task.id) ?? null,
+  });
+}
+
+// "12 s ago" for every line that shows a time, kept current.
+function renderTimes() {
+  const now = Date.now();
+  for (const time of document.querySelectorAll("time[data-ts]")) {
+    const text = ago(Number(time.dataset.ts), now);
+    if (time.textContent !== text) time.textContent = text;
+  }
+}
+
+// Sessions waiting for a person: in the tab's title and a chip at the top.
+function renderAttention() {
+  const waiting = store.sessionList().filter((s) => s.status === "needs_input");
+  const project = store.projects.get(store.projectId)?.name;
+  const title = project ? `Maestro · ${project}` : "Maestro";
+  document.title = waiting.length ? `(${waiting.length}) ${title}` : title;
+  const chip = $("#attention");
+  chip.hidden = waiting.length === 0;
+  chip.textContent = waiting.length === 1 ? `${waiting[0].name} needs input` : `${waiting.length} sessions need input`;
+  const notifyButton = $("#notify");
+  notifyButton.hidden = !("Notification" in window) || Notification.permission !== "default" || localStorage.getItem(NOTIFY_KEY) === "off";
+}
+
+// Timing hooks for the board benchmark (bench/board.py) and anyone profiling: a mark when a
+// project's first view is in the DOM (one per project loaded, so marks never pile up), and
+// an event after every render naming the seq it shows (nothing is kept per render).
+function announceRender() {
+  const detail = { seq: store.seq, tasks: store.tasks.size, sessions: store.sessions.size, firstView: ui.firstView };
+  if (ui.firstView && store.projectId) {
+    ui.firstView = false;
+    performance.mark("maestro:first-view", { detail });
+  }
+  document.dispatchEvent(new CustomEvent("maestro:rendered", { detail }));
 }
 
 function showConnection(state) {
@@ -171,17 +526,84 @@ function notify(message) {
   notice.hidden = false;
 }
 
+function announce(message) {
+  $("#announcer").textContent = message;
+}
+
 function reportError(error) {
   notify(error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`);
+}
+
+function desktopNotification(session) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (localStorage.getItem(NOTIFY_KEY) !== "on" || document.visibilityState === "visible") return;
+  const latest = store.latestNote.get(session.id);
+  const notice = new Notification(`${session.agent || session.name} needs input`, {
+    body: latest ? latest.message : session.name,
+    tag: `maestro-${session.id}`,
+  });
+  notice.onclick = () => {
+    window.focus();
+    navigate({ session: session.id, agent: "", task: null });
+  };
+}
+
+// --- the task panel -------------------------------------------------------------------------
+
+// Open, refresh or close the panel to match the URL's `task`.
+async function syncPanel() {
+  const panel = $("#task-panel");
+  if (!view.task || !store.projectId) {
+    if (panel.open) panel.close();
+    return;
+  }
+  const id = view.task;
+  if (history_.key !== id) {
+    history_.reset(id, (message) => aboutTask(message, id));
+    closeForm();
+    panel.querySelector(".story").replaceChildren();
+    loadHistory();
+  }
+  if (store.tasks.has(id) && !store.complete("task", id)) await fetchTask(id);
+  if (view.task !== id) return; // navigated elsewhere meanwhile
+  if (!store.tasks.has(id) && !store.tombstones.has(id)) {
+    notify("That task is not in this project (deleted, or the link is from another server).");
+    navigate({ task: null }, { push: false });
+    return;
+  }
+  if (!panel.open) panel.showModal();
+  store.changed();
+}
+
+function openForm() {
+  const task = store.tasks.get(view.task);
+  if (!task || !store.complete("task", task.id)) return;
+  // The baseline is what the user started from: only fields they changed are sent, so a
+  // save never reverts someone else's edit of another field.
+  const baseline = Object.fromEntries(EDITABLE.map((field) => [field, task[field]]));
+  ui.editing = { id: task.id, version: task.version, baseline };
+  const form = $("#task-form");
+  for (const field of EDITABLE) form.elements[field].value = task[field];
+  form.querySelector(".conflict").hidden = true;
+  form.hidden = false;
+  store.changed();
+  form.elements.title.focus();
+}
+
+function closeForm() {
+  ui.editing = null;
+  $("#task-form").hidden = true;
+  store.changed();
 }
 
 // --- actions --------------------------------------------------------------------------------
 
 async function switchProject(projectId) {
-  history.replaceState(null, "", projectId ? `#${projectId}` : location.pathname);
   ui.expanded.clear();
   try {
     await loadProject(projectId);
+    syncActivity();
+    syncPanel();
   } catch (error) {
     reportError(error);
   }
@@ -198,23 +620,63 @@ async function fetchTask(id) {
   }
 }
 
-async function openTask(id) {
-  if (store.tasks.has(id) && !store.complete("task", id)) await fetchTask(id);
-  const task = store.tasks.get(id);
-  if (!task || !store.complete("task", id)) return;
-  // The baseline is what the user started from: only fields they changed are sent, so a
-  // save never reverts someone else's edit of another field.
-  const baseline = Object.fromEntries(EDITABLE.map((field) => [field, task[field]]));
-  ui.editing = { id, version: task.version, baseline };
-  const form = $("#task-form");
-  for (const field of EDITABLE) form.elements[field].value = task[field];
-  form.querySelector(".conflict").hidden = true;
-  $("#task-dialog").showModal();
-  renderDialog();
-  form.elements.title.focus();
+// Change a task, saying yes only with the person's word where an agent holds it or its
+// dependencies are not done: the server refuses first (409), the person confirms, and the
+// change goes again with the override.
+async function changeTask(id, changes, version, { override = false } = {}) {
+  try {
+    const { data, seq } = await api.updateTask(id, changes, version, override);
+    store.put("task", data, seq);
+    store.changed();
+    return data;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "claim_conflict" && !override) {
+      const claim = error.details.claim;
+      const holder = store.sessions.get(claim.sessionId)?.name ?? claim.sessionId;
+      const until = new Date(claim.expiresAt).toLocaleTimeString();
+      // One override passes both rules: say so when the change also starts or completes
+      // a task whose dependencies are not completed.
+      const waiting = ["in_progress", "completed"].includes(changes.status)
+        ? (store.tasks.get(id)?.dependsOn ?? []).filter((d) => store.tasks.get(d)?.status !== "completed")
+        : [];
+      const also = waiting.length ? ` It also waits for ${waiting.map((d) => `“${store.tasks.get(d)?.title ?? d}”`).join(", ")}.` : "";
+      if (confirm(`“${holder}” has claimed this task until ${until}.${also} Override and save?`)) {
+        return changeTask(id, changes, version, { override: true });
+      }
+      return null;
+    }
+    if (error instanceof ApiError && error.code === "not_ready" && error.details?.waitingFor && !override) {
+      // Work waits for its dependencies; a person may start it anyway, saying so.
+      const titles = error.details.waitingFor.map((d) => `“${store.tasks.get(d)?.title ?? d}”`);
+      if (confirm(`This task waits for ${titles.join(", ")} to be completed. Save it anyway?`)) {
+        return changeTask(id, changes, version, { override: true });
+      }
+      return null;
+    }
+    throw error;
+  }
 }
 
-async function saveTask(override = false) {
+async function moveTask(id, status) {
+  const task = store.tasks.get(id);
+  if (!task) return;
+  try {
+    const moved = await changeTask(id, { status }, task.version);
+    if (moved) announce(`Moved “${task.title}” to ${TASK_STATUS_LABEL[status]}.`);
+    else ui.focusCard = null;
+  } catch (error) {
+    ui.focusCard = null;
+    if (error instanceof ApiError && error.code === "version_conflict") {
+      store.put("task", error.details.current, 0);
+      store.changed();
+      notify(`“${task.title}” was changed by someone else meanwhile: look at it again before moving it.`);
+    } else {
+      reportError(error);
+    }
+  }
+}
+
+async function saveTask() {
   const form = $("#task-form");
   const { id, version, baseline } = ui.editing;
   const changes = {};
@@ -225,11 +687,8 @@ async function saveTask(override = false) {
   try {
     // If-Match: the version this edit started from. A change made meanwhile by anyone
     // else makes the server refuse it instead of silently overwriting it.
-    const { data, seq } = await api.updateTask(id, changes, version, override);
-    store.put("task", data, seq);
-    store.changed();
-    $("#task-dialog").close();
-    ui.editing = null;
+    const saved = await changeTask(id, changes, version);
+    if (saved) closeForm();
   } catch (error) {
     if (error instanceof ApiError && error.code === "version_conflict") {
       const current = error.details.current;
@@ -242,29 +701,6 @@ async function saveTask(override = false) {
         `${TASK_STATUS_LABEL[current.status]}, ${current.priority} priority (version ${current.version}). ` +
         "Your changes were not saved. Save again to apply just your changes on top.";
       conflict.hidden = false;
-    } else if (error instanceof ApiError && error.code === "claim_conflict" && !override) {
-      // An agent holds this task. A human may take over, but only saying so.
-      const claim = error.details.claim;
-      const holder = store.sessions.get(claim.sessionId)?.name ?? claim.sessionId;
-      const until = new Date(claim.expiresAt).toLocaleTimeString();
-      // One override passes both rules: say so when the change also starts or completes
-      // a task whose dependencies are not completed.
-      const status = changes.status;
-      const waiting = ["in_progress", "completed"].includes(status)
-        ? (store.tasks.get(id)?.dependsOn ?? []).filter((d) => store.tasks.get(d)?.status !== "completed")
-        : [];
-      const also = waiting.length
-        ? ` It also waits for ${waiting.map((d) => `“${store.tasks.get(d)?.title ?? d}”`).join(", ")}.`
-        : "";
-      if (confirm(`“${holder}” has claimed this task until ${until}.${also} Override and save?`)) {
-        await saveTask(true);
-      }
-    } else if (error instanceof ApiError && error.code === "not_ready" && error.details?.waitingFor && !override) {
-      // Work waits for its dependencies; a person may start it anyway, saying so.
-      const titles = error.details.waitingFor.map((id) => `“${store.tasks.get(id)?.title ?? id}”`);
-      if (confirm(`This task waits for ${titles.join(", ")} to be completed. Save it anyway?`)) {
-        await saveTask(true);
-      }
     } else {
       reportError(error);
     }
@@ -277,8 +713,8 @@ async function deleteTask() {
   if (!confirm(`Delete “${task ? task.title : id}” and its sub-tasks?`)) return;
   try {
     await api.deleteTask(id, version);
-    $("#task-dialog").close();
-    ui.editing = null;
+    closeForm();
+    navigate({ task: null });
   } catch (error) {
     reportError(error);
   }
@@ -286,11 +722,17 @@ async function deleteTask() {
 
 const sessionActions = {
   toggle(id) {
-    if (ui.expanded.has(id)) ui.expanded.delete(id);
-    else ui.expanded.add(id);
+    if (ui.expanded.has(id) || view.session === id) {
+      ui.expanded.delete(id);
+      if (view.session === id) navigate({ session: "" });
+    } else {
+      ui.expanded.add(id);
+      if (!store.notes.has(id)) loadNotes(id);
+    }
     renderSessions();
-    document.querySelector(`.session[data-id="${id}"] .expand`)?.focus();
+    document.querySelector(`.session[data-id="${CSS.escape(id)}"] .expand`)?.focus();
   },
+  openTask: (id) => navigate({ task: id }),
   async addTask(sessionId, taskId) {
     try {
       await api.addTask(sessionId, taskId);
@@ -327,6 +769,7 @@ const sessionActions = {
     if (!session || !confirm(`Close session “${session.name}”? Its tasks stay.`)) return;
     try {
       await api.deleteSession(id, session.version);
+      if (view.session === id) navigate({ session: "" });
     } catch (error) {
       reportError(error);
     }
@@ -341,7 +784,7 @@ function buildFilters() {
     container.append(
       h(
         "button",
-        { type: "button", class: "chip", dataset: { status }, "aria-pressed": String(status === "all"), onclick: () => { ui.filter = status; renderTasks(); } },
+        { type: "button", class: "chip", dataset: { status }, "aria-pressed": String(status === view.status), onclick: () => navigate({ status }, { push: false }) },
         status === "all" ? "all" : TASK_STATUS_LABEL[status],
         " ",
         h("span", { class: "n" }, "0"),
@@ -361,8 +804,21 @@ function buildForms() {
 function wire() {
   buildFilters();
   buildForms();
-  $("#project-select").addEventListener("change", (event) => switchProject(event.target.value));
+  $("#project-select").addEventListener("change", (event) => navigate({ project: event.target.value, task: null, session: "", agent: "", label: "" }));
   $("#notice .dismiss").addEventListener("click", () => { $("#notice").hidden = true; });
+  for (const button of $("#view-switch").children) {
+    button.addEventListener("click", () => navigate({ view: button.dataset.view }));
+  }
+
+  const filters = $("#filters");
+  filters.addEventListener("submit", (event) => event.preventDefault());
+  filters.elements.q.addEventListener("input", (event) => navigate({ q: event.target.value }, { push: false }));
+  filters.elements.label.addEventListener("change", (event) => navigate({ label: event.target.value }));
+  filters.elements.who.addEventListener("change", (event) => {
+    const [kind, value] = event.target.value.split(/:(.*)/s);
+    navigate({ session: kind === "session" ? value : "", agent: kind === "agent" ? value : "" });
+  });
+  $("#clear-filters").addEventListener("click", () => navigate({ q: "", label: "", session: "", agent: "", status: "all" }));
 
   $("#new-task").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -388,37 +844,48 @@ function wire() {
     }
   });
 
+  const panel = $("#task-panel");
   const taskForm = $("#task-form");
   taskForm.addEventListener("submit", (event) => {
     event.preventDefault();
     saveTask();
   });
-  taskForm.querySelector('[data-action="cancel"]').addEventListener("click", () => $("#task-dialog").close());
+  taskForm.querySelector('[data-action="cancel"]').addEventListener("click", closeForm);
   taskForm.querySelector('[data-action="delete"]').addEventListener("click", deleteTask);
-  $("#task-dialog").addEventListener("close", () => { ui.editing = null; });
+  panel.querySelector('[data-action="edit"]').addEventListener("click", openForm);
+  panel.querySelector('[data-action="close"]').addEventListener("click", () => panel.close());
+  panel.querySelector(".story").addEventListener("click", (event) => {
+    if (event.target.closest('[data-action="older-history"]')) loadHistory();
+  });
+  // However it closes (the × button, Escape), the URL forgets the task.
+  panel.addEventListener("close", () => {
+    closeForm();
+    if (view.task) navigate({ task: null });
+  });
 
-  $("#new-project").addEventListener("click", () => {
-    $("#project-form").reset();
-    $("#project-dialog").showModal();
+  $("#attention").addEventListener("click", () => {
+    for (const session of store.sessionList()) if (session.status === "needs_input") ui.expanded.add(session.id);
+    for (const id of ui.expanded) if (!store.notes.has(id)) loadNotes(id);
+    renderSessions();
+    document.querySelector(".session.attention .expand")?.focus();
   });
-  const projectForm = $("#project-form");
-  projectForm.querySelector('[data-action="cancel"]').addEventListener("click", () => $("#project-dialog").close());
-  projectForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const body = { name: projectForm.elements.name.value, workingDir: projectForm.elements.workingDir.value || null };
-    try {
-      const { data, seq } = await api.createProject(body);
-      store.put("project", data, seq);
-      $("#project-dialog").close();
-      await switchProject(data.id);
-    } catch (error) {
-      reportError(error);
-    }
+  $("#notify").addEventListener("click", async () => {
+    const answer = await Notification.requestPermission();
+    localStorage.setItem(NOTIFY_KEY, answer === "granted" ? "on" : "off");
+    renderAttention();
   });
+
+  window.addEventListener("popstate", () => {
+    const before = view;
+    view = readUrl();
+    follow(before);
+  });
+  // The relative times ("12 s ago") move on even when nothing happens.
+  setInterval(renderTimes, 10_000);
 
   document.addEventListener("keydown", (event) => {
     const typing = event.target.closest("input, textarea, select, [contenteditable]");
-    if (event.key === "n" && !typing && !event.metaKey && !event.ctrlKey && !document.querySelector("dialog[open]")) {
+    if (event.key === "n" && !typing && !event.metaKey && !event.ctrlKey && !event.altKey && !document.querySelector("dialog[open]")) {
       event.preventDefault();
       $("#new-task input[name=title]").focus();
     }
@@ -478,7 +945,8 @@ let started = false;
 
 async function start() {
   try {
-    await loadAll();
+    const [me] = await Promise.all([api.me(), loadAll()]);
+    ui.me = me.data.name;
   } catch (error) {
     // Without the token there is nothing to show: the dialog asks, then starts again.
     if (error instanceof ApiError && error.status === 401) return;
@@ -490,6 +958,7 @@ async function start() {
 }
 
 async function main() {
+  if (!VIEWS.includes(view.view)) view.view = "list";
   wire();
   wireTokenDialog();
   store.subscribe(render);

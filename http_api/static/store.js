@@ -27,6 +27,9 @@ export function mergedData(held, data) {
   return entity;
 }
 
+// The most notes kept of one open session: a log written all day stays bounded here.
+export const NOTES_KEPT = 500;
+
 export class Store {
   constructor() {
     this.onIncomplete = (kind, id) => {}; // an entity lacks fields only a fetch can give
@@ -35,6 +38,11 @@ export class Store {
     this.sessions = new Map();
     this.tombstones = new Map(); // id -> seq of its deletion
     this.changedBy = new Map(); // id -> who made its last change seen live (the event's actor)
+    // Progress notes: a session's whole log once it is opened (fetched, then live), and the
+    // newest note seen of every session (from the activity pages and the feed).
+    this.notes = new Map(); // session id -> notes, oldest first (only sessions opened)
+    this.latestNote = new Map(); // session id -> its newest note seen
+    this.onApplied = (message) => {}; // after each live event is applied
     this.projectId = null;
     this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
     this.listeners = new Set();
@@ -83,6 +91,10 @@ export class Store {
   remove(kind, id, seq) {
     this.collection(kind).delete(id);
     this.tombstones.set(id, seq);
+    if (kind === "session") {
+      this.notes.delete(id);
+      this.latestNote.delete(id);
+    }
     if (kind === "project") {
       for (const map of [this.tasks, this.sessions]) {
         for (const [key, value] of map) if (value.projectId === id) map.delete(key);
@@ -106,6 +118,8 @@ export class Store {
     this.projectId = projectId;
     this.tasks.clear();
     this.sessions.clear();
+    this.notes.clear();
+    this.latestNote.clear();
     this.changed();
   }
 
@@ -119,8 +133,24 @@ export class Store {
     if (message.actor && changed) this.changedBy.set(changed, message.actor);
     if (action === "created" || action === "updated") this.put(kind, data, seq);
     else if (action === "deleted") this.remove(kind, data.id, seq);
+    else if (event === "session:note_added") this.addNotes(data.sessionId, [data.note]);
+    this.onApplied(message);
     this.changed();
     return true;
+  }
+
+  // Notes from a fetch or the feed, in any order and any overlap: kept once each, by id.
+  addNotes(sessionId, notes, { whole = false } = {}) {
+    const held = this.notes.get(sessionId);
+    if (held || whole) {
+      const byId = new Map((held ?? []).map((note) => [note.id, note]));
+      for (const note of notes) byId.set(note.id, note);
+      this.notes.set(sessionId, [...byId.values()].sort((a, b) => a.id - b.id).slice(-NOTES_KEPT));
+    }
+    for (const note of notes) {
+      const latest = this.latestNote.get(sessionId);
+      if (!latest || note.id > latest.id) this.latestNote.set(sessionId, note);
+    }
   }
 
   // Derived views.

@@ -1,27 +1,10 @@
 // Views derived from the store. Lists are patched by key: an item whose content did not
 // change keeps its DOM node, so focus, an open <select> and scroll survive live updates.
+// Every text an agent or a person wrote goes into the page as text (createTextNode) or
+// through markdown.js: never as markup.
 
+import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
 import { SESSION_STATUSES, TREE_INDENT_LEVELS } from "./vocabulary.js";
-
-// How the board words each status. Which statuses exist comes from the server
-// (vocabulary.js); tests/http_api/test_vocabulary.py checks every one has a label here.
-export const TASK_STATUS_LABEL = {
-  pending: "pending",
-  in_progress: "running",
-  in_review: "review",
-  blocked: "blocked",
-  completed: "done",
-  cancelled: "cancelled",
-};
-
-export const SESSION_STATUS_LABEL = {
-  idle: "idle",
-  working: "working",
-  needs_input: "needs input",
-  completed: "completed",
-  failed: "failed",
-  stopped: "stopped",
-};
 
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -90,24 +73,33 @@ export function taskTree(tasks) {
   return ordered;
 }
 
-function clock(ms) {
+export function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
+export function labelChips(labels) {
+  if (!labels || labels.length === 0) return null;
+  return h("span", { class: "labels" }, labels.map((label) => h("span", { class: "label-chip" }, label)));
+}
+
+function claimText(task, holder) {
+  return `⚑ ${holder} · until ${clock(task.claim.expiresAt)}`;
+}
+
+// One row of the task list.
 export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen) {
   return h(
     "li",
     { class: `task priority-${task.priority}`, styleVars: { "--depth": Math.min(depth, TREE_INDENT_LEVELS) }, dataset: { id: task.id } },
     h(
       "button",
-      { type: "button", class: "task-open", "aria-label": `Edit task ${task.title}`, onclick: () => onOpen(task.id) },
+      { type: "button", class: "task-open", "aria-label": `Open task ${task.title}`, onclick: () => onOpen(task.id) },
       depth > TREE_INDENT_LEVELS ? h("span", { class: "level", title: `Sub-task ${depth} levels down` }, `↳${depth}`) : null,
       badge(task.status, TASK_STATUS_LABEL),
       h("span", { class: "title" }, task.title),
+      labelChips(task.labels),
       waitingFor ? h("span", { class: "waiting", title: "Dependencies not completed yet" }, `waits for ${waitingFor}`) : null,
-      task.claim
-        ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, `⚑ ${holder} · until ${clock(task.claim.expiresAt)}`)
-        : null,
+      task.claim ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, claimText(task, holder)) : null,
       h("span", { class: `priority p-${task.priority}` }, task.priority),
       task.sessionCount ? h("span", { class: "session-badge", title: `${task.sessionCount} sessions` }, `[${task.sessionCount}x]`) : null,
       changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null,
@@ -115,69 +107,135 @@ export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen)
   );
 }
 
-export function sessionItem({ session, tasks, available, expanded }, actions) {
-  const body = h(
-    "div",
-    { class: "session-body", hidden: !expanded },
-    h(
-      "label",
-      { class: "session-status" },
-      "Status ",
-      h(
-        "select",
-        { "aria-label": `Status of ${session.name}`, onchange: (event) => actions.setStatus(session.id, event.target.value) },
-        SESSION_STATUSES.map((value) => h("option", { value, selected: value === session.status }, SESSION_STATUS_LABEL[value] || value)),
-      ),
-    ),
-    h(
-      "ul",
-      { class: "session-tasks" },
-      tasks.map((task) =>
-        h(
-          "li",
-          { dataset: { taskId: task.id } },
-          badge(task.status, TASK_STATUS_LABEL),
-          h("span", { class: "title" }, task.title),
-          h(
-            "button",
-            { type: "button", class: "ghost icon", "aria-label": `Remove ${task.title} from session`, onclick: () => actions.removeTask(session.id, task.id) },
-            "×",
-          ),
-        ),
-      ),
-    ),
-    tasks.length ? null : h("p", { class: "empty" }, "No tasks in this session."),
-    available.length
-      ? h(
-          "form",
-          {
-            class: "inline-form add-task",
-            onsubmit: (event) => {
-              event.preventDefault();
-              const select = event.target.elements.task;
-              if (select.value) actions.addTask(session.id, select.value);
-            },
-          },
-          h("select", { name: "task", "aria-label": `Task to add to ${session.name}` }, available.map((t) => h("option", { value: t.id }, t.title))),
-          h("button", { type: "submit" }, "Add task"),
-        )
-      : null,
-  );
+// One card of the Kanban view: the same facts as a row, stacked.
+export function taskCard({ task, holder, waitingFor, changedBy }, actions) {
   return h(
     "li",
-    { class: `session${expanded ? " expanded" : ""}`, dataset: { id: session.id } },
+    {
+      class: `card priority-${task.priority}${task.claim ? " claimed" : ""}`,
+      draggable: "true",
+      dataset: { id: task.id },
+      ondragstart: (event) => {
+        event.dataTransfer.setData("text/plain", task.id);
+        event.dataTransfer.effectAllowed = "move";
+        event.currentTarget.classList.add("dragging");
+      },
+      ondragend: (event) => event.currentTarget.classList.remove("dragging"),
+    },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "task-open",
+        "aria-label": `Open task ${task.title}`,
+        "aria-describedby": "kanban-help",
+        "aria-keyshortcuts": "Shift+ArrowLeft Shift+ArrowRight",
+        onclick: () => actions.open(task.id),
+        onkeydown: (event) => {
+          if (!event.shiftKey || (event.key !== "ArrowLeft" && event.key !== "ArrowRight")) return;
+          event.preventDefault();
+          actions.step(task.id, event.key === "ArrowRight" ? 1 : -1);
+        },
+      },
+      h("span", { class: "title" }, task.title),
+    ),
+    h(
+      "div",
+      { class: "card-meta" },
+      h("span", { class: `priority p-${task.priority}` }, task.priority),
+      labelChips(task.labels),
+      waitingFor ? h("span", { class: "waiting" }, `waits for ${waitingFor}`) : null,
+      task.claim ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, claimText(task, holder)) : null,
+      changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null,
+    ),
+  );
+}
+
+function noteItem(note) {
+  return h(
+    "li",
+    { dataset: { noteId: String(note.id) } },
+    h("time", { datetime: new Date(note.createdAt).toISOString(), title: new Date(note.createdAt).toLocaleString() }, clock(note.createdAt)),
+    " ",
+    h("span", { class: "note-text" }, note.message),
+  );
+}
+
+// One session: its agent and status up front (needs_input draws the eye), its latest
+// progress note, and when expanded its whole log (live), its status and its tasks.
+export function sessionItem({ session, tasks, available, expanded, notes, latest, selected }, actions) {
+  const attention = session.status === "needs_input";
+  const body = expanded
+    ? h(
+        "div",
+        { class: "session-body" },
+        h(
+          "label",
+          { class: "session-status" },
+          "Status ",
+          h(
+            "select",
+            { "aria-label": `Status of ${session.name}`, onchange: (event) => actions.setStatus(session.id, event.target.value) },
+            SESSION_STATUSES.map((value) => h("option", { value, selected: value === session.status }, SESSION_STATUS_LABEL[value] || value)),
+          ),
+        ),
+        h("h4", { class: "subhead" }, "Progress"),
+        notes === null
+          ? h("p", { class: "empty" }, "Loading notes…")
+          : notes.length
+            ? h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite" }, notes.map(noteItem))
+            : h("p", { class: "empty" }, "No progress notes yet."),
+        h("h4", { class: "subhead" }, "Tasks"),
+        tasks.length
+          ? h(
+              "ul",
+              { class: "session-tasks" },
+              tasks.map((task) =>
+                h(
+                  "li",
+                  { dataset: { taskId: task.id } },
+                  badge(task.status, TASK_STATUS_LABEL),
+                  h("button", { type: "button", class: "link title", onclick: () => actions.openTask(task.id) }, task.title),
+                  h(
+                    "button",
+                    { type: "button", class: "ghost icon", "aria-label": `Remove ${task.title} from session`, onclick: () => actions.removeTask(session.id, task.id) },
+                    "×",
+                  ),
+                ),
+              ),
+            )
+          : h("p", { class: "empty" }, "No tasks in this session."),
+        available.length
+          ? h(
+              "form",
+              {
+                class: "inline-form add-task",
+                onsubmit: (event) => {
+                  event.preventDefault();
+                  const select = event.target.elements.task;
+                  if (select.value) actions.addTask(session.id, select.value);
+                },
+              },
+              h("select", { name: "task", "aria-label": `Task to add to ${session.name}` }, available.map((t) => h("option", { value: t.id }, t.title))),
+              h("button", { type: "submit" }, "Add task"),
+            )
+          : null,
+      )
+    : null;
+  return h(
+    "li",
+    { class: `session${expanded ? " expanded" : ""}${attention ? " attention" : ""}${selected ? " selected" : ""}`, dataset: { id: session.id } },
     h(
       "div",
       { class: "session-head" },
       h(
         "button",
-        { type: "button", class: "expand ghost", "aria-expanded": String(expanded), "aria-label": `Show tasks of ${session.name}`, onclick: () => actions.toggle(session.id) },
+        { type: "button", class: "expand ghost", "aria-expanded": String(expanded), "aria-label": `Show ${session.name}`, onclick: () => actions.toggle(session.id) },
         expanded ? "▾" : "▸",
       ),
       h("span", { class: "name" }, session.name),
       session.agent ? h("span", { class: "agent" }, session.agent) : null,
       badge(session.status, SESSION_STATUS_LABEL),
-
       h("span", { class: "count" }, `${session.taskIds.length} task${session.taskIds.length === 1 ? "" : "s"}`),
       h(
         "button",
@@ -185,6 +243,41 @@ export function sessionItem({ session, tasks, available, expanded }, actions) {
         "Close",
       ),
     ),
+    latest && !expanded ? h("p", { class: "latest-note", title: new Date(latest.createdAt).toLocaleString() }, latest.message) : null,
     body,
+  );
+}
+
+// One line of a timeline (the activity feed, a task's history): who, what, when; the task
+// or session it is about is a link (a real URL: it can be opened elsewhere or shared).
+export function lineItem({ message, said }, { store, me, links }) {
+  const session = said.who ? store.sessions.get(said.who) : null;
+  const actor = message.actor ?? "";
+  const whoText = session ? session.agent || session.name : actor === me ? "you" : actor || "someone";
+  // Who did it: the agent's session (a link to it) when the event names one; else the actor.
+  const who = said.bare ? null : session ? links.session(session.id, whoText) : whoText;
+  const parts = said.parts.map((part) => {
+    if (typeof part === "string") return part;
+    if (part.note !== undefined) return h("q", { class: "note-text" }, part.note);
+    if (part.task !== undefined) {
+      const title = store.tasks.get(part.task)?.title;
+      return title === undefined ? h("em", {}, "a task no longer here") : links.task(part.task, title);
+    }
+    const name = store.sessions.get(part.session)?.name;
+    return name === undefined ? h("em", {}, "a closed session") : links.session(part.session, name);
+  });
+  const shownActor = actor && actor !== whoText && (session || said.bare);
+  return h(
+    "li",
+    { class: `line tone-${said.tone ?? "plain"}`, dataset: { seq: String(message.seq), event: message.event } },
+    who === null ? null : h("span", { class: "who" }, who),
+    who === null ? null : said.tone === "note" ? ": " : " ",
+    h("span", { class: "what" }, parts),
+    h(
+      "span",
+      { class: "when" },
+      shownActor ? h("span", { class: "actor", title: "Whose token made this change" }, actor === me ? "you" : actor) : null,
+      h("time", { datetime: new Date(message.timestamp).toISOString(), title: new Date(message.timestamp).toLocaleString(), dataset: { ts: String(message.timestamp) } }, ""),
+    ),
   );
 }

@@ -505,6 +505,14 @@ class TokenInfo(_Model):
     created_by: str
 
 
+class Caller(_Model):
+    """Who a request acts as (``GET /api/me``): the name its changes carry as their
+    actor, and what it may do."""
+
+    name: str
+    scope: Scope
+
+
 class NewToken(TokenInfo):
     """A token just made: the only time its secret is shown."""
 

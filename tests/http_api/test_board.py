@@ -1,7 +1,6 @@
 """The web board in headless Chromium against a real server: live, in every tab, gap-free."""
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -10,81 +9,14 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client
 from mcp.types import Implementation
-from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from starlette.testclient import TestClient
 
 from http_api import Settings
 from http_api.board import CSP
 from maestro_mcp.cli.main import cli
-from tests.support.browser import launch_chromium
+from tests.support.board import LIVE, Pages, edit_task, task_row
 from tests.support.servers import LiveServer, live_server
-
-LIVE = 2000  # ms: how soon a change must show in an open page
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = launch_chromium(playwright)
-    yield launched
-    launched.close()
-
-
-class Pages:
-    """Opens board pages and fails the test on any console error or uncaught exception."""
-
-    def __init__(self, browser: Browser, server: LiveServer) -> None:
-        self.browser = browser
-        self.server = server
-        self.errors: list[str] = []
-        self.contexts: list[Any] = []
-        self.expected_statuses: set[int] = set()
-        self.expected_messages: list[str] = []
-
-    def open(self, width: int = 1280) -> Page:
-        context = self.browser.new_context(viewport={"width": width, "height": 800})
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.goto(self.server.base_url + "/")
-        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
-        return page
-
-    def _console(self, message: Any) -> None:
-        # Chromium logs every 4xx answer as a console error; a test names those it causes.
-        expected = any(
-            f"status of {status} " in message.text for status in self.expected_statuses
-        ) or any(text in message.text for text in self.expected_messages)
-        if message.type == "error" and not expected:
-            self.errors.append(message.text)
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def pages(browser: Browser, server: LiveServer) -> Iterator[Pages]:
-    opened = Pages(browser, server)
-    yield opened
-    opened.close()
-    assert opened.errors == []
-
-
-@pytest.fixture
-def project(server: LiveServer) -> dict[str, Any]:
-    created: dict[str, Any] = server.http.post("/api/projects", json={"name": "Web app"}).json()
-    return created
-
-
-def task_row(page: Page, title: str) -> Any:
-    return page.locator("#task-list .task", has_text=title)
 
 
 def test_tasks_from_rest_cli_and_mcp_appear_at_once(
@@ -191,14 +123,13 @@ def test_a_link_made_elsewhere_keeps_the_text_the_page_holds(
     ).json()
     page = pages.open()
     fetched: list[str] = []
-    page.on("request", lambda r: fetched.append(r.url) if "/api/tasks/" in r.url else None)
+    whole = f"/api/tasks/{task['id']}"
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith(whole) else None)
 
     server.http.post(f"/api/sessions/{session['id']}/tasks/{task['id']}")
     expect(task_row(page, "Login").locator(".session-badge")).to_have_text("[1x]", timeout=LIVE)
 
-    task_row(page, "Login").locator(".task-open").click()
-    dialog = page.locator("#task-dialog")
-    expect(dialog).to_be_visible()
+    dialog = edit_task(page, "Login")
     assert dialog.locator("textarea[name=prompt]").input_value() == prompt
     assert dialog.locator("[name=description]").input_value() == description
     assert fetched == []  # kept from the page's own copy
@@ -239,8 +170,7 @@ def test_a_task_whose_text_the_page_never_had_is_fetched_whole(
     with page.expect_request(f"**/api/tasks/{task['id']}"):
         server.http.post(f"/api/sessions/{session['id']}/tasks/{task['id']}")
     expect(task_row(page, "Refactor").locator(".session-badge")).to_have_text("[1x]", timeout=LIVE)
-    task_row(page, "Refactor").locator(".task-open").click()
-    expect(page.locator("#task-dialog textarea[name=prompt]")).to_have_value(prompt)
+    expect(edit_task(page, "Refactor").locator("textarea[name=prompt]")).to_have_value(prompt)
 
 
 class Cable:
@@ -325,9 +255,7 @@ def test_a_stale_edit_gets_the_conflict_message(
     ).json()
     pages.expected_statuses.add(412)
     page = pages.open()
-    task_row(page, "Write docs").locator(".task-open").click()
-    dialog = page.locator("#task-dialog")
-    expect(dialog).to_be_visible()
+    dialog = edit_task(page, "Write docs")
 
     # Meanwhile, someone else changes the task.
     server.http.patch(f"/api/tasks/{task['id']}", json={"title": "Write the API docs"})
@@ -390,7 +318,7 @@ def test_claims_show_live_and_go_when_released(
 
 
 def save_accepting_the_question(page: Page, dialog: Any) -> list[str]:
-    """Save the task dialog, say yes to the question the board asks, and return it."""
+    """Save the task form, say yes to the question the board asks, and return it."""
     questions: list[str] = []
 
     def answer(prompt: Any) -> None:
@@ -413,9 +341,8 @@ def test_a_human_overrides_a_claim_only_after_confirming(
     server.http.post(f"/api/tasks/{task['id']}/claim", json={"sessionId": agent["id"]})
     pages.expected_statuses.add(409)
     page = pages.open()
-    task_row(page, "t").locator(".task-open").click()
-    dialog = page.locator("#task-dialog")
-    expect(dialog.locator(".meta")).to_contain_text("claimed by bot")
+    dialog = edit_task(page, "t")
+    expect(page.locator("#task-panel .claim-fact")).to_contain_text("bot holds it")
     dialog.locator("select[name=status]").select_option("cancelled")
     questions = save_accepting_the_question(page, dialog)
     assert "“bot” has claimed this task" in questions[0]
@@ -436,8 +363,7 @@ def test_a_person_starts_a_waiting_task_only_after_confirming(
     )
     pages.expected_statuses.add(409)
     page = pages.open()
-    task_row(page, "then the API").locator(".task-open").click()
-    dialog = page.locator("#task-dialog")
+    dialog = edit_task(page, "then the API")
     dialog.locator("select[name=status]").select_option("in_progress")
     questions = save_accepting_the_question(page, dialog)
     assert "waits for “schema first” to be completed" in questions[0]

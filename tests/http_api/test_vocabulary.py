@@ -120,8 +120,8 @@ def js_object_keys(source: str, name: str) -> set[str]:
     ("label", "enum"), [("TASK_STATUS_LABEL", TaskStatus), ("SESSION_STATUS_LABEL", SessionStatus)]
 )
 def test_the_board_words_every_status_the_core_defines(label: str, enum: type[StrEnum]) -> None:
-    views = (STATIC / "views.js").read_text(encoding="utf-8")
-    assert js_object_keys(views, label) == {m.value for m in enum}
+    labels = (STATIC / "labels.js").read_text(encoding="utf-8")
+    assert js_object_keys(labels, label) == {m.value for m in enum}
 
 
 @pytest.mark.parametrize("status", [*TaskStatus, *SessionStatus])

@@ -1,0 +1,192 @@
+// The activity feed: what happened, newest first, in words a person reads at a glance.
+//
+// Lines come from two sources that overlap: pages of the project's log read over REST
+// (GET /api/projects/{id}/activity, newest first, each page consistent with the seq in
+// its X-Maestro-Seq), and the live feed. Both are the same envelopes; a line is keyed by
+// its seq, so one that arrives both ways is shown once, and the page fetched after the
+// feed resumed leaves no gap between them.
+//
+// Some events only echo another one of the same change (a claim also updates the task
+// and touches its session): those say nothing a person needs and are left out (`quiet`).
+// Events from before `changed` existed (docs/protocol.md) read as a plain "updated".
+
+import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+
+// The most lines kept in memory: older ones are a "Show older" away.
+export const ACTIVITY_KEPT = 300;
+export const ACTIVITY_PAGE = 50;
+
+// Fields whose change alone is bookkeeping, not news.
+const BOOKKEEPING = new Set(["lastActivityAt", "sessionIds", "sessionCount", "startedAt", "completedAt", "endedAt", "taskIds"]);
+
+const task = (id) => ({ task: id });
+const session = (id) => ({ session: id });
+
+function changedOf(message) {
+  return Array.isArray(message.changed) ? message.changed : null;
+}
+
+// The words of one event: { parts: [text | {task} | {session} | {note}], who, bare, tone }
+// or null when the event is an echo of another one. `who` is the session an agent acted
+// through, when the event names one (else the line names the actor: whose token did it);
+// `bare`: the sentence has its subject already.
+export function describe(message) {
+  const { event, data } = message;
+  const changed = changedOf(message);
+  switch (event) {
+    case "task:created":
+      return { parts: ["created ", task(data.id)] };
+    case "task:deleted":
+      return { parts: ["deleted ", task(data.id)], tone: "danger" };
+    case "task:updated": {
+      if (changed === null) return { parts: ["updated ", task(data.id)] };
+      // A claim's start and end have their own events, which say it better.
+      if (changed.includes("claim")) return null;
+      const news = changed.filter((field) => !BOOKKEEPING.has(field));
+      if (news.length === 0) return null;
+      if (news.includes("status")) {
+        const rest = news.filter((field) => field !== "status");
+        return {
+          parts: ["moved ", task(data.id), ` to ${TASK_STATUS_LABEL[data.status] ?? data.status}`, rest.length ? ` (and changed ${words(rest)})` : ""],
+          tone: data.status,
+        };
+      }
+      if (news.length === 1 && news[0] === "title") return { parts: ["renamed ", task(data.id)] };
+      if (news.length === 1 && news[0] === "priority") return { parts: ["set ", task(data.id), ` to ${data.priority} priority`] };
+      return { parts: [`changed ${words(news)} of `, task(data.id)] };
+    }
+    case "task:claimed":
+      return { parts: ["claimed ", task(data.taskId)], who: data.sessionId, tone: "in_progress" };
+    case "task:released": {
+      const how = {
+        released: "released ",
+        expired: "lost the claim (lease expired) on ",
+        override: "was overridden on ",
+        completed: "finished ",
+        cancelled: "dropped ",
+        pending: "put back ",
+        session_ended: "let go of ",
+        session_deleted: "let go of ",
+      }[data.reason] ?? "released ";
+      return { parts: [how, task(data.taskId)], who: data.sessionId };
+    }
+    case "session:created":
+      return { parts: ["started session ", session(data.id)], who: data.id };
+    case "session:deleted":
+      return { parts: ["closed session ", session(data.id)], tone: "danger" };
+    case "session:updated": {
+      if (changed === null) return { parts: ["updated session ", session(data.id)] };
+      const news = changed.filter((field) => !BOOKKEEPING.has(field));
+      if (news.length === 0) return null;
+      if (news.includes("status")) {
+        // The session is the subject: no one else to name (the actor still shows).
+        if (data.status === "needs_input") return { parts: [session(data.id), " needs input"], bare: true, tone: "needs_input" };
+        return { parts: [session(data.id), ` is ${SESSION_STATUS_LABEL[data.status] ?? data.status}`], bare: true, tone: data.status };
+      }
+      return { parts: [`changed ${words(news)} of session `, session(data.id)], who: data.id };
+    }
+    case "session:task_added":
+      return { parts: ["added ", task(data.taskId), " to ", session(data.sessionId)], who: data.sessionId };
+    case "session:task_removed":
+      return { parts: ["took ", task(data.taskId), " off ", session(data.sessionId)], who: data.sessionId };
+    case "session:note_added":
+      return { parts: [{ note: data.note?.message ?? "" }], who: data.sessionId, tone: "note" };
+    case "project:created":
+      return { parts: ["created this project"] };
+    case "project:updated":
+      return { parts: [changed ? `changed the project's ${words(changed.filter((f) => !BOOKKEEPING.has(f)))}` : "updated the project"] };
+    default:
+      return null; // token events and anything newer than this board: not a project's story
+  }
+}
+
+function words(fields) {
+  const names = { dependsOn: "dependencies", parentId: "parent", workingDir: "working directory" };
+  const said = fields.map((field) => names[field] ?? field.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`));
+  return said.length <= 1 ? said.join("") : `${said.slice(0, -1).join(", ")} and ${said.at(-1)}`;
+}
+
+// Which project an event belongs to, as far as this page can tell (the envelope carries
+// no project; the data of most events does, the others name a task or session we hold).
+export function projectOf(message, store) {
+  const data = message.data || {};
+  if (data.projectId) return data.projectId;
+  if (message.event.startsWith("project:")) return data.id;
+  return store.tasks.get(data.taskId)?.projectId ?? store.sessions.get(data.sessionId)?.projectId ?? null;
+}
+
+// Whether a line belongs under the filter { session, agent } (the server's rule for a
+// page: the events about that session, or about any session of that agent).
+export function matches(message, filter, store) {
+  if (!filter.session && !filter.agent) return true;
+  const data = message.data || {};
+  const about = message.event.startsWith("session:") ? data.sessionId ?? data.id : data.sessionId;
+  if (!about) return false;
+  if (filter.session) return about === filter.session;
+  return store.sessions.get(about)?.agent === filter.agent;
+}
+
+// A window of the newest lines of one story, by seq: a project's activity (under a filter)
+// or one task's history. `belongs(message)` says whether a live event is part of it.
+export class Timeline {
+  constructor() {
+    this.reset("", () => false);
+  }
+
+  reset(key, belongs) {
+    this.key = key; // what this timeline is of (a project and filter, a task)
+    this.belongs = belongs;
+    this.lines = new Map(); // seq -> envelope
+    this.next = null; // the `before` of the next older page; null: none (or not loaded)
+    this.loaded = false;
+    this.loading = false;
+    this.generation = (this.generation ?? 0) + 1; // a page from an older reset is dropped
+  }
+
+  addPage(page, generation) {
+    if (generation !== this.generation) return false;
+    for (const message of page.events) this.lines.set(message.seq, message);
+    this.next = page.next;
+    this.loaded = true;
+    this.trim();
+    return true;
+  }
+
+  addLive(message) {
+    if (!this.belongs(message) || describe(message) === null) return false;
+    this.lines.set(message.seq, message);
+    this.trim();
+    return true;
+  }
+
+  trim() {
+    if (this.lines.size <= ACTIVITY_KEPT) return;
+    const seqs = [...this.lines.keys()].sort((a, b) => b - a);
+    for (const seq of seqs.slice(ACTIVITY_KEPT)) this.lines.delete(seq);
+    this.next = seqs[ACTIVITY_KEPT - 1]; // what was dropped can be paged in again
+  }
+
+  // Newest first, echoes left out.
+  entries() {
+    return [...this.lines.values()]
+      .sort((a, b) => b.seq - a.seq)
+      .map((message) => ({ message, said: describe(message) }))
+      .filter((entry) => entry.said !== null);
+  }
+}
+
+// Whether an event is part of a task's story (the server's rule for its history).
+export function aboutTask(message, taskId) {
+  const data = message.data || {};
+  return message.event.startsWith("task:") ? (data.id ?? data.taskId) === taskId : data.taskId === taskId;
+}
+
+export function ago(timestamp, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((now - timestamp) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return new Date(timestamp).toLocaleDateString();
+}
