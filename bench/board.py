@@ -435,8 +435,9 @@ def rows(board: Board) -> list[Row]:
         ),
         Row(
             f"{size.rate} events/s: renders and frames",
-            f"{fmt(live.renders_per_s())} renders/s; {fmt(frames['count'] / watched_s)} frames/s, "
-            f"longest frame gap {fmt(frames['maxGap'])} ms; {len(live.long_tasks)} long tasks "
+            f"{fmt(live.renders_per_s())} renders/s while the writer ran; until caught up "
+            f"{fmt(frames['count'] / watched_s)} frames/s, longest frame gap "
+            f"{fmt(frames['maxGap'])} ms, {len(live.long_tasks)} long tasks "
             f"(longest {fmt(max(live.long_tasks, default=0.0))} ms)",
         ),
         Row(
