@@ -35,7 +35,9 @@ TRACE_CATEGORIES = [
 MAIN_THREAD = "CrRendererMain"
 LIVE_SECONDS = 3.0  # of writes at the benchmark's rate, traced
 TOP = 12  # functions listed
-# Kinds of main-thread work by trace event name (exact names, then prefixes).
+# Kinds of main-thread work by trace event name; garbage collection by prefix. The rest
+# is "other": mostly tasks' own time outside any traced kind (Blink's native work, such
+# as dispatching events no script listens to).
 KINDS = {
     "script": {
         "FunctionCall",
@@ -54,8 +56,6 @@ KINDS = {
     "parse HTML and CSS": {"ParseHTML", "ParseAuthorStyleSheet"},
     "style": {"UpdateLayoutTree", "RecalculateStyles"},
     "layout": {"Layout"},
-    # "other": the rest, mostly tasks' own time outside any traced kind (Blink's native
-    # work, such as dispatching events no script listens to).
     "paint and composite": {
         "PrePaint",
         "Paint",
