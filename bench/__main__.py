@@ -3,6 +3,8 @@
     python -m bench                # the full suite, under a minute; updates docs/performance.md
     python -m bench --quick        # a smoke run with tiny numbers (the test suite runs this)
     python -m bench --db postgresql  # the same on PostgreSQL: 1 and 2 instances, the ceiling
+    python -m bench --board        # the web board in Chromium: 1,000 tasks, 200 events/s (≈ 1 min)
+    python -m bench --board --profile  # where the board's time goes (Chromium traces)
 
 The server runs pinned to core 0, this load generator to core 1 (when there are two).
 """
@@ -10,8 +12,6 @@ The server runs pinned to core 0, this load generator to core 1 (when there are 
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -30,13 +30,8 @@ from tests.support.core import write_elsewhere
 from tests.support.mcp import MCP_ACCEPT
 from tests.support.servers import stdio_server
 
-from . import bigdb, ceiling, depth, load, postgres, proc, reference
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-MARKERS = {
-    "sqlite": ("<!-- bench:start -->", "<!-- bench:end -->"),
-    "postgresql": ("<!-- bench:postgresql:start -->", "<!-- bench:postgresql:end -->"),
-}
+from . import bigdb, board, board_profile, ceiling, depth, load, postgres, proc, reference
+from .report import Row, fmt, machine, record, table
 
 
 @dataclass(frozen=True)
@@ -54,21 +49,6 @@ class Size:
 
 FULL = Size(1000, 10, 100, 1000, 200, 200, 20_000, 100, 2000)
 QUICK = Size(20, 2, 4, 20, 5, 5, 200, 2, 50)
-
-
-@dataclass
-class Row:
-    measure: str
-    result: str
-    target: str = ""
-    reference: str = ""
-    ratio: str = ""
-
-
-def fmt(value: float, unit: str = "") -> str:
-    if value != value:  # NaN
-        return "n/a"
-    return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
 
 
 async def maestro_phases(size: Size, workdir: Path, rows: list[Row], refs: dict[str, Any]) -> None:
@@ -320,27 +300,6 @@ def run(work: Coroutine[Any, Any, str]) -> str:
     return uvloop.run(work)
 
 
-def table(rows: list[Row]) -> str:
-    lines = [
-        "| measure | result | target | reference (same run) | ratio |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r.measure} | {r.result} | {r.target} | {r.reference} | {r.ratio} |" for r in rows
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def record(text: str, store: str) -> None:
-    start, end = MARKERS[store]
-    doc = DOC.read_text()
-    before, found, rest = doc.partition(start)
-    if not found:
-        raise SystemExit(f"{DOC} has no {start} marker")
-    _, _, after = rest.partition(end)
-    DOC.write_text(f"{before}{start}\n{text}{end}{after}")
-
-
 async def postgres_main(size: Size) -> str:
     """The PostgreSQL runs (bench/postgres.py), with references measured in this run."""
     proc.pin_self(proc.LOAD_CORE)
@@ -417,12 +376,24 @@ async def postgres_main(size: Size) -> str:
         project = await asyncio.to_thread(bigdb.build_postgres, big_url, size.projects, 1000)
         server = proc.start_server_url(big_url, steady=False)
         await measure_start(server, project, size, rows, where=" on PostgreSQL")
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return (
-        f"Measured {stamp} on {machine}, PostgreSQL with fsync on; "
+        f"Measured {stamp} on {machine()}, PostgreSQL with fsync on; "
         f"{size.writes} writes per phase.\n\n" + table(rows)
     )
+
+
+async def board_main(size: board.BoardSize) -> str:
+    """The web board in Chromium (bench/board.py): first view and 200 events/s. This
+    process pins itself once the browser runs: Chromium's processes are not pinned."""
+    with tempfile.TemporaryDirectory() as tmp:
+        measured = await board.measure(size, Path(tmp))
+    return board.report(measured, table(board.rows(measured)))
+
+
+async def board_profile_main(size: board.BoardSize) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        return await board_profile.run(size, Path(tmp))
 
 
 async def main(size: Size) -> str:
@@ -434,9 +405,8 @@ async def main(size: Size) -> str:
         await maestro_phases(size, workdir, rows, refs)
         await big_database(size, workdir, rows)
         deep_chains(size, workdir, rows)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return f"Measured {stamp} on {machine}; {size.writes} writes per phase.\n\n" + table(rows)
+    return f"Measured {stamp} on {machine()}; {size.writes} writes per phase.\n\n" + table(rows)
 
 
 if __name__ == "__main__":
@@ -450,15 +420,37 @@ if __name__ == "__main__":
     parser.add_argument("--json", dest="json_out", help="also write the rows as JSON here")
     parser.add_argument(
         "--db",
-        choices=sorted(MARKERS),
+        choices=["sqlite", "postgresql"],
         default="sqlite",
         help="the store to measure (postgresql: a throwaway cluster with fsync on)",
     )
+    parser.add_argument(
+        "--board",
+        action="store_true",
+        help="measure the web board in Chromium instead (bench/board.py; on SQLite)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --board: where the page's time goes (bench/board_profile.py); records nothing",
+    )
     args = parser.parse_args()
-    size = QUICK if args.quick else FULL
-    output = run(postgres_main(size) if args.db == "postgresql" else main(size))
+    if args.board and args.db != "sqlite":
+        parser.error("--board measures the page, on SQLite: leave out --db")
+    if args.profile and not args.board:
+        parser.error("--profile profiles the board: add --board")
+    if args.profile:
+        print(run(board_profile_main(board.QUICK if args.quick else board.FULL)))
+        raise SystemExit(0)
+    if args.board:
+        output = run(board_main(board.QUICK if args.quick else board.FULL))
+        block = "board"
+    else:
+        size = QUICK if args.quick else FULL
+        output = run(postgres_main(size) if args.db == "postgresql" else main(size))
+        block = args.db
     print(output)
     if not args.quick and not args.no_record:
-        record(output, args.db)
+        record(output, block)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(output))

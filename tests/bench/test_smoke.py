@@ -1,26 +1,8 @@
 """The benchmark suite stays runnable: a quick run end to end (no timing is asserted)."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 from tests.support import postgres
+from tests.support.bench import quick_run
 from tests.support.ci import missing
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def quick_run(*options: str) -> str:
-    """The table of ``python -m bench --quick *options``, which must succeed."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 def test_quick_benchmark_run_prints_the_table() -> None:
