@@ -1,87 +1,117 @@
-"""Render docs/board.png: the web board with realistic data, in headless Chromium.
+"""Render the board's screenshots in docs/: the web board with realistic data, in headless
+Chromium (Debian's, as the tests use).
 
-.venv/bin/python scripts/screenshot_board.py [out.png]
+.venv/bin/python scripts/screenshot_board.py [out-dir]
+
+    board.png         the list, sessions (one needing input) and the activity feed
+    board-kanban.png  the Kanban view
+    board-task.png    a task's panel: Markdown, relations, claim, history
+    board-dark.png    the list in the dark theme
 """
 
-import os
-import shutil
-import socket
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
-import uvicorn
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
-from http_api import Settings, create_app
-from maestro_mcp.core.runtime import Core
+from http_api import Settings
+from tests.support.browser import launch_chromium
+from tests.support.servers import live_server
 
-OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/board.png")
-CHROMIUM = os.environ.get("MAESTRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+
+PLAN = """Sign-in with **OAuth 2.0** (authorization code + PKCE) for GitHub and Google.
+
+- store refresh tokens encrypted at rest
+- rotate them on every use
+- `/auth/callback` must reject a reused `state`
+
+See [RFC 7636](https://www.rfc-editor.org/rfc/rfc7636).
+"""
 
 
-def seed(http: httpx.Client) -> None:
+def seed(http: httpx.Client) -> dict[str, str]:
     project = http.post("/api/projects", json={"name": "checkout-service"}).json()
     http.post("/api/projects", json={"name": "docs-site"})
 
-    def task(title: str, **fields: object) -> str:
+    def task(title: str, **fields: Any) -> str:
         body = {"projectId": project["id"], "title": title, **fields}
         task_id: str = http.post("/api/tasks", json=body).json()["id"]
         return task_id
 
-    auth = task("Add OAuth login", priority="high", status="in_progress")
-    form = task("Login form with validation", parentId=auth, status="completed")
-    tokens = task("Refresh-token rotation", parentId=auth)
-    flaky = task("Fix flaky payment webhook test", priority="urgent", status="blocked")
-    migrate = task("Migrate orders table to UUID keys", priority="medium", status="in_review")
-    task("Rate-limit the public API", priority="high", dependsOn=[migrate])
-    task("Write runbook for refunds", priority="low")
-    task("Remove legacy v1 endpoints", status="cancelled", priority="low")
-    sessions = [
-        ("oauth: tokens", "claude-code", "working", [auth, tokens]),
-        ("webhook triage", "codex", "needs_input", [flaky]),
-        ("form review", "cursor", "completed", [form, auth]),
-    ]
-    for name, agent, status, task_ids in sessions:
+    def session(name: str, agent: str, task_ids: list[str]) -> str:
         body = {"projectId": project["id"], "name": name, "agent": agent, "taskIds": task_ids}
-        session = http.post("/api/sessions", json=body).json()
-        http.patch(f"/api/sessions/{session['id']}", json={"status": status})
-        if name == "oauth: tokens":
-            claim = {"sessionId": session["id"], "leaseSeconds": 900}
-            http.post(f"/api/tasks/{tokens}/claim", json=claim)
+        session_id: str = http.post("/api/sessions", json=body).json()["id"]
+        return session_id
+
+    auth = task("Add OAuth login", priority="high", labels=["auth"], description=PLAN)
+    form = task("Login form with validation", parentId=auth, labels=["auth", "ui"])
+    tokens = task("Refresh-token rotation", parentId=auth, labels=["auth"])
+    flaky = task("Fix flaky payment webhook test", priority="urgent", labels=["payments"])
+    migrate = task("Migrate orders table to UUID keys", labels=["db"])
+    task("Rate-limit the public API", priority="high", dependsOn=[migrate], labels=["api"])
+    task("Write runbook for refunds", priority="low", labels=["docs"])
+    task("Remove legacy v1 endpoints", status="cancelled", priority="low", labels=["api"])
+
+    oauth = session("oauth: tokens", "claude-code", [auth, tokens])
+    webhook = session("webhook triage", "codex", [flaky])
+    review = session("form review", "cursor", [form])
+    http.patch(f"/api/sessions/{oauth}", json={"status": "working"})
+    http.post(f"/api/tasks/{tokens}/claim", json={"sessionId": oauth, "leaseSeconds": 900})
+    http.post(f"/api/sessions/{oauth}/notes", json={"message": "rotation done; writing tests"})
+    form_grant = http.post(f"/api/tasks/{form}/claim", json={"sessionId": review}).json()
+    http.patch(
+        f"/api/tasks/{form}",
+        json={"status": "completed"},
+        headers={"X-Claim-Token": form_grant["claimToken"]},
+    )
+    http.post(f"/api/sessions/{review}/notes", json={"message": "form merged, 14 tests added"})
+    http.patch(f"/api/sessions/{review}", json={"status": "completed"})
+    http.patch(f"/api/tasks/{migrate}", json={"status": "in_review"})
+    http.post(f"/api/tasks/{flaky}/claim", json={"sessionId": webhook})
+    http.post(
+        f"/api/sessions/{webhook}/notes",
+        json={"message": "the test races the retry timer; ok to mock the clock?"},
+    )
+    http.patch(f"/api/sessions/{webhook}", json={"status": "needs_input"})
+    return {"project": project["id"], "auth": auth}
+
+
+def shoot(page: Page, name: str) -> None:
+    page.wait_for_timeout(300)  # a screenshot, not a test: let the last frame settle
+    path = OUT / name
+    page.screenshot(path=str(path))
+    print(path)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Core(Settings(db_path=Path(tmp) / "maestro.db")))
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
-        with httpx.Client(base_url=url) as http:
-            seed(http)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=1)
-            page.goto(url + "/")
-            page.wait_for_selector(".connection[data-state=live]")
-            page.locator(".session", has_text="oauth: tokens").locator(".expand").click()
-            page.wait_for_timeout(200)
-            page.screenshot(path=str(OUT))
+        settings = Settings(database=str(Path(tmp) / "maestro.db"))
+        with live_server(settings) as server, sync_playwright() as playwright:
+            ids = seed(server.http)
+            browser = launch_chromium(playwright)
+            for scheme, name in (("light", "board.png"), ("dark", "board-dark.png")):
+                page = browser.new_page(
+                    viewport={"width": 1280, "height": 800},
+                    device_scale_factor=1,
+                    color_scheme=scheme,
+                )
+                page.goto(f"{server.base_url}/?project={ids['project']}")
+                expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+                expect(page.locator("#activity-list .line").first).to_be_visible()
+                shoot(page, name)
+                page.close()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{server.base_url}/?project={ids['project']}&view=kanban")
+            expect(page.locator("#kanban .card").first).to_be_visible()
+            shoot(page, "board-kanban.png")
+            page.goto(f"{server.base_url}/?project={ids['project']}&task={ids['auth']}")
+            expect(page.locator("#task-panel .history .line").first).to_be_visible()
+            shoot(page, "board-task.png")
             browser.close()
-        server.should_exit = True
-        thread.join()
-    print(OUT)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ const ui = {
   focusCard: null, // a Kanban card to give focus back to once it moved
   statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
   alerts: new Set(), // sessions that just started to need input: a desktop notification each
+  notesLoading: new Set(), // sessions whose notes are being fetched
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
 };
@@ -107,7 +108,6 @@ async function loadAll() {
   history_.reset("", () => false);
   syncActivity();
   syncPanel();
-  for (const id of ui.expanded) loadNotes(id);
 }
 
 const feed = new Feed({
@@ -192,12 +192,17 @@ async function loadHistory() {
 }
 
 async function loadNotes(sessionId) {
+  if (ui.notesLoading.has(sessionId)) return;
+  ui.notesLoading.add(sessionId);
   try {
     const { data } = await api.notes(sessionId, NOTES_SHOWN);
     store.addNotes(sessionId, data, { whole: true });
     store.changed();
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) reportError(error); // closed meanwhile
+    store.addNotes(sessionId, [], { whole: true }); // not asked again every frame
+  } finally {
+    ui.notesLoading.delete(sessionId);
   }
 }
 
@@ -418,6 +423,7 @@ function renderSessions() {
       // Only an open session lists what could be added: fifty closed ones build no options.
       const available = expanded ? store.taskList().filter((t) => !session.taskIds.includes(t.id)) : [];
       const notes = expanded ? store.notes.get(session.id) ?? null : null;
+      if (expanded && notes === null) loadNotes(session.id); // opened by a link, or the attention chip
       const latest = store.latestNote.get(session.id) ?? null;
       const selected = view.session === session.id;
       const signature = [
@@ -727,7 +733,6 @@ const sessionActions = {
       if (view.session === id) navigate({ session: "" });
     } else {
       ui.expanded.add(id);
-      if (!store.notes.has(id)) loadNotes(id);
     }
     renderSessions();
     document.querySelector(`.session[data-id="${CSS.escape(id)}"] .expand`)?.focus();
@@ -865,7 +870,6 @@ function wire() {
 
   $("#attention").addEventListener("click", () => {
     for (const session of store.sessionList()) if (session.status === "needs_input") ui.expanded.add(session.id);
-    for (const id of ui.expanded) if (!store.notes.has(id)) loadNotes(id);
     renderSessions();
     document.querySelector(".session.attention .expand")?.focus();
   });

@@ -133,7 +133,7 @@ export class Store {
     if (message.actor && changed) this.changedBy.set(changed, message.actor);
     if (action === "created" || action === "updated") this.put(kind, data, seq);
     else if (action === "deleted") this.remove(kind, data.id, seq);
-    else if (event === "session:note_added") this.addNotes(data.sessionId, [data.note]);
+    else if (event === "session:note_added" && this.sessions.has(data.sessionId)) this.addNotes(data.sessionId, [data.note]);
     this.onApplied(message);
     this.changed();
     return true;

@@ -2,6 +2,7 @@
 live, and a session that needs a person drawing attention. Two pages, one acting and one
 watching, against a real server; the agent is a real MCP client."""
 
+import re
 from typing import Any
 
 from mcp import Client
@@ -71,7 +72,7 @@ def test_the_activity_reads_as_sentences_and_links_to_what_it_is_about(
     expect(moved).to_be_visible(timeout=LIVE)
     assert watching.locator("#activity-list .line").first.inner_text().startswith("you moved")
     time = moved.locator("time")
-    expect(time).to_have_text("0 s ago")
+    expect(time).to_have_text(re.compile(r"^\d+ s ago$"))
     assert time.get_attribute("datetime")
 
     moved.get_by_role("link", name="Fix webhook").click()
