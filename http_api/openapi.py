@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
-from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
+from maestro_mcp.core.events import CHANGED, SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
     NOTE_MAX,
@@ -237,7 +237,14 @@ _EVENT_ENVELOPE = {
         "seq": {"type": "integer", "minimum": 1},
         "event": {"enum": [*(e.value for e in EventType), SYNC_READY, SYNC_RESET]},
         "data": {"type": "object"},
+        CHANGED: {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "on *:updated: the fields whose value the change made differ "
+            "(version and updatedAt aside); absent from events made before it existed",
+        },
         "timestamp": {"type": "integer"},
+        "actor": {"type": "string", "description": "who made the change"},
     },
 }
 # One message of the stream (OpenAPI 3.1: the schema of a text/event-stream is one

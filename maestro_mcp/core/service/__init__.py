@@ -4,7 +4,8 @@
 - ``transaction.py``: the unit of work (one transaction, events, idempotency);
 - ``rules.py``: lookups, version checks and merging every domain shares;
 - ``projects.py``, ``tasks.py``, ``sessions.py`` (links, notes), ``claims.py``,
-  ``changes.py`` (the change log): each domain's rules and events.
+  ``changes.py`` (the change log): each domain's rules and events;
+- ``updates.py``: every ``*:updated`` event (what changed, what a task's leaves out).
 
 No face touches the store or emits events itself: every change is one call here.
 """

@@ -62,9 +62,21 @@ class LogQueries:
         for event in events:
             seq += 1
             payload = envelope(seq, event, timestamp)
-            rows.append((seq, timestamp, event.type.value, event.project_id, payload))
+            rows.append(
+                (
+                    seq,
+                    timestamp,
+                    event.type.value,
+                    event.project_id,
+                    payload,
+                    event.task_id,
+                    event.session_id,
+                )
+            )
         self.conn.executemany(
-            "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows
+            "INSERT INTO events (seq, ts, type, project_id, payload, task_id, session_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
         return LogPosition(seq)
 
