@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from maestro_mcp.core.events import ABOUT_NEITHER, EventType, subjects, subjects_of_payload
+from maestro_mcp.core.models import HistoryQuery
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import Unloadable, transfer
 from maestro_mcp.core.storage.location import open_store
@@ -74,6 +75,9 @@ def test_a_database_from_before_gets_its_events_subjects_from_their_payloads(
         try:
             upgraded.migrate()
             assert stored(old) == made  # the same columns the appends filled
+            task_id = next(row[5] for row in made if row[2] == "task:deleted")
+            page = Service(upgraded).task_history(task_id, HistoryQuery()).value
+            assert [e.seq for e in page.events] == [r[0] for r in reversed(made) if r[5] == task_id]
         finally:
             upgraded.close()
     finally:
