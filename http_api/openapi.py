@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
-from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, EventType
+from maestro_mcp.core.events import CHANGED, SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
     NOTE_MAX,
+    ActivityQuery,
     Caller,
     ClaimGrant,
     ClaimNextRequest,
@@ -25,6 +26,7 @@ from maestro_mcp.core.models import (
     ClaimsGranted,
     Heartbeat,
     HeartbeatRequest,
+    HistoryQuery,
     Link,
     NewToken,
     ReleaseRequest,
@@ -239,8 +241,39 @@ _EVENT_ENVELOPE = {
         "seq": {"type": "integer", "minimum": 1},
         "event": {"enum": [*(e.value for e in EventType), SYNC_READY, SYNC_RESET]},
         "data": {"type": "object"},
+        CHANGED: {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "on *:updated: the fields whose value the change made differ "
+            "(version and updatedAt aside); absent from events made before it existed",
+        },
         "timestamp": {"type": "integer"},
+        "actor": {"type": "string", "description": "who made the change"},
     },
+}
+# A page of the log read back in time (http_api/history.py).
+_EVENT_PAGE = {
+    "type": "object",
+    "required": ["events", "next"],
+    "properties": {
+        "events": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/EventEnvelope"},
+            "description": "newest first: the stored envelopes, as the feeds send them",
+        },
+        "next": {
+            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}],
+            "description": "pass it as before for the next, older page; null: nothing older "
+            "is retained",
+        },
+    },
+}
+_PAGE_SEQ = {
+    SEQ_HEADER: {
+        "description": "the head the page is consistent with: follow the feed from it (since) "
+        "to miss nothing after the page",
+        "schema": {"type": "integer"},
+    }
 }
 # One message of the stream (OpenAPI 3.1: the schema of a text/event-stream is one
 # message's); the stream also carries comments, which clients ignore.
@@ -275,7 +308,8 @@ _HEALTH = {
 
 # Where a new entity leads besides its own get, update and delete.
 _FOLLOW = {
-    "Task": {"claim": "claimTask", "release": "releaseTask"},
+    "Project": {"activity": "projectActivity"},
+    "Task": {"claim": "claimTask", "release": "releaseTask", "history": "taskHistory"},
     "Session": {
         "notes": "listNotes",
         "note": "addNote",
@@ -350,6 +384,34 @@ def _resource_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
             },
         }
     return models
+
+
+def _history_paths(paths: dict[str, Any]) -> None:
+    """The log read back in time, a page at a time (http_api/history.py)."""
+    page = {"description": "OK", "headers": _PAGE_SEQ, **_json(_EVENT_PAGE)}
+    paths["/api/tasks/{id}/history"] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "taskHistory",
+            "summary": "The events about a task, newest first, a page at a time",
+            "description": "Its own events, its links to sessions, its claims; a deleted "
+            "task's while the log retains them.",
+            "parameters": _filter_parameters(HistoryQuery),
+            "responses": {"200": page, **_errors(404, 422)},
+        },
+    }
+    paths["/api/projects/{id}/activity"] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "projectActivity",
+            "summary": "A project's events, newest first, a page at a time",
+            "description": "sessionId keeps the events about that session (its own, its "
+            "notes, its task links, its claims); agent those about the project's sessions "
+            "of that agent.",
+            "parameters": _filter_parameters(ActivityQuery),
+            "responses": {"200": page, **_errors(404, 422)},
+        },
+    }
 
 
 def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
@@ -560,6 +622,7 @@ def build_openapi() -> dict[str, Any]:
             },
         }
     }
+    _history_paths(paths)
     models += _token_paths(paths)
     _writes_may_be_too_large(paths)
     paths["/health"] = {

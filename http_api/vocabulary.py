@@ -4,8 +4,8 @@ The board is plain JS with no build step, so it cannot import Python constants;
 instead it imports ``/assets/vocabulary.js``, which the server writes from
 ``maestro_mcp.core.models``, ``maestro_mcp.core.events`` and ``maestro_mcp.protocol``
 on the fly. The set of statuses and priorities, the defaults, the field limits, the
-header names and the marker of fields an event left out therefore come from the
-server; the board keeps only how it words them.
+header names, the markers of fields an event left out or changed and the size of a
+history page therefore come from the server; the board keeps only how it words them.
 """
 
 import json
@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from maestro_mcp import protocol
-from maestro_mcp.core.events import OMITTED
+from maestro_mcp.core.events import CHANGED, OMITTED
 from maestro_mcp.core.models import (
     AGENT_MAX,
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
     NAME_MAX,
     PATH_MAX,
     PROMPT_MAX,
@@ -74,6 +76,10 @@ def vocabulary() -> dict[str, Any]:
         "TRUE": protocol.TRUE,
         # An event's list of the fields it left out (the client keeps its copy).
         "OMITTED": OMITTED,
+        # An update's list of the fields it changed (top level in its envelope).
+        "CHANGED": CHANGED,
+        # A page of a task's history or a project's activity: events per request.
+        "HISTORY_LIMITS": {"default": HISTORY_LIMIT_DEFAULT, "max": HISTORY_LIMIT_MAX},
     }
 
 

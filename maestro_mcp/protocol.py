@@ -68,6 +68,7 @@ EPOCH_QUERY = "epoch"
 
 # Seqs and versions: ASCII digits only (str.isdigit() takes "²"), small enough for SQLite.
 SMALL_INT = re.compile(r"[0-9]{1,18}")
+SEQ_MAX = 10**18 - 1  # the largest SMALL_INT: a seq a query may name
 
 # --- WebSocket close codes -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from maestro_mcp.core.vocabulary import (
     DEFAULT_SESSION_STATUS,
     DEFAULT_TASK_PRIORITY,
     DEFAULT_TASK_STATUS,
+    HISTORY_LIMIT_MAX,
     LEASE_MAX_S,
     LEASE_MIN_S,
     LIST_LIMIT_MAX,
@@ -22,6 +23,7 @@ from maestro_mcp.core.vocabulary import (
     TaskPriority,
     TaskStatus,
 )
+from maestro_mcp.protocol import SEQ_MAX
 
 
 def choice(enum: type[StrEnum]) -> click.Choice[str]:
@@ -43,3 +45,5 @@ CLAIM_COUNT = click.IntRange(1, CLAIM_NEXT_MAX)
 LIST_LIMIT = click.IntRange(1, LIST_LIMIT_MAX)
 # 0 shows none, without asking the server.
 NOTES_COUNT = click.IntRange(0, NOTES_LIMIT_MAX)
+HISTORY_LIMIT = click.IntRange(1, HISTORY_LIMIT_MAX)
+SEQ = click.IntRange(1, SEQ_MAX)  # a seq a query may name

@@ -5,7 +5,7 @@ from typing import Any
 
 from rich.text import Text
 
-from maestro_mcp.core.events import EventType
+from maestro_mcp.core.events import CHANGED, EventType
 from maestro_mcp.core.vocabulary import TREE_INDENT_LEVELS
 
 from .output import priority_text, status_text
@@ -120,41 +120,104 @@ def session_row(s: dict[str, Any]) -> list[Any]:
 
 
 def event_line(message: dict[str, Any]) -> Text:
-    """One readable line for a feed event."""
-    event = message["event"]
-    data = message.get("data", {})
+    """One readable line for a feed event: time, seq, event, what it says, who."""
     stamp = when(message.get("timestamp")) or ""
     text = Text.assemble((stamp[11:], "dim"), "  ", (f"#{message.get('seq', '-')}", "dim"), "  ")
-    text.append(event.ljust(21), style="bold")
+    text.append(message["event"].ljust(21), style="bold")
+    text.append_text(event_summary(message))
+    if message.get("actor"):
+        text.append(f"  · {message['actor']}", style="dim")
+    return text
+
+
+def event_summary(message: dict[str, Any], subject: str | None = None) -> Text:
+    """What an event says, in a few words; an update, what it changed (``status →
+    in_review``). ``subject``: the entity the reader is looking at, not named again."""
+    event = message["event"]
+    data = message.get("data", {})
+    text = Text()
+    # A claim's or a link's task, unless it is the one looked at.
+    task = "" if data.get("taskId") == subject else f"{data.get('taskId')} "
     if event in (EventType.SESSION_TASK_ADDED, EventType.SESSION_TASK_REMOVED):
         sign = "+" if event == EventType.SESSION_TASK_ADDED else "-"
-        text.append(f"{data['sessionId']} {sign} {data['taskId']}")
+        text.append(f"{data['sessionId']} {sign} {task or 'this task'}".rstrip())
     elif event == EventType.TASK_CLAIMED:
-        text.append(f"{data['taskId']} by {data['sessionId']} until {when(data['expiresAt'])}")
+        text.append(f"{task}by {data['sessionId']} until {when(data['expiresAt'])}")
     elif event == EventType.TASK_RELEASED:
-        text.append(f"{data['taskId']} by {data['sessionId']} ({data['reason']})")
+        text.append(f"{task}by {data['sessionId']} ({data['reason']})")
     elif event == EventType.SESSION_NOTE_ADDED:
         text.append(f"{data['sessionId']}: {data['note']['message']}")
-    elif event.endswith(":deleted"):
-        text.append(str(data.get("id")))
-    elif event.startswith("task:"):
-        text.append(f"{data['id']}  ")
-        text.append_text(status_text(data["status"]))
-        text.append(f"  {data['title']}")
-        if data.get("sessionCount"):
-            text.append(f"  {sessions_badge(data['sessionCount'])}", style="dim")
-    elif event.startswith("session:"):
-        text.append(f"{data['id']}  ")
-        text.append_text(status_text(data["status"]))
-        text.append(f"  {data['name']}")
-        if data.get("agent"):
-            text.append(f"  ({data['agent']})", style="dim")
-    elif event.startswith("project:"):
-        text.append(f"{data['id']}  {data['name']}")
     elif event == EventType.TOKEN_CREATED:
         text.append(f"{data['name']} ({data['scope']})")
     elif event == EventType.TOKEN_REVOKED:
         text.append(str(data["name"]))
-    if message.get("actor"):
-        text.append(f"  · {message['actor']}", style="dim")
+    elif event.startswith(("project:", "task:", "session:")):
+        named = data.get("id") != subject
+        if event.endswith(":deleted"):
+            text.append(str(data.get("id")) if named else "deleted")
+            return text
+        if named:
+            text.append(f"{data['id']}  ")
+        changed = message.get(CHANGED)
+        if event.endswith(":updated") and isinstance(changed, list):
+            text.append(changes_text(changed, data))
+        else:
+            text.append_text(_entity_text(event, data))
     return text
+
+
+def _entity_text(event: str, data: dict[str, Any]) -> Text:
+    """What an entity is now: a task's status and title, a session's, a project's name."""
+    if event.startswith("project:"):
+        return Text(str(data["name"]))
+    if event.startswith("task:"):
+        text = Text.assemble(status_text(data["status"]), f"  {data['title']}")
+        if data.get("sessionCount"):
+            text.append(f"  {sessions_badge(data['sessionCount'])}", style="dim")
+        return text
+    text = Text.assemble(status_text(data["status"]), f"  {data['name']}")
+    if data.get("agent"):
+        text.append(f"  ({data['agent']})", style="dim")
+    return text
+
+
+# Fields that move along with another (a status's times, a link's count, any change's
+# activity time): named only when nothing else changed.
+_FOLLOWERS = frozenset({"sessionCount", "startedAt", "completedAt", "endedAt", "lastActivityAt"})
+_TEXT_FIELDS = frozenset({"description", "prompt"})
+VALUE_SHOWN = 40  # characters of a changed value
+IDS_SHOWN = 3  # ids of a changed list
+
+
+def changes_text(changed: list[str], data: dict[str, Any]) -> str:
+    """What an update changed (its envelope's ``changed``), each field with its new
+    value: ``status → in_review, title → “Ship it”``."""
+    shown = [name for name in changed if name not in _FOLLOWERS] or changed
+    if not shown:
+        return "no field changed"  # its version only (a renewal at the same instant)
+    return ", ".join(_change(name, data) for name in shown)
+
+
+def _change(name: str, data: dict[str, Any]) -> str:
+    value = data.get(name)
+    if name in _TEXT_FIELDS:
+        return f"{name} edited"
+    if name == "claim":
+        if not value:
+            return "claim ended"
+        return f"claim → {value['sessionId']} until {(when(value['expiresAt']) or '')[11:]}"
+    if value is None or value == []:
+        return f"{name} cleared"
+    if name.endswith("At") and isinstance(value, int):
+        return f"{name} → {(when(value) or '')[11:]}"
+    if isinstance(value, list):
+        more = len(value) - IDS_SHOWN
+        listed = ", ".join(str(v) for v in value[:IDS_SHOWN])
+        return f"{name} → {listed}" + (f" (+{more})" if more > 0 else "")
+    if isinstance(value, str) and name in ("title", "name"):
+        return f"{name} → “{_cut(value)}”"
+    return f"{name} → {_cut(str(value))}"
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= VALUE_SHOWN else value[: VALUE_SHOWN - 1] + "…"

@@ -3,23 +3,26 @@
 from typing import Any, TextIO
 
 import click
+from rich.text import Text
 
-from maestro_mcp.core.vocabulary import DEFAULT_LEASE_S
+from maestro_mcp.core.vocabulary import DEFAULT_LEASE_S, HISTORY_LIMIT_DEFAULT
 from maestro_mcp.protocol import CLAIM_TOKEN_HEADER, OVERRIDE_HEADER, TRUE
 
 from .context import Cli, client_command
 from .errors import CliError
 from .params import (
     CLAIM_COUNT,
+    HISTORY_LIMIT,
     LEASE_SECONDS,
     LIST_LIMIT,
+    SEQ,
     TASK_PRIORITY,
     TASK_PRIORITY_DEFAULT,
     TASK_STATUS,
     TASK_STATUS_DEFAULT,
 )
 from .plan import read_plan
-from .show import TASK_COLUMNS, task_fields, task_rows, when
+from .show import TASK_COLUMNS, event_summary, task_fields, task_rows, when
 
 
 @click.group()
@@ -133,6 +136,41 @@ def get(cli: Cli, task_id: str) -> None:
     """
     found = cli.client.get(f"/api/tasks/{task_id}").body
     cli.printer.record(task_fields(found), found)
+
+
+@task.command()
+@click.argument("task_id")
+@click.option(
+    "--limit",
+    type=HISTORY_LIMIT,
+    default=HISTORY_LIMIT_DEFAULT,
+    show_default=True,
+    help="At most this many events.",
+)
+@click.option("--before", type=SEQ, help="Only events older than this seq (the next page).")
+@client_command
+def history(cli: Cli, task_id: str, limit: int, before: int | None) -> None:
+    """What happened to a task, newest first, one event a line.
+
+    Each line says when, who, the event and what it changed (status → in_review). A
+    deleted task has a history too, while the log keeps its events. With --json, the
+    server's page: {"events": [envelopes, newest first], "next": seq or null}.
+
+    \b
+    Example:
+      maestro task history task_1a2b3c4d --limit 20
+    """
+    page = cli.client.get(f"/api/tasks/{task_id}/history", limit=limit, before=before).body
+    events: list[dict[str, Any]] = page["events"]
+    rows = [
+        [when(e["timestamp"]), e.get("actor") or "-", e["event"], event_summary(e, task_id)]
+        for e in events
+    ]
+    cli.printer.table(["TIME", "ACTOR", "EVENT", "WHAT"], rows, page)
+    if page["next"] is not None and not cli.printer.json_mode:
+        cli.printer.line(
+            Text(f"older events: maestro task history {task_id} --before {page['next']}", "dim")
+        )
 
 
 @task.command()

@@ -3,9 +3,14 @@
 An event's envelope is encoded once, inside the transaction that commits it,
 and stored whole; the feed and every replay send those stored bytes unchanged.
 How the log is stored is the storage backend's business (core/storage).
+
+Besides its envelope, the log keeps what each event is about — its task and its
+session (``subjects``, the one rule) — so that a task's history and a project's
+activity are read through an index instead of every payload.
 """
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -59,6 +64,66 @@ def merged_data(held: Mapping[str, Any] | None, data: dict[str, Any]) -> dict[st
     return entity
 
 
+# An update's envelope names the fields whose value the change made differ, in the
+# entity's camelCase, under ``CHANGED`` (top level, beside ``data``): every field but
+# ``ALWAYS_CHANGED``, which every change moves. ``[]``: nothing else changed (a lease
+# renewed at the very millisecond of the last one). Events appended before this was
+# added carry none. docs/protocol.md, "Events".
+CHANGED = "changed"
+ALWAYS_CHANGED = frozenset({"version", "updatedAt"})
+
+
+# What each event is about: the names, in its data, of its task and of its session
+# (None: not about one). docs/protocol.md, "What each event is about".
+_ABOUT: dict[str, tuple[str | None, str | None]] = {
+    EventType.TASK_CREATED: ("id", None),
+    EventType.TASK_UPDATED: ("id", None),
+    EventType.TASK_DELETED: ("id", None),
+    EventType.TASK_CLAIMED: ("taskId", "sessionId"),
+    EventType.TASK_RELEASED: ("taskId", "sessionId"),
+    EventType.SESSION_CREATED: (None, "id"),
+    EventType.SESSION_UPDATED: (None, "id"),
+    EventType.SESSION_DELETED: (None, "id"),
+    EventType.SESSION_TASK_ADDED: ("taskId", "sessionId"),
+    EventType.SESSION_TASK_REMOVED: ("taskId", "sessionId"),
+    EventType.SESSION_NOTE_ADDED: (None, "sessionId"),
+}
+# About the project only (``project_id``), or about no project at all (tokens).
+ABOUT_NEITHER = frozenset(
+    {
+        EventType.PROJECT_CREATED,
+        EventType.PROJECT_UPDATED,
+        EventType.PROJECT_DELETED,
+        EventType.TOKEN_CREATED,
+        EventType.TOKEN_REVOKED,
+    }
+)
+
+
+def subjects(event: str, field: Callable[[str], Any]) -> tuple[str | None, str | None]:
+    """The task and the session an event of type ``event`` is about, read from its data
+    by ``field`` (a camelCase name -> its value, None if absent). The one rule: the log's
+    columns are filled with it (Write.emit, an import), and the schema's backfill of
+    events appended before them says the same in SQL (tests hold them together)."""
+    task_key, session_key = _ABOUT.get(event, (None, None))
+    task_id = field(task_key) if task_key is not None else None
+    session_id = field(session_key) if session_key is not None else None
+    return (
+        task_id if isinstance(task_id, str) else None,
+        session_id if isinstance(session_id, str) else None,
+    )
+
+
+def subjects_of_payload(payload: str) -> tuple[str | None, str | None]:
+    """What a stored envelope's event is about (``subjects``): for rows that come with
+    their payload only (an import)."""
+    envelope = json.loads(payload)
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        return None, None
+    return subjects(str(envelope.get("event")), data.get)
+
+
 # At most this many events per read of the log (feed, replay, changes_since), so a
 # long catch-up is read in bounded steps.
 READ_BATCH = 1000
@@ -74,6 +139,9 @@ class PendingEvent:
     project_id: str | None
     data_json: str
     actor_json: str  # who made the change (core/access.py), as a JSON string
+    task_id: str | None = None  # what it is about (``subjects``)
+    session_id: str | None = None
+    changed_json: str | None = None  # an update's ``CHANGED``, as a JSON list
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +159,9 @@ def envelope_tail(event: PendingEvent, timestamp: int) -> str:
     """The envelope after its seq: a backend that learns the seq only in SQL builds the
     envelope there as ``ENVELOPE_HEAD || seq || tail``."""
     # Event names are fixed ASCII identifiers, so no escaping is needed.
+    changed = "" if event.changed_json is None else f',"{CHANGED}":{event.changed_json}'
     return (
-        f',"event":"{event.type.value}","data":{event.data_json},'
+        f',"event":"{event.type.value}","data":{event.data_json}{changed},'
         f'"timestamp":{timestamp},"actor":{event.actor_json}}}'
     )
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from ..protocol import SEQ_MAX
 from .access import RESERVED_NAMES, TOKEN_NAME_MAX, TOKEN_NAME_PATTERN, Scope
 from .vocabulary import (
     ACTIVE_SESSION_STATUSES as ACTIVE_SESSION_STATUSES,
@@ -52,6 +53,15 @@ from .vocabulary import (
 )
 from .vocabulary import (
     ENDED_SESSION_STATUSES as ENDED_SESSION_STATUSES,
+)
+from .vocabulary import (
+    HISTORY_LIMIT_DEFAULT as HISTORY_LIMIT_DEFAULT,
+)
+from .vocabulary import (
+    HISTORY_LIMIT_MAX as HISTORY_LIMIT_MAX,
+)
+from .vocabulary import (
+    HISTORY_PAGE_BYTES as HISTORY_PAGE_BYTES,
 )
 from .vocabulary import (
     ID_MAX as ID_MAX,
@@ -427,6 +437,22 @@ class SessionFilter(_Input):
     project_id: EntityId | None = None
     status: SessionStatus | None = None
     task_id: EntityId | None = None
+
+
+class HistoryQuery(_Input):
+    """One page of the log read back, newest first: ``limit`` events before seq ``before``
+    (none: from the newest on)."""
+
+    limit: Annotated[int, Field(ge=1, le=HISTORY_LIMIT_MAX)] = HISTORY_LIMIT_DEFAULT
+    before: Annotated[int, Field(ge=1, le=SEQ_MAX)] | None = None
+
+
+class ActivityQuery(HistoryQuery):
+    """A page of a project's activity: only the events about one session, or about the
+    sessions of one agent, if given."""
+
+    session_id: EntityId | None = None
+    agent: Agent | None = None
 
 
 class SessionReport(_Input):

@@ -34,6 +34,12 @@ CLAIM_TOKEN_MAX = 200
 # A session's progress notes: how many one listing may ask for and gets by default.
 NOTES_LIMIT_MAX = 1000
 NOTES_LIMIT_DEFAULT = 50
+# One page of the log read back (a task's history, a project's activity): how many events
+# one may ask for and gets by default, and how many bytes of events it holds at most
+# (a page always holds one, however large: a page after it goes on).
+HISTORY_LIMIT_MAX = 200
+HISTORY_LIMIT_DEFAULT = 50
+HISTORY_PAGE_BYTES = 1024 * 1024
 # How many of a session's latest notes an agent sees with it (MCP get and resource):
 # a model's context is small.
 NOTES_SHOWN = 20

@@ -7,10 +7,10 @@ summed up instead:
   with the few fields that say what the entity is now
   (a task's title, status, priority and holder; a session's name, status, agent;
   a note's text), long texts cut at ``TEXT_SHOWN`` characters and marked ``cut``;
-- an update says which fields it ``changed`` when the page holds the entity's
-  state before it; one that changed nothing but its clock (a heartbeat, a renewed
-  lease) is left out (a real change is never hidden: at a page's start, an update
-  is shown);
+- an update says which fields it ``changed``, as its envelope names them (an event
+  older than that: when the page holds the entity's state before it); one that
+  changed nothing but its clock (a heartbeat, a renewed lease) is left out (a real
+  change is never hidden: an old update at a page's start, unknown, is shown);
 - a page holds at most ``limit`` changes and about ``PAGE_BYTES`` of them; ``nextSince``
   continues exactly after the last change read.
 ``full=true`` gives every event whole instead, on a larger page (``FULL_PAGE_BYTES``).
@@ -19,7 +19,7 @@ summed up instead:
 import json
 from typing import Any
 
-from maestro_mcp.core.events import OMITTED, merged_data
+from maestro_mcp.core.events import CHANGED, OMITTED, merged_data
 
 CHANGES_PAGE_DEFAULT = 50
 PAGE_BYTES = 15 * 1024  # with the envelope around it, a page stays under 16 KB
@@ -76,12 +76,16 @@ def digest(
             merged = merged_data(before, data)  # text an update left out: as it was
             state = {k: v for k, v in merged.items() if k not in _NOISE}
             last_seen[entity_id] = state
-            if before is not None and name.endswith(":updated"):
+            stated = event.get(CHANGED)
+            if name.endswith(":updated") and isinstance(stated, list):
+                changed = [k for k in stated if k not in _NOISE]
+            elif before is not None and name.endswith(":updated"):
+                # An event from before envelopes said it: the page's copy tells.
                 changed = sorted(
                     k for k in state.keys() | before.keys() if state.get(k) != before.get(k)
                 )
-                if not changed and not full:
-                    continue  # only its clock moved: a heartbeat, a renewed lease
+            if changed is not None and not changed and not full:
+                continue  # only its clock moved: a heartbeat, a renewed lease
         change = event if full else _summary(event)
         if changed is not None and not full:
             change["changed"] = changed

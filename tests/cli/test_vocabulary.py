@@ -11,6 +11,8 @@ from maestro_mcp.cli.output import PRIORITY_STYLE, SESSION_STATUS_STYLE, TASK_ST
 from maestro_mcp.core.models import (
     CLAIM_NEXT_MAX,
     DEFAULT_LEASE_S,
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
     LEASE_MAX_S,
     LEASE_MIN_S,
     LIST_LIMIT_MAX,
@@ -21,6 +23,7 @@ from maestro_mcp.core.models import (
     TaskPriority,
     TaskStatus,
 )
+from maestro_mcp.protocol import SEQ_MAX
 
 # Every bounded integer option of the CLI and the core's limits it must keep to.
 BOUNDS = {
@@ -30,6 +33,8 @@ BOUNDS = {
     ("task", "next", "count"): (1, CLAIM_NEXT_MAX),
     ("task", "list", "limit"): (1, LIST_LIMIT_MAX),
     ("session", "get", "notes"): (0, NOTES_LIMIT_MAX),
+    ("task", "history", "limit"): (1, HISTORY_LIMIT_MAX),
+    ("task", "history", "before"): (1, SEQ_MAX),  # a seq, as the API takes it
     ("serve", "", "port"): (0, 65_535),  # TCP's, not Maestro's
 }
 # Every option with a fixed set of values and the core enum it must offer.
@@ -76,6 +81,7 @@ def test_defaults_are_the_servers() -> None:
     )
     assert found["task", "claim", "lease"].default == DEFAULT_LEASE_S
     assert found["task", "next", "lease"].default == DEFAULT_LEASE_S
+    assert found["task", "history", "limit"].default == HISTORY_LIMIT_DEFAULT
 
 
 def test_every_bounded_integer_is_a_core_limit() -> None:

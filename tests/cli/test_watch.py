@@ -134,3 +134,21 @@ def test_the_board_keeps_the_text_an_update_left_out() -> None:
     update = {"id": "task_1", "title": "Login", "status": "in_progress", "omitted": ["prompt"]}
     _apply(tasks, {"event": "task:updated", "data": update})
     assert tasks["task_1"] == {**task, "status": "in_progress"}
+
+
+def test_an_update_line_says_what_changed() -> None:
+    """From the envelope's ``changed``; an event from before it existed says what the
+    entity is now, as it always did."""
+    from maestro_mcp.cli.show import event_line
+
+    task = {"id": "task_1", "title": "Login", "status": "in_review", "priority": "high"}
+    update = {"seq": 7, "event": "task:updated", "data": task, "timestamp": 0, "actor": "bot"}
+    line = event_line({**update, "changed": ["status", "priority"]}).plain
+    assert "task_1  status → in_review, priority → high  · bot" in line
+    assert "task_1  in_review  Login" in event_line(update).plain
+    session = {"id": "sess_1", "name": "run", "status": "idle", "lastActivityAt": 0}
+    beat = {"seq": 8, "event": "session:updated", "data": session, "changed": ["lastActivityAt"]}
+    assert "sess_1  lastActivityAt → " in event_line(beat).plain  # nothing else: it says so
+    claim = {"sessionId": "sess_1", "claimedAt": 0, "expiresAt": 0}
+    claimed = {**update, "data": {**task, "claim": claim}, "changed": ["claim", "sessionCount"]}
+    assert "task_1  claim → sess_1 until " in event_line(claimed).plain  # not the count

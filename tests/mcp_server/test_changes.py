@@ -85,3 +85,17 @@ async def test_no_real_change_is_hidden_and_each_says_what_changed(mcp_client: C
         (b["id"], ["dependsOn"]),
         (b["id"], ["parentId"]),
     ]
+
+
+async def test_an_update_at_a_pages_start_says_what_changed(mcp_client: Client) -> None:
+    """The envelope says what changed: a page need not hold the entity's state before."""
+    project = (await call(mcp_client, "create_project", name=unique("Start")))["project"]["id"]
+    task = (await call(mcp_client, "create_task", title="a", project=project))["task"]
+    session = (await call(mcp_client, "start_session", name="agent", project=project))["session"]
+    start = (await call(mcp_client, "changes_since", since=0, limit=1))["head"]
+    await call(mcp_client, "update_session", sessionId=session["id"])  # a heartbeat: left out
+    await call(mcp_client, "update_task", taskId=task["id"], status="in_review")
+    changes = await call(mcp_client, "changes_since", since=start, project=project)
+    assert [(c["event"], c.get("changed")) for c in changes["events"]] == [
+        ("task:updated", ["status"])
+    ]

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from maestro_mcp.core.access import Scope
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import (
     ClaimRequest,
     ProjectCreate,
+    ProjectPatch,
     ReleaseRequest,
     Session,
     SessionCreate,
@@ -22,6 +24,7 @@ from maestro_mcp.core.models import (
     Task,
     TaskCreate,
     TaskPatch,
+    TokenCreate,
 )
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.core.service import Service
@@ -128,6 +131,25 @@ def fill_every_kind(service: Service) -> Filled:
         retry_key="create-once",
         retry_body=retry_body,
     )
+
+
+def make_every_event(service: Service) -> Filled:
+    """``fill_every_kind``, then the changes it does not make, so that the log holds an
+    event of every type: a project renamed, a task unlinked, a heartbeat, a task with a
+    dependent deleted, a session deleted, a token made and revoked, a project deleted."""
+    filled = fill_every_kind(service)
+    web, ops = filled.project_ids
+    _, build, _, notes, _, _, _ = filled.task_ids
+    agent, person = filled.session_ids
+    service.update_project(web, ProjectPatch(description="The shop, v2"))
+    service.remove_task_from_session(agent, notes)
+    service.heartbeat(agent)
+    service.delete_task(build)  # check depended on it: it gets a task:updated
+    service.delete_session(person)
+    service.create_token(TokenCreate(name="ci-bot", scope=Scope.WRITE))
+    service.revoke_token("ci-bot")
+    service.delete_project(ops)
+    return filled
 
 
 def told_group_commit(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:

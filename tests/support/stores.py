@@ -19,7 +19,7 @@ The rules:
 import itertools
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -212,3 +212,61 @@ def give_new_history(location: str) -> None:
     with file:
         file.execute("UPDATE history SET epoch = lower(hex(randomblob(8)))")
     file.close()
+
+
+def is_postgres(location: str) -> bool:
+    return location.startswith(("postgresql:", "postgres:"))
+
+
+def run_sql(location: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on ``location`` outside any store, as another program (or an
+    older Maestro) would, and return its rows; ``?`` marks a parameter on both stores."""
+    if is_postgres(location):
+        with psycopg.connect(location, autocommit=True) as conn:
+            cursor = conn.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    file = sqlite3.connect(location)
+    try:
+        with file:
+            return file.execute(statement, params).fetchall()
+    finally:
+        file.close()
+
+
+def empty_database(databases: Databases, directory: Path) -> str:
+    """A database with nothing in it, not even Maestro's schema; drop it with ``databases``."""
+    if isinstance(databases, PostgresDatabases):
+        return databases.create_empty()
+    return str(directory / f"empty-{next(_EMPTY)}.db")
+
+
+_EMPTY = itertools.count(1)
+
+
+def old_schema(location: str, version: int) -> None:
+    """Give the empty database at ``location`` the schema an older Maestro left: its
+    store's first ``version`` migrations, and nothing newer."""
+    if is_postgres(location):
+        from maestro_mcp.core.storage.postgres.schema import MIGRATIONS as PG_MIGRATIONS
+
+        with psycopg.connect(location) as conn, conn.transaction():
+            for migration in PG_MIGRATIONS[:version]:
+                conn.execute(migration)
+            # As that Maestro recorded it (it could not be used by code older than itself).
+            conn.execute(
+                "UPDATE maestro_schema SET version = %s, readable_from = %s", (version, version)
+            )
+        return
+    import sqlite3
+
+    from maestro_mcp.core.storage.sqlite.schema import MIGRATIONS as SQLITE_MIGRATIONS
+
+    file = sqlite3.connect(location, isolation_level=None)
+    try:
+        for migration in SQLITE_MIGRATIONS[:version]:
+            file.executescript(migration)
+        file.execute(f"PRAGMA user_version={version}")
+    finally:
+        file.close()

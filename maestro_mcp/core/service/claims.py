@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..storage import ClaimOutlook, EndedClaim, Rows
 from ..vocabulary import ClaimEnd
-from . import task_events
+from . import updates
 from .rules import (
     merged,
     require_session,
@@ -79,7 +79,8 @@ def claim(w: Write, task_id: str, request: ClaimRequest) -> ClaimGrant:
     if task.claim is not None and task.claim.session_id == session.id:
         return _renew(w, task, session, lease_ms)  # its own claim, given back
     _require_ready(w.rows, task, w.now)
-    return _grant(w, task, session, lease_ms)
+    grant, _ = _grant(w, task, session, lease_ms)
+    return grant
 
 
 def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> ClaimsGranted:
@@ -91,7 +92,10 @@ def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> ClaimsGr
     labels = unique(request.labels)
     ready = w.rows.next_ready(session.project_id, w.now, request.count, labels, request.parent_id)
     lease_ms = request.lease_seconds * 1000
-    grants = [_grant(w, task, session, lease_ms) for task in ready]
+    grants = []
+    for task in ready:
+        grant, session = _grant(w, task, session, lease_ms)
+        grants.append(grant)
     if grants:
         return ClaimsGranted(claims=grants)
     outlook = w.rows.claim_outlook(
@@ -129,7 +133,7 @@ def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat
     session = require_session(w.rows, session_id)
     touched = touched_session(session, w.now)
     w.rows.save_session(touched)
-    w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+    updates.emit_updated(w, touched, session)
     renewed: list[Task] = []
     if session.status in ENDED_SESSION_STATUSES:
         return Heartbeat(session=touched, renewed=renewed)  # an ended session holds none
@@ -316,8 +320,9 @@ def _require_ready(rows: Rows, task: Task, now: int) -> None:
         )
 
 
-def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
-    """Claim ``task`` for ``session`` and link them."""
+def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> tuple[ClaimGrant, Session]:
+    """Claim ``task`` for ``session`` (as it is now) and link them; returns the claim and
+    the session as it is then."""
     token = CLAIM_TOKEN_PREFIX + secrets.token_hex(16)
     claimed_at = w.now
     started, completed = task_times(
@@ -340,12 +345,13 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
         lease_ms=lease_ms,
     )
     linked = w.rows.link(task.id, session.id)
+    holder = session
     if linked:
         holder = touched_session(require_session(w.rows, session.id), w.now)
         w.rows.save_session(holder)
-        w.emit(EventType.SESSION_UPDATED, holder.project_id, holder)
+        updates.emit_updated(w, holder, session)
     claimed = require_task(w.rows, task.id)
-    task_events.emit_updated(w, claimed, task)
+    updates.emit_updated(w, claimed, task)
     if linked:
         w.emit(
             EventType.SESSION_TASK_ADDED,
@@ -353,7 +359,7 @@ def _grant(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
             {"sessionId": session.id, "taskId": claimed.id},
         )
     _emit_claimed(w, claimed, session.id, w.now + lease_ms)
-    return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms)
+    return ClaimGrant(task=claimed, claim_token=token, expires_at=w.now + lease_ms), holder
 
 
 def _renew(w: Write, task: Task, session: Session, lease_ms: int) -> ClaimGrant:
@@ -383,7 +389,7 @@ def _extend(w: Write, task: Task, lease_ms: int) -> Task:
     )
     extended = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(extended)
-    task_events.emit_updated(w, extended, task)
+    updates.emit_updated(w, extended, task)
     return extended
 
 
@@ -405,7 +411,7 @@ def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
     reason = drop(w, task, reason)
     released = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_task(released)
-    task_events.emit_updated(w, released, task)
+    updates.emit_updated(w, released, task)
     emit_released(w, released, task.claim.session_id, reason)
     return released
 

@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 from ..models import (
     NOTES_LIMIT_DEFAULT,
     PAGE_LIMIT_DEFAULT,
+    ActivityQuery,
     Changes,
     ClaimGrant,
     ClaimNextRequest,
@@ -20,6 +21,7 @@ from ..models import (
     ClaimsGranted,
     Heartbeat,
     HeartbeatRequest,
+    HistoryQuery,
     Link,
     NewToken,
     Project,
@@ -42,7 +44,8 @@ from ..models import (
 )
 from ..storage import Rows, Store, TokenRecord
 from ..vocabulary import ENDED_CLAIMS_KEPT_MS
-from . import changes, claims, projects, sessions, tasks, tokens
+from . import changes, claims, history, projects, sessions, tasks, tokens
+from .history import HistoryPage
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
 
@@ -370,6 +373,20 @@ class Service:
         return self._tx.read(
             partial(changes.since, after=since, project_id=project_id, limit=limit)
         )
+
+    def task_history(self, task_id: str, query: HistoryQuery | None = None) -> Result[HistoryPage]:
+        """The events about a task, newest first, a page at a time (history.py)."""
+        return self._tx.read(
+            partial(history.of_task, task_id=task_id, query=query or HistoryQuery())
+        )
+
+    def project_activity(
+        self, project_id: str, query: ActivityQuery | None = None
+    ) -> Result[HistoryPage]:
+        """A project's events, newest first, a page at a time; only those about one
+        session, or about the sessions of one agent, if the query says so (history.py)."""
+        body = partial(history.of_project, project_id=project_id, query=query or ActivityQuery())
+        return self._tx.read(body)
 
     def prunable(
         self, *, keep_events: int, keep_bytes: int | None = None, max_age_ms: int | None = None

@@ -7,6 +7,7 @@ from ..models import Project, ProjectCreate, ProjectPatch
 from ..names import same_name
 from ..storage import Rows
 from ..vocabulary import PROJECTS_LISTED_IN_ERRORS
+from . import updates
 from .rules import check_version, merged, require_project
 from .transaction import Write
 
@@ -39,7 +40,7 @@ def update(w: Write, project_id: str, patch: ProjectPatch, expected_version: int
     if updated is current:
         return current
     w.rows.save_project(updated)
-    w.emit(EventType.PROJECT_UPDATED, updated.id, updated)
+    updates.emit_updated(w, updated, current)
     return updated
 
 

@@ -20,7 +20,7 @@ from ..models import (
     Task,
 )
 from ..vocabulary import ClaimEnd
-from . import claims, task_events
+from . import claims, updates
 from .rules import (
     check_version,
     merged,
@@ -59,10 +59,11 @@ def create(w: Write, data: SessionCreate) -> Session:
     for task in tasks:
         w.rows.link(task.id, session.id)
     w.emit(EventType.SESSION_CREATED, session.project_id, session)
+    before = {task.id: task for task in tasks}  # as they were before the links
     for task in w.rows.get_tasks(task_ids):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
-        task_events.emit_updated(w, touched, task)
+        updates.emit_updated(w, touched, before[task.id])
     return session
 
 
@@ -81,7 +82,7 @@ def update(w: Write, session_id: str, patch: SessionPatch, expected_version: int
         return current
     updated = updated.model_copy(update={"last_activity_at": w.now})
     w.rows.save_session(updated)
-    w.emit(EventType.SESSION_UPDATED, updated.project_id, updated)
+    updates.emit_updated(w, updated, current)
     if updated.status in ENDED_SESSION_STATUSES:
         claims.release_all_of(w, session_id, ClaimEnd.SESSION_ENDED)
     return updated
@@ -93,6 +94,8 @@ def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
     current = require_session(w.rows, session_id)
     check_version(current, expected_version)
     claimed = w.rows.claims_of_session(session_id)
+    # As they are before: their updates say what the deletion changed.
+    before = {task.id: task for task in w.rows.get_tasks([*current.task_ids, *claimed])}
     w.rows.delete_session(session_id)
     w.emit(
         EventType.SESSION_DELETED,
@@ -106,7 +109,7 @@ def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
     for task in w.rows.get_tasks([*current.task_ids, *claimed]):
         touched = touched_task(task, w.now)
         w.rows.save_task(touched)
-        task_events.emit_updated(w, touched, task)
+        updates.emit_updated(w, touched, before[task.id])
     for task in w.rows.get_tasks(claimed):
         claims.emit_released(w, task, session_id, reasons[task.id])
     return current
@@ -154,7 +157,7 @@ def add_note(w: Write, session_id: str, message: str) -> SessionNote:
     note = w.rows.add_note(session_id, note_text(message), w.now)
     touched = touched_session(session, w.now)
     w.rows.save_session(touched)
-    w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+    updates.emit_updated(w, touched, session)
     w.emit(
         EventType.SESSION_NOTE_ADDED,
         touched.project_id,
@@ -200,7 +203,7 @@ def _relinked(w: Write, session: Session, task: Task, event: EventType) -> Link:
     new_task = touched_task(require_task(w.rows, task.id), w.now)
     w.rows.save_session(new_session)
     w.rows.save_task(new_task)
-    w.emit(EventType.SESSION_UPDATED, new_session.project_id, new_session)
-    task_events.emit_updated(w, new_task, task)
+    updates.emit_updated(w, new_session, session)
+    updates.emit_updated(w, new_task, task)
     w.emit(event, session.project_id, {"sessionId": session.id, "taskId": task.id})
     return Link(session=new_session, task=new_task, changed=True)

@@ -6,7 +6,7 @@ from ..ids import TASK_PREFIX, new_id
 from ..models import Task, TaskBatch, TaskCreate, TaskPatch, TaskStatus
 from ..storage import Rows
 from ..vocabulary import ClaimEnd
-from . import claims, task_events
+from . import claims, updates
 from .rules import (
     check_version,
     merged,
@@ -186,7 +186,7 @@ def update(
         and changes["status"] in claims.STATUSES_ENDING_A_CLAIM
     )
     if not releases:
-        task_events.emit_updated(w, updated, current)
+        updates.emit_updated(w, updated, current)
         return updated
     assert current.claim is not None
     by_holder = claim_token is not None and claims.holds(w.rows, current, claim_token)
@@ -195,7 +195,7 @@ def update(
         reason = ClaimEnd.OVERRIDE
     reason = claims.end(w, current, reason)  # (expired, if its lease had run out)
     updated = require_task(w.rows, task_id)
-    task_events.emit_updated(w, updated, current)
+    updates.emit_updated(w, updated, current)
     claims.emit_released(w, updated, current.claim.session_id, reason)
     return updated
 
@@ -213,16 +213,19 @@ def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
     session_ids = w.rows.session_ids_of_tasks(doomed)
     gone = set(doomed)  # a subtree may hold thousands: a list's `in` would be quadratic
     dependents = [t for t in w.rows.dependents_of(doomed) if t not in gone]
+    # As they are before: their updates say what the deletion changed (taskIds, dependsOn).
+    sessions_before = {s.id: s for s in w.rows.get_sessions(session_ids)}
+    dependents_before = {t.id: t for t in w.rows.get_tasks(dependents)}
     w.rows.delete_tasks(doomed)
     for session in w.rows.get_sessions(session_ids):
         touched = touched_session(session, w.now)
         w.rows.save_session(touched)
-        w.emit(EventType.SESSION_UPDATED, touched.project_id, touched)
+        updates.emit_updated(w, touched, sessions_before[session.id])
     # Tasks that waited on a deleted one no longer do.
     for task in w.rows.get_tasks(dependents):
         touched_dependent = touched_task(task, w.now)
         w.rows.save_task(touched_dependent)
-        task_events.emit_updated(w, touched_dependent, task)
+        updates.emit_updated(w, touched_dependent, dependents_before[task.id])
     for doomed_id in doomed:
         w.emit(
             EventType.TASK_DELETED,

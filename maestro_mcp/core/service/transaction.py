@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -24,7 +25,7 @@ from pydantic import BaseModel, TypeAdapter
 from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..access import current_actor
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError, TooLarge
-from ..events import EventType, PendingEvent
+from ..events import EventType, PendingEvent, subjects
 from ..models import IDEMPOTENCY_KEY_MAX, NUL_REFUSED
 from ..storage import LogPosition, Rows, Store, UnstorableText
 
@@ -69,20 +70,54 @@ class Write:
     _actor_json: str = field(default="", init=False, repr=False)
 
     def emit(
-        self, type: EventType, project_id: str | None, data: BaseModel | dict[str, Any]
+        self,
+        type: EventType,
+        project_id: str | None,
+        data: BaseModel | dict[str, Any],
+        *,
+        changed: list[str] | None = None,
     ) -> None:
-        data_json = (
-            data.model_dump_json(by_alias=True)
-            if isinstance(data, BaseModel)
-            else json.dumps(data, separators=(",", ":"))
-        )
-        self.emit_json(type, project_id, data_json)
+        if isinstance(data, BaseModel):
+            data_json = data.model_dump_json(by_alias=True)
+            self.emit_json(type, project_id, data_json, fields_of(data), changed=changed)
+        else:
+            data_json = json.dumps(data, separators=(",", ":"))
+            self.emit_json(type, project_id, data_json, data.get, changed=changed)
 
-    def emit_json(self, type: EventType, project_id: str | None, data_json: str) -> None:
-        """Emit an event whose data is encoded already (a JSON object)."""
+    def emit_json(
+        self,
+        type: EventType,
+        project_id: str | None,
+        data_json: str,
+        field: Callable[[str], Any],
+        *,
+        changed: list[str] | None = None,
+    ) -> None:
+        """Emit an event whose data is encoded already (a JSON object); ``field`` reads
+        that data's fields by camelCase name (what the event is about comes from them:
+        ``events.subjects``). ``changed``: an update's changed fields (``events.CHANGED``)."""
         if not self._actor_json:  # encoded once per write, for all its events
             self._actor_json = json.dumps(self.actor)
-        self.pending.append(PendingEvent(type, project_id, data_json, self._actor_json))
+        task_id, session_id = subjects(type, field)
+        # Field names are ASCII identifiers: the list needs no escaping.
+        changed_json = None if changed is None else "[" + ",".join(f'"{n}"' for n in changed) + "]"
+        self.pending.append(
+            PendingEvent(
+                type, project_id, data_json, self._actor_json, task_id, session_id, changed_json
+            )
+        )
+
+
+def fields_of(model: BaseModel) -> Callable[[str], Any]:
+    """Reads ``model``'s fields by their JSON (camelCase) names, as an event's data has them."""
+    names = _python_names(type(model))
+    return lambda name: getattr(model, names.get(name, ""), None)
+
+
+@cache
+def _python_names(kind: type[BaseModel]) -> dict[str, str]:
+    """A model's field names by their JSON names."""
+    return {field.alias or name: name for name, field in kind.model_fields.items()}
 
 
 class Transactions:

@@ -158,6 +158,25 @@ class TokenRecord:
     created_by: str  # the actor who made it
 
 
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Which events a read of the log back in time keeps: those that every given field
+    matches. What an event is about is ``events.subjects``."""
+
+    project_id: str | None = None
+    task_id: str | None = None
+    session_id: str | None = None
+    # About a session of ``project_id`` (which must be given) whose ``agent`` is this.
+    agent: str | None = None
+
+
+class EventPage(NamedTuple):
+    """Events read back in time, newest first, and whether the filter keeps any older."""
+
+    events: list[StoredEvent]
+    older: bool
+
+
 class ClaimOutlook(NamedTuple):
     """What claim-next would find among the tasks matching its filter."""
 
@@ -269,6 +288,15 @@ class LogRows(Protocol):
     def read_events_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]: ...
+    def read_events_before(
+        self, before: int | None, limit: int, where: LogFilter, *, max_bytes: int | None = None
+    ) -> EventPage:
+        """Up to ``limit`` of the events ``where`` keeps, newest first, with seqs below
+        ``before`` (None: from the head), stopping once they hold ``max_bytes`` of payload
+        (at least one is returned, however large); whether ``where`` keeps older ones.
+        Through an index (events by project, by task, by session): a page costs what it
+        returns, not the size of the log."""
+
     def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
         """The newest seq the retention policy lets go (0: none): every event but the
         newest ``keep``, but the newest ``max_bytes`` of payloads (UTF-8), and those

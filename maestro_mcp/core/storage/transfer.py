@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from .contract import Store
+from ..events import subjects_of_payload
+from .contract import Store, Unloadable
 from .location import shown
 
 FORMAT = "maestro-export"
@@ -144,6 +145,9 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
 }
 # The format version that added a table (the others have been there since version 1).
 ADDED_IN = {"tokens": 2}
+# What an event is about (its task and session: the log's index columns) is not in the
+# format: it is its payload's (events.subjects). A store fills these columns on load.
+EVENT_SUBJECTS = ("task_id", "session_id")
 COLUMNS: dict[str, tuple[str, ...]] = {
     table: tuple(name for name, _ in columns) for table, columns in TABLES.items()
 }
@@ -151,6 +155,15 @@ _COLUMN_SETS = {table: set(names) for table, names in COLUMNS.items()}
 PROGRESS_EVERY = 1000  # rows between two progress reports
 
 Row = dict[str, Any]
+
+
+def event_subjects(row: Row) -> tuple[str | None, str | None]:
+    """The task and session an event row of the format is about (``EVENT_SUBJECTS``),
+    from its payload; ``Unloadable`` if that is no JSON object."""
+    try:
+        return subjects_of_payload(row["payload"])
+    except (ValueError, AttributeError) as exc:
+        raise Unloadable(f"the payload of event {row['seq']} is not a JSON envelope") from exc
 
 
 class TransferError(ValueError):

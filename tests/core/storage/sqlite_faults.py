@@ -5,15 +5,17 @@ from maestro_mcp.core.storage.sqlite import SqliteStore
 
 def fill_the_disk(db: SqliteStore) -> None:
     """A write that gets SQLITE_FULL, as on a full disk: SQLite then rolls back the
-    whole transaction, not just the statement. Raises ``sqlite3.OperationalError``."""
+    whole transaction, not just the statement (a statement on a table without triggers:
+    one with a trigger, like ``events``, keeps a statement journal and loses only
+    itself). Raises ``sqlite3.OperationalError``."""
     with db.write() as rows:
         conn = rows.conn
         (pages,) = conn.execute("PRAGMA page_count").fetchone()
         conn.execute(f"PRAGMA max_page_count={pages + 20}")
         try:
             conn.execute(
-                "INSERT INTO events (seq, ts, type, payload) "
-                "VALUES (1000000, 0, 'x', zeroblob(10000000))"
+                "INSERT INTO idempotency (key, fingerprint, result, created_at) "
+                "VALUES ('full', 'x', zeroblob(10000000), 0)"
             )
         finally:
             conn.execute("PRAGMA max_page_count=1073741823")

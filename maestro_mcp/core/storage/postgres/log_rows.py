@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from ...events import PendingEvent, StoredEvent
-from ..contract import LogPosition, StoredResult, StoreUnavailable
+from .. import log_sql
+from ..contract import EventPage, LogFilter, LogPosition, StoredResult, StoreUnavailable
 from .locks import lock_key
 
 if TYPE_CHECKING:
@@ -91,6 +92,30 @@ class LogQueries:
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]:
         return read_after(self.conn, after, limit, max_bytes=max_bytes)
+
+    def read_events_before(
+        self, before: int | None, limit: int, where: LogFilter, *, max_bytes: int | None = None
+    ) -> EventPage:
+        condition, values = log_sql.where(where, before, lambda name: f"%({name})s")
+        # The running size is summed as the index is walked: the rows past the page's
+        # bytes come without their payload (only the first of them is looked at), and the
+        # walk stops at one more than the page (whether there are older ones).
+        rows = self.conn.execute(
+            "SELECT seq, type, project_id, "
+            "CASE WHEN %(max_bytes)s::bigint IS NULL OR total - size < %(max_bytes)s "
+            "THEN payload END "
+            "FROM (SELECT seq, type, project_id, payload, octet_length(payload) AS size, "
+            "sum(octet_length(payload)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) "
+            f"AS total FROM events WHERE {condition} ORDER BY seq DESC LIMIT %(limit)s) AS page "
+            "ORDER BY seq DESC",
+            {**values, "limit": limit + 1, "max_bytes": max_bytes},
+        ).fetchall()
+        found: list[StoredEvent] = []
+        for seq, kind, project_id, payload in rows:
+            if len(found) == limit or payload is None:
+                break
+            found.append(StoredEvent(int(seq), kind, project_id, payload))
+        return EventPage(found, len(rows) > len(found))
 
     def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
         newest = head(self.conn)

@@ -157,6 +157,61 @@ MIGRATIONS: tuple[str, ...] = (
         created_by TEXT NOT NULL
     );
     """,
+    # 3: what each event is about (events.subjects), so that a task's history and a
+    # project's activity are read through an index, newest first. Events appended before
+    # get theirs from their payloads. Code older than this may still use the database
+    # (READABLE_FROM stays): it appends events without these columns, and the trigger
+    # fills them from the payload, so that history stays whole through a rolling
+    # upgrade. It fires only for such rows (this code fills them itself); a migration
+    # that raises READABLE_FROM past 2 may drop it.
+    """
+    ALTER TABLE events ADD COLUMN task_id TEXT, ADD COLUMN session_id TEXT;
+
+    CREATE FUNCTION maestro_event_task(event_type TEXT, data JSON) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE
+            WHEN event_type IN ('task:created', 'task:updated', 'task:deleted')
+                THEN data ->> 'id'
+            WHEN event_type IN ('task:claimed', 'task:released',
+                                'session:task_added', 'session:task_removed')
+                THEN data ->> 'taskId'
+        END
+    $$;
+    CREATE FUNCTION maestro_event_session(event_type TEXT, data JSON) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE
+            WHEN event_type IN ('session:created', 'session:updated', 'session:deleted')
+                THEN data ->> 'id'
+            WHEN event_type IN ('task:claimed', 'task:released', 'session:task_added',
+                                'session:task_removed', 'session:note_added')
+                THEN data ->> 'sessionId'
+        END
+    $$;
+
+    UPDATE events SET
+        task_id = maestro_event_task(type, payload::json -> 'data'),
+        session_id = maestro_event_session(type, payload::json -> 'data')
+    WHERE type LIKE 'task:%' OR type LIKE 'session:%';
+
+    CREATE FUNCTION maestro_event_subjects() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        data JSON := NEW.payload::json -> 'data';
+    BEGIN
+        NEW.task_id := maestro_event_task(NEW.type, data);
+        NEW.session_id := maestro_event_session(NEW.type, data);
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER events_subjects BEFORE INSERT ON events FOR EACH ROW
+        WHEN (NEW.task_id IS NULL AND NEW.session_id IS NULL
+              AND (NEW.type LIKE 'task:%' OR NEW.type LIKE 'session:%'))
+        EXECUTE FUNCTION maestro_event_subjects();
+
+    CREATE INDEX events_by_project ON events(project_id, seq);
+    CREATE INDEX events_by_task ON events(task_id, seq) WHERE task_id IS NOT NULL;
+    CREATE INDEX events_by_session ON events(session_id, seq) WHERE session_id IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -85,6 +85,8 @@ class _Staged:
     project_id: str | None
     tail: str  # the envelope after its seq
     ts: int
+    task_id: str | None  # what it is about (events.subjects)
+    session_id: str | None
 
 
 class _Mark(NamedTuple):
@@ -135,7 +137,16 @@ class Transaction:
     def stage(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         for event in events:
             tail = envelope_tail(event, timestamp)
-            self.events.append(_Staged(event.type.value, event.project_id, tail, timestamp))
+            self.events.append(
+                _Staged(
+                    event.type.value,
+                    event.project_id,
+                    tail,
+                    timestamp,
+                    event.task_id,
+                    event.session_id,
+                )
+            )
         position = LogPosition()
         self.positions.append((position, len(self.events)))
         return position
@@ -179,6 +190,8 @@ class Transaction:
                     "projects": [e.project_id for e in self.events],
                     "tails": [e.tail for e in self.events],
                     "tss": [e.ts for e in self.events],
+                    "task_ids": [e.task_id for e in self.events],
+                    "session_ids": [e.session_id for e in self.events],
                     "keys": [k for k, _, _ in self.results],
                     "results": [r for _, r, _ in self.results],
                     "ats": [o for _, _, o in self.results],
@@ -252,10 +265,12 @@ _APPEND = """
 WITH head AS (
     UPDATE event_head SET seq = seq + %(n)s RETURNING seq - %(n)s AS base
 ), appended AS (
-    INSERT INTO events (seq, ts, type, project_id, payload)
-    SELECT head.base + e.n, e.ts, e.type, e.project_id, %(head)s || (head.base + e.n) || e.tail
+    INSERT INTO events (seq, ts, type, project_id, payload, task_id, session_id)
+    SELECT head.base + e.n, e.ts, e.type, e.project_id, %(head)s || (head.base + e.n) || e.tail,
+           e.task_id, e.session_id
     FROM head, unnest(%(types)b::text[], %(projects)b::text[], %(tails)b::text[],
-                      %(tss)b::bigint[]) WITH ORDINALITY AS e(type, project_id, tail, ts, n)
+                      %(tss)b::bigint[], %(task_ids)b::text[], %(session_ids)b::text[])
+        WITH ORDINALITY AS e(type, project_id, tail, ts, task_id, session_id, n)
 ), filled AS (
     UPDATE idempotency SET result = k.result, seq = head.base + k.at
     FROM head, unnest(%(keys)b::text[], %(results)b::text[], %(ats)b::bigint[])

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from ..contract import NotEmpty, Unloadable
-from ..transfer import COLUMNS, TABLES
+from ..transfer import COLUMNS, EVENT_SUBJECTS, TABLES, event_subjects
 from .schema import RENEW_EPOCH
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -92,9 +92,15 @@ def load(conn: Connection, rows: Iterable[tuple[str, Row]]) -> None:
             for table, group in itertools.groupby(rows, key=itemgetter(0)):
                 names = COLUMNS[_known(table)]
                 values = itemgetter(*names)
-                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                # An event's row also gets what it is about (transfer.EVENT_SUBJECTS).
+                about = table == "events"
+                loaded = (*names, *EVENT_SUBJECTS) if about else names
+                with cursor.copy(f"COPY {table} ({', '.join(loaded)}) FROM STDIN") as copy:
                     for _, row in group:
-                        copy.write_row(values(row))
+                        if about:
+                            copy.write_row((*values(row), *event_subjects(row)))
+                        else:
+                            copy.write_row(values(row))
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         raise Unloadable(f"the rows do not fit the schema: {exc}") from exc
     for table, column in _IDENTITIES:

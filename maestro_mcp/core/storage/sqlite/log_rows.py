@@ -9,7 +9,8 @@ import json
 import sqlite3
 
 from ...events import PendingEvent, StoredEvent, envelope
-from ..contract import LogPosition, StoredResult
+from .. import log_sql
+from ..contract import EventPage, LogFilter, LogPosition, StoredResult
 
 
 def head(conn: sqlite3.Connection) -> int:
@@ -62,9 +63,21 @@ class LogQueries:
         for event in events:
             seq += 1
             payload = envelope(seq, event, timestamp)
-            rows.append((seq, timestamp, event.type.value, event.project_id, payload))
+            rows.append(
+                (
+                    seq,
+                    timestamp,
+                    event.type.value,
+                    event.project_id,
+                    payload,
+                    event.task_id,
+                    event.session_id,
+                )
+            )
         self.conn.executemany(
-            "INSERT INTO events (seq, ts, type, project_id, payload) VALUES (?, ?, ?, ?, ?)", rows
+            "INSERT INTO events (seq, ts, type, project_id, payload, task_id, session_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
         return LogPosition(seq)
 
@@ -72,6 +85,28 @@ class LogQueries:
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]:
         return read_after(self.conn, after, limit, max_bytes=max_bytes)
+
+    def read_events_before(
+        self, before: int | None, limit: int, where: LogFilter, *, max_bytes: int | None = None
+    ) -> EventPage:
+        condition, values = log_sql.where(where, before, lambda name: f":{name}")
+        cursor = self.conn.execute(
+            "SELECT seq, type, project_id, payload FROM events "
+            f"WHERE {condition} ORDER BY seq DESC LIMIT :limit",
+            {**values, "limit": limit + 1},  # one more: whether there are older ones
+        )
+        found: list[StoredEvent] = []
+        size = 0
+        older = False
+        # Row by row: a page past its bytes is not read further.
+        for row in cursor:
+            if len(found) == limit or (max_bytes is not None and size >= max_bytes):
+                older = True
+                break
+            found.append(StoredEvent(*row))
+            size += len(row[3])
+        cursor.close()
+        return EventPage(found, older)
 
     def prunable(self, keep: int, *, max_bytes: int | None, before: int | None) -> int:
         newest = head(self.conn)

@@ -4,6 +4,25 @@
 migration is never edited once released: change the schema by appending one.
 """
 
+# Migration 7's rule (events.subjects, said in SQL over a row of ``events``): what an
+# event appended without its task and session is about. Part of that migration: never
+# edited either.
+_TASK_OF_EVENT = """CASE
+        WHEN type IN ('task:created', 'task:updated', 'task:deleted')
+            THEN json_extract(payload, '$.data.id')
+        WHEN type IN ('task:claimed', 'task:released', 'session:task_added',
+                      'session:task_removed')
+            THEN json_extract(payload, '$.data.taskId')
+    END"""
+_SESSION_OF_EVENT = """CASE
+        WHEN type IN ('session:created', 'session:updated', 'session:deleted')
+            THEN json_extract(payload, '$.data.id')
+        WHEN type IN ('task:claimed', 'task:released', 'session:task_added',
+                      'session:task_removed', 'session:note_added')
+            THEN json_extract(payload, '$.data.sessionId')
+    END"""
+_ABOUT_SOMETHING = "type LIKE 'task:%' OR type LIKE 'session:%'"
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: projects, tasks, sessions, the task<->session link, the event log, idempotency records.
     """
@@ -142,6 +161,28 @@ MIGRATIONS: tuple[str, ...] = (
         created_at INTEGER NOT NULL,
         created_by TEXT NOT NULL
     ) WITHOUT ROWID;
+    """,
+    # 7: what each event is about (events.subjects), so that a task's history and a
+    # project's activity are read through an index, newest first. Events appended before
+    # get theirs from their payloads; so do the events an older Maestro still running on
+    # the file appends (it knows nothing of the columns): the trigger fills them, and
+    # fires for no other row (this code fills them itself). Pruning deletes index entries
+    # with their rows.
+    f"""
+    ALTER TABLE events ADD COLUMN task_id TEXT;
+    ALTER TABLE events ADD COLUMN session_id TEXT;
+    UPDATE events SET task_id = {_TASK_OF_EVENT}, session_id = {_SESSION_OF_EVENT}
+    WHERE {_ABOUT_SOMETHING};
+    CREATE TRIGGER events_subjects AFTER INSERT ON events
+    WHEN NEW.task_id IS NULL AND NEW.session_id IS NULL
+        AND (NEW.type LIKE 'task:%' OR NEW.type LIKE 'session:%')
+    BEGIN
+        UPDATE events SET task_id = {_TASK_OF_EVENT}, session_id = {_SESSION_OF_EVENT}
+        WHERE seq = NEW.seq;
+    END;
+    CREATE INDEX events_by_project ON events(project_id, seq);
+    CREATE INDEX events_by_task ON events(task_id, seq) WHERE task_id IS NOT NULL;
+    CREATE INDEX events_by_session ON events(session_id, seq) WHERE session_id IS NOT NULL;
     """,
 )
 

@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..contract import NotEmpty, Unloadable
-from ..transfer import COLUMNS, TABLES
+from ..transfer import COLUMNS, EVENT_SUBJECTS, TABLES, event_subjects
 from .schema import RENEW_EPOCH
 
 Row = dict[str, Any]
@@ -50,10 +50,15 @@ _SELECT = {
     table: f"SELECT {', '.join(_stored_columns(table))} FROM {table} ORDER BY {_ORDER[table]}"
     for table in TABLES
 }
+# What is loaded: an event's row also gets what it is about (transfer.EVENT_SUBJECTS).
+_LOADED = {
+    table: _stored_columns(table) + (list(EVENT_SUBJECTS) if table == "events" else [])
+    for table in TABLES
+}
 _INSERT = {
     table: (
-        f"INSERT INTO {table} ({', '.join(_stored_columns(table))}) "
-        f"VALUES ({', '.join('?' * len(_stored_columns(table)))})"
+        f"INSERT INTO {table} ({', '.join(_LOADED[table])}) "
+        f"VALUES ({', '.join('?' * len(_LOADED[table]))})"
     )
     for table in TABLES
 }
@@ -124,6 +129,9 @@ def _values(table: str) -> Callable[[Row], tuple[Any, ...]]:
             f'{_VALUE_PREFIX}{row["result"]},"seq":{row["seq"]}}}',
             row["created_at"],
         )
+    if table == "events":
+        own = itemgetter(*names)
+        return lambda row: (*own(row), *event_subjects(row))
     return itemgetter(*names)  # every table has two columns or more: it returns a tuple
 
 
