@@ -33,6 +33,9 @@ const ui = {
   statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
   alerts: new Set(), // sessions that just started to need input: a desktop notification each
   notesLoading: new Set(), // sessions whose notes are being fetched
+  // Whether to offer desktop notifications: asked once (Notification.permission is a
+  // round trip to the browser: not a question for every frame).
+  mayAskToNotify: "Notification" in window && Notification.permission === "default" && localStorage.getItem(NOTIFY_KEY) !== "off",
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
 };
@@ -260,7 +263,6 @@ function render() {
     renderSessions();
     renderActivity();
     renderPanel();
-    renderTimes();
   }
   renderAttention();
   for (const id of ui.alerts) {
@@ -295,7 +297,7 @@ function renderFilters() {
   const form = $("#filters");
   if (document.activeElement !== form.elements.q && form.elements.q.value !== view.q) form.elements.q.value = view.q;
 
-  const labels = [...new Set(store.taskList().flatMap((task) => task.labels ?? []))].sort();
+  const labels = [...store.memo("labels", () => [...new Set(store.taskList().flatMap((task) => task.labels ?? []))].sort())];
   if (view.label && !labels.includes(view.label)) labels.push(view.label);
   patchList(
     form.elements.label,
@@ -500,12 +502,12 @@ function renderAttention() {
   const waiting = store.sessionList().filter((s) => s.status === "needs_input");
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
-  document.title = waiting.length ? `(${waiting.length}) ${title}` : title;
+  const tabTitle = waiting.length ? `(${waiting.length}) ${title}` : title;
+  if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
   const chip = $("#attention");
   chip.hidden = waiting.length === 0;
   chip.textContent = waiting.length === 1 ? `${waiting[0].name} needs input` : `${waiting.length} sessions need input`;
-  const notifyButton = $("#notify");
-  notifyButton.hidden = !("Notification" in window) || Notification.permission !== "default" || localStorage.getItem(NOTIFY_KEY) === "off";
+  $("#notify").hidden = !ui.mayAskToNotify;
 }
 
 // Timing hooks for the board benchmark (bench/board.py) and anyone profiling: a mark when a
@@ -876,6 +878,7 @@ function wire() {
   $("#notify").addEventListener("click", async () => {
     const answer = await Notification.requestPermission();
     localStorage.setItem(NOTIFY_KEY, answer === "granted" ? "on" : "off");
+    ui.mayAskToNotify = false;
     renderAttention();
   });
 

@@ -47,6 +47,8 @@ export class Store {
     this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
     this.listeners = new Set();
     this.scheduled = false;
+    this.revision = 0; // moves on every change of the entities: derived lists are kept until it does
+    this.derived = new Map(); // name -> { revision, value }
   }
 
   subscribe(listener) {
@@ -55,6 +57,7 @@ export class Store {
   }
 
   changed() {
+    this.revision++;
     // Many events in one frame render once.
     if (this.scheduled) return;
     this.scheduled = true;
@@ -79,6 +82,7 @@ export class Store {
     if (current && (current.version > entity.version || (current.version === entity.version && !completes))) return;
     const merged = mergedData(current, entity);
     map.set(entity.id, merged);
+    this.revision++;
     if (merged[OMITTED]) this.onIncomplete(kind, entity.id);
   }
 
@@ -89,6 +93,7 @@ export class Store {
   }
 
   remove(kind, id, seq) {
+    this.revision++;
     this.collection(kind).delete(id);
     this.tombstones.set(id, seq);
     if (kind === "session") {
@@ -115,6 +120,7 @@ export class Store {
   }
 
   switchProject(projectId) {
+    this.revision++;
     this.projectId = projectId;
     this.tasks.clear();
     this.sessions.clear();
@@ -153,16 +159,25 @@ export class Store {
     }
   }
 
-  // Derived views.
+  // Derived views, computed once per change however many parts of the page ask. Callers
+  // must not change the arrays they get.
+  memo(name, compute) {
+    const held = this.derived.get(name);
+    if (held && held.revision === this.revision) return held.value;
+    const value = compute();
+    this.derived.set(name, { revision: this.revision, value });
+    return value;
+  }
+
   projectList() {
-    return [...this.projects.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return this.memo("projects", () => [...this.projects.values()].sort((a, b) => a.createdAt - b.createdAt));
   }
 
   taskList() {
-    return [...this.tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return this.memo("tasks", () => [...this.tasks.values()].sort((a, b) => a.createdAt - b.createdAt));
   }
 
   sessionList() {
-    return [...this.sessions.values()].sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+    return this.memo("sessions", () => [...this.sessions.values()].sort((a, b) => b.lastActivityAt - a.lastActivityAt));
   }
 }

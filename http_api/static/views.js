@@ -3,6 +3,7 @@
 // Every text an agent or a person wrote goes into the page as text (createTextNode) or
 // through markdown.js: never as markup.
 
+import { ago } from "./activity.js";
 import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
 import { SESSION_STATUSES, TREE_INDENT_LEVELS } from "./vocabulary.js";
 
@@ -34,22 +35,30 @@ export function badge(status, labels) {
 }
 
 // Replace `container`'s children with `items`, reusing nodes whose signature is unchanged.
+// The key and signature ride on the node as plain properties: reading them back from
+// data-* attributes, a thousand times a frame, costs more than the rest of the patch.
 export function patchList(container, items, render) {
   const existing = new Map();
-  for (const node of container.children) existing.set(node.dataset.key, node);
+  for (let node = container.firstElementChild; node; node = node.nextElementSibling) existing.set(node._key, node);
   const wanted = items.map((item) => {
     const old = existing.get(item.key);
-    if (old && old.dataset.signature === item.signature) return old;
+    if (old && old._signature === item.signature) return old;
     const node = render(item);
-    node.dataset.key = item.key;
-    node.dataset.signature = item.signature;
+    node._key = item.key;
+    node._signature = item.signature;
     if (old) old.replaceWith(node);
     return node;
   });
-  wanted.forEach((node, index) => {
-    if (container.children[index] !== node) container.insertBefore(node, container.children[index] || null);
-  });
-  while (container.children.length > wanted.length) container.lastElementChild.remove();
+  let cursor = container.firstElementChild;
+  for (const node of wanted) {
+    if (cursor === node) cursor = cursor.nextElementSibling;
+    else container.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextElementSibling;
+    cursor.remove();
+    cursor = next;
+  }
 }
 
 // Tasks in tree order: each sub-task right under its parent, with its depth. Depth first
@@ -73,8 +82,11 @@ export function taskTree(tasks) {
   return ordered;
 }
 
+// One formatter for every time shown: toLocaleTimeString builds one per call.
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
 export function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return CLOCK.format(ms);
 }
 
 export function labelChips(labels) {
@@ -277,7 +289,7 @@ export function lineItem({ message, said }, { store, me, links }) {
       "span",
       { class: "when" },
       shownActor ? h("span", { class: "actor", title: "Whose token made this change" }, actor === me ? "you" : actor) : null,
-      h("time", { datetime: new Date(message.timestamp).toISOString(), title: new Date(message.timestamp).toLocaleString(), dataset: { ts: String(message.timestamp) } }, ""),
+      h("time", { datetime: new Date(message.timestamp).toISOString(), title: new Date(message.timestamp).toLocaleString(), dataset: { ts: String(message.timestamp) } }, ago(message.timestamp)),
     ),
   );
 }
