@@ -1,7 +1,6 @@
 """The web board in headless Chromium against a real server: live, in every tab, gap-free."""
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -10,71 +9,16 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client
 from mcp.types import Implementation
-from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from starlette.testclient import TestClient
 
 from http_api import Settings
 from http_api.board import CSP
 from maestro_mcp.cli.main import cli
-from tests.support.browser import launch_chromium
+from tests.support.board import Pages
 from tests.support.servers import LiveServer, live_server
 
 LIVE = 2000  # ms: how soon a change must show in an open page
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = launch_chromium(playwright)
-    yield launched
-    launched.close()
-
-
-class Pages:
-    """Opens board pages and fails the test on any console error or uncaught exception."""
-
-    def __init__(self, browser: Browser, server: LiveServer) -> None:
-        self.browser = browser
-        self.server = server
-        self.errors: list[str] = []
-        self.contexts: list[Any] = []
-        self.expected_statuses: set[int] = set()
-        self.expected_messages: list[str] = []
-
-    def open(self, width: int = 1280) -> Page:
-        context = self.browser.new_context(viewport={"width": width, "height": 800})
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.goto(self.server.base_url + "/")
-        expect(page.locator("#connection")).to_have_attribute("data-state", "live")
-        return page
-
-    def _console(self, message: Any) -> None:
-        # Chromium logs every 4xx answer as a console error; a test names those it causes.
-        expected = any(
-            f"status of {status} " in message.text for status in self.expected_statuses
-        ) or any(text in message.text for text in self.expected_messages)
-        if message.type == "error" and not expected:
-            self.errors.append(message.text)
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def pages(browser: Browser, server: LiveServer) -> Iterator[Pages]:
-    opened = Pages(browser, server)
-    yield opened
-    opened.close()
-    assert opened.errors == []
 
 
 @pytest.fixture
