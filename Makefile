@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: lint
 	scripts/ensure-chromium
+	scripts/ensure-axe
 	scripts/ensure-postgres
 	scripts/ensure-nginx
 	$(BIN)/pytest $(PYTEST_ARGS)

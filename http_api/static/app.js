@@ -851,6 +851,25 @@ function wire() {
     }
   });
 
+  $("#new-project").addEventListener("click", () => {
+    $("#project-form").reset();
+    $("#project-dialog").showModal();
+  });
+  const projectForm = $("#project-form");
+  projectForm.querySelector('[data-action="cancel"]').addEventListener("click", () => $("#project-dialog").close());
+  projectForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: projectForm.elements.name.value, workingDir: projectForm.elements.workingDir.value || null };
+    try {
+      const { data, seq } = await api.createProject(body);
+      store.put("project", data, seq);
+      $("#project-dialog").close();
+      navigate({ project: data.id, task: null, session: "", agent: "", label: "" });
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
   const panel = $("#task-panel");
   const taskForm = $("#task-form");
   taskForm.addEventListener("submit", (event) => {

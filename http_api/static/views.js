@@ -105,7 +105,7 @@ export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen)
     { class: `task priority-${task.priority}`, styleVars: { "--depth": Math.min(depth, TREE_INDENT_LEVELS) }, dataset: { id: task.id } },
     h(
       "button",
-      { type: "button", class: "task-open", "aria-label": `Open task ${task.title}`, onclick: () => onOpen(task.id) },
+      { type: "button", class: "task-open", onclick: () => onOpen(task.id) },
       depth > TREE_INDENT_LEVELS ? h("span", { class: "level", title: `Sub-task ${depth} levels down` }, `↳${depth}`) : null,
       badge(task.status, TASK_STATUS_LABEL),
       h("span", { class: "title" }, task.title),
@@ -139,7 +139,6 @@ export function taskCard({ task, holder, waitingFor, changedBy }, actions) {
       {
         type: "button",
         class: "task-open",
-        "aria-label": `Open task ${task.title}`,
         "aria-describedby": "kanban-help",
         "aria-keyshortcuts": "Shift+ArrowLeft Shift+ArrowRight",
         onclick: () => actions.open(task.id),

@@ -451,3 +451,22 @@ def test_every_file_of_the_board_has_its_security_headers(client: TestClient, pa
     assert "frame-ancestors 'none'" in CSP
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_project_made_on_the_board_opens_and_reaches_the_other_pages(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    first, second = pages.open(), pages.open()
+    first.locator("#new-project").click()
+    dialog = first.locator("#project-dialog")
+    dialog.locator("input[name=name]").fill("Mobile app")
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog).to_be_hidden()
+    [made] = [p for p in server.http.get("/api/projects").json() if p["name"] == "Mobile app"]
+    expect(first.locator("#project-select")).to_have_value(made["id"])
+    assert f"project={made['id']}" in first.url
+    expect(first.locator("#task-empty")).to_be_visible()
+    expect(second.locator("#project-select option", has_text="Mobile app")).to_have_count(
+        1, timeout=LIVE
+    )
+    expect(second.locator("#project-select")).to_have_value(project["id"])  # its own view stays
