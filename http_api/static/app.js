@@ -293,6 +293,7 @@ function renderProjects() {
 }
 
 function renderFilters() {
+  $("#board").dataset.view = view.view;
   for (const button of $("#view-switch").children) button.setAttribute("aria-pressed", String(button.dataset.view === view.view));
   const form = $("#filters");
   if (document.activeElement !== form.elements.q && form.elements.q.value !== view.q) form.elements.q.value = view.q;

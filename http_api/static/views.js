@@ -281,8 +281,9 @@ export function lineItem({ message, said }, { store, me, links }) {
   return h(
     "li",
     { class: `line tone-${said.tone ?? "plain"}`, dataset: { seq: String(message.seq), event: message.event } },
-    who === null ? null : h("span", { class: "who" }, who),
-    who === null ? null : said.tone === "note" ? ": " : " ",
+    // A note reads "codex: …": the colon belongs to the name (the line's gap follows it).
+    who === null ? null : h("span", { class: "who" }, who, said.tone === "note" ? ":" : ""),
+    who === null ? null : " ", // not laid out (a flex item of white space), but read and copied
     h("span", { class: "what" }, parts),
     h(
       "span",
