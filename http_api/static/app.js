@@ -19,6 +19,7 @@ import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.j
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
 const NOTIFY_KEY = "maestro.notify";
+const ALERT_DELAY = 300; // ms a desktop notification waits for the rest of its write
 
 const store = new Store();
 store.onIncomplete = (kind, id) => {
@@ -32,6 +33,7 @@ const ui = {
   focusCard: null, // a Kanban card to give focus back to once it moved
   statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
   alerts: new Set(), // sessions that just started to need input: a desktop notification each
+  alertTimer: null,
   notesLoading: new Set(), // sessions whose notes are being fetched
   // Whether to offer desktop notifications: asked once (Notification.permission is a
   // round trip to the browser: not a question for every frame).
@@ -265,11 +267,18 @@ function render() {
     renderPanel();
   }
   renderAttention();
-  for (const id of ui.alerts) {
-    const session = store.sessions.get(id);
-    if (session?.status === "needs_input") desktopNotification(session);
+  if (ui.alerts.size && !ui.alertTimer) {
+    // The note that says why usually comes in the same write, a message or two later:
+    // the notification waits a moment for it.
+    ui.alertTimer = setTimeout(() => {
+      ui.alertTimer = null;
+      for (const id of ui.alerts) {
+        const session = store.sessions.get(id);
+        if (session?.status === "needs_input") desktopNotification(session);
+      }
+      ui.alerts.clear();
+    }, ALERT_DELAY);
   }
-  ui.alerts.clear();
   announceRender();
 }
 

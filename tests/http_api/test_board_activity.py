@@ -39,7 +39,7 @@ def test_a_note_posted_over_mcp_streams_into_the_session_and_the_activity(
     expect(card.locator(".notes li", has_text="tests pass, opening PR")).to_be_visible(timeout=LIVE)
     line = activity_line(watching, "tests pass, opening PR")
     expect(line).to_be_visible(timeout=LIVE)
-    expect(line.locator(".who")).to_have_text("codex")  # the session's agent says it
+    expect(line.locator(".who")).to_have_text("codex:")  # the session's agent says it
     expect(line.locator(".actor")).to_have_text("local/codex")  # through whose token
     # A collapsed session shows its newest note.
     card.locator(".expand").click()
@@ -124,6 +124,7 @@ class RecordedNotification {
   }
   constructor(title, options) {
     window.__notifications.push({ title, body: options && options.body });
+    document.documentElement.dataset.notifications = String(window.__notifications.length);
   }
 }
 Object.defineProperty(window, "Notification", { value: RecordedNotification, writable: true });
@@ -150,6 +151,8 @@ def test_a_session_that_needs_input_draws_attention(
     expect(card.locator(".badge")).to_have_text("needs input")
     expect(page.locator("#attention")).to_have_text("oauth needs input")
     expect(activity_line(page, "oauth needs input")).to_be_visible()
+    # (Awaited through the DOM: the page's CSP forbids Playwright's string predicates.)
+    expect(page.locator("html")).to_have_attribute("data-notifications", "1")
     notifications = page.evaluate("window.__notifications")
     assert notifications == [{"title": "claude-code needs input", "body": "Which OAuth provider?"}]
 
