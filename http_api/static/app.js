@@ -42,7 +42,7 @@ const ui = {
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
 };
 const activity = new Timeline();
-const history_ = new Timeline();
+const taskHistory = new Timeline();
 const $ = (selector) => document.querySelector(selector);
 
 // --- navigation -----------------------------------------------------------------------------
@@ -68,16 +68,16 @@ function follow(before) {
 
 const links = {
   task: (id, title) =>
-    h("a", { href: urlOf({ ...view, task: id }), class: "task-link", onclick: (event) => follow_link(event, { task: id }) }, title),
+    h("a", { href: urlOf({ ...view, task: id }), class: "task-link", onclick: (event) => followLink(event, { task: id }) }, title),
   session: (id, name) =>
     h(
       "a",
-      { href: urlOf({ ...view, session: id, agent: "", task: null }), class: "session-link", onclick: (event) => follow_link(event, { session: id, agent: "", task: null }) },
+      { href: urlOf({ ...view, session: id, agent: "", task: null }), class: "session-link", onclick: (event) => followLink(event, { session: id, agent: "", task: null }) },
       name,
     ),
 };
 
-function follow_link(event, changes) {
+function followLink(event, changes) {
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab
   event.preventDefault();
   navigate(changes);
@@ -110,7 +110,7 @@ async function loadAll() {
   // store keeps only newer versions, so nothing is missed and nothing goes backwards.
   store.seq = Math.min(projects.seq, projectSeq ?? projects.seq);
   activity.reset("", () => false); // a new snapshot: the timelines start again from the server
-  history_.reset("", () => false);
+  taskHistory.reset("", () => false);
   syncActivity();
   syncPanel();
 }
@@ -134,7 +134,7 @@ const feed = new Feed({
 // Every live event, once applied to the store: the timelines, notes and attention.
 store.onApplied = (message) => {
   activity.addLive(message);
-  history_.addLive(message);
+  taskHistory.addLive(message);
   if (message.event === "session:updated" || message.event === "session:created") {
     const { id, status } = message.data;
     const before = ui.statusSeen.get(id);
@@ -180,18 +180,18 @@ async function loadActivity() {
 }
 
 async function loadHistory() {
-  const generation = history_.generation;
-  const taskId = history_.key;
-  history_.loading = true;
+  const generation = taskHistory.generation;
+  const taskId = taskHistory.key;
+  taskHistory.loading = true;
   store.changed();
   try {
-    const before = history_.loaded ? history_.next ?? undefined : undefined;
+    const before = taskHistory.loaded ? taskHistory.next ?? undefined : undefined;
     const { data } = await api.history(taskId, { before, limit: ACTIVITY_PAGE });
-    history_.addPage(data, generation);
+    taskHistory.addPage(data, generation);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) reportError(error); // deleted meanwhile
   } finally {
-    if (generation === history_.generation) history_.loading = false;
+    if (generation === taskHistory.generation) taskHistory.loading = false;
     store.changed();
   }
 }
@@ -491,7 +491,7 @@ function renderPanel() {
   renderStory(panel.querySelector(".story"), {
     task,
     store,
-    history: history_,
+    history: taskHistory,
     me: ui.me,
     links,
     changedBy: store.changedBy.get(task.id) ?? null,
@@ -576,8 +576,8 @@ async function syncPanel() {
     return;
   }
   const id = view.task;
-  if (history_.key !== id) {
-    history_.reset(id, (message) => aboutTask(message, id));
+  if (taskHistory.key !== id) {
+    taskHistory.reset(id, (message) => aboutTask(message, id));
     closeForm();
     panel.querySelector(".story").replaceChildren();
     loadHistory();
