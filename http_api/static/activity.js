@@ -11,10 +11,13 @@
 // Events from before `changed` existed (docs/protocol.md) read as a plain "updated".
 
 import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { CHANGED, HISTORY_LIMITS } from "./vocabulary.js";
 
-// The most lines kept in memory: older ones are a "Show older" away.
+// The most lines kept in memory as live ones arrive: older ones are a "Show older" away
+// (what the person pages back to stays, however many: they asked for it).
 export const ACTIVITY_KEPT = 300;
-export const ACTIVITY_PAGE = 50;
+// A page of the log, as the server sizes it by default.
+export const ACTIVITY_PAGE = HISTORY_LIMITS.default;
 
 // Fields whose change alone is bookkeeping, not news.
 const BOOKKEEPING = new Set(["lastActivityAt", "sessionIds", "sessionCount", "startedAt", "completedAt", "endedAt", "taskIds"]);
@@ -23,7 +26,8 @@ const task = (id) => ({ task: id });
 const session = (id) => ({ session: id });
 
 function changedOf(message) {
-  return Array.isArray(message.changed) ? message.changed : null;
+  const changed = message[CHANGED];
+  return Array.isArray(changed) ? changed : null;
 }
 
 // The words of one event: { parts: [text | {task} | {session} | {note}], who, bare, tone }
@@ -40,9 +44,11 @@ export function describe(message) {
       return { parts: ["deleted ", task(data.id)], tone: "danger" };
     case "task:updated": {
       if (changed === null) return { parts: ["updated ", task(data.id)] };
-      // A claim's start and end have their own events, which say it better.
-      if (changed.includes("claim")) return null;
-      const news = changed.filter((field) => !BOOKKEEPING.has(field));
+      // A claim taken or renewed has its own event (task:claimed), and its status follows
+      // from it: this update only echoes it. A claim that ended says why in task:released;
+      // what else this update changed (a person's override moved it to done) is news.
+      if (changed.includes("claim") && data.claim) return null;
+      const news = changed.filter((field) => field !== "claim" && !BOOKKEEPING.has(field));
       if (news.length === 0) return null;
       if (news.includes("status")) {
         const rest = news.filter((field) => field !== "status");
@@ -140,16 +146,23 @@ export class Timeline {
     this.next = null; // the `before` of the next older page; null: none (or not loaded)
     this.loaded = false;
     this.loading = false;
+    this.cap = ACTIVITY_KEPT; // grows with every older page the person asks for
     this.generation = (this.generation ?? 0) + 1; // a page from an older reset is dropped
   }
 
+  // A page from the server; returns how many lines of it are shown (echoes are not), or
+  // -1 when the page belongs to an older reset.
   addPage(page, generation) {
-    if (generation !== this.generation) return false;
-    for (const message of page.events) this.lines.set(message.seq, message);
+    if (generation !== this.generation) return -1;
+    let shown = 0;
+    for (const message of page.events) {
+      if (!this.lines.has(message.seq) && describe(message) !== null) shown++;
+      this.lines.set(message.seq, message);
+    }
     this.next = page.next;
     this.loaded = true;
-    this.trim();
-    return true;
+    this.cap = Math.max(this.cap, this.lines.size);
+    return shown;
   }
 
   addLive(message) {
@@ -159,11 +172,12 @@ export class Timeline {
     return true;
   }
 
+  // Live lines push the oldest out past the cap; they can be paged in again.
   trim() {
-    if (this.lines.size <= ACTIVITY_KEPT) return;
+    if (this.lines.size <= this.cap) return;
     const seqs = [...this.lines.keys()].sort((a, b) => b - a);
-    for (const seq of seqs.slice(ACTIVITY_KEPT)) this.lines.delete(seq);
-    this.next = seqs[ACTIVITY_KEPT - 1]; // what was dropped can be paged in again
+    for (const seq of seqs.slice(this.cap)) this.lines.delete(seq);
+    this.next = seqs[this.cap - 1];
   }
 
   // Newest first, echoes left out.

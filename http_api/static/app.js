@@ -13,13 +13,14 @@ import { Feed } from "./feed.js";
 import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { Store } from "./store.js";
-import { h, lineItem, options, patchList, sessionItem, taskCard, taskItem, taskTree } from "./views.js";
+import { h, lineItem, noteItem, options, patchList, sessionItem, taskCard, taskItem, taskTree } from "./views.js";
 import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
 const NOTIFY_KEY = "maestro.notify";
 const ALERT_DELAY = 300; // ms a desktop notification waits for the rest of its write
+const PAGES_PER_LOAD = 10; // at most this many pages read for one "Show older"
 
 const store = new Store();
 store.onIncomplete = (kind, id) => {
@@ -34,10 +35,13 @@ const ui = {
   statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
   alerts: new Set(), // sessions that just started to need input: a desktop notification each
   alertTimer: null,
+  pushedTask: null, // the task whose panel a new history entry opened
+  moveTarget: null, // { id, status }: the column a Kanban card is to move to (keyboard)
+  moving: false, // a card's move is on its way (its focus moves with it)
   notesLoading: new Set(), // sessions whose notes are being fetched
-  // Whether to offer desktop notifications: asked once (Notification.permission is a
-  // round trip to the browser: not a question for every frame).
-  mayAskToNotify: "Notification" in window && Notification.permission === "default" && localStorage.getItem(NOTIFY_KEY) !== "off",
+  // The browser's answer about desktop notifications, read once (Notification.permission
+  // is a round trip to the browser: not a question for every frame) and after asking.
+  notifyPermission: "Notification" in window ? Notification.permission : "denied",
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
 };
@@ -50,6 +54,8 @@ const $ = (selector) => document.querySelector(selector);
 // Change what is looked at: the URL first, then the page follows it.
 function navigate(changes, { push = true } = {}) {
   const before = view;
+  // A task opened by a new history entry closes by going back to the one before.
+  if ("task" in changes) ui.pushedTask = push && changes.task ? changes.task : null;
   view = { ...view, ...changes };
   writeUrl(view, { push });
   follow(before);
@@ -90,6 +96,7 @@ async function loadProject(projectId) {
   ui.statusSeen.clear();
   ui.searchCache.clear();
   if (!projectId) return null;
+  syncActivity(); // its first page comes alongside the snapshot
   const [tasks, sessions] = await Promise.all([api.tasks(projectId), api.sessions(projectId)]);
   store.loadProject(projectId, tasks.data, sessions.data, Math.min(tasks.seq, sessions.seq));
   for (const session of sessions.data) ui.statusSeen.set(session.id, session.status);
@@ -105,13 +112,12 @@ async function loadAll() {
     view = { ...view, project: chosen, task: null }; // a task of a project not here: none
     writeUrl(view);
   }
+  activity.reset("", () => false); // a new snapshot: the timelines start again from the server
+  taskHistory.reset("", () => false);
   const projectSeq = await loadProject(chosen);
   // Resume from the oldest snapshot: events after it are applied once more, and the
   // store keeps only newer versions, so nothing is missed and nothing goes backwards.
   store.seq = Math.min(projects.seq, projectSeq ?? projects.seq);
-  activity.reset("", () => false); // a new snapshot: the timelines start again from the server
-  taskHistory.reset("", () => false);
-  syncActivity();
   syncPanel();
 }
 
@@ -133,17 +139,36 @@ const feed = new Feed({
 
 // Every live event, once applied to the store: the timelines, notes and attention.
 store.onApplied = (message) => {
-  activity.addLive(message);
-  taskHistory.addLive(message);
+  const shown = activity.addLive(message) | taskHistory.addLive(message); // both, always
   if (message.event === "session:updated" || message.event === "session:created") {
     const { id, status } = message.data;
     const before = ui.statusSeen.get(id);
     ui.statusSeen.set(id, status);
     if (status === "needs_input" && before !== "needs_input" && message.data.projectId === store.projectId) {
-      ui.alerts.add(id); // told after the frame's events: the note that says why comes with it
+      ui.alerts.add(id);
+      scheduleAlerts();
     }
+    // Here, not only in a frame: a tab in the background gets no animation frames, and it
+    // is the tab whose title must say that someone waits.
+    showWaitingInTitle();
   }
+  return Boolean(shown);
 };
+
+// A desktop notification per session that started to need input. The note that says why
+// usually comes in the same write, a message or two later: the notification waits a
+// moment for it (a timer: it runs in a background tab, where frames do not).
+function scheduleAlerts() {
+  if (ui.alertTimer) return;
+  ui.alertTimer = setTimeout(() => {
+    ui.alertTimer = null;
+    for (const id of ui.alerts) {
+      const session = store.sessions.get(id);
+      if (session?.status === "needs_input") desktopNotification(session);
+    }
+    ui.alerts.clear();
+  }, ALERT_DELAY);
+}
 
 // The activity timeline follows the project and the session/agent filter.
 function syncActivity() {
@@ -154,60 +179,64 @@ function syncActivity() {
   loadActivity();
 }
 
-async function loadActivity() {
-  const generation = activity.generation;
-  const projectId = store.projectId;
-  activity.loading = true;
+// Read older pages of a timeline until a page's worth of lines shows (or the log ends):
+// many events only echo others (lease renewals, activity times) and show nothing.
+async function loadOlder(timeline, fetchPage, onPage = () => {}) {
+  const generation = timeline.generation;
+  timeline.loading = true;
   store.changed();
   try {
-    const { data } = await api.activity(projectId, {
-      sessionId: view.session || undefined,
-      agent: view.agent || undefined,
-      before: activity.loaded ? activity.next ?? undefined : undefined,
-      limit: ACTIVITY_PAGE,
-    });
-    if (activity.addPage(data, generation)) {
-      for (const message of data.events) {
-        if (message.event === "session:note_added") store.addNotes(message.data.sessionId, [message.data.note]);
-      }
+    let shown = 0;
+    for (let pages = 0; pages < PAGES_PER_LOAD; pages++) {
+      const before = timeline.loaded ? timeline.next ?? undefined : undefined;
+      const { data } = await fetchPage(before);
+      const added = timeline.addPage(data, generation);
+      if (added < 0) return; // the timeline was reset meanwhile: this answer is stale
+      onPage(data);
+      shown += added;
+      if (shown >= ACTIVITY_PAGE / 2 || timeline.next === null) break;
     }
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // 404: the project went
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // 404: gone meanwhile
   } finally {
-    if (generation === activity.generation) activity.loading = false;
+    if (generation === timeline.generation) timeline.loading = false;
     store.changed();
   }
 }
 
-async function loadHistory() {
-  const generation = taskHistory.generation;
+function loadActivity() {
+  const projectId = store.projectId;
+  const filter = { sessionId: view.session || undefined, agent: view.agent || undefined };
+  return loadOlder(
+    activity,
+    (before) => api.activity(projectId, { ...filter, before, limit: ACTIVITY_PAGE }),
+    (page) => {
+      for (const message of page.events) {
+        if (message.event === "session:note_added") store.addNotes(message.data.sessionId, [message.data.note]);
+      }
+    },
+  );
+}
+
+function loadHistory() {
   const taskId = taskHistory.key;
-  taskHistory.loading = true;
-  store.changed();
-  try {
-    const before = taskHistory.loaded ? taskHistory.next ?? undefined : undefined;
-    const { data } = await api.history(taskId, { before, limit: ACTIVITY_PAGE });
-    taskHistory.addPage(data, generation);
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // deleted meanwhile
-  } finally {
-    if (generation === taskHistory.generation) taskHistory.loading = false;
-    store.changed();
-  }
+  return loadOlder(taskHistory, (before) => api.history(taskId, { before, limit: ACTIVITY_PAGE }));
 }
 
+// A session's log, once it is opened: held (empty) from now on so that notes arriving live
+// while the fetch is out are kept, then joined with the fetched ones by id.
 async function loadNotes(sessionId) {
   if (ui.notesLoading.has(sessionId)) return;
   ui.notesLoading.add(sessionId);
+  store.addNotes(sessionId, [], { whole: true });
   try {
     const { data } = await api.notes(sessionId, NOTES_SHOWN);
     store.addNotes(sessionId, data, { whole: true });
-    store.changed();
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) reportError(error); // closed meanwhile
-    store.addNotes(sessionId, [], { whole: true }); // not asked again every frame
   } finally {
     ui.notesLoading.delete(sessionId);
+    store.changed();
   }
 }
 
@@ -267,18 +296,6 @@ function render() {
     renderPanel();
   }
   renderAttention();
-  if (ui.alerts.size && !ui.alertTimer) {
-    // The note that says why usually comes in the same write, a message or two later:
-    // the notification waits a moment for it.
-    ui.alertTimer = setTimeout(() => {
-      ui.alertTimer = null;
-      for (const id of ui.alerts) {
-        const session = store.sessions.get(id);
-        if (session?.status === "needs_input") desktopNotification(session);
-      }
-      ui.alerts.clear();
-    }, ALERT_DELAY);
-  }
   announceRender();
 }
 
@@ -366,10 +383,26 @@ const kanbanActions = {
   step(id, by) {
     const task = store.tasks.get(id);
     if (!task) return;
-    const index = TASK_STATUSES.indexOf(task.status) + by;
+    const from = ui.moveTarget?.id === id ? ui.moveTarget.status : task.status;
+    const index = TASK_STATUSES.indexOf(from) + by;
     if (index < 0 || index >= TASK_STATUSES.length) return;
+    const status = TASK_STATUSES[index];
+    ui.moveTarget = status === task.status ? null : { id, status };
+    announce(ui.moveTarget ? `Move “${task.title}” to ${TASK_STATUS_LABEL[status]}: press Enter, or Escape to stay.` : `“${task.title}” stays ${TASK_STATUS_LABEL[status]}.`);
+    store.changed();
+  },
+  commit(id) {
+    if (ui.moveTarget?.id !== id) return false;
+    const { status } = ui.moveTarget;
+    ui.moveTarget = null;
     ui.focusCard = id;
-    moveTask(id, TASK_STATUSES[index]);
+    moveTask(id, status);
+    return true;
+  },
+  cancel(id) {
+    if (ui.moveTarget?.id !== id || ui.moving) return;
+    ui.moveTarget = null;
+    store.changed();
   },
 };
 
@@ -405,6 +438,9 @@ function renderKanban(tasks) {
       );
     }
   }
+  for (const column of board.children) {
+    column.classList.toggle("move-target", ui.moveTarget?.status === column.dataset.status);
+  }
   const byStatus = new Map(TASK_STATUSES.map((status) => [status, []]));
   for (const task of tasks) byStatus.get(task.status)?.push(task);
   for (const column of board.children) {
@@ -434,25 +470,45 @@ function renderSessions() {
       const mine = session.taskIds.map((id) => store.tasks.get(id)).filter(Boolean);
       // Only an open session lists what could be added: fifty closed ones build no options.
       const available = expanded ? store.taskList().filter((t) => !session.taskIds.includes(t.id)) : [];
-      const notes = expanded ? store.notes.get(session.id) ?? null : null;
-      if (expanded && notes === null) loadNotes(session.id); // opened by a link, or the attention chip
+      if (expanded && !store.notes.has(session.id)) loadNotes(session.id); // opened by a link, or the attention chip
       const latest = store.latestNote.get(session.id) ?? null;
       const selected = view.session === session.id;
+      // What the item shows, no more: a lease renewed (a new version of a task or the
+      // session) changes none of it, and an open session is not rebuilt under the
+      // person's hands. Its notes are patched on their own, below.
       const signature = [
-        session.version,
+        session.name,
+        session.agent,
+        session.status,
+        session.taskIds.length,
         expanded,
         selected,
-        latest?.id,
-        notes === null ? "-" : notes.length ? notes.at(-1).id : 0,
-        ...mine.map((t) => `${t.id}@${t.version}`),
-        ...available.map((t) => `${t.id}@${t.version}`),
-      ].join(",");
-      return { key: session.id, signature, session, tasks: mine, available, expanded, notes, latest, selected };
+        expanded ? "" : latest?.id,
+        ...mine.map((t) => `${t.id}:${t.status}:${t.title}`),
+        ...available.map((t) => `${t.id}:${t.title}`),
+      ].join("\u0000");
+      return { key: session.id, signature, session, tasks: mine, available, expanded, latest, selected };
     }),
     (item) => sessionItem(item, sessionActions),
   );
+  for (const id of new Set([...ui.expanded, view.session].filter(Boolean))) {
+    const list = document.querySelector(`.session[data-id="${CSS.escape(id)}"] ol.notes`);
+    if (list) renderNotes(list, id);
+  }
   $("#session-empty").hidden = sessions.length > 0;
   $("#session-count").textContent = String(sessions.length);
+}
+
+// An open session's progress log: patched by note, and kept scrolled to the newest note
+// while the person has not scrolled up to read older ones.
+function renderNotes(list, sessionId) {
+  const notes = store.notes.get(sessionId) ?? [];
+  const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  patchList(list, notes.map((note) => ({ key: String(note.id), signature: "", note })), ({ note }) => noteItem(note));
+  const state = list.nextElementSibling;
+  state.textContent = ui.notesLoading.has(sessionId) && notes.length === 0 ? "Loading notes…" : notes.length ? "" : "No progress notes yet.";
+  state.hidden = state.textContent === "";
+  if (atEnd) list.scrollTop = list.scrollHeight;
 }
 
 function renderActivity() {
@@ -462,6 +518,8 @@ function renderActivity() {
     entries.map((entry) => ({ key: String(entry.message.seq), signature: lineSignature(entry, store), entry })),
     ({ entry }) => lineItem(entry, { store, me: ui.me, links }),
   );
+  // Which timeline the list shows, once its first page is in (tests and scripts wait on it).
+  $("#activity-list").dataset.loaded = activity.loaded && !activity.loading ? activity.key : "";
   const session = view.session ? store.sessions.get(view.session)?.name ?? "a session" : null;
   $("#activity-scope").textContent = session ? `of ${session}` : view.agent ? `of ${view.agent}` : "";
   const more = $("#activity-more");
@@ -508,16 +566,28 @@ function renderTimes() {
 }
 
 // Sessions waiting for a person: in the tab's title and a chip at the top.
-function renderAttention() {
-  const waiting = store.sessionList().filter((s) => s.status === "needs_input");
+function waitingSessions() {
+  return store.memo("waiting", () => store.sessionList().filter((s) => s.status === "needs_input"));
+}
+
+function showWaitingInTitle() {
+  const waiting = waitingSessions();
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
   const tabTitle = waiting.length ? `(${waiting.length}) ${title}` : title;
   if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
+}
+
+function renderAttention() {
+  showWaitingInTitle();
+  const waiting = waitingSessions();
   const chip = $("#attention");
   chip.hidden = waiting.length === 0;
   chip.textContent = waiting.length === 1 ? `${waiting[0].name} needs input` : `${waiting.length} sessions need input`;
-  $("#notify").hidden = !ui.mayAskToNotify;
+  // "Notify me" turns notifications on (asking the browser the first time) and off.
+  const notifyButton = $("#notify");
+  notifyButton.hidden = ui.notifyPermission === "denied";
+  notifyButton.setAttribute("aria-pressed", String(ui.notifyPermission === "granted" && localStorage.getItem(NOTIFY_KEY) === "on"));
 }
 
 // Timing hooks for the board benchmark (bench/board.py) and anyone profiling: a mark when a
@@ -553,7 +623,7 @@ function reportError(error) {
 }
 
 function desktopNotification(session) {
-  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (ui.notifyPermission !== "granted") return;
   if (localStorage.getItem(NOTIFY_KEY) !== "on" || document.visibilityState === "visible") return;
   const latest = store.latestNote.get(session.id);
   const notice = new Notification(`${session.agent || session.name} needs input`, {
@@ -677,7 +747,8 @@ async function changeTask(id, changes, version, { override = false } = {}) {
 
 async function moveTask(id, status) {
   const task = store.tasks.get(id);
-  if (!task) return;
+  if (!task || ui.moving) return;
+  ui.moving = true;
   try {
     const moved = await changeTask(id, { status }, task.version);
     if (moved) announce(`Moved “${task.title}” to ${TASK_STATUS_LABEL[status]}.`);
@@ -691,6 +762,8 @@ async function moveTask(id, status) {
     } else {
       reportError(error);
     }
+  } finally {
+    ui.moving = false;
   }
 }
 
@@ -896,7 +969,9 @@ function wire() {
   // However it closes (the × button, Escape), the URL forgets the task.
   panel.addEventListener("close", () => {
     closeForm();
-    if (view.task) navigate({ task: null });
+    if (!view.task) return;
+    if (ui.pushedTask === view.task) history.back(); // back where it was opened from
+    else navigate({ task: null }, { push: false });
   });
 
   $("#attention").addEventListener("click", () => {
@@ -905,13 +980,14 @@ function wire() {
     document.querySelector(".session.attention .expand")?.focus();
   });
   $("#notify").addEventListener("click", async () => {
-    const answer = await Notification.requestPermission();
-    localStorage.setItem(NOTIFY_KEY, answer === "granted" ? "on" : "off");
-    ui.mayAskToNotify = false;
+    if (ui.notifyPermission === "default") ui.notifyPermission = await Notification.requestPermission();
+    const on = ui.notifyPermission === "granted" && localStorage.getItem(NOTIFY_KEY) !== "on";
+    localStorage.setItem(NOTIFY_KEY, on ? "on" : "off");
     renderAttention();
   });
 
   window.addEventListener("popstate", () => {
+    ui.pushedTask = null;
     const before = view;
     view = readUrl();
     follow(before);

@@ -41,7 +41,9 @@ export function renderStory(story, { task, store, history, me, links, changedBy 
   const children = [...store.tasks.values()].filter((t) => t.parentId === task.id).map((t) => t.id);
   const dependents = [...store.tasks.values()].filter((t) => t.dependsOn.includes(task.id)).map((t) => t.id);
 
-  part(story, "facts", `${task.version}:${changedBy}:${task.claim?.sessionId}:${store.sessions.get(task.claim?.sessionId)?.version}`, () => {
+  // The lease's "N min left" moves on with the minute.
+  const minute = Math.floor(Date.now() / 60000);
+  part(story, "facts", `${task.version}:${changedBy}:${task.claim?.sessionId}:${store.sessions.get(task.claim?.sessionId)?.name}:${minute}`, () => {
     const holder = task.claim ? store.sessions.get(task.claim.sessionId) : null;
     return h(
       "dl",
@@ -65,16 +67,22 @@ export function renderStory(story, { task, store, history, me, links, changedBy 
     );
   });
 
-  part(story, "text", `${task.id}:${task.description.length}:${task.prompt.length}:${task.version}`, () =>
-    h(
+  // The text is parsed again only when it changed (not on every new version: a lease
+  // renewed must not re-render a 200 KB prompt nor drop the person's selection in it).
+  const shown = story.querySelector(':scope > [data-part="text"]');
+  if (!shown || shown._task !== task.id || shown._description !== task.description || shown._prompt !== task.prompt) {
+    const text = h(
       "div",
-      { class: "text" },
+      { class: "text", dataset: { part: "text" } },
       h("h3", {}, "Description"),
       task.description ? h("div", { class: "markdown" }, renderMarkdown(task.description)) : h("p", { class: "empty" }, "No description."),
       h("h3", {}, "Prompt"),
       task.prompt ? h("div", { class: "markdown" }, renderMarkdown(task.prompt)) : h("p", { class: "empty" }, "No prompt."),
-    ),
-  );
+    );
+    Object.assign(text, { _task: task.id, _description: task.description, _prompt: task.prompt });
+    if (shown) shown.replaceWith(text);
+    else story.querySelector(':scope > [data-part="facts"]').after(text);
+  }
 
   const sessionIds = task.sessionIds ?? [];
   const sessionsSignature = sessionIds.map((id) => `${id}@${store.sessions.get(id)?.version}`).join(",");

@@ -42,7 +42,7 @@ export class Store {
     // newest note seen of every session (from the activity pages and the feed).
     this.notes = new Map(); // session id -> notes, oldest first (only sessions opened)
     this.latestNote = new Map(); // session id -> its newest note seen
-    this.onApplied = (message) => {}; // after each live event is applied
+    this.onApplied = (message) => false; // after each live event; true: the page must render
     this.projectId = null;
     this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
     this.listeners = new Set();
@@ -134,14 +134,22 @@ export class Store {
     if (typeof seq !== "number" || seq <= this.seq) return false; // already applied
     this.seq = seq;
     const [kind, action] = event.split(":");
-    // Who changed it: the entity's id, or the task a claim or release is about.
-    const changed = data?.id ?? data?.taskId;
-    if (message.actor && changed) this.changedBy.set(changed, message.actor);
-    if (action === "created" || action === "updated") this.put(kind, data, seq);
-    else if (action === "deleted") this.remove(kind, data.id, seq);
-    else if (event === "session:note_added" && this.sessions.has(data.sessionId)) this.addNotes(data.sessionId, [data.note]);
-    this.onApplied(message);
-    this.changed();
+    // Only projects, and what belongs to the project shown, change what this page shows:
+    // another project's events move the seq on and nothing else (no render).
+    const mine =
+      kind === "project" ||
+      (data?.projectId !== undefined && data.projectId === this.projectId) ||
+      this.tasks.has(data?.taskId) ||
+      this.sessions.has(data?.sessionId);
+    if (mine) {
+      // Who changed it: the entity's id, or the task a claim or release is about.
+      const changed = data?.id ?? data?.taskId;
+      if (message.actor && changed) this.changedBy.set(changed, message.actor);
+      if (action === "created" || action === "updated") this.put(kind, data, seq);
+      else if (action === "deleted") this.remove(kind, data.id, seq);
+      else if (event === "session:note_added") this.addNotes(data.sessionId, [data.note]);
+    }
+    if (this.onApplied(message) || mine) this.changed();
     return true;
   }
 

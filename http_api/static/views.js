@@ -142,11 +142,19 @@ export function taskCard({ task, holder, waitingFor, changedBy }, actions) {
         "aria-describedby": "kanban-help",
         "aria-keyshortcuts": "Shift+ArrowLeft Shift+ArrowRight",
         onclick: () => actions.open(task.id),
+        // Shift + arrows pick the column, Enter moves the card there (one change, however
+        // many columns it crosses), Escape or leaving the card drops the choice.
         onkeydown: (event) => {
-          if (!event.shiftKey || (event.key !== "ArrowLeft" && event.key !== "ArrowRight")) return;
-          event.preventDefault();
-          actions.step(task.id, event.key === "ArrowRight" ? 1 : -1);
+          if (event.shiftKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+            event.preventDefault();
+            actions.step(task.id, event.key === "ArrowRight" ? 1 : -1);
+          } else if (event.key === "Enter" && actions.commit(task.id)) {
+            event.preventDefault(); // the move, not the click that opens the task
+          } else if (event.key === "Escape") {
+            actions.cancel(task.id);
+          }
         },
+        onblur: () => actions.cancel(task.id),
       },
       h("span", { class: "title" }, task.title),
     ),
@@ -162,7 +170,7 @@ export function taskCard({ task, holder, waitingFor, changedBy }, actions) {
   );
 }
 
-function noteItem(note) {
+export function noteItem(note) {
   return h(
     "li",
     { dataset: { noteId: String(note.id) } },
@@ -174,7 +182,7 @@ function noteItem(note) {
 
 // One session: its agent and status up front (needs_input draws the eye), its latest
 // progress note, and when expanded its whole log (live), its status and its tasks.
-export function sessionItem({ session, tasks, available, expanded, notes, latest, selected }, actions) {
+export function sessionItem({ session, tasks, available, expanded, latest, selected }, actions) {
   const attention = session.status === "needs_input";
   const body = expanded
     ? h(
@@ -191,11 +199,9 @@ export function sessionItem({ session, tasks, available, expanded, notes, latest
           ),
         ),
         h("h4", { class: "subhead" }, "Progress"),
-        notes === null
-          ? h("p", { class: "empty" }, "Loading notes…")
-          : notes.length
-            ? h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite" }, notes.map(noteItem))
-            : h("p", { class: "empty" }, "No progress notes yet."),
+        // Filled by the app (renderNotes): notes are patched one by one as they come.
+        h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite" }),
+        h("p", { class: "empty notes-state" }),
         h("h4", { class: "subhead" }, "Tasks"),
         tasks.length
           ? h(

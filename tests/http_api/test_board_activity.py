@@ -7,7 +7,7 @@ from typing import Any
 
 from mcp import Client
 from mcp.types import Implementation
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.support.board import LIVE, Pages, activity_line, run_agent, session_card
 from tests.support.servers import LiveServer
@@ -93,21 +93,31 @@ def test_the_activity_filters_by_session_and_by_agent(
         return created
 
     first = start("oauth", "claude-code")
-    start("docs", "gemini")
+    second = start("docs", "gemini")
     page = pages.open()
     expect(activity_line(page, "oauth note")).to_be_visible()
     expect(activity_line(page, "docs note")).to_be_visible()
 
     page.locator("#filters select[name=who]").select_option(label="oauth (claude-code)")
-    expect(activity_line(page, "docs note")).to_have_count(0)
+    # The filtered page is in (the list says which timeline it holds): then what it
+    # left out is known to be left out.
+    expect(page.locator("#activity-list")).to_have_attribute(
+        "data-loaded", f"{project['id']}|{first['id']}|"
+    )
     expect(activity_line(page, "oauth note")).to_be_visible()
+    expect(activity_line(page, "docs note")).to_have_count(0)
     expect(page.locator("#activity-scope")).to_have_text("of oauth")
     assert f"session={first['id']}" in page.url
     # Live lines follow the filter too.
     server.http.post(f"/api/sessions/{first['id']}/notes", json={"message": "oauth again"})
+    server.http.post(f"/api/sessions/{second['id']}/notes", json={"message": "docs again"})
     expect(activity_line(page, "oauth again")).to_be_visible(timeout=LIVE)
 
     page.locator("#filters select[name=who]").select_option(label="agent gemini")
+    expect(page.locator("#activity-list")).to_have_attribute(
+        "data-loaded", f"{project['id']}||gemini"
+    )
+    expect(activity_line(page, "docs again")).to_be_visible()
     expect(activity_line(page, "docs note")).to_be_visible()
     expect(activity_line(page, "oauth")).to_have_count(0)
     assert "agent=gemini" in page.url
@@ -141,24 +151,98 @@ def test_a_session_that_needs_input_draws_attention(
     page = pages.open(init_script=FAKE_NOTIFICATIONS)
     expect(page).to_have_title("Maestro · Web app")
     notify = page.get_by_role("button", name="Notify me")
+    expect(notify).to_have_attribute("aria-pressed", "false")
     notify.click()  # the person allows desktop notifications
-    expect(notify).to_be_hidden()
+    expect(notify).to_have_attribute("aria-pressed", "true")
+    # A tab in the background gets no animation frames: the title and the notification
+    # must not wait for one.
+    page.evaluate("window.requestAnimationFrame = () => 0")
 
     agent_reports(server, session["id"], status="needs_input", note="Which OAuth provider?")
     expect(page).to_have_title("(1) Maestro · Web app", timeout=LIVE)
+    # (Awaited through the DOM: the page's CSP forbids Playwright's string predicates.)
+    expect(page.locator("html")).to_have_attribute("data-notifications", "1")
+    notifications = page.evaluate("window.__notifications")
+    assert notifications == [{"title": "claude-code needs input", "body": "Which OAuth provider?"}]
+    page.reload()  # frames again (and the board as a person coming back finds it)
+    expect(page).to_have_title("(1) Maestro · Web app")
     card = session_card(page, "oauth")
     expect(card).to_have_class("session attention")
     expect(card.locator(".badge")).to_have_text("needs input")
     expect(page.locator("#attention")).to_have_text("oauth needs input")
     expect(activity_line(page, "oauth needs input")).to_be_visible()
-    # (Awaited through the DOM: the page's CSP forbids Playwright's string predicates.)
-    expect(page.locator("html")).to_have_attribute("data-notifications", "1")
-    notifications = page.evaluate("window.__notifications")
-    assert notifications == [{"title": "claude-code needs input", "body": "Which OAuth provider?"}]
 
     page.locator("#attention").click()  # opens the sessions waiting, to read and answer
     expect(card.locator(".notes li", has_text="Which OAuth provider?")).to_be_visible()
     card.locator(".session-status select").select_option("working")
     expect(page).to_have_title("Maestro · Web app", timeout=LIVE)
     expect(page.locator("#attention")).to_be_hidden()
-    assert len(page.evaluate("window.__notifications")) == 1
+    assert page.evaluate("window.__notifications") == []  # (a new page: none since)
+
+
+def test_a_note_written_while_the_log_loads_is_kept(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """The open session's log is fetched while notes keep coming: one written after the
+    fetch was read, and sent live before its answer arrives, is not lost."""
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "webhooks", "agent": "codex"}
+    ).json()
+    server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "first"})
+    page = pages.open()
+
+    def answer_late(route: Route) -> None:
+        fetched = route.fetch()  # the log as it is now: "first" only
+        server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "meanwhile"})
+        route.fulfill(response=fetched)
+
+    page.route(f"**/api/sessions/{session['id']}/notes*", answer_late)
+    card = session_card(page, "webhooks")
+    card.locator(".expand").click()
+    notes = card.locator(".notes li")
+    expect(notes).to_have_count(2, timeout=LIVE)
+    expect(notes.nth(1)).to_contain_text("meanwhile")
+
+
+def test_show_older_pages_back_past_the_lines_kept_live(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """A page open all day keeps the newest lines as they come; what it let go of, and
+    what came before, is still a "Show older" away."""
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "chatty", "agent": "codex"}
+    ).json()
+    page = pages.open()
+    expect(page.locator("#activity-list")).to_have_attribute("data-loaded", re.compile("."))
+    with server.client() as http:
+        for i in range(320):
+            http.post(f"/api/sessions/{session['id']}/notes", json={"message": f"note {i:03}"})
+    expect(activity_line(page, "note 319")).to_be_visible(timeout=LIVE)
+    lines = page.locator("#activity-list .line")
+    expect(lines).to_have_count(300)  # the newest, kept live
+    expect(activity_line(page, "note 019")).to_have_count(0)
+    page.locator("#activity-more").get_by_role("button", name="Show older").click()
+    expect(activity_line(page, "note 019")).to_be_visible()
+    expect(lines).to_have_count(322)  # every note, the session's start, the project's
+    expect(page.locator("#activity-more")).not_to_contain_text("Show older")
+
+
+def test_a_history_of_lease_renewals_still_shows_what_happened(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """Renewals change a claimed task's lease a hundred times and say nothing: the panel
+    reads past them to the lines that do."""
+    task = server.http.post(
+        "/api/tasks", json={"projectId": project["id"], "title": "Long job"}
+    ).json()
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "worker", "agent": "codex"}
+    ).json()
+    server.http.post(f"/api/tasks/{task['id']}/claim", json={"sessionId": session["id"]})
+    with server.client() as http:
+        for _ in range(120):
+            http.post(f"/api/sessions/{session['id']}/heartbeat", json={})
+    page = pages.open(path=f"/?project={project['id']}&task={task['id']}")
+    history = page.locator("#task-panel .history .line")
+    expect(history.filter(has_text="claimed Long job")).to_have_count(1)
+    expect(history.filter(has_text="created Long job")).to_have_count(1)

@@ -1,6 +1,7 @@
 """The Kanban view: a column per status, cards that move live in every page, moved by drag
 and drop or by keyboard, asking before overriding an agent's claim or a dependency."""
 
+import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -38,7 +39,7 @@ def test_a_drag_in_one_page_moves_the_card_in_the_other(
         expect(kanban_card(page, "completed", "Write docs")).to_be_visible(timeout=LIVE)
 
 
-def test_a_card_moves_by_keyboard_and_keeps_the_focus(
+def test_a_card_moves_by_keyboard_in_one_change_and_keeps_the_focus(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
     task = server.http.post(
@@ -47,20 +48,28 @@ def test_a_card_moves_by_keyboard_and_keeps_the_focus(
     page = open_kanban(pages, project)
     card = kanban_card(page, "pending", "Rate limits").locator(".task-open")
     card.focus()
+    # Shift + arrows pick the column, crossing "running" without passing through it.
     page.keyboard.press("Shift+ArrowRight")
-    moved = kanban_card(page, "in_progress", "Rate limits").locator(".task-open")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(column(page, "in_review")).to_have_class(re.compile(r"\bmove-target\b"))
+    expect(page.locator("#announcer")).to_contain_text("Move “Rate limits” to review")
+    assert server.http.get(f"/api/tasks/{task['id']}").json()["version"] == task["version"]
+    page.keyboard.press("Enter")
+    moved = kanban_card(page, "in_review", "Rate limits").locator(".task-open")
     expect(moved).to_be_focused(timeout=LIVE)
-    expect(page.locator("#announcer")).to_have_text("Moved “Rate limits” to running.")
-    page.keyboard.press("Shift+ArrowRight")
-    expect(kanban_card(page, "in_review", "Rate limits").locator(".task-open")).to_be_focused(
-        timeout=LIVE
-    )
+    expect(page.locator("#announcer")).to_have_text("Moved “Rate limits” to review.")
+    final = server.http.get(f"/api/tasks/{task['id']}").json()
+    assert (final["status"], final["version"]) == ("in_review", task["version"] + 1)
+    assert final["startedAt"] is None  # it never went through "running"
+
+    # Escape drops a choice; Enter then opens the card's task.
     page.keyboard.press("Shift+ArrowLeft")
-    expect(kanban_card(page, "in_progress", "Rate limits")).to_be_visible(timeout=LIVE)
-    assert server.http.get(f"/api/tasks/{task['id']}").json()["status"] == "in_progress"
-    # Enter opens the card's task.
+    expect(column(page, "in_progress")).to_have_class(re.compile(r"\bmove-target\b"))
+    page.keyboard.press("Escape")
+    expect(column(page, "in_progress")).not_to_have_class(re.compile(r"\bmove-target\b"))
     page.keyboard.press("Enter")
     expect(page.locator("#task-panel-title")).to_have_text("Rate limits")
+    assert server.http.get(f"/api/tasks/{task['id']}").json()["status"] == "in_review"
 
 
 def test_moving_a_claimed_card_asks_first(

@@ -104,7 +104,7 @@ class LogQueries:
                 older = True
                 break
             found.append(StoredEvent(*row))
-            size += len(row[3])
+            size += len(row[3].encode())  # bytes, as PostgreSQL's octet_length counts them
         cursor.close()
         return EventPage(found, older)
 
