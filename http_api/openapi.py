@@ -406,8 +406,8 @@ def _history_paths(paths: dict[str, Any]) -> None:
             "operationId": "projectActivity",
             "summary": "A project's events, newest first, a page at a time",
             "description": "sessionId keeps the events about that session (its own, its "
-            "notes, its task links, its claims); agent those about the project's sessions "
-            "of that agent.",
+            "notes, its task links, its claims, the updates of a task that carry its claim); "
+            "agent those about the project's sessions of that agent.",
             "parameters": _filter_parameters(ActivityQuery),
             "responses": {"200": page, **_errors(404, 422)},
         },
