@@ -57,6 +57,7 @@ from maestro_mcp.protocol import (
     etag,
 )
 
+from .notes import LATEST_NOTES_PATH
 from .rest import RESOURCES, NoteCreate, NoteFilter
 
 _REF = "#/components/schemas/{model}"
@@ -308,7 +309,7 @@ _HEALTH = {
 
 # Where a new entity leads besides its own get, update and delete.
 _FOLLOW = {
-    "Project": {"activity": "projectActivity"},
+    "Project": {"activity": "projectActivity", "latestNotes": "latestNotes"},
     "Task": {"claim": "claimTask", "release": "releaseTask", "history": "taskHistory"},
     "Session": {
         "notes": "listNotes",
@@ -518,6 +519,19 @@ def build_openapi() -> dict[str, Any]:
             "responses": {
                 "201": _ok(_ref(SessionNote), "Created"),
                 **_errors(*_BODY, 404),
+            },
+        },
+    }
+    paths[LATEST_NOTES_PATH] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "latestNotes",
+            "summary": "The newest note of each session of a project that has notes",
+            "description": "In the order the sessions were made; one per session that "
+            "exists. Follow the feed from X-Maestro-Seq for newer ones (session:note_added).",
+            "responses": {
+                "200": _ok({"type": "array", "items": _ref(SessionNote)}),
+                **_errors(404, 422),
             },
         },
     }
