@@ -26,7 +26,7 @@ from maestro_mcp import __version__
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
-from . import board, claims, history, live, rest, tokens
+from . import board, claims, history, live, notes, rest, tokens
 from .cors import CorsHeaders, CorsPolicy, Preflight
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
@@ -70,6 +70,7 @@ def create_app(core: Core) -> Starlette:
             *rest.routes(),
             *claims.routes(),
             *history.routes(),
+            *notes.routes(),
             *tokens.routes(),
             *live.routes(),
             Route(MCP_PATH, mcp),  # an ASGI app: every method goes to the MCP SDK

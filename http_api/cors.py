@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
     CLAIM_TOKEN_HEADER,
+    CLIENT_HEADER,
     ETAG_HEADER,
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
@@ -64,6 +65,7 @@ ALLOWED_HEADERS = (
     CLAIM_TOKEN_HEADER,
     OVERRIDE_HEADER,
     LAST_EVENT_ID_HEADER,
+    CLIENT_HEADER,
 )
 # What a page may read beyond the CORS-safelisted response headers.
 EXPOSED_HEADERS = (ETAG_HEADER, SEQ_HEADER, IDEMPOTENT_REPLAYED_HEADER, RETRY_AFTER_HEADER)

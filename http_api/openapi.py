@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from maestro_mcp import __version__
+from maestro_mcp.core.access import CLIENT_NAME_MAX
 from maestro_mcp.core.events import CHANGED, SYNC_READY, SYNC_RESET, EventType
 from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
@@ -39,6 +40,7 @@ from maestro_mcp.core.models import (
 from maestro_mcp.protocol import (
     BEARER_SCHEME,
     CLAIM_TOKEN_HEADER,
+    CLIENT_HEADER,
     ENTITY_TAG,
     EPOCH_QUERY,
     ETAG_HEADER,
@@ -57,6 +59,7 @@ from maestro_mcp.protocol import (
     etag,
 )
 
+from .notes import LATEST_NOTES_PATH
 from .rest import RESOURCES, NoteCreate, NoteFilter
 
 _REF = "#/components/schemas/{model}"
@@ -156,6 +159,17 @@ _IDEMPOTENCY_KEY = {
     "required": False,
     "description": "a retry with the same key returns the first result and changes nothing",
     "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
+}
+# The client names itself: the actor its writes carry (and /api/me tells) follows.
+_CLIENT = {
+    "name": CLIENT_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "the name the client gives itself (cli, board): the actor of its changes "
+    "is then <token name>/<name> (local/cli), as an MCP client's clientInfo.name makes it. "
+    "UTF-8; trimmed, characters that are not printable and / shown as _, cut to "
+    f"{CLIENT_NAME_MAX} characters; nothing left: no name. Never refused",
+    "schema": {"type": "string"},
 }
 _SEQ_VALUE = {"type": "string", "pattern": f"^{SMALL_INT.pattern}$"}
 _SINCE = {
@@ -308,7 +322,7 @@ _HEALTH = {
 
 # Where a new entity leads besides its own get, update and delete.
 _FOLLOW = {
-    "Project": {"activity": "projectActivity"},
+    "Project": {"activity": "projectActivity", "latestNotes": "latestNotes"},
     "Task": {"claim": "claimTask", "release": "releaseTask", "history": "taskHistory"},
     "Session": {
         "notes": "listNotes",
@@ -406,8 +420,8 @@ def _history_paths(paths: dict[str, Any]) -> None:
             "operationId": "projectActivity",
             "summary": "A project's events, newest first, a page at a time",
             "description": "sessionId keeps the events about that session (its own, its "
-            "notes, its task links, its claims); agent those about the project's sessions "
-            "of that agent.",
+            "notes, its task links, its claims, the updates of a task that carry its claim); "
+            "agent those about the project's sessions of that agent.",
             "parameters": _filter_parameters(ActivityQuery),
             "responses": {"200": page, **_errors(404, 422)},
         },
@@ -444,17 +458,22 @@ def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
         "get": {
             "operationId": "whoAmI",
             "summary": "Who this request acts as: the actor its changes carry, and its scope",
+            "description": f"actor is what the changes of a request like this one, with the "
+            f"same {CLIENT_HEADER}, carry: the board words its own changes by it.",
+            "parameters": [_CLIENT],
             "responses": {"200": _ok(_ref(Caller)), **_errors()},
         },
     }
     return [TokenCreate, TokenInfo, NewToken, Caller]
 
 
-def _writes_may_be_too_large(paths: dict[str, Any]) -> None:
-    """Any write may be refused for what it would add to the log (413), body or not."""
+def _for_every_write(paths: dict[str, Any]) -> None:
+    """Any write may be refused for what it would add to the log (413), body or not, and
+    may name its client (the actor of its events)."""
     for item in paths.values():
         for method, operation in item.items():
             if method in ("post", "patch", "delete"):
+                operation["parameters"] = [*operation.get("parameters", []), _CLIENT]
                 responses = operation["responses"]
                 responses.setdefault("413", {"description": _WHY[413], **_json(_ERROR_REF)})
                 operation["responses"] = dict(sorted(responses.items()))
@@ -518,6 +537,19 @@ def build_openapi() -> dict[str, Any]:
             "responses": {
                 "201": _ok(_ref(SessionNote), "Created"),
                 **_errors(*_BODY, 404),
+            },
+        },
+    }
+    paths[LATEST_NOTES_PATH] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "latestNotes",
+            "summary": "The newest note of each session of a project that has notes",
+            "description": "In the order the sessions were made; one per session that "
+            "exists. Follow the feed from X-Maestro-Seq for newer ones (session:note_added).",
+            "responses": {
+                "200": _ok({"type": "array", "items": _ref(SessionNote)}),
+                **_errors(404, 422),
             },
         },
     }
@@ -624,7 +656,7 @@ def build_openapi() -> dict[str, Any]:
     }
     _history_paths(paths)
     models += _token_paths(paths)
-    _writes_may_be_too_large(paths)
+    _for_every_write(paths)
     paths["/health"] = {
         "get": {
             "operationId": "health",

@@ -3,6 +3,10 @@
 Every write response carries ``X-Maestro-Seq`` (the seq of its last event) and
 every read the seq its snapshot is consistent with, so a client can load a
 snapshot and resume the live feed from that seq with no gap and no duplicate.
+
+Every write is made as its request's actor (``actor_of``): the principal's name, and
+the name the client gives itself in ``X-Maestro-Client`` (``local/cli``), shown the
+way an MCP client's ``clientInfo.name`` is (core/access.py ``actor_name``).
 """
 
 from collections.abc import Callable
@@ -36,6 +40,7 @@ from maestro_mcp.core.models import (
 from maestro_mcp.core.service import Result, Service
 from maestro_mcp.protocol import (
     CLAIM_TOKEN_HEADER,
+    CLIENT_HEADER,
     ETAG_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
     IF_NONE_MATCH_HEADER,
@@ -147,9 +152,29 @@ async def write(
     **kwargs: Any,
 ) -> Result[Any]:
     """A write, committed together with the writes that arrive with it (group commit),
-    made as the request's principal; ``reads``: the entities it reads first (Core.write)."""
-    actor = actor_name(principal_of(request))
+    made as the request's actor; ``reads``: the entities it reads first (Core.write)."""
+    actor = actor_of(request)
     return await core_of(request).write(partial(fn, *args, **kwargs), actor=actor, reads=reads)
+
+
+def client_of(request: Request) -> str | None:
+    """The name the client gives itself (``CLIENT_HEADER``), None if it gives none. HTTP
+    carries bytes and Starlette reads them as Latin-1: they are read as UTF-8 (the
+    name an MCP client gives is Unicode too), or as Latin-1 where they are not UTF-8."""
+    value = request.headers.get(CLIENT_HEADER)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
+def actor_of(request: Request) -> str:
+    """Who the request's writes say made them: its principal, and its client's name as
+    ``actor_name`` shows an MCP client's (printable, no ``/``, cut to its length; a
+    name with nothing left is no name: ``local``)."""
+    return actor_name(principal_of(request), client_of(request))
 
 
 def service_of(request: Request) -> Service:

@@ -1,6 +1,7 @@
 """REST routes for named tokens (``TOKENS_PATH``), admin only: make one (its secret is
 in this answer and nowhere else, ever), list them, revoke one. And ``ME_PATH``, for
-anyone: who the request acts as (the board words its own changes "you").
+anyone: who the request acts as, and the actor the changes of a request like it carry
+(with the same ``X-Maestro-Client``): the board words its own changes "you" by it.
 
 Making a token takes no ``Idempotency-Key``: replaying the answer would need the
 secret kept in the idempotency record. A retry after a lost answer finds the name
@@ -17,7 +18,7 @@ from maestro_mcp.core.models import Caller, TokenCreate, TokenInfo
 from maestro_mcp.protocol import ME_PATH, TOKENS_PATH
 
 from .bodies import read_model
-from .rest import READING, call, json_response, max_body_of, service_of, write
+from .rest import READING, actor_of, call, json_response, max_body_of, service_of, write
 from .security import principal_of, require_scope
 from .state import core_of
 
@@ -48,7 +49,7 @@ async def token(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     principal = principal_of(request)
-    caller = Caller(name=principal.name, scope=principal.scope)
+    caller = Caller(name=principal.name, scope=principal.scope, actor=actor_of(request))
     # Like every answer, the seq of the log's head as this instance knows it.
     return json_response(caller.model_dump_json(by_alias=True), core_of(request).feed.head)
 

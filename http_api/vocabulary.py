@@ -69,7 +69,11 @@ def vocabulary() -> dict[str, Any]:
             "idempotencyKey": protocol.IDEMPOTENCY_KEY_HEADER,
             "override": protocol.OVERRIDE_HEADER,
             "authorization": protocol.AUTHORIZATION_HEADER,
+            # Where a client names itself, the board as BOARD_CLIENT: its changes then
+            # read local/board, and GET /api/me's actor (asked with it) says so.
+            "client": protocol.CLIENT_HEADER,
         },
+        "BOARD_CLIENT": protocol.BOARD_CLIENT,
         "BEARER_SCHEME": protocol.BEARER_SCHEME,
         "TOKEN_QUERY": protocol.TOKEN_QUERY,
         "EPOCH_QUERY": protocol.EPOCH_QUERY,

@@ -30,6 +30,14 @@ LAST_EVENT_ID_HEADER = "Last-Event-ID"
 RETRY_AFTER_HEADER = "Retry-After"
 # The MCP session a streamable HTTP request belongs to (the MCP specification's header).
 MCP_SESSION_ID_HEADER = "Mcp-Session-Id"
+# A REST or feed client names itself (as an MCP client does with ``clientInfo.name``):
+# the actor of its writes is then ``<token name>/<client>`` (core/access.py
+# ``actor_name``, which also says how a value is shown: printable, no ``/``, at most
+# ``CLIENT_NAME_MAX`` characters; one with nothing left names no client). UTF-8.
+CLIENT_HEADER = "X-Maestro-Client"
+# The names Maestro's own clients send in it.
+CLI_CLIENT = "cli"
+BOARD_CLIENT = "board"
 # Seconds a client waits before retrying when the database is out of reach (503).
 RETRY_AFTER_UNAVAILABLE_S = 1
 # Seconds a client waits before retrying when the server holds all the connections it

@@ -9,6 +9,8 @@ import httpx2 as httpx
 
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
+    CLI_CLIENT,
+    CLIENT_HEADER,
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
     IF_MATCH_HEADER,
@@ -37,7 +39,10 @@ class Response:
 class MaestroClient:
     def __init__(self, base_url: str, *, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {AUTHORIZATION_HEADER: bearer(token)} if token else {}
+        # Named on every call, so that its changes read ``local/cli`` (``<token>/cli``).
+        headers = {CLIENT_HEADER: CLI_CLIENT}
+        if token:
+            headers[AUTHORIZATION_HEADER] = bearer(token)
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)
 
     def close(self) -> None:

@@ -31,6 +31,9 @@ line); errors go to stderr, as `{"error": {code, message, details}}` with `--jso
 
 Creates send an `Idempotency-Key`, and every request is retried on connection
 failures, so a create whose answer was lost still creates exactly one entity.
+Every request names the CLI (`X-Maestro-Client: cli`), so its changes carry the actor
+`local/cli` on a server without tokens (`<token name>/cli` with one), not the bare
+`local` of a client that names none (curl).
 
 ## Exit codes
 

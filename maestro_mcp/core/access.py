@@ -11,9 +11,11 @@ Rules:
 - A named token's **secret** is random (256 bits), shown once when it is made and
   stored only as its SHA-256: a leaked database leaks no usable token. A slow hash
   would add nothing for a secret this long, and cost every request.
-- Every write names its **actor** (``actor_name``): the principal's name, and the MCP
-  client's name where known (``alice/claude-code``). It is in every event's envelope,
-  so every face shows who did what; a secret never is. The server's own chores (the
+- Every write names its **actor** (``actor_name``): the principal's name, and the name
+  its client gives itself where it gives one (``alice/claude-code``: an MCP client's
+  ``clientInfo.name``; ``local/cli``: a REST client's ``X-Maestro-Client``), shown the
+  same way whichever face it came through. It is in every event's envelope, so every
+  face shows who did what; a secret never is. The server's own chores (the
   lease reaper, the pruner) act as ``SYSTEM``.
 - A write learns its actor from ``acting``: ``Core.write`` runs every operation inside
   it, and the transaction reads ``current_actor`` when it appends the events.
@@ -64,7 +66,8 @@ TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 _TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
 # Secrets start with this, so that secret scanners (and people) recognise them.
 SECRET_PREFIX = "mst_"
-# An MCP client's name as an actor shows it: printable, short.
+# A client's name (MCP's clientInfo.name, REST's X-Maestro-Client) as an actor shows
+# it: printable, short.
 CLIENT_NAME_MAX = 64
 
 
@@ -93,7 +96,11 @@ def secret_hash(secret: str) -> str:
 
 
 def actor_name(principal: Principal, client: str | None = None) -> str:
-    """``alice``, or ``alice/claude-code`` for an MCP client that said its name."""
+    """``alice``, or ``alice/claude-code`` for a client that said its name. The name is
+    trimmed, each character that is not printable (controls, line breaks, bidi marks)
+    or is ``/`` (the actor's one separator, after the principal) becomes ``_``, and it
+    is cut to ``CLIENT_NAME_MAX`` characters; a name that is empty once trimmed is no
+    name. Never refused: a client's name is what it says of itself, not who it is."""
     if not client:
         return principal.name
     shown = "".join(c if c.isprintable() and c != "/" else "_" for c in client.strip())

@@ -73,11 +73,14 @@ CHANGED = "changed"
 ALWAYS_CHANGED = frozenset({"version", "updatedAt"})
 
 
-# What each event is about: the names, in its data, of its task and of its session
-# (None: not about one). docs/protocol.md, "What each event is about".
+# What each event is about: where, in its data, its task and its session are (None: not
+# about one): a camelCase name, or a dotted path of them into a nested object. A task's
+# update is about the session whose claim it carries, if any: the holder's own changes to
+# the task it holds ("codex moved X to review") are that session's activity too.
+# docs/protocol.md, "What each event is about".
 _ABOUT: dict[str, tuple[str | None, str | None]] = {
     EventType.TASK_CREATED: ("id", None),
-    EventType.TASK_UPDATED: ("id", None),
+    EventType.TASK_UPDATED: ("id", "claim.sessionId"),
     EventType.TASK_DELETED: ("id", None),
     EventType.TASK_CLAIMED: ("taskId", "sessionId"),
     EventType.TASK_RELEASED: ("taskId", "sessionId"),
@@ -102,9 +105,10 @@ ABOUT_NEITHER = frozenset(
 
 def subjects(event: str, field: Callable[[str], Any]) -> tuple[str | None, str | None]:
     """The task and the session an event of type ``event`` is about, read from its data
-    by ``field`` (a camelCase name -> its value, None if absent). The one rule: the log's
-    columns are filled with it (Write.emit, an import), and the schema's backfill of
-    events appended before them says the same in SQL (tests hold them together)."""
+    by ``field`` (a camelCase name, or a dotted path of them such as ``claim.sessionId``
+    -> its value, None if absent). The one rule: the log's columns are filled with it
+    (Write.emit, an import), and the schema's backfill of events appended before them,
+    and its trigger, say the same in SQL (tests hold them together)."""
     task_key, session_key = _ABOUT.get(event, (None, None))
     task_id = field(task_key) if task_key is not None else None
     session_id = field(session_key) if session_key is not None else None
@@ -114,6 +118,21 @@ def subjects(event: str, field: Callable[[str], Any]) -> tuple[str | None, str |
     )
 
 
+def json_fields(data: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Reads an event's data given as JSON (a dict) by camelCase name or dotted path, as
+    ``subjects`` asks for it; None where a step is absent or not an object."""
+
+    def read(path: str) -> Any:
+        value: Any = data
+        for name in path.split("."):
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(name)
+        return value
+
+    return read
+
+
 def subjects_of_payload(payload: str) -> tuple[str | None, str | None]:
     """What a stored envelope's event is about (``subjects``): for rows that come with
     their payload only (an import)."""
@@ -121,7 +140,7 @@ def subjects_of_payload(payload: str) -> tuple[str | None, str | None]:
     data = envelope.get("data")
     if not isinstance(data, dict):
         return None, None
-    return subjects(str(envelope.get("event")), data.get)
+    return subjects(str(envelope.get("event")), json_fields(data))
 
 
 # At most this many events per read of the log (feed, replay, changes_since), so a

@@ -532,11 +532,13 @@ class TokenInfo(_Model):
 
 
 class Caller(_Model):
-    """Who a request acts as (``GET /api/me``): the name its changes carry as their
-    actor, and what it may do."""
+    """Who a request acts as (``GET /api/me``): its principal's name and what it may
+    do, and the actor its changes carry (the name, and the client's if the request
+    gave one: ``local/board``)."""
 
     name: str
     scope: Scope
+    actor: str
 
 
 class NewToken(TokenInfo):

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from maestro_mcp.protocol import CLI_CLIENT
 from tests.support.cli import Run, as_json
 from tests.support.servers import LiveServer
 
@@ -111,6 +112,19 @@ def test_session_commands(run: Run, server: LiveServer) -> None:
 
     assert run("session", "delete", session["id"]).stdout.startswith("✓ Session deleted")
     assert server.http.get(f"/api/tasks/{b['id']}").json()["sessionCount"] == 0
+
+
+def test_every_change_the_cli_makes_names_it_in_its_actor(run: Run, server: LiveServer) -> None:
+    """The CLI names itself (X-Maestro-Client: cli): on a server without tokens its
+    changes read local/cli, not the bare local of a curl or of the board."""
+    project = make_project(run)
+    task = as_json(run("task", "create", "a", "--json"))
+    session = as_json(run("session", "create", "run", "--task", task["id"], "--json"))
+    run("session", "log", session["id"], "on it")
+    run("task", "update", task["id"], "--status", "in_review")
+    page = server.http.get(f"/api/projects/{project['id']}/activity").json()
+    assert len(page["events"]) == 7  # the session's creation linked the task: 2
+    assert {e["actor"] for e in page["events"]} == {f"local/{CLI_CLIENT}"}
 
 
 def test_status(run: Run) -> None:

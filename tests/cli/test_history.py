@@ -4,7 +4,7 @@ when, who, the event and what it changed; pages with --before; the page as JSON.
 from typing import Any
 
 from maestro_mcp.cli.errors import Exit
-from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
+from maestro_mcp.protocol import AUTHORIZATION_HEADER, CLI_CLIENT, TOKENS_PATH, bearer
 from tests.support.cli import Run, as_json
 from tests.support.servers import LiveServer
 
@@ -26,7 +26,8 @@ def test_each_event_is_a_line_newest_first_saying_what_changed(run: Run) -> None
     assert "title → “Implement the login form”, priority → high" in lines[1]
     assert "status → in_review" in lines[2]
     assert "pending  Implement login" in lines[3]
-    assert all(line.split()[2] == "local" for line in lines[1:])  # a server without tokens
+    # A server without tokens, and the CLI names itself: local/cli.
+    assert all(line.split()[2] == f"local/{CLI_CLIENT}" for line in lines[1:])
     assert task["id"] not in "".join(lines[1:])  # the task looked at is not named again
 
 
@@ -41,7 +42,7 @@ def test_a_change_made_with_a_named_token_shows_its_actor(run: Run, server: Live
     env = {"MAESTRO_TOKEN": made["secret"]}
     run("task", "update", task["id"], "--status", "blocked", env=env)
     newest = run("task", "history", task["id"], "--limit", "1", env=env).stdout.splitlines()[1]
-    assert newest.split()[2:4] == ["ci-bot", "task:updated"]
+    assert newest.split()[2:4] == [f"ci-bot/{CLI_CLIENT}", "task:updated"]
     assert newest.endswith("status → blocked")
 
 

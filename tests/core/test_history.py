@@ -14,6 +14,7 @@ from maestro_mcp.core.models import (
     ActivityQuery,
     ClaimRequest,
     HistoryQuery,
+    ReleaseRequest,
     SessionCreate,
     TaskPatch,
     TaskStatus,
@@ -101,7 +102,12 @@ def test_activity_filters_by_session_and_by_agent(service: Service, project_id: 
     service.add_session_note(claude.id, "one")
     service.add_session_note(cursor.id, "two")
     service.add_task_to_session(also_claude.id, task.id)
-    service.claim_task(task.id, ClaimRequest(session_id=cursor.id))
+    grant = service.claim_task(task.id, ClaimRequest(session_id=cursor.id)).value
+    # The holder moves the task it holds: its session's doing, its agent's too.
+    moved = TaskPatch(status=TaskStatus.IN_REVIEW)
+    service.update_task(task.id, moved, claim_token=grant.claim_token)
+    service.release_task(task.id, ReleaseRequest(claim_token=grant.claim_token))
+    service.update_task(task.id, TaskPatch(title="nobody holds it"))  # about no session
 
     def activity(**query: object) -> list[int]:
         pages = every_page(
@@ -115,8 +121,14 @@ def test_activity_filters_by_session_and_by_agent(service: Service, project_id: 
 
     def about(*session_ids: str) -> Callable[[dict[str, Any]], bool]:
         def keep(e: dict[str, Any]) -> bool:
-            own = e["event"].startswith("session:") and e["data"].get("id") in session_ids
-            return own or e["data"].get("sessionId") in session_ids
+            data = e["data"]
+            own = e["event"].startswith("session:") and data.get("id") in session_ids
+            held = e["event"] == "task:updated" and data["claim"] is not None
+            return (
+                own
+                or data.get("sessionId") in session_ids
+                or (held and data["claim"]["sessionId"] in session_ids)
+            )
 
         return keep
 
@@ -124,6 +136,14 @@ def test_activity_filters_by_session_and_by_agent(service: Service, project_id: 
         everything = rows.read_events_after(0, 1000)
     assert activity() == [e.seq for e in reversed(everything) if e.project_id == project_id]
     assert activity(session_id=cursor.id) == seqs_about(service, about(cursor.id))
+    with service.store.read() as rows:
+        holders = {e.seq: e for e in rows.read_events_after(0, 1000) if e.type == "task:updated"}
+    held = [holders[s] for s in activity(session_id=cursor.id) if s in holders]
+    assert [json.loads(e.payload).get("changed") for e in held] == [
+        ["status"],  # the holder's own change
+        ["status", "sessionIds", "sessionCount", "claim", "startedAt"],  # the claim
+    ]
+    assert [s for s in activity(agent="cursor") if s in holders] == [e.seq for e in held]
     assert activity(agent="claude-code") == seqs_about(service, about(claude.id, also_claude.id))
     assert activity(agent="nobody") == []
     assert activity(session_id=cursor.id, agent="claude-code") == []

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from maestro_mcp.core.errors import (
@@ -370,6 +372,69 @@ def test_session_notes_append_and_list(service: Service, project_id: str) -> Non
     assert [n.message for n in service.list_session_notes(session.id, limit=1).value] == [
         "tests pass"
     ]
+
+
+def test_the_newest_note_of_each_session_of_a_project_in_one_read(
+    service: Service, project_id: str
+) -> None:
+    first, quiet, third, gone = (new_session(service, project_id, name=n) for n in "abcd")
+    other = service.create_project(ProjectCreate(name="Other")).value
+    elsewhere = new_session(service, other.id)
+    service.add_session_note(third.id, "third, once")  # older than first's notes
+    for n in range(3):
+        service.add_session_note(first.id, f"first, take {n}")
+    service.add_session_note(gone.id, "about to go")
+    service.add_session_note(elsewhere.id, "another project's")
+    service.add_session_note(third.id, "third, newest")
+    service.delete_session(gone.id)  # its notes go with it
+    read = service.latest_session_notes(project_id)
+    assert read.seq == service.head()
+    # In the sessions' order, not the notes': the first session's comes first.
+    assert [(n.session_id, n.message) for n in read.value] == [
+        (first.id, "first, take 2"),
+        (third.id, "third, newest"),
+    ]
+    assert read.value == [
+        service.list_session_notes(s.id, limit=1).value[0] for s in (first, third)
+    ]
+    assert quiet.id not in {n.session_id for n in read.value}
+    assert service.latest_session_notes(other.id).value[0].message == "another project's"
+    with pytest.raises(NotFound, match="project proj_nope not found"):
+        service.latest_session_notes("proj_nope")
+    service.delete_project(project_id)
+    with pytest.raises(NotFound):
+        service.latest_session_notes(project_id)
+
+
+class CountingConnection:
+    """A store connection that counts the statements run through it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return self.conn.execute(*args, **kwargs)
+
+
+def test_a_projects_newest_notes_are_one_query_however_many_sessions(
+    service: Service, project_id: str
+) -> None:
+    sessions = [new_session(service, project_id, name=f"run {n}") for n in range(60)]
+    for session in sessions[::2]:
+        service.add_session_note(session.id, f"{session.name}: one")
+        service.add_session_note(session.id, f"{session.name}: two")
+    rows: Any
+    with service.store.read() as rows:
+        counting = CountingConnection(rows.conn)
+        rows.conn = counting
+        try:
+            notes = rows.latest_notes(project_id)
+        finally:
+            rows.conn = counting.conn
+    assert counting.statements == 1
+    assert [n.message for n in notes] == [f"{s.name}: two" for s in sessions[::2]]
 
 
 def test_empty_note_is_refused(service: Service, project_id: str) -> None:

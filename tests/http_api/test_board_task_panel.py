@@ -88,7 +88,8 @@ def test_the_history_shows_a_change_made_by_the_cli_with_its_actor(
     assert result.exit_code == 0, result.output
     newest = history.locator(".line").first
     expect(newest).to_contain_text("moved Fix webhook to review", timeout=LIVE)
-    expect(newest.locator(".who")).to_have_text("you")  # the CLI and this page: both "local"
+    # The CLI names itself: its change is not this page's ("you"), whatever the page sends.
+    expect(newest.locator(".who")).to_have_text("local/cli")
     expect(page.locator("#task-panel .facts")).to_contain_text("review")
 
     # From the event log, not from memory: a fresh page shows the same story.

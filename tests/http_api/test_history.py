@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from maestro_mcp.core.models import HISTORY_LIMIT_MAX
-from maestro_mcp.protocol import AUTHORIZATION_HEADER, SEQ_HEADER, SEQ_MAX, TOKENS_PATH, bearer
+from maestro_mcp.protocol import (
+    AUTHORIZATION_HEADER,
+    CLAIM_TOKEN_HEADER,
+    SEQ_HEADER,
+    SEQ_MAX,
+    TOKENS_PATH,
+    bearer,
+)
 from tests.support.feeds import WsClient
 from tests.support.openapi import assert_documented
 from tests.support.servers import LiveServer
@@ -114,8 +121,38 @@ def test_pages_reach_the_oldest_event_and_filters_keep_theirs(server: LiveServer
     mine = [s for p in pages(server, activity, limit=3, sessionId=session["id"]) for s in p]
     agents = [s for p in pages(server, activity, limit=3, agent="claude-code") for s in p]
     assert mine == agents
-    assert len(mine) == 6  # created, linked by the claim (2), claimed, noted (2)
+    assert len(mine) == 7  # created, linked by the claim (2), the task claimed (2), noted (2)
     assert set(mine) < set(everything)
+
+
+def test_the_holders_changes_to_the_task_it_holds_are_its_activity(server: LiveServer) -> None:
+    """A task's update is about the session whose claim it carries ("codex moved Login to
+    review"), so the activity of that session, and of its agent, shows it."""
+    http = server.http
+    project = http.post("/api/projects", json={"name": "Web"}).json()
+    task = http.post("/api/tasks", json={"projectId": project["id"], "title": "Login"}).json()
+    body = {"projectId": project["id"], "name": "run", "agent": "codex"}
+    session = http.post("/api/sessions", json=body).json()
+    url = f"/api/tasks/{task['id']}"
+    grant = http.post(f"{url}/claim", json={"sessionId": session["id"]}).json()
+    held = {CLAIM_TOKEN_HEADER: grant["claimToken"]}
+    assert http.patch(url, json={"status": "in_review"}, headers=held).is_success
+    assert http.post(f"{url}/release", json={"claimToken": grant["claimToken"]}).is_success
+    assert http.patch(url, json={"title": "Login, by hand"}).is_success  # nobody holds it
+    activity = f"/api/projects/{project['id']}/activity"
+    for query in ({"sessionId": session["id"]}, {"agent": "codex"}):
+        response = http.get(activity, params=query)
+        assert response.status_code == 200
+        events = response.json()["events"]
+        updates = [e["changed"] for e in events if e["event"] == "task:updated"]
+        assert updates == [
+            ["status"],  # the holder's own change
+            ["status", "sessionIds", "sessionCount", "claim", "startedAt"],  # its claim
+        ], query
+        assert [e["event"] for e in events][:3] == ["task:released", "task:updated", "task:claimed"]
+        assert_documented(response, "/api/projects/{id}/activity")
+    everything = http.get(activity).json()["events"]
+    assert everything[0]["changed"] == ["title"]  # in the project's activity, no session's
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ def test_openapi_takes_enums_limits_and_header_names_from_their_definitions(
         protocol.CLAIM_TOKEN_HEADER,
         protocol.OVERRIDE_HEADER,
         protocol.LAST_EVENT_ID_HEADER,
+        protocol.CLIENT_HEADER,
     }
     assert headers[protocol.IDEMPOTENCY_KEY_HEADER]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX
 
@@ -141,6 +142,7 @@ def test_the_board_page_and_scripts_define_no_vocabulary_of_their_own() -> None:
         protocol.IF_MATCH_HEADER,
         protocol.IDEMPOTENCY_KEY_HEADER,
         protocol.OVERRIDE_HEADER,
+        protocol.CLIENT_HEADER,
     ):
         # As a string; comments may name it.
         assert not re.search(rf"[\"'`]{re.escape(header)}[\"'`]", scripts, re.IGNORECASE)

@@ -13,9 +13,16 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from http_api import Settings
 from maestro_mcp.cli.serve import read_token
-from maestro_mcp.core.access import new_secret, secret_hash
+from maestro_mcp.core.access import CLIENT_NAME_MAX, new_secret, secret_hash
 from maestro_mcp.core.storage import StoreUnavailable
-from maestro_mcp.protocol import AUTHORIZATION_HEADER, CLOSE_GOING_AWAY, TOKENS_PATH, bearer
+from maestro_mcp.protocol import (
+    AUTHORIZATION_HEADER,
+    CLIENT_HEADER,
+    CLOSE_GOING_AWAY,
+    ME_PATH,
+    TOKENS_PATH,
+    bearer,
+)
 from tests.support.feeds import SseClient, WsClient
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
@@ -157,6 +164,44 @@ def test_every_event_names_its_actor_and_never_a_secret(server: LiveServer) -> N
     for secret in (admin, writer):
         assert secret not in text
         assert secret_hash(secret) not in text
+
+
+def actor_of_a_write(server: LiveServer, headers: dict[str, Any]) -> str:
+    """The actor of the event a project created with ``headers`` made."""
+    made = server.http.post(
+        "/api/projects", json={"name": "p", "allowDuplicate": True}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    [event] = server.http.get(
+        f"/api/projects/{made.json()['id']}/activity", headers=headers
+    ).json()["events"]
+    actor: str = event["actor"]
+    me = server.http.get(ME_PATH, headers=headers).json()["actor"]
+    assert me == actor  # /api/me says what the request's writes carry
+    return actor
+
+
+def test_a_rest_client_names_itself_in_its_actor_as_an_mcp_client_does(
+    server: LiveServer,
+) -> None:
+    """X-Maestro-Client is shown as MCP's clientInfo.name is (access.actor_name): a hostile
+    value can neither pose as another principal nor break a line, nor grow the actor."""
+    assert actor_of_a_write(server, {}) == "local"
+    assert actor_of_a_write(server, {CLIENT_HEADER: "board"}) == "local/board"
+    hostile: list[tuple[str | bytes, str]] = [
+        ("x/../admin", "local/x_.._admin"),  # one / only: after the principal
+        ("y" * 500, "local/" + "y" * CLIENT_NAME_MAX),  # cut
+        ("a\tb", "local/a_b"),  # a control character HTTP carries
+        (b"a\x85b", "local/a_b"),  # a C1 control (Latin-1, not UTF-8)
+        ("a\u202eb".encode(), "local/a_b"),  # a bidi override, in UTF-8
+        ("café".encode(), "local/café"),  # UTF-8 is read as UTF-8
+        (b"caf\xe9", "local/café"),  # and a byte that is not, as Latin-1
+        ("", "local"),  # nothing: no name
+    ]
+    for value, actor in hostile:
+        assert actor_of_a_write(server, {CLIENT_HEADER: value}) == actor, value
+    writer = make(server.http, "ci-bot", "admin")
+    assert actor_of_a_write(server, {**as_(writer), CLIENT_HEADER: "cli"}) == "ci-bot/cli"
 
 
 def test_a_revoked_token_is_refused_from_the_revoking_answer_on(server: LiveServer) -> None:

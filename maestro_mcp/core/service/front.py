@@ -297,6 +297,17 @@ class Service:
 
         return self._tx.read(body)
 
+    def latest_session_notes(self, project_id: str) -> Result[list[SessionNote]]:
+        """The newest note of each session of a project that has notes, in the sessions'
+        order: what a board shows beside each session, in one read. At most one note per
+        session that exists (a deleted session's notes go with it)."""
+
+        def body(rows: Rows) -> list[SessionNote]:
+            require_project(rows, project_id)
+            return rows.latest_notes(project_id)
+
+        return self._tx.read(body)
+
     def get_session(self, session_id: str) -> Result[Session]:
         return self._tx.read(partial(require_session, session_id=session_id))
 

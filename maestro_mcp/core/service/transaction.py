@@ -25,7 +25,7 @@ from pydantic import BaseModel, TypeAdapter
 from ...protocol import IDEMPOTENCY_KEY_HEADER
 from ..access import current_actor
 from ..errors import IdempotencyKeyReused, InvalidInput, MaestroError, TooLarge
-from ..events import EventType, PendingEvent, subjects
+from ..events import EventType, PendingEvent, json_fields, subjects
 from ..models import IDEMPOTENCY_KEY_MAX, NUL_REFUSED
 from ..storage import LogPosition, Rows, Store, UnstorableText
 
@@ -82,7 +82,7 @@ class Write:
             self.emit_json(type, project_id, data_json, fields_of(data), changed=changed)
         else:
             data_json = json.dumps(data, separators=(",", ":"))
-            self.emit_json(type, project_id, data_json, data.get, changed=changed)
+            self.emit_json(type, project_id, data_json, json_fields(data), changed=changed)
 
     def emit_json(
         self,
@@ -94,8 +94,9 @@ class Write:
         changed: list[str] | None = None,
     ) -> None:
         """Emit an event whose data is encoded already (a JSON object); ``field`` reads
-        that data's fields by camelCase name (what the event is about comes from them:
-        ``events.subjects``). ``changed``: an update's changed fields (``events.CHANGED``)."""
+        that data's fields by camelCase name or dotted path (what the event is about
+        comes from them: ``events.subjects``). ``changed``: an update's changed fields
+        (``events.CHANGED``)."""
         if not self._actor_json:  # encoded once per write, for all its events
             self._actor_json = json.dumps(self.actor)
         task_id, session_id = subjects(type, field)
@@ -109,9 +110,19 @@ class Write:
 
 
 def fields_of(model: BaseModel) -> Callable[[str], Any]:
-    """Reads ``model``'s fields by their JSON (camelCase) names, as an event's data has them."""
-    names = _python_names(type(model))
-    return lambda name: getattr(model, names.get(name, ""), None)
+    """Reads ``model``'s fields by their JSON (camelCase) names, as an event's data has
+    them, and a nested model's by a dotted path of them (``claim.sessionId``), as
+    ``events.subjects`` asks for them; None where a step is absent or not a model."""
+
+    def read(path: str) -> Any:
+        value: Any = model
+        for name in path.split("."):
+            if not isinstance(value, BaseModel):
+                return None
+            value = getattr(value, _python_names(type(value)).get(name, ""), None)
+        return value
+
+    return read
 
 
 @cache

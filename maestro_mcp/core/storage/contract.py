@@ -240,6 +240,11 @@ class SessionRows(Protocol):
     def list_notes(self, session_id: str, limit: int) -> list[SessionNote]:
         """The newest ``limit`` notes of a session, oldest first."""
 
+    def latest_notes(self, project_id: str) -> list[SessionNote]:
+        """The newest note of each session of a project that has notes, in the order the
+        sessions were made. One query, one index step per session of the project (no
+        query per session): its size is bounded by the sessions that exist."""
+
 
 class ClaimRows(Protocol):
     def set_claim(

@@ -30,7 +30,9 @@ def stored(location: str) -> list[tuple[Any, ...]]:
 
 def expected(kind: str, data: dict[str, Any]) -> tuple[str | None, str | None]:
     """The rule of docs/protocol.md, spelled out event by event."""
-    if kind in ("task:created", "task:updated", "task:deleted"):
+    if kind == "task:updated":  # and the session of its claim, if it has one
+        return data["id"], data["claim"]["sessionId"] if data["claim"] else None
+    if kind in ("task:created", "task:deleted"):
         return data["id"], None
     if kind in ("task:claimed", "task:released", "session:task_added", "session:task_removed"):
         return data["taskId"], data["sessionId"]
@@ -56,6 +58,9 @@ def test_each_event_is_stored_with_what_it_is_about(service: Service, database: 
         envelope = json.loads(payload)
         assert (task_id, session_id) == expected(kind, envelope["data"]), payload
         assert (task_id, session_id) == subjects_of_payload(payload)
+    # Task updates of both kinds: with a claim (about its session) and without.
+    updates = {row[6] is not None for row in rows if row[2] == "task:updated"}
+    assert updates == {True, False}
 
 
 def test_a_database_from_before_gets_its_events_subjects_from_their_payloads(

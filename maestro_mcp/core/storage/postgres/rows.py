@@ -255,6 +255,21 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             for r in reversed(rows)
         ]
 
+    def latest_notes(self, project_id: str) -> list[SessionNote]:
+        # The project's sessions by sessions_by_project, each one's newest note by a step
+        # down session_notes_by_session from its end.
+        rows = self.conn.execute(
+            "SELECT n.id, n.session_id, n.message, n.created_at FROM sessions AS s "
+            "CROSS JOIN LATERAL (SELECT id, session_id, message, created_at FROM session_notes "
+            "WHERE session_id = s.id ORDER BY id DESC LIMIT 1) AS n "
+            "WHERE s.project_id = %s ORDER BY s.ord",
+            (project_id,),
+        )
+        return [
+            SessionNote(id=int(r[0]), session_id=r[1], message=r[2], created_at=int(r[3]))
+            for r in rows
+        ]
+
     # --- the transfer format (transfer_rows.py) ---------------------------------------
 
     def table_size(self, table: str) -> int:

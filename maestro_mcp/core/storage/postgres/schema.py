@@ -185,6 +185,8 @@ MIGRATIONS: tuple[str, ...] = (
             WHEN event_type IN ('task:claimed', 'task:released', 'session:task_added',
                                 'session:task_removed', 'session:note_added')
                 THEN data ->> 'sessionId'
+            WHEN event_type = 'task:updated'
+                THEN data -> 'claim' ->> 'sessionId'
         END
     $$;
 

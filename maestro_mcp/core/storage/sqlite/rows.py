@@ -201,6 +201,18 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             for r in reversed(rows)
         ]
 
+    def latest_notes(self, project_id: str) -> list[SessionNote]:
+        # The project's sessions by their index, each one's newest note by a step down
+        # session_notes(session_id, id) from its end.
+        rows = self.conn.execute(
+            "SELECT n.id, n.session_id, n.message, n.created_at FROM sessions AS s "
+            "JOIN session_notes AS n ON n.id = (SELECT id FROM session_notes "
+            "WHERE session_id = s.id ORDER BY id DESC LIMIT 1) "
+            "WHERE s.project_id = ? ORDER BY s.rowid",
+            (project_id,),
+        )
+        return [SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3]) for r in rows]
+
     # --- the transfer format (transfer_rows.py) ---------------------------------------
 
     def table_size(self, table: str) -> int:

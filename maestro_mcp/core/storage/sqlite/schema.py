@@ -20,6 +20,8 @@ _SESSION_OF_EVENT = """CASE
         WHEN type IN ('task:claimed', 'task:released', 'session:task_added',
                       'session:task_removed', 'session:note_added')
             THEN json_extract(payload, '$.data.sessionId')
+        WHEN type = 'task:updated'
+            THEN json_extract(payload, '$.data.claim.sessionId')
     END"""
 _ABOUT_SOMETHING = "type LIKE 'task:%' OR type LIKE 'session:%'"
 
