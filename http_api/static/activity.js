@@ -50,16 +50,20 @@ export function describe(message) {
       if (changed.includes("claim") && data.claim) return null;
       const news = changed.filter((field) => field !== "claim" && !BOOKKEEPING.has(field));
       if (news.length === 0) return null;
+      // A claimed task's change is its holder's doing as far as the page can tell (the
+      // server files it under the holder's session too).
+      const who = data.claim?.sessionId;
       if (news.includes("status")) {
         const rest = news.filter((field) => field !== "status");
         return {
           parts: ["moved ", task(data.id), ` to ${TASK_STATUS_LABEL[data.status] ?? data.status}`, rest.length ? ` (and changed ${words(rest)})` : ""],
+          who,
           tone: data.status,
         };
       }
-      if (news.length === 1 && news[0] === "title") return { parts: ["renamed ", task(data.id)] };
-      if (news.length === 1 && news[0] === "priority") return { parts: ["set ", task(data.id), ` to ${data.priority} priority`] };
-      return { parts: [`changed ${words(news)} of `, task(data.id)] };
+      if (news.length === 1 && news[0] === "title") return { parts: ["renamed ", task(data.id)], who };
+      if (news.length === 1 && news[0] === "priority") return { parts: ["set ", task(data.id), ` to ${data.priority} priority`], who };
+      return { parts: [`changed ${words(news)} of `, task(data.id)], who };
     }
     case "task:claimed":
       return { parts: ["claimed ", task(data.taskId)], who: data.sessionId, tone: "in_progress" };
@@ -126,7 +130,13 @@ export function projectOf(message, store) {
 export function matches(message, filter, store) {
   if (!filter.session && !filter.agent) return true;
   const data = message.data || {};
-  const about = message.event.startsWith("session:") ? data.sessionId ?? data.id : data.sessionId;
+  // The server's rule (core/events.py subjects): a session's own events, those naming it,
+  // and the updates of a task it holds.
+  const about = message.event.startsWith("session:")
+    ? data.sessionId ?? data.id
+    : message.event === "task:updated"
+      ? data.claim?.sessionId
+      : data.sessionId;
   if (!about) return false;
   if (filter.session) return about === filter.session;
   return store.sessions.get(about)?.agent === filter.agent;

@@ -1,6 +1,6 @@
 // The REST API: JSON in and out, the seq of every answer, errors in the server's one shape.
 
-import { BEARER_SCHEME, HEADERS, TRUE } from "./vocabulary.js";
+import { BEARER_SCHEME, BOARD_CLIENT, HEADERS, TRUE } from "./vocabulary.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -38,7 +38,8 @@ export const auth = {
 };
 
 export async function request(method, path, { body, ifMatch, idempotent, override } = {}) {
-  const headers = { Accept: "application/json" };
+  // The board names itself: its changes read "<token name>/board" (GET /api/me's actor).
+  const headers = { Accept: "application/json", [HEADERS.client]: BOARD_CLIENT };
   const token = auth.token;
   if (token) headers[HEADERS.authorization] = `${BEARER_SCHEME} ${token}`;
   if (override) headers[HEADERS.override] = TRUE;
@@ -86,6 +87,7 @@ export const api = {
   deleteSession: (id, version) => request("DELETE", `/api/sessions/${id}`, { ifMatch: version }),
   addTask: (sessionId, taskId) =>
     request("POST", `/api/sessions/${sessionId}/tasks/${taskId}`, { idempotent: true }),
+  latestNotes: (projectId) => request("GET", `/api/projects/${encodeURIComponent(projectId)}/notes/latest`),
   notes: (sessionId, limit) => request("GET", `/api/sessions/${encodeURIComponent(sessionId)}/notes${query({ limit })}`),
   // Timelines: { events (newest first), next (the `before` of the next older page) }.
   activity: (projectId, { sessionId, agent, before, limit }) =>

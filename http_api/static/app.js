@@ -31,7 +31,7 @@ const ui = {
   expanded: new Set(),
   editing: null, // { id, version, baseline } while the task form is open
   firstView: false,
-  focusCard: null, // a Kanban card to give focus back to once it moved
+  focusCard: null, // { id, status }: a Kanban card to give focus back to once it moved there
   statusSeen: new Map(), // session id -> last status seen (for needs_input transitions)
   alerts: new Set(), // sessions that just started to need input: a desktop notification each
   alertTimer: null,
@@ -97,8 +97,13 @@ async function loadProject(projectId) {
   ui.searchCache.clear();
   if (!projectId) return null;
   syncActivity(); // its first page comes alongside the snapshot
-  const [tasks, sessions] = await Promise.all([api.tasks(projectId), api.sessions(projectId)]);
+  const [tasks, sessions, notes] = await Promise.all([
+    api.tasks(projectId),
+    api.sessions(projectId),
+    api.latestNotes(projectId), // each session's newest note, to show beside it
+  ]);
   store.loadProject(projectId, tasks.data, sessions.data, Math.min(tasks.seq, sessions.seq));
+  for (const note of notes.data) store.addNotes(note.sessionId, [note]); // newer ones come live
   for (const session of sessions.data) ui.statusSeen.set(session.id, session.status);
   ui.firstView = true; // the next render is this project's first view (see timing below)
   return Math.min(tasks.seq, sessions.seq);
@@ -395,7 +400,7 @@ const kanbanActions = {
     if (ui.moveTarget?.id !== id) return false;
     const { status } = ui.moveTarget;
     ui.moveTarget = null;
-    ui.focusCard = id;
+    ui.focusCard = { id, status }; // focus follows the card once it is in that column
     moveTask(id, status);
     return true;
   },
@@ -453,8 +458,10 @@ function renderKanban(tasks) {
     );
   }
   if (ui.focusCard) {
-    const card = board.querySelector(`.card[data-id="${CSS.escape(ui.focusCard)}"] .task-open`);
-    if (card && store.tasks.get(ui.focusCard)) {
+    // Not before: a frame drawn while the change is on its way still has the card where it was.
+    const { id, status } = ui.focusCard;
+    const card = board.querySelector(`.column[data-status="${status}"] .card[data-id="${CSS.escape(id)}"] .task-open`);
+    if (card) {
       card.focus();
       ui.focusCard = null;
     }
@@ -1058,7 +1065,7 @@ let started = false;
 async function start() {
   try {
     const [me] = await Promise.all([api.me(), loadAll()]);
-    ui.me = me.data.name;
+    ui.me = me.data.actor; // what this board's own changes carry: they read "you"
   } catch (error) {
     // Without the token there is nothing to show: the dialog asks, then starts again.
     if (error instanceof ApiError && error.status === 401) return;

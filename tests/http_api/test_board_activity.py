@@ -62,7 +62,7 @@ def test_the_activity_reads_as_sentences_and_links_to_what_it_is_about(
     acting.locator("#new-task input[name=title]").fill("Fix webhook")
     acting.locator("#new-task button[type=submit]").click()
     expect(activity_line(watching, "created Fix webhook")).to_be_visible(timeout=LIVE)
-    # In the page that made it, the change is "yours".
+    # A board's change reads "yours" (it names itself: local/board, GET /api/me).
     expect(activity_line(acting, "created Fix webhook").locator(".who")).to_have_text("you")
     expect(activity_line(watching, "created Fix webhook").locator(".who")).to_have_text("you")
 
@@ -70,8 +70,9 @@ def test_the_activity_reads_as_sentences_and_links_to_what_it_is_about(
     server.http.patch(f"/api/tasks/{task['id']}", json={"status": "in_review"})
     moved = activity_line(watching, "moved Fix webhook to review")
     expect(moved).to_be_visible(timeout=LIVE)
+    # A change made elsewhere (curl: no client named) reads as its actor's.
     expect(watching.locator("#activity-list .line").first).to_contain_text(
-        "you moved Fix webhook to review"
+        "local moved Fix webhook to review"
     )
     time = moved.locator("time")
     expect(time).to_have_text(re.compile(r"^\d+ s ago$"))
@@ -246,3 +247,21 @@ def test_a_history_of_lease_renewals_still_shows_what_happened(
     history = page.locator("#task-panel .history .line")
     expect(history.filter(has_text="claimed Long job")).to_have_count(1)
     expect(history.filter(has_text="created Long job")).to_have_count(1)
+
+
+def test_every_session_shows_its_newest_note_however_old(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """The newest note of each session comes with the snapshot, not from the activity's
+    first page (which a busy project fills with other things)."""
+    quiet = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "quiet", "agent": "codex"}
+    ).json()
+    server.http.post(f"/api/sessions/{quiet['id']}/notes", json={"message": "waiting on CI"})
+    with server.client() as http:
+        for i in range(60):
+            http.post("/api/tasks", json={"projectId": project["id"], "title": f"busy {i}"})
+    page = pages.open()
+    expect(page.locator("#activity-list")).to_have_attribute("data-loaded", re.compile("."))
+    expect(activity_line(page, "waiting on CI")).to_have_count(0)  # not in the first page
+    expect(session_card(page, "quiet").locator(".latest-note")).to_have_text("waiting on CI")

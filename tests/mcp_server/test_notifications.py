@@ -2,6 +2,7 @@ import asyncio
 import json
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 import anyio
 import pytest
@@ -106,7 +107,9 @@ async def test_notifications_wait_out_a_database_that_is_away(
 
 
 @pytest.mark.anyio
-async def test_nothing_is_published_while_nobody_listens(core: Core) -> None:
+async def test_nothing_is_published_while_nobody_listens(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Publishing builds each notification and yields to the loop per URI: with no
     listen stream and no resources/subscribe, the notifier skips the batch. Once a
     listener comes, it hears the next change; once it goes, the count goes back."""
@@ -123,8 +126,21 @@ async def test_nothing_is_published_while_nobody_listens(core: Core) -> None:
             for uri in uris:
                 heard.put_nowait(uri)
 
+    # The notifier subscribes in a task of its own: a write before it has would be
+    # before the feed it reads, and never reach it.
+    subscribed = asyncio.Event()
+    subscribe = core.feed.subscribe
+
+    def subscribing(*args: Any, **kwargs: Any) -> Any:
+        subscriber = subscribe(*args, **kwargs)
+        subscribed.set()
+        return subscriber
+
+    monkeypatch.setattr(core.feed, "subscribe", subscribing)
     notifier = Recording(core.feed, bus, LegacySubscriptions(LIMITS))
     async with notifier.running():
+        with anyio.fail_after(WAIT):
+            await subscribed.wait()
         create = partial(core.service.create_project, ProjectCreate(name="unheard"))
         unheard = await core.write(create, actor="tester")
         with anyio.fail_after(WAIT):
