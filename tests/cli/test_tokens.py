@@ -35,7 +35,7 @@ def test_create_list_revoke(run: Run, tmp_path: Path) -> None:
     assert {k: bot[k] for k in ("name", "scope", "createdBy")} == {
         "name": "bot",
         "scope": "write",
-        "createdBy": "lead",
+        "createdBy": "lead/cli",  # the actor: the token's name, and the CLI naming itself
     }
 
     listed = run("token", "list", env=admin).stdout
