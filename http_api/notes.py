@@ -15,31 +15,20 @@ unknown project is 404, a query parameter (there are none) 422. A read: a ``read
 token may use it.
 """
 
-from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from maestro_mcp.core.models import SessionNote
-
 from .bodies import query_model
-from .rest import call, json_response, service_of
+from .rest import NOTES, NoQuery, call, json_response, service_of
 
 LATEST_NOTES_PATH = "/api/projects/{id}/notes/latest"
-
-_NOTES = TypeAdapter(list[SessionNote])
-
-
-class NoQuery(BaseModel):
-    """The route takes no query parameters: one it does not know is refused (422)."""
-
-    model_config = {"extra": "forbid"}
 
 
 async def latest_notes(request: Request) -> Response:
     query_model(request, NoQuery)
     read = await call(request, service_of(request).latest_session_notes, request.path_params["id"])
-    return json_response(_NOTES.dump_json(read.value, by_alias=True), read.seq)
+    return json_response(NOTES.dump_json(read.value, by_alias=True), read.seq)
 
 
 def routes() -> list[BaseRoute]:

@@ -62,7 +62,9 @@ from .state import core_of
 READING = frozenset({"GET", "HEAD"})
 
 
-class _NoFilter(BaseModel):
+class NoQuery(BaseModel):
+    """A route (or list) that takes no query parameters: one it does not know is refused (422)."""
+
     model_config = {"extra": "forbid"}
 
 
@@ -92,7 +94,7 @@ RESOURCES = (
         Project,
         ProjectCreate,
         ProjectPatch,
-        _NoFilter,
+        NoQuery,
         create=lambda s: s.create_project,
         update=lambda s: s.update_project,
         delete=lambda s: s.delete_project,
@@ -291,7 +293,8 @@ class NoteFilter(BaseModel):
     limit: Annotated[int, Field(ge=1, le=NOTES_LIMIT_MAX)] = NOTES_LIMIT_DEFAULT
 
 
-_NOTES = TypeAdapter(list[SessionNote])
+# A list of notes as JSON (a session's notes here, a project's newest in notes.py).
+NOTES = TypeAdapter(list[SessionNote])
 
 
 async def session_notes(request: Request) -> Response:
@@ -300,7 +303,7 @@ async def session_notes(request: Request) -> Response:
     if request.method in READING:
         where = query_model(request, NoteFilter)
         listed = await call(request, service.list_session_notes, session_id, limit=where.limit)
-        return json_response(_NOTES.dump_json(listed.value, by_alias=True), listed.seq)
+        return json_response(NOTES.dump_json(listed.value, by_alias=True), listed.seq)
     data = await read_model(request, NoteCreate, max_body_of(request))
     added = await write(
         request,

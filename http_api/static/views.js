@@ -94,8 +94,15 @@ export function labelChips(labels) {
   return h("span", { class: "labels" }, labels.map((label) => h("span", { class: "label-chip" }, label)));
 }
 
-function claimText(task, holder) {
-  return `⚑ ${holder} · until ${clock(task.claim.expiresAt)}`;
+// Who holds a task and until when; who changed it last (a row and a card show both).
+function claimChip(task, holder) {
+  if (!task.claim) return null;
+  const until = clock(task.claim.expiresAt);
+  return h("span", { class: "claim", title: `Claimed by ${holder} until ${until}` }, `⚑ ${holder} · until ${until}`);
+}
+
+function actorChip(changedBy) {
+  return changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null;
 }
 
 // One row of the task list.
@@ -111,10 +118,10 @@ export function taskItem({ task, depth, holder, waitingFor, changedBy }, onOpen)
       h("span", { class: "title" }, task.title),
       labelChips(task.labels),
       waitingFor ? h("span", { class: "waiting", title: "Dependencies not completed yet" }, `waits for ${waitingFor}`) : null,
-      task.claim ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, claimText(task, holder)) : null,
+      claimChip(task, holder),
       h("span", { class: `priority p-${task.priority}` }, task.priority),
       task.sessionCount ? h("span", { class: "session-badge", title: `${task.sessionCount} sessions` }, `[${task.sessionCount}x]`) : null,
-      changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null,
+      actorChip(changedBy),
     ),
   );
 }
@@ -164,8 +171,8 @@ export function taskCard({ task, holder, waitingFor, changedBy }, actions) {
       h("span", { class: `priority p-${task.priority}` }, task.priority),
       labelChips(task.labels),
       waitingFor ? h("span", { class: "waiting" }, `waits for ${waitingFor}`) : null,
-      task.claim ? h("span", { class: "claim", title: `Claimed by ${holder} until ${clock(task.claim.expiresAt)}` }, claimText(task, holder)) : null,
-      changedBy ? h("span", { class: "actor", title: `Last changed by ${changedBy}` }, changedBy) : null,
+      claimChip(task, holder),
+      actorChip(changedBy),
     ),
   );
 }

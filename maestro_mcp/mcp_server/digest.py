@@ -19,7 +19,7 @@ summed up instead:
 import json
 from typing import Any
 
-from maestro_mcp.core.events import CHANGED, OMITTED, merged_data
+from maestro_mcp.core.events import CHANGED, OMITTED, json_fields, merged_data
 
 CHANGES_PAGE_DEFAULT = 50
 PAGE_BYTES = 15 * 1024  # with the envelope around it, a page stays under 16 KB
@@ -109,9 +109,9 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
     change: dict[str, Any] = {"seq": event["seq"], "event": name, "at": event["timestamp"]}
     if event.get("actor"):
         change["by"] = event["actor"]
-    data = event.get("data") or {}
+    field = json_fields(event.get("data") or {})
     for path, label in _FIELDS.get(kind, ()):
-        value = _at(data, path)
+        value = field(path)
         if value is None:
             continue
         if isinstance(value, str) and len(value) > TEXT_SHOWN:
@@ -119,12 +119,3 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
             change["cut"] = True
         change[label] = value
     return change
-
-
-def _at(data: dict[str, Any], path: str) -> Any:
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value

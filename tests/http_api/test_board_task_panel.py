@@ -151,7 +151,7 @@ def test_dependencies_and_dependents_are_links_and_the_back_button_returns(
     expect(page.locator("#task-list .task")).to_have_count(1)
 
 
-def test_editing_in_the_panel_keeps_the_conflict_rules(
+def test_editing_in_the_panel_saves_and_shows_the_new_markdown(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
     task = server.http.post(

@@ -10,16 +10,14 @@ import pytest
 
 from maestro_mcp.core.models import HISTORY_LIMIT_MAX
 from maestro_mcp.protocol import (
-    AUTHORIZATION_HEADER,
     CLAIM_TOKEN_HEADER,
     SEQ_HEADER,
     SEQ_MAX,
-    TOKENS_PATH,
-    bearer,
 )
 from tests.support.feeds import WsClient
 from tests.support.openapi import assert_documented
 from tests.support.servers import LiveServer
+from tests.support.tokens import read_token_headers
 from tests.support.waiting import WAIT
 
 
@@ -201,13 +199,7 @@ def test_unknown_ids_are_404_and_a_deleted_tasks_history_is_kept(server: LiveSer
 def test_a_read_token_may_read_history_and_no_token_may_not(server: LiveServer) -> None:
     project, task, _ = made(server)
     http = server.http
-    admin = http.post(TOKENS_PATH, json={"name": "lead", "scope": "admin"}).json()["secret"]
-    made_reader = http.post(
-        TOKENS_PATH,
-        json={"name": "dashboard", "scope": "read"},
-        headers={AUTHORIZATION_HEADER: bearer(admin)},
-    )
-    reader = {AUTHORIZATION_HEADER: bearer(made_reader.json()["secret"])}
+    reader = read_token_headers(http)
     for path in (f"/api/tasks/{task['id']}/history", f"/api/projects/{project['id']}/activity"):
         assert http.get(path).status_code == 401
         allowed = http.get(path, headers=reader)

@@ -5,10 +5,11 @@ project or parameter; a read token may read it."""
 
 from typing import Any
 
-from maestro_mcp.protocol import AUTHORIZATION_HEADER, SEQ_HEADER, TOKENS_PATH, bearer
+from maestro_mcp.protocol import SEQ_HEADER
 from tests.support.feeds import WsClient
 from tests.support.openapi import assert_documented
 from tests.support.servers import LiveServer
+from tests.support.tokens import read_token_headers
 
 PATH = "/api/projects/{id}/notes/latest"
 
@@ -92,13 +93,7 @@ def test_a_read_token_may_read_them_and_no_token_may_not(
 ) -> None:
     sessions_with_notes(server, project["id"])
     http = server.http
-    admin = http.post(TOKENS_PATH, json={"name": "lead", "scope": "admin"}).json()["secret"]
-    made = http.post(
-        TOKENS_PATH,
-        json={"name": "dashboard", "scope": "read"},
-        headers={AUTHORIZATION_HEADER: bearer(admin)},
-    )
-    reader = {AUTHORIZATION_HEADER: bearer(made.json()["secret"])}
+    reader = read_token_headers(http)
     url = PATH.format(id=project["id"])
     refused = http.get(url)
     assert refused.status_code == 401

@@ -250,10 +250,7 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             "WHERE session_id = %s ORDER BY id DESC LIMIT %s",
             (session_id, limit),
         ).fetchall()
-        return [
-            SessionNote(id=int(r[0]), session_id=r[1], message=r[2], created_at=int(r[3]))
-            for r in reversed(rows)
-        ]
+        return [_note(r) for r in reversed(rows)]
 
     def latest_notes(self, project_id: str) -> list[SessionNote]:
         # The project's sessions by sessions_by_project, each one's newest note by a step
@@ -265,10 +262,7 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             "WHERE s.project_id = %s ORDER BY s.ord",
             (project_id,),
         )
-        return [
-            SessionNote(id=int(r[0]), session_id=r[1], message=r[2], created_at=int(r[3]))
-            for r in rows
-        ]
+        return [_note(r) for r in rows]
 
     # --- the transfer format (transfer_rows.py) ---------------------------------------
 
@@ -277,3 +271,8 @@ class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
 
     def dump(self, table: str) -> Iterator[dict[str, Any]]:
         return transfer_rows.dump(self.conn, table)
+
+
+def _note(row: Sequence[Any]) -> SessionNote:
+    """A note from a row of (id, session_id, message, created_at)."""
+    return SessionNote(id=int(row[0]), session_id=row[1], message=row[2], created_at=int(row[3]))

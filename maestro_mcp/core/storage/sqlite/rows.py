@@ -196,10 +196,7 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             "ORDER BY id DESC LIMIT ?",
             (session_id, limit),
         ).fetchall()
-        return [
-            SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3])
-            for r in reversed(rows)
-        ]
+        return [_note(r) for r in reversed(rows)]
 
     def latest_notes(self, project_id: str) -> list[SessionNote]:
         # The project's sessions by their index, each one's newest note by a step down
@@ -211,7 +208,7 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
             "WHERE s.project_id = ? ORDER BY s.rowid",
             (project_id,),
         )
-        return [SessionNote(id=r[0], session_id=r[1], message=r[2], created_at=r[3]) for r in rows]
+        return [_note(r) for r in rows]
 
     # --- the transfer format (transfer_rows.py) ---------------------------------------
 
@@ -220,3 +217,8 @@ class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
 
     def dump(self, table: str) -> Iterator[dict[str, Any]]:
         return transfer_rows.dump(self.conn, table)
+
+
+def _note(row: Sequence[Any]) -> SessionNote:
+    """A note from a row of (id, session_id, message, created_at)."""
+    return SessionNote(id=row[0], session_id=row[1], message=row[2], created_at=row[3])
