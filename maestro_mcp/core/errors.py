@@ -61,6 +61,20 @@ class ClaimLost(Conflict):
     code = "claim_lost"
 
 
+class ReservationConflict(Conflict):
+    """Files asked for are reserved by another session: the message names who holds
+    which pattern and until when."""
+
+    code = "reservation_conflict"
+
+
+class AlreadyAnswered(Conflict):
+    """A question that is no longer open (answered, by a person or its default, or
+    cancelled) cannot be answered again."""
+
+    code = "already_answered"
+
+
 class NotReady(Conflict):
     """A claim asked for a task that is not ready (not pending, or waiting on others)."""
 

@@ -31,6 +31,15 @@ class EventType(StrEnum):
     SESSION_NOTE_ADDED = "session:note_added"
     TASK_CLAIMED = "task:claimed"
     TASK_RELEASED = "task:released"
+    # Coordination beyond tasks (service/messages.py, questions.py, reservations.py).
+    MESSAGE_SENT = "message:sent"
+    MESSAGE_READ = "message:read"
+    QUESTION_ASKED = "question:asked"
+    QUESTION_ANSWERED = "question:answered"
+    QUESTION_CANCELLED = "question:cancelled"
+    RESERVATION_CREATED = "reservation:created"
+    RESERVATION_UPDATED = "reservation:updated"
+    RESERVATION_RELEASED = "reservation:released"
     # Named tokens: their name and scope, never their secret (core/access.py).
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
@@ -90,6 +99,16 @@ _ABOUT: dict[str, tuple[str | None, str | None]] = {
     EventType.SESSION_TASK_ADDED: ("taskId", "sessionId"),
     EventType.SESSION_TASK_REMOVED: ("taskId", "sessionId"),
     EventType.SESSION_NOTE_ADDED: (None, "sessionId"),
+    # A message is about the session that sent it; its reading, about the session that
+    # read it (none: a person sent or read it).
+    EventType.MESSAGE_SENT: (None, "fromSessionId"),
+    EventType.MESSAGE_READ: (None, "sessionId"),
+    EventType.QUESTION_ASKED: ("taskId", "sessionId"),
+    EventType.QUESTION_ANSWERED: ("taskId", "sessionId"),
+    EventType.QUESTION_CANCELLED: ("taskId", "sessionId"),
+    EventType.RESERVATION_CREATED: ("taskId", "sessionId"),
+    EventType.RESERVATION_UPDATED: ("taskId", "sessionId"),
+    EventType.RESERVATION_RELEASED: ("taskId", "sessionId"),
 }
 # About the project only (``project_id``), or about no project at all (tokens).
 ABOUT_NEITHER = frozenset(

@@ -8,6 +8,9 @@ import secrets
 PROJECT_PREFIX = "proj_"
 TASK_PREFIX = "task_"
 SESSION_PREFIX = "sess_"
+MESSAGE_PREFIX = "msg_"
+QUESTION_PREFIX = "ques_"
+RESERVATION_PREFIX = "resv_"
 # Claim tokens are secrets, not ids, but carry a prefix too so people can tell them apart.
 CLAIM_TOKEN_PREFIX = "clm_"
 

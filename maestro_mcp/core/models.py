@@ -25,10 +25,25 @@ from .vocabulary import (
     ACTIVE_SESSION_STATUSES as ACTIVE_SESSION_STATUSES,
 )
 from .vocabulary import (
+    ADDRESSES_MAX as ADDRESSES_MAX,
+)
+from .vocabulary import (
+    AGENT_ADDRESS_PREFIX as AGENT_ADDRESS_PREFIX,
+)
+from .vocabulary import (
     AGENT_MAX as AGENT_MAX,
 )
 from .vocabulary import (
+    ANSWER_MAX as ANSWER_MAX,
+)
+from .vocabulary import (
     BATCH_TEXT_MAX as BATCH_TEXT_MAX,
+)
+from .vocabulary import (
+    CHOICE_MAX as CHOICE_MAX,
+)
+from .vocabulary import (
+    CHOICES_MAX as CHOICES_MAX,
 )
 from .vocabulary import (
     CLAIM_NEXT_MAX as CLAIM_NEXT_MAX,
@@ -64,6 +79,9 @@ from .vocabulary import (
     HISTORY_PAGE_BYTES as HISTORY_PAGE_BYTES,
 )
 from .vocabulary import (
+    HUMANS as HUMANS,
+)
+from .vocabulary import (
     ID_MAX as ID_MAX,
 )
 from .vocabulary import (
@@ -91,6 +109,18 @@ from .vocabulary import (
     LIST_LIMIT_MAX as LIST_LIMIT_MAX,
 )
 from .vocabulary import (
+    MESSAGE_MAX as MESSAGE_MAX,
+)
+from .vocabulary import (
+    MESSAGES_LIMIT_DEFAULT as MESSAGES_LIMIT_DEFAULT,
+)
+from .vocabulary import (
+    MESSAGES_LIMIT_MAX as MESSAGES_LIMIT_MAX,
+)
+from .vocabulary import (
+    MESSAGES_PER_CALL_MAX as MESSAGES_PER_CALL_MAX,
+)
+from .vocabulary import (
     NAME_MAX as NAME_MAX,
 )
 from .vocabulary import (
@@ -115,13 +145,34 @@ from .vocabulary import (
     PATH_MAX as PATH_MAX,
 )
 from .vocabulary import (
+    PATTERNS_PER_CALL_MAX as PATTERNS_PER_CALL_MAX,
+)
+from .vocabulary import (
+    PROJECT_ADDRESS as PROJECT_ADDRESS,
+)
+from .vocabulary import (
     PROMPT_MAX as PROMPT_MAX,
 )
 from .vocabulary import (
     QUERY_MAX as QUERY_MAX,
 )
 from .vocabulary import (
+    QUESTION_MAX as QUESTION_MAX,
+)
+from .vocabulary import (
+    QUESTION_WAIT_MAX_S as QUESTION_WAIT_MAX_S,
+)
+from .vocabulary import (
+    RECIPIENTS_MAX as RECIPIENTS_MAX,
+)
+from .vocabulary import (
     REF_MAX as REF_MAX,
+)
+from .vocabulary import (
+    RESERVATION_PATTERN_MAX as RESERVATION_PATTERN_MAX,
+)
+from .vocabulary import (
+    RESERVATIONS_PER_SESSION_MAX as RESERVATIONS_PER_SESSION_MAX,
 )
 from .vocabulary import (
     TASKS_PER_BATCH_MAX as TASKS_PER_BATCH_MAX,
@@ -131,6 +182,12 @@ from .vocabulary import (
 )
 from .vocabulary import (
     TITLE_MAX as TITLE_MAX,
+)
+from .vocabulary import (
+    QuestionStatus as QuestionStatus,
+)
+from .vocabulary import (
+    ReservationEnd as ReservationEnd,
 )
 from .vocabulary import (
     SessionStatus as SessionStatus,
@@ -268,7 +325,71 @@ class SessionNote(_Model):
     created_at: int
 
 
-Entity = Project | Task | Session
+class MessageRecipient(_Model):
+    """One recipient of a message (a session id, or ``humans``) and what it did with it."""
+
+    recipient: str
+    read_at: int | None = None
+    read_by: str | None = None  # the actor who marked it read (for ``humans``: which person)
+    acked_at: int | None = None
+
+
+class Message(_Model):
+    """A message between sessions and people, in a thread. Immutable but for each
+    recipient's read and acknowledged state."""
+
+    id: str
+    project_id: str
+    thread_id: str  # the id of the thread's first message
+    reply_to: str | None = None
+    from_session_id: str | None = None  # None: a person sent it
+    sender: str  # the actor who sent it (a token's name, local/board, …)
+    to: list[str]  # the addresses as given
+    subject: str = ""
+    body: str
+    recipients: list[MessageRecipient]
+    created_at: int
+
+
+class Question(_Model):
+    """An agent's question for the people, tied to its session (and maybe a task)."""
+
+    id: str
+    project_id: str
+    session_id: str
+    task_id: str | None = None
+    text: str
+    choices: list[str] = Field(default_factory=list)
+    allow_text: bool  # whether an answer may be any text, not only one of the choices
+    default: str | None = None  # the answer its deadline applies
+    deadline_at: int | None = None
+    status: QuestionStatus
+    answer: str | None = None
+    answered_by: str | None = None  # the actor who answered (the server's, for a default)
+    answered_at: int | None = None
+    defaulted: bool = False  # the deadline passed and the default answered it
+    created_at: int
+    updated_at: int
+    version: int
+
+
+class Reservation(_Model):
+    """A session's hold on the files a pattern covers (core/globs.py), until its lease
+    ends; renewed by the session's heartbeat, released with the session or with the
+    claim of the task it was taken with."""
+
+    id: str
+    project_id: str
+    session_id: str
+    task_id: str | None = None
+    pattern: str
+    exclusive: bool
+    created_at: int
+    expires_at: int
+    lease_seconds: int
+
+
+Entity = Project | Task | Session | Question
 
 
 # --- inputs -----------------------------------------------------------------
@@ -386,9 +507,16 @@ class TaskFilter(_Input):
     after: EntityId | None = None
 
 
+Pattern = Annotated[str, StringConstraints(max_length=RESERVATION_PATTERN_MAX)]
+Patterns = Annotated[list[Pattern], Field(max_length=PATTERNS_PER_CALL_MAX)]
+
+
 class ClaimRequest(_Input):
     session_id: EntityId
     lease_seconds: LeaseSeconds = DEFAULT_LEASE_S
+    # Files to reserve with the claim, in the same transaction (released with it).
+    paths: Patterns = Field(default_factory=list)
+    shared: bool = False
 
 
 class ClaimNextRequest(_Input):
@@ -397,6 +525,9 @@ class ClaimNextRequest(_Input):
     # Only tasks carrying every one of these labels.
     labels: Labels = Field(default_factory=list)
     parent_id: EntityId | None = None
+    # Files to reserve with the claims, in the same transaction (see ClaimRequest).
+    paths: Patterns = Field(default_factory=list)
+    shared: bool = False
 
 
 class ReleaseRequest(_Input):
@@ -455,9 +586,153 @@ class ActivityQuery(HistoryQuery):
     agent: Agent | None = None
 
 
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX + AGENT_MAX)
+]
+MessageBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX)
+]
+
+
+class MessageSend(_Input):
+    """A message to send: from a session (an agent) or, without one, from the person
+    the request acts as. ``to``: session ids, ``agent:NAME`` (that agent's active
+    sessions), ``humans``, or ``project`` (every active session and the humans). A
+    reply (``replyTo``) joins that message's thread; without ``to`` it goes to that
+    message's sender."""
+
+    project_id: EntityId | None = None  # may be left out when from a session or a reply
+    from_session_id: EntityId | None = None
+    to: Annotated[list[Address], Field(max_length=ADDRESSES_MAX)] = Field(default_factory=list)
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, max_length=TITLE_MAX)] = ""
+    body: MessageBody
+    reply_to: EntityId | None = None
+
+
+class MessagesRead(_Input):
+    """Mark messages read (and acknowledged, with ``ack``) by one of their recipients: a
+    session id, or ``humans``."""
+
+    recipient: Address
+    message_ids: Annotated[list[EntityId], Field(min_length=1, max_length=MESSAGES_PER_CALL_MAX)]
+    ack: bool = False
+
+
+class MessageFilter(_Input):
+    project_id: EntityId | None = None
+    # Addressed to this recipient (a session id, or ``humans``).
+    recipient: Address | None = None
+    thread_id: EntityId | None = None
+    # Sent by this session.
+    from_session_id: EntityId | None = None
+    # Only those the recipient has not read (acknowledged) yet; needs ``recipient``.
+    unread: bool = False
+    unacked: bool = False
+    limit: Annotated[int, Field(ge=1, le=MESSAGES_LIMIT_MAX)] = MESSAGES_LIMIT_DEFAULT
+    # The newest ``limit`` (still oldest first) instead of the oldest.
+    newest: bool = False
+
+    @model_validator(mode="after")
+    def _recipient_for_state(self) -> Self:
+        if (self.unread or self.unacked) and self.recipient is None:
+            raise ValueError("unread and unacked need a recipient: read or acknowledged by whom")
+        return self
+
+
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUESTION_MAX)
+]
+Choice = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CHOICE_MAX)
+]
+AnswerText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ANSWER_MAX)
+]
+
+
+class QuestionAsk(_Input):
+    """An agent's question for the people. With ``choices``, an answer is one of them
+    (or any text too, with ``allowText``); without, any text. After ``timeoutSeconds``
+    the ``default`` answers it (a deadline needs a default)."""
+
+    text: QuestionText
+    choices: Annotated[list[Choice], Field(max_length=CHOICES_MAX)] = Field(default_factory=list)
+    allow_text: bool | None = None  # None: only when there are no choices
+    task_id: EntityId | None = None
+    timeout_seconds: Annotated[int, Field(ge=1, le=QUESTION_WAIT_MAX_S)] | None = None
+    default: AnswerText | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError("choices must differ from each other")
+        if self.allow_text is False and not self.choices:
+            raise ValueError("a question without choices takes text: allowText cannot be false")
+        if self.timeout_seconds is not None and self.default is None:
+            raise ValueError("a question with timeoutSeconds needs a default: the answer then")
+        if self.default is not None and not self.accepts(self.default):
+            raise ValueError("default must be one of the choices (or allowText must be true)")
+        return self
+
+    @property
+    def free_text(self) -> bool:
+        return self.allow_text if self.allow_text is not None else not self.choices
+
+    def accepts(self, answer: str) -> bool:
+        return self.free_text or answer in self.choices
+
+
+class QuestionAnswer(_Input):
+    answer: AnswerText
+
+
+class QuestionFilter(_Input):
+    project_id: EntityId | None = None
+    session_id: EntityId | None = None
+    status: QuestionStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
+
+
+class ReservationRequest(_Input):
+    """Reserve the files ``paths`` cover (core/globs.py) for a session: exclusively (no
+    other session may reserve them) or ``shared`` (others may share them, none may take
+    them exclusively). A pattern the session holds already is renewed (and changed)."""
+
+    paths: Annotated[list[Pattern], Field(min_length=1, max_length=PATTERNS_PER_CALL_MAX)]
+    shared: bool = False
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_S
+    # Released when this task's claim ends.
+    task_id: EntityId | None = None
+
+
+class ReservationRelease(_Input):
+    """Release a session's reservations of these patterns (as it reserved them); none
+    given: all of them."""
+
+    paths: Patterns | None = None
+
+
+class ReservationFilter(_Input):
+    project_id: EntityId | None = None
+    session_id: EntityId | None = None
+
+
+PathName = Annotated[str, StringConstraints(min_length=1, max_length=PATH_MAX)]
+
+
+class PathCheck(_Input):
+    """Which of ``paths`` (files of the repository, relative to its root) other sessions
+    hold: what the pre-commit guard asks. ``sessionId``: the asker's own session, whose
+    reservations are no conflict."""
+
+    paths: Annotated[list[PathName], Field(max_length=LIST_LIMIT_MAX)]
+    session_id: EntityId | None = None
+
+
 class SessionReport(_Input):
     """What an agent reports on its session in one call (MCP ``update_session``):
-    applied in this order, as one transaction, then a heartbeat."""
+    applied in this order, as one transaction, then a heartbeat (which renews its
+    claims and file reservations), then the answers to its questions are delivered."""
 
     status: SessionStatus | None = None
     name: Name | None = None
@@ -470,6 +745,12 @@ class SessionReport(_Input):
     remove_tasks: Annotated[list[TaskRef], Field(max_length=LINKS_PER_CALL_MAX)] = Field(
         default_factory=list
     )
+    # A question for the people: the session waits (needs_input) for its answer.
+    ask: QuestionAsk | None = None
+    # Files to reserve (exclusively, or ``shared``) and reservations to release.
+    reserve: Patterns = Field(default_factory=list)
+    shared: bool = False
+    release: Patterns = Field(default_factory=list)
 
     def patch(self) -> SessionPatch:
         given = {"status": self.status, "name": self.name}
@@ -484,6 +765,27 @@ class Heartbeat(_Model):
 
     session: Session
     renewed: list[Task]
+
+
+class SessionReported(_Model):
+    """A session after its report, with the answers to its questions not delivered to it
+    before (each is delivered once), and how many messages it has not read."""
+
+    session: Session
+    answers: list[Question]
+    unread: int
+
+
+class PathConflict(_Model):
+    """A file that another session holds: the path and the reservations covering it."""
+
+    path: str
+    held_by: list[Reservation]
+
+
+class PathCheckResult(_Model):
+    conflicts: list[PathConflict]  # held exclusively by others: a commit must not touch them
+    shared: list[PathConflict]  # held shared by others: touching them is allowed, but said
 
 
 class Link(_Model):

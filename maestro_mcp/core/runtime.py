@@ -199,13 +199,21 @@ class Core:
     # --- chores -----------------------------------------------------------------------
 
     async def _reap(self) -> None:
-        """Release claims whose lease ran out, so their events say so and boards show it.
+        """Release claims and file reservations whose lease ran out, and answer with
+        their defaults the questions whose deadline passed, so their events say so and
+        boards (and waiting agents) hear it.
 
-        Reads never wait for this (an expired claim already counts as released), so it
-        only needs to run often enough for people to see leases end on time.
+        Reads never wait for this (an expired claim or reservation already counts as
+        released), so it only needs to run often enough for people to see leases end on
+        time; one read finds all three, and most passes find nothing.
         """
-        if (await self.read(self.service.expired_claims)).value:
+        overdue = (await self.read(self.service.overdue)).value
+        if overdue.claims:
             await self.write(self.service.expire_claims, actor=SYSTEM)
+        if overdue.reservations:
+            await self.write(self.service.expire_reservations, actor=SYSTEM)
+        if overdue.questions:
+            await self.write(self.service.expire_questions, actor=SYSTEM)
 
     async def _prune(self) -> None:
         """Apply the log's retention, then give the space back where the store must be

@@ -54,6 +54,27 @@ BATCH_TEXT_MAX = 1_000_000
 REF_MAX = 100
 # An error that says "say which project" or "not found" lists at most this many.
 PROJECTS_LISTED_IN_ERRORS = 20
+# Messages between sessions and people (service/messages.py): a body's characters, the
+# addresses one message names, the recipients they expand to, and one page of a listing.
+MESSAGE_MAX = 20_000
+ADDRESSES_MAX = 20
+RECIPIENTS_MAX = 1000
+MESSAGES_LIMIT_DEFAULT = 50
+MESSAGES_LIMIT_MAX = 500
+# Messages marked read (or acknowledged) in one call.
+MESSAGES_PER_CALL_MAX = 100
+# An agent's question for the people (service/questions.py): its text, its choices, an
+# answer, and how long it may wait for one before its default applies.
+QUESTION_MAX = 4000
+CHOICES_MAX = 10
+CHOICE_MAX = 200
+ANSWER_MAX = 4000
+QUESTION_WAIT_MAX_S = 7 * 24 * 3600
+# File reservations (service/reservations.py): a pattern's characters, the patterns one
+# call reserves or releases, and the reservations one session holds at most.
+RESERVATION_PATTERN_MAX = 1024
+PATTERNS_PER_CALL_MAX = 50
+RESERVATIONS_PER_SESSION_MAX = 200
 # Levels of sub-tasks the CLI and the board draw indented under their parent; deeper ones
 # keep that indent and show their level, so a chain thousands deep stays readable.
 TREE_INDENT_LEVELS = 8
@@ -102,6 +123,31 @@ class ClaimEnd(StrEnum):
     PENDING = "pending"
     SESSION_ENDED = "session_ended"
     SESSION_DELETED = "session_deleted"
+
+
+class QuestionStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"  # by a person, or by its default when its deadline passed
+    CANCELLED = "cancelled"  # its session ended before anyone answered
+
+
+class ReservationEnd(StrEnum):
+    """Why a file reservation ended (``reservation:released`` says it as ``reason``)."""
+
+    RELEASED = "released"  # its session gave it up
+    OVERRIDE = "override"  # a person released it
+    EXPIRED = "expired"  # its lease ran out (no heartbeat)
+    CLAIM_ENDED = "claim_ended"  # the claim on the task it was taken with ended
+    SESSION_ENDED = "session_ended"
+    SESSION_DELETED = "session_deleted"
+    TASK_DELETED = "task_deleted"
+
+
+# Who a message may be addressed to, besides a session id: every person watching the
+# project, every active session of one agent (``agent:NAME``), or both (the project).
+HUMANS = "humans"
+PROJECT_ADDRESS = "project"
+AGENT_ADDRESS_PREFIX = "agent:"
 
 
 # How long a token whose claim ended is remembered, to tell its holder what happened

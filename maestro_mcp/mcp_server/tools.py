@@ -536,7 +536,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
                 idempotency_key=requestId,
             )
         )
-        session = result.value
+        session = result.value.session
         return SessionResult(
             project=await env.project_of(session.project_id),
             session=SessionSummary.of(session),

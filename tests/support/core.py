@@ -14,10 +14,17 @@ import pytest
 from maestro_mcp.core.access import Scope
 from maestro_mcp.core.group_commit import GroupCommit
 from maestro_mcp.core.models import (
+    HUMANS,
     ClaimRequest,
+    MessageSend,
+    MessagesRead,
     ProjectCreate,
     ProjectPatch,
+    QuestionAnswer,
+    QuestionAsk,
     ReleaseRequest,
+    ReservationRelease,
+    ReservationRequest,
     Session,
     SessionCreate,
     SessionPatch,
@@ -135,17 +142,33 @@ def fill_every_kind(service: Service) -> Filled:
 
 def make_every_event(service: Service) -> Filled:
     """``fill_every_kind``, then the changes it does not make, so that the log holds an
-    event of every type: a project renamed, a task unlinked, a heartbeat, a task with a
-    dependent deleted, a session deleted, a token made and revoked, a project deleted."""
+    event of every type: a project renamed, a task unlinked, messages sent and read,
+    questions asked, answered and cancelled, files reserved (with a claim too),
+    renewed and released, a heartbeat, a task with a dependent deleted, a session
+    deleted, a token made and revoked, a project deleted."""
     filled = fill_every_kind(service)
     web, ops = filled.project_ids
-    _, build, _, notes, _, _, _ = filled.task_ids
+    _, build, check, notes, _, _, _ = filled.task_ids
     agent, person = filled.session_ids
     service.update_project(web, ProjectPatch(description="The shop, v2"))
     service.remove_task_from_session(agent, notes)
+    sent = service.send_message(
+        MessageSend(from_session_id=agent, to=[HUMANS], subject="Build", body="It is *red*.")
+    ).value
+    service.send_message(MessageSend(project_id=web, reply_to=sent.id, body="Looking."))
+    service.mark_read(MessagesRead(recipient=HUMANS, message_ids=[sent.id], ack=True))
+    asked = service.ask(agent, QuestionAsk(text="Ship it?", choices=["yes", "no"], task_id=check))
+    service.answer(asked.value.id, QuestionAnswer(answer="yes"))
+    service.reserve(agent, ReservationRequest(paths=["src/**"], shared=True))
+    helper = new_session(service, web, name="helper")
+    service.ask(helper.id, QuestionAsk(text="Which branch?"))
+    service.reserve(helper.id, ReservationRequest(paths=["docs/"]))
+    service.reserve(agent, ReservationRequest(paths=["src/**"]))  # now exclusive: updated
+    service.release_reservations(agent, ReservationRelease(paths=["src/**"]))
     service.heartbeat(agent)
     service.delete_task(build)  # check depended on it: it gets a task:updated
     service.delete_session(person)
+    service.update_session(helper.id, SessionPatch(status=SessionStatus.STOPPED))
     service.create_token(TokenCreate(name="ci-bot", scope=Scope.WRITE))
     service.revoke_token("ci-bot")
     service.delete_project(ops)

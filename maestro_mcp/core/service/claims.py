@@ -34,8 +34,8 @@ from ..models import (
     TaskStatus,
 )
 from ..storage import ClaimOutlook, EndedClaim, Rows
-from ..vocabulary import ClaimEnd
-from . import updates
+from ..vocabulary import ClaimEnd, ReservationEnd
+from . import reservations, updates
 from .rules import (
     merged,
     require_session,
@@ -77,9 +77,11 @@ def claim(w: Write, task_id: str, request: ClaimRequest) -> ClaimGrant:
     task = require_task(w.rows, task_id)
     lease_ms = request.lease_seconds * 1000
     if task.claim is not None and task.claim.session_id == session.id:
-        return _renew(w, task, session, lease_ms)  # its own claim, given back
-    _require_ready(w.rows, task, w.now)
-    grant, _ = _grant(w, task, session, lease_ms)
+        grant = _renew(w, task, session, lease_ms)  # its own claim, given back
+    else:
+        _require_ready(w.rows, task, w.now)
+        grant, session = _grant(w, task, session, lease_ms)
+    _reserve_with(w, session, request.paths, request.shared, lease_ms, task.id)
     return grant
 
 
@@ -97,6 +99,9 @@ def claim_next(w: Write, session_id: str, request: ClaimNextRequest) -> ClaimsGr
         grant, session = _grant(w, task, session, lease_ms)
         grants.append(grant)
     if grants:
+        # Tied to the task when there is one: released with its claim.
+        tied = grants[0].task.id if len(grants) == 1 else None
+        _reserve_with(w, session, request.paths, request.shared, lease_ms, tied)
         return ClaimsGranted(claims=grants)
     outlook = w.rows.claim_outlook(
         session.project_id, session.id, w.now, labels, request.parent_id, BLOCKERS_SHOWN + 1
@@ -127,7 +132,8 @@ def release(w: Write, task_id: str, request: ReleaseRequest) -> Task:
 def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat:
     """A session is alive: renew every claim it holds (by its own lease, or the one given).
 
-    Events: ``session:updated`` (lastActivityAt), ``task:updated`` per renewed claim.
+    Events: ``session:updated`` (lastActivityAt), ``reservation:updated`` per renewed
+    file reservation (reservations.renew), ``task:updated`` per renewed claim.
     A claim that already expired is not renewed: the task may be someone else's now.
     """
     session = require_session(w.rows, session_id)
@@ -137,6 +143,7 @@ def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat
     renewed: list[Task] = []
     if session.status in ENDED_SESSION_STATUSES:
         return Heartbeat(session=touched, renewed=renewed)  # an ended session holds none
+    reservations.renew(w, session_id)
     for task in w.rows.get_tasks(w.rows.claims_of_session(session_id)):
         assert task.claim is not None
         if task.claim.expires_at <= w.now:
@@ -179,6 +186,8 @@ def end(w: Write, task: Task, reason: ClaimEnd) -> ClaimEnd:
             EndedClaim(token, task.id, task.claim.session_id, ended_at, reason.value)
         )
     w.rows.clear_claim(task.id)
+    # The files reserved with the claim go with it.
+    reservations.release_of_task(w, task.id, ReservationEnd.CLAIM_ENDED)
     return reason
 
 
@@ -414,6 +423,22 @@ def _release(w: Write, task: Task, reason: ClaimEnd) -> Task:
     updates.emit_updated(w, released, task)
     emit_released(w, released, task.claim.session_id, reason)
     return released
+
+
+def _reserve_with(
+    w: Write,
+    session: Session,
+    paths: list[str],
+    shared: bool,
+    lease_ms: int,
+    task_id: str | None,
+) -> None:
+    """The files a claim reserves, in its transaction: a conflict refuses the claim too."""
+    if paths:
+        patterns = reservations.normalized(paths)
+        reservations.take(
+            w, session, patterns, exclusive=not shared, lease_ms=lease_ms, task_id=task_id
+        )
 
 
 def _nothing_ready(rows: Rows, outlook: ClaimOutlook) -> NothingReady:

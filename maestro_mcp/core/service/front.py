@@ -8,8 +8,9 @@ their idempotency and their result types.
 
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..models import (
     NOTES_LIMIT_DEFAULT,
     PAGE_LIMIT_DEFAULT,
@@ -23,17 +24,32 @@ from ..models import (
     HeartbeatRequest,
     HistoryQuery,
     Link,
+    Message,
+    MessageFilter,
+    MessageSend,
+    MessagesRead,
     NewToken,
+    PathCheck,
+    PathCheckResult,
     Project,
     ProjectCreate,
     ProjectPatch,
+    Question,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionFilter,
     ReleaseRequest,
+    Reservation,
+    ReservationFilter,
+    ReservationRelease,
+    ReservationRequest,
     Session,
     SessionCreate,
     SessionFilter,
     SessionNote,
     SessionPatch,
     SessionReport,
+    SessionReported,
     Task,
     TaskBatch,
     TaskCreate,
@@ -44,12 +60,31 @@ from ..models import (
 )
 from ..storage import Rows, Store, TokenRecord
 from ..vocabulary import ENDED_CLAIMS_KEPT_MS
-from . import changes, claims, history, projects, sessions, tasks, tokens
+from . import (
+    changes,
+    claims,
+    history,
+    messages,
+    projects,
+    questions,
+    reservations,
+    sessions,
+    tasks,
+    tokens,
+)
 from .history import HistoryPage
 from .rules import require_project, require_session, require_task
 from .transaction import IDEMPOTENCY_TTL_MS, Result, Transactions, Write
 
 PRUNING = "maestro:pruning"  # the role Store rows lead while they prune
+
+
+class Overdue(NamedTuple):
+    """What the reaper ends: ids of claimed tasks, reservations and questions."""
+
+    claims: list[str]
+    reservations: list[str]
+    questions: list[str]
 
 
 class Service:
@@ -237,10 +272,12 @@ class Service:
         *,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
-    ) -> Result[Session]:
-        """An agent's report on its session (status, note, links, heartbeat) as one
-        transaction: all of it or, if any part fails, nothing. A retry with the same
-        ``idempotency_key`` returns the first result."""
+    ) -> Result[SessionReported]:
+        """An agent's report on its session (status, note, links, a question, files
+        reserved and released, heartbeat) as one transaction: all of it or, if any part
+        fails, nothing; with the answers to its questions not given to it before, and
+        its unread messages' count. A retry with the same ``idempotency_key`` returns
+        the first result."""
         body = partial(
             sessions.report,
             session_id=session_id,
@@ -250,7 +287,7 @@ class Service:
         return self._tx.write(
             "session.report",
             body,
-            result_type=Session,
+            result_type=SessionReported,
             idempotency_key=idempotency_key,
             request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
         )
@@ -352,14 +389,23 @@ class Service:
         body = partial(claims.heartbeat, session_id=session_id, lease_seconds=lease_s)
         return self._tx.write("session.heartbeat", body, result_type=Heartbeat)
 
-    def expired_claims(self) -> Result[list[str]]:
-        """The tasks whose claim ran out and was not released yet (a read)."""
+    def overdue(self) -> Result[Overdue]:
+        """What ran out and was not ended yet, in one read: claims and file reservations
+        whose lease ran out, questions whose deadline passed (the reaper's look)."""
         now = self.clock()
-        return self._tx.read(lambda rows: rows.expired_claims(now))
+
+        def body(rows: Rows) -> Overdue:
+            return Overdue(
+                claims=rows.expired_claims(now),
+                reservations=[r.id for r in rows.expired_reservations(now)],
+                questions=rows.due_questions(now),
+            )
+
+        return self._tx.read(body)
 
     def expire_claims(self) -> Result[list[str]]:
         """Release every claim whose lease ran out; returns the tasks it released. The
-        runtime's reaper looks with ``expired_claims`` first (most passes find nothing)
+        runtime's reaper looks with ``overdue`` first (most passes find nothing)
         and calls this only then.
 
         Events per task: ``task:updated``, ``task:released {reason: "expired"}``.
@@ -371,6 +417,144 @@ class Service:
 
         # The reaper's own chore: however many leases ran out, they are all released.
         return self._tx.write("task.expire_claims", body, result_type=list[str], bounded=False)
+
+    # --- messages (messages.py) ----------------------------------------------------------
+
+    def send_message(
+        self, data: MessageSend, *, idempotency_key: str | None = None
+    ) -> Result[Message]:
+        return self._tx.write(
+            "message.send",
+            partial(messages.send, data=data),
+            result_type=Message,
+            idempotency_key=idempotency_key,
+            request=data,
+        )
+
+    def mark_read(self, request: MessagesRead) -> Result[list[Message]]:
+        """Mark messages read (acknowledged) by a recipient; again changes nothing."""
+        body = partial(messages.mark_read, request=request)
+        return self._tx.write("message.read", body, result_type=list[Message])
+
+    def get_message(self, message_id: str) -> Result[Message]:
+        def body(rows: Rows) -> Message:
+            found = rows.get_message(message_id)
+            if found is None:
+                raise NotFound(f"message {message_id} not found", {"id": message_id})
+            return found
+
+        return self._tx.read(body)
+
+    def list_messages(self, where: MessageFilter) -> Result[list[Message]]:
+        return self._tx.read(lambda rows: rows.list_messages(where))
+
+    def unread_count(self, recipient: str) -> Result[int]:
+        return self._tx.read(lambda rows: rows.unread_count(recipient))
+
+    # --- questions (questions.py) ---------------------------------------------------------
+
+    def ask(
+        self, session_id: str, data: QuestionAsk, *, idempotency_key: str | None = None
+    ) -> Result[Question]:
+        """A session's question for the people; the session then needs input."""
+        return self._tx.write(
+            "question.ask",
+            partial(questions.ask, session_id=session_id, data=data),
+            result_type=Question,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **data.model_dump(mode="json", by_alias=True)},
+        )
+
+    def answer(
+        self, question_id: str, data: QuestionAnswer, *, expected_version: int | None = None
+    ) -> Result[Question]:
+        """A person's answer; the first one wins (``already_answered`` after)."""
+        body = partial(
+            questions.answer, question_id=question_id, data=data, expected_version=expected_version
+        )
+        return self._tx.write("question.answer", body, result_type=Question)
+
+    def get_question(self, question_id: str) -> Result[Question]:
+        def body(rows: Rows) -> Question:
+            found = rows.get_question(question_id)
+            if found is None:
+                raise NotFound(f"question {question_id} not found", {"id": question_id})
+            return found
+
+        return self._tx.read(body)
+
+    def list_questions(self, where: QuestionFilter | None = None) -> Result[list[Question]]:
+        return self._tx.read(lambda rows: rows.list_questions(where or QuestionFilter()))
+
+    def expire_questions(self) -> Result[list[str]]:
+        """Answer with its default every open question whose deadline passed.
+        Events per question: ``question:answered`` (``defaulted``), and
+        ``session:updated`` if its session goes back to working."""
+
+        def body(w: Write) -> list[str]:
+            return questions.expire(w, w.rows.due_questions(w.now))
+
+        return self._tx.write("question.expire", body, result_type=list[str], bounded=False)
+
+    # --- file reservations (reservations.py) ----------------------------------------------
+
+    def reserve(
+        self,
+        session_id: str,
+        request: ReservationRequest,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Result[list[Reservation]]:
+        """Reserve files for a session, all or none (``reservation_conflict``)."""
+        return self._tx.write(
+            "reservation.reserve",
+            partial(reservations.reserve, session_id=session_id, request=request),
+            result_type=list[Reservation],
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
+        )
+
+    def release_reservations(
+        self, session_id: str, request: ReservationRelease
+    ) -> Result[list[Reservation]]:
+        body = partial(reservations.release, session_id=session_id, request=request)
+        return self._tx.write("reservation.release", body, result_type=list[Reservation])
+
+    def release_reservation(self, reservation_id: str) -> Result[Reservation]:
+        """A person releases one reservation, whoever holds it."""
+        body = partial(reservations.release_by_id, reservation_id=reservation_id)
+        return self._tx.write("reservation.release_one", body, result_type=Reservation)
+
+    def list_reservations(self, where: ReservationFilter) -> Result[list[Reservation]]:
+        """Live reservations (lease not run out), in the order they were made."""
+        now = self.clock()
+
+        def body(rows: Rows) -> list[Reservation]:
+            if where.project_id is None and where.session_id is None:
+                raise InvalidInput("say which project or session", {"field": "projectId"})
+            found = rows.list_reservations(project_id=where.project_id, session_id=where.session_id)
+            return [r for r in found if r.expires_at > now]
+
+        return self._tx.read(body)
+
+    def check_paths(self, project_id: str, request: PathCheck) -> Result[PathCheckResult]:
+        """Which of these files other sessions hold (what the pre-commit guard asks)."""
+        now = self.clock()
+
+        def body(rows: Rows) -> PathCheckResult:
+            require_project(rows, project_id)
+            return reservations.check(rows, now, project_id, request)
+
+        return self._tx.read(body)
+
+    def expire_reservations(self) -> Result[list[str]]:
+        """Release every reservation whose lease ran out (``reservation:released``,
+        reason ``expired``); returns their ids."""
+
+        def body(w: Write) -> list[str]:
+            return reservations.expire(w, w.rows.expired_reservations(w.now))
+
+        return self._tx.write("reservation.expire", body, result_type=list[str], bounded=False)
 
     # --- the log ----------------------------------------------------------------
 

@@ -12,15 +12,18 @@ from ..models import (
     ENDED_SESSION_STATUSES,
     NOTE_MAX,
     Link,
+    ReservationRelease,
+    ReservationRequest,
     Session,
     SessionCreate,
     SessionNote,
     SessionPatch,
     SessionReport,
+    SessionReported,
     Task,
 )
-from ..vocabulary import ClaimEnd
-from . import claims, updates
+from ..vocabulary import ClaimEnd, ReservationEnd
+from . import claims, questions, reservations, updates
 from .rules import (
     check_version,
     merged,
@@ -69,7 +72,10 @@ def create(w: Write, data: SessionCreate) -> Session:
 
 def update(w: Write, session_id: str, patch: SessionPatch, expected_version: int | None) -> Session:
     """Events: ``session:updated``; a session that ends (completed, failed, stopped)
-    also gives up its claims: ``task:updated`` then ``task:released`` for each."""
+    also gives up its claims (``task:updated`` then ``task:released`` for each, and
+    ``reservation:released`` for the files reserved with them), its other file
+    reservations (``reservation:released``) and its open questions
+    (``question:cancelled``)."""
     current = require_session(w.rows, session_id)
     check_version(current, expected_version)
     changes = patch.given()
@@ -85,18 +91,24 @@ def update(w: Write, session_id: str, patch: SessionPatch, expected_version: int
     updates.emit_updated(w, updated, current)
     if updated.status in ENDED_SESSION_STATUSES:
         claims.release_all_of(w, session_id, ClaimEnd.SESSION_ENDED)
+        reservations.release_of_session(w, session_id, ReservationEnd.SESSION_ENDED)
+        questions.cancel_open_of(w, session_id)
     return updated
 
 
 def delete(w: Write, session_id: str, expected_version: int | None) -> Session:
-    """Events: ``session:deleted``, then ``task:updated`` for each task it had or held
-    a claim on, then ``task:released`` for each claim it held."""
+    """Events: ``question:cancelled`` for each question it left open and
+    ``reservation:released`` for each file reservation (they go with it), then
+    ``session:deleted``, then ``task:updated`` for each task it had or held a claim on,
+    then ``task:released`` for each claim it held."""
     current = require_session(w.rows, session_id)
     check_version(current, expected_version)
     claimed = w.rows.claims_of_session(session_id)
     # As they are before: their updates say what the deletion changed.
     before = {task.id: task for task in w.rows.get_tasks([*current.task_ids, *claimed])}
-    w.rows.delete_session(session_id)
+    questions.cancel_open_of(w, session_id)
+    reservations.release_of_session(w, session_id, ReservationEnd.SESSION_DELETED)
+    w.rows.delete_session(session_id)  # its questions (and their answers) with it
     w.emit(
         EventType.SESSION_DELETED,
         current.project_id,
@@ -172,12 +184,16 @@ def add_note(w: Write, session_id: str, message: str) -> SessionNote:
 
 def report(
     w: Write, session_id: str, request: SessionReport, expected_version: int | None
-) -> Session:
+) -> SessionReported:
     """An agent reports on its session: status and name, a note, tasks linked and
-    unlinked, and a heartbeat that renews its claims, in this order, all or nothing.
+    unlinked, a question asked, files reserved and released, and a heartbeat that
+    renews its claims and reservations, in this order, all or nothing. Returns the
+    session, the answers to its questions it was not given yet (given now, once), and
+    how many messages it has not read.
 
     Events: those of ``update``, ``add_note``, ``add_task``/``remove_task`` for each
-    link that changed, and ``heartbeat``.
+    link that changed, ``questions.ask``, ``reservations.reserve``/``release``, and
+    ``heartbeat``.
     """
     update(w, session_id, request.patch(), expected_version)
     if request.note is not None:
@@ -186,8 +202,19 @@ def report(
         add_task(w, session_id, task_id)
     for task_id in unique(request.remove_tasks):
         remove_task(w, session_id, task_id)
+    if request.ask is not None:
+        questions.ask(w, session_id, request.ask)
+    if request.reserve:
+        wanted = ReservationRequest(paths=request.reserve, shared=request.shared)
+        reservations.reserve(w, session_id, wanted)
+    if request.release:
+        reservations.release(w, session_id, ReservationRelease(paths=request.release))
     claims.heartbeat(w, session_id, None)
-    return require_session(w.rows, session_id)
+    return SessionReported(
+        session=require_session(w.rows, session_id),
+        answers=questions.deliver(w, session_id),
+        unread=w.rows.unread_count(session_id),
+    )
 
 
 def note_text(message: str) -> str:

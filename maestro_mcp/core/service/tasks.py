@@ -5,8 +5,8 @@ from ..events import EventType
 from ..ids import TASK_PREFIX, new_id
 from ..models import Task, TaskBatch, TaskCreate, TaskPatch, TaskStatus
 from ..storage import Rows
-from ..vocabulary import ClaimEnd
-from . import claims, updates
+from ..vocabulary import ClaimEnd, ReservationEnd
+from . import claims, reservations, updates
 from .rules import (
     check_version,
     merged,
@@ -203,7 +203,8 @@ def update(
 def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
     """Delete a task and its sub-tasks, unlinking them from their sessions.
 
-    Events: ``session:updated`` for each session that listed one of them,
+    Events: ``reservation:released`` for each file reservation taken with one of
+    them, ``session:updated`` for each session that listed one of them,
     ``task:updated`` for each other task that depended on one of them, then
     ``task:deleted`` for each deleted task, sub-tasks before their parent.
     """
@@ -216,6 +217,10 @@ def delete(w: Write, task_id: str, expected_version: int | None) -> Task:
     # As they are before: their updates say what the deletion changed (taskIds, dependsOn).
     sessions_before = {s.id: s for s in w.rows.get_sessions(session_ids)}
     dependents_before = {t.id: t for t in w.rows.get_tasks(dependents)}
+    # Files reserved with a deleted task's claim are released with it (one read of the
+    # project's reservations, however many tasks go).
+    tied = [r for r in w.rows.list_reservations(project_id=current.project_id) if r.task_id in gone]
+    reservations.end(w, tied, ReservationEnd.TASK_DELETED)
     w.rows.delete_tasks(doomed)
     for session in w.rows.get_sessions(session_ids):
         touched = touched_session(session, w.now)

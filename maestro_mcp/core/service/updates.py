@@ -1,6 +1,8 @@
-"""``*:updated``: what an update of a project, a task or a session puts in the log.
+"""``*:updated``: what an update of a project, a task, a session or a file reservation
+puts in the log.
 
-Every ``project:updated``, ``task:updated`` and ``session:updated`` of the service is
+Every ``project:updated``, ``task:updated``, ``session:updated`` and
+``reservation:updated`` of the service is
 emitted here, by ``emit_updated``, given the entity before and after the change (as
 the operation first read it, and as it saved it). Rules (docs/protocol.md, "Events"):
 
@@ -23,19 +25,20 @@ from functools import cache
 from typing import TypeVar
 
 from ..events import ALWAYS_CHANGED, BULKY_TASK_FIELDS, OMITTED, EventType
-from ..models import Project, Session, Task
+from ..models import Project, Reservation, Session, Task
 from .transaction import Write, fields_of
 
 _UPDATED = {
     Project: EventType.PROJECT_UPDATED,
     Task: EventType.TASK_UPDATED,
     Session: EventType.SESSION_UPDATED,
+    Reservation: EventType.RESERVATION_UPDATED,
 }
-E = TypeVar("E", Project, Task, Session)
+E = TypeVar("E", Project, Task, Session, Reservation)
 
 
 @cache
-def _compared(kind: type[Project | Task | Session]) -> tuple[tuple[str, str], ...]:
+def _compared(kind: type[Project | Task | Session | Reservation]) -> tuple[tuple[str, str], ...]:
     """The fields of ``kind`` a change may leave as they were: (Python name, JSON name)."""
     return tuple(
         (name, field.alias or name)

@@ -52,7 +52,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # the CLI imports Durability from here and must start fast
     from ..events import PendingEvent, StoredEvent
-    from ..models import Project, Session, SessionFilter, SessionNote, Task, TaskFilter
+    from ..models import (
+        Message,
+        MessageFilter,
+        MessageRecipient,
+        Project,
+        Question,
+        QuestionFilter,
+        Reservation,
+        Session,
+        SessionFilter,
+        SessionNote,
+        Task,
+        TaskFilter,
+    )
 
 
 class Durability(StrEnum):
@@ -281,6 +294,60 @@ class ClaimRows(Protocol):
         same clock; its own claims are not counted as held by others)."""
 
 
+class MessageRows(Protocol):
+    def add_message(self, message: Message) -> None:
+        """Store a new message with its recipients (each unread)."""
+
+    def get_message(self, message_id: str) -> Message | None: ...
+    def list_messages(self, where: MessageFilter) -> list[Message]:
+        """Oldest first: the oldest ``where.limit`` that match (the newest, with
+        ``where.newest``). Through an index (by project, by thread, by recipient)."""
+
+    def set_recipient(self, message_id: str, state: MessageRecipient) -> None:
+        """Store one recipient's read and acknowledged state of a message."""
+
+    def unread_count(self, recipient: str) -> int:
+        """How many messages ``recipient`` has not read."""
+
+
+class QuestionRows(Protocol):
+    def save_question(self, question: Question) -> None:
+        """Insert or update a question."""
+
+    def get_question(self, question_id: str) -> Question | None: ...
+    def list_questions(self, where: QuestionFilter) -> list[Question]:
+        """In the order they were asked."""
+
+    def due_questions(self, now: int) -> list[str]:
+        """Open questions whose deadline is at or before ``now``, oldest deadline first."""
+
+    def undelivered_answers(self, session_id: str) -> list[Question]:
+        """The session's questions that were answered and whose answer was not delivered
+        to it yet (``mark_delivered``), in the order they were asked."""
+
+    def mark_delivered(self, question_ids: list[str], now: int) -> None: ...
+
+
+class ReservationRows(Protocol):
+    def save_reservation(self, reservation: Reservation) -> None:
+        """Insert or update a reservation (a session holds a pattern once)."""
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None: ...
+    def delete_reservations(self, reservation_ids: list[str]) -> None: ...
+    def list_reservations(
+        self,
+        *,
+        project_id: str | None = None,
+        session_id: str | None = None,
+        task_id: str | None = None,
+    ) -> list[Reservation]:
+        """Every reservation that matches, expired ones too (the caller compares
+        ``expires_at`` with its clock), in the order they were made."""
+
+    def expired_reservations(self, now: int) -> list[Reservation]:
+        """Reservations whose lease ran out at or before ``now`` (not released yet)."""
+
+
 class LogRows(Protocol):
     def head(self) -> int:
         """The seq of the newest event, 0 for an empty log."""
@@ -356,7 +423,17 @@ class TransferRows(Protocol):
 
 
 class Rows(
-    ProjectRows, TaskRows, SessionRows, ClaimRows, LogRows, TokenRows, TransferRows, Protocol
+    ProjectRows,
+    TaskRows,
+    SessionRows,
+    ClaimRows,
+    MessageRows,
+    QuestionRows,
+    ReservationRows,
+    LogRows,
+    TokenRows,
+    TransferRows,
+    Protocol,
 ):
     """One transaction's view of the database."""
 

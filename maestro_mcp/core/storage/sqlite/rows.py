@@ -8,6 +8,7 @@ from typing import Any
 from ...models import Project, Session, SessionFilter, SessionNote
 from . import transfer_rows
 from .claim_rows import ClaimQueries
+from .coordination_rows import CoordinationQueries
 from .id_lists import EACH, id_list
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
@@ -50,7 +51,7 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
     )
 
 
-class SqliteRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
+class SqliteRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
     __slots__ = ("conn",)

@@ -186,6 +186,83 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_by_task ON events(task_id, seq) WHERE task_id IS NOT NULL;
     CREATE INDEX events_by_session ON events(session_id, seq) WHERE session_id IS NOT NULL;
     """,
+    # 8: coordination beyond tasks: messages with each recipient's read state, agents'
+    # questions for the people, and file reservations. Rowids (``ord``) keep the order
+    # things were made. A message outlives its sender's session (no reference); a
+    # question and a reservation go with their session, and lose their task with it.
+    """
+    CREATE TABLE messages (
+        ord INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        thread_id TEXT NOT NULL,
+        reply_to TEXT,
+        from_session_id TEXT,
+        sender TEXT NOT NULL,
+        addressed TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_project ON messages(project_id, ord);
+    CREATE INDEX messages_by_thread ON messages(thread_id, ord);
+    CREATE INDEX messages_by_sender ON messages(from_session_id, ord)
+        WHERE from_session_id IS NOT NULL;
+
+    CREATE TABLE message_recipients (
+        message_ord INTEGER NOT NULL REFERENCES messages(ord) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,
+        read_at INTEGER,
+        read_by TEXT,
+        acked_at INTEGER,
+        PRIMARY KEY (recipient, message_ord)
+    );
+    CREATE INDEX message_recipients_by_message ON message_recipients(message_ord);
+
+    CREATE TABLE questions (
+        ord INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        text TEXT NOT NULL,
+        choices TEXT NOT NULL DEFAULT '[]',
+        allow_text INTEGER NOT NULL,
+        default_answer TEXT,
+        deadline_at INTEGER,
+        status TEXT NOT NULL,
+        answer TEXT,
+        answered_by TEXT,
+        answered_at INTEGER,
+        defaulted INTEGER NOT NULL DEFAULT 0,
+        delivered_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX questions_by_project ON questions(project_id, ord);
+    CREATE INDEX questions_by_session ON questions(session_id, ord);
+    CREATE INDEX questions_by_task ON questions(task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX questions_by_deadline ON questions(deadline_at)
+        WHERE status = 'open' AND deadline_at IS NOT NULL;
+
+    CREATE TABLE reservations (
+        ord INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        pattern TEXT NOT NULL,
+        exclusive INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        lease_ms INTEGER NOT NULL,
+        UNIQUE (session_id, pattern)
+    );
+    CREATE INDEX reservations_by_project ON reservations(project_id, ord);
+    CREATE INDEX reservations_by_task ON reservations(task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX reservations_by_expiry ON reservations(expires_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

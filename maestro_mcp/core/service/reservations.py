@@ -1,0 +1,258 @@
+"""File reservations: a session's hold on the files of its project it means to edit.
+
+The rules (docs/protocol.md, "File reservations"):
+- A reservation is a pattern (a path or a glob: core/globs.py) a session holds
+  exclusively, or ``shared``, until its lease ends. Two reservations of different
+  sessions conflict when their patterns cover a common file and either is exclusive.
+  A conflicting request is refused as a whole (``reservation_conflict``), saying who
+  holds which pattern and until when; nothing of it is kept.
+- A session reserving a pattern it holds renews it (and takes the new mode, lease and
+  task); a lease is renewed by the session's heartbeat (any report, heartbeat or
+  claim renewal), like its claims.
+- A reservation taken with a task (``claim_tasks`` with ``paths``, or ``taskId``) is
+  released when that task's claim ends; every reservation of a session is released
+  when the session ends or is deleted; the reaper releases those whose lease ran out.
+- Reads count only live reservations (lease not run out), whether or not the reaper
+  has released the others yet.
+"""
+
+from ..clock import iso
+from ..errors import InvalidInput, NotFound, ReservationConflict
+from ..events import EventType
+from ..globs import BadPattern, matches, normalize, overlaps
+from ..ids import RESERVATION_PREFIX, new_id
+from ..models import (
+    ENDED_SESSION_STATUSES,
+    RESERVATIONS_PER_SESSION_MAX,
+    PathCheck,
+    PathCheckResult,
+    PathConflict,
+    Reservation,
+    ReservationRelease,
+    ReservationRequest,
+    Session,
+)
+from ..storage import Rows
+from ..vocabulary import ReservationEnd
+from . import updates
+from .rules import require_session, require_task, unique
+from .transaction import Write
+
+CONFLICTS_SHOWN = 5
+
+
+def reserve(w: Write, session_id: str, request: ReservationRequest) -> list[Reservation]:
+    """Events: ``reservation:created`` per new pattern, ``reservation:updated`` per
+    pattern the session held already (renewed)."""
+    session = _reserving_session(w.rows, session_id)
+    if request.task_id is not None:
+        task = require_task(w.rows, request.task_id)
+        if task.project_id != session.project_id:
+            raise InvalidInput(
+                f"task {task.id} belongs to project {task.project_id}, not {session.project_id}",
+                {"field": "taskId"},
+            )
+    return take(
+        w,
+        session,
+        normalized(request.paths),
+        exclusive=not request.shared,
+        lease_ms=request.lease_seconds * 1000,
+        task_id=request.task_id,
+    )
+
+
+def take(
+    w: Write,
+    session: Session,
+    patterns: list[str],
+    *,
+    exclusive: bool,
+    lease_ms: int,
+    task_id: str | None,
+) -> list[Reservation]:
+    """Reserve normalized ``patterns`` for ``session`` (checked: active, of the project),
+    all or none (see ``reserve``)."""
+    found = w.rows.list_reservations(project_id=session.project_id)
+    expire(w, found)  # ran out: released now, so they are no conflict
+    live = [r for r in found if r.expires_at > w.now]
+    held = {r.pattern: r for r in live if r.session_id == session.id}
+    clashes = [
+        (pattern, other)
+        for pattern in patterns
+        for other in live
+        if other.session_id != session.id
+        and (exclusive or other.exclusive)
+        and overlaps(pattern, other.pattern)
+    ]
+    if clashes:
+        raise _conflict(w.rows, clashes)
+    new_count = len([p for p in patterns if p not in held])
+    if len(held) + new_count > RESERVATIONS_PER_SESSION_MAX:
+        raise InvalidInput(
+            f"a session holds at most {RESERVATIONS_PER_SESSION_MAX} reservations; "
+            f"session {session.id} holds {len(held)}: release some, or reserve a directory",
+            {"field": "paths"},
+        )
+    result = []
+    for pattern in patterns:
+        before = held.get(pattern)
+        reservation = Reservation(
+            id=before.id if before is not None else new_id(RESERVATION_PREFIX),
+            project_id=session.project_id,
+            session_id=session.id,
+            task_id=task_id,
+            pattern=pattern,
+            exclusive=exclusive,
+            created_at=before.created_at if before is not None else w.now,
+            expires_at=w.now + lease_ms,
+            lease_seconds=lease_ms // 1000,
+        )
+        w.rows.save_reservation(reservation)
+        if before is None:
+            w.emit(EventType.RESERVATION_CREATED, reservation.project_id, reservation)
+        elif reservation != before:
+            updates.emit_updated(w, reservation, before)
+        result.append(reservation)
+    return result
+
+
+def release(w: Write, session_id: str, request: ReservationRelease) -> list[Reservation]:
+    """Release the session's reservations of these patterns (all, if none given); a
+    pattern it does not hold is no error. Events: ``reservation:released`` each."""
+    session = require_session(w.rows, session_id)
+    held = w.rows.list_reservations(session_id=session.id)
+    if request.paths is not None:
+        wanted = set(normalized(request.paths))
+        held = [r for r in held if r.pattern in wanted]
+    end(w, held, ReservationEnd.RELEASED)
+    return held
+
+
+def release_by_id(w: Write, reservation_id: str) -> Reservation:
+    """A person releases one reservation (``override``): whoever holds it."""
+    found = w.rows.get_reservation(reservation_id)
+    if found is None:
+        raise NotFound(f"reservation {reservation_id} not found", {"id": reservation_id})
+    end(w, [found], ReservationEnd.OVERRIDE)
+    return found
+
+
+def renew(w: Write, session_id: str) -> None:
+    """The session's heartbeat: every live reservation's lease starts again.
+    Events: ``reservation:updated`` each (its ``expiresAt``)."""
+    for reservation in w.rows.list_reservations(session_id=session_id):
+        if reservation.expires_at <= w.now:
+            continue  # ran out: the files may be someone else's now
+        renewed = reservation.model_copy(
+            update={"expires_at": w.now + reservation.lease_seconds * 1000}
+        )
+        if renewed != reservation:
+            w.rows.save_reservation(renewed)
+            updates.emit_updated(w, renewed, reservation)
+
+
+def release_of_session(w: Write, session_id: str, reason: ReservationEnd) -> None:
+    end(w, w.rows.list_reservations(session_id=session_id), reason)
+
+
+def release_of_task(w: Write, task_id: str, reason: ReservationEnd) -> None:
+    end(w, w.rows.list_reservations(task_id=task_id), reason)
+
+
+def expire(w: Write, reservations: list[Reservation]) -> list[str]:
+    """Release those of ``reservations`` whose lease ran out (checked again, here);
+    returns their ids."""
+    ran_out = [r for r in reservations if r.expires_at <= w.now]
+    end(w, ran_out, ReservationEnd.EXPIRED)
+    return [r.id for r in ran_out]
+
+
+def end(w: Write, reservations: list[Reservation], reason: ReservationEnd) -> None:
+    """Delete ``reservations``. Events: ``reservation:released {id, projectId,
+    sessionId, taskId, pattern, reason}`` each."""
+    if not reservations:
+        return
+    w.rows.delete_reservations([r.id for r in reservations])
+    for r in reservations:
+        w.emit(
+            EventType.RESERVATION_RELEASED,
+            r.project_id,
+            {
+                "id": r.id,
+                "projectId": r.project_id,
+                "sessionId": r.session_id,
+                "taskId": r.task_id,
+                "pattern": r.pattern,
+                "reason": reason.value,
+            },
+        )
+
+
+def live(rows: Rows, now: int, project_id: str, session_id: str | None = None) -> list[Reservation]:
+    """The reservations of a project (of one session, if given) whose lease runs."""
+    found = rows.list_reservations(project_id=project_id, session_id=session_id)
+    return [r for r in found if r.expires_at > now]
+
+
+def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathCheckResult:
+    """Which of the paths other sessions hold (a read: what the pre-commit guard asks)."""
+    others = [r for r in live(rows, now, project_id) if r.session_id != request.session_id]
+    conflicts, shared = [], []
+    for path in unique([p.strip().removeprefix("./") for p in request.paths]):
+        covering = [r for r in others if matches(r.pattern, path)]
+        exclusive = [r for r in covering if r.exclusive]
+        if exclusive:
+            conflicts.append(PathConflict(path=path, held_by=exclusive))
+        elif covering:
+            shared.append(PathConflict(path=path, held_by=covering))
+    return PathCheckResult(conflicts=conflicts, shared=shared)
+
+
+def normalized(paths: list[str]) -> list[str]:
+    result = []
+    for path in paths:
+        try:
+            result.append(normalize(path))
+        except BadPattern as exc:
+            raise InvalidInput(f"{path!r}: {exc}", {"field": "paths", "path": path}) from None
+    return unique(result)
+
+
+def _reserving_session(rows: Rows, session_id: str) -> Session:
+    session = require_session(rows, session_id)
+    if session.status in ENDED_SESSION_STATUSES:
+        raise InvalidInput(
+            f"session {session_id} has ended ({session.status.value}); start a new one to "
+            "reserve files",
+            {"field": "sessionId"},
+        )
+    return session
+
+
+def _conflict(rows: Rows, clashes: list[tuple[str, Reservation]]) -> ReservationConflict:
+    sessions = {s.id: s for s in rows.get_sessions({o.session_id for _, o in clashes})}
+    described = []
+    for pattern, other in clashes[:CONFLICTS_SHOWN]:
+        holder = sessions.get(other.session_id)
+        who = f"session {other.session_id}"
+        if holder is not None:
+            who += f" ({holder.agent + ', ' if holder.agent else ''}{holder.name!r})"
+        mode = "exclusively" if other.exclusive else "shared"
+        described.append(
+            f"{pattern} overlaps {other.pattern}, held {mode} by {who} until "
+            f"{iso(other.expires_at)}"
+        )
+    more = f" (and {len(clashes) - CONFLICTS_SHOWN} more)" if len(clashes) > CONFLICTS_SHOWN else ""
+    return ReservationConflict(
+        "files reserved by another session: "
+        + "; ".join(described)
+        + more
+        + "; wait for them to be released, or work on other files",
+        {
+            "conflicts": [
+                {"pattern": p, "heldBy": o.model_dump(mode="json", by_alias=True)}
+                for p, o in clashes
+            ]
+        },
+    )
