@@ -114,7 +114,7 @@ def test_an_ended_session_is_no_address(service: Service, project_id: str) -> No
     me = session(service, project_id, "me")
     gone = session(service, project_id, "gone", "codex")
     service.update_session(gone, SessionPatch(status=SessionStatus.COMPLETED))
-    with pytest.raises(InvalidInput, match="has ended .* address agent:codex, humans or project"):
+    with pytest.raises(InvalidInput, match=r"has ended .* address agent:codex, humans or project"):
         service.send_message(MessageSend(from_session_id=me, to=[gone], body="hi"))
 
 
