@@ -4,7 +4,8 @@ The board is plain JS with no build step, so it cannot import Python constants;
 instead it imports ``/assets/vocabulary.js``, which the server writes from
 ``maestro_mcp.core.models``, ``maestro_mcp.core.events`` and ``maestro_mcp.protocol``
 on the fly. The set of statuses and priorities, the defaults, the field limits, the
-header names, the markers of fields an event left out or changed and the size of a
+addresses of messages, the states of a question, the reasons a file reservation ends,
+the header names, the markers of fields an event left out or changed and the size of a
 history page therefore come from the server; the board keeps only how it words them.
 """
 
@@ -17,14 +18,24 @@ from starlette.responses import Response
 from maestro_mcp import protocol
 from maestro_mcp.core.events import CHANGED, OMITTED
 from maestro_mcp.core.models import (
+    ACTIVE_SESSION_STATUSES,
+    AGENT_ADDRESS_PREFIX,
     AGENT_MAX,
+    ANSWER_MAX,
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    HUMANS,
+    MESSAGE_MAX,
+    MESSAGES_LIMIT_MAX,
+    MESSAGES_PER_CALL_MAX,
     NAME_MAX,
     PATH_MAX,
+    PROJECT_ADDRESS,
     PROMPT_MAX,
     TEXT_MAX,
     TITLE_MAX,
+    QuestionStatus,
+    ReservationEnd,
     SessionCreate,
     SessionStatus,
     TaskCreate,
@@ -48,6 +59,8 @@ def vocabulary() -> dict[str, Any]:
         "TASK_STATUSES": [s.value for s in TaskStatus],
         "TASK_PRIORITIES": [p.value for p in TaskPriority],
         "SESSION_STATUSES": [s.value for s in SessionStatus],
+        # Those of a session still at work (a message may be addressed to it).
+        "ACTIVE_SESSION_STATUSES": [s.value for s in ACTIVE_SESSION_STATUSES],
         "DEFAULTS": {
             "taskStatus": _default(TaskCreate, "status"),
             "taskPriority": _default(TaskCreate, "priority"),
@@ -61,8 +74,21 @@ def vocabulary() -> dict[str, Any]:
             "prompt": PROMPT_MAX,
             "path": PATH_MAX,
             "agent": AGENT_MAX,
+            "message": MESSAGE_MAX,
+            "answer": ANSWER_MAX,
         },
         "TREE_INDENT_LEVELS": TREE_INDENT_LEVELS,
+        # Coordination beyond tasks: who a message may be addressed to besides a session
+        # id, how many messages one listing returns and one call marks read, the states
+        # of a question and why a file reservation ended.
+        "ADDRESSES": {
+            "humans": HUMANS,
+            "project": PROJECT_ADDRESS,
+            "agentPrefix": AGENT_ADDRESS_PREFIX,
+        },
+        "MESSAGE_LIMITS": {"list": MESSAGES_LIMIT_MAX, "readPerCall": MESSAGES_PER_CALL_MAX},
+        "QUESTION_STATUSES": [s.value for s in QuestionStatus],
+        "RESERVATION_ENDS": [e.value for e in ReservationEnd],
         "HEADERS": {
             "seq": protocol.SEQ_HEADER,
             "ifMatch": protocol.IF_MATCH_HEADER,

@@ -3,10 +3,12 @@ Chromium (Debian's, as the tests use).
 
 .venv/bin/python scripts/screenshot_board.py [out-dir]
 
-    board.png         the list, sessions (one needing input) and the activity feed
-    board-kanban.png  the Kanban view
-    board-task.png    a task's panel: Markdown, relations, claim, history
-    board-dark.png    the list in the dark theme
+    board.png           an agent's question at the top, the list, sessions (with the files
+                        they hold), the files held and the activity feed
+    board-kanban.png    the Kanban view
+    board-task.png      a task's panel: Markdown, relations, claim, history
+    board-dark.png      the list in the dark theme
+    board-messages.png  the Messages view: a thread between an agent and the people
 """
 
 import sys
@@ -74,10 +76,72 @@ def seed(http: httpx.Client) -> dict[str, str]:
     http.post(f"/api/tasks/{flaky}/claim", json={"sessionId": webhook})
     http.post(
         f"/api/sessions/{webhook}/notes",
-        json={"message": "the test races the retry timer; ok to mock the clock?"},
+        json={"message": "found it: the test races the retry timer"},
     )
-    http.patch(f"/api/sessions/{webhook}", json={"status": "needs_input"})
-    return {"project": project["id"], "auth": auth}
+    http.post(
+        f"/api/sessions/{oauth}/reservations",
+        json={"paths": ["src/auth/**"], "taskId": tokens, "leaseSeconds": 900},
+    )
+    http.post(
+        f"/api/sessions/{webhook}/reservations",
+        json={"paths": ["tests/payments/test_webhook.py", "src/payments/retry.py"]},
+    )
+    http.post(
+        f"/api/sessions/{webhook}/reservations",
+        json={"paths": ["docs/payments.md"], "shared": True},
+    )
+    thread = http.post(
+        "/api/messages",
+        json={
+            "fromSessionId": oauth,
+            "to": ["humans", "agent:codex"],
+            "subject": "Refresh tokens now rotate",
+            "body": "Heads-up: `POST /auth/refresh` now returns a **new** refresh token on "
+            "every call and revokes the old one.\n\n- clients must store the new token\n"
+            "- a reused token signs the session out",
+        },
+    ).json()
+    http.post(
+        "/api/messages",
+        json={
+            "projectId": project["id"],
+            "replyTo": thread["id"],
+            "to": [oauth],
+            "body": "Good. Keep the old token valid for **30 s** after a refresh: "
+            "mobile clients retry.",
+        },
+    )
+    http.post(
+        "/api/messages",
+        json={
+            "fromSessionId": oauth,
+            "replyTo": thread["id"],
+            "to": ["humans"],
+            "body": "Done: a 30 s grace window, with a test for a retried refresh.",
+        },
+    )
+    http.post(
+        "/api/messages",
+        json={
+            "fromSessionId": webhook,
+            "to": ["humans"],
+            "subject": "Payment webhook test is flaky by design",
+            "body": "It races the retry timer; details in the question above.",
+        },
+    )
+    http.post(
+        f"/api/sessions/{webhook}/questions",
+        json={
+            "text": "The test races the retry timer. OK to **mock the clock** in "
+            "`test_webhook_retry`, or should I fix the race in the retry loop?",
+            "choices": ["mock the clock", "fix the race"],
+            "allowText": True,
+            "taskId": flaky,
+            "timeoutSeconds": 900,
+            "default": "fix the race",
+        },
+    )
+    return {"project": project["id"], "auth": auth, "thread": thread["id"]}
 
 
 def shoot(page: Page, name: str) -> None:
@@ -111,6 +175,11 @@ def main() -> None:
             page.goto(f"{server.base_url}/?project={ids['project']}&task={ids['auth']}")
             expect(page.locator("#task-panel .history .line").first).to_be_visible()
             shoot(page, "board-task.png")
+            page.goto(
+                f"{server.base_url}/?project={ids['project']}&view=messages&thread={ids['thread']}"
+            )
+            expect(page.locator("#thread-messages .message")).to_have_count(3)
+            shoot(page, "board-messages.png")
             browser.close()
 
 

@@ -10,8 +10,9 @@
 // and touches its session): those say nothing a person needs and are left out (`quiet`).
 // Events from before `changed` existed (docs/protocol.md) read as a plain "updated".
 
-import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
-import { CHANGED, HISTORY_LIMITS } from "./vocabulary.js";
+import { RESERVATION_END_LABEL, SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { plainText } from "./markdown.js";
+import { ADDRESSES, CHANGED, HISTORY_LIMITS } from "./vocabulary.js";
 
 // The most lines kept in memory as live ones arrive: older ones are a "Show older" away
 // (what the person pages back to stays, however many: they asked for it).
@@ -24,13 +25,17 @@ const BOOKKEEPING = new Set(["lastActivityAt", "sessionIds", "sessionCount", "st
 
 const task = (id) => ({ task: id });
 const session = (id) => ({ session: id });
+const quote = (text) => ({ note: text });
+const path = (pattern) => ({ path: pattern });
+// How much of a message or a question a line quotes.
+const QUOTED = 80;
 
 function changedOf(message) {
   const changed = message[CHANGED];
   return Array.isArray(changed) ? changed : null;
 }
 
-// The words of one event: { parts: [text | {task} | {session} | {note}], who, bare, tone }
+// The words of one event: { parts: [text | {task} | {session} | {note} | {path}], who, bare, tone }
 // or null when the event is an echo of another one. `who` is the session an agent acted
 // through, when the event names one (else the line names the actor: whose token did it);
 // `bare`: the sentence has its subject already.
@@ -101,6 +106,38 @@ export function describe(message) {
       return { parts: ["took ", task(data.taskId), " off ", session(data.sessionId)], who: data.sessionId };
     case "session:note_added":
       return { parts: [{ note: data.note?.message ?? "" }], who: data.sessionId, tone: "note" };
+    case "message:sent":
+      // "codex → humans: “API changed”": a thread's subject, or the words of a reply (which
+      // has its thread's subject) or of a message without one.
+      return {
+        parts: ["→ ", ...addressed(data.to), ": ", quote(data.replyTo || !data.subject ? plainText(data.body, QUOTED) : data.subject)],
+        who: data.fromSessionId ?? undefined,
+        tone: "message",
+      };
+    case "question:asked":
+      return { parts: ["asked: ", quote(plainText(data.text, QUOTED))], who: data.sessionId, tone: "needs_input" };
+    case "question:answered":
+      // A person's answer is theirs (the actor); a deadline's, the question's own doing.
+      if (data.defaulted) {
+        return { parts: [session(data.sessionId), "’s question was answered by its default ", quote(data.answer), " (no answer in time)"], bare: true };
+      }
+      return { parts: ["answered ", quote(data.answer), " to ", session(data.sessionId)] };
+    case "reservation:created":
+      return { parts: ["reserved ", path(data.pattern), data.exclusive ? " (exclusive)" : " (shared)", ...forTask(data.taskId)], who: data.sessionId };
+    case "reservation:updated": {
+      // A renewal (the session's heartbeat, or the same reservation asked again) only
+      // moves its lease: an echo. A change of mode or task is news.
+      if (changed === null || changed.includes("exclusive")) {
+        return { parts: ["reserved ", path(data.pattern), data.exclusive ? " (exclusive)" : " (shared)", ...forTask(data.taskId)], who: data.sessionId };
+      }
+      if (changed.includes("taskId")) return { parts: ["reserved ", path(data.pattern), ...forTask(data.taskId)], who: data.sessionId };
+      return null;
+    }
+    case "reservation:released": {
+      if (data.reason === "override") return { parts: ["released ", path(data.pattern), ", held by ", session(data.sessionId)], tone: "danger" };
+      const why = data.reason === "released" ? "" : ` (${RESERVATION_END_LABEL[data.reason] ?? data.reason})`;
+      return { parts: ["released ", path(data.pattern), why], who: data.sessionId };
+    }
     case "project:created":
       return { parts: ["created this project"] };
     case "project:updated":
@@ -108,6 +145,23 @@ export function describe(message) {
     default:
       return null; // token events and anything newer than this board: not a project's story
   }
+}
+
+// A message's addresses as a line says them: sessions by name (links), the rest in words.
+function addressed(to) {
+  const parts = [];
+  for (const address of to ?? []) {
+    if (parts.length) parts.push(", ");
+    if (address === ADDRESSES.humans) parts.push("humans");
+    else if (address === ADDRESSES.project) parts.push("everyone");
+    else if (address.startsWith(ADDRESSES.agentPrefix)) parts.push(address.slice(ADDRESSES.agentPrefix.length));
+    else parts.push(session(address));
+  }
+  return parts;
+}
+
+function forTask(taskId) {
+  return taskId ? [" for ", task(taskId)] : [];
 }
 
 function words(fields) {
@@ -131,12 +185,14 @@ export function matches(message, filter, store) {
   if (!filter.session && !filter.agent) return true;
   const data = message.data || {};
   // The server's rule (core/events.py subjects): a session's own events, those naming it,
-  // and the updates of a task it holds.
+  // the updates of a task it holds, and the messages it sent.
   const about = message.event.startsWith("session:")
     ? data.sessionId ?? data.id
     : message.event === "task:updated"
       ? data.claim?.sessionId
-      : data.sessionId;
+      : message.event === "message:sent"
+        ? data.fromSessionId
+        : data.sessionId;
   if (!about) return false;
   if (filter.session) return about === filter.session;
   return store.sessions.get(about)?.agent === filter.agent;

@@ -96,4 +96,13 @@ export const api = {
     request("GET", `/api/tasks/${encodeURIComponent(taskId)}/history${query({ before, limit })}`),
   removeTask: (sessionId, taskId) =>
     request("DELETE", `/api/sessions/${sessionId}/tasks/${taskId}`),
+  // Coordination beyond tasks: questions for the people, messages, file reservations.
+  questions: (projectId, status) => request("GET", `/api/questions${query({ projectId, status })}`),
+  answer: (id, answer) => request("POST", `/api/questions/${encodeURIComponent(id)}/answer`, { body: { answer } }),
+  // Oldest first; `newest`: the newest `limit` of them (still oldest first).
+  messages: (filter) => request("GET", `/api/messages${query(filter)}`),
+  sendMessage: (body) => request("POST", "/api/messages", { body, idempotent: true }),
+  markRead: (recipient, messageIds) => request("POST", "/api/messages/read", { body: { recipient, messageIds, ack: false } }),
+  reservations: (projectId) => request("GET", `/api/reservations${query({ projectId })}`),
+  releaseReservation: (id) => request("DELETE", `/api/reservations/${encodeURIComponent(id)}`),
 };

@@ -2,19 +2,29 @@
 // seq, all into one store; every view renders from the store, once per animation frame
 // however many events arrived in it.
 //
-// What the person looks at (project, view, filters, open task) lives in the URL
-// (router.js); the activity feed and a task's history are timelines (activity.js) joined
-// from REST pages and the feed.
+// What the person looks at (project, view, filters, open task, open thread) lives in the
+// URL (router.js); the activity feed and a task's history are timelines (activity.js)
+// joined from REST pages and the feed.
+//
+// Beyond tasks, the people answer the agents' questions (questions.js: at the top, in the
+// tab's title and a desktop notification), read and write messages (messages.js: the
+// Messages view) and see who holds which files (files.js: on each session and in the
+// Files section). Their snapshots come after the first view, joined with the feed by
+// the store's rules (store.js), so the first view waits for none of them.
 
 import { ago, aboutTask, ACTIVITY_PAGE, matches, projectOf, Timeline } from "./activity.js";
 import { api, ApiError, auth } from "./api.js";
 import { lineSignature, renderStory } from "./detail.js";
 import { Feed } from "./feed.js";
+import { renderFiles, renderSessionFiles } from "./files.js";
 import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { plainText } from "./markdown.js";
+import { addressName, recipientChoice, recipientChoices, renderInbox, replyAddresses, threadById } from "./messages.js";
+import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
-import { Store } from "./store.js";
+import { Store, unreadBy } from "./store.js";
 import { h, lineItem, noteItem, options, patchList, sessionItem, taskCard, taskItem, taskTree } from "./views.js";
-import { DEFAULTS, LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
+import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
@@ -44,6 +54,18 @@ const ui = {
   notifyPermission: "Notification" in window ? Notification.permission : "denied",
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
+  questionAlerts: new Set(), // questions just asked: a desktop notification each
+  questionsSeen: new Set(), // questions this page has known open (asked before: no alert)
+  answering: new Set(), // questions whose answer is on its way
+  focusQuestions: false, // an answered question left: focus goes to the next one
+  messagesLoaded: null, // the project whose newest messages were read (the Messages view)
+  messagesLoading: false,
+  threadsLoaded: new Set(), // threads read whole (the newest page of them)
+  threadLoading: null, // the thread being read
+  sentHere: new Set(), // messages this page sent: opening their thread does not mark them read
+  marking: new Set(), // messages being marked read
+  unreadCapped: false, // more unread messages than one listing returns
+  composing: false, // the new-message form is open
 };
 const activity = new Timeline();
 const taskHistory = new Timeline();
@@ -68,6 +90,7 @@ function follow(before) {
     return;
   }
   syncActivity();
+  syncMessages();
   if (view.task !== before.task || $("#task-panel").open !== Boolean(view.task)) syncPanel();
   store.changed();
 }
@@ -95,18 +118,111 @@ async function loadProject(projectId) {
   store.switchProject(projectId);
   ui.statusSeen.clear();
   ui.searchCache.clear();
+  ui.questionsSeen.clear();
+  ui.messagesLoaded = null;
+  ui.threadsLoaded.clear();
   if (!projectId) return null;
   syncActivity(); // its first page comes alongside the snapshot
-  const [tasks, sessions, notes] = await Promise.all([
+  const snapshot = Promise.all([
     api.tasks(projectId),
     api.sessions(projectId),
     api.latestNotes(projectId), // each session's newest note, to show beside it
   ]);
+  loadCoordination(projectId); // asked for now, not waited for
+  syncMessages();
+  const [tasks, sessions, notes] = await snapshot;
   store.loadProject(projectId, tasks.data, sessions.data, Math.min(tasks.seq, sessions.seq));
   for (const note of notes.data) store.addNotes(note.sessionId, [note]); // newer ones come live
   for (const session of sessions.data) ui.statusSeen.set(session.id, session.status);
   ui.firstView = true; // the next render is this project's first view (see timing below)
   return Math.min(tasks.seq, sessions.seq);
+}
+
+// The project's open questions, live file reservations and the messages the people have
+// not read. Each is joined with what the feed brought meanwhile (store.js), so it may come
+// after the first view and after the feed resumed: nothing is missed, nothing doubled.
+async function loadCoordination(projectId) {
+  try {
+    const [questions, reservations, unread] = await Promise.all([
+      api.questions(projectId, "open"),
+      api.reservations(projectId),
+      api.messages({ projectId, recipient: ADDRESSES.humans, unread: true, newest: true, limit: MESSAGE_LIMITS.list }),
+    ]);
+    // Open when the page loaded: no desktop notification for those.
+    for (const question of questions.data) ui.questionsSeen.add(question.id);
+    store.loadCoordination(projectId, { questions: questions.data }, questions.seq);
+    store.loadCoordination(projectId, { reservations: reservations.data }, reservations.seq);
+    store.loadCoordination(projectId, { messages: unread.data }, unread.seq);
+    ui.unreadCapped = unread.data.length >= MESSAGE_LIMITS.list;
+    showWaitingInTitle();
+  } catch (error) {
+    if (store.projectId === projectId) reportError(error);
+  }
+}
+
+// The Messages view's data: the project's newest messages once it is first shown, and
+// each thread whole (its newest page) once opened; then the feed keeps them current.
+function syncMessages() {
+  const projectId = store.projectId;
+  if (!projectId || view.view !== "messages") return;
+  if (ui.messagesLoaded !== projectId && !ui.messagesLoading) loadMessages(projectId);
+  if (view.thread && !ui.threadsLoaded.has(view.thread) && ui.threadLoading !== view.thread) loadThread(projectId, view.thread);
+  else if (view.thread) markThreadRead(view.thread);
+}
+
+async function loadMessages(projectId) {
+  ui.messagesLoading = true;
+  try {
+    const { data, seq } = await api.messages({ projectId, newest: true, limit: MESSAGE_LIMITS.list });
+    store.loadCoordination(projectId, { messages: data }, seq);
+    ui.messagesLoaded = projectId;
+  } catch (error) {
+    reportError(error);
+  } finally {
+    ui.messagesLoading = false;
+    store.changed();
+  }
+}
+
+async function loadThread(projectId, threadId) {
+  ui.threadLoading = threadId;
+  store.changed();
+  try {
+    const { data, seq } = await api.messages({ threadId, newest: true, limit: MESSAGE_LIMITS.list });
+    store.loadCoordination(projectId, { messages: data }, seq);
+    ui.threadsLoaded.add(threadId);
+  } catch (error) {
+    reportError(error);
+  } finally {
+    if (ui.threadLoading === threadId) ui.threadLoading = null;
+    store.changed();
+  }
+  if (view.thread === threadId) markThreadRead(threadId);
+}
+
+// Opening a thread (or a message arriving in the one open, while the page is seen) reads
+// it for the people: the messages addressed to them not read yet, but those this page
+// sent itself (they are news for the other people, not for the person who wrote them).
+async function markThreadRead(threadId) {
+  if (document.visibilityState !== "visible" || view.view !== "messages" || view.thread !== threadId) return;
+  const thread = threadById(store, threadId);
+  const unread = (thread?.messages ?? [])
+    .filter((message) => unreadBy(message, ADDRESSES.humans) && !ui.sentHere.has(message.id) && !ui.marking.has(message.id))
+    .map((message) => message.id);
+  for (let start = 0; start < unread.length; start += MESSAGE_LIMITS.readPerCall) {
+    const ids = unread.slice(start, start + MESSAGE_LIMITS.readPerCall);
+    for (const id of ids) ui.marking.add(id);
+    try {
+      const { data } = await api.markRead(ADDRESSES.humans, ids);
+      for (const message of data) store.putMessage(message);
+      store.changed();
+    } catch (error) {
+      reportError(error);
+      return;
+    } finally {
+      for (const id of ids) ui.marking.delete(id);
+    }
+  }
 }
 
 async function loadAll() {
@@ -145,6 +261,18 @@ const feed = new Feed({
 // Every live event, once applied to the store: the timelines, notes and attention.
 store.onApplied = (message) => {
   const shown = activity.addLive(message) | taskHistory.addLive(message); // both, always
+  const { event, data } = message;
+  if (event.startsWith("question:") && data.projectId === store.projectId) {
+    if (event === "question:asked" && !ui.questionsSeen.has(data.id)) {
+      ui.questionAlerts.add(data.id);
+      scheduleAlerts();
+    }
+    ui.questionsSeen.add(data.id);
+    showWaitingInTitle(); // (a tab in the background: see below)
+  }
+  if (event === "message:sent" && data.threadId === view.thread && data.projectId === store.projectId) {
+    markThreadRead(data.threadId); // the person is reading this thread
+  }
   if (message.event === "session:updated" || message.event === "session:created") {
     const { id, status } = message.data;
     const before = ui.statusSeen.get(id);
@@ -163,15 +291,23 @@ store.onApplied = (message) => {
 // A desktop notification per session that started to need input. The note that says why
 // usually comes in the same write, a message or two later: the notification waits a
 // moment for it (a timer: it runs in a background tab, where frames do not).
+// A question says why its session waits: it has a notification of its own, and its
+// session's needs_input (the same write) none.
 function scheduleAlerts() {
   if (ui.alertTimer) return;
   ui.alertTimer = setTimeout(() => {
     ui.alertTimer = null;
+    const open = store.openQuestions();
+    for (const id of ui.questionAlerts) {
+      const question = store.questions.get(id);
+      if (question?.status === "open") questionNotification(question);
+    }
     for (const id of ui.alerts) {
       const session = store.sessions.get(id);
-      if (session?.status === "needs_input") desktopNotification(session);
+      if (session?.status === "needs_input" && !open.some((q) => q.sessionId === id)) desktopNotification(session);
     }
     ui.alerts.clear();
+    ui.questionAlerts.clear();
   }, ALERT_DELAY);
 }
 
@@ -295,8 +431,17 @@ function render() {
   $("#welcome").hidden = hasProject || store.projects.size > 0;
   if (hasProject) {
     renderFilters();
+    renderQuestions($("#questions"), { store, links, answer: answerQuestion });
+    if (ui.focusQuestions) {
+      ui.focusQuestions = false;
+      const next = store.openQuestions()[0];
+      if (next) focusQuestion(next.id);
+    }
     renderTasks();
+    renderMessages();
     renderSessions();
+    const held = renderFiles($("#file-list"), $("#file-empty"), { store, links, release: releaseReservation });
+    $("#file-count").textContent = String(held);
     renderActivity();
     renderPanel();
   }
@@ -351,6 +496,9 @@ function renderFilters() {
 }
 
 function renderTasks() {
+  const messages = view.view === "messages";
+  $(".tasks").hidden = messages;
+  if (messages) return; // hidden: nothing to patch
   const all = store.taskList();
   const kept = filteredTasks();
   const kanban = view.view === "kanban";
@@ -470,6 +618,15 @@ function renderKanban(tasks) {
 
 function renderSessions() {
   const sessions = store.sessionList();
+  const questionsBySession = store.memo(
+    "questionsBySession",
+    () => {
+      const bySession = new Map();
+      for (const question of store.openQuestions()) bySession.set(question.sessionId, [...(bySession.get(question.sessionId) ?? []), question]);
+      return bySession;
+    },
+    store.revisions.questions,
+  );
   patchList(
     $("#session-list"),
     sessions.map((session) => {
@@ -480,6 +637,7 @@ function renderSessions() {
       if (expanded && !store.notes.has(session.id)) loadNotes(session.id); // opened by a link, or the attention chip
       const latest = store.latestNote.get(session.id) ?? null;
       const selected = view.session === session.id;
+      const questions = (questionsBySession.get(session.id) ?? []);
       // What the item shows, no more: a lease renewed (a new version of a task or the
       // session) changes none of it, and an open session is not rebuilt under the
       // person's hands. Its notes are patched on their own, below.
@@ -491,13 +649,15 @@ function renderSessions() {
         expanded,
         selected,
         expanded ? "" : latest?.id,
+        ...questions.map((q) => `${q.id}:${q.version}`),
         ...mine.map((t) => `${t.id}:${t.status}:${t.title}`),
         ...available.map((t) => `${t.id}:${t.title}`),
       ].join("\u0000");
-      return { key: session.id, signature, session, tasks: mine, available, expanded, latest, selected };
+      return { key: session.id, signature, session, tasks: mine, available, expanded, latest, selected, questions };
     }),
     (item) => sessionItem(item, sessionActions),
   );
+  renderSessionFiles($("#session-list"), store);
   for (const id of new Set([...ui.expanded, view.session].filter(Boolean))) {
     const list = document.querySelector(`.session[data-id="${CSS.escape(id)}"] ol.notes`);
     if (list) renderNotes(list, id);
@@ -545,6 +705,33 @@ function renderActivity() {
   }
 }
 
+// The Messages view (when shown) and the people's unread count on its tab (always).
+function renderMessages() {
+  const unread = store.unreadForHumans().length;
+  const badge = $("#unread");
+  const count = unread ? `${unread}${ui.unreadCapped ? "+" : ""}` : "";
+  if (badge.dataset.count !== count) {
+    badge.dataset.count = count;
+    // The button's name reads "Messages 3 unread".
+    badge.replaceChildren(count, h("span", { class: "visually-hidden" }, " unread"));
+    badge.hidden = !unread;
+  }
+  const section = $("#messages");
+  section.hidden = view.view !== "messages";
+  if (section.hidden) return;
+  renderInbox(section, {
+    store,
+    me: ui.me,
+    links,
+    threadId: view.thread,
+    loading: ui.messagesLoading || ui.threadLoading === view.thread,
+    hrefOf: (id) => urlOf({ ...view, thread: id }),
+    open: (event, id) => followLink(event, { thread: id }),
+  });
+  $("#thread-back").href = urlOf({ ...view, thread: null });
+  if (ui.composing) patchList($("#recipient-choices"), recipientChoices(store), recipientChoice);
+}
+
 function renderPanel() {
   const panel = $("#task-panel");
   if (!view.task || !panel.open) return;
@@ -563,34 +750,52 @@ function renderPanel() {
   });
 }
 
-// "12 s ago" for every line that shows a time, kept current.
+// "12 s ago" for every line that shows a time, and each question's deadline, kept current.
 function renderTimes() {
   const now = Date.now();
   for (const time of document.querySelectorAll("time[data-ts]")) {
     const text = ago(Number(time.dataset.ts), now);
     if (time.textContent !== text) time.textContent = text;
   }
+  renderDeadlines($("#questions"), store, now);
 }
 
-// Sessions waiting for a person: in the tab's title and a chip at the top.
-function waitingSessions() {
-  return store.memo("waiting", () => store.sessionList().filter((s) => s.status === "needs_input"));
+// What waits for a person: each open question, and each session that needs input without
+// one (a question says why its session waits: the two are one thing to answer). In the
+// tab's title and a chip at the top.
+function waiting() {
+  return store.memo("waiting", () => {
+    const questions = store.openQuestions();
+    const asking = new Set(questions.map((q) => q.sessionId));
+    return { questions, sessions: store.sessionList().filter((s) => s.status === "needs_input" && !asking.has(s.id)) };
+  });
 }
 
 function showWaitingInTitle() {
-  const waiting = waitingSessions();
+  const { questions, sessions } = waiting();
+  const count = questions.length + sessions.length;
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
-  const tabTitle = waiting.length ? `(${waiting.length}) ${title}` : title;
+  const tabTitle = count ? `(${count}) ${title}` : title;
   if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
+}
+
+function attentionText({ questions, sessions }) {
+  if (questions.length === 0) return sessions.length === 1 ? `${sessions[0].name} needs input` : `${sessions.length} sessions need input`;
+  if (sessions.length === 0) {
+    const asker = store.sessions.get(questions[0].sessionId);
+    return questions.length === 1 ? `${asker ? asker.agent || asker.name : "An agent"} asks a question` : `${questions.length} questions to answer`;
+  }
+  return `${questions.length + sessions.length} waiting for you`;
 }
 
 function renderAttention() {
   showWaitingInTitle();
-  const waiting = waitingSessions();
+  const waits = waiting();
   const chip = $("#attention");
-  chip.hidden = waiting.length === 0;
-  chip.textContent = waiting.length === 1 ? `${waiting[0].name} needs input` : `${waiting.length} sessions need input`;
+  chip.hidden = waits.questions.length + waits.sessions.length === 0;
+  const text = attentionText(waits);
+  if (chip.textContent !== text) chip.textContent = text;
   // "Notify me" turns notifications on (asking the browser the first time) and off.
   const notifyButton = $("#notify");
   notifyButton.hidden = ui.notifyPermission === "denied";
@@ -627,6 +832,28 @@ function announce(message) {
 
 function reportError(error) {
   notify(error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`);
+}
+
+function questionNotification(question) {
+  if (ui.notifyPermission !== "granted") return;
+  if (localStorage.getItem(NOTIFY_KEY) !== "on" || document.visibilityState === "visible") return;
+  const session = store.sessions.get(question.sessionId);
+  const notice = new Notification(`${session ? session.agent || session.name : "An agent"} asks`, {
+    body: plainText(question.text, 200),
+    tag: `maestro-${question.id}`,
+  });
+  notice.onclick = () => {
+    window.focus();
+    focusQuestion(question.id);
+  };
+}
+
+// Bring a question into view, its first answer control focused.
+function focusQuestion(id) {
+  const item = document.querySelector(`#question-list .question[data-id="${CSS.escape(id)}"]`);
+  if (!item) return;
+  item.scrollIntoView({ block: "nearest" });
+  item.querySelector("button, input")?.focus();
 }
 
 function desktopNotification(session) {
@@ -818,7 +1045,83 @@ async function deleteTask() {
   }
 }
 
+// A person answers an agent's question. The first answer wins: one given meanwhile
+// elsewhere (another person, the deadline's default) is refused, and the server says whose.
+async function answerQuestion(id, answer) {
+  if (ui.answering.has(id)) return;
+  const hadFocus = document.activeElement?.closest("#question-list") !== null;
+  ui.answering.add(id);
+  try {
+    const { data, seq } = await api.answer(id, answer);
+    store.put("question", data, seq);
+    announce(`Answered “${answer}”.`);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "already_answered") {
+      if (error.details?.question) store.put("question", error.details.question, 0);
+      notify(error.message);
+    } else {
+      reportError(error);
+    }
+  } finally {
+    ui.answering.delete(id);
+    ui.focusQuestions = hadFocus; // the answered question leaves: focus goes on to the next
+    store.changed();
+  }
+}
+
+// A person releases another session's hold on files (an override: the agent may still be
+// editing them), after saying so.
+async function releaseReservation(id) {
+  const reservation = store.reservations.get(id);
+  if (!reservation) return;
+  const holder = store.sessions.get(reservation.sessionId);
+  const who = holder ? `${holder.agent ? `${holder.agent}, ` : ""}“${holder.name}”` : reservation.sessionId;
+  if (!confirm(`Release ${reservation.pattern}, held by ${who}? Its agent may still be editing these files.`)) return;
+  try {
+    const { seq } = await api.releaseReservation(id);
+    store.removeReservation(id, seq ?? 0);
+    announce(`Released ${reservation.pattern}.`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) reportError(error); // 404: released meanwhile
+  } finally {
+    store.changed();
+  }
+}
+
+// Send a message as the person (a new thread, or a reply); true once it is sent.
+async function sendMessage(form, body) {
+  const problem = form.querySelector(".conflict");
+  problem.hidden = true;
+  try {
+    const { data } = await api.sendMessage({ projectId: store.projectId, ...body });
+    ui.sentHere.add(data.id);
+    store.putMessage(data);
+    store.changed();
+    return data;
+  } catch (error) {
+    problem.textContent = error instanceof ApiError ? error.message : `Not sent: ${error.message}`;
+    problem.hidden = false;
+    return null;
+  }
+}
+
+function openCompose(open) {
+  ui.composing = open;
+  const form = $("#new-message");
+  form.hidden = !open;
+  $("#new-message-open").setAttribute("aria-expanded", String(open));
+  if (open) {
+    form.querySelector(".conflict").hidden = true;
+    patchList($("#recipient-choices"), recipientChoices(store), recipientChoice);
+    form.querySelector("input[name=to]")?.focus();
+  } else {
+    form.reset();
+    $("#new-message-open").focus();
+  }
+}
+
 const sessionActions = {
+  answer: (questionId) => focusQuestion(questionId),
   toggle(id) {
     if (ui.expanded.has(id) || view.session === id) {
       ui.expanded.delete(id);
@@ -904,8 +1207,47 @@ function wire() {
   $("#project-select").addEventListener("change", (event) => navigate({ project: event.target.value, task: null, session: "", agent: "", label: "" }));
   $("#notice .dismiss").addEventListener("click", () => { $("#notice").hidden = true; });
   for (const button of $("#view-switch").children) {
-    button.addEventListener("click", () => navigate({ view: button.dataset.view }));
+    button.addEventListener("click", () => navigate({ view: button.dataset.view, thread: button.dataset.view === "messages" ? view.thread : null }));
   }
+
+  $("#new-message-open").addEventListener("click", () => openCompose(!ui.composing));
+  const compose = $("#new-message");
+  compose.querySelector('[data-action="cancel"]').addEventListener("click", () => openCompose(false));
+  compose.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const to = [...compose.querySelectorAll("input[name=to]:checked")].map((input) => input.value);
+    if (to.length === 0) {
+      const problem = compose.querySelector(".conflict");
+      problem.textContent = "Say who the message is for: tick at least one recipient.";
+      problem.hidden = false;
+      return;
+    }
+    const sent = await sendMessage(compose, { to, subject: compose.elements.subject.value, body: compose.elements.body.value });
+    if (!sent) return;
+    ui.composing = false;
+    compose.reset();
+    compose.hidden = true;
+    $("#new-message-open").setAttribute("aria-expanded", "false");
+    announce(`Sent to ${to.map((address) => addressName(address, store)).join(", ")}.`);
+    navigate({ thread: sent.threadId });
+  });
+  const reply = $("#reply");
+  reply.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const thread = threadById(store, view.thread);
+    if (!thread) return;
+    const last = thread.messages.at(-1);
+    const to = replyAddresses(thread, store);
+    const sent = await sendMessage(reply, { replyTo: last.id, to, body: reply.elements.body.value });
+    if (!sent) return;
+    reply.reset();
+    announce(`Replied to ${to.map((address) => addressName(address, store)).join(", ")}.`);
+  });
+  $("#thread-back").addEventListener("click", (event) => followLink(event, { thread: null }));
+  // A page brought back to the front reads the thread it shows.
+  document.addEventListener("visibilitychange", () => {
+    if (view.thread) markThreadRead(view.thread);
+  });
 
   const filters = $("#filters");
   filters.addEventListener("submit", (event) => event.preventDefault());
@@ -982,6 +1324,11 @@ function wire() {
   });
 
   $("#attention").addEventListener("click", () => {
+    const [question] = store.openQuestions();
+    if (question) {
+      focusQuestion(question.id); // at the top, with its answers
+      return;
+    }
     for (const session of store.sessionList()) if (session.status === "needs_input") ui.expanded.add(session.id);
     renderSessions();
     document.querySelector(".session.attention .expand")?.focus();
@@ -1006,7 +1353,9 @@ function wire() {
     const typing = event.target.closest("input, textarea, select, [contenteditable]");
     if (event.key === "n" && !typing && !event.metaKey && !event.ctrlKey && !event.altKey && !document.querySelector("dialog[open]")) {
       event.preventDefault();
-      $("#new-task input[name=title]").focus();
+      // A new task, or in the Messages view a new message.
+      if (view.view === "messages") openCompose(true);
+      else $("#new-task input[name=title]").focus();
     }
   });
 }

@@ -18,3 +18,14 @@ export const SESSION_STATUS_LABEL = {
   failed: "failed",
   stopped: "stopped",
 };
+
+// Why a file reservation ended, as an activity line says it ("codex released src/** (claim ended)").
+export const RESERVATION_END_LABEL = {
+  released: "released",
+  override: "released by a person",
+  expired: "lease expired",
+  claim_ended: "claim ended",
+  session_ended: "session ended",
+  session_deleted: "session closed",
+  task_deleted: "task deleted",
+};

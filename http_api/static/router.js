@@ -1,18 +1,20 @@
-// The URL holds what the person is looking at: the project, the view, the filters and the
-// open task. A link restores it; the back button walks through it.
+// The URL holds what the person is looking at: the project, the view, the filters, the
+// open task and the open message thread. A link restores it; the back button walks
+// through it.
 //
 //   /?project=ID&view=kanban&status=in_review&label=api&session=ID&agent=codex&q=login&task=ID
+//   /?project=ID&view=messages&thread=ID
 //
 // Navigation (another project, view or task) pushes a history entry; refining a filter
 // replaces the current one, so the back button does not replay every keystroke. The
 // board of earlier versions put the project in the fragment (`/#ID`): still understood.
 
-export const VIEWS = ["list", "kanban"];
+export const VIEWS = ["list", "kanban", "messages"];
 
-const KEYS = ["project", "view", "status", "label", "session", "agent", "q", "task"];
+const KEYS = ["project", "view", "status", "label", "session", "agent", "q", "task", "thread"];
 
 export function emptyView() {
-  return { project: null, view: "list", status: "all", label: "", session: "", agent: "", q: "", task: null };
+  return { project: null, view: "list", status: "all", label: "", session: "", agent: "", q: "", task: null, thread: null };
 }
 
 export function readUrl(url = location) {

@@ -8,8 +8,14 @@
 // A task:updated may leave out text it did not change (its `omitted` list): the copy held
 // keeps it (mergedData). A task whose text this tab never had stays marked `omitted`
 // until it is fetched whole: `onIncomplete` asks for that.
+//
+// What agents and people coordinate with beyond tasks follows the same rule, each by
+// what it carries: a question by its version (like a task); a file reservation, which
+// has none, by the seq of the event or snapshot its copy came from (a release leaves a
+// tombstone); a message is written once, and only its recipients' read state changes,
+// forward only (read, then acknowledged): copies are merged, whatever their order.
 
-import { OMITTED } from "./vocabulary.js";
+import { ADDRESSES, OMITTED } from "./vocabulary.js";
 
 // The same rule as the server's (maestro_mcp/core/events.py merged_data): fields the
 // event omitted come from the copy held; those the copy lacks too stay listed.
@@ -42,6 +48,13 @@ export class Store {
     // newest note seen of every session (from the activity pages and the feed).
     this.notes = new Map(); // session id -> notes, oldest first (only sessions opened)
     this.latestNote = new Map(); // session id -> its newest note seen
+    this.questions = new Map(); // id -> question (the open ones, and those closed since)
+    this.reservations = new Map(); // id -> a live file reservation
+    this.reservationSeq = new Map(); // id -> the seq its copy held is from
+    this.messages = new Map(); // id -> message (those loaded, and those sent since)
+    // Move on when their collection changes: what is derived from one alone is kept
+    // while tasks change 200 times a second.
+    this.revisions = { questions: 0, reservations: 0, messages: 0 };
     this.onApplied = (message) => false; // after each live event; true: the page must render
     this.projectId = null;
     this.seq = 0; // the last event applied (or the snapshot's seq): where the feed resumes
@@ -68,7 +81,7 @@ export class Store {
   }
 
   collection(kind) {
-    return { project: this.projects, task: this.tasks, session: this.sessions }[kind];
+    return { project: this.projects, task: this.tasks, session: this.sessions, question: this.questions }[kind];
   }
 
   put(kind, entity, seq) {
@@ -83,7 +96,55 @@ export class Store {
     const merged = mergedData(current, entity);
     map.set(entity.id, merged);
     this.revision++;
+    if (kind === "question") this.revisions.questions++;
     if (merged[OMITTED]) this.onIncomplete(kind, entity.id);
+  }
+
+  // A file reservation from an event or a snapshot taken at `seq`: kept unless the copy
+  // held, or its release, is newer.
+  putReservation(reservation, seq) {
+    if (reservation.projectId !== this.projectId) return;
+    const gone = this.tombstones.get(reservation.id);
+    if (gone !== undefined && gone > seq) return;
+    if ((this.reservationSeq.get(reservation.id) ?? -1) > seq) return;
+    this.reservations.set(reservation.id, reservation);
+    this.reservationSeq.set(reservation.id, seq);
+    this.revision++;
+    this.revisions.reservations++;
+  }
+
+  removeReservation(id, seq) {
+    this.tombstones.set(id, seq);
+    this.reservationSeq.delete(id);
+    if (this.reservations.delete(id)) {
+      this.revision++;
+      this.revisions.reservations++;
+    }
+  }
+
+  // A message (from message:sent, a listing, or the answer to a write): its recipients'
+  // states merged with the copy held, each field kept once set.
+  putMessage(message) {
+    if (message.projectId !== this.projectId) return;
+    const held = this.messages.get(message.id);
+    let merged = message;
+    if (held) {
+      const states = new Map(held.recipients.map((state) => [state.recipient, state]));
+      for (const state of message.recipients) states.set(state.recipient, mergedState(states.get(state.recipient), state));
+      merged = { ...held, recipients: [...states.values()] };
+      if (sameStates(held.recipients, merged.recipients)) return;
+    }
+    this.messages.set(message.id, merged);
+    this.revision++;
+    this.revisions.messages++;
+  }
+
+  // message:read: one recipient's new state, for a message held (one not held was not
+  // counted unread: nothing to change).
+  readMessage({ id, recipient, readAt, readBy, ackedAt }) {
+    const held = this.messages.get(id);
+    if (!held) return;
+    this.putMessage({ ...held, recipients: [{ recipient, readAt, readBy, ackedAt }] });
   }
 
   complete(kind, id) {
@@ -101,7 +162,7 @@ export class Store {
       this.latestNote.delete(id);
     }
     if (kind === "project") {
-      for (const map of [this.tasks, this.sessions]) {
+      for (const map of [this.tasks, this.sessions, this.questions, this.reservations, this.messages]) {
         for (const [key, value] of map) if (value.projectId === id) map.delete(key);
       }
     }
@@ -119,6 +180,16 @@ export class Store {
     this.changed();
   }
 
+  // The project's questions, file reservations or messages, each list read at its `seq`:
+  // joined with what the feed brought meanwhile by the rules above, in any order.
+  loadCoordination(projectId, { questions = [], reservations = [], messages = [] }, seq) {
+    if (projectId !== this.projectId) return;
+    for (const question of questions) this.put("question", question, seq);
+    for (const reservation of reservations) this.putReservation(reservation, seq);
+    for (const message of messages) this.putMessage(message);
+    this.changed();
+  }
+
   switchProject(projectId) {
     this.revision++;
     this.projectId = projectId;
@@ -126,6 +197,11 @@ export class Store {
     this.sessions.clear();
     this.notes.clear();
     this.latestNote.clear();
+    this.questions.clear();
+    this.reservations.clear();
+    this.reservationSeq.clear();
+    this.messages.clear();
+    for (const name of Object.keys(this.revisions)) this.revisions[name]++;
     this.changed();
   }
 
@@ -141,13 +217,19 @@ export class Store {
       (data?.projectId !== undefined && data.projectId === this.projectId) ||
       this.tasks.has(data?.taskId) ||
       this.sessions.has(data?.sessionId);
-    if (mine) {
+    if (mine && ENTITIES.has(kind)) {
       // Who changed it: the entity's id, or the task a claim or release is about.
       const changed = data?.id ?? data?.taskId;
       if (message.actor && changed) this.changedBy.set(changed, message.actor);
       if (action === "created" || action === "updated") this.put(kind, data, seq);
       else if (action === "deleted") this.remove(kind, data.id, seq);
       else if (event === "session:note_added") this.addNotes(data.sessionId, [data.note]);
+    } else if (mine) {
+      if (kind === "question") this.put("question", data, seq); // asked, answered, cancelled
+      else if (event === "reservation:released") this.removeReservation(data.id, seq);
+      else if (kind === "reservation") this.putReservation(data, seq); // created, updated
+      else if (event === "message:sent") this.putMessage(data);
+      else if (event === "message:read") this.readMessage(data);
     }
     if (this.onApplied(message) || mine) this.changed();
     return true;
@@ -169,11 +251,11 @@ export class Store {
 
   // Derived views, computed once per change however many parts of the page ask. Callers
   // must not change the arrays they get.
-  memo(name, compute) {
+  memo(name, compute, revision = this.revision) {
     const held = this.derived.get(name);
-    if (held && held.revision === this.revision) return held.value;
+    if (held && held.revision === revision) return held.value;
     const value = compute();
-    this.derived.set(name, { revision: this.revision, value });
+    this.derived.set(name, { revision, value });
     return value;
   }
 
@@ -188,4 +270,67 @@ export class Store {
   sessionList() {
     return this.memo("sessions", () => [...this.sessions.values()].sort((a, b) => b.lastActivityAt - a.lastActivityAt));
   }
+
+  // The questions waiting for an answer, oldest first (the first asked is the first to answer).
+  openQuestions() {
+    return this.memo(
+      "openQuestions",
+      () => [...this.questions.values()].filter((q) => q.status === "open").sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)),
+      this.revisions.questions,
+    );
+  }
+
+  // Live file reservations by pattern (then holder), and by session.
+  reservationList() {
+    return this.memo(
+      "reservations",
+      () => [...this.reservations.values()].sort((a, b) => (a.pattern === b.pattern ? (a.sessionId < b.sessionId ? -1 : 1) : a.pattern < b.pattern ? -1 : 1)),
+      this.revisions.reservations,
+    );
+  }
+
+  reservationsBySession() {
+    return this.memo(
+      "reservationsBySession",
+      () => {
+        const bySession = new Map();
+        for (const reservation of this.reservationList()) {
+          if (!bySession.has(reservation.sessionId)) bySession.set(reservation.sessionId, []);
+          bySession.get(reservation.sessionId).push(reservation);
+        }
+        return bySession;
+      },
+      this.revisions.reservations,
+    );
+  }
+
+  // Messages addressed to the people that none of them has read yet.
+  unreadForHumans() {
+    return this.memo(
+      "unreadForHumans",
+      () => [...this.messages.values()].filter((message) => unreadBy(message, ADDRESSES.humans)),
+      this.revisions.messages,
+    );
+  }
+}
+
+const ENTITIES = new Set(["project", "task", "session"]);
+
+export function unreadBy(message, recipient) {
+  return message.recipients.some((state) => state.recipient === recipient && !state.readAt);
+}
+
+// A recipient's state from two copies: what either says happened, happened.
+function mergedState(held, state) {
+  if (!held) return state;
+  return {
+    recipient: state.recipient,
+    readAt: held.readAt ?? state.readAt ?? null,
+    readBy: held.readBy ?? state.readBy ?? null,
+    ackedAt: held.ackedAt ?? state.ackedAt ?? null,
+  };
+}
+
+function sameStates(a, b) {
+  return a.length === b.length && a.every((state, i) => state.readAt === b[i].readAt && state.ackedAt === b[i].ackedAt && state.readBy === b[i].readBy);
 }

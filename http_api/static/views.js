@@ -5,6 +5,7 @@
 
 import { ago } from "./activity.js";
 import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { plainText } from "./markdown.js";
 import { SESSION_STATUSES, TREE_INDENT_LEVELS } from "./vocabulary.js";
 
 export function h(tag, attributes = {}, ...children) {
@@ -187,10 +188,24 @@ export function noteItem(note) {
   );
 }
 
-// One session: its agent and status up front (needs_input draws the eye), its latest
-// progress note, and when expanded its whole log (live), its status and its tasks.
-export function sessionItem({ session, tasks, available, expanded, latest, selected }, actions) {
+// One session: its agent and status up front (needs_input draws the eye, with the
+// question it waits on), the files it holds (filled by the app: they renew on every
+// heartbeat, and the item is not rebuilt for that), its latest progress note, and when
+// expanded its whole log (live), its status and its tasks.
+export function sessionItem({ session, tasks, available, expanded, latest, selected, questions }, actions) {
   const attention = session.status === "needs_input";
+  const [question] = questions;
+  const asks = question
+    ? h(
+        "p",
+        { class: "session-question" },
+        h("span", { class: "asks" }, questions.length > 1 ? `asks (${questions.length}):` : "asks:"),
+        " ",
+        h("q", {}, plainText(question.text, 160)),
+        " ",
+        h("button", { type: "button", class: "link", "aria-label": `Answer ${session.name}’s question`, onclick: () => actions.answer(question.id) }, "Answer"),
+      )
+    : null;
   const body = expanded
     ? h(
         "div",
@@ -267,7 +282,9 @@ export function sessionItem({ session, tasks, available, expanded, latest, selec
         "Close",
       ),
     ),
-    latest && !expanded ? h("p", { class: "latest-note", title: new Date(latest.createdAt).toLocaleString() }, latest.message) : null,
+    asks,
+    h("ul", { class: "session-files", "aria-label": `Files ${session.name} holds` }),
+    latest && !expanded && !question ? h("p", { class: "latest-note", title: new Date(latest.createdAt).toLocaleString() }, latest.message) : null,
     body,
   );
 }
@@ -283,6 +300,7 @@ export function lineItem({ message, said }, { store, me, links }) {
   const parts = said.parts.map((part) => {
     if (typeof part === "string") return part;
     if (part.note !== undefined) return h("q", { class: "note-text" }, part.note);
+    if (part.path !== undefined) return h("code", { class: "pattern" }, part.path);
     if (part.task !== undefined) {
       const title = store.tasks.get(part.task)?.title;
       return title === undefined ? h("em", {}, "a task no longer here") : links.task(part.task, title);

@@ -2,13 +2,15 @@
 error, and the ways the tests reach the board's parts."""
 
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import anyio
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.servers import LiveServer
+from tests.support.waiting import WAIT
 
 LIVE = 2000  # ms: how soon a change must show in an open page
 
@@ -103,3 +105,35 @@ def run_agent(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
     agent.join()
     if failures:
         raise failures[0]
+
+
+@contextmanager
+def agent_alongside(body: Callable[[], Coroutine[Any, Any, None]]) -> Iterator[None]:
+    """Run an async agent (an MCP client) in a thread of its own while the test drives
+    its pages in the ``with`` block; on leaving it, wait for the agent to end and raise
+    what failed it. The agent bounds its own waits (anyio.fail_after)."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(body)
+        except BaseException as error:  # reported in the test's thread
+            failures.append(error)
+
+    agent = threading.Thread(target=run, daemon=True)
+    agent.start()
+    try:
+        yield
+    finally:
+        agent.join(WAIT * 3)
+    assert not agent.is_alive(), "the agent did not finish"
+    if failures:
+        raise failures[0]
+
+
+def question_card(page: Page, text: str) -> Any:
+    return page.locator("#question-list .question", has_text=text)
+
+
+def thread_row(page: Page, subject: str) -> Any:
+    return page.locator("#thread-list .thread-item", has_text=subject)

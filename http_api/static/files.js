@@ -1,0 +1,96 @@
+// Who holds which files: the live file reservations of the project, on each session (the
+// patterns it holds, exclusive or shared, until when) and in the Files section (holders
+// by pattern, each with a person's "Release").
+//
+// A reservation's lease moves on with every heartbeat of its session: an item shows its
+// time, so its signature has it, and only that item is rebuilt.
+
+import { clock, h, patchList } from "./views.js";
+
+function mode(reservation) {
+  return reservation.exclusive ? "exclusive" : "shared";
+}
+
+export function fileSignature(reservation) {
+  return `${reservation.pattern}|${reservation.exclusive}|${reservation.expiresAt}|${reservation.taskId}`;
+}
+
+// One pattern a session holds, as its item lists it.
+export function heldFile(reservation) {
+  const until = clock(reservation.expiresAt);
+  return h(
+    "li",
+    { class: `held ${mode(reservation)}`, title: `Held ${mode(reservation)} until ${until}` },
+    h("code", { class: "pattern" }, reservation.pattern),
+    " ",
+    h("span", { class: "mode" }, mode(reservation)),
+    " ",
+    h("span", { class: "until" }, `until ${until}`),
+  );
+}
+
+// One reservation in the Files section: the pattern, who holds it (a link to the
+// session), for which task, until when, and the person's override.
+export function fileItem({ reservation, holder, task }, { links, release }) {
+  const who = holder ? links.session(holder.id, holder.agent ? `${holder.agent} · ${holder.name}` : holder.name) : reservation.sessionId;
+  const name = holder ? holder.agent || holder.name : reservation.sessionId;
+  return h(
+    "li",
+    { class: `file ${mode(reservation)}`, dataset: { id: reservation.id } },
+    h("code", { class: "pattern" }, reservation.pattern),
+    h(
+      "span",
+      { class: "file-meta" },
+      who,
+      " ",
+      h("span", { class: "mode" }, mode(reservation)),
+      task ? [" · ", links.task(task.id, task.title)] : null,
+      " ",
+      h("span", { class: "until" }, `until ${clock(reservation.expiresAt)}`),
+    ),
+    h(
+      "button",
+      { type: "button", class: "ghost danger release", "aria-label": `Release ${reservation.pattern} held by ${name}`, onclick: () => release(reservation.id) },
+      "Release",
+    ),
+  );
+}
+
+// The Files section: every live reservation of the project, by pattern.
+export function renderFiles(list, empty, { store, links, release }) {
+  const reservations = store.reservationList();
+  patchList(
+    list,
+    reservations.map((reservation) => {
+      const holder = store.sessions.get(reservation.sessionId) ?? null;
+      const task = reservation.taskId ? store.tasks.get(reservation.taskId) ?? null : null;
+      return {
+        key: reservation.id,
+        signature: `${fileSignature(reservation)}|${holder?.name}|${holder?.agent}|${task?.title}`,
+        reservation,
+        holder,
+        task,
+      };
+    }),
+    (item) => fileItem(item, { links, release }),
+  );
+  empty.hidden = reservations.length > 0;
+  return reservations.length;
+}
+
+// The files each session item lists: patched in its own list, and only when the
+// reservations changed since (or the item was rebuilt, with an empty list).
+export function renderSessionFiles(sessionList, store) {
+  const revision = store.revisions.reservations;
+  const bySession = store.reservationsBySession();
+  for (let item = sessionList.firstElementChild; item; item = item.nextElementSibling) {
+    const files = item._files ?? (item._files = item.querySelector(".session-files"));
+    if (files._revision === revision) continue;
+    files._revision = revision;
+    patchList(
+      files,
+      (bySession.get(item._key) ?? []).map((reservation) => ({ key: reservation.id, signature: fileSignature(reservation), reservation })),
+      ({ reservation }) => heldFile(reservation),
+    );
+  }
+}

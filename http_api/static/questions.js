@@ -1,0 +1,105 @@
+// Questions agents ask the people, at the top of the board until answered: who asks (the
+// session, a link), about which task, the question (safe Markdown), its deadline and
+// default, and the answers one can give: a button per choice, and a text field when the
+// question takes any text.
+//
+// The first answer wins on the server: a question answered meanwhile elsewhere is
+// refused with `already_answered`, and the page says by whom (app.js).
+
+import { ago } from "./activity.js";
+import { renderMarkdown } from "./markdown.js";
+import { h, patchList } from "./views.js";
+import { LIMITS } from "./vocabulary.js";
+
+// "answers “no” in 4 min": when the deadline applies the default (the app keeps it current).
+export function deadlineText(question, now = Date.now()) {
+  if (question.default === null || question.default === undefined) return "";
+  if (!question.deadlineAt) return `Default: “${question.default}”`;
+  const seconds = Math.round((question.deadlineAt - now) / 1000);
+  const when =
+    seconds <= 0 ? "any moment now" : seconds < 60 ? `in ${seconds} s` : seconds < 3600 ? `in ${Math.round(seconds / 60)} min` : `in ${Math.round(seconds / 3600)} h`;
+  return `Answers “${question.default}” ${when} unless someone answers first`;
+}
+
+export function questionSignature(question, store) {
+  const session = store.sessions.get(question.sessionId);
+  return `${question.version}|${session?.name}|${session?.agent}|${store.tasks.get(question.taskId)?.title}`;
+}
+
+// One open question, with its answer controls.
+export function questionItem(question, { store, links, answer }) {
+  const session = store.sessions.get(question.sessionId);
+  const task = question.taskId ? store.tasks.get(question.taskId) : null;
+  const textId = `question-text-${question.id}`;
+  const who = session ? session.agent || session.name : "An agent";
+  const deadline = deadlineText(question);
+  const choose = (value) => answer(question.id, value);
+  return h(
+    "li",
+    { class: "question", dataset: { id: question.id } },
+    h(
+      "p",
+      { class: "question-head" },
+      h("span", { class: "who" }, who),
+      session ? [" in ", links.session(session.id, session.name)] : null,
+      " asks",
+      task ? [" about ", links.task(task.id, task.title)] : null,
+      " ",
+      h("time", { datetime: new Date(question.createdAt).toISOString(), title: new Date(question.createdAt).toLocaleString(), dataset: { ts: String(question.createdAt) } }, ago(question.createdAt)),
+    ),
+    h("div", { class: "markdown question-text", id: textId }, renderMarkdown(question.text)),
+    deadline ? h("p", { class: "deadline", dataset: { deadline: question.id } }, deadline) : null,
+    h(
+      "div",
+      { class: "answers", role: "group", "aria-label": `Answer ${who}`, "aria-describedby": textId },
+      question.choices.map((choice) =>
+        h("button", { type: "button", class: "choice", "aria-describedby": textId, onclick: () => choose(choice) }, choice),
+      ),
+      question.allowText
+        ? h(
+            "form",
+            {
+              class: "answer-text",
+              autocomplete: "off",
+              onsubmit: (event) => {
+                event.preventDefault();
+                const text = event.target.elements.answer.value.trim();
+                if (text) choose(text);
+              },
+            },
+            h("input", {
+              name: "answer",
+              required: true,
+              maxlength: String(LIMITS.answer),
+              placeholder: question.choices.length ? "or write an answer…" : "Your answer…",
+              "aria-label": `Your answer to ${who}`,
+              "aria-describedby": textId,
+            }),
+            h("button", { type: "submit" }, "Send"),
+          )
+        : null,
+    ),
+  );
+}
+
+// The open questions of the project, oldest first, at the top of the board (hidden when
+// there are none). Patched by question: a person typing an answer keeps their text.
+export function renderQuestions(section, { store, links, answer }) {
+  const open = store.openQuestions();
+  section.hidden = open.length === 0;
+  section.querySelector(".count").textContent = String(open.length);
+  patchList(
+    section.querySelector("ul"),
+    open.map((question) => ({ key: question.id, signature: questionSignature(question, store), question })),
+    ({ question }) => questionItem(question, { store, links, answer }),
+  );
+}
+
+// Keep each shown deadline current (the app calls this with the other relative times).
+export function renderDeadlines(section, store, now = Date.now()) {
+  for (const element of section.querySelectorAll("[data-deadline]")) {
+    const question = store.questions.get(element.dataset.deadline);
+    const text = question ? deadlineText(question, now) : "";
+    if (element.textContent !== text) element.textContent = text;
+  }
+}

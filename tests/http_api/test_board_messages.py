@@ -1,0 +1,133 @@
+"""Messages on the board: the people read and write threads with the agents, in the
+Messages view, live in every open page; what is addressed to them is unread until one
+of them opens the thread."""
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.support.board import LIVE, Pages, activity_line, thread_row
+from tests.support.feeds import WsClient
+from tests.support.servers import LiveServer
+
+
+def start_session(server: LiveServer, project: dict[str, Any], name: str, agent: str) -> str:
+    body = {"projectId": project["id"], "name": name, "agent": agent}
+    session_id: str = server.http.post("/api/sessions", json=body).json()["id"]
+    return session_id
+
+
+def send(server: LiveServer, **message: Any) -> dict[str, Any]:
+    response = server.http.post("/api/messages", json=message)
+    assert response.status_code == 201, response.text
+    sent: dict[str, Any] = response.json()
+    return sent
+
+
+def unread_for_humans(server: LiveServer, project: dict[str, Any]) -> list[str]:
+    params = {"projectId": project["id"], "recipient": "humans", "unread": "true"}
+    return [m["id"] for m in server.http.get("/api/messages", params=params).json()]
+
+
+def test_a_message_written_in_one_page_reaches_the_other_and_reading_it_clears_both(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    agent = start_session(server, project, "webhooks", "codex")
+    writing = pages.open(path=f"/?project={project['id']}&view=messages")
+    reading = pages.open()  # on the task list
+    feed = WsClient(server.ws_url)
+    feed.until_ready()
+
+    writing.get_by_role("button", name="New message").click()
+    form = writing.locator("#new-message")
+    form.get_by_role("checkbox", name="humans").check()
+    form.get_by_role("checkbox", name="codex · webhooks").check()
+    form.get_by_label("Subject").fill("API changed")
+    form.get_by_label("Message (Markdown)").fill("`/v2` is **live**: switch the client over.")
+    form.get_by_role("button", name="Send").click()
+
+    # Over the feed, as any client sees it: sent by the person, to what they picked.
+    while (message := feed.recv())["event"] != "message:sent":
+        pass
+    feed.close()
+    assert message["actor"] == "local/board"
+    sent = message["data"]
+    assert (sent["to"], sent["subject"], sent["fromSessionId"]) == (
+        ["humans", agent],
+        "API changed",
+        None,
+    )
+    # The writer sees the thread it started; the message is news for the other people.
+    thread = writing.locator("#thread")
+    expect(thread.locator("#thread-title")).to_have_text("API changed")
+    expect(thread.locator(".message .message-body strong")).to_have_text("live")
+    expect(thread.locator(".message .to")).to_have_text("humans, codex · webhooks")
+    assert f"thread={sent['threadId']}" in writing.url
+    expect(reading.locator("#unread")).to_have_text("1 unread", timeout=LIVE)
+    expect(writing.locator("#unread")).to_have_text("1 unread")
+    assert unread_for_humans(server, project) == [sent["id"]]
+
+    reading.locator("#view-switch").get_by_role("button", name="Messages").click()
+    row = thread_row(reading, "API changed")
+    expect(row).to_contain_text("1 unread")
+    expect(row).to_contain_text("you, humans, codex · webhooks")
+    row.get_by_role("link").click()
+    # Read for the people in every page.
+    expect(reading.locator("#unread")).to_be_hidden(timeout=LIVE)
+    expect(writing.locator("#unread")).to_be_hidden(timeout=LIVE)
+    assert unread_for_humans(server, project) == []
+    expect(reading.locator("#thread .message .receipts")).to_have_text("read by humans")
+
+    # A reply goes to the others the thread involves (the agent), and shows in both.
+    reply = reading.locator("#reply")
+    expect(reply.locator(".reply-to")).to_have_text("To: codex · webhooks")
+    reply.get_by_label("Reply (Markdown)").fill("done on my side")
+    reply.get_by_role("button", name="Reply").click()
+    expect(writing.locator("#thread .message", has_text="done on my side")).to_be_visible(
+        timeout=LIVE
+    )
+    expect(reading.locator("#thread .message")).to_have_count(2)
+    expect(activity_line(writing, "API changed")).to_contain_text(
+        "you → humans, webhooks: API changed"
+    )
+    expect(activity_line(writing, "done on my side")).to_contain_text(
+        "you → webhooks: done on my side"
+    )
+
+
+def test_threads_list_newest_activity_first_with_what_the_people_have_not_read(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    oauth = start_session(server, project, "oauth", "claude-code")
+    docs = start_session(server, project, "docs", "gemini")
+    first = send(
+        server, fromSessionId=oauth, to=["humans"], subject="Tokens rotate", body="heads-up"
+    )
+    send(server, fromSessionId=docs, to=[oauth], body="Which **endpoint** changed?")
+    page = pages.open(path=f"/?project={project['id']}&view=messages")
+    rows = page.locator("#thread-list .thread-item")
+    expect(rows).to_have_count(2)
+    # A thread with no subject goes by its first words; one between agents is no one's unread.
+    expect(rows.nth(0)).to_contain_text("Which endpoint changed?")
+    expect(rows.nth(0)).not_to_contain_text("unread")
+    expect(rows.nth(1)).to_contain_text("Tokens rotate")
+    expect(rows.nth(1)).to_contain_text("1 unread")
+    expect(page.locator("#unread")).to_have_text("1 unread")
+
+    # A reply moves its thread to the top, live.
+    send(server, fromSessionId=oauth, replyTo=first["id"], to=["humans"], body="and expire")
+    expect(rows.nth(0)).to_contain_text("Tokens rotate", timeout=LIVE)
+    expect(rows.nth(0)).to_contain_text("2 unread")
+    expect(rows.nth(0)).to_contain_text("2 messages")
+    expect(page.locator("#unread")).to_have_text("2 unread")
+
+    # A link opens the thread (the URL holds it); back goes to the list.
+    other = pages.open(path=f"/?project={project['id']}&view=messages&thread={first['id']}")
+    expect(other.locator("#thread .message")).to_have_count(2)
+    expect(other.locator("#thread .message").nth(0)).to_contain_text("heads-up")
+    expect(other.locator("#thread .message .from").nth(0)).to_have_text("claude-code · oauth")
+    expect(page.locator("#unread")).to_be_hidden(timeout=LIVE)
+    other.get_by_role("link", name="← All threads").click()
+    expect(other.locator("#thread-list .thread-item")).to_have_count(2)
+    other.go_back()
+    expect(other.locator("#thread .message")).to_have_count(2)
