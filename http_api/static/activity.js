@@ -119,7 +119,7 @@ export function describe(message) {
     case "question:answered":
       // A person's answer is theirs (the actor); a deadline's, the question's own doing.
       if (data.defaulted) {
-        return { parts: [session(data.sessionId), "’s question was answered by its default ", quote(data.answer), " (no answer in time)"], bare: true };
+        return { parts: ["no one answered ", session(data.sessionId), " in time: its default ", quote(data.answer), " applies"], bare: true };
       }
       return { parts: ["answered ", quote(data.answer), " to ", session(data.sessionId)] };
     case "reservation:created":

@@ -9,7 +9,14 @@ from mcp import Client
 from mcp.types import Implementation
 from playwright.sync_api import Route, expect
 
-from tests.support.board import LIVE, Pages, activity_line, run_agent, session_card
+from tests.support.board import (
+    FAKE_NOTIFICATIONS,
+    LIVE,
+    Pages,
+    activity_line,
+    run_agent,
+    session_card,
+)
 from tests.support.servers import LiveServer
 
 
@@ -122,25 +129,6 @@ def test_the_activity_filters_by_session_and_by_agent(
     expect(activity_line(page, "docs note")).to_be_visible()
     expect(activity_line(page, "oauth")).to_have_count(0)
     assert "agent=gemini" in page.url
-
-
-# Notifications recorded instead of shown; the page as if in a tab in the background.
-FAKE_NOTIFICATIONS = """
-window.__notifications = [];
-class RecordedNotification {
-  static permission = "default";
-  static requestPermission() {
-    RecordedNotification.permission = "granted";
-    return Promise.resolve("granted");
-  }
-  constructor(title, options) {
-    window.__notifications.push({ title, body: options && options.body });
-    document.documentElement.dataset.notifications = String(window.__notifications.length);
-  }
-}
-Object.defineProperty(window, "Notification", { value: RecordedNotification, writable: true });
-Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
-"""
 
 
 def test_a_session_that_needs_input_draws_attention(

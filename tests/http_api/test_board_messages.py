@@ -87,6 +87,12 @@ def test_a_message_written_in_one_page_reaches_the_other_and_reading_it_clears_b
         timeout=LIVE
     )
     expect(reading.locator("#thread .message")).to_have_count(2)
+    # The agent answers the people in the thread they have open: read as it arrives.
+    answer = send(server, fromSessionId=agent, replyTo=sent["id"], to=["humans"], body="ack")
+    arrived = reading.locator("#thread .message", has_text="ack")
+    expect(arrived.locator(".receipts")).to_have_text("read by humans", timeout=LIVE)
+    assert answer["id"] not in unread_for_humans(server, project)
+    expect(reading.locator("#unread")).to_be_hidden()
     expect(activity_line(writing, "API changed")).to_contain_text(
         "you → humans, webhooks: API changed"
     )

@@ -2,15 +2,17 @@
 there, and the answer back with the agent (a real MCP client on the same server)."""
 
 import json
+import re
 import threading
 from typing import Any
 
 import anyio
 from mcp import Client
 from mcp.types import Implementation, TextResourceContents
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.support.board import (
+    FAKE_NOTIFICATIONS,
     LIVE,
     Pages,
     activity_line,
@@ -25,7 +27,7 @@ from tests.support.waiting import WAIT
 def start_session(
     server: LiveServer, project: dict[str, Any], name: str = "db work", **fields: Any
 ) -> dict[str, Any]:
-    body = {"projectId": project["id"], "name": name, "agent": "codex", **fields}
+    body = {"projectId": project["id"], "name": name, "agent": "codex"} | fields
     created: dict[str, Any] = server.http.post("/api/sessions", json=body).json()
     return created
 
@@ -106,3 +108,100 @@ def test_a_question_from_an_agent_is_answered_in_the_page_and_reaches_the_agent(
     [answered] = server.http.get("/api/questions", params={"projectId": project["id"]}).json()
     assert (answered["status"], answered["answer"]) == ("answered", "approve")
     assert answered["answeredBy"] == "local/board"
+
+
+def test_an_answer_leaves_every_page_and_a_late_one_is_told_who_was_first(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project)
+    question = ask(server, session["id"], text="Deploy on Friday?", choices=["yes", "no"])
+    first, second = pages.open(), pages.open()
+    for page in (first, second):
+        expect(question_card(page, "Deploy on Friday?")).to_be_visible()
+        # Choices only: no text field.
+        expect(question_card(page, "Deploy on Friday?").get_by_role("textbox")).to_have_count(0)
+
+    # The second person's answer leaves after someone else's, before their page heard of
+    # it: the server keeps the first and says whose it was.
+    def answered_meanwhile(route: Route) -> None:
+        server.http.post(f"/api/questions/{question['id']}/answer", json={"answer": "no"})
+        route.continue_()
+
+    pages.expected_statuses = {409}
+    second.route("**/api/questions/*/answer", answered_meanwhile)
+    question_card(second, "Deploy on Friday?").get_by_role("button", name="yes").click()
+    expect(second.locator("#notice")).to_contain_text(
+        f"question {question['id']} was answered already by local: 'no'"
+    )
+    for page in (first, second):
+        expect(question_card(page, "Deploy on Friday?")).to_have_count(0, timeout=LIVE)
+        expect(page).to_have_title("Maestro · Web app")
+    [answered] = server.http.get("/api/questions", params={"sessionId": session["id"]}).json()
+    assert (answered["answer"], answered["answeredBy"]) == ("no", "local")
+
+
+def test_a_new_question_notifies_once_and_says_it_in_the_title(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project)
+    page = pages.open(init_script=FAKE_NOTIFICATIONS)
+    page.get_by_role("button", name="Notify me").click()
+    # In the background: no animation frames, the title and the notification do not wait.
+    page.evaluate("window.requestAnimationFrame = () => 0")
+
+    ask(server, session["id"], text="Which *region* for the bucket?")
+    expect(page).to_have_title("(1) Maestro · Web app", timeout=LIVE)
+    expect(page.locator("html")).to_have_attribute("data-notifications", "1")
+    # The question's notification, and none for its session's needs_input (the same write).
+    assert page.evaluate("window.__notifications") == [
+        {"title": "codex asks", "body": "Which region for the bucket?"}
+    ]
+
+
+def test_a_text_answer_and_a_deadline_that_answers_by_itself(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project)
+    other = start_session(server, project, "release", agent="claude-code")
+    page = pages.open()
+    ask(server, session["id"], text="Name the **branch**")
+    ask(
+        server,
+        other["id"],
+        text="Ship it?",
+        choices=["ship", "wait"],
+        timeoutSeconds=2,
+        default="wait",
+    )
+    named = question_card(page, "Name the branch")
+    shipping = question_card(page, "Ship it?")
+    expect(page.locator("#question-list .question")).to_have_count(2, timeout=LIVE)
+    expect(page).to_have_title("(2) Maestro · Web app")
+    expect(page.locator("#attention")).to_have_text("2 questions to answer")
+    expect(shipping.locator(".deadline")).to_have_text(
+        re.compile(r"^Answers “wait” (in \d s|any moment now) unless someone answers first$")
+    )
+
+    named.get_by_role("textbox", name="Your answer to codex").fill("release/2.0")
+    named.get_by_role("textbox").press("Enter")
+    expect(named).to_have_count(0, timeout=LIVE)
+    expect(activity_line(page, "answered release/2.0")).to_be_visible()
+    # Its deadline passes: the server answers with the default, and the page follows.
+    expect(shipping).to_have_count(0, timeout=WAIT * 1000)
+    expect(activity_line(page, "in time")).to_contain_text(
+        "no one answered release in time: its default wait applies"
+    )
+    expect(page.locator("#questions")).to_be_hidden()
+    expect(session_card(page, "release").locator(".badge")).to_have_text("working")
+
+
+def test_a_session_that_ends_takes_its_question_away(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project)
+    ask(server, session["id"], text="Keep the old API?")
+    page = pages.open()
+    expect(question_card(page, "Keep the old API?")).to_be_visible()
+    server.http.patch(f"/api/sessions/{session['id']}", json={"status": "stopped"})
+    expect(question_card(page, "Keep the old API?")).to_have_count(0, timeout=LIVE)
+    expect(page).to_have_title("Maestro · Web app")

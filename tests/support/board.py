@@ -14,6 +14,24 @@ from tests.support.waiting import WAIT
 
 LIVE = 2000  # ms: how soon a change must show in an open page
 
+# Notifications recorded instead of shown; the page as if in a tab in the background.
+FAKE_NOTIFICATIONS = """
+window.__notifications = [];
+class RecordedNotification {
+  static permission = "default";
+  static requestPermission() {
+    RecordedNotification.permission = "granted";
+    return Promise.resolve("granted");
+  }
+  constructor(title, options) {
+    window.__notifications.push({ title, body: options && options.body });
+    document.documentElement.dataset.notifications = String(window.__notifications.length);
+  }
+}
+Object.defineProperty(window, "Notification", { value: RecordedNotification, writable: true });
+Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
+"""
+
 
 class Pages:
     """Opens board pages and fails the test on any console error or uncaught exception."""
