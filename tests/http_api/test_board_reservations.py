@@ -61,9 +61,7 @@ def test_a_reservation_shows_on_its_session_and_goes_when_released(
     )
     expect(held).to_have_count(1, timeout=LIVE)
     expect(files).to_have_count(1)
-    expect(activity_line(page, "released src/api/**")).to_contain_text(
-        "codex released src/api/**"
-    )
+    expect(activity_line(page, "released src/api/**")).to_contain_text("codex released src/api/**")
 
 
 def test_a_reservation_whose_lease_runs_out_leaves_the_page(
