@@ -4,9 +4,9 @@ The board is plain JS with no build step, so it cannot import Python constants;
 instead it imports ``/assets/vocabulary.js``, which the server writes from
 ``maestro_mcp.core.models``, ``maestro_mcp.core.events`` and ``maestro_mcp.protocol``
 on the fly. The set of statuses and priorities, the defaults, the field limits, the
-addresses of messages, the states of a question, the reasons a file reservation ends,
-the header names, the markers of fields an event left out or changed and the size of a
-history page therefore come from the server; the board keeps only how it words them.
+addresses of messages, the header names, the markers of fields an event left out or
+changed and the size of a history page therefore come from the server; the board keeps
+only how it words them.
 """
 
 import json
@@ -34,8 +34,6 @@ from maestro_mcp.core.models import (
     PROMPT_MAX,
     TEXT_MAX,
     TITLE_MAX,
-    QuestionStatus,
-    ReservationEnd,
     SessionCreate,
     SessionStatus,
     TaskCreate,
@@ -78,17 +76,14 @@ def vocabulary() -> dict[str, Any]:
             "answer": ANSWER_MAX,
         },
         "TREE_INDENT_LEVELS": TREE_INDENT_LEVELS,
-        # Coordination beyond tasks: who a message may be addressed to besides a session
-        # id, how many messages one listing returns and one call marks read, the states
-        # of a question and why a file reservation ended.
+        # Messages: who one may be addressed to besides a session id, how many one
+        # listing returns and one call marks read.
         "ADDRESSES": {
             "humans": HUMANS,
             "project": PROJECT_ADDRESS,
             "agentPrefix": AGENT_ADDRESS_PREFIX,
         },
         "MESSAGE_LIMITS": {"list": MESSAGES_LIMIT_MAX, "readPerCall": MESSAGES_PER_CALL_MAX},
-        "QUESTION_STATUSES": [s.value for s in QuestionStatus],
-        "RESERVATION_ENDS": [e.value for e in ReservationEnd],
         "HEADERS": {
             "seq": protocol.SEQ_HEADER,
             "ifMatch": protocol.IF_MATCH_HEADER,

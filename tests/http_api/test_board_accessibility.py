@@ -62,7 +62,8 @@ def test_the_check_lets_lesser_findings_pass(blank_page: Page) -> None:
 
 
 def make_work(server: LiveServer) -> None:
-    """A project with what the board shows: tasks of each kind, sessions with tasks."""
+    """A project with what the board shows: tasks of each kind, sessions with tasks, an
+    agent's question, files held, a thread of messages."""
     project = server.http.post("/api/projects", json={"name": "Web app"}).json()
 
     def task(title: str, **fields: Any) -> dict[str, Any]:
@@ -97,12 +98,44 @@ def make_work(server: LiveServer) -> None:
             "/api/sessions", json={"projectId": project["id"], "name": name}
         ).json()
         server.http.patch(f"/api/sessions/{session['id']}", json={"status": status})
+    server.http.post(
+        f"/api/sessions/{agent['id']}/reservations", json={"paths": ["db/migrations/**"]}
+    )
+    server.http.post(
+        f"/api/sessions/{agent['id']}/reservations", json={"paths": ["docs/db.md"], "shared": True}
+    )
+    server.http.post(
+        f"/api/sessions/{agent['id']}/questions",
+        json={
+            "text": "Drop the **legacy** table?",
+            "choices": ["drop it", "keep it"],
+            "allowText": True,
+            "taskId": schema["id"],
+            "timeoutSeconds": 3600,
+            "default": "keep it",
+        },
+    )
+    first = server.http.post(
+        "/api/messages",
+        json={
+            "fromSessionId": agent["id"],
+            "to": ["humans"],
+            "subject": "Schema ready",
+            "body": "Tables are in `db/schema.sql`; see <https://example.com/spec>.",
+        },
+    ).json()
+    server.http.post(
+        "/api/messages",
+        json={"projectId": project["id"], "replyTo": first["id"], "body": "Thanks, **merging**."},
+    )
 
 
 def list_view(page: Page) -> None:
     expect(page.locator("#task-list .task")).to_have_count(6)
     expect(page.locator("#session-list .session")).to_have_count(4)
     expect(page.locator("#activity-list .line").first).to_be_visible()
+    expect(page.locator("#question-list .question")).to_have_count(1)
+    expect(page.locator("#file-list .file")).to_have_count(2)
 
 
 def kanban_view(page: Page) -> None:
@@ -135,6 +168,25 @@ def task_form(page: Page) -> None:
     expect(page.locator("#task-form")).to_be_visible()
 
 
+def messages_view(page: Page) -> None:
+    page.locator("#view-switch").get_by_role("button", name="Messages").click()
+    expect(page.locator("#thread-list .thread-item")).to_have_count(1)
+    expect(page.locator("#thread-list .unread-badge")).to_have_text("1 unread")
+
+
+def thread_view(page: Page) -> None:
+    messages_view(page)
+    page.locator("#thread-list .thread-open").click()
+    expect(page.locator("#thread .message")).to_have_count(2)
+    expect(page.locator("#unread")).to_be_hidden()  # read, now
+
+
+def new_message(page: Page) -> None:
+    messages_view(page)
+    page.get_by_role("button", name="New message").click()
+    expect(page.locator("#recipient-choices input")).to_have_count(6)  # not "old"
+
+
 def project_dialog(page: Page) -> None:
     page.locator("#new-project").click()
     expect(page.locator("#project-dialog")).to_be_visible()
@@ -147,6 +199,9 @@ VIEWS: dict[str, Callable[[Page], None]] = {
     "expanded session": expanded_session,
     "task panel": task_panel,
     "task form": task_form,
+    "messages": messages_view,
+    "thread": thread_view,
+    "new message": new_message,
     "project dialog": project_dialog,
 }
 

@@ -18,6 +18,7 @@ from maestro_mcp.core.models import (
     IDEMPOTENCY_KEY_MAX,
     NOTES_LIMIT_DEFAULT,
     NOTES_LIMIT_MAX,
+    ReservationEnd,
     SessionStatus,
     TaskPriority,
     TaskStatus,
@@ -118,7 +119,12 @@ def js_object_keys(source: str, name: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("label", "enum"), [("TASK_STATUS_LABEL", TaskStatus), ("SESSION_STATUS_LABEL", SessionStatus)]
+    ("label", "enum"),
+    [
+        ("TASK_STATUS_LABEL", TaskStatus),
+        ("SESSION_STATUS_LABEL", SessionStatus),
+        ("RESERVATION_END_LABEL", ReservationEnd),
+    ],
 )
 def test_the_board_words_every_status_the_core_defines(label: str, enum: type[StrEnum]) -> None:
     labels = (STATIC / "labels.js").read_text(encoding="utf-8")
