@@ -182,6 +182,7 @@ async function loadMessages(projectId) {
     ui.messagesLoading = false;
     store.changed();
   }
+  if (store.projectId !== projectId) syncMessages(); // another project came meanwhile
 }
 
 async function loadThread(projectId, threadId) {
@@ -266,6 +267,8 @@ store.onApplied = (message) => {
     if (event === "question:asked" && !ui.questionsSeen.has(data.id)) {
       ui.questionAlerts.add(data.id);
       scheduleAlerts();
+      const session = store.sessions.get(data.sessionId);
+      announce(`${session ? session.agent || session.name : "An agent"} asks: ${plainText(data.text, 200)}`);
     }
     ui.questionsSeen.add(data.id);
     showWaitingInTitle(); // (a tab in the background: see below)
@@ -1049,7 +1052,7 @@ async function deleteTask() {
 // elsewhere (another person, the deadline's default) is refused, and the server says whose.
 async function answerQuestion(id, answer) {
   if (ui.answering.has(id)) return;
-  const hadFocus = document.activeElement?.closest("#question-list") !== null;
+  const hadFocus = Boolean(document.activeElement?.closest("#question-list"));
   ui.answering.add(id);
   try {
     const { data, seq } = await api.answer(id, answer);
