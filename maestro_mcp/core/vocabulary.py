@@ -54,6 +54,10 @@ BATCH_TEXT_MAX = 1_000_000
 REF_MAX = 100
 # An error that says "say which project" or "not found" lists at most this many.
 PROJECTS_LISTED_IN_ERRORS = 20
+# Characters of one file-reservation pattern (a path or glob of a project's repository,
+# maestro_mcp/core/globs.py): room for deep paths, small enough that checking a new
+# reservation against every live one stays cheap.
+RESERVATION_PATTERN_MAX = 1024
 # Levels of sub-tasks the CLI and the board draw indented under their parent; deeper ones
 # keep that indent and show their level, so a chain thousands deep stays readable.
 TREE_INDENT_LEVELS = 8
