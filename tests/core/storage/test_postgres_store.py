@@ -16,7 +16,15 @@ import pytest
 from maestro_mcp.core.events import EventType, PendingEvent
 from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.group_commit import GroupCommit
-from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
+from maestro_mcp.core.models import (
+    ProjectCreate,
+    Reservation,
+    ReservationRequest,
+    SessionCreate,
+    Task,
+    TaskCreate,
+    TaskFilter,
+)
 from maestro_mcp.core.service import Result, Service
 from maestro_mcp.core.storage import Contended, LogReader, SchemaTooNew, Store
 from maestro_mcp.core.storage.postgres import PgStore, log_rows
@@ -301,6 +309,46 @@ def test_an_idempotency_key_used_at_once_on_two_instances_is_used_once(
     with here.read() as rows:
         assert len(rows.list_tasks(TaskFilter(project_id=project.id), 0)) == 1
         assert rows.head() == 2  # project:created, task:created: nothing twice
+
+
+def test_the_reaper_reads_expired_reservations_under_their_projects_locks(
+    instances: Callable[[], PgStore],
+) -> None:
+    """A write that finds reservations whose lease ran out releases them as it found
+    them (reservations.expire reads nothing again): it reads them only once it holds
+    their projects' locks, so that what another instance did to them meanwhile (here:
+    released one) is what it sees, and no reservation is released twice."""
+    here, there = instances(), instances()
+    service = Service(here)
+    project = service.create_project(ProjectCreate(name="p")).value
+    session = service.create_session(SessionCreate(project_id=project.id, name="s")).value
+    [held] = service.reserve(session.id, ReservationRequest(paths=["src/"], lease_seconds=1)).value
+    holding, release = threading.Event(), threading.Event()
+    found: list[list[Reservation]] = []
+
+    def release_elsewhere() -> None:
+        with there.write() as rows:
+            rows.get_project(project.id)  # the project's lock, until COMMIT
+            rows.delete_reservations([held.id])
+            holding.set()
+            release.wait(30)
+
+    def reap() -> None:
+        with here.write() as rows:
+            found.append(rows.expired_reservations(held.expires_at))
+
+    other = threading.Thread(target=release_elsewhere)
+    other.start()
+    assert holding.wait(30)
+    reaper = threading.Thread(target=reap)
+    reaper.start()
+    wait_for(lambda: _waiting_on_a_lock(there) >= 1, what="the reaper to wait for the lock")
+    release.set()
+    other.join(30)
+    reaper.join(30)
+    assert found == [[]]
+    with here.read() as rows:  # a read takes no lock: it answers at once
+        assert rows.expired_reservations(held.expires_at) == []
 
 
 def _waiting_on_a_lock(store: PgStore) -> int:
