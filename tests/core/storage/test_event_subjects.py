@@ -27,6 +27,8 @@ KNOWN_BEFORE = ("project:", "task:", "session:", "token:")
 
 def known_before(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [row for row in rows if row[2].startswith(KNOWN_BEFORE)]
+
+
 COLUMNS = "seq, ts, type, project_id, payload, task_id, session_id"
 
 

@@ -1,0 +1,253 @@
+"""File reservations on the service layer: conflicts refused with who and until when,
+leases renewed by the heartbeat, released with the session or the claim, claims that
+reserve atomically, and what the pre-commit guard asks."""
+
+import pytest
+
+from maestro_mcp.core.errors import InvalidInput, NotReady, ReservationConflict
+from maestro_mcp.core.models import (
+    ClaimNextRequest,
+    ClaimRequest,
+    PathCheck,
+    ReleaseRequest,
+    ReservationFilter,
+    ReservationRelease,
+    ReservationRequest,
+    SessionPatch,
+    SessionReport,
+    SessionStatus,
+    TaskPatch,
+    TaskStatus,
+)
+from maestro_mcp.core.service import Service
+from maestro_mcp.core.vocabulary import RESERVATIONS_PER_SESSION_MAX
+from tests.support.core import log_after, new_session, new_task
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(service: Service) -> Clock:
+    fake = Clock()
+    service.clock = fake
+    return fake
+
+
+def live(service: Service, project_id: str) -> list[tuple[str, str, bool]]:
+    found = service.list_reservations(ReservationFilter(project_id=project_id)).value
+    return [(r.session_id, r.pattern, r.exclusive) for r in found]
+
+
+def test_an_overlapping_exclusive_reservation_is_refused_with_who_and_until_when(
+    service: Service, project_id: str
+) -> None:
+    a = new_session(service, project_id, name="api work")
+    b = new_session(service, project_id, name="web work")
+    head = service.head()
+    [held] = service.reserve(a.id, ReservationRequest(paths=["./src/api/"])).value
+    assert held.pattern == "src/api"  # normalized
+    [event] = log_after(service, head)
+    assert event["event"] == "reservation:created"
+    assert event["data"]["pattern"] == "src/api"
+    head = service.head()
+    with pytest.raises(ReservationConflict) as refused:
+        service.reserve(b.id, ReservationRequest(paths=["docs/**", "src/**/*.py"]))
+    message = refused.value.message
+    assert f"held exclusively by session {a.id} ('api work') until" in message
+    assert "src/**/*.py overlaps src/api" in message
+    [conflict] = refused.value.details["conflicts"]
+    assert conflict["heldBy"]["id"] == held.id
+    # All or nothing: docs/** was not reserved either.
+    assert service.head() == head
+    assert live(service, project_id) == [(a.id, "src/api", True)]
+    # Files that do not overlap are b's to reserve.
+    service.reserve(b.id, ReservationRequest(paths=["src/web/**"]))
+
+
+def test_shared_reservations_share_and_exclude_exclusive_ones(
+    service: Service, project_id: str
+) -> None:
+    a = new_session(service, project_id)
+    b = new_session(service, project_id)
+    c = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["schema.sql"], shared=True))
+    service.reserve(b.id, ReservationRequest(paths=["*.sql"], shared=True))
+    with pytest.raises(ReservationConflict, match="held shared by"):
+        service.reserve(c.id, ReservationRequest(paths=["schema.sql"]))
+    # The same session may hold overlapping patterns; reserving one again renews it
+    # and may change it.
+    service.reserve(a.id, ReservationRequest(paths=["**"], shared=True))
+    head = service.head()
+    service.reserve(a.id, ReservationRequest(paths=["schema.sql"], shared=True, lease_seconds=900))
+    [updated] = log_after(service, head)
+    assert updated["event"] == "reservation:updated"
+    assert updated["changed"] == ["expiresAt", "leaseSeconds"]
+
+
+def test_a_lease_runs_out_without_a_heartbeat_and_is_renewed_by_one(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    a = new_session(service, project_id)
+    b = new_session(service, project_id)
+    [held] = service.reserve(a.id, ReservationRequest(paths=["x.py"], lease_seconds=60)).value
+    clock.now += 50_000
+    head = service.head()
+    service.report(a.id, SessionReport(note="still here"))  # a heartbeat
+    renewed = [e for e in log_after(service, head) if e["event"] == "reservation:updated"]
+    assert [e["data"]["expiresAt"] for e in renewed] == [clock.now + 60_000]
+    clock.now += 59_999
+    with pytest.raises(ReservationConflict):
+        service.reserve(b.id, ReservationRequest(paths=["x.py"]))
+    clock.now += 1
+    # Run out: no longer live, whether or not the reaper released it yet.
+    assert live(service, project_id) == []
+    assert service.overdue().value.reservations == [held.id]
+    head = service.head()
+    assert service.expire_reservations().value == [held.id]
+    [released] = log_after(service, head)
+    assert (released["event"], released["data"]["reason"]) == ("reservation:released", "expired")
+    service.reserve(b.id, ReservationRequest(paths=["x.py"]))
+
+
+def test_an_expired_reservation_is_no_conflict_even_before_the_reaper(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    a = new_session(service, project_id)
+    b = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["x.py"], lease_seconds=1))
+    clock.now += 1000
+    head = service.head()
+    service.reserve(b.id, ReservationRequest(paths=["x.py"]))
+    kinds = [e["event"] for e in log_after(service, head)]
+    assert kinds == ["reservation:released", "reservation:created"]
+
+
+def test_a_session_that_ends_releases_its_files(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["a", "b"]))
+    head = service.head()
+    service.update_session(a.id, SessionPatch(status=SessionStatus.COMPLETED))
+    released = [e for e in log_after(service, head) if e["event"] == "reservation:released"]
+    assert [e["data"]["reason"] for e in released] == ["session_ended"] * 2
+    assert live(service, project_id) == []
+    with pytest.raises(InvalidInput, match="has ended"):
+        service.reserve(a.id, ReservationRequest(paths=["c"]))
+
+
+def test_a_deleted_session_releases_its_files(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["a"]))
+    head = service.head()
+    service.delete_session(a.id)
+    kinds = [(e["event"], e["data"].get("reason")) for e in log_after(service, head)]
+    assert kinds[:2] == [("reservation:released", "session_deleted"), ("session:deleted", None)]
+
+
+def test_a_claim_reserves_its_files_atomically_and_releases_them_when_it_ends(
+    service: Service, project_id: str
+) -> None:
+    first = new_task(service, project_id, "api")
+    second = new_task(service, project_id, "web")
+    a = new_session(service, project_id)
+    b = new_session(service, project_id)
+    grant = service.claim_task(first.id, ClaimRequest(session_id=a.id, paths=["src/api/**"])).value
+    [held] = service.list_reservations(ReservationFilter(session_id=a.id)).value
+    assert (held.pattern, held.task_id) == ("src/api/**", first.id)
+    assert held.expires_at == grant.expires_at
+    # A claim whose files conflict is refused whole: the task is not claimed either.
+    head = service.head()
+    with pytest.raises(ReservationConflict):
+        service.claim_task(second.id, ClaimRequest(session_id=b.id, paths=["src/**"]))
+    assert service.head() == head
+    assert service.get_task(second.id).value.claim is None
+    # Completing the task ends the claim, and the files go with it.
+    service.update_task(
+        first.id, TaskPatch(status=TaskStatus.COMPLETED), claim_token=grant.claim_token
+    )
+    assert live(service, project_id) == []
+    service.claim_task(second.id, ClaimRequest(session_id=b.id, paths=["src/**"]))
+
+
+def test_claim_next_reserves_with_what_it_claims_and_nothing_when_nothing_is_ready(
+    service: Service, project_id: str
+) -> None:
+    a = new_session(service, project_id)
+    none = service.claim_next(a.id, ClaimNextRequest(paths=["x"])).value
+    assert none.claims == []
+    assert live(service, project_id) == []
+    task = new_task(service, project_id)
+    got = service.claim_next(a.id, ClaimNextRequest(paths=["x"])).value
+    [held] = service.list_reservations(ReservationFilter(session_id=a.id)).value
+    assert held.task_id == task.id
+    service.release_task(task.id, ReleaseRequest(claim_token=got.claims[0].claim_token))
+    assert live(service, project_id) == []
+
+
+def test_released_by_pattern_or_all_and_by_a_person(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["a", "b", "c"]))
+    released = service.release_reservations(a.id, ReservationRelease(paths=["./b", "zzz"]))
+    assert [r.pattern for r in released.value] == ["b"]
+    [first, _] = service.list_reservations(ReservationFilter(session_id=a.id)).value
+    head = service.head()
+    service.release_reservation(first.id)
+    [event] = log_after(service, head)
+    assert event["data"]["reason"] == "override"
+    service.release_reservations(a.id, ReservationRelease())
+    assert live(service, project_id) == []
+
+
+def test_a_bad_pattern_is_refused_with_what_to_write(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id)
+    with pytest.raises(InvalidInput, match=r"'\.\./etc'"):
+        service.reserve(a.id, ReservationRequest(paths=["../etc"]))
+    with pytest.raises(InvalidInput, match="'/abs'"):
+        service.reserve(a.id, ReservationRequest(paths=["/abs"]))
+
+
+def test_a_session_holds_a_bounded_number(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id)
+    for start in range(0, RESERVATIONS_PER_SESSION_MAX, 50):
+        paths = [f"f{i}" for i in range(start, start + 50)]
+        service.reserve(a.id, ReservationRequest(paths=paths))
+    with pytest.raises(InvalidInput, match="at most"):
+        service.reserve(a.id, ReservationRequest(paths=["one-more"]))
+    service.reserve(a.id, ReservationRequest(paths=["f0"]))  # held already: a renewal
+
+
+def test_the_guard_asks_which_files_others_hold(service: Service, project_id: str) -> None:
+    a = new_session(service, project_id, name="api")
+    b = new_session(service, project_id, name="docs")
+    service.reserve(a.id, ReservationRequest(paths=["src/api/**"]))
+    service.reserve(b.id, ReservationRequest(paths=["docs/*.md"], shared=True))
+    paths = ["src/api/routes.py", "docs/x.md", "README.md", "./src/api/x.py"]
+    mine = service.check_paths(project_id, PathCheck(paths=paths, session_id=a.id)).value
+    assert [c.path for c in mine.conflicts] == []
+    assert [c.path for c in mine.shared] == ["docs/x.md"]
+    anyone = service.check_paths(project_id, PathCheck(paths=paths)).value
+    assert [c.path for c in anyone.conflicts] == ["src/api/routes.py", "src/api/x.py"]
+    assert anyone.conflicts[0].held_by[0].session_id == a.id
+
+
+def test_reserving_for_a_task_needs_a_task_of_the_project(
+    service: Service, project_id: str
+) -> None:
+    a = new_session(service, project_id)
+    with pytest.raises(Exception, match="not found"):
+        service.reserve(a.id, ReservationRequest(paths=["x"], task_id="task_nope"))
+    task = new_task(service, project_id)
+    service.update_task(task.id, TaskPatch(status=TaskStatus.COMPLETED))
+    [held] = service.reserve(a.id, ReservationRequest(paths=["x"], task_id=task.id)).value
+    assert held.task_id == task.id
+    with pytest.raises(NotReady):  # (unrelated: a completed task cannot be claimed)
+        service.claim_task(task.id, ClaimRequest(session_id=a.id))
+    head = service.head()
+    service.delete_task(task.id)
+    released = [e for e in log_after(service, head) if e["event"] == "reservation:released"]
+    assert [e["data"]["reason"] for e in released] == ["task_deleted"]
