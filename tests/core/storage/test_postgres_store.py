@@ -13,6 +13,7 @@ import anyio
 import psycopg
 import pytest
 
+from maestro_mcp.core.errors import ReservationConflict
 from maestro_mcp.core.events import EventType, PendingEvent
 from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.group_commit import GroupCommit
@@ -309,6 +310,49 @@ def test_an_idempotency_key_used_at_once_on_two_instances_is_used_once(
     with here.read() as rows:
         assert len(rows.list_tasks(TaskFilter(project_id=project.id), 0)) == 1
         assert rows.head() == 2  # project:created, task:created: nothing twice
+
+
+def test_two_instances_reserving_overlapping_files_at_once_one_wins(
+    instances: Callable[[], PgStore],
+) -> None:
+    """The second reservation waits for the first one's transaction (its project's
+    lock), then sees it and is refused: never both."""
+    here, there = instances(), instances()
+    project = Service(here).create_project(ProjectCreate(name="p")).value
+    first_session, second_session = (
+        Service(here).create_session(SessionCreate(project_id=project.id, name=name)).value
+        for name in ("first", "second")
+    )
+    first_inside, finish = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first() -> None:
+        with here.batch():  # its transaction stays open until the batch ends
+            request = ReservationRequest(paths=["src/**"])
+            outcomes["first"] = Service(here).reserve(first_session.id, request).value
+            first_inside.set()
+            finish.wait(30)
+
+    def second() -> None:
+        request = ReservationRequest(paths=["src/api/*.py"])
+        try:
+            outcomes["second"] = Service(there).reserve(second_session.id, request).value
+        except ReservationConflict as exc:
+            outcomes["second"] = exc
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_inside.wait(30)
+    two = threading.Thread(target=second)
+    two.start()
+    wait_for(lambda: _waiting_on_a_lock(there) >= 1, what="the second to wait")
+    finish.set()
+    one.join(30)
+    two.join(30)
+    assert isinstance(outcomes["second"], ReservationConflict)
+    assert "src/**" in str(outcomes["second"])
+    with here.read() as rows:
+        assert [r.pattern for r in rows.list_reservations(project_id=project.id)] == ["src/**"]
 
 
 def test_the_reaper_reads_expired_reservations_under_their_projects_locks(
