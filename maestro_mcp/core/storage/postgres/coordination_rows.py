@@ -232,13 +232,22 @@ class CoordinationQueries:
             (state.read_at, state.read_by, state.acked_at, state.recipient, message_id),
         )
 
-    def unread_count(self, recipient: str) -> int:
+    def unread_count(self, recipient: str, project_id: str | None = None) -> int:
         if recipient.startswith(SESSION_PREFIX):
             self.lock_sessions_projects([recipient])
-        row = self.conn.execute(
-            "SELECT count(*) FROM message_recipients WHERE recipient = %s AND read_at IS NULL",
-            (recipient,),
-        ).fetchone()
+        if project_id is not None:
+            self.lock_projects([project_id])
+            row = self.conn.execute(
+                "SELECT count(*) FROM message_recipients AS r JOIN messages AS m "
+                "ON m.ord = r.message_ord WHERE r.recipient = %s AND r.read_at IS NULL "
+                "AND m.project_id = %s",
+                (recipient, project_id),
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT count(*) FROM message_recipients WHERE recipient = %s AND read_at IS NULL",
+                (recipient,),
+            ).fetchone()
         assert row is not None
         return int(row[0])
 
