@@ -323,9 +323,10 @@ def test_work_grows_with_the_lengths_not_exponentially() -> None:
 #      names, at least 1: at most 2 * MAX_DEPTH = 6.
 # So on WITNESSES = paths over {a, b} of depth ≤ 6 the covered sets meet iff they meet
 # anywhere: overlaps is checked for equality there, both ways, for every pair. On the
-# UNIVERSE issue #15 asks for (names {a, b, aa, ab, ba, bb}, depth ≤ 4) a common path proves an overlap
-# (no false negative, with longer names); and where k ≤ 4, a witness must exist within it,
-# so overlaps saying True there without one in the universe would be a false positive.
+# UNIVERSE issue #15 asks for (names {a, b, aa, ab, ba, bb}, depth ≤ 4) a common path
+# proves an overlap (no false negative, with longer names); and where k ≤ 4, a witness
+# must exist within it, so overlaps saying True there without one in the universe would
+# be a false positive.
 # ``matches`` is compared with the reference on every path of the universe.
 
 ATOMS = ["a", "b", "*", "?", "[ab]", "[!a]", "**"]
@@ -440,7 +441,7 @@ def test_random_patterns_against_the_brute_force() -> None:
     for pattern in pool:
         # normalize keeps what a pattern covers (it merges "**/**")
         assert _covered(canonical[pattern], UNIVERSE) == in_universe[pattern], pattern
-        # matches is the reference, path by path
+    for pattern in rng.sample(pool, 80):  # matches is the reference, path by path
         bits = in_universe[pattern]
         for i, path in enumerate(UNIVERSE):
             assert matches(canonical[pattern], path) == bool(bits >> i & 1), (pattern, path)
