@@ -98,7 +98,6 @@ _Token = _CharSet | None
 _NAME_CHARS: _CharSet = (0x01, 0x2F, 0x30, 0x110000)
 _LAST = 0x110000
 
-_WILD = frozenset("*?[")
 _DRIVE = re.compile(r"[A-Za-z]:[/\\]")
 _STARS = re.compile(r"\*{2,}")
 # Bounded memos: a server runs for weeks, and patterns are at most PATTERN_MAX long.
@@ -114,7 +113,7 @@ class BadPattern(ValueError):
 
 def normalize(pattern: str) -> str:
     """The canonical form of a reservation pattern, or BadPattern."""
-    return _parse(_bounded(pattern)).text
+    return "/".join(_parse(_bounded(pattern)))
 
 
 def matches(pattern: str, path: str) -> bool:
@@ -126,8 +125,8 @@ def matches(pattern: str, path: str) -> bool:
     path that does not name a file in the repository (empty, absolute, a ``..`` segment, a
     NUL), BadPattern for a pattern that is not one.
     """
-    compiled = _parse(_bounded(pattern))
-    globstars, last = compiled.globstars, len(compiled.segments)
+    compiled = _compiled(_parse(_bounded(pattern)))
+    globstars, last = compiled.globstars, compiled.count
     # The set of states of the pattern's automaton over names, as bits: bit k says that
     # the names so far are matched by its first k segments.
     states = 1 | (1 & globstars) << 1  # a ``**`` may match no name: its state may be passed
@@ -150,7 +149,7 @@ def matches(pattern: str, path: str) -> bool:
 def overlaps(a: str, b: str) -> bool:
     """Whether two normalized patterns cover at least one common path (exact, not a
     heuristic). Raises BadPattern for a pattern that is not one."""
-    first, second = _parse(_bounded(a)).segments, _parse(_bounded(b)).segments
+    first, second = _parse(_bounded(a)), _parse(_bounded(b))
     if first > second:  # the relation is symmetric: one memo entry per pair
         first, second = second, first
     return _covered_sets_meet(first, second)
@@ -176,31 +175,9 @@ def _bounded(pattern: str) -> str:
     return text
 
 
-class _Pattern:
-    """A valid pattern, read: its canonical text and segments, and the bits ``matches``
-    moves (bit k stands for segment k). A plain class: dataclasses would cost the import
-    more than this whole module."""
-
-    __slots__ = ("globs", "globstars", "literals", "segments", "text")
-
-    def __init__(self, segments: list[str]) -> None:
-        self.text = "/".join(segments)
-        self.segments = tuple(segments)
-        self.globstars = 0  # the bits of the ``**`` segments
-        self.literals: dict[str, int] = {}  # a segment without wildcards -> its bits
-        globs: dict[str, int] = {}  # every other segment -> its bits
-        for k, segment in enumerate(segments):
-            if segment == _GLOBSTAR:
-                self.globstars |= 1 << k
-            else:
-                kind = self.literals if _is_literal(segment) else globs
-                kind[segment] = kind.get(segment, 0) | 1 << k
-        self.globs = tuple(globs.items())
-
-
 @lru_cache(maxsize=_MEMO)
-def _parse(text: str) -> _Pattern:
-    """A stripped pattern of bounded length, read, or BadPattern."""
+def _parse(text: str) -> tuple[str, ...]:
+    """The segments of a stripped pattern of bounded length, canonical, or BadPattern."""
     if not text.isprintable():  # the quick test; the scan below says which character
         for at, char in enumerate(text):
             if unicodedata.category(char) in ("Cc", "Cs"):
@@ -239,7 +216,7 @@ def _parse(text: str) -> _Pattern:
         if segment == _GLOBSTAR:
             if segments and segments[-1] == _GLOBSTAR:
                 continue  # ``**/**`` matches what ``**`` matches
-        else:
+        elif "*" in segment or "?" in segment or "[" in segment:
             _tokens(segment)  # refuses what is not a segment pattern
         segments.append(segment)
     if not segments:
@@ -247,7 +224,7 @@ def _parse(text: str) -> _Pattern:
             f"{text!r} names the repository's root, not a path in it: write ** to reserve "
             "the whole repository"
         )
-    return _Pattern(segments)
+    return tuple(segments)
 
 
 @lru_cache(maxsize=_MEMO)
@@ -429,7 +406,7 @@ def _steps(segment: str) -> _Steps:
 
 
 def _is_literal(segment: str) -> bool:
-    return _WILD.isdisjoint(segment)
+    return "*" not in segment and "?" not in segment and "[" not in segment
 
 
 def _name_matches(segment: str, name: str) -> bool:
@@ -437,8 +414,13 @@ def _name_matches(segment: str, name: str) -> bool:
     automaton, moved once per character, no backtracking."""
     if _is_literal(segment):
         return segment == name
+    if segment == "*":  # the most common glob segment: any name
+        return True
     steps = _steps(segment)
     stars = steps.stars
+    # Each step but ``*`` takes exactly one character: a name of another length is out.
+    if len(name) < steps.count - stars.bit_count() or (not stars and len(name) != steps.count):
+        return False
     states = 1 | (1 & stars) << 1  # a ``*`` may match nothing: its state may be passed
     taking: dict[str, int] = {}
     for char in name:
@@ -499,6 +481,31 @@ def _segments_meet(x: str, y: str) -> bool:
 
 
 # --- Whole patterns ------------------------------------------------------------------
+
+
+class _Segments:
+    """A pattern's segments as the bits ``matches`` moves: bit k stands for segment k.
+    A plain class: dataclasses would cost the import more than this whole module."""
+
+    __slots__ = ("count", "globs", "globstars", "literals")
+
+    def __init__(self, segments: tuple[str, ...]) -> None:
+        self.count = len(segments)  # state ``count`` is "all matched"
+        self.globstars = 0  # the bits of the ``**`` segments
+        self.literals: dict[str, int] = {}  # a segment without wildcards -> its bits
+        globs: dict[str, int] = {}  # every other segment -> its bits
+        for k, segment in enumerate(segments):
+            if segment == _GLOBSTAR:
+                self.globstars |= 1 << k
+            else:
+                kind = self.literals if _is_literal(segment) else globs
+                kind[segment] = kind.get(segment, 0) | 1 << k
+        self.globs = tuple(globs.items())
+
+
+@lru_cache(maxsize=_MEMO)
+def _compiled(segments: tuple[str, ...]) -> _Segments:
+    return _Segments(segments)
 
 
 @lru_cache(maxsize=_MEMO)

@@ -441,7 +441,7 @@ def test_random_patterns_against_the_brute_force() -> None:
     for pattern in pool:
         # normalize keeps what a pattern covers (it merges "**/**")
         assert _covered(canonical[pattern], UNIVERSE) == in_universe[pattern], pattern
-        # matches is the reference, path by path
+    for pattern in rng.sample(pool, 80):  # matches is the reference, path by path
         bits = in_universe[pattern]
         for i, path in enumerate(UNIVERSE):
             assert matches(canonical[pattern], path) == bool(bits >> i & 1), (pattern, path)
