@@ -19,7 +19,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
 from tests.support.instances import Pair, new_project
-from tests.support.mcp import call
+from tests.support.mcp import call, new_task
 from tests.support.servers import ServerProcess
 from tests.support.waiting import WAIT
 
@@ -40,10 +40,7 @@ def rename_on(instance: ServerProcess, task_id: str, title: str) -> None:
 async def two_tasks(client: Client, a: ServerProcess) -> tuple[str, str]:
     """The watched task and the marker, made through ``client`` in a project made on A."""
     project_id, _ = await anyio.to_thread.run_sync(new_project, a.base_url)
-    made = [
-        (await call(client, "create_task", title=title, project=project_id))["task"]["id"]
-        for title in ("watched", "marker")
-    ]
+    made = [(await new_task(client, project_id, title=t))["id"] for t in ("watched", "marker")]
     return made[0], made[1]
 
 
