@@ -618,6 +618,19 @@ class MessagesRead(_Input):
     ack: bool = False
 
 
+MessageIds = Annotated[list[EntityId], Field(max_length=MESSAGES_PER_CALL_MAX)]
+
+
+class MessageExchange(_Input):
+    """What a session does with its messages in one call (MCP ``message``), in this
+    order and as one transaction: marks messages it received ``read``, acknowledges
+    others (``ack``: read too), and sends one (``send``, from the session)."""
+
+    read: MessageIds = Field(default_factory=list)
+    ack: MessageIds = Field(default_factory=list)
+    send: MessageSend | None = None
+
+
 class MessageFilter(_Input):
     project_id: EntityId | None = None
     # Addressed to this recipient (a session id, or ``humans``).
@@ -774,6 +787,14 @@ class SessionReported(_Model):
     session: Session
     answers: list[Question]
     unread: int
+
+
+class MessagesExchanged(_Model):
+    """What a session's ``MessageExchange`` did: the message it sent, if any, and the
+    ids of the messages it marked (read or acknowledged), as asked."""
+
+    sent: Message | None = None
+    marked: list[str]
 
 
 class PathConflict(_Model):

@@ -6,7 +6,10 @@ summed up instead:
 - ``{seq, event, at, by, id, …}`` (``by``: who made the change, the event's actor)
   with the few fields that say what the entity is now
   (a task's title, status, priority and holder; a session's name, status, agent;
-  a note's text), long texts cut at ``TEXT_SHOWN`` characters and marked ``cut``;
+  a note's text; a message's sender, addresses, subject and body; a question's text,
+  status and answer; a file reservation's pattern, mode, session and why it ended),
+  long texts cut at ``TEXT_SHOWN`` characters and marked ``cut`` (``get`` reads a
+  message or a question whole);
 - an update says which fields it ``changed``, as its envelope names them (an event
   older than that: when the page holds the entity's state before it); one that
   changed nothing but its clock (a heartbeat, a renewed lease) is left out (a real
@@ -21,13 +24,16 @@ from typing import Any
 
 from maestro_mcp.core.events import CHANGED, OMITTED, json_fields, merged_data
 
+from .render import shortened
+
 CHANGES_PAGE_DEFAULT = 50
 PAGE_BYTES = 15 * 1024  # with the envelope around it, a page stays under 16 KB
 FULL_PAGE_BYTES = 64 * 1024  # whole entities, on request: larger, still bounded
 TEXT_SHOWN = 200
-# Fields that move with every heartbeat or lease renewal: not a change to show.
+# Fields that move with every heartbeat or lease renewal: not a change to show (a
+# reservation's ``expiresAt`` is its lease, renewed by its session's heartbeat).
 # (An update's list of the text it left out, kept from the state before, is no change.)
-_NOISE = frozenset({"updatedAt", "lastActivityAt", "version", "claim", OMITTED})
+_NOISE = frozenset({"updatedAt", "lastActivityAt", "version", "claim", "expiresAt", OMITTED})
 
 # What each kind of event is summed up with: fields of its data (a dotted path reads
 # into the data), renamed where the short name says it better.
@@ -47,6 +53,32 @@ _FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "note": (("sessionId", "sessionId"), ("note.message", "note")),
     "deleted": (("id", "id"),),
     "token": (("name", "name"), ("scope", "scope")),
+    "message": (
+        ("id", "id"),
+        ("replyTo", "replyTo"),
+        ("fromSessionId", "from"),
+        ("to", "to"),
+        ("subject", "subject"),
+        ("body", "body"),
+    ),
+    "read": (("id", "id"), ("recipient", "recipient"), ("ackedAt", "ackedAt")),
+    "question": (
+        ("id", "id"),
+        ("sessionId", "sessionId"),
+        ("taskId", "taskId"),
+        ("text", "text"),
+        ("status", "status"),
+        ("answer", "answer"),
+        ("defaulted", "defaulted"),
+    ),
+    "reservation": (
+        ("id", "id"),
+        ("pattern", "pattern"),
+        ("sessionId", "sessionId"),
+        ("taskId", "taskId"),
+        ("expiresAt", "until"),
+        ("reason", "reason"),
+    ),
 }
 _KIND = {
     "task:claimed": "claim",
@@ -54,6 +86,8 @@ _KIND = {
     "session:task_added": "link",
     "session:task_removed": "link",
     "session:note_added": "note",
+    "message:sent": "message",
+    "message:read": "read",
 }
 
 
@@ -109,13 +143,17 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
     change: dict[str, Any] = {"seq": event["seq"], "event": name, "at": event["timestamp"]}
     if event.get("actor"):
         change["by"] = event["actor"]
-    field = json_fields(event.get("data") or {})
+    data = event.get("data") or {}
+    field = json_fields(data)
     for path, label in _FIELDS.get(kind, ()):
         value = field(path)
-        if value is None:
+        if value is None or value is False:
             continue
-        if isinstance(value, str) and len(value) > TEXT_SHOWN:
-            value = value[:TEXT_SHOWN] + "…"
-            change["cut"] = True
+        if isinstance(value, str):
+            value, cut = shortened(value, TEXT_SHOWN)
+            if cut:
+                change["cut"] = True
         change[label] = value
+    if kind == "reservation" and "exclusive" in data:  # released: the mode is gone with it
+        change["mode"] = "exclusive" if data["exclusive"] else "shared"
     return change

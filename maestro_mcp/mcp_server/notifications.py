@@ -33,11 +33,18 @@ from mcp.types import (
 from maestro_mcp.compat import connection_of
 from maestro_mcp.core.events import EventType, StoredEvent
 from maestro_mcp.core.feed import Feed, FeedClosed, SubscriberOverflow
+from maestro_mcp.core.ids import SESSION_PREFIX
 
 from .outbox import Outboxes, OutboxLimits
-from .resources import board_uri, session_uri, task_uri
+from .resources import board_uri, inbox_uri, session_uri, task_uri
 
 log = logging.getLogger(__name__)
+
+
+# Events whose change no board shows: a note (the session's), messages (inboxes').
+_NOT_ON_THE_BOARD = frozenset(
+    {EventType.SESSION_NOTE_ADDED, EventType.MESSAGE_SENT, EventType.MESSAGE_READ}
+)
 
 
 def uris_changed_by(event: StoredEvent) -> list[str]:
@@ -56,7 +63,19 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
         uris.append(session_uri(data["sessionId"]))
     elif kind.startswith("session:"):
         uris.append(session_uri(data["id"]))
-    if event.project_id is not None and kind != EventType.SESSION_NOTE_ADDED:
+    elif kind == EventType.MESSAGE_SENT:
+        # Each session it went to (``humans`` has no inbox resource: the board's people
+        # read theirs over REST and the live feeds).
+        recipients = (r["recipient"] for r in data["recipients"])
+        uris += [inbox_uri(r) for r in recipients if r.startswith(SESSION_PREFIX)]
+    elif kind == EventType.MESSAGE_READ:
+        if data.get("sessionId"):  # none: the humans read it
+            uris.append(inbox_uri(data["sessionId"]))
+    elif kind.startswith("question:"):
+        uris += [session_uri(data["sessionId"]), inbox_uri(data["sessionId"])]
+    elif kind.startswith("reservation:"):
+        uris.append(session_uri(data["sessionId"]))
+    if event.project_id is not None and kind not in _NOT_ON_THE_BOARD:
         uris.append(board_uri(event.project_id))
     return uris
 

@@ -24,11 +24,13 @@ def register_prompts(server: MCPServer[Any]) -> None:
         return f"""\
 Work on the next ready task{on} with the Maestro tools:
 1. start_session(name="<what you will do>", agent="<your kind>"{named}) unless you have one.
-2. claim_tasks(sessionId): it gives the most urgent ready task with its description, prompt
-   and claimToken. If nothingReady comes back instead, tell me why and stop.
+2. claim_tasks(sessionId, paths=[<files you expect to edit>]): it gives the most urgent
+   ready task with its description, prompt and claimToken, and reserves those files. If
+   nothingReady comes back instead, tell me why and stop.
 3. Do the task. Every few steps, update_session(sessionId, note="<what you did>"): it
-   renews your claim. If you need me, update_session(sessionId, status="needs_input",
-   note="<your question>") and wait for my answer.
+   renews your claim and returns answers and your unread count (read with message). If I
+   must decide, update_session(sessionId, ask={{text: "<your question>"}}) and wait for
+   the answer in a later update_session result.
 4. When it is done: update_task(taskId, status="completed", claimToken=<token>). If you
    cannot finish it: update_task(taskId, release=true, claimToken=<token>) and say why.
 5. If a call answers claim_lost, stop working on that task: someone else has it now.

@@ -38,6 +38,14 @@ def render(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)])
 
 
+def shortened(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut at ``limit`` characters (an ellipsis says where), and whether it was:
+    a result that cuts a text marks it ``cut``, and says where the whole text is."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit] + "…", True
+
+
 def _slim(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         kept = {k: _slim(v, k) for k, v in value.items()}

@@ -1,6 +1,13 @@
-"""Live resources: a project's board, a task, a session, and the guide.
+"""Live resources: a project's board, a task, a session, a session's inbox, and the guide.
 
-Their URIs are what change notifications name (see notifications.py).
+Their URIs are what change notifications name (see notifications.py). Each is read in
+one snapshot and says the seq it is consistent with. What they show of messages,
+questions and file reservations:
+- the board: the project's live file reservations and its open questions;
+- a session: its open questions and its live file reservations;
+- a session's inbox: its unread messages (oldest first, at most ``INBOX_MESSAGES``,
+  whole; ``unread`` counts them all) and its questions, the open ones and the newest
+  ``ANSWERS_SHOWN`` answered. Reading it marks nothing read: the ``message`` tool does.
 """
 
 import json
@@ -11,16 +18,32 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from maestro_mcp.core.errors import NotFound
-from maestro_mcp.core.models import NOTES_SHOWN, SessionFilter, TaskFilter
+from maestro_mcp.core.models import (
+    MESSAGES_LIMIT_DEFAULT,
+    NOTES_SHOWN,
+    MessageFilter,
+    QuestionFilter,
+    QuestionStatus,
+    ReservationFilter,
+    SessionFilter,
+    TaskFilter,
+)
 from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.service import Service
 
 from .guide import GUIDE
-from .results import ProjectRef, TaskSummary
+from .results import InboxMessage, ProjectRef, TaskSummary
 
 BOARD = "maestro://projects/{projectId}/board"
 TASK = "maestro://tasks/{taskId}"
 SESSION = "maestro://sessions/{sessionId}"
+INBOX = "maestro://sessions/{sessionId}/inbox"
 GUIDE_URI = "maestro://guide"
+
+# A session's inbox shows at most so many unread messages, and so many answered questions
+# (the newest); the open ones all.
+INBOX_MESSAGES = MESSAGES_LIMIT_DEFAULT
+ANSWERS_SHOWN = 20
 
 
 def board_uri(project_id: str) -> str:
@@ -35,8 +58,25 @@ def session_uri(session_id: str) -> str:
     return SESSION.format(sessionId=session_id)
 
 
+def inbox_uri(session_id: str) -> str:
+    return INBOX.format(sessionId=session_id)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _dumped(items: Any) -> list[Any]:
+    return [item.model_dump(mode="json", by_alias=True) for item in items]
+
+
+def _coordination(service: Service, **where: str) -> dict[str, Any]:
+    """The open questions and live file reservations of a project or of a session."""
+    open_questions = QuestionFilter(status=QuestionStatus.OPEN, **where)
+    return {
+        "questions": _dumped(service.list_questions(open_questions).value),
+        "reservations": _dumped(service.list_reservations(ReservationFilter(**where)).value),
+    }
 
 
 def register_resources(mcp: MCPServer[Any], core: Core) -> None:
@@ -49,20 +89,19 @@ def register_resources(mcp: MCPServer[Any], core: Core) -> None:
 
     @mcp.resource(BOARD, name="board", mime_type="application/json")
     async def board(projectId: str) -> str:
-        """A project's tasks (summaries) and sessions, with the seq they are consistent with."""
+        """A project's tasks (summaries), sessions, open questions and reserved files, with
+        the seq they are consistent with."""
 
-        def read() -> str:  # one snapshot: the project, its tasks and its sessions
+        def read() -> str:  # one snapshot: the project, its tasks, sessions, questions, files
             project = service.get_project(projectId).value
             tasks = service.list_tasks(TaskFilter(project_id=projectId))
             sessions = service.list_sessions(SessionFilter(project_id=projectId)).value
             return _json(
                 {
                     "project": ProjectRef.of(project).model_dump(by_alias=True),
-                    "tasks": [
-                        TaskSummary.of(t).model_dump(mode="json", by_alias=True)
-                        for t in tasks.value
-                    ],
-                    "sessions": [s.model_dump(mode="json", by_alias=True) for s in sessions],
+                    "tasks": _dumped(TaskSummary.of(t) for t in tasks.value),
+                    "sessions": _dumped(sessions),
+                    **_coordination(service, project_id=projectId),
                     "seq": tasks.seq,
                 }
             )
@@ -83,15 +122,51 @@ def register_resources(mcp: MCPServer[Any], core: Core) -> None:
 
     @mcp.resource(SESSION, name="session", mime_type="application/json")
     async def session(sessionId: str) -> str:
-        """One session and its latest progress notes."""
+        """One session, its latest progress notes, its open questions and reserved files."""
 
         def read() -> str:
-            found = service.get_session(sessionId).value
+            found = service.get_session(sessionId)
             notes = service.list_session_notes(sessionId, limit=NOTES_SHOWN).value
             return _json(
                 {
-                    "session": found.model_dump(mode="json", by_alias=True),
-                    "notes": [n.model_dump(mode="json", by_alias=True) for n in notes],
+                    "session": found.value.model_dump(mode="json", by_alias=True),
+                    "notes": _dumped(notes),
+                    **_coordination(service, session_id=sessionId),
+                    "seq": found.seq,
+                }
+            )
+
+        try:
+            return await core.read(read)
+        except NotFound as exc:
+            raise ResourceNotFoundError(exc.message) from None
+
+    @mcp.resource(INBOX, name="inbox", mime_type="application/json")
+    async def inbox(sessionId: str) -> str:
+        """A session's unread messages (oldest first) and its questions: open, and answered."""
+
+        def read() -> str:
+            found = service.get_session(sessionId)
+            unread = MessageFilter(recipient=sessionId, unread=True, limit=INBOX_MESSAGES)
+            asked = QuestionFilter(session_id=sessionId)
+            questions = [
+                q
+                for q in service.list_questions(asked).value
+                if q.status is not QuestionStatus.CANCELLED
+            ]
+            answered = [q for q in questions if q.status is QuestionStatus.ANSWERED]
+            shown = {q.id for q in answered[-ANSWERS_SHOWN:]}
+            return _json(
+                {
+                    "session": {"id": sessionId, "status": found.value.status.value},
+                    "messages": _dumped(
+                        InboxMessage.of(m) for m in service.list_messages(unread).value
+                    ),
+                    "unread": service.unread_count(sessionId).value,
+                    "questions": _dumped(
+                        q for q in questions if q.status is QuestionStatus.OPEN or q.id in shown
+                    ),
+                    "seq": found.seq,
                 }
             )
 

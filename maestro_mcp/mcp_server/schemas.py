@@ -4,6 +4,12 @@ Hosts put every tool's schema into the model's context on every turn, so bytes
 there cost tokens forever. Pydantic's schemas carry artifacts the model does not
 need: a ``title`` on every property and ``anyOf`` with ``null`` for optional
 fields. This rewrites them to equivalent, shorter JSON Schema 2020-12.
+
+An input whose default is ``null`` is one the model leaves out to mean "none": its
+schema says only what a given value must be (``"type": "string"``, not ``["string",
+"null"]``). The tool still takes an explicit ``null`` as the same as leaving it out;
+the schema just does not spend bytes offering it. Likewise a flag is off unless given:
+a boolean input's ``"default": false`` goes without saying.
 """
 
 from typing import Any
@@ -24,7 +30,7 @@ def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     sent whole, and their value sets are already in the input schemas, so repeating
     them in every result buys the model nothing.
     """
-    result = _compact(schema, output=output)
+    result = _compact(schema if output else _omitted_not_null(schema), output=output)
     if not output:
         result = _inline_enums(result)
     if output and "$defs" in result:
@@ -34,6 +40,27 @@ def compact(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
         if defs:
             result["$defs"] = _without_required(defs)
     return result
+
+
+def _omitted_not_null(node: Any) -> Any:
+    """Every schema whose default is ``null`` without its ``null`` option: ``{"anyOf":
+    [X, {"type": "null"}], "default": null}`` -> ``X`` (with the other keywords)."""
+    if isinstance(node, list):
+        return [_omitted_not_null(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _omitted_not_null(v) for k, v in node.items()}
+    options = out.get("anyOf")
+    if (
+        "default" in out
+        and out["default"] is None
+        and isinstance(options, list)
+        and len(options) == 2
+        and {"type": "null"} in options
+    ):
+        other = options[0] if options[1] == {"type": "null"} else options[1]
+        out = {**{k: v for k, v in out.items() if k != "anyOf"}, **other}
+    return out
 
 
 def _strings_for(refs: set[str], node: Any) -> Any:
@@ -88,7 +115,7 @@ def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
-        if key == "default" and (output or value in (None, "", [])):
+        if key == "default" and (output or value in (None, "", []) or value is False):
             continue  # for inputs, not being required already says it may be omitted
         if key == "$defs" and isinstance(value, dict):
             # A model's docstring is for Maestro's readers; the parameter that uses the

@@ -1,9 +1,12 @@
 """The agent's tools: twelve calls into the service layer, on the same write path as REST.
 
 Every tool is async and one call is one transaction of the core (``core.write``,
-group commit), however much it changes: ``update_session`` with a status, a note
-and links, or ``update_task`` with ``release``, is all or nothing, and a
-``requestId`` replays the whole call. Reads run off the event loop (``core.read``).
+group commit), however much it changes: ``update_session`` with a status, a note,
+links, a question and file reservations, ``claim_tasks`` with the paths it reserves,
+``message`` marking messages read and sending one, or ``update_task`` with
+``release``, is all or nothing, and a ``requestId`` replays the whole call. Reads run
+off the event loop (``core.read``); what a tool shows after its write (an inbox, the
+files a session holds) is read in one snapshot after the commit.
 
 Descriptions are one or two sentences: every host loads them into the model's
 context on every turn. The longer how-to lives in the server instructions and
@@ -18,29 +21,42 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from maestro_mcp.core.access import Scope
 from maestro_mcp.core.errors import MaestroError, NoProjectYet, VersionConflict
-from maestro_mcp.core.ids import PROJECT_PREFIX, SESSION_PREFIX, TASK_PREFIX
+from maestro_mcp.core.ids import (
+    MESSAGE_PREFIX,
+    PROJECT_PREFIX,
+    QUESTION_PREFIX,
+    SESSION_PREFIX,
+    TASK_PREFIX,
+)
 from maestro_mcp.core.models import (
+    ADDRESSES_MAX,
+    AGENT_ADDRESS_PREFIX,
     AGENT_MAX,
     CLAIM_NEXT_MAX,
     DEFAULT_LEASE_S,
     DEPS_MAX,
+    HUMANS,
     ID_MAX,
     IDEMPOTENCY_KEY_MAX,
     LABELS_MAX,
     LEASE_MAX_S,
     LEASE_MIN_S,
     LINKS_PER_CALL_MAX,
+    MESSAGE_MAX,
+    MESSAGES_PER_CALL_MAX,
     NAME_MAX,
     NOTE_MAX,
     NOTES_SHOWN,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
     PATH_MAX,
+    PATTERNS_PER_CALL_MAX,
+    PROJECT_ADDRESS,
     PROMPT_MAX,
     QUERY_MAX,
     TASKS_PER_BATCH_MAX,
@@ -48,13 +64,17 @@ from maestro_mcp.core.models import (
     TITLE_MAX,
     ClaimNextRequest,
     ClaimRequest,
+    MessageExchange,
+    MessageFilter,
+    MessageSend,
     Project,
     ProjectCreate,
+    QuestionAsk,
+    ReservationFilter,
     SessionCreate,
     SessionReport,
     SessionStatus,
     TaskBatch,
-    TaskCreate,
     TaskDraft,
     TaskFilter,
     TaskPatch,
@@ -68,15 +88,22 @@ from .callers import caller, caller_of, calling
 from .digest import CHANGES_PAGE_DEFAULT, digest
 from .render import render
 from .results import (
+    BODY_SHOWN,
+    INBOX_SHOWN,
+    Answer,
     ChangesResult,
     ClaimedTask,
     ClaimsResult,
     DeletedResult,
     Granted,
+    Held,
+    InboxMessage,
     ItemResult,
+    MessageResult,
     ProjectRef,
     ProjectResult,
     ProjectsResult,
+    SentMessage,
     SessionResult,
     SessionSummary,
     TaskListResult,
@@ -89,17 +116,25 @@ from .schemas import compact
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# What ``get`` reads, by the prefix of their ids.
+_GOTTEN = f"{TASK_PREFIX}…, {SESSION_PREFIX}…, {MESSAGE_PREFIX}… or {QUESTION_PREFIX}…"
+
 # Shared parameter types: the Field descriptions are what the model reads.
 ProjectArg = Annotated[
     str | None,
     Field(description="Project id or name (default: the only one)."),
 ]
+
+# An id parameter is bounded as every id is, its schema saying only what it names: the
+# model passes ids it was given; their length is ours to check, not its to know.
+_ID = Field(min_length=1, max_length=ID_MAX)
 TaskId = Annotated[
-    str, Field(description=f"A task id ({TASK_PREFIX}…).", min_length=1, max_length=ID_MAX)
+    str, _ID, WithJsonSchema({"type": "string", "description": f"A task id ({TASK_PREFIX}…)."})
 ]
 SessionId = Annotated[
     str,
-    Field(description=f"A session id ({SESSION_PREFIX}…).", min_length=1, max_length=ID_MAX),
+    _ID,
+    WithJsonSchema({"type": "string", "description": f"A session id ({SESSION_PREFIX}…)."}),
 ]
 ExpectedVersion = Annotated[
     int | None,
@@ -111,6 +146,8 @@ DependsOnArg = Annotated[
 ]
 LabelsArg = Annotated[list[str] | None, Field(max_length=LABELS_MAX)]
 TaskIdsArg = Annotated[list[str], Field(max_length=LINKS_PER_CALL_MAX)]
+PathsArg = Annotated[list[str], Field(max_length=PATTERNS_PER_CALL_MAX)]
+MessageIdsArg = Annotated[list[str], Field(max_length=MESSAGES_PER_CALL_MAX)]
 RequestId = Annotated[
     str | None,
     Field(
@@ -121,18 +158,19 @@ RequestId = Annotated[
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Prompt = Annotated[str, Field(max_length=PROMPT_MAX)]
+SharedArg = Annotated[bool, Field(description="Reserve shared, not exclusive.")]
 PageLimit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 
 # idempotentHint only where the same call again changes nothing more, without a
 # requestId too: creates and reports add again (a requestId makes a retry safe).
+# readOnlyHint is said only where true: false is its default (as the MCP schema
+# defines the hints), and every byte of tools/list is in the model's context.
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+WRITE = ToolAnnotations(destructive_hint=False, open_world_hint=False)
 IDEMPOTENT_WRITE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-DESTRUCTIVE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
-)
+DESTRUCTIVE = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
 def actionable(fn: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[CallToolResult]]:
@@ -225,6 +263,12 @@ class ToolEnv:
         found = await self.core.read(partial(self.core.service.get_project, project_id))
         return ProjectRef.of(found.value)
 
+    def held(self, session_id: str) -> list[Held]:
+        """The session's live file reservations (a read of the service: call it inside
+        ``core.read``)."""
+        where = ReservationFilter(session_id=session_id)
+        return [Held.of(r) for r in self.core.service.list_reservations(where).value]
+
 
 def build_tools(env: ToolEnv) -> list[Tool]:
     """The tools, with compacted schemas (see schemas.py)."""
@@ -276,41 +320,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         result = await env.write(partial(service.create_project, data, idempotency_key=requestId))
         return ProjectResult(project=result.value, seq=result.seq)
 
-    @tool("Create a task", WRITE)
-    @actionable
-    async def create_task(
-        title: Title,
-        project: ProjectArg = None,
-        description: Text = "",
-        prompt: Annotated[Prompt, Field(description="Instructions for the agent doing it.")] = "",
-        priority: TaskPriority = TaskPriority.MEDIUM,
-        status: TaskStatus = TaskStatus.PENDING,
-        parentId: Annotated[
-            str | None, Field(description="Make it a sub-task of this task.")
-        ] = None,
-        dependsOn: DependsOnArg = None,
-        labels: LabelsArg = None,
-        requestId: RequestId = None,
-    ) -> TaskResult:
-        """Create a task in a project."""
-        target = await env.project(project)
-        data = TaskCreate(
-            project_id=target.id,
-            title=title,
-            description=description,
-            prompt=prompt,
-            priority=priority,
-            status=status,
-            parent_id=parentId,
-            depends_on=dependsOn or [],
-            labels=labels or [],
-        )
-        result = await env.write(partial(service.create_task, data, idempotency_key=requestId))
-        return TaskResult(
-            project=ProjectRef.of(target), task=TaskSummary.of(result.value), seq=result.seq
-        )
-
-    @tool("Plan tasks", WRITE)
+    @tool("Create tasks", WRITE)
     @actionable
     async def create_tasks(
         tasks: Annotated[
@@ -324,7 +334,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         project: ProjectArg = None,
         requestId: RequestId = None,
     ) -> TasksResult:
-        """Create several tasks at once (a plan), all or none."""
+        """Create one task, or several (a plan), all or none; each starts pending."""
         target = await env.project(project)
         batch = TaskBatch(project_id=target.id, tasks=tasks)
         result = await env.write(partial(service.create_tasks, batch, idempotency_key=requestId))
@@ -439,27 +449,34 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             seq=result.seq,
         )
 
-    @tool("Get a task or session", READ)
+    @tool("Get by id", READ)
     @actionable
     async def get(
         id: Annotated[
             str,
-            Field(
-                description=f"A {TASK_PREFIX}… or {SESSION_PREFIX}… id.",
-                min_length=1,
-                max_length=ID_MAX,
-            ),
+            Field(description=f"A {_GOTTEN} id.", min_length=1, max_length=ID_MAX),
         ],
     ) -> ItemResult:
-        """Get one task, or one session with its latest notes, by id (all fields)."""
+        """Get a task, a session (with its latest notes), a message or a question, whole."""
 
         if id.startswith(PROJECT_PREFIX):
             raise ToolError(
-                f"{id} is a project id: get takes a {TASK_PREFIX}… or {SESSION_PREFIX}… id "
-                "(list_projects shows projects)"
+                f"{id} is a project id: get takes a {_GOTTEN} id (list_projects shows projects)"
             )
 
-        def read() -> ItemResult:  # one snapshot: the entity, its notes and its project
+        def read() -> ItemResult:  # one snapshot: the item, its notes and its project
+            if id.startswith(MESSAGE_PREFIX):
+                message = service.get_message(id)
+                project = service.get_project(message.value.project_id).value
+                return ItemResult(
+                    project=ProjectRef.of(project), message=message.value, seq=message.seq
+                )
+            if id.startswith(QUESTION_PREFIX):
+                question = service.get_question(id)
+                project = service.get_project(question.value.project_id).value
+                return ItemResult(
+                    project=ProjectRef.of(project), question=question.value, seq=question.seq
+                )
             if id.startswith(SESSION_PREFIX):
                 session = service.get_session(id)
                 notes = service.list_session_notes(id, limit=NOTES_SHOWN).value
@@ -520,12 +537,27 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         name: Annotated[str | None, Field(max_length=NAME_MAX)] = None,
         addTasks: TaskIdsArg = [],  # noqa: B006 - never mutated
         removeTasks: TaskIdsArg = [],  # noqa: B006
+        ask: Annotated[
+            QuestionAsk | None,
+            Field(description="Ask a person; you wait (needs_input) for the answer."),
+        ] = None,
+        reserve: Annotated[PathsArg, Field(description="Paths/globs you will edit.")] = [],  # noqa: B006
+        shared: SharedArg = False,
+        release: Annotated[PathsArg, Field(description="Reserved patterns to free.")] = [],  # noqa: B006
         expectedVersion: ExpectedVersion = None,
         requestId: RequestId = None,
     ) -> SessionResult:
-        """Set your session's status, log a note, add/remove tasks; each call renews your claims."""
+        """Status, note, tasks, a question, file reservations; renews your claims, gives answers."""
         report = SessionReport(
-            status=status, name=name, note=note, add_tasks=addTasks, remove_tasks=removeTasks
+            status=status,
+            name=name,
+            note=note,
+            add_tasks=addTasks,
+            remove_tasks=removeTasks,
+            ask=ask,
+            reserve=reserve,
+            shared=shared,
+            release=release,
         )
         result = await env.write(
             partial(
@@ -536,10 +568,17 @@ def build_tools(env: ToolEnv) -> list[Tool]:
                 idempotency_key=requestId,
             )
         )
-        session = result.value.session
+        reported = result.value
+        session = reported.session
+        reserved: list[Held] = []
+        if reserve or release:  # what the session holds now, said back
+            reserved = await core.read(partial(env.held, sessionId))
         return SessionResult(
             project=await env.project_of(session.project_id),
             session=SessionSummary.of(session),
+            answers=[Answer.of(q) for q in reported.answers],
+            unread=reported.unread or None,
+            reserved=reserved,
             seq=result.seq,
         )
 
@@ -554,11 +593,17 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         labels: LabelsArg = None,
         parentId: str | None = None,
         leaseSeconds: Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)] = DEFAULT_LEASE_S,
+        paths: Annotated[
+            PathsArg, Field(description="Paths/globs you will edit: reserved with it.")
+        ] = [],  # noqa: B006 - never mutated
+        shared: SharedArg = False,
         requestId: RequestId = None,
     ) -> ClaimsResult:
         """Claim a task (yours again: renewed), or the next ready ones, for your session alone."""
         if taskId is not None:
-            request = ClaimRequest(session_id=sessionId, lease_seconds=leaseSeconds)
+            request = ClaimRequest(
+                session_id=sessionId, lease_seconds=leaseSeconds, paths=paths, shared=shared
+            )
             one = await env.write(
                 partial(service.claim_task, taskId, request, idempotency_key=requestId)
             )
@@ -569,24 +614,85 @@ def build_tools(env: ToolEnv) -> list[Tool]:
                 lease_seconds=leaseSeconds,
                 labels=labels or [],
                 parent_id=parentId or None,  # "" = any parent, as when it is left out
+                paths=paths,
+                shared=shared,
             )
             some = await env.write(
                 partial(service.claim_next, sessionId, wanted, idempotency_key=requestId)
             )
             grants, seq = some.value.claims, some.seq
             nothing_ready = some.value.nothing_ready
-        session = await core.read(partial(service.get_session, sessionId))
+
+        def after() -> tuple[Project, list[Held], int]:  # one snapshot after the claim
+            session = service.get_session(sessionId)
+            project = service.get_project(session.value.project_id).value
+            return project, env.held(sessionId) if paths and grants else [], session.seq
+
+        project, reserved, read_at = await core.read(after)
         claims = [
             Granted(task=ClaimedTask.of(g.task), claim_token=g.claim_token, expires_at=g.expires_at)
             for g in grants
         ]
-        project = await env.project_of(session.value.project_id)
         return ClaimsResult(
-            project=project,
+            project=ProjectRef.of(project),
             claims=claims,
             nothing_ready=nothing_ready,
-            seq=max(seq, session.seq),
+            reserved=reserved,
+            seq=max(seq, read_at),
         )
+
+    @tool("Messages", WRITE)
+    @actionable
+    async def message(
+        sessionId: SessionId,
+        to: Annotated[
+            list[str],
+            Field(
+                max_length=ADDRESSES_MAX,
+                description=f"{SESSION_PREFIX}… ids, {AGENT_ADDRESS_PREFIX}NAME, {HUMANS} "
+                f"or {PROJECT_ADDRESS}; a reply goes to its sender.",
+            ),
+        ] = [],  # noqa: B006 - never mutated
+        body: Annotated[
+            str | None, Field(max_length=MESSAGE_MAX, description="Markdown: sends it.")
+        ] = None,
+        subject: Annotated[str | None, Field(max_length=TITLE_MAX)] = None,
+        replyTo: Annotated[
+            str | None, Field(description="A message id: reply in its thread.")
+        ] = None,
+        read: Annotated[MessageIdsArg, Field(description="Message ids to mark read.")] = [],  # noqa: B006
+        ack: Annotated[
+            MessageIdsArg, Field(description="Message ids to acknowledge (read too).")
+        ] = [],  # noqa: B006
+        requestId: RequestId = None,
+    ) -> MessageResult:
+        """Send a message, mark yours read or acknowledged; returns your unread inbox."""
+        if body is None and (to or subject is not None or replyTo is not None):
+            raise ToolError("to, subject and replyTo go with a body: pass body to send a message")
+        sent, seq = None, 0
+        if body is not None or read or ack:
+            send = None
+            if body is not None:
+                send = MessageSend(to=to, subject=subject or "", body=body, reply_to=replyTo)
+            exchange = MessageExchange(read=read, ack=ack, send=send)
+            done = await env.write(
+                partial(service.exchange_messages, sessionId, exchange, idempotency_key=requestId)
+            )
+            sent, seq = done.value.sent, done.seq
+
+        def inbox() -> MessageResult:  # one snapshot: the session, its unread messages
+            session = service.get_session(sessionId)
+            project = service.get_project(session.value.project_id).value
+            unread = MessageFilter(recipient=sessionId, unread=True, limit=INBOX_SHOWN)
+            return MessageResult(
+                project=ProjectRef.of(project),
+                sent=SentMessage.of(sent) if sent is not None else None,
+                inbox=[InboxMessage.of(m, BODY_SHOWN) for m in service.list_messages(unread).value],
+                unread=service.unread_count(sessionId).value,
+                seq=max(seq, session.seq),
+            )
+
+        return await core.read(inbox)
 
     @tool("What changed", READ)
     @actionable

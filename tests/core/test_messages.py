@@ -9,6 +9,7 @@ from maestro_mcp.core.errors import InvalidInput, NotFound
 from maestro_mcp.core.models import (
     HUMANS,
     MESSAGE_MAX,
+    MessageExchange,
     MessageFilter,
     MessageSend,
     MessagesRead,
@@ -195,6 +196,54 @@ def test_the_humans_have_an_inbox_per_project(service: Service, project_id: str)
     assert service.unread_count(HUMANS, project_id).value == 2
     assert service.unread_count(HUMANS, other).value == 1
     assert service.unread_count(HUMANS).value == 3
+
+
+def test_a_session_marks_and_sends_in_one_unit(service: Service, project_id: str) -> None:
+    """The MCP ``message`` tool's one write: read, acknowledged, then sent; all or none."""
+    a = session(service, project_id, "a")
+    b = session(service, project_id, "b")
+    first, second = (
+        service.send_message(MessageSend(from_session_id=a, to=[b], body=text)).value
+        for text in ("one", "two")
+    )
+    head = service.head()
+    bad = MessageExchange(
+        read=[first.id], ack=[second.id], send=MessageSend(to=["bob"], body="reply")
+    )
+    with pytest.raises(InvalidInput, match="is not an address"):
+        service.exchange_messages(b, bad)
+    assert service.head() == head  # the marks were not kept either
+    assert service.unread_count(b).value == 2
+
+    # The same id read and acknowledged is acknowledged, once.
+    both = MessageExchange(
+        read=[first.id, second.id],
+        ack=[second.id],
+        send=MessageSend(reply_to=first.id, body="got both"),
+    )
+    done = service.exchange_messages(b, both, idempotency_key="x-1")
+    events = log_after(service, head)
+    assert [(e["event"], e["data"]["id"]) for e in events] == [
+        ("message:read", first.id),
+        ("message:read", second.id),
+        ("message:sent", done.value.sent.id if done.value.sent else None),
+    ]
+    assert events[0]["data"]["ackedAt"] is None
+    assert events[1]["data"]["ackedAt"] is not None
+    assert done.value.marked == [first.id, second.id]
+    sent = done.value.sent
+    assert sent is not None
+    assert sent.from_session_id == b  # from the session, back to the sender, in its thread
+    assert [r.recipient for r in sent.recipients] == [a]
+    assert sent.thread_id == first.id
+    assert service.unread_count(b).value == 0
+    again = service.exchange_messages(b, both, idempotency_key="x-1")
+    assert again.value == done.value
+    assert service.head() == done.seq  # the retry sent nothing more
+
+    forged = MessageExchange(send=MessageSend(from_session_id=a, to=[b], body="as a"))
+    with pytest.raises(InvalidInput, match=f"sends as itself, not as {a}"):
+        service.exchange_messages(b, forged)
 
 
 def test_a_body_is_bounded_and_unread_needs_a_recipient() -> None:

@@ -41,7 +41,7 @@ def test_tasks_from_rest_cli_and_mcp_appear_at_once(
         async with Client(
             server.base_url + "/mcp", client_info=Implementation(name="claude-code", version="1")
         ) as client:
-            await client.call_tool("create_task", {"title": "from an agent"})
+            await client.call_tool("create_tasks", {"tasks": [{"title": "from an agent"}]})
 
     # Playwright's sync API owns this thread's event loop: the agent runs in its own thread.
     agent = threading.Thread(target=anyio.run, args=(agent_creates,))

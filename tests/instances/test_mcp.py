@@ -1,5 +1,6 @@
 """An MCP client of one instance hears of writes made on another: its resource
-subscriptions are fed by the same event log (maestro_mcp/mcp_server/notifications.py).
+subscriptions are fed by the same event log (maestro_mcp/mcp_server/notifications.py);
+two agents on two instances exchange a message live.
 
 Notifications carry only a URI, so a test must know which write one is about: the client
 subscribes to the watched task and to a marker task, renames the marker on its own
@@ -19,7 +20,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
 from tests.support.instances import Pair, new_project
-from tests.support.mcp import call
+from tests.support.mcp import Ear, call, hearing, new_task
 from tests.support.servers import ServerProcess
 from tests.support.waiting import WAIT
 
@@ -40,10 +41,7 @@ def rename_on(instance: ServerProcess, task_id: str, title: str) -> None:
 async def two_tasks(client: Client, a: ServerProcess) -> tuple[str, str]:
     """The watched task and the marker, made through ``client`` in a project made on A."""
     project_id, _ = await anyio.to_thread.run_sync(new_project, a.base_url)
-    made = [
-        (await call(client, "create_task", title=title, project=project_id))["task"]["id"]
-        for title in ("watched", "marker")
-    ]
+    made = [(await new_task(client, project_id, title=t))["id"] for t in ("watched", "marker")]
     return made[0], made[1]
 
 
@@ -90,3 +88,30 @@ async def test_a_legacy_subscriber_on_b_hears_of_a_write_on_a(pair: Pair) -> Non
             with pytest.warns(MCPDeprecationWarning):  # deprecated in the SDK; hosts use it
                 await client.subscribe_resource(uri)
         await hears_the_write_on_a(pair, watched, marker, receive.receive)
+
+
+@pytest.mark.parametrize(
+    "mode", [pytest.param("auto", id="2026"), pytest.param("legacy", id="2025")]
+)
+async def test_two_agents_on_two_instances_exchange_a_message_live(pair: Pair, mode: str) -> None:
+    """Agent A on instance A writes to agent B on instance B: B, subscribed to its inbox
+    on B, hears of it (the message's commit reaches B through the log) and reads it."""
+    a, b = pair
+    project_id, _ = await anyio.to_thread.run_sync(new_project, a.base_url)
+    async with (
+        Ear() as ear,
+        Client(a.base_url + "/mcp", mode=mode) as sender,
+        Client(b.base_url + "/mcp", mode=mode, message_handler=ear.on_message) as reader,
+    ):
+        writer = await call(sender, "start_session", name="w", agent="codex", project=project_id)
+        listener = await call(reader, "start_session", name="r", agent="claude", project=project_id)
+        me = listener["session"]["id"]
+        inbox = f"maestro://sessions/{me}/inbox"
+        async with hearing(reader, ear, [inbox]) as next_uri:
+            sent = await call(
+                sender, "message", sessionId=writer["session"]["id"], to=["agent:claude"], body="hi"
+            )
+            with anyio.fail_after(WAIT):
+                assert await next_uri() == inbox
+        mail = await call(reader, "message", sessionId=me)
+        assert [m["id"] for m in mail["inbox"]] == [sent["sent"]["id"]]

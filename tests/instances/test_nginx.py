@@ -31,7 +31,7 @@ from tests.support.instances import (
     running,
     task_ids,
 )
-from tests.support.mcp import call
+from tests.support.mcp import call, new_task
 from tests.support.servers import ServerProcess
 from tests.support.waiting import WAIT, wait_for
 
@@ -156,8 +156,7 @@ async def test_mcp_through_nginx(pair: Pair, proxy: nginx.Nginx, mode: str) -> N
     ):
         project = (await call(client, "create_project", name="through nginx"))["project"]
         made = [
-            (await call(client, "create_task", title=title, project=project["id"]))["task"]["id"]
-            for title in ("watched", "marker")
+            (await new_task(client, project["id"], title=t))["id"] for t in ("watched", "marker")
         ]
         listed = await call(client, "list_tasks", project=project["id"])
         assert [t["id"] for t in listed["tasks"]] == made

@@ -1,15 +1,20 @@
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.server import MCPServer
 
+from maestro_mcp.core.models import QuestionAnswer
 from maestro_mcp.core.runtime import Core
+from maestro_mcp.core.service import Service
 from maestro_mcp.mcp_server import MaestroMCP, build_mcp_server
 from maestro_mcp.settings import Settings
-from tests.support.mcp import Transport
+from tests.support.core import write_elsewhere
+from tests.support.mcp import Answer, Transport
 from tests.support.servers import LiveServer, live_server, stdio_server
 from tests.support.stores import Databases
 
@@ -51,10 +56,12 @@ TRANSPORTS = [
 
 @dataclass(frozen=True)
 class Target:
-    """What ``mcp_client`` connects to, or the client already connected to it."""
+    """What ``mcp_client`` connects to, or the client already connected to it, and the
+    database its server works on."""
 
     transport: Transport
     server: MCPServer | str | StdioServerParameters | Client
+    database: str
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -68,13 +75,15 @@ def mcp_target(request: pytest.FixtureRequest, store_kind: str) -> Target:
     own = request.node.get_closest_marker("empty_database") is not None
     if transport.kind == "memory":
         maestro: MaestroMCP = request.getfixturevalue("maestro")
-        return Target(transport, maestro.server)
+        return Target(transport, maestro.server, request.getfixturevalue("database"))
     if transport.kind == "http":
         server: LiveServer = request.getfixturevalue("server" if own else "shared_server")
-        return Target(transport, server.base_url + "/mcp")
+        return Target(transport, server.base_url + "/mcp", str(server.settings.database))
     if own:
-        return Target(transport, stdio_server(request.getfixturevalue("database")))
-    return Target(transport, request.getfixturevalue(f"shared_stdio_{transport.mode}"))
+        database: str = request.getfixturevalue("database")
+        return Target(transport, stdio_server(database), database)
+    shared: str = request.getfixturevalue("shared_database")
+    return Target(transport, request.getfixturevalue(f"shared_stdio_{transport.mode}"), shared)
 
 
 @pytest.fixture
@@ -93,6 +102,21 @@ async def mcp_client(mcp_target: Target) -> AsyncIterator[Client]:
 def transport(mcp_target: Target) -> Transport:
     """The transport ``mcp_client`` uses in this test."""
     return mcp_target.transport
+
+
+@pytest.fixture
+def a_person_answers(mcp_target: Target) -> Answer:
+    """``await a_person_answers(question_id, text)``: a person answers a question, on the
+    database ``mcp_client``'s server works on, from a core of its own (as the board's
+    server or the CLI would: another process as far as the MCP server can tell)."""
+
+    async def answer(question_id: str, text: str) -> None:
+        def answering(service: Service) -> object:
+            return service.answer(question_id, QuestionAnswer(answer=text))
+
+        await anyio.to_thread.run_sync(partial(write_elsewhere, mcp_target.database, answering))
+
+    return answer
 
 
 # Servers shared by the package's tests: starting ``maestro mcp`` takes about a second.

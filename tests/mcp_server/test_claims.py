@@ -3,7 +3,7 @@
 import pytest
 from mcp import Client
 
-from tests.support.mcp import call, refused, unique
+from tests.support.mcp import call, new_task, refused, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -13,12 +13,8 @@ async def test_claim_ready_work_and_finish_or_release_it_with_the_token(
 ) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Demo")))["project"]["id"]
     session = (await call(mcp_client, "start_session", name="worker", project=project))["session"]
-    first = (await call(mcp_client, "create_task", title="schema", labels=["db"], project=project))[
-        "task"
-    ]
-    second = (
-        await call(mcp_client, "create_task", title="api", dependsOn=[first["id"]], project=project)
-    )["task"]
+    first = await new_task(mcp_client, project, title="schema", labels=["db"])
+    second = await new_task(mcp_client, project, title="api", dependsOn=[first["id"]])
     ready = await call(mcp_client, "list_tasks", ready=True, project=project)
     assert first["id"] in [t["id"] for t in ready["tasks"]]
     assert second["id"] not in [t["id"] for t in ready["tasks"]]
@@ -54,12 +50,8 @@ async def test_claim_ready_work_and_finish_or_release_it_with_the_token(
 async def test_an_agent_cannot_get_its_claim_wrong(mcp_client: Client) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Fence")))["project"]["id"]
     me = (await call(mcp_client, "start_session", name="me", project=project))["session"]["id"]
-    schema = (await call(mcp_client, "create_task", title="schema", project=project))["task"]
-    api = (
-        await call(
-            mcp_client, "create_task", title="api", dependsOn=[schema["id"]], project=project
-        )
-    )["task"]
+    schema = await new_task(mcp_client, project, title="schema")
+    api = await new_task(mcp_client, project, title="api", dependsOn=[schema["id"]])
 
     # Nothing ready: the result says why, naming what the waiting task waits on.
     await call(mcp_client, "claim_tasks", sessionId=me, taskId=schema["id"])
@@ -96,20 +88,17 @@ async def test_an_agent_cannot_get_its_claim_wrong(mcp_client: Client) -> None:
 async def test_a_claim_carries_what_the_agent_needs_to_start(mcp_client: Client) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Start")))["project"]["id"]
     me = (await call(mcp_client, "start_session", name="me", project=project))["session"]["id"]
-    base = (await call(mcp_client, "create_task", title="base", project=project))["task"]
+    base = await new_task(mcp_client, project, title="base")
     await call(mcp_client, "update_task", taskId=base["id"], status="completed")
-    task = (
-        await call(
-            mcp_client,
-            "create_task",
-            title="login form",
-            description="the form only",
-            prompt="use the design system",
-            labels=["web"],
-            dependsOn=[base["id"]],
-            project=project,
-        )
-    )["task"]
+    task = await new_task(
+        mcp_client,
+        project,
+        title="login form",
+        description="the form only",
+        prompt="use the design system",
+        labels=["web"],
+        dependsOn=[base["id"]],
+    )
     assert task["labels"] == ["web"]  # summaries say what a task waits on and carries
     assert task["dependsOn"] == [base["id"]]
     [grant] = (await call(mcp_client, "claim_tasks", sessionId=me))["claims"]

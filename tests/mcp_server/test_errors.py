@@ -18,14 +18,33 @@ pytestmark = pytest.mark.anyio
 @pytest.mark.parametrize(
     ("tool", "arguments", "said"),
     [
-        ("create_task", {"title": "   "}, "invalid input: title: String should have at least 1"),
-        ("create_task", {"title": "t", "labels": [""]}, "invalid input: labels.0: String should"),
         (
-            "create_task",
-            {"title": "t", "labels": ["x" * 300]},
-            "labels.0: String should have at most",
+            "create_tasks",
+            {"tasks": [{"title": "   "}]},
+            "invalid input: tasks.0.title: String should have at least 1",
         ),
-        ("create_task", {"title": "t", "priority": "super"}, "priority: Input should be 'low', "),
+        (
+            "create_tasks",
+            {"tasks": [{"title": "t", "labels": [""]}]},
+            "invalid input: tasks.0.labels.0: String should",
+        ),
+        (
+            "create_tasks",
+            {"tasks": [{"title": "t", "labels": ["x" * 300]}]},
+            "tasks.0.labels.0: String should have at most",
+        ),
+        (
+            "create_tasks",
+            {"tasks": [{"title": "t", "priority": "super"}]},
+            "tasks.0.priority: Input should be 'low', ",
+        ),
+        ("update_session", {"sessionId": ""}, "sessionId: String should have at least 1"),
+        (
+            "update_session",
+            {"sessionId": "sess_x", "ask": {"text": "ok?", "timeoutSeconds": 60}},
+            "ask: Value error, a question with timeoutSeconds needs a default",
+        ),
+        ("message", {"sessionId": "sess_x", "body": " "}, "body: String should have at least 1"),
         (
             "list_tasks",
             {"limit": 100_000},
@@ -38,7 +57,7 @@ async def test_invalid_arguments_name_the_field_and_the_rule(
     mcp_client: Client, tool: str, arguments: dict[str, object], said: str
 ) -> None:
     project, _, _ = await task_and_subtask(mcp_client)
-    if tool in ("create_task", "list_tasks"):
+    if tool in ("create_tasks", "list_tasks"):
         arguments = {**arguments, "project": project}
     message = await refused(mcp_client, tool, **arguments)
     assert said in message
@@ -47,20 +66,31 @@ async def test_invalid_arguments_name_the_field_and_the_rule(
 
 
 async def test_mistakes_are_answered_with_what_to_do(mcp_client: Client) -> None:
-    project, _, _ = await task_and_subtask(mcp_client)
+    project, task, _ = await task_and_subtask(mcp_client)
     as_task = await refused(mcp_client, "get", id=project)
-    assert "is a project id: get takes a task_… or sess_… id (list_projects" in as_task
+    assert (
+        "is a project id: get takes a task_…, sess_…, msg_… or ques_… id (list_projects" in as_task
+    )
     by_title = await refused(
-        mcp_client, "create_task", title="t", dependsOn=["Write tests"], project=project
+        mcp_client, "update_task", taskId=task["id"], dependsOn=["Write tests"]
     )
     assert "dependsOn takes task ids (task_…), not titles: 'Write tests' is not one" in by_title
+    in_a_plan = await refused(
+        mcp_client,
+        "create_tasks",
+        tasks=[{"title": "t", "dependsOn": ["Write tests"]}],
+        project=project,
+    )
+    assert "names 'Write tests', which is neither the ref of an earlier task" in in_a_plan
     blank_name = await refused(mcp_client, "start_session", name=" ", project=project)
     assert "invalid input: name: String should have at least 1 character" in blank_name
 
 
 async def test_a_nul_character_is_refused_with_the_field(mcp_client: Client) -> None:
     project, task, _ = await task_and_subtask(mcp_client)
-    refusal = await refused(mcp_client, "create_task", title="a\x00b", project=project)
+    refusal = await refused(
+        mcp_client, "create_tasks", tasks=[{"title": "a\x00b"}], project=project
+    )
     assert "title: Value error, text may not contain the NUL character" in refusal
     by_id = await refused(mcp_client, "get", id=task["id"] + "\x00")
     assert "NUL character" in by_id or "not found" in by_id  # PostgreSQL, SQLite

@@ -31,6 +31,15 @@ SAMPLES: dict[str, dict[str, object]] = {
     "link": {"sessionId": "sess_1", "taskId": "task_1"},
     "note": {"sessionId": "sess_1", "projectId": "proj_1", "note": {}},
     "claim": {"taskId": "task_1", "projectId": "proj_1", "sessionId": "sess_1"},
+    "message": {
+        "id": "msg_1",
+        "projectId": "proj_1",
+        "fromSessionId": "sess_9",
+        "recipients": [{"recipient": "sess_1"}, {"recipient": "humans"}, {"recipient": "sess_2"}],
+    },
+    "read": {"id": "msg_1", "projectId": "proj_1", "recipient": "sess_1", "sessionId": "sess_1"},
+    "question": {"id": "ques_1", "projectId": "proj_1", "sessionId": "sess_1"},
+    "reservation": {"id": "resv_1", "projectId": "proj_1", "sessionId": "sess_1"},
 }
 
 
@@ -41,6 +50,8 @@ def sample(kind: EventType) -> dict[str, object]:
         return SAMPLES["note"]
     if kind in (EventType.TASK_CLAIMED, EventType.TASK_RELEASED):
         return SAMPLES["claim"]
+    if kind is EventType.MESSAGE_READ:
+        return SAMPLES["read"]
     return SAMPLES[kind.value.split(":")[0]]
 
 
@@ -57,6 +68,38 @@ def test_every_event_names_the_resources_it_changed(kind: EventType) -> None:
     uris = uris_changed_by(stored(kind, sample(kind), "proj_1"))
     assert uris
     assert all(uri.startswith("maestro://") for uri in uris)
+
+
+INBOX_1 = "maestro://sessions/sess_1/inbox"
+SESSION_1 = "maestro://sessions/sess_1"
+BOARD_1 = "maestro://projects/proj_1/board"
+
+
+@pytest.mark.parametrize(
+    ("kind", "uris"),
+    [
+        # Mail: the inbox of each session it went to (the humans have none), no board.
+        (EventType.MESSAGE_SENT, [INBOX_1, "maestro://sessions/sess_2/inbox"]),
+        (EventType.MESSAGE_READ, [INBOX_1]),
+        # A question: its session (status, open questions), its inbox, the board.
+        (EventType.QUESTION_ASKED, [SESSION_1, INBOX_1, BOARD_1]),
+        (EventType.QUESTION_ANSWERED, [SESSION_1, INBOX_1, BOARD_1]),
+        (EventType.QUESTION_CANCELLED, [SESSION_1, INBOX_1, BOARD_1]),
+        # A file reservation: its session's and the board's reserved files.
+        (EventType.RESERVATION_CREATED, [SESSION_1, BOARD_1]),
+        (EventType.RESERVATION_UPDATED, [SESSION_1, BOARD_1]),
+        (EventType.RESERVATION_RELEASED, [SESSION_1, BOARD_1]),
+    ],
+)
+def test_coordination_events_name_inboxes_sessions_and_the_board(
+    kind: EventType, uris: list[str]
+) -> None:
+    assert uris_changed_by(stored(kind, sample(kind), "proj_1")) == uris
+
+
+def test_the_humans_reading_changes_no_inbox_resource() -> None:
+    data: dict[str, object] = {"id": "msg_1", "projectId": "proj_1", "recipient": "humans"}
+    assert uris_changed_by(stored(EventType.MESSAGE_READ, data, "proj_1")) == []
 
 
 @pytest.mark.parametrize("kind", sorted(TOKEN_EVENTS))

@@ -3,7 +3,7 @@
 import pytest
 from mcp import Client
 
-from tests.support.mcp import call, read_json, task_and_subtask, unique
+from tests.support.mcp import call, new_task, read_json, task_and_subtask, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.anyio
 async def test_changes_since_pages_through_the_log(mcp_client: Client) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Demo")))["project"]["id"]
     for title in ("a", "b"):
-        await call(mcp_client, "create_task", title=title, project=project)
+        await new_task(mcp_client, project, title=title)
     changes = await call(mcp_client, "changes_since", since=0, limit=3)
     assert [e["seq"] for e in changes["events"]] == [1, 2, 3]
     assert changes["nextSince"] == 3

@@ -10,7 +10,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import ResourceUpdatedNotification
 
 from tests.support.feeds import WsClient
-from tests.support.mcp import call, unique
+from tests.support.mcp import call, new_task, unique
 from tests.support.servers import LiveServer, stdio_server
 
 pytestmark = pytest.mark.anyio
@@ -23,12 +23,10 @@ async def test_stdio_write_reaches_a_running_servers_websocket(
     ws.until_ready()
     client = shared_stdio_auto
     project = await call(client, "create_project", name=unique("From an agent"))
-    created = await call(
-        client, "create_task", title="written over stdio", project=project["project"]["id"]
-    )
+    created = await new_task(client, project["project"]["id"], title="written over stdio")
     events = await anyio.to_thread.run_sync(ws.take, 2)
     assert [e["event"] for e in events] == ["project:created", "task:created"]
-    assert events[1]["data"]["id"] == created["task"]["id"]
+    assert events[1]["data"]["id"] == created["id"]
     ws.close()
 
 

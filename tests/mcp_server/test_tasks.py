@@ -5,7 +5,7 @@ from mcp import Client
 
 from maestro_mcp.mcp_server import MaestroMCP
 from tests.support.core import told_group_commit
-from tests.support.mcp import call, refused, unique
+from tests.support.mcp import call, new_task, refused, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -14,12 +14,19 @@ async def test_create_update_and_find_tasks(mcp_client: Client) -> None:
     name = unique("Demo")
     project = (await call(mcp_client, "create_project", name=name))["project"]
     created = await call(
-        mcp_client, "create_task", title="Implement login", priority="high", project=project["id"]
+        mcp_client,
+        "create_tasks",
+        tasks=[{"title": "Implement login", "priority": "high"}],
+        project=project["id"],
     )
     assert created["project"] == {"id": project["id"], "name": name}
-    task = created["task"]
+    [task] = created["tasks"]
+    assert task["status"] == "pending"  # a task is created pending
     sub = await call(
-        mcp_client, "create_task", title="Write tests", project=name, parentId=task["id"]
+        mcp_client,
+        "create_tasks",
+        tasks=[{"title": "Write tests", "parentId": task["id"]}],
+        project=name,
     )
     assert sub["project"]["id"] == project["id"]
     updated = await call(
@@ -36,12 +43,9 @@ async def test_create_update_and_find_tasks(mcp_client: Client) -> None:
 async def test_request_id_makes_a_retry_harmless(mcp_client: Client) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Demo")))["project"]
     key = unique("r1")
-    first = await call(
-        mcp_client, "create_task", title="once", requestId=key, project=project["id"]
-    )
-    retry = await call(
-        mcp_client, "create_task", title="once", requestId=key, project=project["id"]
-    )
+    once = [{"title": "once"}]
+    first = await call(mcp_client, "create_tasks", tasks=once, requestId=key, project=project["id"])
+    retry = await call(mcp_client, "create_tasks", tasks=once, requestId=key, project=project["id"])
     assert retry == first
     assert len((await call(mcp_client, "list_tasks", project=project["id"]))["tasks"]) == 1
 
@@ -95,7 +99,7 @@ async def test_a_change_to_a_task_names_it_to_group_commit(
     """update_task and delete_task say which task they read first (core/group_commit.py)."""
     async with Client(maestro.server) as client:
         project = (await call(client, "create_project", name=unique("Demo")))["project"]
-        task = (await call(client, "create_task", title="t", project=project["id"]))["task"]
+        task = await new_task(client, project["id"], title="t")
         told = told_group_commit(monkeypatch)
         await call(client, "update_task", taskId=task["id"], title="t2")
         await call(client, "delete_task", taskId=task["id"])

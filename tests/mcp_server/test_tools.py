@@ -5,7 +5,7 @@ import json
 import pytest
 from mcp import Client
 
-from tests.support.mcp import TOOL_NAMES, Transport, call, refused, unique
+from tests.support.mcp import TOOL_NAMES, Transport, call, new_task, refused, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,11 @@ async def test_tools_list_is_small_complete_and_annotated(
     for name in ("list_projects", "list_tasks", "get", "changes_since"):
         assert by_name[name].annotations.read_only_hint is True  # type: ignore[union-attr]
     assert by_name["delete_task"].annotations.destructive_hint is True  # type: ignore[union-attr]
-    assert by_name["create_task"].annotations.destructive_hint is False  # type: ignore[union-attr]
+    assert by_name["create_tasks"].annotations.destructive_hint is False  # type: ignore[union-attr]
+    # Only true hints are said (readOnlyHint defaults to false): the reads are the writes'
+    # complement.
+    writes = {n for n, t in by_name.items() if not (t.annotations and t.annotations.read_only_hint)}
+    assert writes == TOOL_NAMES - {"list_projects", "list_tasks", "get", "changes_since"}
     # Idempotent only where the same call again changes nothing more, requestId or not.
     idempotent = {n for n, t in by_name.items() if t.annotations and t.annotations.idempotent_hint}
     assert idempotent == {"update_task", "delete_task"}
@@ -47,7 +51,7 @@ async def test_tools_list_is_small_complete_and_annotated(
 
 async def test_errors_say_what_went_wrong_and_what_to_do(mcp_client: Client) -> None:
     project = (await call(mcp_client, "create_project", name=unique("Demo")))["project"]
-    task = (await call(mcp_client, "create_task", title="t", project=project["id"]))["task"]
+    task = await new_task(mcp_client, project["id"], title="t")
     await call(mcp_client, "update_task", taskId=task["id"], title="a human's edit")
     stale = await refused(
         mcp_client, "update_task", taskId=task["id"], status="completed", expectedVersion=1
@@ -56,8 +60,14 @@ async def test_errors_say_what_went_wrong_and_what_to_do(mcp_client: Client) -> 
     assert "expectedVersion=2" in stale
 
     # Invalid input is a tool error the model can read, not a protocol error.
-    bad_status = await refused(
-        mcp_client, "create_task", title="t", status="done-ish", project=project["id"]
-    )
+    bad_status = await refused(mcp_client, "update_task", taskId=task["id"], status="done-ish")
     assert "pending" in bad_status
+    # A task is created pending: a draft's status is no field of it, and is said so.
+    started = await refused(
+        mcp_client,
+        "create_tasks",
+        tasks=[{"title": "t", "status": "in_progress"}],
+        project=project["id"],
+    )
+    assert "invalid input: tasks.0.status: Extra inputs are not permitted" in started
     assert "task_nope not found" in await refused(mcp_client, "get", id="task_nope")

@@ -30,7 +30,7 @@ from maestro_mcp import redaction
 from maestro_mcp.core.ids import CLAIM_TOKEN_PREFIX
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, MCP_PATH, TOKEN_QUERY, bearer
 from tests.support.feeds import SseClient, WsClient
-from tests.support.mcp import MCP_ACCEPT, call, initialize_request
+from tests.support.mcp import MCP_ACCEPT, call, initialize_request, new_task
 from tests.support.servers import ServerProcess, start_server_process
 
 SECRET = f"s3cret-{secrets.token_hex(8)}"
@@ -47,7 +47,7 @@ async def claim_over_mcp(base_url: str, mode: str) -> list[str]:
         Client(streamable_http_client(base_url + MCP_PATH, http_client=http), mode=mode) as mcp,
     ):
         project = (await call(mcp, "create_project", name=f"logs-{mode}"))["project"]["id"]
-        task = (await call(mcp, "create_task", title="t", project=project))["task"]["id"]
+        task = (await new_task(mcp, project, title="t"))["id"]
         session = (await call(mcp, "start_session", project=project, name="s"))["session"]["id"]
         claimed = await call(mcp, "claim_tasks", sessionId=session, taskId=task)
         tokens = CLAIM_TOKEN.findall(json.dumps(claimed))

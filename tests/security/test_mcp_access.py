@@ -75,7 +75,7 @@ async def test_what_an_agent_changes_names_its_token_and_its_client(server: Live
     writer = make(server, "ci-bot", "write", by=admin)
     async with agent(server, writer, "claude-code") as client:
         created = await call(client, "create_project", name="p")
-        await call(client, "create_task", title="t", project=created["project"]["id"])
+        await call(client, "create_tasks", tasks=[{"title": "t"}], project=created["project"]["id"])
     assert actors(server.base_url, admin)[-2:] == [
         ("project:created", "ci-bot/claude-code"),
         ("task:created", "ci-bot/claude-code"),

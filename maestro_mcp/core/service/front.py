@@ -25,8 +25,10 @@ from ..models import (
     HistoryQuery,
     Link,
     Message,
+    MessageExchange,
     MessageFilter,
     MessageSend,
+    MessagesExchanged,
     MessagesRead,
     NewToken,
     PathCheck,
@@ -435,6 +437,19 @@ class Service:
         """Mark messages read (acknowledged) by a recipient; again changes nothing."""
         body = partial(messages.mark_read, request=request)
         return self._tx.write("message.read", body, result_type=list[Message])
+
+    def exchange_messages(
+        self, session_id: str, request: MessageExchange, *, idempotency_key: str | None = None
+    ) -> Result[MessagesExchanged]:
+        """A session marks messages read and acknowledged and sends one, as one unit
+        (MCP ``message``). A retry with the same ``idempotency_key`` sends nothing more."""
+        return self._tx.write(
+            "message.exchange",
+            partial(messages.exchange, session_id=session_id, request=request),
+            result_type=MessagesExchanged,
+            idempotency_key=idempotency_key,
+            request={"sessionId": session_id, **request.model_dump(mode="json", by_alias=True)},
+        )
 
     def get_message(self, message_id: str) -> Result[Message]:
         def body(rows: Rows) -> Message:

@@ -12,6 +12,8 @@ The rules (docs/protocol.md, "Messages"):
   goes to that message's sender.
 - Reading an inbox changes nothing: a message is read (or acknowledged) when its
   recipient says so, which is an event (``message:read``) like any change.
+- A session may mark what it received and send in one unit (``exchange``: the MCP
+  ``message`` tool): all of it or, if any part fails, nothing.
 """
 
 from ..errors import InvalidInput, NotFound
@@ -24,8 +26,10 @@ from ..models import (
     PROJECT_ADDRESS,
     RECIPIENTS_MAX,
     Message,
+    MessageExchange,
     MessageRecipient,
     MessageSend,
+    MessagesExchanged,
     MessagesRead,
     Session,
     SessionFilter,
@@ -130,6 +134,28 @@ def mark_read(w: Write, request: MessagesRead) -> list[Message]:
         updated = [new if r.recipient == recipient else r for r in message.recipients]
         changed.append(message.model_copy(update={"recipients": updated}))
     return changed
+
+
+def exchange(w: Write, session_id: str, request: MessageExchange) -> MessagesExchanged:
+    """A session marks messages it received read (``read``) and acknowledged (``ack``,
+    read too), then sends one (``send``), all or nothing. Events: those of
+    ``mark_read`` (read, then acknowledged), then ``message:sent``."""
+    require_session(w.rows, session_id)
+    acked = unique(request.ack)
+    only_read = [m for m in unique(request.read) if m not in acked]
+    for ids, ack in ((only_read, False), (acked, True)):
+        if ids:
+            mark_read(w, MessagesRead(recipient=session_id, message_ids=ids, ack=ack))
+    sent = None
+    if request.send is not None:
+        given = request.send.from_session_id
+        if given is not None and given != session_id:
+            raise InvalidInput(
+                f"session {session_id} sends as itself, not as {given}",
+                {"field": "fromSessionId"},
+            )
+        sent = send(w, request.send.model_copy(update={"from_session_id": session_id}))
+    return MessagesExchanged(sent=sent, marked=[*only_read, *acked])
 
 
 def _project_of(data: MessageSend, sender: Session | None, replied: Message | None) -> str:
