@@ -1,14 +1,14 @@
 """Questions agents ask the people, on the board: at the top of every open page, answered
-there, and the answer back with the agent (a real MCP client on the same server)."""
+there, and the answer back with the agent (a real MCP client on the same server, over
+streamable HTTP): as a change notification of its session, and in its next call."""
 
-import json
 import re
 import threading
 from typing import Any
 
 import anyio
 from mcp import Client
-from mcp.types import Implementation, TextResourceContents
+from mcp.types import Implementation
 from playwright.sync_api import Route, expect
 
 from tests.support.board import (
@@ -20,6 +20,7 @@ from tests.support.board import (
     question_card,
     session_card,
 )
+from tests.support.mcp import call, read_json
 from tests.support.servers import LiveServer
 from tests.support.waiting import WAIT
 
@@ -57,27 +58,35 @@ def test_a_question_from_an_agent_is_answered_in_the_page_and_reaches_the_agent(
             ) as client,
             client.listen(resource_subscriptions=[uri]) as changes,
         ):
-            await anyio.to_thread.run_sync(
-                lambda: ask(
-                    server,
-                    session["id"],
-                    text="Migrate **now**?",
-                    choices=["approve", "reject"],
-                    allowText=True,
-                    taskId=task["id"],
-                )
+            asking = await call(
+                client,
+                "update_session",
+                sessionId=session["id"],
+                ask={
+                    "text": "Migrate **now**?",
+                    "choices": ["approve", "reject"],
+                    "allowText": True,
+                    "taskId": task["id"],
+                },
             )
+            assert asking["session"]["status"] == "needs_input"
             asked.set()
-            # Told of each change of its session: the last is the answer's (the
-            # session works again).
+            # Told of each change of its session: the one that leaves it no open question
+            # is the answer's.
             with anyio.fail_after(WAIT):
                 async for change in changes:
                     assert getattr(change, "uri", None) == uri
-                    read = await client.read_resource(uri)
-                    [content] = read.contents
-                    assert isinstance(content, TextResourceContents)
-                    if json.loads(content.text)["session"]["status"] == "working":
+                    if (await read_json(client, uri))["questions"] == []:
                         break
+            # And given the answer in its next call (once).
+            reported = await call(client, "update_session", sessionId=session["id"], note="go")
+            assert reported["session"]["status"] == "working"
+            [answer] = reported["answers"]
+            assert (answer["question"], answer["answer"], answer["answeredBy"]) == (
+                "Migrate **now**?",
+                "approve",
+                "local/board",
+            )
 
     with agent_alongside(agent):
         assert asked.wait(WAIT)
