@@ -23,7 +23,7 @@ import { addressName, recipientChoice, recipientChoices, renderInbox, replyAddre
 import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { Store, unreadBy } from "./store.js";
-import { h, lineItem, noteItem, options, patchList, sessionItem, taskCard, taskItem, taskTree } from "./views.js";
+import { h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
 import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
@@ -444,7 +444,7 @@ function render() {
     renderMessages();
     renderSessions();
     const held = renderFiles($("#file-list"), $("#file-empty"), { store, links, release: releaseReservation });
-    $("#file-count").textContent = String(held);
+    setText($("#file-count"), String(held));
     renderActivity();
     renderPanel();
   }
@@ -500,7 +500,7 @@ function renderFilters() {
 
 function renderTasks() {
   const messages = view.view === "messages";
-  $(".tasks").hidden = messages;
+  setHidden($(".tasks"), messages);
   if (messages) return; // hidden: nothing to patch
   const all = store.taskList();
   const kept = filteredTasks();
@@ -720,7 +720,7 @@ function renderMessages() {
     badge.hidden = !unread;
   }
   const section = $("#messages");
-  section.hidden = view.view !== "messages";
+  setHidden(section, view.view !== "messages");
   if (section.hidden) return;
   renderInbox(section, {
     store,

@@ -5,7 +5,7 @@
 // A reservation's lease moves on with every heartbeat of its session: an item shows its
 // time, so its signature has it, and only that item is rebuilt.
 
-import { clock, h, patchList } from "./views.js";
+import { clock, h, patchList, setHidden } from "./views.js";
 
 function mode(reservation) {
   return reservation.exclusive ? "exclusive" : "shared";
@@ -74,12 +74,17 @@ export function renderFiles(list, empty, { store, links, release }) {
     }),
     (item) => fileItem(item, { links, release }),
   );
-  empty.hidden = reservations.length > 0;
+  setHidden(empty, reservations.length > 0);
   return reservations.length;
 }
 
+// A session holds up to a couple of hundred patterns: its item lists the first few until
+// it is opened.
+const FILES_SHOWN = 5;
+
 // The files each session item lists: patched in its own list, and only when the
-// reservations changed since (or the item was rebuilt, with an empty list).
+// reservations changed since (or the item was rebuilt, with an empty list: opening or
+// closing a session rebuilds it).
 export function renderSessionFiles(sessionList, store) {
   const revision = store.revisions.reservations;
   const bySession = store.reservationsBySession();
@@ -87,10 +92,16 @@ export function renderSessionFiles(sessionList, store) {
     const files = item._files ?? (item._files = item.querySelector(".session-files"));
     if (files._revision === revision) continue;
     files._revision = revision;
+    const held = bySession.get(item._key) ?? [];
+    const shown = item.classList.contains("expanded") ? held : held.slice(0, FILES_SHOWN);
+    const more = held.length - shown.length;
     patchList(
       files,
-      (bySession.get(item._key) ?? []).map((reservation) => ({ key: reservation.id, signature: fileSignature(reservation), reservation })),
-      ({ reservation }) => heldFile(reservation),
+      [
+        ...shown.map((reservation) => ({ key: reservation.id, signature: fileSignature(reservation), reservation })),
+        ...(more > 0 ? [{ key: "more", signature: String(more), more }] : []),
+      ],
+      ({ reservation, more }) => (reservation ? heldFile(reservation) : h("li", { class: "more-files" }, `and ${more} more`)),
     );
   }
 }

@@ -9,7 +9,7 @@
 import { ago } from "./activity.js";
 import { renderMarkdown, plainText } from "./markdown.js";
 import { unreadBy } from "./store.js";
-import { clock, h, patchList } from "./views.js";
+import { clock, h, patchList, setHidden, setText } from "./views.js";
 import { ACTIVE_SESSION_STATUSES, ADDRESSES } from "./vocabulary.js";
 
 const ACTIVE = new Set(ACTIVE_SESSION_STATUSES);
@@ -200,35 +200,29 @@ export function threadById(store, id) {
 export function renderInbox(section, { store, me, links, threadId, loading, hrefOf, open }) {
   const all = threads(store);
   const thread = threadId ? all.find((t) => t.id === threadId) ?? null : null;
-  section.querySelector("#inbox").hidden = Boolean(threadId);
-  section.querySelector("#thread").hidden = !threadId;
-  section.querySelector("#message-count").textContent = all.length ? `${all.length} thread${all.length === 1 ? "" : "s"}` : "";
+  setHidden(section.querySelector("#inbox"), Boolean(threadId));
+  setHidden(section.querySelector("#thread"), !threadId);
+  setText(section.querySelector("#message-count"), all.length ? `${all.length} thread${all.length === 1 ? "" : "s"}` : "");
   if (!threadId) {
     patchList(
       section.querySelector("#thread-list"),
       all.map((t) => ({ key: t.id, signature: threadSignature(t, store, me), thread: t })),
       ({ thread: t }) => threadItem(t, { store, me, href: hrefOf(t.id), open: (event) => open(event, t.id) }),
     );
-    section.querySelector("#thread-empty").hidden = all.length > 0 || loading;
+    setHidden(section.querySelector("#thread-empty"), all.length > 0 || loading);
     return;
   }
-  const title = section.querySelector("#thread-title");
-  const subject = thread ? thread.subject : loading ? "Loading…" : "Thread not found";
-  if (title.textContent !== subject) title.textContent = subject;
-  section.querySelector("#thread-participants").textContent = thread ? participants(thread, store, me) : "";
+  setText(section.querySelector("#thread-title"), thread ? thread.subject : loading ? "Loading…" : "Thread not found");
+  setText(section.querySelector("#thread-participants"), thread ? participants(thread, store, me) : "");
   patchList(
     section.querySelector("#thread-messages"),
     (thread?.messages ?? []).map((message) => ({ key: message.id, signature: messageSignature(message, store), message })),
     ({ message }) => messageItem(message, { store, me, links }),
   );
   const state = section.querySelector("#thread-state");
-  state.textContent = thread && !thread.whole ? "Older messages of this thread are not shown." : !thread && !loading ? "No such thread in this project (deleted with its project, or a link from another server)." : "";
-  state.hidden = state.textContent === "";
+  setText(state, thread && !thread.whole ? "Older messages of this thread are not shown." : !thread && !loading ? "No such thread in this project (deleted with its project, or a link from another server)." : "");
+  setHidden(state, state.textContent === "");
   const reply = section.querySelector("#reply");
-  reply.hidden = !thread;
-  if (thread) {
-    const to = `To: ${replyAddresses(thread, store).map((address) => addressName(address, store)).join(", ")}`;
-    const said = reply.querySelector(".reply-to");
-    if (said.textContent !== to) said.textContent = to;
-  }
+  setHidden(reply, !thread);
+  if (thread) setText(reply.querySelector(".reply-to"), `To: ${replyAddresses(thread, store).map((address) => addressName(address, store)).join(", ")}`);
 }

@@ -8,7 +8,7 @@
 
 import { ago } from "./activity.js";
 import { renderMarkdown } from "./markdown.js";
-import { h, patchList } from "./views.js";
+import { h, patchList, setHidden, setText } from "./views.js";
 import { LIMITS } from "./vocabulary.js";
 
 // "answers “no” in 4 min": when the deadline applies the default (the app keeps it current).
@@ -86,8 +86,8 @@ export function questionItem(question, { store, links, answer }) {
 // there are none). Patched by question: a person typing an answer keeps their text.
 export function renderQuestions(section, { store, links, answer }) {
   const open = store.openQuestions();
-  section.hidden = open.length === 0;
-  section.querySelector(".count").textContent = String(open.length);
+  setHidden(section, open.length === 0);
+  setText(section.querySelector(".count"), String(open.length));
   patchList(
     section.querySelector("ul"),
     open.map((question) => ({ key: question.id, signature: questionSignature(question, store), question })),
@@ -99,7 +99,6 @@ export function renderQuestions(section, { store, links, answer }) {
 export function renderDeadlines(section, store, now = Date.now()) {
   for (const element of section.querySelectorAll("[data-deadline]")) {
     const question = store.questions.get(element.dataset.deadline);
-    const text = question ? deadlineText(question, now) : "";
-    if (element.textContent !== text) element.textContent = text;
+    setText(element, question ? deadlineText(question, now) : "");
   }
 }

@@ -26,6 +26,16 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+// Set what an element shows only when it changed: a render runs on every frame with news,
+// and a write of the same text or state is still a change to the DOM.
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+export function setHidden(element, hidden) {
+  if (element.hidden !== hidden) element.hidden = hidden;
+}
+
 // An option per value, worded as the value itself: "in_progress" reads "in progress".
 export function options(select, values, selected) {
   select.replaceChildren(...values.map((value) => h("option", { value, selected: value === selected }, value.replaceAll("_", " "))));

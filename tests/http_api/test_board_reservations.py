@@ -143,3 +143,19 @@ def test_a_person_releases_an_agents_files_after_confirming(
     )
     live = server.http.get("/api/reservations", params={"projectId": project["id"]}).json()
     assert reservation["id"] not in [r["id"] for r in live]
+
+
+def test_a_session_holding_many_patterns_lists_a_few_until_opened(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project, "wide")
+    reserve(server, session["id"], *(f"pkg{i}/**" for i in range(7)))
+    page = pages.open()
+    card = session_card(page, "wide")
+    held = card.locator(".session-files li")
+    expect(held).to_have_count(6)
+    expect(held.last).to_have_text("and 2 more")
+    card.locator(".expand").click()
+    expect(held).to_have_count(7)
+    expect(held.last).to_contain_text("pkg6/**")
+    expect(page.locator("#file-list .file")).to_have_count(7)  # the Files section: all
