@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from maestro_mcp import protocol
+from maestro_mcp.core.access import Scope
 from maestro_mcp.core.events import CHANGED, OMITTED
 from maestro_mcp.core.models import (
     ACTIVE_SESSION_STATUSES,
@@ -95,6 +96,9 @@ def vocabulary() -> dict[str, Any]:
             "client": protocol.CLIENT_HEADER,
         },
         "BOARD_CLIENT": protocol.BOARD_CLIENT,
+        # The scope of a token that may only read (GET /api/me says the board's): such a
+        # board marks nothing read as its person opens a thread.
+        "READ_SCOPE": Scope.READ.value,
         "BEARER_SCHEME": protocol.BEARER_SCHEME,
         "TOKEN_QUERY": protocol.TOKEN_QUERY,
         "EPOCH_QUERY": protocol.EPOCH_QUERY,

@@ -24,7 +24,7 @@ import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { Store, unreadBy } from "./store.js";
 import { h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
-import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
+import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, READ_SCOPE, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
@@ -53,6 +53,7 @@ const ui = {
   // is a round trip to the browser: not a question for every frame) and after asking.
   notifyPermission: "Notification" in window ? Notification.permission : "denied",
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
+  readOnly: false, // the board's token may only read (GET /api/me): it marks nothing read
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
   questionAlerts: new Set(), // questions just asked: a desktop notification each
   questionsSeen: new Set(), // questions this page has known open (asked before: no alert)
@@ -205,7 +206,7 @@ async function loadThread(projectId, threadId) {
 // it for the people: the messages addressed to them not read yet, but those this page
 // sent itself (they are news for the other people, not for the person who wrote them).
 async function markThreadRead(threadId) {
-  if (document.visibilityState !== "visible" || view.view !== "messages" || view.thread !== threadId) return;
+  if (ui.readOnly || document.visibilityState !== "visible" || view.view !== "messages" || view.thread !== threadId) return;
   const thread = threadById(store, threadId);
   const unread = (thread?.messages ?? [])
     .filter((message) => unreadBy(message, ADDRESSES.humans) && !ui.sentHere.has(message.id) && !ui.marking.has(message.id))
@@ -1418,6 +1419,7 @@ async function start() {
   try {
     const [me] = await Promise.all([api.me(), loadAll()]);
     ui.me = me.data.actor; // what this board's own changes carry: they read "you"
+    ui.readOnly = me.data.scope === READ_SCOPE;
   } catch (error) {
     // Without the token there is nothing to show: the dialog asks, then starts again.
     if (error instanceof ApiError && error.status === 401) return;

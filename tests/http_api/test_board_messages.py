@@ -6,9 +6,11 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from maestro_mcp.protocol import AUTHORIZATION_HEADER
 from tests.support.board import LIVE, Pages, activity_line, thread_row
 from tests.support.feeds import WsClient
 from tests.support.servers import LiveServer
+from tests.support.tokens import read_token_headers
 
 
 def start_session(server: LiveServer, project: dict[str, Any], name: str, agent: str) -> str:
@@ -137,3 +139,26 @@ def test_threads_list_newest_activity_first_with_what_the_people_have_not_read(
     expect(other.locator("#thread-list .thread-item")).to_have_count(2)
     other.go_back()
     expect(other.locator("#thread .message")).to_have_count(2)
+
+
+def test_a_board_with_a_read_token_reads_threads_without_marking_them(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """A dashboard's token may only read: its person opens threads, and the people's
+    unread stays for those who may mark it (no refused write, no error shown)."""
+    agent = start_session(server, project, "webhooks", "codex")
+    send(server, fromSessionId=agent, to=["humans"], subject="Flaky test", body="see CI")
+    secret = read_token_headers(server.http)[AUTHORIZATION_HEADER].removeprefix("Bearer ")
+    page = pages.open(
+        path=f"/?project={project['id']}&view=messages",
+        init_script=f"sessionStorage.setItem('maestro.token', {secret!r})",
+    )
+    writes: list[str] = []
+    page.on(
+        "request", lambda request: writes.append(request.url) if request.method == "POST" else None
+    )
+    thread_row(page, "Flaky test").get_by_role("link").click()
+    expect(page.locator("#thread .message")).to_have_count(1)
+    expect(page.locator("#thread .message .receipts")).to_have_text("unread by humans")
+    expect(page.locator("#unread")).to_have_text("1 unread")
+    assert writes == []
