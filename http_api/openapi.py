@@ -730,7 +730,8 @@ def build_openapi() -> dict[str, Any]:
             "summary": "Atomically claim up to count ready tasks: most urgent, then oldest",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
-            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404)},
+            # 409: the files it would reserve with the claims (paths) are another's.
+            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404, 409)},
         },
     }
     paths["/api/tasks/batch"] = {

@@ -229,6 +229,9 @@ def test_what_is_refused_is_refused_in_the_apis_error_shape(
     status: int,
     code: str,
 ) -> None:
+    # Something is reserved: a path the check cannot read is refused before any matching.
+    everything = server.http.post(RESERVE.format(id=sessions[1]["id"]), json={"paths": ["**"]})
+    assert everything.status_code == 201
     url = path.replace("{id}", sessions[0]["id"] if "sessions" in path else project["id"])
     answer = server.http.request(method, url, json=body)
     assert answer.status_code == status, answer.text
@@ -343,3 +346,28 @@ def test_two_sessions_racing_for_overlapping_globs_one_wins_every_round(
             winners.append((winner, held["pattern"]))
     listed = server.http.get(LIST, params={"projectId": project["id"]}).json()
     assert [(r["sessionId"], r["pattern"]) for r in listed] == winners
+
+
+@pytest.mark.parametrize("route", ["/api/tasks/{id}/claim", "/api/sessions/{id}/claim-next"])
+def test_a_claim_whose_files_another_holds_is_a_documented_409_and_claims_nothing(
+    server: LiveServer, project: dict[str, Any], sessions: tuple[dict[str, Any], ...], route: str
+) -> None:
+    http = server.http
+    a, b = sessions
+    reserve = http.post(RESERVE.format(id=a["id"]), json={"paths": ["src/api"]})
+    assert reserve.status_code == 201
+    task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+    body: dict[str, Any] = {"paths": ["src/**/routes.py"]}
+    if "claim-next" in route:
+        url = route.format(id=b["id"])
+    else:
+        url, body = route.format(id=task["id"]), {**body, "sessionId": b["id"]}
+    refused = http.post(url, json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "reservation_conflict"
+    assert_documented(refused, route)
+    assert http.get(f"/api/tasks/{task['id']}").json()["claim"] is None
+    granted = http.post(url, json={**body, "paths": ["src/web/**"]})
+    assert granted.status_code == 200, granted.text
+    [held] = http.get(LIST, params={"sessionId": b["id"]}).json()
+    assert (held["pattern"], held["taskId"]) == ("src/web/**", task["id"])
