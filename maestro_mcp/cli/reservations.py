@@ -11,14 +11,16 @@ from .show import RESERVATION_COLUMNS, reservation_mode, reservation_row, sessio
 
 class DefaultGroup(click.Group):
     """A group that runs its ``default`` command when none is named: ``maestro
-    reservations --session S`` is ``maestro reservations list --session S``."""
+    reservations --session S`` is ``maestro reservations list --session S``. A word that
+    is no command stays one (click says there is no such command), and ``--help`` is
+    the group's."""
 
     def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default = default
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        if not args or (args[0].startswith("-") and args[0] not in ctx.help_option_names):
             args = [self.default, *args]
         return super().parse_args(ctx, args)
 

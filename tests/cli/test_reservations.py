@@ -71,3 +71,10 @@ def test_nothing_reserved_and_a_project_to_name(run: Run) -> None:
     assert which.exit_code == 4
     assert "say which project with --project or MAESTRO_PROJECT" in which.stderr
     assert as_json(run("reservations", "--project", "Two", "--json")) == []
+
+
+def test_a_word_that_is_no_command_is_said_so(run: Run) -> None:
+    """``list`` is the default for options, not for a mistyped command."""
+    typo = run("reservations", "relase", "resv_1", ok=False)
+    assert typo.exit_code == 2
+    assert "No such command 'relase'" in typo.stderr
