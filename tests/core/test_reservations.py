@@ -253,7 +253,7 @@ def test_reserving_for_a_task_needs_a_task_of_the_project(
     assert [e["data"]["reason"] for e in released] == ["task_deleted"]
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "  ", "C:/x"])
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "C:/x"])
 def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     service: Service, project_id: str, path: str
 ) -> None:
@@ -265,4 +265,4 @@ def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     service.reserve(a.id, ReservationRequest(paths=["**"]))
     with pytest.raises(InvalidInput) as refused:
         service.check_paths(project_id, PathCheck(paths=[path]))
-    assert refused.value.details == {"field": "paths", "path": path.strip()}
+    assert refused.value.details == {"field": "paths", "path": path}
