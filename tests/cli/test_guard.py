@@ -171,7 +171,7 @@ def test_bypasses_and_a_server_that_is_down(
 ) -> None:
     install(run, repo)
     holder = new_session(server, project["id"], "api work")
-    reserve(server, holder, "src/api")
+    reserve(server, holder, "src/api/")
     assert repo.commit("src/api/a.py").returncode != 0
     skipped = repo.commit("src/api/a.py", flags=("--no-verify",))
     assert skipped.returncode == 0, skipped.stderr
@@ -228,7 +228,7 @@ def test_the_project_is_the_one_whose_working_dir_is_the_repository(
     http.post("/api/projects", json={"name": "Elsewhere", "workingDir": str(tmp_path)})
     here = http.post("/api/projects", json={"name": "Here", "workingDir": str(link)}).json()
     install(run, repo)
-    reserve(server, new_session(server, here["id"], "api work"), "src")
+    reserve(server, new_session(server, here["id"], "api work"), "src/")
     refused = repo.commit("src/x.py")
     assert refused.returncode != 0
     assert "held exclusively by “api work”" in refused.stderr
@@ -307,7 +307,7 @@ def test_the_hook_holds_no_secret_and_reads_the_token_at_commit_time(
         "/api/sessions", json={"projectId": project["id"], "name": "api"}, headers=headers
     ).json()
     http.post(
-        f"/api/sessions/{session['id']}/reservations", json={"paths": ["src"]}, headers=headers
+        f"/api/sessions/{session['id']}/reservations", json={"paths": ["src/"]}, headers=headers
     )
     install(run, repo, env={"MAESTRO_TOKEN": admin})
     assert admin not in (repo.path / ".git" / "hooks" / "pre-commit").read_text()

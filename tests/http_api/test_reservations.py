@@ -69,7 +69,7 @@ def test_reserve_list_and_release_with_their_events(
     assert_documented(made, RESERVE)
     held = made.json()
     assert [(r["pattern"], r["exclusive"], r["leaseSeconds"]) for r in held] == [
-        ("src/api", True, 120),
+        ("src/api/**", True, 120),
         ("docs/*.md", True, 120),
     ]
     assert held[0]["expiresAt"] - held[0]["createdAt"] == 120_000
@@ -85,7 +85,7 @@ def test_reserve_list_and_release_with_their_events(
     assert shared.status_code == 201
     listed = http.get(LIST, params={"projectId": project["id"]})
     assert_documented(listed, LIST)
-    assert [r["pattern"] for r in listed.json()] == ["src/api", "docs/*.md", "README.md"]
+    assert [r["pattern"] for r in listed.json()] == ["src/api/**", "docs/*.md", "README.md"]
     assert int(listed.headers[SEQ_HEADER]) == int(shared.headers[SEQ_HEADER])
     of_b = http.get(LIST, params={"sessionId": b["id"]}).json()
     assert [(r["pattern"], r["exclusive"]) for r in of_b] == [("README.md", False)]
@@ -98,7 +98,7 @@ def test_reserve_list_and_release_with_their_events(
     rest = http.post(RELEASE.format(id=a["id"]))  # no body: all of them
     assert rest.status_code == 200, rest.text
     assert_documented(rest, RELEASE)
-    assert [r["pattern"] for r in rest.json()] == ["src/api"]
+    assert [r["pattern"] for r in rest.json()] == ["src/api/**"]
     none = http.post(RELEASE.format(id=a["id"]), json={})
     assert none.json() == []
     assert [r["pattern"] for r in http.get(LIST, params={"projectId": project["id"]}).json()] == [
@@ -107,11 +107,11 @@ def test_reserve_list_and_release_with_their_events(
 
     events = [e for e in events_after(server, before) if e["event"].startswith("reservation:")]
     assert [(e["event"], e["data"]["pattern"]) for e in events] == [
-        ("reservation:created", "src/api"),
+        ("reservation:created", "src/api/**"),
         ("reservation:created", "docs/*.md"),
         ("reservation:created", "README.md"),
         ("reservation:released", "docs/*.md"),
-        ("reservation:released", "src/api"),
+        ("reservation:released", "src/api/**"),
     ]
     assert {e["data"].get("reason") for e in events[3:]} == {"released"}
     assert events[0]["data"] == held[0]
@@ -140,7 +140,7 @@ def test_a_conflict_is_a_409_naming_the_holder_and_until_when(
     assert http.get("/health").json()["seq"] == head
     # Shared against exclusive conflicts too; beside it, it does not.
     assert (
-        http.post(RESERVE.format(id=b["id"]), json={"paths": ["src"], "shared": True}).status_code
+        http.post(RESERVE.format(id=b["id"]), json={"paths": ["src/"], "shared": True}).status_code
         == 409
     )
     assert http.post(RESERVE.format(id=b["id"]), json={"paths": ["src/web"]}).status_code == 201
@@ -354,7 +354,7 @@ def test_a_claim_whose_files_another_holds_is_a_documented_409_and_claims_nothin
 ) -> None:
     http = server.http
     a, b = sessions
-    reserve = http.post(RESERVE.format(id=a["id"]), json={"paths": ["src/api"]})
+    reserve = http.post(RESERVE.format(id=a["id"]), json={"paths": ["src/api/"]})
     assert reserve.status_code == 201
     task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
     body: dict[str, Any] = {"paths": ["src/**/routes.py"]}
