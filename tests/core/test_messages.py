@@ -110,6 +110,14 @@ def test_a_bad_address_is_refused_and_nothing_is_sent(
     assert service.head() == head
 
 
+def test_an_ended_session_is_no_address(service: Service, project_id: str) -> None:
+    me = session(service, project_id, "me")
+    gone = session(service, project_id, "gone", "codex")
+    service.update_session(gone, SessionPatch(status=SessionStatus.COMPLETED))
+    with pytest.raises(InvalidInput, match=r"has ended .* address agent:codex, humans or project"):
+        service.send_message(MessageSend(from_session_id=me, to=[gone], body="hi"))
+
+
 def test_a_session_of_another_project_is_no_address(service: Service, project_id: str) -> None:
     other = service.create_project(ProjectCreate(name="Other")).value
     stranger = session(service, other.id, "s")

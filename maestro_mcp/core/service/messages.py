@@ -185,6 +185,14 @@ def _recipients(
                     f"session {address} is not a session of project {project_id}",
                     {"field": "to", "address": address},
                 )
+            if session.status in ENDED_SESSION_STATUSES:
+                # Nobody would read it: say who might instead.
+                instead = f"{AGENT_ADDRESS_PREFIX}{session.agent}, " if session.agent else ""
+                raise InvalidInput(
+                    f"session {address} has ended ({session.status.value}): nobody would read "
+                    f"it; address {instead}{HUMANS} or {PROJECT_ADDRESS} instead",
+                    {"field": "to", "address": address},
+                )
             found.append(address)
         else:
             raise InvalidInput(
