@@ -1,6 +1,6 @@
 """The ``maestro`` command: one entry point for the server (serve, mcp), the client commands
-(project, task, session, msg, question, watch, status, token), moving a database (export,
-import) and agent-config."""
+(project, task, session, msg, question, watch, status, token, reservations), the git
+pre-commit guard (guard), moving a database (export, import) and agent-config."""
 
 import importlib
 from collections.abc import MutableMapping
@@ -22,6 +22,8 @@ COMMANDS = {
     "watch": "watch:watch",
     "status": "status:status",
     "token": "tokens:token",
+    "reservations": "reservations:reservations",
+    "guard": "guard:guard",
     "serve": "serve:serve",
     "mcp": "mcp:mcp_command",
     "export": "transfer:export_command",

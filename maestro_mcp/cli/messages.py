@@ -19,7 +19,7 @@ from maestro_mcp.core.vocabulary import (
     MESSAGES_PER_CALL_MAX,
 )
 
-from .context import Cli, client_command
+from .context import Cli, client_command, sessions_by_id
 from .output import terminal_safe
 from .params import MESSAGES_LIMIT, text_or_stdin
 from .show import ago, first_line, session_label, when
@@ -208,11 +208,12 @@ def read(cli: Cli, message_id: str, ack: bool, session: str | None) -> None:
 
 
 def _labels(cli: Cli, messages: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """How the sessions of these messages' projects are shown: ``name (agent)`` by id."""
+    """How the sessions of these messages' projects are shown (``show.session_label``),
+    by id."""
     labels: dict[str, str] = {}
     for project_id in sorted({m["projectId"] for m in messages}):
-        for session in cli.client.get("/api/sessions", projectId=project_id).body:
-            labels[session["id"]] = session_label(session)
+        sessions = sessions_by_id(cli, project_id)
+        labels.update((session_id, session_label(session_id, sessions)) for session_id in sessions)
     return labels
 
 

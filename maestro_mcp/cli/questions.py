@@ -13,7 +13,7 @@ from rich.text import Text
 
 from maestro_mcp.core.vocabulary import QuestionStatus
 
-from .context import Cli, client_command
+from .context import Cli, client_command, sessions_by_id
 from .output import terminal_safe
 from .params import text_or_stdin
 from .show import now_ms, session_label, span
@@ -52,14 +52,13 @@ def list_(cli: Cli, all_: bool) -> None:
     if cli.printer.json_mode:
         cli.printer.data(listed)
         return
-    sessions = cli.client.get("/api/sessions", projectId=project["id"]).body if listed else []
-    labels = {s["id"]: session_label(s) for s in sessions}
+    sessions = sessions_by_id(cli, project["id"]) if listed else {}
     now = now_ms()
     rows = []
     for q in listed:
         row: list[Any] = [
             q["id"],
-            labels.get(q["sessionId"], q["sessionId"]),
+            session_label(q["sessionId"], sessions),
             q["taskId"],
             terminal_safe(q["text"]),
             answers_taken(q),

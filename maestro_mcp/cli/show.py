@@ -48,12 +48,6 @@ def first_line(text: str, width: int = TEXT_SHOWN) -> str:
     return first + ("…" if len(lines) > 1 else "")
 
 
-def session_label(session: dict[str, Any]) -> str:
-    """A session as a person knows it: its name, and its agent's."""
-    name = f"{session['name']} ({session['agent']})" if session.get("agent") else session["name"]
-    return terminal_safe(name)
-
-
 def sessions_badge(count: int) -> str:
     return f"[{count}x]" if count else ""
 
@@ -148,6 +142,34 @@ def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def session_label(session_id: str, sessions: dict[str, dict[str, Any]]) -> str:
+    """A session as people know it: ``“api work” (claude-code, sess_…)``; its id alone
+    if it is not among ``sessions`` (by id)."""
+    found = sessions.get(session_id)
+    if found is None:
+        return session_id
+    agent = f"{found['agent']}, " if found.get("agent") else ""
+    return terminal_safe(f"“{found['name']}” ({agent}{session_id})")
+
+
+def reservation_mode(r: dict[str, Any]) -> str:
+    return "exclusive" if r["exclusive"] else "shared"
+
+
+RESERVATION_COLUMNS = ["ID", "PATTERN", "MODE", "SESSION", "TASK", "UNTIL"]
+
+
+def reservation_row(r: dict[str, Any], sessions: dict[str, dict[str, Any]]) -> list[Any]:
+    return [
+        r["id"],
+        r["pattern"],
+        reservation_mode(r),
+        session_label(r["sessionId"], sessions),
+        r["taskId"],
+        when(r["expiresAt"]),
+    ]
+
+
 TASK_COLUMNS = ["ID", "STATUS", "PRIORITY", "SESSIONS", "TITLE"]
 SESSION_COLUMNS = ["ID", "STATUS", "AGENT", "TASKS", "NAME"]
 
@@ -237,8 +259,7 @@ def _reservation_text(event: str, data: dict[str, Any]) -> Text:
     if event == EventType.RESERVATION_RELEASED:
         text.append(f" ({data['reason']})")
     else:
-        mode = "exclusive" if data.get("exclusive") else "shared"
-        text.append(f" ({mode}) until {(when(data.get('expiresAt')) or '')[11:]}")
+        text.append(f" ({reservation_mode(data)}) until {(when(data.get('expiresAt')) or '')[11:]}")
     return text
 
 

@@ -42,12 +42,12 @@ def test_send_and_the_inbox_which_marks_nothing_read(
 
     # A person writes to an agent: the address is expanded, and named as people know it.
     to_agent = run("msg", "send", "--to", "agent:codex", "Please add pagination")
-    assert to_agent.stdout.rstrip().endswith("to api (codex)")
+    assert to_agent.stdout.rstrip().endswith(f"to “api” (codex, {team['api']})")
 
     table = run("msg", "inbox").stdout.splitlines()
     assert table[0].split() == ["ID", "FROM", "SUBJECT", "MESSAGE", "AGE"]
     assert len(table) == 2  # the humans' inbox: the agent's message only
-    assert table[1].split()[:4] == [message["id"], "api", "(codex)", "API"]
+    assert table[1].split()[:5] == [message["id"], "“api”", "(codex,", f"{team['api']})", "API"]
     assert "The /v2 API is live…" in table[1]
     assert table[1].split()[-1].endswith("s")  # seconds ago
     listed = as_json(run("msg", "inbox", "--json"))
@@ -79,10 +79,10 @@ def test_read_shows_the_thread_and_marks_it_read_then_acknowledged(
 
     shown = run("msg", "read", reply["id"]).stdout  # any message of the thread shows it all
     lines = shown.splitlines()
-    assert lines[0].startswith("api (codex) → humans  ")
+    assert lines[0].startswith(f"“api” (codex, {team['api']}) → humans  ")
     assert lines[0].endswith(first["id"])
     assert lines[1:3] == ["Schema", "Drop `v1`?"]  # the subject once, the body as written
-    assert "\nlocal/cli → api (codex)  " in shown  # a person's reply, to the session
+    assert f"\nlocal/cli → “api” (codex, {team['api']})  " in shown  # a person's, to it
     assert shown.index("Yes, drop it") < shown.index("Done")
     assert lines[-1] == "✓ 2 messages marked read for humans"
     state = humans_state(server, first["id"])

@@ -36,7 +36,7 @@ def test_open_questions_are_listed_with_what_they_take(run: Run, asked: dict[str
     assert lines[0].split() == ["ID", "SESSION", "TASK", "QUESTION", "ANSWERS", "DEADLINE"]
     choose, words = asked["choose"]["id"], asked["words"]["id"]
     first = next(i for i, line in enumerate(lines) if line.startswith(choose))
-    assert "api (codex)" in lines[first]
+    assert f"“api” (codex, {asked['session']['id']})" in lines[first]
     assert "Migrate now?" in lines[first]
     assert "approve / reject" in lines[first]
     # Due in an hour, less the moment this took.
