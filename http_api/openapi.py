@@ -29,9 +29,17 @@ from maestro_mcp.core.models import (
     HeartbeatRequest,
     HistoryQuery,
     Link,
+    Message,
+    MessageFilter,
+    MessageSend,
+    MessagesRead,
     NewToken,
     PathCheck,
     PathCheckResult,
+    Question,
+    QuestionAnswer,
+    QuestionAsk,
+    QuestionFilter,
     ReleaseRequest,
     Reservation,
     ReservationFilter,
@@ -66,7 +74,9 @@ from maestro_mcp.protocol import (
     etag,
 )
 
+from .messages import MESSAGE_PATH, MESSAGES_PATH, MESSAGES_READ_PATH
 from .notes import LATEST_NOTES_PATH
+from .questions import ANSWER_PATH, QUESTION_PATH, QUESTIONS_PATH, SESSION_QUESTIONS_PATH
 from .rest import RESOURCES, NoteCreate, NoteFilter
 
 _REF = "#/components/schemas/{model}"
@@ -119,7 +129,7 @@ _WHY = {
     403: "a browser Origin that is not allowed, or a token whose scope does not allow this",
     404: "no such entity",
     409: "a conflict: a name taken, a claim held or lost, a task not ready, files reserved "
-    "by another session",
+    "by another session, a question answered already",
     412: f"{IF_MATCH_HEADER} names a version the entity is no longer at",
     413: "the body is too large, or the write would add more to the event log than one write may",
     415: "the body is not sent as application/json",
@@ -343,7 +353,9 @@ _FOLLOW = {
         "heartbeat": "heartbeat",
         "reserveFiles": "reserveFiles",
         "releaseFiles": "releaseFiles",
+        "ask": "askQuestion",
     },
+    "Question": {"answer": "answerQuestion"},
 }
 
 
@@ -553,6 +565,121 @@ def _reservation_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
         },
     }
     return [Reservation, ReservationRequest, ReservationRelease, PathCheck, PathCheckResult]
+
+
+def _message_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
+    """Messages between sessions and people (http_api/messages.py); returns the models
+    they use."""
+    listed = _ok({"type": "array", "items": _ref(Message)})
+    paths[MESSAGES_PATH] = {
+        "get": {
+            "operationId": "listMessages",
+            "summary": "List messages, oldest first (newest: the newest page, oldest first)",
+            "description": "recipient: addressed to this session id, or humans; unread and "
+            "unacked (which need a recipient): only those it has not read (acknowledged) "
+            "yet. Listing marks nothing read.",
+            "parameters": _filter_parameters(MessageFilter),
+            "responses": {"200": listed, **_errors(422)},
+        },
+        "post": {
+            "operationId": "sendMessage",
+            "summary": "Send a message from a session, or from the person the request acts as",
+            "description": "to: session ids, agent:NAME (that agent's active sessions), "
+            "humans, project (every active session and the humans), expanded once, now. "
+            "A reply (replyTo) joins its thread; without to it goes to that message's sender.",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(MessageSend))},
+            "responses": {
+                "201": {
+                    **_ok(_ref(Message), "Created"),
+                    "links": _links({"get": "getMessage"}),
+                },
+                **_errors(*_BODY, 404),
+            },
+        },
+    }
+    paths[MESSAGES_READ_PATH] = {
+        "post": {
+            "operationId": "markMessagesRead",
+            "summary": "Mark messages read (and acknowledged, with ack) by one recipient",
+            "description": "recipient: a session id, or humans. Marking again changes "
+            "nothing; the answer is the messages as they are now.",
+            "requestBody": {"required": True, **_json(_ref(MessagesRead))},
+            "responses": {"200": listed, **_errors(*_BODY, 404)},
+        },
+    }
+    paths[MESSAGE_PATH] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "getMessage",
+            "summary": "Get a message, with each recipient's read and acknowledged state",
+            "responses": {"200": _ok(_ref(Message)), **_errors(404)},
+        },
+    }
+    return [Message, MessageSend, MessagesRead]
+
+
+def _question_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
+    """Agents' questions for the people (http_api/questions.py); returns the models they
+    use."""
+    follow = _links({"get": "getQuestion", **_FOLLOW["Question"]})
+    paths[SESSION_QUESTIONS_PATH] = {
+        "parameters": [_ID],
+        "post": {
+            "operationId": "askQuestion",
+            "summary": "A session asks the people a question; the session then needs input",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(QuestionAsk))},
+            "responses": {
+                "201": {**_ok(_ref(Question), "Created", entity=True), "links": follow},
+                **_errors(*_BODY, 404),
+            },
+        },
+    }
+    paths[QUESTIONS_PATH] = {
+        "get": {
+            "operationId": "listQuestions",
+            "summary": "List questions, in the order they were asked",
+            "parameters": _filter_parameters(QuestionFilter),
+            "responses": {
+                "200": _ok({"type": "array", "items": _ref(Question)}),
+                **_errors(422),
+            },
+        },
+    }
+    paths[QUESTION_PATH] = {
+        "parameters": [_ID],
+        "get": {
+            "operationId": "getQuestion",
+            "summary": "Get a question",
+            "parameters": [_IF_NONE_MATCH],
+            "responses": {
+                "200": {**_ok(_ref(Question), entity=True), "links": follow},
+                "304": {
+                    "description": f"Not Modified: {IF_NONE_MATCH_HEADER} names this version",
+                    "headers": {**_SEQ, **_ETAG},
+                },
+                **_errors(404),
+            },
+        },
+    }
+    paths[ANSWER_PATH] = {
+        "parameters": [_ID],
+        "post": {
+            "operationId": "answerQuestion",
+            "summary": "Answer a question: the first answer wins",
+            "description": "With choices, the answer is one of them unless the question "
+            "allows text (422 otherwise). A question answered already, or cancelled, is "
+            "409 already_answered with the question in details.question.",
+            "parameters": [_IF_MATCH],
+            "requestBody": {"required": True, **_json(_ref(QuestionAnswer))},
+            "responses": {
+                "200": _ok(_ref(Question), entity=True),
+                **_errors(*_BODY, 404, 409, 412),
+            },
+        },
+    }
+    return [Question, QuestionAsk, QuestionAnswer]
 
 
 def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
@@ -784,6 +911,8 @@ def build_openapi() -> dict[str, Any]:
     }
     _history_paths(paths)
     models += _reservation_paths(paths)
+    models += _message_paths(paths)
+    models += _question_paths(paths)
     models += _token_paths(paths)
     _for_every_write(paths)
     paths["/health"] = {
@@ -805,6 +934,8 @@ def build_openapi() -> dict[str, Any]:
         NewToken,
         Reservation,
         PathCheckResult,
+        Message,
+        Question,
     )
     _, definitions = models_json_schema(
         [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],
@@ -822,7 +953,8 @@ def build_openapi() -> dict[str, Any]:
         "info": {
             "title": "Maestro",
             "version": __version__,
-            "description": "Projects, tasks and sessions shared live between AI agents and humans. "
+            "description": "Projects, tasks and sessions shared live between AI agents and humans, "
+            "and the messages and questions between them. "
             "WebSocket feed at /ws; protocol in docs/protocol.md. On every route, a Host "
             "that is not allowed is refused with 421 and a browser Origin that is not "
             "allowed with 403, in the error shape.",

@@ -210,6 +210,16 @@ def entity_response(result: Result[Any], status: int = 200) -> Response:
     return json_response(entity.model_dump_json(by_alias=True), result.seq, status, headers)
 
 
+def read_response(request: Request, result: Result[Any]) -> Response:
+    """An entity read (GET): ``304`` with its ETag when ``If-None-Match`` names its
+    version, else the entity."""
+    version = result.value.version
+    if if_none_match(request.headers.get(IF_NONE_MATCH_HEADER), version):
+        headers = {SEQ_HEADER: str(result.seq), ETAG_HEADER: etag(version)}
+        return Response(status_code=304, headers=headers)
+    return entity_response(result)
+
+
 def _routes_for(resource: Resource) -> list[BaseRoute]:
     async def collection(request: Request) -> Response:
         service = service_of(request)
@@ -228,13 +238,7 @@ def _routes_for(resource: Resource) -> list[BaseRoute]:
         service = service_of(request)
         entity_id = request.path_params["id"]
         if request.method in READING:
-            result = await call(request, resource.get(service), entity_id)
-            tag = etag(result.value.version)
-            if if_none_match(request.headers.get(IF_NONE_MATCH_HEADER), result.value.version):
-                return Response(
-                    status_code=304, headers={SEQ_HEADER: str(result.seq), ETAG_HEADER: tag}
-                )
-            return entity_response(result)
+            return read_response(request, await call(request, resource.get(service), entity_id))
         expected = if_match_version(request)
         if request.method == "PATCH":
             patch = await read_model(request, resource.patch_model, max_body_of(request))

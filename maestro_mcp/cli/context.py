@@ -83,6 +83,12 @@ class Cli:
         )
 
 
+def sessions_by_id(cli: Cli, project_id: str) -> dict[str, dict[str, Any]]:
+    """The project's sessions by id: what names them (``show.session_label``)."""
+    found: list[dict[str, Any]] = cli.client.get("/api/sessions", projectId=project_id).body
+    return {s["id"]: s for s in found}
+
+
 def _known(projects: list[dict[str, Any]]) -> str:
     names = ", ".join(f"{p['name']} ({p['id']})" for p in projects[:PROJECTS_LISTED_IN_ERRORS])
     return f"projects: {names}" if names else "there are no projects yet"

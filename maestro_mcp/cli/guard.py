@@ -29,10 +29,9 @@ from rich.text import Text
 from maestro_mcp.core.vocabulary import LIST_LIMIT_MAX
 
 from . import git, hook
-from .context import Cli, client_command
+from .context import Cli, client_command, sessions_by_id
 from .errors import CliError, Exit
 from .output import Printer
-from .reservations import sessions_by_id
 from .show import session_label, when
 
 # A server that does not answer in time is down, for a commit: it is not held up longer.

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from .context import Cli, client_command
+from .context import Cli, client_command, sessions_by_id
 from .show import RESERVATION_COLUMNS, reservation_mode, reservation_row, session_label
 
 
@@ -33,12 +33,6 @@ def reservations() -> None:
     REST); `maestro guard install` makes git refuse a commit that touches files another
     session holds.
     """
-
-
-def sessions_by_id(cli: Cli, project_id: str) -> dict[str, dict[str, Any]]:
-    """The project's sessions by id: what names the holders."""
-    found: list[dict[str, Any]] = cli.client.get("/api/sessions", projectId=project_id).body
-    return {s["id"]: s for s in found}
 
 
 @reservations.command("list")
