@@ -670,8 +670,9 @@ def _question_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
             "summary": "Answer a question: the first answer wins",
             "description": "With choices, the answer is one of them unless the question "
             "allows text (422 otherwise). A question answered already, or cancelled, is "
-            "409 already_answered with the question in details.question.",
-            "parameters": [_IF_MATCH],
+            "409 already_answered with the question in details.question; a retry with the "
+            "same Idempotency-Key gets its own first answer back.",
+            "parameters": [_IF_MATCH, _IDEMPOTENCY_KEY],
             "requestBody": {"required": True, **_json(_ref(QuestionAnswer))},
             "responses": {
                 "200": _ok(_ref(Question), entity=True),
