@@ -15,6 +15,11 @@
 - *segments of 200 characters*: one long segment each, a wildcard (``*``, ``?``, a class)
   before every letter, ending in different letters: the product over characters at
   a size no real pattern reaches;
+- *``**`` between 170 names, against 340 names*: ``**/?a/**/?b/…/**`` against
+  ``*b/*a/*a/*b/…`` (the letters drawn at random, half the pairs overlapping): neither
+  end decides, so the product over names is walked, a row per segment, at a size no
+  real pattern reaches (a backtracking matcher tries the ways of placing 170 names
+  among 340);
 - *``*a*a*a*a*a*a*a*b`` against names of 1,000 characters*, by ``overlaps`` (cold) and by
   ``matches`` (warm: the pattern is read once): a backtracking matcher would not finish
   one.
@@ -50,7 +55,7 @@ def reservations(rng: random.Random, count: int, tag: str) -> list[str]:
         module = f"mod{rng.randrange(60)}"
         extension = rng.choice(_EXTENSIONS)
         shapes = [
-            f"{top}/{package}/{module}",
+            f"{top}/{package}/{module}/**",  # written {top}/{package}/{module}/
             f"{top}/{package}/{module}/file{rng.randrange(50)}.{extension}",
             f"{top}/{package}/*.{extension}",
             f"tests/{package}/test_{module}*.py",
@@ -67,6 +72,19 @@ def _deep(rng: random.Random, tag: str) -> str:
     shapes = ["d{}", "d{}*", "?{}", "[d]{}", "*{}"]
     segments = [rng.choice(shapes).format(n) for n in range(29)]
     return "/".join([*segments, f"{tag}{rng.randrange(1000)}*.py"])
+
+
+def _spread(rng: random.Random, overlapping: bool) -> tuple[str, str]:
+    """``**/?x/**/?y/…/**`` of 170 random letters, and names that hold each letter after
+    one of the other letter (``*y/*x/…``): an overlap, or none if the last one is the
+    other letter too."""
+    letters = [rng.choice("ab") for _ in range(170)]
+    other = {"a": "b", "b": "a"}
+    names = [name for letter in letters for name in (other[letter], letter)]
+    if not overlapping:
+        names[-1] = other[letters[-1]]
+    spread = "".join(f"**/?{letter}/" for letter in letters) + "**"
+    return spread, "/".join(f"*{name}" for name in names)
 
 
 def _long_segment(rng: random.Random, last: str) -> str:
@@ -114,6 +132,9 @@ def measure(pairs: int = PAIRS, runs: int = RUNS) -> dict[str, float]:
     def deep(run: int) -> Pairs:
         return [(_deep(rng, f"x{run}"), _deep(rng, f"x{run}")) for _ in range(pairs)]
 
+    def spread(run: int) -> Pairs:
+        return [_spread(rng, overlapping=n % 2 == 0) for n in range(pairs)]
+
     def long_segments(run: int) -> Pairs:
         return [(_long_segment(rng, "c"), _long_segment(rng, "d")) for _ in range(pairs)]
 
@@ -128,6 +149,7 @@ def measure(pairs: int = PAIRS, runs: int = RUNS) -> dict[str, float]:
         "30 segments, one against 1,000": _fastest_cold(deep_against_live, runs),
         "30 segments, 1,000 new pairs": _fastest_cold(deep, runs),
         "segments of 200 characters, cold": _fastest_cold(long_segments, runs),
+        "** between 170 names, cold": _fastest_cold(spread, runs),
         "*a*a*a*a*a*a*a*b, overlaps, cold": _fastest_cold(bait, runs),
         "*a*a*a*a*a*a*a*b, matches": _fastest(lambda: [matches(_BAIT, n) for n in names], runs),
     }

@@ -26,18 +26,7 @@ from maestro_mcp import __version__
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
-from . import (
-    board,
-    claims,
-    history,
-    live,
-    messages,
-    notes,
-    questions,
-    reservations,
-    rest,
-    tokens,
-)
+from . import board, claims, history, live, messages, notes, questions, reservations, rest, tokens
 from .cors import CorsHeaders, CorsPolicy, Preflight
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
@@ -82,9 +71,9 @@ def create_app(core: Core) -> Starlette:
             *claims.routes(),
             *history.routes(),
             *notes.routes(),
-            *reservations.routes(),
             *messages.routes(),
             *questions.routes(),
+            *reservations.routes(),
             *tokens.routes(),
             *live.routes(),
             Route(MCP_PATH, mcp),  # an ASGI app: every method goes to the MCP SDK

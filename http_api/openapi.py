@@ -670,8 +670,9 @@ def _question_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
             "summary": "Answer a question: the first answer wins",
             "description": "With choices, the answer is one of them unless the question "
             "allows text (422 otherwise). A question answered already, or cancelled, is "
-            "409 already_answered with the question in details.question.",
-            "parameters": [_IF_MATCH],
+            "409 already_answered with the question in details.question; a retry with the "
+            "same Idempotency-Key gets its own first answer back.",
+            "parameters": [_IF_MATCH, _IDEMPOTENCY_KEY],
             "requestBody": {"required": True, **_json(_ref(QuestionAnswer))},
             "responses": {
                 "200": _ok(_ref(Question), entity=True),
@@ -857,7 +858,8 @@ def build_openapi() -> dict[str, Any]:
             "summary": "Atomically claim up to count ready tasks: most urgent, then oldest",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
-            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404)},
+            # 409: the files it would reserve with the claims (paths) are another's.
+            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404, 409)},
         },
     }
     paths["/api/tasks/batch"] = {
@@ -924,9 +926,17 @@ def build_openapi() -> dict[str, Any]:
     }
     entities = [r.entity for r in RESOURCES]
     outputs = (
-        *(Link, SessionNote, ClaimGrant, ClaimsGranted, Heartbeat, TokenInfo, NewToken),
-        *(Reservation, PathCheckResult),
-        *(Message, Question),
+        Link,
+        SessionNote,
+        ClaimGrant,
+        ClaimsGranted,
+        Heartbeat,
+        TokenInfo,
+        NewToken,
+        Reservation,
+        PathCheckResult,
+        Message,
+        Question,
     )
     _, definitions = models_json_schema(
         [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],

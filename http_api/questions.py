@@ -76,6 +76,7 @@ async def answer(request: Request) -> Response:
         request.path_params["id"],
         data,
         expected_version=expected,
+        idempotency_key=idempotency_key(request),
     )
     return entity_response(answered)
 

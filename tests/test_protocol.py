@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from maestro_mcp import protocol
+from maestro_mcp.core.events import EventType
 
 PROTOCOL_DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
 
@@ -25,6 +26,15 @@ HEADERS = [
 @pytest.mark.parametrize("name", HEADERS)
 def test_the_protocol_doc_names_every_header(name: str) -> None:
     assert name in PROTOCOL_DOC.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("event", list(EventType))
+def test_the_protocol_doc_says_what_every_event_carries(event: EventType) -> None:
+    """Each event has its row in "What each event carries" (a row may name several)."""
+    doc = PROTOCOL_DOC.read_text(encoding="utf-8")
+    table = doc.split("### What each event carries", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert any(f"`{event.value}`" in row.split(" | ")[0] for row in rows), event
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,12 @@ class Cli:
             self._client = MaestroClient(self.url, token=self.token)
         return self._client
 
+    def connect(self, *, timeout: float, attempts: int) -> MaestroClient:
+        """The client, made with these bounds instead of the defaults (before any use)."""
+        assert self._client is None, "the client is made already"
+        self._client = MaestroClient(self.url, token=self.token, timeout=timeout, attempts=attempts)
+        return self._client
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -75,6 +81,12 @@ class Cli:
             exit_code=Exit.INVALID,
             hint=_known(projects),
         )
+
+
+def sessions_by_id(cli: Cli, project_id: str) -> dict[str, dict[str, Any]]:
+    """The project's sessions by id: what names them (``show.session_label``)."""
+    found: list[dict[str, Any]] = cli.client.get("/api/sessions", projectId=project_id).body
+    return {s["id"]: s for s in found}
 
 
 def _known(projects: list[dict[str, Any]]) -> str:

@@ -1,6 +1,6 @@
 """The ``maestro`` command: one entry point for the server (serve, mcp), the client commands
-(project, task, session, watch, status), moving a database (export, import) and
-agent-config."""
+(project, task, session, msg, question, watch, status, token, reservations), the git
+pre-commit guard (guard), moving a database (export, import) and agent-config."""
 
 import importlib
 from collections.abc import MutableMapping
@@ -17,9 +17,13 @@ COMMANDS = {
     "project": "projects:project",
     "task": "tasks:task",
     "session": "sessions:session",
+    "msg": "messages:msg",
+    "question": "questions:question",
     "watch": "watch:watch",
     "status": "status:status",
     "token": "tokens:token",
+    "reservations": "reservations:reservations",
+    "guard": "guard:guard",
     "serve": "serve:serve",
     "mcp": "mcp:mcp_command",
     "export": "transfer:export_command",
@@ -72,7 +76,8 @@ class LazyGroup(click.Group):
 )
 @click.version_option(__version__, prog_name="maestro")
 def cli() -> None:
-    """Maestro: projects, tasks and sessions shared live between AI agents and humans.
+    """Maestro: projects, tasks and sessions shared live between AI agents and humans,
+    and the messages and questions between them.
 
     Client commands talk to the server at --url / MAESTRO_URL (default
     http://127.0.0.1:3000) and take --project / MAESTRO_PROJECT, --token /
@@ -84,6 +89,8 @@ def cli() -> None:
       maestro task create "Implement login" --priority high
       maestro task update task_123 --status completed
       maestro session add-task sess_1 task_2
+      maestro question list
+      maestro msg inbox
       maestro watch
       maestro export backup.jsonl
     """

@@ -120,6 +120,15 @@ class Printer:
             self.err.print(Text.assemble(("  hint: ", "dim"), error.hint))
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` as it may reach a terminal: what others wrote (a message's body, an
+    agent's question) keeps its lines and tabs, but no control character (an escape
+    sequence could redraw the screen) nor bidi mark (it could reorder what is shown)
+    reaches the terminal: each is shown as U+FFFD (�)."""
+    text = text.replace("\r\n", "\n")
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text)
+
+
 def status_text(status: str) -> Text:
     return Text(status, style=_STATUS_STYLE.get(status, ""))
 

@@ -1,4 +1,4 @@
-"""Option types and defaults built from the core's vocabulary.
+"""Option types and defaults built from the core's vocabulary, and arguments read from stdin.
 
 The CLI defines no status, priority, default or limit of its own: each comes from
 ``maestro_mcp.core.vocabulary``, so ``--help``, the shell's validation and the server
@@ -18,6 +18,7 @@ from maestro_mcp.core.vocabulary import (
     LEASE_MAX_S,
     LEASE_MIN_S,
     LIST_LIMIT_MAX,
+    MESSAGES_LIMIT_MAX,
     NOTES_LIMIT_MAX,
     SessionStatus,
     TaskPriority,
@@ -43,7 +44,20 @@ SESSION_STATUS_DEFAULT = DEFAULT_SESSION_STATUS.value
 LEASE_SECONDS = click.IntRange(LEASE_MIN_S, LEASE_MAX_S)
 CLAIM_COUNT = click.IntRange(1, CLAIM_NEXT_MAX)
 LIST_LIMIT = click.IntRange(1, LIST_LIMIT_MAX)
+MESSAGES_LIMIT = click.IntRange(1, MESSAGES_LIMIT_MAX)
 # 0 shows none, without asking the server.
 NOTES_COUNT = click.IntRange(0, NOTES_LIMIT_MAX)
 HISTORY_LIMIT = click.IntRange(1, HISTORY_LIMIT_MAX)
 SEQ = click.IntRange(1, SEQ_MAX)  # a seq a query may name
+
+# An argument given as this is read from standard input instead (a message's body).
+STDIN = "-"
+
+
+def text_or_stdin(value: str) -> str:
+    """``value``, or what standard input holds when it is ``STDIN``."""
+    if value != STDIN:
+        return value
+    with click.open_file(STDIN, "r", encoding="utf-8") as stream:
+        text: str = stream.read()
+    return text

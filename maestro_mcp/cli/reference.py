@@ -13,7 +13,7 @@ INTRO = """\
 
 Every operation from the terminal. Client commands talk to a running server
 (`maestro serve`) over its REST API and live feed; `serve`, `mcp`, `export`,
-`import` and `agent-config` run locally.
+`import`, `agent-config`, `guard install` and `guard uninstall` run locally.
 
 Options every client command takes (each with an environment fallback):
 
@@ -43,13 +43,15 @@ Every request names the CLI (`X-Maestro-Client: cli`), so its changes carry the 
 
 EXIT_MEANING = {
     Exit.OK: "success",
-    Exit.ERROR: "the server failed, or something unexpected",
+    Exit.ERROR: "the server failed, or something unexpected; `guard check`: another session "
+    "holds files the commit touches",
     Exit.USAGE: "a bad command line (unknown option, invalid value such as a status)",
-    Exit.NOT_FOUND: "no such project, task or session",
+    Exit.NOT_FOUND: "no such project, task, session, message, question or reservation",
     Exit.INVALID: "the server refused the input (e.g. a title too long); `import`: the file "
     "is not a whole export",
-    Exit.CONFLICT: "a version conflict: the entity changed since the version given; `import`: "
-    "the database is not empty",
+    Exit.CONFLICT: "a version conflict: the entity changed since the version given; a "
+    "conflicting state (a task claimed by another session, a question answered already); "
+    "`import`: the database is not empty",
     Exit.UNREACHABLE: "no server at the URL (start it with `maestro serve`)",
     Exit.DENIED: "the token is missing or wrong, or the Host/Origin was refused",
 }
@@ -70,7 +72,10 @@ def leaves(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
 
 
 def _order(name: str) -> tuple[int, str]:
-    first = ["project", "task", "session", "watch", "status", "serve", "mcp", "agent-config"]
+    first = [
+        *("project", "task", "session", "msg", "question", "watch", "status"),
+        *("serve", "mcp", "agent-config"),
+    ]
     return (first.index(name), name) if name in first else (len(first), name)
 
 

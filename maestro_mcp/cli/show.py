@@ -1,5 +1,6 @@
 """How entities look to a human: the fields of one, the rows of many."""
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -8,13 +9,43 @@ from rich.text import Text
 from maestro_mcp.core.events import CHANGED, EventType
 from maestro_mcp.core.vocabulary import TREE_INDENT_LEVELS
 
-from .output import priority_text, status_text
+from .output import priority_text, status_text, terminal_safe
+
+# Characters of a text shown on one line (a message's first line, a question).
+TEXT_SHOWN = 60
 
 
 def when(ms: int | None) -> str | None:
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def span(ms: int) -> str:
+    """A length of time in its largest whole unit: ``12s``, ``5m``, ``3h``, ``2d``."""
+    seconds = max(0, ms // 1000)
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def ago(ms: int) -> str:
+    """How long ago ``ms`` was (``5m``)."""
+    return span(now_ms() - ms)
+
+
+def first_line(text: str, width: int = TEXT_SHOWN) -> str:
+    """A text's first line that holds something, cut to ``width`` (``…`` if it goes on)."""
+    lines = [line.strip() for line in terminal_safe(text).splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if len(first) > width:
+        return first[: width - 1] + "…"
+    return first + ("…" if len(lines) > 1 else "")
 
 
 def sessions_badge(count: int) -> str:
@@ -111,6 +142,34 @@ def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def session_label(session_id: str, sessions: dict[str, dict[str, Any]]) -> str:
+    """A session as people know it: ``“api work” (claude-code, sess_…)``; its id alone
+    if it is not among ``sessions`` (by id)."""
+    found = sessions.get(session_id)
+    if found is None:
+        return session_id
+    agent = f"{found['agent']}, " if found.get("agent") else ""
+    return terminal_safe(f"“{found['name']}” ({agent}{session_id})")
+
+
+def reservation_mode(r: dict[str, Any]) -> str:
+    return "exclusive" if r["exclusive"] else "shared"
+
+
+RESERVATION_COLUMNS = ["ID", "PATTERN", "MODE", "SESSION", "TASK", "UNTIL"]
+
+
+def reservation_row(r: dict[str, Any], sessions: dict[str, dict[str, Any]]) -> list[Any]:
+    return [
+        r["id"],
+        r["pattern"],
+        reservation_mode(r),
+        session_label(r["sessionId"], sessions),
+        r["taskId"],
+        when(r["expiresAt"]),
+    ]
+
+
 TASK_COLUMNS = ["ID", "STATUS", "PRIORITY", "SESSIONS", "TITLE"]
 SESSION_COLUMNS = ["ID", "STATUS", "AGENT", "TASKS", "NAME"]
 
@@ -151,6 +210,17 @@ def event_summary(message: dict[str, Any], subject: str | None = None) -> Text:
         text.append(f"{data['name']} ({data['scope']})")
     elif event == EventType.TOKEN_REVOKED:
         text.append(str(data["name"]))
+    elif event == EventType.MESSAGE_SENT:
+        sender = data.get("fromSessionId") or data.get("sender")
+        about = data.get("subject") or first_line(data.get("body", ""))
+        text.append(f"{sender} → {', '.join(data.get('to', []))}: {about}")
+    elif event == EventType.MESSAGE_READ:
+        state = "acknowledged" if data.get("ackedAt") else "read"
+        text.append(f"{data['id']} {state} by {data['recipient']}")
+    elif event.startswith("question:"):
+        text.append_text(_question_text(event, data, task))
+    elif event.startswith("reservation:"):
+        text.append_text(_reservation_text(event, data))
     elif event.startswith(("project:", "task:", "session:")):
         named = data.get("id") != subject
         if event.endswith(":deleted"):
@@ -163,6 +233,33 @@ def event_summary(message: dict[str, Any], subject: str | None = None) -> Text:
             text.append(changes_text(changed, data))
         else:
             text.append_text(_entity_text(event, data))
+    return text
+
+
+def _question_text(event: str, data: dict[str, Any], task: str) -> Text:
+    """A question asked (its text), answered (the answer, and by whom) or cancelled."""
+    text = Text(f"{data['sessionId']} ")
+    if data.get("taskId") and task:
+        text.append(f"on {task}")
+    if event == EventType.QUESTION_ASKED:
+        text.append(f"“{first_line(data['text'])}”")
+    elif event == EventType.QUESTION_ANSWERED:
+        by = "its default (deadline)" if data.get("defaulted") else data.get("answeredBy")
+        text.append(f"“{first_line(data['text'], VALUE_SHOWN)}” → ")
+        text.append(f"“{first_line(data.get('answer') or '')}”", style="bold")
+        text.append(f" by {by}")
+    else:
+        text.append(f"“{first_line(data['text'], VALUE_SHOWN)}” cancelled")
+    return text
+
+
+def _reservation_text(event: str, data: dict[str, Any]) -> Text:
+    """A file reservation taken or renewed (pattern, mode, until when) or released (why)."""
+    text = Text(f"{data['sessionId']} {data['pattern']}")
+    if event == EventType.RESERVATION_RELEASED:
+        text.append(f" ({data['reason']})")
+    else:
+        text.append(f" ({reservation_mode(data)}) until {(when(data.get('expiresAt')) or '')[11:]}")
     return text
 
 

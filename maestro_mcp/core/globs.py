@@ -1,79 +1,98 @@
-"""File-reservation patterns: what a pattern may be, which files it covers, and whether
-two patterns cover a common file. Pure logic: no I/O, the standard library only, cheap to
+"""File-reservation patterns: what a pattern may be, which paths it covers, and whether
+two patterns cover a common path. Pure logic: no I/O, the standard library only, cheap to
 import.
 
 A session reserves paths or globs of its project's repository; two reservations conflict
-when their patterns cover a common file. The rules, which docs/protocol.md repeats:
+when their patterns cover a common path. The rules, which docs/protocol.md repeats:
 
 Writing a pattern (``normalize``)
   A pattern is a repository-relative POSIX path, optionally with wildcards. Surrounding
-  whitespace, a leading ``./``, repeated ``/`` and ``.`` segments are dropped, and a
-  trailing ``/`` means the directory itself: ``./src//api/`` is ``src/api``. Consecutive
-  ``**`` segments are one: ``**/**`` is ``**``, ``a/**/**/b`` is ``a/**/b``. That form is
-  the canonical one; it is what a reservation stores and shows.
+  whitespace, a leading ``./``, repeated ``/`` and ``.`` segments are dropped;
+  consecutive ``**`` segments are one: ``**/**`` is ``**``, ``a/**/**/b`` is ``a/**/b``.
+  A trailing ``/`` (or ``/.``) means a directory and everything under it, and is written
+  out as a last ``**`` segment: ``./src//api/`` is ``src/api/**``, ``docs/.`` is
+  ``docs/**``, ``src/**/`` is ``src/**`` and ``**/`` is ``**``. That form is the
+  canonical one; it is what a reservation stores and shows.
 
   Refused, with a message that says what to write instead: an empty pattern (``.`` alone
   too: ``**`` reserves the whole repository); one longer than ``RESERVATION_PATTERN_MAX``
-  characters; an absolute one (``/x``, ``\\x``, ``C:\\x``, ``C:/x``); a ``..`` segment; a
-  backslash (directories are separated by ``/``; there is no escape character: write
-  ``[*]``, ``[?]``, ``[[]`` for a literal ``*``, ``?``, ``[``); NUL, other control
-  characters and lone surrogates; an unclosed ``[``; a class that matches no character
-  (``[z-a]``); ``[^…]`` (git reads it as "not", other tools as a literal ``^``: write
-  ``[!…]``); ``[:alpha:]``-style named classes (write the ranges, ``[a-zA-Z]``); and
-  ``**`` mixed with other characters in one segment (``a**``, ``**b``, ``***``: ``**`` is a
-  whole segment, ``*`` stays within a name).
+  characters, as written or once its trailing ``/`` is written out as ``/**``; an
+  absolute one (``/x``, ``\\x``, ``C:\\x``, ``C:/x``); a ``..`` segment; a backslash
+  (directories are separated by ``/``; there is no escape character: write ``[*]``,
+  ``[?]``, ``[[]`` for a literal ``*``, ``?``, ``[``); NUL, other control characters
+  and lone surrogates; an unclosed ``[``; a class that matches no character (``[z-a]``);
+  ``[^…]`` (git reads it as "not", other tools as a literal ``^``: write ``[!…]``);
+  ``[:alpha:]``-style named classes (write the ranges, ``[a-zA-Z]``); and ``**`` mixed
+  with other characters in one segment (``a**``, ``**b``, ``***``: ``**`` is a whole
+  segment, ``*`` stays within a name).
 
-Matching (``matches``)
-  Segment by segment, like git's wildmatch: ``*`` matches any run of characters within
-  one segment (never ``/``), ``?`` one character (not ``/``), ``[abc]``, ``[a-z]`` and
-  ``[!a-z]`` one character of (or not of) a class, a literal ``]`` first in a class
-  (``[]a]``) and ``-`` first or last (``[-a]``) are themselves; ``**`` as a whole segment
-  matches zero or more segments (so ``a/**`` matches ``a`` too, and ``**`` alone matches
-  everything). A leading dot is not special; matching is case-sensitive and compares
-  characters exactly (no Unicode normalisation). A file name is any characters but ``/``
-  and NUL.
+What a pattern covers (``matches``)
+  Exactly the paths it matches, the whole path: nothing below them. A pattern cannot
+  tell a file from a directory, so its author says which. Without wildcards it is that
+  one file (or name): ``src/api`` covers ``src/api`` and not ``src/api/x.py``. A
+  directory and everything under it is written with a trailing ``/``: ``src/api/``,
+  stored as ``src/api/**`` (the same thing written out), covers ``src/api/x.py``,
+  ``src/api/x/y.py`` and the name ``src/api`` itself. ``**`` alone is the whole
+  repository.
 
-  A pattern covers everything below what it matches: a reservation of a directory
-  reserves its files. ``src/api`` covers ``src/api`` and ``src/api/x/y.py``; ``src/*.py``
-  covers ``src/a.py`` (and ``src/a.py/z``, were it a directory); ``docs/*`` covers
-  ``docs/a/b.md``. So a pattern covers a path iff it matches the path or one of its leading
-  directories.
+  Matching is segment by segment, like git's wildmatch: ``*`` matches any run of
+  characters within one segment (never ``/``), ``?`` one character (not ``/``),
+  ``[abc]``, ``[a-z]`` and ``[!a-z]`` one character of (or not of) a class, a literal
+  ``]`` first in a class (``[]a]``) and ``-`` first or last (``[-a]``) are themselves;
+  ``**`` as a whole segment matches zero or more segments (so ``a/**`` matches ``a``
+  too). A leading dot is not special; matching is case-sensitive and compares characters
+  exactly (no Unicode normalisation). A file name is any characters but ``/`` and NUL.
+  So ``src/*.py`` covers ``src/a.py``, not ``src/a/b.py``; ``src/**/*.py`` covers both;
+  ``*`` covers ``a``, not ``a/b``; ``**/*.md`` covers ``README.md`` and ``docs/a/b.md``,
+  not ``src/main.py``.
 
 Overlap (``overlaps``)
-  Two patterns overlap iff some path is covered by both: exactly, not by a prefix
-  heuristic. ``src/*.py`` and ``src/*_test.*`` overlap (``src/a_test.py``); ``src/*.py``
-  and ``src/*.js`` do not; ``src/**/x.py`` and ``src/a/**`` overlap; ``a/[bc]d`` and
-  ``a/[!b]d`` overlap (``a/cd``) but ``a/[b]d`` and ``a/[!b]d`` do not; ``**`` overlaps
-  every pattern and every pattern overlaps itself; ``a/b`` and ``a`` overlap (``a`` is
-  above), ``a/b`` and ``a/c`` do not; ``a*/x`` and ``ab/y`` do not, but ``a*`` and ``ab/y``
-  do.
+  Two patterns overlap iff some path (of at least one name) is matched by both: exactly,
+  not by a prefix heuristic. ``**/*.md`` and ``src/main.py`` do not overlap, nor do
+  ``**/*.lock`` and any path not ending in ``.lock``; ``**/*.md`` and ``docs/a.md`` do.
+  ``src/api/`` (``src/api/**``) and ``src/api/x.py`` overlap; ``src/api`` and
+  ``src/api/x.py`` do not (a directory is written with a trailing ``/``). ``src/*.py``
+  and ``src/a/b.py`` do not; ``src/**/*.py`` and ``src/a/b.py`` do; ``src/**`` and
+  ``src`` do (``**`` matches zero segments), as do ``a/**/b`` and ``a/b``. ``*`` and
+  ``a/b`` do not; ``**`` overlaps every pattern, and every pattern overlaps itself.
+  ``a*/x`` and ``ab/y`` do not; ``src/*.py`` and ``src/*_test.*`` do (``src/a_test.py``),
+  ``src/*.py`` and ``src/*.js`` do not; ``a/[bc]d`` and ``a/[!b]d`` overlap (``a/cd``),
+  ``a/[b]d`` and ``a/[!b]d`` do not. A name is any characters but ``/`` and NUL, ``.``
+  and ``..`` included: the check does not know that no path holds those, so ``a/.?`` and
+  ``a/?.``, whose only common path would be ``a/..``, are said to overlap (a conflict
+  too many, between patterns nobody writes; never one too few).
 
-How overlap is decided, and why this way: a covered set is a regular language, "P
-followed by any number of further segments", so two of them meet iff the product of
-their automata reaches a pair of accepting states. Over characters, such automata would
-mix names and ``/``; over segments, a pattern's automaton is a line of states, one per
-segment, where a ``**`` state loops on any name or is passed, and the last state loops on
-any name (the "everything below"). The product steps both lines one name at a time, and a
-step between two plain segments exists iff the two segment patterns match a common name:
-again a product of two automata, over characters this time (a ``*`` state loops on any
-character or is passed, the other states take one character of a set).
+How overlap is decided, and why this way: the paths a pattern matches are a regular
+language over names, and its automaton over names is a line of states, one per segment:
+a plain segment takes one name it matches and moves on; a ``**`` takes any name and
+stays, or is passed without one. Two patterns overlap iff the product of their automata
+gets from (0, 0) to the pair of ends, (i, j) saying that some names are matched by a's
+first i segments and by b's first j. Its steps from (i, j):
+- to (i + 1, j + 1) when both stand at plain segments that match a common name: again a
+  product of two automata, over characters this time (a ``*`` state loops on any
+  character or is passed, the other states take one character of a set);
+- to (i, j + 1) when a stands at a ``**`` (it takes a name b's segment matches, and
+  every segment matches some name; or b's segment is a ``**`` too), or b stands at a
+  ``**`` that is passed; to (i + 1, j) alike, the other way round.
+Every step moves right or down, so the product is walked row by row, one row per
+segment of a, the row's states j being the bits of an int (as in the Shift-And search);
+each (segment of a, segment of b) pair a row reaches is checked once, so a pair of
+patterns costs at most len(a) * len(b) segment checks and len(a) rows of bit operations:
+``**/a/**/a/…/**/a`` against ``a/a/…/a/b``, where a backtracking matcher tries every way
+of placing the names, is a few hundred rows. Before the walk, the leading segments are
+peeled off while both patterns' are plain (a common path's first name is matched by
+both, so they must match a common name), then the trailing ones likewise: most pairs
+are decided there (``src/…`` against ``tests/…`` at the first name, ``**/*.md`` against
+``src/main.py`` at the last), and the walk sees only what lies between. A common path
+must have a name: the walk can accept having taken none only if both patterns are
+``**`` alone, and then any name is one.
 
-Because every pattern covers all below it, the product over segments needs no search: it
-accepts as soon as either side has matched all its segments, or stands at a ``**`` (which
-can take every name the other side still needs, after which the rest of its own segments
-match names further below); until then both sides take each name together. So two
-patterns overlap iff, up to the first ``**`` or the end of the shorter, each pair of
-segments matches a common name. A consequence: a pattern with a ``**`` overlaps every
-pattern that agrees with it up to there, a file's path included (``**/*.lock`` overlaps
-``src/a.py``, through ``src/a.py/x.lock``): a pattern cannot tell a file from a
-directory, so any name may be a directory.
-
-The product over characters is walked row by row, a row's states being the bits of an int
-(as in the Shift-And search), so it costs one row of bit operations per step of one
-pattern; ``matches`` moves its sets of states as bits the same way. No backtracking,
-nothing exponential: ``*a*a*a*a*a*a*a*b`` against ``aaaa…`` is linear in the name.
-Results are memoized (bounded) per pattern, per pair of segments and per pair of
-patterns, as a project's reservations are checked against each other again and again.
+The product over characters is walked the same way, a row per step of one segment
+pattern, so it costs one row of bit operations per step; ``matches`` moves its sets of
+states as bits too. No backtracking, nothing exponential: ``*a*a*a*a*a*a*a*b`` against
+``aaaa…`` is linear in the name. Results are memoized (bounded) per pattern, per pair of
+segments and per pair of patterns, as a project's reservations are checked against each
+other again and again.
 """
 
 import re
@@ -119,11 +138,12 @@ def normalize(pattern: str) -> str:
 def matches(pattern: str, path: str) -> bool:
     """Whether a normalized ``pattern`` covers the repository-relative file ``path``.
 
-    True iff the pattern matches ``path`` or one of its leading directories. ``path`` is
-    read like a pattern's text (``./``, repeated ``/``, ``.`` segments and a trailing ``/``
-    are dropped) but literally: ``*`` in a path is a character. Raises ValueError for a
-    path that does not name a file in the repository (empty, absolute, a ``..`` segment, a
-    NUL), BadPattern for a pattern that is not one.
+    True iff the pattern matches the whole path (``src/api`` does not cover
+    ``src/api/x.py``; ``src/api/**``, written ``src/api/``, does). ``path`` is read like a
+    pattern's text (``./``, repeated ``/``, ``.`` segments and a trailing ``/`` are
+    dropped: ``src/api/`` is the name ``src/api``) but literally: ``*`` in a path is a
+    character. Raises ValueError for a path that does not name a file in the repository
+    (empty, absolute, a ``..`` segment, a NUL), BadPattern for a pattern that is not one.
     """
     compiled = _compiled(_parse(_bounded(pattern)))
     globstars, last = compiled.globstars, compiled.count
@@ -131,8 +151,6 @@ def matches(pattern: str, path: str) -> bool:
     # the names so far are matched by its first k segments.
     states = 1 | (1 & globstars) << 1  # a ``**`` may match no name: its state may be passed
     for name in _names(path):
-        if states >> last & 1:  # it matched a leading directory: it covers what is below
-            return True
         taking = compiled.literals.get(name, 0)
         for segment, bits in compiled.globs:
             if states & bits and _name_matches(segment, name):
@@ -147,12 +165,12 @@ def matches(pattern: str, path: str) -> bool:
 
 
 def overlaps(a: str, b: str) -> bool:
-    """Whether two normalized patterns cover at least one common path (exact, not a
+    """Whether two normalized patterns match at least one common path (exact, not a
     heuristic). Raises BadPattern for a pattern that is not one."""
     first, second = _parse(_bounded(a)), _parse(_bounded(b))
     if first > second:  # the relation is symmetric: one memo entry per pair
         first, second = second, first
-    return _covered_sets_meet(first, second)
+    return _paths_meet(first, second)
 
 
 # --- Reading a pattern ---------------------------------------------------------------
@@ -204,8 +222,9 @@ def _parse(text: str) -> tuple[str, ...]:
             f"{text!r} holds a backslash: separate directories with '/' "
             f"({text.replace(chr(92), '/')!r}); there is no escape character: {_NO_ESCAPE}"
         )
+    written = text.split("/")
     segments: list[str] = []
-    for segment in text.split("/"):
+    for segment in written:
         if segment in ("", "."):
             continue
         if segment == "..":
@@ -224,6 +243,18 @@ def _parse(text: str) -> tuple[str, ...]:
             f"{text!r} names the repository's root, not a path in it: write ** to reserve "
             "the whole repository"
         )
+    if written[-1] in ("", ".") and segments[-1] != _GLOBSTAR:
+        # A trailing "/" (or "/.") names a directory: it and everything under it. Written
+        # out, the canonical form may grow by the "**": it must still be a pattern a
+        # client may send back (to release it, say), so the limit holds for it too.
+        segments.append(_GLOBSTAR)
+        length = sum(map(len, segments)) + len(segments) - 1
+        if length > PATTERN_MAX:
+            raise BadPattern(
+                f"the pattern is a directory (it ends with '/'), which is written out as "
+                f"'…/**': {length} characters, more than {PATTERN_MAX}: reserve a directory "
+                "above it"
+            )
     return tuple(segments)
 
 
@@ -508,28 +539,96 @@ def _compiled(segments: tuple[str, ...]) -> _Segments:
     return _Segments(segments)
 
 
-@lru_cache(maxsize=_MEMO)
-def _covered_sets_meet(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Whether the covered sets of two patterns (as segments) meet.
+def _meet(x: str, y: str) -> bool:
+    """Whether two segments (not ``**``) match a common name: the cases that need no
+    memo first (most pairs of segments are two names)."""
+    if x == y:
+        return True
+    if _is_literal(x) and _is_literal(y):
+        return False
+    return _segments_meet(x, y)
 
-    The product of their automata over names, from a pair (i, j) (some path is matched
-    by a's first i segments and by b's first j):
-    - if either side has matched all its segments, they meet: that side covers every
-      path below, and the other can go on to match the rest of its segments, as every
-      segment pattern matches some name;
-    - if either side stands at a ``**``, they meet: the ``**`` can take every name the
-      other side's remaining segments match (the other side then covers all below), and
-      the rest of its own segments match names below those;
-    - otherwise both stand at plain segments and take the next name together: to
-      (i + 1, j + 1) if the two match a common name, nowhere if not.
-    So the walk is a single line, one name at a time.
+
+@lru_cache(maxsize=_MEMO)
+def _paths_meet(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two patterns (as segments) match a common path.
+
+    While both patterns begin with plain segments, a common path's first name is matched
+    by both (a plain segment takes exactly one name), so they must match a common name,
+    and what follows must be common to the rest; the same from the end. Peeled so, most
+    pairs are decided at once; the product walks what lies between.
     """
-    for here, there in zip(a, b, strict=False):
+    first = 0
+    while first < len(a) and first < len(b):
+        here, there = a[first], b[first]
         if here == _GLOBSTAR or there == _GLOBSTAR:
-            return True
-        if not _segments_meet(here, there):
+            break
+        if not _meet(here, there):
             return False
-    return True
+        first += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > first and end_b > first:
+        here, there = a[end_a - 1], b[end_b - 1]
+        if here == _GLOBSTAR or there == _GLOBSTAR:
+            break
+        if not _meet(here, there):
+            return False
+        end_a -= 1
+        end_b -= 1
+    return _product(a[first:end_a], b[first:end_b])
+
+
+def _product(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two sequences of segments match a common sequence of names (the empty
+    one included: what was peeled off took names, or both patterns are ``**`` alone).
+
+    The product of their automata over names, a pair (i, j) saying that some names are
+    matched by a's first i segments and by b's first j, walked row by row: one row per
+    segment of a, the row's states j being the bits of an int. From (i, j):
+    - to (i, j + 1) when a[i] is ``**`` (it takes the name b[j] matches, or b[j] is a
+      ``**`` too) or b[j] is ``**`` (passed);
+    - to (i + 1, j) when a[i] is ``**`` (passed) or b[j] is (it takes a[i]'s name);
+    - to (i + 1, j + 1) when both are plain segments that match a common name.
+    Every segment matches some name, so a ``**`` always has one to take. Each pair of
+    distinct segments (of a, of b) is checked once, and only when the walk reaches it.
+    """
+    stars = plain = 0  # the bits of b's ``**`` segments, and of the others
+    alike: dict[str, int] = {}  # a plain segment of b -> the bits of its copies
+    for j, segment in enumerate(b):
+        if segment == _GLOBSTAR:
+            stars |= 1 << j
+        else:
+            plain |= 1 << j
+            alike[segment] = alike.get(segment, 0) | 1 << j
+    every = (2 << len(b)) - 1  # the bits of b's states 0..len(b)
+    # Per segment of a: the bits of b's segments checked against it, and of those that
+    # match a common name with it.
+    known: dict[str, tuple[int, int]] = {}
+    row = 1
+    for segment in a:
+        if segment == _GLOBSTAR:
+            # a's ``**`` takes b's names: from the first state of the row, every later
+            # one; then it is passed, and the next row is this one.
+            row = every & ~((row & -row) - 1)
+            continue
+        row |= (row & stars) << 1  # b's ``**`` may be passed (never two side by side)
+        checked, meeting = known.get(segment, (0, 0))
+        unchecked = row & plain & ~checked
+        if unchecked:
+            while unchecked:  # one check per distinct segment of b, for all its copies
+                copies = alike[b[(unchecked & -unchecked).bit_length() - 1]]
+                unchecked &= ~copies
+                checked |= copies
+                if _meet(segment, b[copies.bit_length() - 1]):
+                    meeting |= copies
+            known[segment] = (checked, meeting)
+        # b's ``**`` takes a[i]'s name and stays; a plain segment of b meeting a[i] moves
+        # on with it.
+        row = (row & stars) | (row & meeting) << 1
+        if not row:
+            return False
+    row |= (row & stars) << 1
+    return row >> len(b) & 1 == 1
 
 
 # --- Paths ---------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 import random
 
 from bench import globs
-from maestro_mcp.core.globs import normalize
+from maestro_mcp.core.globs import normalize, overlaps
 
 
 def test_a_small_run_measures_every_case() -> None:
     measured = globs.measure(pairs=20, runs=1)
-    assert len(measured) == 7
+    assert len(measured) == 8
     assert all(ms >= 0 for ms in measured.values())
 
 
@@ -17,3 +17,15 @@ def test_the_reservations_are_canonical_patterns() -> None:
     rng = random.Random(1)
     for pattern in globs.reservations(rng, 200, "t"):
         assert normalize(pattern) == pattern
+
+
+def test_the_spread_pairs_overlap_half_the_time_as_said() -> None:
+    """The ``**`` case times what its docstring says: canonical patterns, overlapping or
+    not as asked, decided by the product (no end of either pattern decides it)."""
+    rng = random.Random(2)
+    for overlapping in (True, False, True, False):
+        spread, names = globs._spread(rng, overlapping)
+        assert (normalize(spread), normalize(names)) == (spread, names)
+        assert overlaps(spread, names) is overlapping
+        assert spread.startswith("**/")
+        assert spread.endswith("/**")

@@ -16,6 +16,8 @@ from maestro_mcp.core.models import (
     LEASE_MAX_S,
     LEASE_MIN_S,
     LIST_LIMIT_MAX,
+    MESSAGES_LIMIT_DEFAULT,
+    MESSAGES_LIMIT_MAX,
     NOTES_LIMIT_MAX,
     SessionCreate,
     SessionStatus,
@@ -35,6 +37,7 @@ BOUNDS = {
     ("session", "get", "notes"): (0, NOTES_LIMIT_MAX),
     ("task", "history", "limit"): (1, HISTORY_LIMIT_MAX),
     ("task", "history", "before"): (1, SEQ_MAX),  # a seq, as the API takes it
+    ("msg", "inbox", "limit"): (1, MESSAGES_LIMIT_MAX),
     ("serve", "", "port"): (0, 65_535),  # TCP's, not Maestro's
 }
 # Every option with a fixed set of values and the core enum it must offer.
@@ -82,6 +85,7 @@ def test_defaults_are_the_servers() -> None:
     assert found["task", "claim", "lease"].default == DEFAULT_LEASE_S
     assert found["task", "next", "lease"].default == DEFAULT_LEASE_S
     assert found["task", "history", "limit"].default == HISTORY_LIMIT_DEFAULT
+    assert found["msg", "inbox", "limit"].default == MESSAGES_LIMIT_DEFAULT
 
 
 def test_every_bounded_integer_is_a_core_limit() -> None:

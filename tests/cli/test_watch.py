@@ -6,7 +6,7 @@ import subprocess
 import threading
 from typing import Any, Protocol
 
-from maestro_mcp.core.models import ProjectCreate, TaskCreate
+from maestro_mcp.core.models import ProjectCreate, SessionPatch, SessionStatus, TaskCreate
 from maestro_mcp.core.service import Service
 from tests.support.core import write_elsewhere
 from tests.support.servers import free_port, maestro_command, start_server_process
@@ -152,3 +152,48 @@ def test_an_update_line_says_what_changed() -> None:
     claim = {"sessionId": "sess_1", "claimedAt": 0, "expiresAt": 0}
     claimed = {**update, "data": {**task, "claim": claim}, "changed": ["claim", "sessionCount"]}
     assert "task_1  claim → sess_1 until " in event_line(claimed).plain  # not the count
+
+
+def test_lines_of_messages_questions_and_file_reservations(service: Service) -> None:
+    """What ``watch`` (and ``task history``) prints of each coordination event, made by the
+    service as the server makes it."""
+    from maestro_mcp.cli.show import event_line
+    from maestro_mcp.core.models import (
+        HUMANS,
+        MessageSend,
+        MessagesRead,
+        QuestionAnswer,
+        QuestionAsk,
+        ReservationRelease,
+        ReservationRequest,
+    )
+    from tests.support.core import log_after, new_session, new_task
+
+    project = service.create_project(ProjectCreate(name="p")).value.id
+    task = new_task(service, project)
+    session = new_session(service, project, task.id).id
+    head = service.head()
+    sent = service.send_message(
+        MessageSend(from_session_id=session, to=[HUMANS], body="line one\nline two")
+    ).value
+    service.send_message(MessageSend(reply_to=sent.id, subject="Re", body="ok"))
+    service.mark_read(MessagesRead(recipient=HUMANS, message_ids=[sent.id], ack=True))
+    asked = service.ask(session, QuestionAsk(text="Go?\nSure?", choices=["yes", "no"])).value
+    service.answer(asked.id, QuestionAnswer(answer="yes"))
+    service.ask(session, QuestionAsk(text="Why?", task_id=task.id))
+    service.reserve(session, ReservationRequest(paths=["src/api/**"], shared=True))
+    service.release_reservations(session, ReservationRelease())
+    service.update_session(session, SessionPatch(status=SessionStatus.STOPPED))
+
+    lines: dict[str, list[str]] = {}
+    for message in log_after(service, head):
+        lines.setdefault(message["event"], []).append(event_line(message).plain)
+    assert f"{session} → humans: line one…  · maestro" in lines["message:sent"][0]
+    assert f"maestro → {session}: Re" in lines["message:sent"][1]  # a person's: its actor
+    assert f"{sent.id} acknowledged by humans" in lines["message:read"][0]
+    assert f"{session} “Go?…”" in lines["question:asked"][0]
+    assert f"{session} on {task.id} “Why?”" in lines["question:asked"][1]
+    assert f"{session} “Go?…” → “yes” by maestro" in lines["question:answered"][0]
+    assert f"{session} on {task.id} “Why?” cancelled" in lines["question:cancelled"][0]
+    assert f"{session} src/api/** (shared) until " in lines["reservation:created"][0]
+    assert f"{session} src/api/** (released)" in lines["reservation:released"][0]

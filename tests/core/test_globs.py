@@ -23,22 +23,30 @@ def test_the_limit_is_the_vocabularys() -> None:
 @pytest.mark.parametrize(
     ("written", "canonical"),
     [
-        ("src/api", "src/api"),
-        ("src/api/", "src/api"),  # a trailing "/" is the directory
+        ("src/api", "src/api"),  # one file (or name)
+        ("src/api/", "src/api/**"),  # a trailing "/": the directory and all under it
         ("./src/api", "src/api"),
+        ("./src//api/", "src/api/**"),
         ("  src/api \t\n", "src/api"),
+        ("  src/api/ \t\n", "src/api/**"),
         ("src//api///x.py", "src/api/x.py"),
-        ("src/./api/.", "src/api"),
+        ("src/./api", "src/api"),
+        ("src/./api/.", "src/api/**"),  # "/." at the end is a directory too
+        ("docs/.", "docs/**"),
         ("././src", "src"),
-        (".//src//", "src"),
+        (".//src//", "src/**"),
+        ("*/", "*/**"),
+        ("src/*.py/", "src/*.py/**"),
         ("**", "**"),
         ("**/", "**"),
         ("./**", "**"),
         ("**/**", "**"),
         ("**/**/**", "**"),
+        ("src/**/", "src/**"),  # written out already
+        ("src/api/**/", "src/api/**"),
         ("a/**/**/b", "a/**/b"),
         ("a/**/./**/b", "a/**/b"),
-        ("a/**/b/**", "a/**/b/**"),  # kept as written: it reads as "everything in a/**/b"
+        ("a/**/b/**", "a/**/b/**"),
         ("src/*.py", "src/*.py"),
         ("a/[!b]d", "a/[!b]d"),
         ("[]a]", "[]a]"),  # "]" first in a class is a member
@@ -119,21 +127,36 @@ def test_the_limit_counts_the_pattern_not_the_whitespace_around_it() -> None:
     assert normalize(f"  {longest}\n") == longest
 
 
+def test_the_limit_holds_for_a_directory_written_out() -> None:
+    """``x/`` is stored as ``x/**``: the stored form is what a client sends back (to
+    release it), so it must be a pattern the limit lets in."""
+    fits = "a" * (RESERVATION_PATTERN_MAX - 3) + "/"
+    assert len(normalize(fits)) == RESERVATION_PATTERN_MAX
+    assert normalize(normalize(fits)) == normalize(fits)
+    over = "a" * (RESERVATION_PATTERN_MAX - 2) + "/"
+    assert len(over) < RESERVATION_PATTERN_MAX
+    with pytest.raises(BadPattern, match=r"ends with '/'.*'…/\*\*': 1025 characters, more"):
+        normalize(over)
+    with pytest.raises(BadPattern):
+        overlaps("**", over)
+
+
 # --- matches -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("pattern", "path"),
     [
-        ("src/api", "src/api"),
-        ("src/api", "src/api/"),
-        ("src/api", "./src//api/x/y.py"),  # a path is read like a pattern's text
-        ("src/api", "src/api/x/y.py"),  # everything below what it matches
+        ("src/api", "src/api"),  # exactly what it matches
+        ("src/api", "src/api/"),  # a path's trailing "/" is dropped: the name src/api
+        ("src/api", "./src//api"),  # a path is read like a pattern's text
+        ("src/api/**", "src/api/x.py"),  # written src/api/: the directory, all under it
+        ("src/api/**", "./src//api/x/y.py"),
+        ("src/api/**", "src/api"),  # "**" matches zero segments: the name itself
         ("src/*.py", "src/a.py"),
         ("src/*.py", "src/.py"),  # "*" may match nothing
-        ("src/*.py", "src/a.py/z"),
-        ("docs/*", "docs/a/b.md"),
-        ("*", "anything/at/all"),
+        ("docs/*", "docs/a"),
+        ("*", "a"),
         ("*.md", "README.md"),
         ("*.md", ".md"),  # a leading dot is not special
         (".*", ".env"),
@@ -152,17 +175,21 @@ def test_the_limit_counts_the_pattern_not_the_whitespace_around_it() -> None:
         ("**", "a/b/c"),
         ("**/x.py", "x.py"),  # "**" matches zero segments ...
         ("**/x.py", "a/b/x.py"),  # ... or more
-        ("**/x.py", "a/x.py/y"),
+        ("**/*.md", "docs/a.md"),
+        ("**/*.md", "README.md"),
+        ("src/**/*.py", "src/a/b.py"),
+        ("a/**/b", "a/b"),
         ("src/**/x.py", "src/x.py"),
         ("src/**/x.py", "src/a/b/c/x.py"),
         ("src/**", "src"),
         ("src/**", "src/a/b"),
-        ("src/**/test/*", "src/a/test/b/c"),
+        ("src/**/test/*", "src/a/test/b"),
         ("a/**/b/**/c", "a/b/c"),
         ("a/**/b/**/c", "a/x/b/y/b/z/c"),
         ("*a*a*a*b", "aaaaaab"),
-        ("Ünï*/日本", "Ünïcødé/日本/x"),
-        ("name with spaces", "name with spaces/x"),
+        ("Ünï*/日本", "Ünïcødé/日本"),
+        ("name with spaces", "name with spaces"),
+        ("**/a/" * 200 + "**", "a/" * 200 + "b"),
     ],
 )
 def test_a_pattern_covers(pattern: str, path: str) -> None:
@@ -173,13 +200,22 @@ def test_a_pattern_covers(pattern: str, path: str) -> None:
     ("pattern", "path"),
     [
         ("src/api", "src"),  # above what it names
+        ("src/api", "src/api/x.py"),  # below it: a directory is written src/api/
+        ("src/api", "src/api/x/y.py"),
+        ("src/api/**", "src/apix/y.py"),
         ("src/api", "src/apix"),
         ("src/api", "src/ap"),
         ("src/api", "Src/api"),  # case-sensitive
         ("src/*.py", "src/a.pyc"),
         ("src/*.py", "src/a/b.py"),  # "*" never crosses "/"
+        ("src/*.py", "src/a.py/z"),  # nothing below what it matches
         ("src/*.py", "src"),
+        ("docs/*", "docs/a/b.md"),
+        ("*", "a/b"),
+        ("*", "anything/at/all"),
         ("*.md", "docs/README.md"),
+        ("**/*.md", "src/main.py"),
+        ("**/*.lock", "src/a.py"),
         ("?", "ab"),
         ("a?c", "a/c"),
         ("[abc]", "d"),
@@ -189,12 +225,17 @@ def test_a_pattern_covers(pattern: str, path: str) -> None:
         ("[*]", "a"),
         ("**/x.py", "a/y.py"),
         ("**/x.py", "ax.py"),
+        ("**/x.py", "a/x.py/y"),
         ("src/**/x.py", "src/a/y.py"),
         ("src/**/x.py", "x.py"),
         ("src/**", "srcx/a"),
+        ("src/**/test/*", "src/a/test/b/c"),
         ("a/**/b/**/c", "a/b/b"),
         ("*a*a*a*b", "aaaaaa"),
         ("Ünï*/日本", "Ünïcødé/日"),
+        ("Ünï*/日本", "Ünïcødé/日本/x"),
+        ("name with spaces", "name with spaces/x"),
+        ("**/a/" * 200 + "**", "a/" * 199 + "b"),  # one "a" short
     ],
 )
 def test_a_pattern_does_not_cover(pattern: str, path: str) -> None:
@@ -212,18 +253,19 @@ def test_a_path_outside_the_repository_is_refused(path: str) -> None:
 # --- overlaps ------------------------------------------------------------------------
 
 OVERLAPPING = [
+    ("**/*.md", "docs/a.md"),
+    ("src/api/", "src/api/x.py"),  # src/api/**
+    ("src/**/*.py", "src/a/b.py"),
+    ("src/**", "src"),  # "**" matches zero segments
+    ("src/api/", "src/api"),  # the directory's name itself
+    ("a/**/b", "a/b"),
     ("src/*.py", "src/*_test.*"),  # src/a_test.py
     ("src/**/x.py", "src/a/**"),  # src/a/x.py
     ("a/[bc]d", "a/[!b]d"),  # a/cd
     ("**", "x"),
     ("**", "a/b/c/*.py"),
     ("**", "**"),
-    ("a/b", "a"),  # a is above a/b
-    ("a*", "ab/y"),
-    ("src", "src/**/x.py"),
-    ("src/api", "src/api/"),
-    ("*", "a/b"),
-    ("?", "a/b"),
+    ("a*/**", "ab/y"),
     ("[ab]", "[!a]"),  # b
     ("[!a]", "[!b]"),  # c
     ("[a-c]x", "[c-e]*"),  # cx
@@ -235,23 +277,43 @@ OVERLAPPING = [
     ("**/x", "x"),  # "**" matching nothing
     ("a/**/x", "a/x"),  # middle
     ("a/**/x", "a/b/c/x"),
-    ("a/**/x", "*/b/*/x"),
+    ("a/**/x", "*/b/*/x"),  # a/b/c/x
     ("a/**", "a"),  # end: "**" matches zero segments
+    ("a/**", "a/b/c"),
     ("a/**/b/**/c", "**/c"),
-    ("**/a/b", "b/b/b"),  # b/b/b/a/b: the witness is deeper than either pattern
-    ("**/a/**/b", "*/b"),  # x/b/a/b
-    ("**/x", "**/y"),  # x/y: "**/x" covers all below x
-    ("**/*.lock", "src/a.py"),  # src/a.py/x.lock: a name may be a directory
-    ("src/**/x.py", "src/a/b.js"),  # src/a/b.js/x.py
+    ("**/a/b", "b/**/b"),  # b/a/b
+    ("**/a/**/b", "*/b"),  # a/b
+    ("**/b/**", "a/*/c"),  # a/b/c
+    ("**/a/**", "**/b/**"),  # a/b
+    ("**/a/**", "b/**/c"),  # b/a/c
+    ("a/**/b/**/c", "**/b/x/**"),  # a/b/x/c
+    ("x/**/y", "**/y/x/**"),  # x/y/x/y: deeper than either pattern
+    ("**/a/**/b/**", "*/b/a/*"),  # x/b/a/b
+    ("**/x/**", "a/x/c"),
+    ("a/a/a/**", "**/b/b/b"),  # a/a/a/b/b/b: every plain segment of both takes a name
     ("*a*a*a*a*a*a*a*b", "a" * 40 + "b"),
+    ("a/.?", "a/?."),  # a/..: "." and ".." count as names (see the module's docstring)
 ]
 
 DISJOINT = [
+    ("**/*.md", "src/main.py"),  # a name may not be a directory: it is one file
+    ("**/*.lock", "src/a.py"),
+    ("src/api", "src/api/x.py"),  # a directory is written src/api/
+    ("src/*.py", "src/a/b.py"),
+    ("*", "a/b"),
+    ("?", "a/b"),
+    ("a*/x", "ab/y"),
+    ("a*", "ab/y"),
+    ("a/b", "a"),
+    ("src", "src/**/x.py"),
+    ("**/x", "**/y"),
+    ("**/a/b", "b/b/b"),
+    ("src/**/x.py", "src/a/b.js"),
     ("src/*.py", "src/*.js"),
     ("a/[b]d", "a/[!b]d"),
     ("a/b", "a/c"),
-    ("a*/x", "ab/y"),  # ab/x… against ab/y…
     ("src/api", "src/apix"),
+    ("src/api/", "src/apix"),
     ("src/api", "Src/api"),
     ("?", "??"),
     ("a?", "?"),
@@ -263,6 +325,12 @@ DISJOINT = [
     ("a/*/c", "a/*/d"),
     ("*a*a*a*a*a*a*a*b", "a" * 40),
     ("src/**/x.py", "docs/**"),
+    # Neither end decides these: the product over names must search.
+    ("**/x/**", "y"),
+    ("**/x/**", "a/b/c"),
+    ("**/a/**/b/**", "b/a"),  # an "a" before a "b"
+    ("**/a/**/b/**", "b/*/a"),
+    ("a/**/b/**/a", "a/[!b]/a"),
 ]
 
 
@@ -301,7 +369,19 @@ def test_work_grows_with_the_lengths_not_exponentially() -> None:
     # Two segment patterns of 1,023 characters, 511 stars each, that differ only in their
     # last character: nearly every pair of states of their product is reachable.
     assert not overlaps("?*" * 511 + "c", "*?" * 511 + "d")
-    # Generous (the work is ~20 ms): only an exponential blow-up can take this long.
+    # The same over names: a backtracking matcher tries every way of placing 200 "a"
+    # names among 400 before saying no (about 10^119 ways); neither end of the patterns
+    # decides, so the product over names is walked, 200 rows of about 400 states.
+    spread = "**/a/" * 200 + "**"
+    assert not matches(spread, "a/" * 199 + "b")
+    assert not overlaps(spread, "a/" * 199 + "b")
+    assert overlaps(spread, "a/" * 200 + "b")
+    assert not overlaps(spread, "*/" * 199 + "b")
+    assert overlaps(spread, "?/" * 400 + "**")
+    spread = "**/?a/" * 170 + "**"  # the segment pairs are products over characters
+    assert not overlaps(spread, "*a/" * 169 + "*b")
+    assert overlaps(spread, "*a/" * 170 + "*b")
+    # Generous (the work is ~40 ms): only an exponential blow-up can take this long.
     assert time.perf_counter() - began < 5
 
 
@@ -311,23 +391,31 @@ def test_work_grows_with_the_lengths_not_exponentially() -> None:
 # pattern, the opposite technique to the module's automata), on a universe of paths.
 #
 # What the universe can prove. Segments are drawn from ATOMS and patterns have at most
-# MAX_DEPTH of them. Two facts bound where a common covered path must lie:
-#   1. Names: in a common path, each name is constrained by at most one segment of each
-#      pattern (a "**" or a pattern that already matched constrains nothing). Any two atoms
-#      that match a common name match a common one-letter name, "a" or "b"
-#      (test_the_witness_names_suffice checks this), so a common path may be
-#      rewritten with one-letter names over {a, b}.
-#   2. Depth: a shortest common path takes each name for at least one non-"**" segment
-#      of one of the patterns (a name that advances neither would be a loop, and a
-#      shortest path has none), so it has at most k = (non-"**" segments of a) + (of b)
-#      names, at least 1: at most 2 * MAX_DEPTH = 6.
-# So on WITNESSES = paths over {a, b} of depth ≤ 6 the covered sets meet iff they meet
-# anywhere: overlaps is checked for equality there, both ways, for every pair. On the
-# UNIVERSE issue #15 asks for (names {a, b, aa, ab, ba, bb}, depth ≤ 4) a common path
-# proves an overlap (no false negative, with longer names); and where k ≤ 4, a witness
-# must exist within it, so overlaps saying True there without one in the universe would
-# be a false positive.
-# ``matches`` is compared with the reference on every path of the universe.
+# MAX_DEPTH of them. A pattern matches whole paths only, so the paths two patterns have
+# in common are not closed downwards (src/**/x.py and src/a/** meet at src/a/x.py, not
+# at src/a), and a common path cannot be cut short at will. Two facts bound where a
+# shortest one lies. In a common path, each pattern has each name taken by one of its
+# segments: a plain one (which takes exactly one name) or a "**".
+#   1. Names: any two atoms that match a common name match a common one-letter name, "a"
+#      or "b", and every atom matches "a" or "b" (test_the_witness_names_suffice checks
+#      both). So each name may be replaced by "a" or "b", taken by the same segments: a
+#      common one if both take it by plain segments, one the plain segment matches if
+#      only one does, any if both take it by a "**".
+#   2. Depth: in a shortest common path, no name is taken by a "**" of both patterns
+#      (without it, the path is still common to both), unless it is the only name, and
+#      then both patterns are "**" alone. So each name is taken by a plain segment of
+#      one pattern at least, and a shortest common path has at most
+#      max(1, plain(a) + plain(b)) names, plain() counting the segments that are not
+#      "**": for two patterns of depth ≤ k, at most 2k names, whatever their "**". The
+#      bound is reached: a/a/a/** and **/b/b/b meet first at a/a/a/b/b/b.
+# So on WITNESSES = paths over {a, b} of depth ≤ 2 * MAX_DEPTH = 6 two patterns meet iff
+# they meet anywhere: overlaps is checked for equality there, both ways, for every pair.
+# On the UNIVERSE issue #15 asks for (names {a, b, aa, ab, ba, bb}, depth ≤ 4) a common
+# path proves an overlap (no false negative, with longer names); and where
+# plain(a) + plain(b) ≤ 4, a witness must lie within it, so overlaps saying True there
+# without one in the universe would be a false positive. ``matches`` is compared with
+# the reference on every path of the universe. test_several_globstars_against_the_brute_force
+# does the same for patterns with up to four "**" between their plain segments.
 
 ATOMS = ["a", "b", "*", "?", "[ab]", "[!a]", "**"]
 MAX_DEPTH = 3
@@ -350,10 +438,9 @@ WITNESSES = _paths(WITNESS_NAMES, WITNESS_DEPTH)
 
 
 def _reference(pattern: str) -> "re.Pattern[str]":
-    """A regular expression that matches ``path + "/"`` from its start iff the pattern
-    covers ``path``: every segment ends with "/", so the match ends where a name ends, at
-    the path itself or at one of its leading directories. Enough of the syntax for the
-    tests' patterns: literals, "*", "?", "[…]" and "[!…]" of letters and ranges, "**"."""
+    """A regular expression that matches the whole of ``path + "/"`` iff the pattern
+    covers ``path`` (every segment ends with "/"). Enough of the syntax for the tests'
+    patterns: literals, "*", "?", "[…]" and "[!…]" of letters and ranges, "**"."""
     parts = []
     for segment in pattern.split("/"):
         if segment == "**":
@@ -380,7 +467,7 @@ def _covered(pattern: str, paths: Iterable[str]) -> int:
     reference = _reference(pattern)
     bits = 0
     for i, path in enumerate(paths):
-        if reference.match(path + "/"):
+        if reference.fullmatch(path + "/"):
             bits |= 1 << i
     return bits
 
@@ -396,18 +483,23 @@ def _plain_segments(pattern: str) -> int:
 def test_the_reference_agrees_with_the_tables() -> None:
     """The reference must say what the tables say, or the cross-check proves nothing."""
     for pattern, path, covered in [
-        ("src/api", "src/api/x/y.py", True),
-        ("src/*.py", "src/a.py/z", True),
-        ("docs/*", "docs/a/b.md", True),
+        ("src/api", "src/api", True),
+        ("src/api/**", "src/api/x/y.py", True),
+        ("src/api/**", "src/api", True),
+        ("**/*.md", "docs/a.md", True),
         ("**/x.py", "x.py", True),
         ("a/**", "a", True),
         ("a/[!b]d", "a/cd", True),
+        ("src/api", "src/api/x/y.py", False),
+        ("src/*.py", "src/a.py/z", False),
+        ("docs/*", "docs/a/b.md", False),
+        ("**/*.md", "src/main.py", False),
         ("src/api", "src", False),
         ("src/*.py", "src/a/b.py", False),
         ("a/[!b]d", "a/bd", False),
         ("**/x", "a/y", False),
     ]:
-        assert bool(_reference(pattern).match(path + "/")) is covered, (pattern, path)
+        assert bool(_reference(pattern).fullmatch(path + "/")) is covered, (pattern, path)
         assert matches(pattern, path) is covered, (pattern, path)
 
 
@@ -419,7 +511,8 @@ LONGER_ATOMS = [*ATOMS, "a*", "*b", "?a", "a?", "*a*"]
 )
 def test_the_witness_names_suffice(atoms: list[str], names: list[str]) -> None:
     """Fact 1 above: atoms that match a common name match a common name in ``names``
-    (checked on every name of up to three letters over {a, b, c})."""
+    (checked on every name of up to three letters over {a, b, c}); so does an atom alone
+    (x against itself)."""
     others = ["".join(letters) for n in (1, 2, 3) for letters in itertools.product("abc", repeat=n)]
     segments = [atom for atom in atoms if atom != "**"]
     for x, y in itertools.product(segments, repeat=2):
@@ -439,8 +532,11 @@ def test_random_patterns_against_the_brute_force() -> None:
     in_witnesses = {pattern: _covered(pattern, WITNESSES) for pattern in pool}
 
     for pattern in pool:
-        # normalize keeps what a pattern covers (it merges "**/**")
+        # normalize keeps what a pattern covers (it merges "**/**"), and a trailing "/"
+        # is "/**" written out
         assert _covered(canonical[pattern], UNIVERSE) == in_universe[pattern], pattern
+        directory = _covered(f"{pattern}/**", UNIVERSE)
+        assert _covered(normalize(f"{pattern}/"), UNIVERSE) == directory, pattern
     for pattern in rng.sample(pool, 80):  # matches is the reference, path by path
         bits = in_universe[pattern]
         for i, path in enumerate(UNIVERSE):
@@ -464,6 +560,31 @@ def test_random_patterns_against_the_brute_force() -> None:
             assert not said, (a, b)
     # Both answers are common: neither would pass by always saying one thing.
     assert min(told.values()) > len(pairs) // 10, told
+
+
+def test_several_globstars_against_the_brute_force() -> None:
+    """Up to three plain segments with a "**" or not before, between and after them (up
+    to seven segments, as in **/a/**/*/**/[!a]/**): the product over names must search,
+    as neither end decides. At most three plain segments each, so a shortest common path
+    has at most 6 names over {a, b} (facts 1 and 2): equality on WITNESSES, both ways."""
+    rng = random.Random(18)
+    plain = [atom for atom in ATOMS if atom != "**"]
+    drawn: set[str] = set()
+    while len(drawn) < 250:
+        segments = [rng.choice(plain) for _ in range(rng.randint(1, 3))]
+        parts = ["**"] if rng.random() < 0.6 else []
+        for segment in segments:
+            parts += [segment, "**"] if rng.random() < 0.6 else [segment]
+        drawn.add("/".join(parts))
+    pool = sorted(drawn)
+    assert sum(pattern.count("**") >= 3 for pattern in pool) > 40
+    covered = {pattern: _covered(pattern, WITNESSES) for pattern in pool}
+    told = {True: 0, False: 0}
+    for a, b in itertools.combinations_with_replacement(pool, 2):
+        said = overlaps(a, b)
+        told[said] += 1
+        assert said == bool(covered[a] & covered[b]), (a, b)
+    assert min(told.values()) > 2000, told
 
 
 def test_longer_names_against_the_brute_force() -> None:

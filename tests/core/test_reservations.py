@@ -51,23 +51,56 @@ def test_an_overlapping_exclusive_reservation_is_refused_with_who_and_until_when
     b = new_session(service, project_id, name="web work")
     head = service.head()
     [held] = service.reserve(a.id, ReservationRequest(paths=["./src/api/"])).value
-    assert held.pattern == "src/api"  # normalized
+    assert held.pattern == "src/api/**"  # normalized: a trailing "/" is the directory
     [event] = log_after(service, head)
     assert event["event"] == "reservation:created"
-    assert event["data"]["pattern"] == "src/api"
+    assert event["data"]["pattern"] == "src/api/**"
     head = service.head()
     with pytest.raises(ReservationConflict) as refused:
         service.reserve(b.id, ReservationRequest(paths=["docs/**", "src/**/*.py"]))
     message = refused.value.message
     assert f"held exclusively by session {a.id} ('api work') until" in message
-    assert "src/**/*.py overlaps src/api" in message
+    assert "src/**/*.py overlaps src/api/**" in message
     [conflict] = refused.value.details["conflicts"]
     assert conflict["heldBy"]["id"] == held.id
     # All or nothing: docs/** was not reserved either.
     assert service.head() == head
-    assert live(service, project_id) == [(a.id, "src/api", True)]
+    assert live(service, project_id) == [(a.id, "src/api/**", True)]
     # Files that do not overlap are b's to reserve.
     service.reserve(b.id, ReservationRequest(paths=["src/web/**"]))
+
+
+def test_a_pattern_reserves_what_it_matches_and_a_directory_ends_with_a_slash(
+    service: Service, project_id: str
+) -> None:
+    docs = new_session(service, project_id, name="docs sweep")
+    main = new_session(service, project_id, name="main")
+    service.reserve(docs.id, ReservationRequest(paths=["**/*.md"]))
+    # Not a conflict: src/main.py is a file, not a directory that could hold x.md.
+    service.reserve(main.id, ReservationRequest(paths=["src/main.py", "src/api"]))
+    # src/api (no "/") is that one name: the files under a directory of that name are
+    # free; written src/api/, the directory is everything under it.
+    service.reserve(docs.id, ReservationRequest(paths=["src/api/x.py"]))
+    with pytest.raises(ReservationConflict, match=r"src/api/\*\* overlaps src/api/x.py"):
+        service.reserve(main.id, ReservationRequest(paths=["src/api/"]))
+    with pytest.raises(ReservationConflict, match=r"docs/a.md overlaps \*\*/\*.md"):
+        service.reserve(main.id, ReservationRequest(paths=["docs/a.md"]))
+    # A directory and a file in it conflict, whichever comes first.
+    service.release_reservations(docs.id, ReservationRelease())
+    service.reserve(docs.id, ReservationRequest(paths=["docs/"]))
+    with pytest.raises(ReservationConflict, match=r"docs/a.md overlaps docs/\*\*"):
+        service.reserve(main.id, ReservationRequest(paths=["docs/a.md"]))
+    service.release_reservations(docs.id, ReservationRelease())
+    service.reserve(main.id, ReservationRequest(paths=["docs/a.md"]))
+    with pytest.raises(ReservationConflict, match=r"docs/\*\* overlaps docs/a.md"):
+        service.reserve(docs.id, ReservationRequest(paths=["docs/"]))
+    assert sorted(live(service, project_id)) == sorted(
+        [(main.id, "src/main.py", True), (main.id, "src/api", True), (main.id, "docs/a.md", True)]
+    )
+    # The guard asks the same question of files.
+    paths = ["src/main.py", "src/api", "src/api/x.py", "README.md"]
+    held = service.check_paths(project_id, PathCheck(paths=paths, session_id=docs.id)).value
+    assert [c.path for c in held.conflicts] == ["src/main.py", "src/api"]
 
 
 def test_shared_reservations_share_and_exclude_exclusive_ones(
@@ -253,7 +286,7 @@ def test_reserving_for_a_task_needs_a_task_of_the_project(
     assert [e["data"]["reason"] for e in released] == ["task_deleted"]
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "  ", "C:/x"])
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "C:/x"])
 def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     service: Service, project_id: str, path: str
 ) -> None:
@@ -265,4 +298,4 @@ def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     service.reserve(a.id, ReservationRequest(paths=["**"]))
     with pytest.raises(InvalidInput) as refused:
         service.check_paths(project_id, PathCheck(paths=[path]))
-    assert refused.value.details == {"field": "paths", "path": path.strip()}
+    assert refused.value.details == {"field": "paths", "path": path}

@@ -235,6 +235,24 @@ def test_a_retry_with_its_key_asks_once(server: LiveServer, agent: dict[str, Any
     assert len(server.http.get(QUESTIONS).json()) == 1
 
 
+def test_a_retried_answer_gets_its_own_first_result_not_already_answered(
+    server: LiveServer, agent: dict[str, Any]
+) -> None:
+    """A person's CLI retries a POST whose answer was lost: the retry must not read as
+    someone else's answer (the first answer wins, and it was this one)."""
+    asked = server.http.post(ASK.format(id=agent["id"]), json={"text": "Go?"}).json()
+    key = {IDEMPOTENCY_KEY_HEADER: "answer-1"}
+    url = ANSWER.format(id=asked["id"])
+    first = server.http.post(url, json={"answer": "yes"}, headers=key)
+    retry = server.http.post(url, json={"answer": "yes"}, headers=key)
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.headers[IDEMPOTENT_REPLAYED_HEADER] == TRUE
+    assert retry.json() == first.json()
+    other = server.http.post(url, json={"answer": "yes"})  # a second person
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "already_answered"
+
+
 def test_the_deadline_answers_with_the_default(settings: Settings) -> None:
     with live_server(replace(settings, reap_interval=0.05)) as server:
         http = server.http

@@ -69,7 +69,7 @@ def test_reserve_list_and_release_with_their_events(
     assert_documented(made, RESERVE)
     held = made.json()
     assert [(r["pattern"], r["exclusive"], r["leaseSeconds"]) for r in held] == [
-        ("src/api", True, 120),
+        ("src/api/**", True, 120),
         ("docs/*.md", True, 120),
     ]
     assert held[0]["expiresAt"] - held[0]["createdAt"] == 120_000
@@ -85,7 +85,7 @@ def test_reserve_list_and_release_with_their_events(
     assert shared.status_code == 201
     listed = http.get(LIST, params={"projectId": project["id"]})
     assert_documented(listed, LIST)
-    assert [r["pattern"] for r in listed.json()] == ["src/api", "docs/*.md", "README.md"]
+    assert [r["pattern"] for r in listed.json()] == ["src/api/**", "docs/*.md", "README.md"]
     assert int(listed.headers[SEQ_HEADER]) == int(shared.headers[SEQ_HEADER])
     of_b = http.get(LIST, params={"sessionId": b["id"]}).json()
     assert [(r["pattern"], r["exclusive"]) for r in of_b] == [("README.md", False)]
@@ -98,7 +98,7 @@ def test_reserve_list_and_release_with_their_events(
     rest = http.post(RELEASE.format(id=a["id"]))  # no body: all of them
     assert rest.status_code == 200, rest.text
     assert_documented(rest, RELEASE)
-    assert [r["pattern"] for r in rest.json()] == ["src/api"]
+    assert [r["pattern"] for r in rest.json()] == ["src/api/**"]
     none = http.post(RELEASE.format(id=a["id"]), json={})
     assert none.json() == []
     assert [r["pattern"] for r in http.get(LIST, params={"projectId": project["id"]}).json()] == [
@@ -107,11 +107,11 @@ def test_reserve_list_and_release_with_their_events(
 
     events = [e for e in events_after(server, before) if e["event"].startswith("reservation:")]
     assert [(e["event"], e["data"]["pattern"]) for e in events] == [
-        ("reservation:created", "src/api"),
+        ("reservation:created", "src/api/**"),
         ("reservation:created", "docs/*.md"),
         ("reservation:created", "README.md"),
         ("reservation:released", "docs/*.md"),
-        ("reservation:released", "src/api"),
+        ("reservation:released", "src/api/**"),
     ]
     assert {e["data"].get("reason") for e in events[3:]} == {"released"}
     assert events[0]["data"] == held[0]
@@ -140,7 +140,7 @@ def test_a_conflict_is_a_409_naming_the_holder_and_until_when(
     assert http.get("/health").json()["seq"] == head
     # Shared against exclusive conflicts too; beside it, it does not.
     assert (
-        http.post(RESERVE.format(id=b["id"]), json={"paths": ["src"], "shared": True}).status_code
+        http.post(RESERVE.format(id=b["id"]), json={"paths": ["src/"], "shared": True}).status_code
         == 409
     )
     assert http.post(RESERVE.format(id=b["id"]), json={"paths": ["src/web"]}).status_code == 201
@@ -229,6 +229,9 @@ def test_what_is_refused_is_refused_in_the_apis_error_shape(
     status: int,
     code: str,
 ) -> None:
+    # Something is reserved: a path the check cannot read is refused before any matching.
+    everything = server.http.post(RESERVE.format(id=sessions[1]["id"]), json={"paths": ["**"]})
+    assert everything.status_code == 201
     url = path.replace("{id}", sessions[0]["id"] if "sessions" in path else project["id"])
     answer = server.http.request(method, url, json=body)
     assert answer.status_code == status, answer.text
@@ -343,3 +346,28 @@ def test_two_sessions_racing_for_overlapping_globs_one_wins_every_round(
             winners.append((winner, held["pattern"]))
     listed = server.http.get(LIST, params={"projectId": project["id"]}).json()
     assert [(r["sessionId"], r["pattern"]) for r in listed] == winners
+
+
+@pytest.mark.parametrize("route", ["/api/tasks/{id}/claim", "/api/sessions/{id}/claim-next"])
+def test_a_claim_whose_files_another_holds_is_a_documented_409_and_claims_nothing(
+    server: LiveServer, project: dict[str, Any], sessions: tuple[dict[str, Any], ...], route: str
+) -> None:
+    http = server.http
+    a, b = sessions
+    reserve = http.post(RESERVE.format(id=a["id"]), json={"paths": ["src/api/"]})
+    assert reserve.status_code == 201
+    task = http.post("/api/tasks", json={"projectId": project["id"], "title": "t"}).json()
+    body: dict[str, Any] = {"paths": ["src/**/routes.py"]}
+    if "claim-next" in route:
+        url = route.format(id=b["id"])
+    else:
+        url, body = route.format(id=task["id"]), {**body, "sessionId": b["id"]}
+    refused = http.post(url, json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "reservation_conflict"
+    assert_documented(refused, route)
+    assert http.get(f"/api/tasks/{task['id']}").json()["claim"] is None
+    granted = http.post(url, json={**body, "paths": ["src/web/**"]})
+    assert granted.status_code == 200, granted.text
+    [held] = http.get(LIST, params={"sessionId": b["id"]}).json()
+    assert (held["pattern"], held["taskId"]) == ("src/web/**", task["id"])

@@ -7,7 +7,8 @@ from typing import Any
 from click.testing import Result
 
 Run = Callable[..., Result]
-"""The ``run`` fixture: ``run(*args, ok=True, env=None)`` runs a command in-process."""
+"""The ``run`` fixture: ``run(*args, ok=True, env=None, input=None)`` runs a command
+in-process."""
 
 
 def as_json(result: Result) -> Any:

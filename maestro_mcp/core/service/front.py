@@ -482,13 +482,25 @@ class Service:
         )
 
     def answer(
-        self, question_id: str, data: QuestionAnswer, *, expected_version: int | None = None
+        self,
+        question_id: str,
+        data: QuestionAnswer,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Result[Question]:
-        """A person's answer; the first one wins (``already_answered`` after)."""
+        """A person's answer; the first one wins (``already_answered`` after), but a
+        retry with the same ``idempotency_key`` returns its own first result."""
         body = partial(
             questions.answer, question_id=question_id, data=data, expected_version=expected_version
         )
-        return self._tx.write("question.answer", body, result_type=Question)
+        return self._tx.write(
+            "question.answer",
+            body,
+            result_type=Question,
+            idempotency_key=idempotency_key,
+            request={"questionId": question_id, **data.model_dump(mode="json", by_alias=True)},
+        )
 
     def get_question(self, question_id: str) -> Result[Question]:
         def body(rows: Rows) -> Question:

@@ -211,10 +211,11 @@ def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathChec
 
 
 def _file_path(path: str) -> str:
-    """A path the guard asks about, as asked (trimmed, without a leading ``./``), or
-    InvalidInput if it names no file of the repository (empty, absolute, a ``..``
-    segment): refused whether or not anything is reserved, never a server error."""
-    path = path.strip().removeprefix("./")
+    """A path the guard asks about, as asked (without a leading ``./``; never trimmed: a
+    file name may begin or end with a space), or InvalidInput if it names no file of the
+    repository (empty, absolute, a ``..`` segment): refused whether or not anything is
+    reserved, never a server error."""
+    path = path.removeprefix("./")
     try:
         matches(EVERY_FILE, path)  # it covers every file: this only reads the path
     except ValueError as exc:
