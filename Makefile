@@ -27,6 +27,7 @@ test: lint
 	scripts/ensure-axe
 	scripts/ensure-postgres
 	scripts/ensure-nginx
+	scripts/ensure-git
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark suite (under a minute); rewrites the table in docs/performance.md.

@@ -26,7 +26,7 @@ from maestro_mcp import __version__
 from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
-from . import board, claims, history, live, notes, rest, tokens
+from . import board, claims, history, live, notes, reservations, rest, tokens
 from .cors import CorsHeaders, CorsPolicy, Preflight
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
@@ -71,6 +71,7 @@ def create_app(core: Core) -> Starlette:
             *claims.routes(),
             *history.routes(),
             *notes.routes(),
+            *reservations.routes(),
             *tokens.routes(),
             *live.routes(),
             Route(MCP_PATH, mcp),  # an ASGI app: every method goes to the MCP SDK

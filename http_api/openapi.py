@@ -30,7 +30,13 @@ from maestro_mcp.core.models import (
     HistoryQuery,
     Link,
     NewToken,
+    PathCheck,
+    PathCheckResult,
     ReleaseRequest,
+    Reservation,
+    ReservationFilter,
+    ReservationRelease,
+    ReservationRequest,
     SessionNote,
     Task,
     TaskBatch,
@@ -50,6 +56,7 @@ from maestro_mcp.protocol import (
     LAST_EVENT_ID_HEADER,
     ME_PATH,
     OVERRIDE_HEADER,
+    RESERVATIONS_CHECK_PATH,
     RETRY_AFTER_HEADER,
     SEQ_HEADER,
     SMALL_INT,
@@ -111,7 +118,8 @@ _WHY = {
     401: "the server has a token and the request does not carry a valid one (in a header)",
     403: "a browser Origin that is not allowed, or a token whose scope does not allow this",
     404: "no such entity",
-    409: "a conflict: a name taken, a claim held or lost, a task not ready",
+    409: "a conflict: a name taken, a claim held or lost, a task not ready, files reserved "
+    "by another session",
     412: f"{IF_MATCH_HEADER} names a version the entity is no longer at",
     413: "the body is too large, or the write would add more to the event log than one write may",
     415: "the body is not sent as application/json",
@@ -322,13 +330,19 @@ _HEALTH = {
 
 # Where a new entity leads besides its own get, update and delete.
 _FOLLOW = {
-    "Project": {"activity": "projectActivity", "latestNotes": "latestNotes"},
+    "Project": {
+        "activity": "projectActivity",
+        "latestNotes": "latestNotes",
+        "checkFiles": "checkFiles",
+    },
     "Task": {"claim": "claimTask", "release": "releaseTask", "history": "taskHistory"},
     "Session": {
         "notes": "listNotes",
         "note": "addNote",
         "claimNext": "claimNext",
         "heartbeat": "heartbeat",
+        "reserveFiles": "reserveFiles",
+        "releaseFiles": "releaseFiles",
     },
 }
 
@@ -426,6 +440,119 @@ def _history_paths(paths: dict[str, Any]) -> None:
             "responses": {"200": page, **_errors(404, 422)},
         },
     }
+
+
+# A refused reservation: who holds which of the patterns asked for (http_api/reservations.py).
+_RESERVATION_CONFLICT = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"const": "reservation_conflict"},
+                "message": {
+                    "type": "string",
+                    "description": "each pattern asked for, the one it overlaps, its holder "
+                    "session (and its agent and name) and until when",
+                },
+                "details": {
+                    "type": "object",
+                    "required": ["conflicts"],
+                    "properties": {
+                        "conflicts": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["pattern", "heldBy"],
+                                "properties": {
+                                    "pattern": {"type": "string"},
+                                    "heldBy": _ref(Reservation),
+                                },
+                            },
+                        }
+                    },
+                },
+            },
+        }
+    },
+}
+
+
+def _reservation_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
+    """File reservations (http_api/reservations.py); returns the models they use."""
+    reservations = {"type": "array", "items": _ref(Reservation)}
+    paths["/api/reservations"] = {
+        "get": {
+            "operationId": "listReservations",
+            "summary": "The live file reservations of a project or of a session, in the "
+            "order they were made",
+            "description": "projectId or sessionId (or both); neither is 422.",
+            "parameters": _filter_parameters(ReservationFilter),
+            "responses": {"200": _ok(reservations), **_errors(422)},
+        },
+    }
+    paths["/api/reservations/{id}"] = {
+        "parameters": [_ID],
+        "delete": {
+            "operationId": "releaseReservation",
+            "summary": "A person releases one file reservation, whoever holds it "
+            "(reservation:released, reason override)",
+            "responses": {
+                "200": _ok(_ref(Reservation), "The released reservation"),
+                **_errors(404),
+            },
+        },
+    }
+    paths["/api/sessions/{id}/reservations"] = {
+        "parameters": [_ID],
+        "post": {
+            "operationId": "reserveFiles",
+            "summary": "Reserve the files paths cover (globs) for a session, exclusively or "
+            "shared, all or none",
+            "description": "A pattern the session holds already is renewed. 409 when another "
+            "session holds an overlapping pattern (exclusively, or shared against an exclusive "
+            "request): the message names the holder and until when.",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **_json(_ref(ReservationRequest))},
+            "responses": {
+                "201": {
+                    **_ok(reservations, "Created: one reservation per pattern"),
+                    "links": {"release": _link("releaseReservation", id="/0/id")},
+                },
+                **_errors(*_BODY, 404, 409),
+                "409": {"description": _WHY[409], **_json(_RESERVATION_CONFLICT)},
+            },
+        },
+    }
+    paths["/api/sessions/{id}/reservations/release"] = {
+        "parameters": [_ID],
+        "post": {
+            "operationId": "releaseFiles",
+            "summary": "Release a session's reservations of these patterns (all of them "
+            "without paths, or without a body)",
+            "requestBody": {"required": False, **_json(_ref(ReservationRelease))},
+            "responses": {
+                "200": _ok(reservations, "The released reservations"),
+                **_errors(*_BODY, 404),
+            },
+        },
+    }
+    paths[RESERVATIONS_CHECK_PATH] = {
+        "parameters": [_ID],
+        "post": {
+            "operationId": "checkFiles",
+            "summary": "Which of these files other sessions hold: what the pre-commit guard "
+            "asks (a read: a read token may ask)",
+            "description": "conflicts: held exclusively by another session; shared: held "
+            "shared by others only. The reservations of sessionId (the asker's) are none of "
+            "either.",
+            "requestBody": {"required": True, **_json(_ref(PathCheck))},
+            "responses": {"200": _ok(_ref(PathCheckResult)), **_errors(*_BODY, 404)},
+        },
+    }
+    return [Reservation, ReservationRequest, ReservationRelease, PathCheck, PathCheckResult]
 
 
 def _token_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
@@ -603,7 +730,8 @@ def build_openapi() -> dict[str, Any]:
             "summary": "Atomically claim up to count ready tasks: most urgent, then oldest",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {"required": False, **_json(_ref(ClaimNextRequest))},
-            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404)},
+            # 409: the files it would reserve with the claims (paths) are another's.
+            "responses": {"200": _ok(_ref(ClaimsGranted)), **_errors(*_BODY, 404, 409)},
         },
     }
     paths["/api/tasks/batch"] = {
@@ -655,6 +783,7 @@ def build_openapi() -> dict[str, Any]:
         }
     }
     _history_paths(paths)
+    models += _reservation_paths(paths)
     models += _token_paths(paths)
     _for_every_write(paths)
     paths["/health"] = {
@@ -666,7 +795,17 @@ def build_openapi() -> dict[str, Any]:
         }
     }
     entities = [r.entity for r in RESOURCES]
-    outputs = (Link, SessionNote, ClaimGrant, ClaimsGranted, Heartbeat, TokenInfo, NewToken)
+    outputs = (
+        Link,
+        SessionNote,
+        ClaimGrant,
+        ClaimsGranted,
+        Heartbeat,
+        TokenInfo,
+        NewToken,
+        Reservation,
+        PathCheckResult,
+    )
     _, definitions = models_json_schema(
         [(m, "serialization" if m in (*outputs, *entities) else "validation") for m in models],
         by_alias=True,

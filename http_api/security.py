@@ -18,8 +18,9 @@ Tokens (core/access.py):
   (``maestro serve`` refuses to bind beyond loopback without one); once any token
   exists, every request needs one (401), loopback included.
 - Its scope must allow the request: GET and HEAD (and the feeds, and ``/mcp``, whose
-  tools check their own) need ``read``, other methods ``write`` (403 otherwise);
-  routes that need ``admin`` check it themselves (``require_scope``).
+  tools check their own, and the POSTs that only read, ``READING_POSTS``) need
+  ``read``, other methods ``write`` (403 otherwise); routes that need ``admin`` check
+  it themselves (``require_scope``).
 - The principal is left in the request's scope (``PRINCIPAL_KEY``): the faces name it
   as the actor of what the request changes.
 """
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maestro_mcp.core.access import LOCAL, PRINCIPAL_KEY, SERVER_TOKEN, Principal
@@ -42,6 +44,7 @@ from maestro_mcp.protocol import (
     CLOSE_POLICY_VIOLATION,
     EVENTS_PATH,
     MCP_PATH,
+    RESERVATIONS_CHECK_PATH,
     TOKEN_QUERY,
     WS_PATH,
     WWW_AUTHENTICATE_HEADER,
@@ -60,6 +63,9 @@ UNAUTHENTICATED_PREFIXES = ("/assets/",)
 TOKEN_QUERY_PATHS = frozenset({WS_PATH, EVENTS_PATH})
 # Methods that change nothing: a read token may use them.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that change nothing (what they ask does not fit in a URL): a read token may send them.
+READING_POSTS = (RESERVATIONS_CHECK_PATH,)
+_READING_POSTS = tuple(compile_path(path)[0] for path in READING_POSTS)
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -196,7 +202,11 @@ def _needed(scope: Scope) -> AccessScope:
     """The scope a request needs to get past the guard (module docstring)."""
     if scope["type"] == "websocket" or scope["path"] == MCP_PATH:
         return AccessScope.READ
-    return AccessScope.READ if scope["method"] in READ_METHODS else AccessScope.WRITE
+    if scope["method"] in READ_METHODS:
+        return AccessScope.READ
+    if scope["method"] == "POST" and any(r.fullmatch(scope["path"]) for r in _READING_POSTS):
+        return AccessScope.READ
+    return AccessScope.WRITE
 
 
 def _check_scope(principal: Principal, needed: AccessScope) -> None:

@@ -60,6 +60,9 @@ EVENTS_PATH = "/api/events"
 TOKENS_PATH = "/api/tokens"
 # Who a request acts as: its actor name (what the events it makes say) and scope.
 ME_PATH = "/api/me"
+# Which of a commit's files other sessions hold (the pre-commit guard asks): a POST, as
+# the paths do not fit in a URL, but a read: a read token may use it (http_api/security.py).
+RESERVATIONS_CHECK_PATH = "/api/projects/{id}/reservations/check"
 
 # --- authentication --------------------------------------------------------------------
 

@@ -37,13 +37,24 @@ class Response:
 
 
 class MaestroClient:
-    def __init__(self, base_url: str, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+    ) -> None:
+        """``timeout``: seconds a request may take; ``attempts``: how many times one that
+        fails to connect is sent (the git hook, which must not hold a commit up for long,
+        gives less than the defaults)."""
         self.base_url = base_url.rstrip("/")
+        self.attempts = attempts
         # Named on every call, so that its changes read ``local/cli`` (``<token>/cli``).
         headers = {CLIENT_HEADER: CLI_CLIENT}
         if token:
             headers[AUTHORIZATION_HEADER] = bearer(token)
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -71,13 +82,13 @@ class MaestroClient:
             headers[IF_MATCH_HEADER] = etag(if_version)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         delay = 0.2
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, self.attempts + 1):
             try:
                 response = self._http.request(
                     method, path, json=json, params=query, headers=headers
                 )
             except httpx.TransportError as exc:
-                if attempt == ATTEMPTS:
+                if attempt == self.attempts:
                     raise unreachable(self.base_url, exc) from None
                 time.sleep(delay)
                 delay *= 2

@@ -31,6 +31,12 @@ class Cli:
             self._client = MaestroClient(self.url, token=self.token)
         return self._client
 
+    def connect(self, *, timeout: float, attempts: int) -> MaestroClient:
+        """The client, made with these bounds instead of the defaults (before any use)."""
+        assert self._client is None, "the client is made already"
+        self._client = MaestroClient(self.url, token=self.token, timeout=timeout, attempts=attempts)
+        return self._client
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -1,6 +1,6 @@
 """The ``maestro`` command: one entry point for the server (serve, mcp), the client commands
-(project, task, session, watch, status), moving a database (export, import) and
-agent-config."""
+(project, task, session, watch, status, token, reservations), the git pre-commit guard
+(guard), moving a database (export, import) and agent-config."""
 
 import importlib
 from collections.abc import MutableMapping
@@ -20,6 +20,8 @@ COMMANDS = {
     "watch": "watch:watch",
     "status": "status:status",
     "token": "tokens:token",
+    "reservations": "reservations:reservations",
+    "guard": "guard:guard",
     "serve": "serve:serve",
     "mcp": "mcp:mcp_command",
     "export": "transfer:export_command",

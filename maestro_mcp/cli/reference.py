@@ -13,7 +13,7 @@ INTRO = """\
 
 Every operation from the terminal. Client commands talk to a running server
 (`maestro serve`) over its REST API and live feed; `serve`, `mcp`, `export`,
-`import` and `agent-config` run locally.
+`import`, `agent-config`, `guard install` and `guard uninstall` run locally.
 
 Options every client command takes (each with an environment fallback):
 
@@ -43,9 +43,10 @@ Every request names the CLI (`X-Maestro-Client: cli`), so its changes carry the 
 
 EXIT_MEANING = {
     Exit.OK: "success",
-    Exit.ERROR: "the server failed, or something unexpected",
+    Exit.ERROR: "the server failed, or something unexpected; `guard check`: another session "
+    "holds files the commit touches",
     Exit.USAGE: "a bad command line (unknown option, invalid value such as a status)",
-    Exit.NOT_FOUND: "no such project, task or session",
+    Exit.NOT_FOUND: "no such project, task, session or reservation",
     Exit.INVALID: "the server refused the input (e.g. a title too long); `import`: the file "
     "is not a whole export",
     Exit.CONFLICT: "a version conflict: the entity changed since the version given; `import`: "

@@ -111,6 +111,34 @@ def task_rows(tasks: list[dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def session_label(session_id: str, sessions: dict[str, dict[str, Any]]) -> str:
+    """A session as people know it: ``“api work” (claude-code, sess_…)``; its id alone
+    if it is not among ``sessions`` (by id)."""
+    found = sessions.get(session_id)
+    if found is None:
+        return session_id
+    agent = f"{found['agent']}, " if found.get("agent") else ""
+    return f"“{found['name']}” ({agent}{session_id})"
+
+
+def reservation_mode(r: dict[str, Any]) -> str:
+    return "exclusive" if r["exclusive"] else "shared"
+
+
+RESERVATION_COLUMNS = ["ID", "PATTERN", "MODE", "SESSION", "TASK", "UNTIL"]
+
+
+def reservation_row(r: dict[str, Any], sessions: dict[str, dict[str, Any]]) -> list[Any]:
+    return [
+        r["id"],
+        r["pattern"],
+        reservation_mode(r),
+        session_label(r["sessionId"], sessions),
+        r["taskId"],
+        when(r["expiresAt"]),
+    ]
+
+
 TASK_COLUMNS = ["ID", "STATUS", "PRIORITY", "SESSIONS", "TITLE"]
 SESSION_COLUMNS = ["ID", "STATUS", "AGENT", "TASKS", "NAME"]
 

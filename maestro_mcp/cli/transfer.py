@@ -46,6 +46,8 @@ STDIO = "-"
 # line every LINE_EVERY_S saying how far its copy got.
 BIG_TABLE = 1000
 LINE_EVERY_S = 5.0
+# Table names are printed in a column this wide: the longest (message_recipients).
+NAME_WIDTH = 18
 
 
 class TableProgress:
@@ -88,7 +90,7 @@ class TableProgress:
             )
 
             self._bar = Progress(
-                TextColumn("  {task.description:<14}"),
+                TextColumn(f"  {{task.description:<{NAME_WIDTH}}}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -107,14 +109,16 @@ class TableProgress:
             now = time.perf_counter()
             if now - self._said_at >= self.every_s:
                 self._said_at = now
-                self.console.print(f"  {self._name:<14} {self._done:>12,} of {self._total:,} rows…")
+                self.console.print(
+                    f"  {self._name:<{NAME_WIDTH}} {self._done:>12,} of {self._total:,} rows…"
+                )
 
     def _end_table(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
         if self._name is not None and not self.quiet:
-            self.console.print(f"  {self._name:<14} {self._done:>12,} rows")
+            self.console.print(f"  {self._name:<{NAME_WIDTH}} {self._done:>12,} rows")
         self._name = None
 
     def summary(self, message: str) -> None:
@@ -191,8 +195,9 @@ def _fail(error: CliError) -> NoReturn:
 def export_command(data_dir: Path | None, database: str | None, quiet: bool, output: str) -> None:
     """Copy the whole database to a file (JSON Lines), to move or back it up.
 
-    Every project, task, session, note, claim, idempotency record and event goes,
-    with their ids and seqs, read from one snapshot: servers may keep running.
+    Every project, task, session, note, claim, message, question, file
+    reservation, token (as its hash), idempotency record and event goes, with
+    their ids and seqs, read from one snapshot: servers may keep running.
     The file holds claim tokens: keep it private (it is made with mode 0600).
     OUTPUT - writes to stdout. Load it with `maestro import`.
 

@@ -70,8 +70,10 @@ CHOICES_MAX = 10
 CHOICE_MAX = 200
 ANSWER_MAX = 4000
 QUESTION_WAIT_MAX_S = 7 * 24 * 3600
-# File reservations (service/reservations.py): a pattern's characters, the patterns one
-# call reserves or releases, and the reservations one session holds at most.
+# File reservations (service/reservations.py): the characters of one pattern (a path or
+# glob of a project's repository, core/globs.py: room for deep paths, small enough that
+# checking a new reservation against every live one stays cheap), the patterns one call
+# reserves or releases, and the reservations one session holds at most.
 RESERVATION_PATTERN_MAX = 1024
 PATTERNS_PER_CALL_MAX = 50
 RESERVATIONS_PER_SESSION_MAX = 200

@@ -29,6 +29,8 @@ def test_every_command_is_documented_with_an_example() -> None:
         "maestro session remove-task", "maestro session log",
         "maestro watch", "maestro status", "maestro serve", "maestro mcp",
         "maestro export", "maestro import", "maestro agent-config",
+        "maestro reservations list", "maestro reservations release",
+        "maestro guard install", "maestro guard uninstall", "maestro guard check",
     } <= paths  # fmt: skip
     text = DOC.read_text()
     for path, command in commands:

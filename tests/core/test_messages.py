@@ -235,6 +235,17 @@ def test_a_session_marks_and_sends_in_one_unit(service: Service, project_id: str
         service.exchange_messages(b, forged)
 
 
+def test_the_humans_have_an_inbox_per_project(service: Service, project_id: str) -> None:
+    other = service.create_project(ProjectCreate(name="Other")).value.id
+    here = session(service, project_id, "here")
+    there = session(service, other, "there")
+    for sender in (here, here, there):
+        service.send_message(MessageSend(from_session_id=sender, to=[HUMANS], body="x"))
+    assert service.unread_count(HUMANS, project_id).value == 2
+    assert service.unread_count(HUMANS, other).value == 1
+    assert service.unread_count(HUMANS).value == 3
+
+
 def test_a_body_is_bounded_and_unread_needs_a_recipient() -> None:
     with pytest.raises(ValidationError):
         MessageSend(to=[HUMANS], body="x" * (MESSAGE_MAX + 1))

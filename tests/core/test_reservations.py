@@ -251,3 +251,18 @@ def test_reserving_for_a_task_needs_a_task_of_the_project(
     service.delete_task(task.id)
     released = [e for e in log_after(service, head) if e["event"] == "reservation:released"]
     assert [e["data"]["reason"] for e in released] == ["task_deleted"]
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "C:/x"])
+def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
+    service: Service, project_id: str, path: str
+) -> None:
+    """Refused as invalid input (422 over REST), whether or not anything is reserved: a
+    path that names no file of the repository is never a server error."""
+    with pytest.raises(InvalidInput, match="repository"):
+        service.check_paths(project_id, PathCheck(paths=["ok.py", path]))
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["**"]))
+    with pytest.raises(InvalidInput) as refused:
+        service.check_paths(project_id, PathCheck(paths=[path]))
+    assert refused.value.details == {"field": "paths", "path": path}

@@ -6,12 +6,10 @@ Each race is started for real: two (or more) threads wait on a barrier and send 
 requests to different instances at the same moment, several rounds over.
 """
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -30,35 +28,10 @@ from tests.support.instances import (
     new_project,
     seq_of,
 )
-from tests.support.waiting import WAIT
+from tests.support.races import at_once
 
 pytestmark = pytest.mark.only_store("postgresql")
-T = TypeVar("T")
 ROUNDS = 8
-
-
-def at_once(*calls: Callable[[], T]) -> list[T]:
-    """Run ``calls`` in threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], T]) -> None:
-        try:
-            barrier.wait(WAIT)
-            results[index] = call()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(REQUEST_TIMEOUT + WAIT)
-    assert not any(t.is_alive() for t in threads), "a request did not come back"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def send(base_url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -28,6 +28,7 @@ from maestro_mcp.core.models import (
     Session,
     SessionCreate,
     SessionPatch,
+    SessionReport,
     Task,
     TaskCreate,
     TaskPatch,
@@ -83,13 +84,20 @@ class Filled:
     claimed_task_id: str  # held by a live claim with the longest lease
     retry_key: str
     retry_body: dict[str, Any]  # the POST /api/tasks body sent with ``retry_key``
+    message_ids: list[str]  # a thread: an agent's message to the humans, a person's reply
+    question_ids: list[str]  # one answered (and delivered), one open with a deadline
+    reservation_ids: list[str]  # one shared, one exclusive taken with the claim
 
 
 def fill_every_kind(service: Service) -> Filled:
     """Rows of every kind a database holds, made through the service: projects; tasks with
     a parent (one moved under a task made after it), labels (one not ASCII), dependencies,
     started and completed times; sessions with links and notes; a live claim and one that
-    ended; idempotency records; and the events of all of it."""
+    ended; a message from an agent to the humans (read and acknowledged) and a person's
+    reply to it (unread); a question answered and delivered to its agent, and one open
+    with choices, free text, a deadline and a default; a shared file reservation and an
+    exclusive one taken with the live claim; idempotency records; and the events of all
+    of it."""
     web = service.create_project(
         ProjectCreate(name="Web app", working_dir="/src/web", description="The shop")
     ).value
@@ -124,8 +132,34 @@ def fill_every_kind(service: Service) -> Filled:
     service.add_session_note(agent.id, "tests next")
     ended = service.claim_task(docs.id, ClaimRequest(session_id=agent.id)).value
     service.release_task(docs.id, ReleaseRequest(claim_token=ended.claim_token))
-    request = ClaimRequest(session_id=agent.id, lease_seconds=LEASE_MAX_S)
+    sent = service.send_message(
+        MessageSend(from_session_id=agent.id, to=[HUMANS], subject="CI", body="The build is *red*.")
+    ).value
+    reply = service.send_message(
+        MessageSend(project_id=web.id, reply_to=sent.id, body="Looking — café first."),
+        idempotency_key="reply-1",
+    ).value
+    service.mark_read(MessagesRead(recipient=HUMANS, message_ids=[sent.id], ack=True))
+    answered = service.ask(
+        agent.id, QuestionAsk(text="Release on Friday?", choices=["yes", "no"], task_id=plan.id)
+    ).value
+    service.answer(answered.id, QuestionAnswer(answer="no"))
+    service.report(agent.id, SessionReport())  # the answer is delivered to the agent
+    waiting = service.ask(
+        agent.id,
+        QuestionAsk(
+            text="Which branch?",
+            choices=["main", "next"],
+            allow_text=True,
+            timeout_seconds=3600,
+            default="main",
+        ),
+    ).value
+    shared = service.reserve(agent.id, ReservationRequest(paths=["CHANGELOG.md"], shared=True))
+    request = ClaimRequest(session_id=agent.id, lease_seconds=LEASE_MAX_S, paths=["src/release/"])
     service.claim_task(plan.id, request, idempotency_key="claim-plan")
+    with service.store.read() as rows:
+        [exclusive] = rows.list_reservations(task_id=plan.id)
     retry_body = {"projectId": web.id, "title": "Made once"}
     once = service.create_task(
         TaskCreate(project_id=web.id, title="Made once"), idempotency_key="create-once"
@@ -137,6 +171,9 @@ def fill_every_kind(service: Service) -> Filled:
         claimed_task_id=plan.id,
         retry_key="create-once",
         retry_body=retry_body,
+        message_ids=[sent.id, reply.id],
+        question_ids=[answered.id, waiting.id],
+        reservation_ids=[shared.value[0].id, exclusive.id],
     )
 
 

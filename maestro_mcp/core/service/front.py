@@ -463,8 +463,9 @@ class Service:
     def list_messages(self, where: MessageFilter) -> Result[list[Message]]:
         return self._tx.read(lambda rows: rows.list_messages(where))
 
-    def unread_count(self, recipient: str) -> Result[int]:
-        return self._tx.read(lambda rows: rows.unread_count(recipient))
+    def unread_count(self, recipient: str, project_id: str | None = None) -> Result[int]:
+        """How many messages a recipient has not read (the humans': of one project)."""
+        return self._tx.read(lambda rows: rows.unread_count(recipient, project_id))
 
     # --- questions (questions.py) ---------------------------------------------------------
 

@@ -39,6 +39,7 @@ from .rules import require_session, require_task, unique
 from .transaction import Write
 
 CONFLICTS_SHOWN = 5
+EVERY_FILE = "**"  # the pattern that covers every file of the repository (core/globs.py)
 
 
 def reserve(w: Write, session_id: str, request: ReservationRequest) -> list[Reservation]:
@@ -199,7 +200,7 @@ def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathChec
     """Which of the paths other sessions hold (a read: what the pre-commit guard asks)."""
     others = [r for r in live(rows, now, project_id) if r.session_id != request.session_id]
     conflicts, shared = [], []
-    for path in unique([p.strip().removeprefix("./") for p in request.paths]):
+    for path in unique([_file_path(p) for p in request.paths]):
         covering = [r for r in others if matches(r.pattern, path)]
         exclusive = [r for r in covering if r.exclusive]
         if exclusive:
@@ -207,6 +208,19 @@ def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathChec
         elif covering:
             shared.append(PathConflict(path=path, held_by=covering))
     return PathCheckResult(conflicts=conflicts, shared=shared)
+
+
+def _file_path(path: str) -> str:
+    """A path the guard asks about, as asked (without a leading ``./``; never trimmed: a
+    file name may begin or end with a space), or InvalidInput if it names no file of the
+    repository (empty, absolute, a ``..`` segment): refused whether or not anything is
+    reserved, never a server error."""
+    path = path.removeprefix("./")
+    try:
+        matches(EVERY_FILE, path)  # it covers every file: this only reads the path
+    except ValueError as exc:
+        raise InvalidInput(str(exc), {"field": "paths", "path": path}) from None  # names it
+    return path
 
 
 def normalized(paths: list[str]) -> list[str]:

@@ -306,8 +306,9 @@ class MessageRows(Protocol):
     def set_recipient(self, message_id: str, state: MessageRecipient) -> None:
         """Store one recipient's read and acknowledged state of a message."""
 
-    def unread_count(self, recipient: str) -> int:
-        """How many messages ``recipient`` has not read."""
+    def unread_count(self, recipient: str, project_id: str | None = None) -> int:
+        """How many messages ``recipient`` has not read (of one project, if given: the
+        humans' inbox is one per project)."""
 
 
 class QuestionRows(Protocol):

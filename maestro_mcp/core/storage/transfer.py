@@ -2,15 +2,20 @@
 ``maestro import``). It moves a database from one store to another (SQLite to
 PostgreSQL when a team outgrows one machine, or back) and is a backup format.
 
-The format, version 2 (version 1 had no ``tokens`` table; it is read as having none):
+The format, version 3 (version 1 had no ``tokens`` table, version 2 no ``messages``,
+``message_recipients``, ``questions`` and ``reservations``; a file of an older version is
+read as having none of the tables it did not know):
 
 - UTF-8 text, one JSON object per line, each line ending in ``\\n``.
-- Line 1 is the header: ``{"format": "maestro-export", "version": 1, "exportedAt": <epoch
-  ms>, "source": <where it came from, a URL's password masked>, "counts": {table: rows}}``.
+- Line 1 is the header: ``{"format": "maestro-export", "version": <this format's>,
+  "exportedAt": <epoch ms>, "source": <where it came from, a URL's password masked>,
+  "counts": {table: rows}}`` (``counts`` names exactly the tables of its version).
 - Then one line per row, ``{"table": <name>, "row": {<column>: <value>, ...}}``, table by
   table in the order of ``TABLES`` (an order in which every row's references come first),
   each table's rows together. Within a table rows come in creation order: ``ord`` for
-  projects, tasks and sessions, ``id`` for links (link order) and notes, ``seq`` for events;
+  projects, tasks, sessions, messages, message recipients (a message's in the order it
+  named them), questions and reservations, ``id`` for links (link order) and notes,
+  ``seq`` for events;
   except that a task comes after its parent (a task moved under a newer task). Tables that
   keep no creation order come by key: dependencies by (task, dependency), ended claims and
   idempotency records oldest first. A loader must not rely on the order within a table
@@ -19,9 +24,13 @@ The format, version 2 (version 1 had no ``tokens`` table; it is read as having n
   short and is refused.
 
 Rows are the same whichever store wrote them: the columns of ``TABLES``, with SQL's
-names; times are integers (epoch ms); ``labels`` is a JSON list of strings; ``ord`` is the
-creation order (SQLite's rowid, PostgreSQL's identity column), kept so that lists come out
-in the same order; an event's ``payload`` is its envelope exactly as clients receive it.
+names; times are integers (epoch ms); lists of strings (a task's ``labels``, a message's
+``addressed``, a question's ``choices``) are JSON lists; flags (``allow_text``,
+``defaulted``, ``exclusive``) are JSON booleans; ``ord`` is the creation order (SQLite's
+rowid, PostgreSQL's identity column), kept so that lists come out in the same order (a
+message recipient's ``message_ord`` is its message's ``ord``); an event's ``payload`` is
+its envelope exactly as clients receive it. A question's ``delivered_at`` (when its
+answer was given to its agent) is carried too, so that an answer is not given twice.
 A task's claim is included, token and all: the token is a secret, but a backup that
 dropped it would end every live claim. Keep export files as private as the database.
 
@@ -46,7 +55,7 @@ from .contract import Store, Unloadable
 from .location import shown
 
 FORMAT = "maestro-export"
-VERSION = 2
+VERSION = 3
 
 
 class Kind(Enum):
@@ -56,10 +65,11 @@ class Kind(Enum):
     TEXT = "a string"
     INT_OR_NULL = "an integer or null"
     TEXT_OR_NULL = "a string or null"
-    LABELS = "a list of strings"
+    STRINGS = "a list of strings"
+    FLAG = "true or false"
 
 
-INT, TEXT, INT_OR_NULL, TEXT_OR_NULL, LABELS = Kind
+INT, TEXT, INT_OR_NULL, TEXT_OR_NULL, STRINGS, FLAG = Kind
 
 # Every table, in load order (what a row refers to comes first), with its columns.
 TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
@@ -83,7 +93,7 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
         ("prompt", TEXT),
         ("status", TEXT),
         ("priority", TEXT),
-        ("labels", LABELS),
+        ("labels", STRINGS),
         ("created_at", INT),
         ("updated_at", INT),
         ("started_at", INT_OR_NULL),
@@ -118,6 +128,65 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
         ("ended_at", INT),
         ("reason", TEXT),
     ),
+    # Messages between sessions and people (since version 3). A message outlives the
+    # session that sent it: ``from_session_id`` refers to nothing.
+    "messages": (
+        ("ord", INT),
+        ("id", TEXT),
+        ("project_id", TEXT),
+        ("thread_id", TEXT),
+        ("reply_to", TEXT_OR_NULL),
+        ("from_session_id", TEXT_OR_NULL),
+        ("sender", TEXT),
+        ("addressed", STRINGS),  # the addresses as given (``to``)
+        ("subject", TEXT),
+        ("body", TEXT),
+        ("created_at", INT),
+    ),
+    # Each recipient of a message (a session id, or ``humans``) and its read state.
+    "message_recipients": (
+        ("ord", INT),
+        ("message_ord", INT),
+        ("recipient", TEXT),
+        ("read_at", INT_OR_NULL),
+        ("read_by", TEXT_OR_NULL),
+        ("acked_at", INT_OR_NULL),
+    ),
+    # Agents' questions for the people (since version 3).
+    "questions": (
+        ("ord", INT),
+        ("id", TEXT),
+        ("project_id", TEXT),
+        ("session_id", TEXT),
+        ("task_id", TEXT_OR_NULL),
+        ("text", TEXT),
+        ("choices", STRINGS),
+        ("allow_text", FLAG),
+        ("default_answer", TEXT_OR_NULL),
+        ("deadline_at", INT_OR_NULL),
+        ("status", TEXT),
+        ("answer", TEXT_OR_NULL),
+        ("answered_by", TEXT_OR_NULL),
+        ("answered_at", INT_OR_NULL),
+        ("defaulted", FLAG),
+        ("delivered_at", INT_OR_NULL),
+        ("created_at", INT),
+        ("updated_at", INT),
+        ("version", INT),
+    ),
+    # File reservations (since version 3): a session's hold on the files a pattern covers.
+    "reservations": (
+        ("ord", INT),
+        ("id", TEXT),
+        ("project_id", TEXT),
+        ("session_id", TEXT),
+        ("task_id", TEXT_OR_NULL),
+        ("pattern", TEXT),
+        ("exclusive", FLAG),
+        ("created_at", INT),
+        ("expires_at", INT),
+        ("lease_ms", INT),
+    ),
     "events": (
         ("seq", INT),
         ("ts", INT),
@@ -144,7 +213,13 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
     ),
 }
 # The format version that added a table (the others have been there since version 1).
-ADDED_IN = {"tokens": 2}
+ADDED_IN = {
+    "tokens": 2,
+    "messages": 3,
+    "message_recipients": 3,
+    "questions": 3,
+    "reservations": 3,
+}
 # What an event is about (its task and session: the log's index columns) is not in the
 # format: it is its payload's (events.subjects). A store fills these columns on load.
 EVENT_SUBJECTS = ("task_id", "session_id")
@@ -427,7 +502,7 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _is_labels(value: Any) -> bool:
+def _is_strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(label, str) for label in value)
 
 
@@ -436,7 +511,8 @@ _FITS: dict[Kind, Callable[[Any], bool]] = {
     TEXT: _is_text,
     INT_OR_NULL: lambda value: value is None or _is_int(value),
     TEXT_OR_NULL: lambda value: value is None or isinstance(value, str),
-    LABELS: _is_labels,
+    STRINGS: _is_strings,
+    FLAG: lambda value: isinstance(value, bool),
 }
 # Per table: (column, check, kind), looked up once rather than per value.
 _CHECKS = {

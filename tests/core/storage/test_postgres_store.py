@@ -13,10 +13,19 @@ import anyio
 import psycopg
 import pytest
 
+from maestro_mcp.core.errors import ReservationConflict
 from maestro_mcp.core.events import EventType, PendingEvent
 from maestro_mcp.core.feed import Feed
 from maestro_mcp.core.group_commit import GroupCommit
-from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate, TaskFilter
+from maestro_mcp.core.models import (
+    ProjectCreate,
+    Reservation,
+    ReservationRequest,
+    SessionCreate,
+    Task,
+    TaskCreate,
+    TaskFilter,
+)
 from maestro_mcp.core.service import Result, Service
 from maestro_mcp.core.storage import Contended, LogReader, SchemaTooNew, Store
 from maestro_mcp.core.storage.postgres import PgStore, log_rows
@@ -301,6 +310,89 @@ def test_an_idempotency_key_used_at_once_on_two_instances_is_used_once(
     with here.read() as rows:
         assert len(rows.list_tasks(TaskFilter(project_id=project.id), 0)) == 1
         assert rows.head() == 2  # project:created, task:created: nothing twice
+
+
+def test_two_instances_reserving_overlapping_files_at_once_one_wins(
+    instances: Callable[[], PgStore],
+) -> None:
+    """The second reservation waits for the first one's transaction (its project's
+    lock), then sees it and is refused: never both."""
+    here, there = instances(), instances()
+    project = Service(here).create_project(ProjectCreate(name="p")).value
+    first_session, second_session = (
+        Service(here).create_session(SessionCreate(project_id=project.id, name=name)).value
+        for name in ("first", "second")
+    )
+    first_inside, finish = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first() -> None:
+        with here.batch():  # its transaction stays open until the batch ends
+            request = ReservationRequest(paths=["src/**"])
+            outcomes["first"] = Service(here).reserve(first_session.id, request).value
+            first_inside.set()
+            finish.wait(30)
+
+    def second() -> None:
+        request = ReservationRequest(paths=["src/api/*.py"])
+        try:
+            outcomes["second"] = Service(there).reserve(second_session.id, request).value
+        except ReservationConflict as exc:
+            outcomes["second"] = exc
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_inside.wait(30)
+    two = threading.Thread(target=second)
+    two.start()
+    wait_for(lambda: _waiting_on_a_lock(there) >= 1, what="the second to wait")
+    finish.set()
+    one.join(30)
+    two.join(30)
+    assert isinstance(outcomes["second"], ReservationConflict)
+    assert "src/**" in str(outcomes["second"])
+    with here.read() as rows:
+        assert [r.pattern for r in rows.list_reservations(project_id=project.id)] == ["src/**"]
+
+
+def test_the_reaper_reads_expired_reservations_under_their_projects_locks(
+    instances: Callable[[], PgStore],
+) -> None:
+    """A write that finds reservations whose lease ran out releases them as it found
+    them (reservations.expire reads nothing again): it reads them only once it holds
+    their projects' locks, so that what another instance did to them meanwhile (here:
+    released one) is what it sees, and no reservation is released twice."""
+    here, there = instances(), instances()
+    service = Service(here)
+    project = service.create_project(ProjectCreate(name="p")).value
+    session = service.create_session(SessionCreate(project_id=project.id, name="s")).value
+    [held] = service.reserve(session.id, ReservationRequest(paths=["src/"], lease_seconds=1)).value
+    holding, release = threading.Event(), threading.Event()
+    found: list[list[Reservation]] = []
+
+    def release_elsewhere() -> None:
+        with there.write() as rows:
+            rows.get_project(project.id)  # the project's lock, until COMMIT
+            rows.delete_reservations([held.id])
+            holding.set()
+            release.wait(30)
+
+    def reap() -> None:
+        with here.write() as rows:
+            found.append(rows.expired_reservations(held.expires_at))
+
+    other = threading.Thread(target=release_elsewhere)
+    other.start()
+    assert holding.wait(30)
+    reaper = threading.Thread(target=reap)
+    reaper.start()
+    wait_for(lambda: _waiting_on_a_lock(there) >= 1, what="the reaper to wait for the lock")
+    release.set()
+    other.join(30)
+    reaper.join(30)
+    assert found == [[]]
+    with here.read() as rows:  # a read takes no lock: it answers at once
+        assert rows.expired_reservations(held.expires_at) == []
 
 
 def _waiting_on_a_lock(store: PgStore) -> int:

@@ -15,9 +15,20 @@ from typing import Any
 import pytest
 
 from maestro_mcp.core.access import Scope
+from maestro_mcp.core.errors import ReservationConflict
 from maestro_mcp.core.models import (
+    HUMANS,
+    MessageFilter,
+    MessageSend,
     ProjectCreate,
+    QuestionAsk,
+    QuestionFilter,
+    QuestionStatus,
+    ReservationFilter,
+    ReservationRequest,
+    SessionCreate,
     SessionFilter,
+    SessionReport,
     TaskCreate,
     TaskFilter,
     TokenCreate,
@@ -92,6 +103,24 @@ def test_a_copy_holds_every_row_and_answers_every_read_the_same(
     for task_id in filled.task_ids:
         same("get_task", task_id)
     assert mirror.get_task(filled.claimed_task_id).value.claim is not None
+    web = filled.project_ids[0]
+    agent = filled.session_ids[0]
+    for message_id in filled.message_ids:
+        same("get_message", message_id)
+    same("list_messages", MessageFilter(project_id=web))
+    same("list_messages", MessageFilter(thread_id=filled.message_ids[0], newest=True, limit=1))
+    same("list_messages", MessageFilter(recipient=HUMANS, unacked=True))
+    same("list_messages", MessageFilter(recipient=agent, unread=True))
+    same("list_messages", MessageFilter(from_session_id=agent))
+    same("unread_count", agent)
+    same("unread_count", HUMANS)
+    for question_id in filled.question_ids:
+        same("get_question", question_id)
+    same("list_questions", QuestionFilter(project_id=web))
+    same("list_reservations", ReservationFilter(project_id=web))
+    assert [r.id for r in mirror.list_reservations(ReservationFilter(session_id=agent)).value] == (
+        filled.reservation_ids
+    )
     assert log_after(mirror, 0) == log_after(service, 0)
     same("list_tokens")
     with db.read() as rows:
@@ -126,6 +155,52 @@ def test_the_copy_goes_on_where_the_original_stopped_in_a_new_history(
     notes = mirror.list_session_notes(filled.session_ids[0]).value
     assert notes[-1] == note
     assert note.id > notes[-2].id
+
+
+def test_messages_questions_and_reservations_go_on_in_the_copy(
+    service: Service, db: Store, copy: Store
+) -> None:
+    """What the agent was told, read and reserved comes along: a delivered answer is not
+    given to it again, its unread mail is still unread, an exclusive reservation still
+    refuses another session; and what is made after the move comes after what was."""
+    filled = fill_every_kind(service)
+    copy.load(ExportReader(io.StringIO(exported(db))))
+    mirror = Service(copy)
+    web, agent = filled.project_ids[0], filled.session_ids[0]
+
+    reported = mirror.report(agent, SessionReport()).value
+    assert reported.answers == []  # delivered before the move, once
+    assert reported.unread == 1  # the person's reply
+    [waiting] = mirror.list_questions(
+        QuestionFilter(session_id=agent, status=QuestionStatus.OPEN)
+    ).value
+    assert waiting.id == filled.question_ids[1]
+    assert (waiting.deadline_at, waiting.default, waiting.allow_text) == (
+        service.get_question(waiting.id).value.deadline_at,
+        "main",
+        True,
+    )
+    other = mirror.create_session(
+        SessionCreate(project_id=web, name="second agent", agent="codex")
+    ).value
+    with pytest.raises(ReservationConflict, match="src/release/"):
+        mirror.reserve(other.id, ReservationRequest(paths=["src/release/notes.md"]))
+    reserved = mirror.reserve(other.id, ReservationRequest(paths=["docs/"])).value
+    held = mirror.list_reservations(ReservationFilter(project_id=web)).value
+    assert [r.id for r in held] == [*filled.reservation_ids, reserved[0].id]
+
+    sent = mirror.send_message(
+        MessageSend(from_session_id=other.id, to=["project"], body="Hello after the move")
+    ).value
+    assert mirror.get_message(sent.id).value == sent  # its recipients in the order named
+    assert [r.recipient for r in sent.recipients] == [agent, HUMANS]
+    listed = mirror.list_messages(MessageFilter(project_id=web)).value
+    assert [m.id for m in listed] == [*filled.message_ids, sent.id]
+    inbox = mirror.list_messages(MessageFilter(recipient=agent, unread=True)).value
+    assert [m.id for m in inbox] == [filled.message_ids[1], sent.id]
+    asked = mirror.ask(other.id, QuestionAsk(text="Anyone on docs?")).value
+    questions = mirror.list_questions(QuestionFilter(project_id=web)).value
+    assert [q.id for q in questions] == [*filled.question_ids, asked.id]
 
 
 def test_an_empty_database_copies(db: Store, copy: Store) -> None:

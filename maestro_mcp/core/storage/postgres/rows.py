@@ -4,8 +4,9 @@ In a write transaction every query that reads or writes a project's rows first l
 that project (an advisory lock held until the transaction ends; store.py says why),
 then reads under READ COMMITTED: what it sees is the newest committed state, and no
 other instance can change it before COMMIT. Reads outside a write take no lock (one
-REPEATABLE READ snapshot). SQL for entity tables lives here, in task_rows.py and in
-claim_rows.py; the event log's and idempotency records' in log_rows.py.
+REPEATABLE READ snapshot). SQL for entity tables lives here, in task_rows.py,
+claim_rows.py and coordination_rows.py (messages, questions, file reservations); the
+event log's and idempotency records' in log_rows.py.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +17,7 @@ import psycopg
 from ...models import Project, Session, SessionFilter, SessionNote
 from . import transfer_rows
 from .claim_rows import ClaimQueries
+from .coordination_rows import CoordinationQueries
 from .locks import CATALOG, lock_key
 from .log_rows import LogQueries
 from .task_rows import TaskQueries, upsert
@@ -71,7 +73,7 @@ def _session(row: Sequence[Any]) -> Session:
     )
 
 
-class PgRows(TaskQueries, ClaimQueries, LogQueries, TokenQueries):
+class PgRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one PostgreSQL connection."""
 
     __slots__ = ("conn", "store", "tx")

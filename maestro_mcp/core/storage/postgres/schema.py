@@ -214,6 +214,92 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_by_task ON events(task_id, seq) WHERE task_id IS NOT NULL;
     CREATE INDEX events_by_session ON events(session_id, seq) WHERE session_id IS NOT NULL;
     """,
+    # 4: coordination beyond tasks (SQLite's migration 8): messages with each recipient's
+    # read state, agents' questions for the people, and file reservations. `ord` keeps
+    # the order things were made (a message's recipients too: the order it named them).
+    # A message outlives its sender's session (no reference); a question and a
+    # reservation go with their session, and lose their task with it. Lists of strings
+    # (a message's addresses, a question's choices) are text arrays, as labels are.
+    # Code older than this may still use the database (READABLE_FROM stays): it knows
+    # nothing of these tables and leaves them alone; leases it does not renew run out.
+    """
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        thread_id TEXT NOT NULL,
+        reply_to TEXT,
+        from_session_id TEXT,
+        sender TEXT NOT NULL,
+        addressed TEXT[] NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    );
+    CREATE INDEX messages_by_project ON messages(project_id, ord);
+    CREATE INDEX messages_by_thread ON messages(thread_id, ord);
+    CREATE INDEX messages_by_sender ON messages(from_session_id, ord)
+        WHERE from_session_id IS NOT NULL;
+
+    CREATE TABLE message_recipients (
+        message_ord BIGINT NOT NULL REFERENCES messages(ord) ON DELETE CASCADE,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY,
+        recipient TEXT NOT NULL,
+        read_at BIGINT,
+        read_by TEXT,
+        acked_at BIGINT,
+        PRIMARY KEY (recipient, message_ord)
+    );
+    CREATE INDEX message_recipients_by_message ON message_recipients(message_ord, ord);
+    -- What a recipient has not read: every report of a session counts it, and the
+    -- humans' inbox of a busy database is long (SQLite walks the recipient's entries).
+    CREATE INDEX message_recipients_unread ON message_recipients(recipient, message_ord)
+        WHERE read_at IS NULL;
+
+    CREATE TABLE questions (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        text TEXT NOT NULL,
+        choices TEXT[] NOT NULL DEFAULT '{}',
+        allow_text BOOLEAN NOT NULL,
+        default_answer TEXT,
+        deadline_at BIGINT,
+        status TEXT NOT NULL,
+        answer TEXT,
+        answered_by TEXT,
+        answered_at BIGINT,
+        defaulted BOOLEAN NOT NULL DEFAULT FALSE,
+        delivered_at BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX questions_by_project ON questions(project_id, ord);
+    CREATE INDEX questions_by_session ON questions(session_id, ord);
+    CREATE INDEX questions_by_task ON questions(task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX questions_by_deadline ON questions(deadline_at)
+        WHERE status = 'open' AND deadline_at IS NOT NULL;
+
+    CREATE TABLE reservations (
+        id TEXT PRIMARY KEY,
+        ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        pattern TEXT NOT NULL,
+        exclusive BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        lease_ms BIGINT NOT NULL,
+        UNIQUE (session_id, pattern)
+    );
+    CREATE INDEX reservations_by_project ON reservations(project_id, ord);
+    CREATE INDEX reservations_by_task ON reservations(task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX reservations_by_expiry ON reservations(expires_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

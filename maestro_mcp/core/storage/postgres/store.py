@@ -459,8 +459,8 @@ class PgStore:
         self._clock_offset = 0
         self._clock_known = False
         self._clock_due = float("-inf")
-        # Which project a task or session belongs to never changes: remembered to lock
-        # it without asking again.
+        # Which project a task, session, message, question or reservation belongs to never
+        # changes: remembered to lock it without asking again.
         self.project_of: dict[str, str] = {}
         self._readers: list[PgLogReader] = []
         self._recent = RecentCommits()  # what this instance committed, for its feed

@@ -2,8 +2,9 @@
 as rows of the format, and an empty database filled with them.
 
 The tables have the format's columns, names and types (``ord`` is the identity column
-that keeps creation order; ``labels`` a text array), so rows go out through a
-server-side cursor and come in through ``COPY``, table by table, in one transaction:
+that keeps creation order; lists of strings are text arrays, flags booleans), so rows
+go out through a server-side cursor and come in through ``COPY``, table by table, in one
+transaction:
 - ``COPY`` writes the given ``ord`` and ``id`` values into identity columns (it needs no
   ``OVERRIDING SYSTEM VALUE``); the identity sequences are then set past the largest, so
   rows made after the import come after the imported ones.
@@ -41,6 +42,10 @@ _ORDER = {
     "events": "seq",
     "idempotency": "created_at, key",
     "tokens": "name",
+    "messages": "ord",
+    "message_recipients": "ord",
+    "questions": "ord",
+    "reservations": "ord",
 }
 # Rows the format holds. An idempotency record is complete once its transaction
 # commits (store.py fills its result last): a committed snapshot has no other kind.
@@ -52,6 +57,10 @@ _IDENTITIES = (
     ("sessions", "ord"),
     ("task_sessions", "id"),
     ("session_notes", "id"),
+    ("messages", "ord"),
+    ("message_recipients", "ord"),
+    ("questions", "ord"),
+    ("reservations", "ord"),
 )
 DUMP_BATCH = 5000  # rows a server-side cursor fetches at a time
 

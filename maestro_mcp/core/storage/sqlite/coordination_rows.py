@@ -140,11 +140,18 @@ class CoordinationQueries:
             (state.read_at, state.read_by, state.acked_at, state.recipient, message_id),
         )
 
-    def unread_count(self, recipient: str) -> int:
-        (count,) = self.conn.execute(
-            "SELECT count(*) FROM message_recipients WHERE recipient = ? AND read_at IS NULL",
-            (recipient,),
-        ).fetchone()
+    def unread_count(self, recipient: str, project_id: str | None = None) -> int:
+        if project_id is None:
+            sql = "SELECT count(*) FROM message_recipients WHERE recipient = ? AND read_at IS NULL"
+            params: tuple[str, ...] = (recipient,)
+        else:
+            sql = (
+                "SELECT count(*) FROM message_recipients AS r JOIN messages AS m "
+                "ON m.ord = r.message_ord WHERE r.recipient = ? AND r.read_at IS NULL "
+                "AND m.project_id = ?"
+            )
+            params = (recipient, project_id)
+        (count,) = self.conn.execute(sql, params).fetchone()
         return int(count)
 
     def _messages(self, sql: str, params: Sequence[Any]) -> list[Message]:

@@ -218,6 +218,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (recipient, message_ord)
     );
     CREATE INDEX message_recipients_by_message ON message_recipients(message_ord);
+    -- What a recipient has not read: every report of a session counts it, and the
+    -- humans' inbox of a busy database only grows.
+    CREATE INDEX message_recipients_unread ON message_recipients(recipient, message_ord)
+        WHERE read_at IS NULL;
 
     CREATE TABLE questions (
         ord INTEGER PRIMARY KEY,

@@ -2,9 +2,12 @@
 rows of the format, and an empty database filled with them.
 
 Where SQLite's tables differ from the format:
-- ``ord`` is the rowid of projects, tasks and sessions (their creation order); it is
-  written back as the rowid, so new rows still come after the loaded ones.
-- ``labels`` is stored as JSON text.
+- ``ord`` is the rowid (the creation order: an ``ord INTEGER PRIMARY KEY`` column is
+  the rowid by another name); it is written back as the rowid, so new rows still come
+  after the loaded ones. A message's recipients have no column for it: their rowid is
+  the order the message named them in.
+- Lists of strings (``labels``, ``addressed``, ``choices``) are stored as JSON text.
+- Flags (``allow_text``, ``defaulted``, ``exclusive``) are stored as 0 or 1.
 - An idempotency record keeps its result and seq in one JSON text,
   ``{"value":<result>,"seq":<seq>}`` (log_rows.py).
 """
@@ -18,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..contract import NotEmpty, Unloadable
-from ..transfer import COLUMNS, EVENT_SUBJECTS, TABLES, event_subjects
+from ..transfer import COLUMNS, EVENT_SUBJECTS, TABLES, Kind, event_subjects
 from .schema import RENEW_EPOCH
 
 Row = dict[str, Any]
@@ -35,7 +38,15 @@ _ORDER = {
     "events": "seq",
     "idempotency": "created_at, key",
     "tokens": "name",
+    "messages": "rowid",
+    "message_recipients": "rowid",
+    "questions": "rowid",
+    "reservations": "rowid",
 }
+# Per table, the columns stored otherwise than the format has them: lists of strings
+# (JSON text) and flags (0 or 1).
+_STRINGS = {t: {n for n, kind in columns if kind is Kind.STRINGS} for t, columns in TABLES.items()}
+_FLAGS = {t: {n for n, kind in columns if kind is Kind.FLAG} for t, columns in TABLES.items()}
 
 
 def _stored_columns(table: str) -> list[str]:
@@ -87,12 +98,15 @@ def table_size(conn: sqlite3.Connection, table: str) -> int:
 def dump(conn: sqlite3.Connection, table: str) -> Iterator[Row]:
     names = COLUMNS[_known(table)]
     cursor = conn.execute(_SELECT[table])
+    strings, flags = _STRINGS[table], _FLAGS[table]
     try:
-        if table == "tasks":
-            labels = names.index("labels")
+        if strings or flags:
             for values in cursor:
                 row = dict(zip(names, values, strict=True))
-                row["labels"] = json.loads(values[labels])
+                for name in strings:
+                    row[name] = json.loads(row[name])
+                for name in flags:
+                    row[name] = bool(row[name])
                 yield row
         elif table == "idempotency":
             for key, fingerprint, stored, created_at in cursor:
@@ -120,8 +134,15 @@ def _known(table: str) -> str:
 def _values(table: str) -> Callable[[Row], tuple[Any, ...]]:
     """How a row of the format becomes the values of ``_INSERT[table]``."""
     names = COLUMNS[table]
-    if table == "tasks":
-        return lambda row: tuple(json.dumps(row[n]) if n == "labels" else row[n] for n in names)
+    strings, flags = _STRINGS[table], _FLAGS[table]
+    if strings or flags:
+
+        def stored(name: str, value: Any) -> Any:
+            if name in strings:
+                return json.dumps(value)
+            return int(value) if name in flags else value
+
+        return lambda row: tuple(stored(n, row[n]) for n in names)
     if table == "idempotency":
         return lambda row: (
             row["key"],
