@@ -187,17 +187,6 @@ def test_listings_page_from_either_end(service: Service, project_id: str) -> Non
     assert len(mine) == 5
 
 
-def test_the_humans_have_an_inbox_per_project(service: Service, project_id: str) -> None:
-    other = service.create_project(ProjectCreate(name="Other")).value.id
-    here = session(service, project_id, "here")
-    there = session(service, other, "there")
-    for sender in (here, here, there):
-        service.send_message(MessageSend(from_session_id=sender, to=[HUMANS], body="x"))
-    assert service.unread_count(HUMANS, project_id).value == 2
-    assert service.unread_count(HUMANS, other).value == 1
-    assert service.unread_count(HUMANS).value == 3
-
-
 def test_a_session_marks_and_sends_in_one_unit(service: Service, project_id: str) -> None:
     """The MCP ``message`` tool's one write: read, acknowledged, then sent; all or none."""
     a = session(service, project_id, "a")
@@ -244,6 +233,17 @@ def test_a_session_marks_and_sends_in_one_unit(service: Service, project_id: str
     forged = MessageExchange(send=MessageSend(from_session_id=a, to=[b], body="as a"))
     with pytest.raises(InvalidInput, match=f"sends as itself, not as {a}"):
         service.exchange_messages(b, forged)
+
+
+def test_the_humans_have_an_inbox_per_project(service: Service, project_id: str) -> None:
+    other = service.create_project(ProjectCreate(name="Other")).value.id
+    here = session(service, project_id, "here")
+    there = session(service, other, "there")
+    for sender in (here, here, there):
+        service.send_message(MessageSend(from_session_id=sender, to=[HUMANS], body="x"))
+    assert service.unread_count(HUMANS, project_id).value == 2
+    assert service.unread_count(HUMANS, other).value == 1
+    assert service.unread_count(HUMANS).value == 3
 
 
 def test_a_body_is_bounded_and_unread_needs_a_recipient() -> None:
