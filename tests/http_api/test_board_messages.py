@@ -139,6 +139,10 @@ def test_threads_list_newest_activity_first_with_what_the_people_have_not_read(
     expect(other.locator("#thread-list .thread-item")).to_have_count(2)
     other.go_back()
     expect(other.locator("#thread .message")).to_have_count(2)
+    # "n" writes a new message here (a new task in the other views).
+    other.keyboard.press("n")
+    expect(other.locator("#new-message")).to_be_visible()
+    expect(other.get_by_role("checkbox", name="humans")).to_be_focused()
 
 
 def test_a_board_with_a_read_token_reads_threads_without_marking_them(

@@ -194,6 +194,8 @@ def test_a_text_answer_and_a_deadline_that_answers_by_itself(
     named.get_by_role("textbox", name="Your answer to codex").fill("release/2.0")
     named.get_by_role("textbox").press("Enter")
     expect(named).to_have_count(0, timeout=LIVE)
+    # The keyboard goes on to the next question.
+    expect(shipping.get_by_role("button", name="ship")).to_be_focused()
     expect(activity_line(page, "answered release/2.0")).to_be_visible()
     # Its deadline passes: the server answers with the default, and the page follows.
     expect(shipping).to_have_count(0, timeout=WAIT * 1000)
