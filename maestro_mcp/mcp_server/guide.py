@@ -70,7 +70,9 @@ question is answered your session goes back to `working`.
 
 ## File reservations
 Patterns are repository-relative paths or globs (`*`, `?`, `[…]`, `**`); a pattern covers
-everything below what it matches (`src/api` covers `src/api/x.py`). Reserve exclusively
+exactly the paths it matches (`src/main.py`, `src/**/*.py`); a directory and everything
+under it is written with a trailing `/` (`src/api/`, shown as `src/api/**`), so `src/api`
+alone is that one name. Reserve exclusively
 (default) or `shared=true` (others may share, nobody may take them exclusively).
 `update_session(reserve=[…])` and `release=[…]` reserve and free files apart from a claim;
 a conflict is refused as a whole, naming the holder. A git pre-commit guard refuses a

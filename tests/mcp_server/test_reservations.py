@@ -43,7 +43,7 @@ async def test_a_claim_reserves_its_files_and_a_conflict_refuses_the_claim_too(
     )
     [grant] = claimed["claims"]
     [reserved] = claimed["reserved"]
-    assert reserved["pattern"] == "src/api"  # as it is stored: normalized
+    assert reserved["pattern"] == "src/api/**"  # as it is stored: the directory, written out
     assert reserved["taskId"] == api["id"]  # goes with the claim
     assert "shared" not in reserved  # exclusive
     assert re.fullmatch(ISO, reserved["expiresAt"])
@@ -52,7 +52,7 @@ async def test_a_claim_reserves_its_files_and_a_conflict_refuses_the_claim_too(
         mcp_client, "claim_tasks", sessionId=claude, taskId=form["id"], paths=["src/**/*.py"]
     )
     assert re.search(
-        rf"files reserved by another session: src/\*\*/\*\.py overlaps src/api, held "
+        rf"files reserved by another session: src/\*\*/\*\.py overlaps src/api/\*\*, held "
         rf"exclusively by session {codex} \(codex, 'codex run'\) until {ISO}",
         refusal,
     ), refusal
@@ -77,10 +77,10 @@ async def test_a_claim_reserves_its_files_and_a_conflict_refuses_the_claim_too(
 async def test_update_session_reserves_shares_and_releases_files(mcp_client: Client) -> None:
     project, (codex, claude) = await project_with_agents(mcp_client, "codex", "claude-code")
     mine = await call(
-        mcp_client, "update_session", sessionId=codex, reserve=["docs", "README.md"], shared=True
+        mcp_client, "update_session", sessionId=codex, reserve=["docs/", "README.md"], shared=True
     )
     assert [(r["pattern"], r["shared"]) for r in mine["reserved"]] == [
-        ("docs", True),
+        ("docs/**", True),
         ("README.md", True),
     ]
     both = await call(
@@ -88,13 +88,13 @@ async def test_update_session_reserves_shares_and_releases_files(mcp_client: Cli
     )
     assert [r["pattern"] for r in both["reserved"]] == ["docs/api.md"]  # shared with shared
     exclusive = await refused(mcp_client, "update_session", sessionId=claude, reserve=["docs/x.md"])
-    assert f"docs/x.md overlaps docs, held shared by session {codex}" in exclusive
+    assert f"docs/x.md overlaps docs/**, held shared by session {codex}" in exclusive
     # A report that only renews does not say the files again.
     assert "reserved" not in await call(mcp_client, "update_session", sessionId=codex)
 
     board = await read_json(mcp_client, f"maestro://projects/{project}/board")
     assert sorted((r["sessionId"], r["pattern"]) for r in board["reservations"]) == sorted(
-        [(codex, "docs"), (codex, "README.md"), (claude, "docs/api.md")]
+        [(codex, "docs/**"), (codex, "README.md"), (claude, "docs/api.md")]
     )
     freed = await call(mcp_client, "update_session", sessionId=codex, release=["./docs/"])
     assert [r["pattern"] for r in freed["reserved"]] == ["README.md"]

@@ -1,8 +1,9 @@
 """Two agents (two MCP clients) on one real server over streamable HTTP, in both protocol
 eras: a message reaches the other agent live (its inbox resource is notified) and in its
 ``message`` result; a client that was away gets exactly what it missed by seq; a question
-asked over MCP and answered by a person reaches the asking agent as a notification and
-in its next ``update_session``; two agents racing for overlapping files: one wins."""
+asked over MCP and answered by a person over REST (as the board and the CLI answer)
+reaches the asking agent as a notification and in its next ``update_session``; two
+agents racing for overlapping files: one wins."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,9 +14,7 @@ import pytest
 from mcp import Client
 from mcp.types import Implementation
 
-from maestro_mcp.core.models import QuestionAnswer
-from maestro_mcp.core.service import Service
-from tests.support.core import write_elsewhere
+from maestro_mcp.protocol import BOARD_CLIENT, CLIENT_HEADER
 from tests.support.mcp import Ear, NextUri, call, hearing, new_task, read_json, refused
 from tests.support.servers import LiveServer
 from tests.support.waiting import WAIT
@@ -144,7 +143,7 @@ async def test_a_question_asked_over_mcp_is_answered_and_heard(
             await call(client, "update_task", taskId=marker["id"], title="marker, renamed")
             await until(next_uri, marker_uri)
             [question] = (await read_json(client, session_uri))["questions"]
-            await anyio.to_thread.run_sync(answer_elsewhere, server, question["id"], "yes")
+            await anyio.to_thread.run_sync(answer_over_rest, server, question["id"], "yes")
             with anyio.fail_after(WAIT):
                 heard = {await next_uri(), await next_uri()}
             assert heard == {session_uri, inbox_uri(sid)}
@@ -154,18 +153,19 @@ async def test_a_question_asked_over_mcp_is_answered_and_heard(
         assert (answer["id"], answer["answer"], answer["answeredBy"]) == (
             question["id"],
             "yes",
-            "tester",  # who answered (write_elsewhere's actor)
+            f"local/{BOARD_CLIENT}",  # who answered: the board, on a server without tokens
         )
 
 
-def answer_elsewhere(server: LiveServer, question_id: str, text: str) -> None:
-    """A person answers on the server's database, from another core (the board's REST
-    call, as far as the MCP server can tell: a commit it learns of from the log)."""
-
-    def answering(service: Service) -> object:
-        return service.answer(question_id, QuestionAnswer(answer=text))
-
-    write_elsewhere(server.settings.database, answering)
+def answer_over_rest(server: LiveServer, question_id: str, text: str) -> None:
+    """A person answers as the board does: ``POST /api/questions/{id}/answer``."""
+    with server.client() as http:
+        answered = http.post(
+            f"/api/questions/{question_id}/answer",
+            json={"answer": text},
+            headers={CLIENT_HEADER: BOARD_CLIENT},
+        )
+    assert answered.status_code == 200, answered.text
 
 
 async def test_two_agents_race_for_overlapping_files_and_one_wins(server: LiveServer) -> None:
@@ -187,7 +187,7 @@ async def test_two_agents_race_for_overlapping_files_and_one_wins(server: LiveSe
 
         async with anyio.create_task_group() as racing:
             racing.start_soon(claim, a, 0, ["src/**/*.py"])
-            racing.start_soon(claim, b, 1, ["src/api"])
+            racing.start_soon(claim, b, 1, ["src/api/"])
         won = [s for s, r in outcomes.items() if not r.is_error]
         lost = [s for s, r in outcomes.items() if r.is_error]
         assert len(won) == 1, outcomes
