@@ -704,6 +704,8 @@ class QuestionFilter(_Input):
     session_id: EntityId | None = None
     status: QuestionStatus | None = None
     limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
+    # The newest ``limit`` (still in the order asked) instead of the oldest.
+    newest: bool = False
 
 
 class ReservationRequest(_Input):

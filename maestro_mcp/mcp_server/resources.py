@@ -148,14 +148,19 @@ def register_resources(mcp: MCPServer[Any], core: Core) -> None:
         def read() -> str:
             found = service.get_session(sessionId)
             unread = MessageFilter(recipient=sessionId, unread=True, limit=INBOX_MESSAGES)
-            asked = QuestionFilter(session_id=sessionId)
-            questions = [
-                q
-                for q in service.list_questions(asked).value
-                if q.status is not QuestionStatus.CANCELLED
-            ]
-            answered = [q for q in questions if q.status is QuestionStatus.ANSWERED]
-            shown = {q.id for q in answered[-ANSWERS_SHOWN:]}
+            # Its open questions, and its newest answered ones: a read bounded by what is
+            # shown, however many it asked.
+            waiting = QuestionFilter(session_id=sessionId, status=QuestionStatus.OPEN)
+            latest = QuestionFilter(
+                session_id=sessionId,
+                status=QuestionStatus.ANSWERED,
+                limit=ANSWERS_SHOWN,
+                newest=True,
+            )
+            questions = sorted(
+                [*service.list_questions(waiting).value, *service.list_questions(latest).value],
+                key=lambda q: q.created_at,
+            )
             return _json(
                 {
                     "session": {"id": sessionId, "status": found.value.status.value},
@@ -163,9 +168,7 @@ def register_resources(mcp: MCPServer[Any], core: Core) -> None:
                         InboxMessage.of(m) for m in service.list_messages(unread).value
                     ),
                     "unread": service.unread_count(sessionId).value,
-                    "questions": _dumped(
-                        q for q in questions if q.status is QuestionStatus.OPEN or q.id in shown
-                    ),
+                    "questions": _dumped(questions),
                     "seq": found.seq,
                 }
             )

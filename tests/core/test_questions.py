@@ -168,3 +168,12 @@ def test_a_question_about_another_projects_task_is_refused(
     agent = new_session(service, project_id)
     with pytest.raises(InvalidInput, match="belongs to project"):
         service.ask(agent.id, QuestionAsk(text="?", task_id=task.id))
+
+
+def test_the_newest_questions_are_read_without_the_older(service: Service, project_id: str) -> None:
+    agent = new_session(service, project_id)
+    asked = [service.ask(agent.id, QuestionAsk(text=f"{n}?")).value.id for n in range(5)]
+    where = QuestionFilter(session_id=agent.id, limit=2, newest=True)
+    assert [q.id for q in service.list_questions(where).value] == asked[3:]
+    oldest = QuestionFilter(session_id=agent.id, limit=2)
+    assert [q.id for q in service.list_questions(oldest).value] == asked[:2]

@@ -300,11 +300,14 @@ class CoordinationQueries:
         if where.limit is not None:
             limit = " LIMIT %s"
             params.append(where.limit)
+        direction = " DESC" if where.newest else ""
         rows = self.conn.execute(
-            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE {condition} ORDER BY ord{limit}",
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE {condition} "
+            f"ORDER BY ord{direction}{limit}",
             params,
         )
-        return [_question(row) for row in rows]
+        found = [_question(row) for row in rows]
+        return found[::-1] if where.newest else found
 
     def due_questions(self, now: int) -> list[str]:
         # Across projects, unlocked: the write that answers them reads each again under

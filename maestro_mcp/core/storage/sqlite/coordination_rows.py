@@ -235,10 +235,14 @@ class CoordinationQueries:
         limit = "LIMIT ?" if where.limit is not None else ""
         if where.limit is not None:
             params.append(where.limit)
+        direction = "DESC" if where.newest else "ASC"
         rows = self.conn.execute(
-            f"SELECT {_QUESTION_COLUMNS} FROM questions {condition} ORDER BY ord {limit}", params
+            f"SELECT {_QUESTION_COLUMNS} FROM questions {condition} ORDER BY ord {direction} "
+            f"{limit}",
+            params,
         )
-        return [_question(row) for row in rows]
+        found = [_question(row) for row in rows]
+        return found[::-1] if where.newest else found
 
     def due_questions(self, now: int) -> list[str]:
         rows = self.conn.execute(
