@@ -784,11 +784,13 @@ class Heartbeat(_Model):
 
 class SessionReported(_Model):
     """A session after its report, with the answers to its questions not delivered to it
-    before (each is delivered once), and how many messages it has not read."""
+    before (each is delivered once), how many messages it has not read, and the question
+    it asked (its id is what a person's answer names)."""
 
     session: Session
     answers: list[Question]
     unread: int
+    asked: Question | None = None  # the question this report asked, if it asked one
 
 
 class MessagesExchanged(_Model):

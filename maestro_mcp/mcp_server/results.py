@@ -240,6 +240,7 @@ class SessionResult(_Out):
     # Answers to the session's questions it had not been given yet (given now, once).
     answers: list[Answer] = []
     unread: int | None = None  # messages it has not marked read, when there are
+    asked: str | None = None  # the id of the question this call asked
     # The session's file reservations, when the call reserved or released some.
     reserved: list[Held] = []
     seq: int

@@ -578,6 +578,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             session=SessionSummary.of(session),
             answers=[Answer.of(q) for q in reported.answers],
             unread=reported.unread or None,
+            asked=reported.asked.id if reported.asked is not None else None,
             reserved=reserved,
             seq=result.seq,
         )

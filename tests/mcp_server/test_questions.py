@@ -30,6 +30,7 @@ async def test_an_agent_asks_waits_and_hears_the_answer_once(
 
     shown = await read_json(mcp_client, f"maestro://sessions/{sid}")
     [question] = shown["questions"]
+    assert asked["asked"] == question["id"]  # the id its answer will name
     assert question["text"] == "Drop the v1 API?"
     assert question["status"] == "open"
     assert question["choices"] == ["yes", "no"]

@@ -202,8 +202,7 @@ def report(
         add_task(w, session_id, task_id)
     for task_id in unique(request.remove_tasks):
         remove_task(w, session_id, task_id)
-    if request.ask is not None:
-        questions.ask(w, session_id, request.ask)
+    asked = questions.ask(w, session_id, request.ask) if request.ask is not None else None
     if request.reserve:
         wanted = ReservationRequest(paths=request.reserve, shared=request.shared)
         reservations.reserve(w, session_id, wanted)
@@ -214,6 +213,7 @@ def report(
         session=require_session(w.rows, session_id),
         answers=questions.deliver(w, session_id),
         unread=w.rows.unread_count(session_id),
+        asked=asked,
     )
 
 
