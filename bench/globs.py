@@ -22,7 +22,12 @@
   among 340);
 - *``*a*a*a*a*a*a*a*b`` against names of 1,000 characters*, by ``overlaps`` (cold) and by
   ``matches`` (warm: the pattern is read once): a backtracking matcher would not finish
-  one.
+  one;
+- *the guard's check*: which of ten times ``pairs`` files of a commit
+  (``src/pkg3/mod7/file12.py`` and the like) ``pairs`` live reservations of the usual
+  shapes cover, as ``reservations.check`` asks it: through ``PatternIndex`` (its building
+  included), and, for comparison, by matching every path against every pattern (as
+  before the index; on ``pairs`` paths only, and the fastest of 2 runs: it is slow).
 
 Each figure is the fastest of ``runs``, in CPU time (the check is CPU-bound and single
 threaded; on a shared machine, wall time measures the neighbours). Timings belong here,
@@ -33,7 +38,7 @@ import random
 import time
 from collections.abc import Callable
 
-from maestro_mcp.core.globs import matches, normalize, overlaps
+from maestro_mcp.core.globs import PatternIndex, matches, normalize, overlaps
 
 PAIRS = 1000
 RUNS = 5
@@ -92,6 +97,26 @@ def _long_segment(rng: random.Random, last: str) -> str:
     return steps + last
 
 
+def commit_paths(rng: random.Random, count: int, tag: str) -> list[str]:
+    """``count`` files of a commit in the repository ``reservations(rng, …, tag)`` reserve
+    in."""
+    return [
+        f"{rng.choice(_TOPS)}/{tag}pkg{rng.randrange(40)}/mod{rng.randrange(60)}/"
+        f"file{rng.randrange(50)}.{rng.choice(_EXTENSIONS)}"
+        for _ in range(count)
+    ]
+
+
+def _guard_check(patterns: list[str], paths: list[str]) -> int:
+    """What ``reservations.check`` does with them: the files some pattern covers."""
+    index = PatternIndex((pattern, pattern) for pattern in patterns)
+    return sum(1 for path in paths if index.covering(path))
+
+
+def _every_pair(patterns: list[str], paths: list[str]) -> int:
+    return sum(1 for path in paths if any(matches(pattern, path) for pattern in patterns))
+
+
 def _fastest(check: Callable[[], object], runs: int) -> float:
     """ms of the fastest of ``runs`` calls of ``check`` (after the first, memos are warm)."""
     took = []
@@ -143,6 +168,8 @@ def measure(pairs: int = PAIRS, runs: int = RUNS) -> dict[str, float]:
 
     warm = one_against_live(runs)
     names = [name for _, name in bait(runs)]
+    live = reservations(rng, pairs, "g")
+    committed = commit_paths(rng, 10 * pairs, "g")
     return {
         "one against 1,000, cold": _fastest_cold(one_against_live, runs),
         "one against 1,000, warm": _fastest(lambda: [overlaps(a, b) for a, b in warm], runs),
@@ -152,13 +179,17 @@ def measure(pairs: int = PAIRS, runs: int = RUNS) -> dict[str, float]:
         "** between 170 names, cold": _fastest_cold(spread, runs),
         "*a*a*a*a*a*a*a*b, overlaps, cold": _fastest_cold(bait, runs),
         "*a*a*a*a*a*a*a*b, matches": _fastest(lambda: [matches(_BAIT, n) for n in names], runs),
+        "guard check, 10 x paths, indexed": _fastest(lambda: _guard_check(live, committed), runs),
+        "guard check, 1 x paths, every pair": _fastest(
+            lambda: _every_pair(live, committed[:pairs]), min(runs, 2)
+        ),
     }
 
 
 def main() -> None:
-    print(f"ms of CPU per {PAIRS:,} pairs, the fastest of {RUNS} runs")
+    print(f"ms of CPU per {PAIRS:,} pairs (or paths, or reservations), the fastest of {RUNS} runs")
     for case, ms in measure().items():
-        print(f"{case:>34}: {ms:8.2f} ms")
+        print(f"{case:>36}: {ms:8.2f} ms")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from maestro_mcp.core.models import (
     TokenCreate,
     TokenInfo,
 )
+from maestro_mcp.core.vocabulary import PATH_CHECK_MATCHES_MAX
 from maestro_mcp.protocol import (
     BEARER_SCHEME,
     CLAIM_TOKEN_HEADER,
@@ -131,7 +132,8 @@ _WHY = {
     409: "a conflict: a name taken, a claim held or lost, a task not ready, files reserved "
     "by another session, a question answered already",
     412: f"{IF_MATCH_HEADER} names a version the entity is no longer at",
-    413: "the body is too large, or the write would add more to the event log than one write may",
+    413: "the body is too large, the write would add more to the event log than one write may, "
+    "or (the guard's check) its paths need more pattern matches than one request may",
     415: "the body is not sent as application/json",
     422: "a field or parameter is invalid",
     503: f"the database is out of reach or busy; send it again after {RETRY_AFTER_HEADER}",
@@ -559,7 +561,10 @@ def _reservation_paths(paths: dict[str, Any]) -> list[type[BaseModel]]:
             "asks (a read: a read token may ask)",
             "description": "conflicts: held exclusively by another session; shared: held "
             "shared by others only. The reservations of sessionId (the asker's) are none of "
-            "either.",
+            "either. A path is read as POSIX reads it (a backslash or C: is part of a name); "
+            "an empty or absolute path or a '..' segment is 422. The paths times the "
+            f"reservations that may cover each are at most {PATH_CHECK_MATCHES_MAX}: more is "
+            "413 payload_too_large (ask in parts).",
             "requestBody": {"required": True, **_json(_ref(PathCheck))},
             "responses": {"200": _ok(_ref(PathCheckResult)), **_errors(*_BODY, 404)},
         },

@@ -98,11 +98,13 @@ other again and again.
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from .vocabulary import RESERVATION_PATTERN_MAX
 
-__all__ = ["PATTERN_MAX", "BadPattern", "matches", "normalize", "overlaps"]
+__all__ = ["PATTERN_MAX", "BadPattern", "PatternIndex", "matches", "normalize", "overlaps"]
 
 PATTERN_MAX = RESERVATION_PATTERN_MAX
 
@@ -119,10 +121,14 @@ _LAST = 0x110000
 
 _DRIVE = re.compile(r"[A-Za-z]:[/\\]")
 _STARS = re.compile(r"\*{2,}")
+_WILDCARD = re.compile(r"[*?\[\]]")  # what ends a segment's literal characters
 # Bounded memos: a server runs for weeks, and patterns are at most PATTERN_MAX long.
 _MEMO = 8192
 
 _NO_ESCAPE = "write [*], [?] or [[] to match a literal *, ? or ["
+
+
+_Item = TypeVar("_Item")
 
 
 class BadPattern(ValueError):
@@ -171,6 +177,75 @@ def overlaps(a: str, b: str) -> bool:
     if first > second:  # the relation is symmetric: one memo entry per pair
         first, second = second, first
     return _paths_meet(first, second)
+
+
+class _Node(Generic[_Item]):
+    """A node of a ``PatternIndex``: the patterns whose literal prefix ends here, by the
+    extension their last name must have (None: any), each with its items; and the nodes
+    one name further."""
+
+    __slots__ = ("children", "patterns")
+
+    def __init__(self) -> None:
+        self.patterns: dict[str | None, dict[str, list[_Item]]] = {}
+        self.children: dict[str, _Node[_Item]] = {}
+
+
+class PatternIndex(Generic[_Item]):
+    """Normalized patterns, each with an item (a reservation, say; one pattern may have
+    several), indexed so that a path is matched only against those that may cover it.
+
+    A trie of names holds each pattern at the end of its literal leading segments (up to
+    the first one with a wildcard: a literal segment takes exactly that name), so a path
+    walks it along its names and meets only the patterns whose literal prefix is a prefix
+    of it, and those that begin with a wildcard. At each node, a pattern whose last
+    segment ends in literal characters holding a ``.`` (``*.py``, ``test_*.spec.ts``)
+    covers only names with that extension (from the last ``.``): it is kept under it, and
+    a path meets only those of its own extension, and those that say none. A path of n
+    names costs n + 1 lookups, however many patterns there are; ``matches`` decides the
+    rest. Raises BadPattern for a pattern that is not one."""
+
+    __slots__ = ("_root",)
+
+    def __init__(self, patterns: Iterable[tuple[str, _Item]]) -> None:
+        self._root: _Node[_Item] = _Node()
+        for pattern, item in patterns:
+            segments = _parse(_bounded(pattern))
+            node = self._root
+            for segment in segments:
+                if segment == _GLOBSTAR or not _is_literal(segment):
+                    break
+                node = node.children.setdefault(segment, _Node())
+            last = segments[-1]
+            tail = "" if last == _GLOBSTAR else _WILDCARD.split(last)[-1]
+            extension = tail[tail.rindex(".") :] if "." in tail else None
+            node.patterns.setdefault(extension, {}).setdefault(pattern, []).append(item)
+
+    def candidates(self, path: str) -> list[tuple[str, list[_Item]]]:
+        """The distinct patterns that may match ``path`` (a superset of those that do),
+        each with its items, or ValueError as ``matches`` for a path that names no file."""
+        names = _names(path)
+        last = names[-1]
+        extension = last[last.rindex(".") :] if "." in last else None
+        keys = (None,) if extension is None else (None, extension)
+        node = self._root
+        found = [entry for key in keys for entry in node.patterns.get(key, {}).items()]
+        for name in names:
+            child = node.children.get(name)
+            if child is None:
+                break
+            node = child
+            found.extend(entry for key in keys for entry in node.patterns.get(key, {}).items())
+        return found
+
+    def covering(self, path: str) -> list[_Item]:
+        """The items whose pattern matches ``path``."""
+        return [
+            item
+            for pattern, items in self.candidates(path)
+            if matches(pattern, path)
+            for item in items
+        ]
 
 
 # --- Reading a pattern ---------------------------------------------------------------
@@ -635,8 +710,10 @@ def _product(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def _names(path: str) -> list[str]:
-    """The names of a repository-relative path, or ValueError."""
-    if not path or path[0] in "/\\" or _DRIVE.match(path):
+    """The names of a repository-relative path, or ValueError. Read as POSIX reads it: a
+    backslash or a ``C:`` is part of a name (``\\notes.txt``, ``C:/x``: git lists such
+    files in a repository), only a leading ``/`` makes a path absolute."""
+    if not path or path[0] == "/":
         raise ValueError(f"{path!r} is not a path relative to the repository's root")
     if "\0" in path:
         raise ValueError(f"{path!r} holds a NUL character, which no file name holds")

@@ -77,6 +77,12 @@ QUESTION_WAIT_MAX_S = 7 * 24 * 3600
 RESERVATION_PATTERN_MAX = 1024
 PATTERNS_PER_CALL_MAX = 50
 RESERVATIONS_PER_SESSION_MAX = 200
+# The guard's check (``POST /api/projects/{id}/reservations/check``): the pattern matches
+# one request may need, its paths times the live reservations that may cover each (those
+# whose literal leading directories the path begins with, and those that begin with a
+# wildcard). A match costs a few µs: this keeps one check, which a read token may ask,
+# under about a second. More is refused (413 ``payload_too_large``): ask in parts.
+PATH_CHECK_MATCHES_MAX = 200_000
 # Levels of sub-tasks the CLI and the board draw indented under their parent; deeper ones
 # keep that indent and show their level, so a chain thousands deep stays readable.
 TREE_INDENT_LEVELS = 8

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from maestro_mcp.core.globs import PATTERN_MAX, BadPattern, matches, normalize, overlaps
+from maestro_mcp.core.globs import (
+    PATTERN_MAX,
+    BadPattern,
+    PatternIndex,
+    matches,
+    normalize,
+    overlaps,
+)
 from maestro_mcp.core.vocabulary import RESERVATION_PATTERN_MAX
 
 # --- normalize -----------------------------------------------------------------------
@@ -242,12 +249,72 @@ def test_a_pattern_does_not_cover(pattern: str, path: str) -> None:
     assert not matches(pattern, path)
 
 
-@pytest.mark.parametrize(
-    "path", ["", "/", "/src/a.py", "\\a", "C:/a", "../a", "a/../b", ".", "a\0"]
-)
+@pytest.mark.parametrize("path", ["", "/", "/src/a.py", "../a", "a/../b", ".", "a\0"])
 def test_a_path_outside_the_repository_is_refused(path: str) -> None:
     with pytest.raises(ValueError, match=r"repository|NUL"):
         matches("**", path)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [("**", "\\a"), ("*.txt", "\\notes.txt"), ("*/b", "a:/b"), ("[C]:/**", "C:/x"), ("*", "C:\\x")],
+)
+def test_a_backslash_or_a_drive_in_a_path_is_part_of_a_name(pattern: str, path: str) -> None:
+    """A path is read as POSIX reads it (git lists such files): only "/" separates."""
+    assert matches(pattern, path)
+    assert not matches("x/**", path)
+
+
+def test_the_index_finds_exactly_the_patterns_that_match() -> None:
+    """``PatternIndex.covering`` against every pattern tried on every path."""
+    patterns = [
+        "**",
+        "src/**",
+        "src",
+        "src/*.py",
+        "src/**/*.py",
+        "*.md",
+        "**/*.md",
+        "src/api/x.py",
+        "s?c/**",
+        "[s]rc/a.py",
+        "src/a.[ch]",
+        "**/*.tar.gz",
+        "docs/*_test.*",
+        "docs/a]b.md",
+        "x*/y",
+        "src/**/test_*.py",
+        "src/api/**",
+        "*",
+        "a/**/b",
+        "**/.bashrc",
+        "*.bashrc",
+    ]
+    paths = [
+        "src",
+        "src/a.py",
+        "src/a.c",
+        "src/api/x.py",
+        "src/api/y/z.py",
+        "README.md",
+        "docs/a.md",
+        "docs/a_test.md",
+        "docs/a]b.md",
+        "x1/y",
+        "a/b",
+        "a/c/b",
+        "z.tar.gz",
+        "src/t/test_a.py",
+        ".bashrc",
+        "home/.bashrc",
+        "src/a.py/x",
+        "\\a.md",
+    ]
+    index = PatternIndex((p, p) for p in [*patterns, *patterns])  # each pattern twice
+    for path in paths:
+        expected = [p for p in patterns if matches(p, path) for _ in range(2)]
+        assert sorted(index.covering(path)) == sorted(expected), path
+        assert len(index.candidates(path)) <= len(patterns)  # one entry per pattern
 
 
 # --- overlaps ------------------------------------------------------------------------

@@ -4,11 +4,13 @@ reserve atomically, and what the pre-commit guard asks."""
 
 import pytest
 
-from maestro_mcp.core.errors import InvalidInput, NotReady, ReservationConflict
+from maestro_mcp.core.errors import InvalidInput, NotReady, ReservationConflict, TooLarge
+from maestro_mcp.core.globs import matches
 from maestro_mcp.core.models import (
     ClaimNextRequest,
     ClaimRequest,
     PathCheck,
+    PathCheckResult,
     ReleaseRequest,
     ReservationFilter,
     ReservationRelease,
@@ -19,8 +21,8 @@ from maestro_mcp.core.models import (
     TaskPatch,
     TaskStatus,
 )
-from maestro_mcp.core.service import Service
-from maestro_mcp.core.vocabulary import RESERVATIONS_PER_SESSION_MAX
+from maestro_mcp.core.service import Service, reservations
+from maestro_mcp.core.vocabulary import PATTERNS_PER_CALL_MAX, RESERVATIONS_PER_SESSION_MAX
 from tests.support.core import log_after, new_session, new_task
 
 
@@ -286,7 +288,7 @@ def test_reserving_for_a_task_needs_a_task_of_the_project(
     assert [e["data"]["reason"] for e in released] == ["task_deleted"]
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "C:/x"])
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", "."])
 def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     service: Service, project_id: str, path: str
 ) -> None:
@@ -299,3 +301,83 @@ def test_the_guard_asking_about_a_path_outside_the_repository_is_refused(
     with pytest.raises(InvalidInput) as refused:
         service.check_paths(project_id, PathCheck(paths=[path]))
     assert refused.value.details == {"field": "paths", "path": path}
+
+
+def test_a_file_name_posix_allows_is_checked_like_any_other(
+    service: Service, project_id: str
+) -> None:
+    """A backslash or a drive-like ``C:`` is part of a POSIX file name (git lists such
+    files): covered by the patterns that match it, never a refusal of the whole check."""
+    odd = ["\\notes.txt", "a:/b", "C:/x", "C:\\x", "src/a\\b.py"]
+    assert service.check_paths(project_id, PathCheck(paths=["ok.py", *odd])).value == (
+        PathCheckResult(conflicts=[], shared=[])
+    )
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["*.txt", "src/**"]))
+    service.reserve(a.id, ReservationRequest(paths=["[C]:/"], shared=True))
+    checked = service.check_paths(project_id, PathCheck(paths=["ok.py", *odd])).value
+    assert [(c.path, [r.pattern for r in c.held_by]) for c in checked.conflicts] == [
+        ("\\notes.txt", ["*.txt"]),
+        ("src/a\\b.py", ["src/**"]),
+    ]
+    assert [(c.path, [r.pattern for r in c.held_by]) for c in checked.shared] == [
+        ("C:/x", ["[C]:/**"])
+    ]
+
+
+def test_the_guard_matches_a_path_only_against_the_patterns_that_may_cover_it(
+    service: Service, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live reservations are indexed by their literal leading names and by the
+    extension their last name must have: asking about a file costs a few matches, not one
+    per reservation; each covering reservation is still found, in the order made."""
+    sessions = [new_session(service, project_id, name=f"s{n}") for n in range(4)]
+    for n, session in enumerate(sessions):
+        paths = [f"pkg{n}x{i}/*.rs" for i in range(PATTERNS_PER_CALL_MAX)]
+        service.reserve(session.id, ReservationRequest(paths=paths, shared=True))
+    service.reserve(sessions[0].id, ReservationRequest(paths=["docs/*.md", "src/*.py"]))
+    service.reserve(sessions[1].id, ReservationRequest(paths=["tests/*.py"], shared=True))
+    service.reserve(sessions[0].id, ReservationRequest(paths=["**/*.md"]))
+    made: list[tuple[str, str]] = []
+
+    def counted(pattern: str, path: str) -> bool:
+        made.append((pattern, path))
+        return matches(pattern, path)
+
+    monkeypatch.setattr(reservations, "matches", counted)
+    paths = ["src/a.py", "docs/x.md", "pkg1x7/file.rs", "tests/a.py", "README"]
+    checked = service.check_paths(project_id, PathCheck(paths=paths)).value
+    assert sorted(made) == [
+        ("**/*.md", "docs/x.md"),
+        ("docs/*.md", "docs/x.md"),
+        ("pkg1x7/*.rs", "pkg1x7/file.rs"),
+        ("src/*.py", "src/a.py"),
+        ("tests/*.py", "tests/a.py"),
+    ]
+    held = {c.path: [(r.session_id, r.pattern) for r in c.held_by] for c in checked.conflicts}
+    assert held == {
+        "src/a.py": [(sessions[0].id, "src/*.py")],
+        "docs/x.md": [(sessions[0].id, "docs/*.md"), (sessions[0].id, "**/*.md")],
+    }
+    shared = {c.path: [(r.session_id, r.pattern) for r in c.held_by] for c in checked.shared}
+    assert shared == {
+        "pkg1x7/file.rs": [(sessions[1].id, "pkg1x7/*.rs")],
+        "tests/a.py": [(sessions[1].id, "tests/*.py")],
+    }
+
+
+def test_a_check_that_would_take_too_many_matches_is_refused_as_a_whole(
+    service: Service, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paths times the reservations that may cover them is bounded
+    (``PATH_CHECK_MATCHES_MAX``): more is 413 ``payload_too_large``, before any match."""
+    monkeypatch.setattr(reservations, "PATH_CHECK_MATCHES_MAX", 4)
+    a = new_session(service, project_id)
+    service.reserve(a.id, ReservationRequest(paths=["**/*.py", "src/**", "docs/**"]))
+    asked = ["src/a.py", "src/b.py"]  # two patterns may cover each: 4 matches
+    assert len(service.check_paths(project_id, PathCheck(paths=asked)).value.conflicts) == 2
+    with pytest.raises(TooLarge, match="ask about fewer paths") as refused:
+        service.check_paths(project_id, PathCheck(paths=[*asked, "src/c.py"]))
+    assert refused.value.details == {"paths": 3, "matches": 6, "limit": 4}
+    # Reservations that cannot cover a path cost nothing: docs/** is never tried on src/.
+    assert service.check_paths(project_id, PathCheck(paths=["src/d", "x.py"])).value

@@ -10,6 +10,7 @@ import httpx2 as httpx
 import pytest
 
 from maestro_mcp.core.clock import iso
+from maestro_mcp.core.vocabulary import PATH_CHECK_MATCHES_MAX, PATTERNS_PER_CALL_MAX
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
     IDEMPOTENCY_KEY_HEADER,
@@ -195,6 +196,40 @@ def test_the_check_says_which_files_others_hold(
     assert mine["conflicts"] == []  # its own reservations do not stop the asker
     # A check changes nothing: its seq is the head's, as a read's.
     assert int(anyone.headers[SEQ_HEADER]) == http.get("/health").json()["seq"]
+
+
+def test_the_check_reads_a_path_as_posix_does_and_bounds_its_work(
+    server: LiveServer, project: dict[str, Any], sessions: tuple[dict[str, Any], ...]
+) -> None:
+    """A backslash or a ``C:`` is part of a file name: such a file is checked like any
+    other (one of them does not refuse the whole check); and a check whose paths times
+    the reservations that may cover them pass PATH_CHECK_MATCHES_MAX is 413."""
+    http = server.http
+    a, b = sessions
+    url = RESERVATIONS_CHECK_PATH.format(id=project["id"])
+    odd = ["\\notes.txt", "a:/b", "C:/x", "src/a.py"]
+    assert http.post(RESERVE.format(id=a["id"]), json={"paths": ["*.txt"]}).status_code == 201
+    checked = http.post(url, json={"paths": odd})
+    assert checked.status_code == 200, checked.text
+    assert [c["path"] for c in checked.json()["conflicts"]] == ["\\notes.txt"]
+    # Patterns that begin with a wildcard may cover any path: each path costs one match
+    # per such pattern (*.txt only a name ending in .txt).
+    wild = [f"*{n}/**" for n in range(PATTERNS_PER_CALL_MAX)]
+    assert http.post(RESERVE.format(id=b["id"]), json={"paths": wild}).status_code == 201
+    per_path = PATTERNS_PER_CALL_MAX
+    fits = PATH_CHECK_MATCHES_MAX // per_path
+    paths = [f"f{n}.rs" for n in range(fits)]
+    assert http.post(url, json={"paths": paths}).status_code == 200
+    refused = http.post(url, json={"paths": [*paths, "one-more.rs"]})
+    assert refused.status_code == 413, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "payload_too_large"
+    assert error["details"] == {
+        "paths": fits + 1,
+        "matches": (fits + 1) * per_path,
+        "limit": PATH_CHECK_MATCHES_MAX,
+    }
+    assert_documented(refused, RESERVATIONS_CHECK_PATH)
 
 
 @pytest.mark.parametrize(

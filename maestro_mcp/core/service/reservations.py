@@ -17,9 +17,9 @@ The rules (docs/protocol.md, "File reservations"):
 """
 
 from ..clock import iso
-from ..errors import InvalidInput, NotFound, ReservationConflict
+from ..errors import InvalidInput, NotFound, ReservationConflict, TooLarge
 from ..events import EventType
-from ..globs import BadPattern, matches, normalize, overlaps
+from ..globs import BadPattern, PatternIndex, matches, normalize, overlaps
 from ..ids import RESERVATION_PREFIX, new_id
 from ..models import (
     ENDED_SESSION_STATUSES,
@@ -33,13 +33,12 @@ from ..models import (
     Session,
 )
 from ..storage import Rows
-from ..vocabulary import ReservationEnd
+from ..vocabulary import PATH_CHECK_MATCHES_MAX, ReservationEnd
 from . import updates
 from .rules import require_session, require_task, unique
 from .transaction import Write
 
 CONFLICTS_SHOWN = 5
-EVERY_FILE = "**"  # the pattern that covers every file of the repository (core/globs.py)
 
 
 def reserve(w: Write, session_id: str, request: ReservationRequest) -> list[Reservation]:
@@ -197,11 +196,31 @@ def live(rows: Rows, now: int, project_id: str, session_id: str | None = None) -
 
 
 def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathCheckResult:
-    """Which of the paths other sessions hold (a read: what the pre-commit guard asks)."""
+    """Which of the paths other sessions hold (a read: what the pre-commit guard asks).
+
+    The live reservations are indexed by their literal leading segments (globs.py,
+    ``PatternIndex``), so a path is matched only against the patterns that may cover it;
+    the matches that leaves (one per distinct pattern) are counted before any is made,
+    and a request that would need more than ``PATH_CHECK_MATCHES_MAX`` is refused
+    (``TooLarge``) as a whole: however many paths and reservations, a check costs
+    bounded work."""
     others = [r for r in live(rows, now, project_id) if r.session_id != request.session_id]
+    index = PatternIndex((r.pattern, (order, r)) for order, r in enumerate(others))
+    asked = [
+        (path, _candidates(index, path)) for path in unique([_file_path(p) for p in request.paths])
+    ]
+    work = sum(len(candidates) for _, candidates in asked)
+    if work > PATH_CHECK_MATCHES_MAX:
+        raise TooLarge(
+            f"checking these {len(asked)} paths against the {len(others)} reservations that "
+            f"may cover them takes {work} matches, more than {PATH_CHECK_MATCHES_MAX}: "
+            "ask about fewer paths at a time",
+            {"paths": len(asked), "matches": work, "limit": PATH_CHECK_MATCHES_MAX},
+        )
     conflicts, shared = [], []
-    for path in unique([_file_path(p) for p in request.paths]):
-        covering = [r for r in others if matches(r.pattern, path)]
+    for path, candidates in asked:
+        matched = [item for p, items in candidates if matches(p, path) for item in items]
+        covering = [r for _, r in sorted(matched, key=lambda item: item[0])]  # as made
         exclusive = [r for r in covering if r.exclusive]
         if exclusive:
             conflicts.append(PathConflict(path=path, held_by=exclusive))
@@ -211,16 +230,23 @@ def check(rows: Rows, now: int, project_id: str, request: PathCheck) -> PathChec
 
 
 def _file_path(path: str) -> str:
-    """A path the guard asks about, as asked (without a leading ``./``; never trimmed: a
-    file name may begin or end with a space), or InvalidInput if it names no file of the
-    repository (empty, absolute, a ``..`` segment): refused whether or not anything is
-    reserved, never a server error."""
-    path = path.removeprefix("./")
+    """A path the guard asks about, as asked: without a leading ``./``, never trimmed (a
+    file name may begin or end with a space)."""
+    return path.removeprefix("./")
+
+
+def _candidates(
+    index: PatternIndex[tuple[int, Reservation]], path: str
+) -> list[tuple[str, list[tuple[int, Reservation]]]]:
+    """The reservations that may cover ``path``, or InvalidInput if it names no file of
+    the repository: empty, absolute (``/x``), a ``..`` segment, which git never lists;
+    refused whether or not anything is reserved, never a server error. A name is read as
+    POSIX reads it: ``\\notes.txt`` or ``C:/x`` are files like any other, covered by the
+    patterns that match them (``**``, ``*.txt``), never a refusal."""
     try:
-        matches(EVERY_FILE, path)  # it covers every file: this only reads the path
+        return index.candidates(path)
     except ValueError as exc:
         raise InvalidInput(str(exc), {"field": "paths", "path": path}) from None  # names it
-    return path
 
 
 def normalized(paths: list[str]) -> list[str]:
