@@ -8,6 +8,7 @@ import pytest
 from maestro_mcp.core.errors import MaestroError
 from maestro_mcp.core.models import (
     HUMANS,
+    ClaimRequest,
     MessageFilter,
     MessageRecipient,
     MessageSend,
@@ -213,6 +214,7 @@ def test_reservations_list_in_the_order_made_and_run_out_by_their_leases(
     short = service.reserve(
         b.id, ReservationRequest(paths=["docs/", "README.md"], shared=True, lease_seconds=10)
     ).value
+    service.claim_task(task.id, ClaimRequest(session_id=b.id, lease_seconds=300))
     tied = service.reserve(b.id, ReservationRequest(paths=["site/"], task_id=task.id)).value
     made = long + short + tied
     with db.read() as rows:
