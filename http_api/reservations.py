@@ -14,7 +14,9 @@ means to edit (core/service/reservations.py has the rules, core/globs.py the pat
   the session's reservations of those patterns released (all of them without
   ``paths``, or without a body); a pattern it does not hold is no error.
 - ``DELETE /api/reservations/{id}`` -> the Reservation: a person releases one, whoever
-  holds it (``reservation:released`` with reason ``override``); 404 once it is gone.
+  holds it (``reservation:released`` with reason ``override``); 404 once it is gone:
+  released, or its lease ran out (``details: {id, expiredAt}``; the reaper releases it
+  as ``expired``).
 - ``POST /api/projects/{id}/reservations/check`` ``{paths, sessionId?}`` ->
   ``{conflicts, shared}``: which of these files (repository-relative) other sessions
   hold, exclusively or shared, the asker's own ``sessionId`` aside: what the git

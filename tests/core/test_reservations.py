@@ -4,6 +4,7 @@ reserve atomically, and what the pre-commit guard asks."""
 
 import pytest
 
+from maestro_mcp.core.clock import iso
 from maestro_mcp.core.errors import InvalidInput, NotFound, ReservationConflict, TooLarge
 from maestro_mcp.core.globs import matches
 from maestro_mcp.core.models import (
@@ -238,6 +239,27 @@ def test_released_by_pattern_or_all_and_by_a_person(service: Service, project_id
     assert event["data"]["reason"] == "override"
     service.release_reservations(a.id, ReservationRelease())
     assert live(service, project_id) == []
+
+
+def test_a_person_releasing_a_run_out_reservation_is_told_it_expired(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    """Its lease ran out but the reaper has not released it yet: it is gone for every
+    read, so a person's release is NotFound saying when it expired, and writes nothing
+    (no ``override``); the reaper then releases it as ``expired``."""
+    a = new_session(service, project_id)
+    [held] = service.reserve(a.id, ReservationRequest(paths=["src/"], lease_seconds=60)).value
+    clock.now = held.expires_at
+    head = service.head()
+    with pytest.raises(NotFound, match="expired at") as refused:
+        service.release_reservation(held.id)
+    assert refused.value.details == {"id": held.id, "expiredAt": iso(held.expires_at)}
+    assert log_after(service, head) == []
+    assert service.expire_reservations().value == [held.id]
+    [event] = log_after(service, head)
+    assert (event["event"], event["data"]["reason"]) == ("reservation:released", "expired")
+    with pytest.raises(NotFound, match="not found"):
+        service.release_reservation(held.id)
 
 
 def test_a_bad_pattern_is_refused_with_what_to_write(service: Service, project_id: str) -> None:

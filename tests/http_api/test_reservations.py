@@ -3,12 +3,14 @@ a person's override and the guard's check, each answer as the OpenAPI document s
 the events on the feed with their actor; a read token may check but not reserve; and two
 sessions racing for overlapping globs, where exactly one wins, every round."""
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from http_api import Settings
 from maestro_mcp.core.clock import iso
 from maestro_mcp.core.vocabulary import PATH_CHECK_MATCHES_MAX, PATTERNS_PER_CALL_MAX
 from maestro_mcp.protocol import (
@@ -23,7 +25,8 @@ from maestro_mcp.protocol import (
 from tests.support.feeds import WsClient
 from tests.support.openapi import assert_documented
 from tests.support.races import at_once
-from tests.support.servers import LiveServer
+from tests.support.servers import LiveServer, live_server
+from tests.support.waiting import wait_for
 
 RESERVE = "/api/sessions/{id}/reservations"
 RELEASE = "/api/sessions/{id}/reservations/release"
@@ -172,6 +175,33 @@ def test_a_person_releases_anyones_reservation(
     gone = http.delete(ONE.format(id=held["id"]))
     assert gone.status_code == 404
     assert_documented(gone, ONE)
+
+
+def test_a_person_releasing_a_run_out_reservation_gets_404_saying_it_expired(
+    settings: Settings,
+) -> None:
+    """The lease ran out, the reaper has not come by: not a 200 ``override`` (the hold
+    had ended), nor a 500, but the documented 404 saying when it expired; nothing is
+    written."""
+    with live_server(replace(settings, reap_interval=3600)) as server:
+        http = server.http
+        project = http.post("/api/projects", json={"name": "p"}).json()["id"]
+        a = new_session(http, project, "api work")
+        body = {"paths": ["src/"], "leaseSeconds": 1}
+        [held] = http.post(RESERVE.format(id=a["id"]), json=body).json()
+        wait_for(
+            lambda: http.get(LIST, params={"projectId": project}).json() == [],
+            what="the lease to run out",
+        )
+        head = http.get("/health").json()["seq"]
+        gone = http.delete(ONE.format(id=held["id"]))
+        assert gone.status_code == 404, gone.text
+        assert_documented(gone, ONE)
+        error = gone.json()["error"]
+        assert error["code"] == "not_found"
+        assert "expired at" in error["message"]
+        assert error["details"] == {"id": held["id"], "expiredAt": iso(held["expiresAt"])}
+        assert http.get("/health").json()["seq"] == head
 
 
 def test_the_check_says_which_files_others_hold(

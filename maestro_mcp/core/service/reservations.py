@@ -135,10 +135,19 @@ def release(w: Write, session_id: str, request: ReservationRelease) -> list[Rese
 
 
 def release_by_id(w: Write, reservation_id: str) -> Reservation:
-    """A person releases one reservation (``override``): whoever holds it."""
+    """A person releases one reservation (``override``): whoever holds it. One whose
+    lease ran out is gone already, as for every read (``live``), even before the reaper
+    releases it (as ``expired``): NotFound, saying when it expired, and nothing written:
+    an override would tell of a hold that had ended."""
     found = w.rows.get_reservation(reservation_id)
     if found is None:
         raise NotFound(f"reservation {reservation_id} not found", {"id": reservation_id})
+    if found.expires_at <= w.now:
+        raise NotFound(
+            f"reservation {reservation_id} ({found.pattern}) expired at "
+            f"{iso(found.expires_at)}: its lease ran out, nothing to release",
+            {"id": reservation_id, "expiredAt": iso(found.expires_at)},
+        )
     end(w, [found], ReservationEnd.OVERRIDE)
     return found
 
