@@ -1,5 +1,6 @@
 """The wire vocabulary (maestro_mcp/protocol.py): formats, parsing, and that the docs name it."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,36 @@ def test_flag_headers(value: str | None, yes: bool) -> None:
 @pytest.mark.parametrize(("value", "seq"), [("42", 42), ("\u00b2", None), ("", None), (None, None)])
 def test_seq_header_values(value: str | None, seq: int | None) -> None:
     assert protocol.parse_seq(value) == seq
+
+
+def _issue_15_routes() -> list[tuple[str, str]]:
+    from http_api import messages, questions, reservations
+
+    return [
+        (method, route.path)
+        for module in (messages, questions, reservations)
+        for route in module.routes()
+        for method in sorted(getattr(route, "methods", None) or ())
+        if method != "HEAD"
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _issue_15_routes())
+def test_the_rest_table_lists_every_route_of_messages_questions_and_reservations(
+    method: str, path: str
+) -> None:
+    doc = PROTOCOL_DOC.read_text(encoding="utf-8")
+    table = doc.split("\n## REST\n", 1)[1].split("\n- ", 1)[0]
+    rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| `")]
+    assert any(re.match(rf"\| `{method} {re.escape(path)}[`?]", row) for row in rows)
+
+
+@pytest.mark.parametrize(
+    "path", sorted({path for method, path in _issue_15_routes() if method == "POST"})
+)
+def test_the_idempotency_paragraph_says_whether_each_post_takes_a_key(path: str) -> None:
+    """Each POST of messages, questions and reservations is named there: among those a
+    key replays, or among those that ignore it, saying what a retry does."""
+    doc = PROTOCOL_DOC.read_text(encoding="utf-8")
+    paragraph = doc.split("- **Idempotency**", 1)[1].split("\n- **", 1)[0]
+    assert f"POST\n  {path}" in paragraph or f"POST {path}" in paragraph.replace("\n  ", " ")

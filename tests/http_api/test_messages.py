@@ -216,6 +216,25 @@ def test_a_retry_with_its_key_sends_once(server: LiveServer, team: dict[str, str
     assert other.json()["error"]["code"] == "idempotency_key_reused"
 
 
+def test_marking_read_ignores_a_key_and_a_retry_answers_what_is_true_now(
+    server: LiveServer, team: dict[str, str]
+) -> None:
+    """docs/protocol.md, "Idempotency": ``POST /api/messages/read`` takes no key (it is
+    idempotent as it is): not replayed, and marking again emits nothing."""
+    message = send(server, {"fromSessionId": team["codex"], "to": [team["claude"]], "body": "x"})
+    body = {"recipient": team["claude"], "messageIds": [message["id"]]}
+    key = {IDEMPOTENCY_KEY_HEADER: "read-1"}
+    first = server.http.post(READ, json=body, headers=key)
+    assert first.status_code == 200
+    acked = server.http.post(READ, json={**body, "ack": True}, headers=key)  # not 422
+    assert acked.status_code == 200, acked.text
+    assert IDEMPOTENT_REPLAYED_HEADER not in acked.headers
+    [state] = acked.json()[0]["recipients"]
+    assert state["ackedAt"] is not None  # done, not the first answer replayed
+    retry = server.http.post(READ, json={**body, "ack": True}, headers=key)
+    assert (retry.json(), seq_of(retry)) == (acked.json(), seq_of(acked))
+
+
 def test_a_message_sent_over_rest_reaches_both_feeds_live(
     server: LiveServer, project: dict[str, Any], team: dict[str, str]
 ) -> None:

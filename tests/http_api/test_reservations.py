@@ -204,6 +204,26 @@ def test_a_person_releasing_a_run_out_reservation_gets_404_saying_it_expired(
         assert http.get("/health").json()["seq"] == head
 
 
+def test_a_release_ignores_a_key_and_a_retry_answers_what_is_true_now(
+    server: LiveServer, sessions: tuple[dict[str, Any], ...]
+) -> None:
+    """docs/protocol.md, "Idempotency": the release takes no key (it is idempotent as it
+    is): not replayed; the retry releases nothing more, answers [] and emits nothing."""
+    http = server.http
+    a, _ = sessions
+    assert http.post(RESERVE.format(id=a["id"]), json={"paths": ["x", "y"]}).status_code == 201
+    key = {IDEMPOTENCY_KEY_HEADER: "release-1"}
+    first = http.post(RELEASE.format(id=a["id"]), json={"paths": ["x"]}, headers=key)
+    assert [r["pattern"] for r in first.json()] == ["x"]
+    retry = http.post(RELEASE.format(id=a["id"]), json={"paths": ["x"]}, headers=key)
+    assert retry.status_code == 200
+    assert IDEMPOTENT_REPLAYED_HEADER not in retry.headers
+    assert retry.json() == []
+    assert int(retry.headers[SEQ_HEADER]) == int(first.headers[SEQ_HEADER])
+    other = http.post(RELEASE.format(id=a["id"]), json={"paths": ["y"]}, headers=key)
+    assert [r["pattern"] for r in other.json()] == ["y"]  # the same key, another body: not 422
+
+
 def test_the_check_says_which_files_others_hold(
     server: LiveServer, project: dict[str, Any], sessions: tuple[dict[str, Any], ...]
 ) -> None:
