@@ -39,6 +39,7 @@ class EventType(StrEnum):
     QUESTION_CANCELLED = "question:cancelled"
     RESERVATION_CREATED = "reservation:created"
     RESERVATION_UPDATED = "reservation:updated"
+    RESERVATION_RENEWED = "reservation:renewed"
     RESERVATION_RELEASED = "reservation:released"
     # Named tokens: their name and scope, never their secret (core/access.py).
     TOKEN_CREATED = "token:created"
@@ -108,6 +109,7 @@ _ABOUT: dict[str, tuple[str | None, str | None]] = {
     EventType.QUESTION_CANCELLED: ("taskId", "sessionId"),
     EventType.RESERVATION_CREATED: ("taskId", "sessionId"),
     EventType.RESERVATION_UPDATED: ("taskId", "sessionId"),
+    EventType.RESERVATION_RENEWED: (None, "sessionId"),
     EventType.RESERVATION_RELEASED: ("taskId", "sessionId"),
 }
 # About the project only (``project_id``), or about no project at all (tokens).

@@ -136,6 +136,9 @@ from .vocabulary import (
     NOTES_SHOWN as NOTES_SHOWN,
 )
 from .vocabulary import (
+    OPEN_QUESTIONS_MAX as OPEN_QUESTIONS_MAX,
+)
+from .vocabulary import (
     PAGE_LIMIT_DEFAULT as PAGE_LIMIT_DEFAULT,
 )
 from .vocabulary import (
@@ -161,6 +164,12 @@ from .vocabulary import (
 )
 from .vocabulary import (
     QUESTION_WAIT_MAX_S as QUESTION_WAIT_MAX_S,
+)
+from .vocabulary import (
+    QUESTIONS_LIMIT_DEFAULT as QUESTIONS_LIMIT_DEFAULT,
+)
+from .vocabulary import (
+    QUESTIONS_LIMIT_MAX as QUESTIONS_LIMIT_MAX,
 )
 from .vocabulary import (
     RECIPIENTS_MAX as RECIPIENTS_MAX,
@@ -568,6 +577,8 @@ class SessionFilter(_Input):
     project_id: EntityId | None = None
     status: SessionStatus | None = None
     task_id: EntityId | None = None
+    # true: only sessions that have not ended; false: only those that have.
+    active: bool | None = None
 
 
 class HistoryQuery(_Input):
@@ -703,7 +714,7 @@ class QuestionFilter(_Input):
     project_id: EntityId | None = None
     session_id: EntityId | None = None
     status: QuestionStatus | None = None
-    limit: Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)] | None = None
+    limit: Annotated[int, Field(ge=1, le=QUESTIONS_LIMIT_MAX)] = QUESTIONS_LIMIT_DEFAULT
     # The newest ``limit`` (still in the order asked) instead of the oldest.
     newest: bool = False
 

@@ -70,6 +70,10 @@ CHOICES_MAX = 10
 CHOICE_MAX = 200
 ANSWER_MAX = 4000
 QUESTION_WAIT_MAX_S = 7 * 24 * 3600
+# Questions one session may have waiting for an answer at once, and one listing's page.
+OPEN_QUESTIONS_MAX = 10
+QUESTIONS_LIMIT_DEFAULT = 100
+QUESTIONS_LIMIT_MAX = 1000
 # File reservations (service/reservations.py): the characters of one pattern (a path or
 # glob of a project's repository, core/globs.py: room for deep paths, small enough that
 # checking a new reservation against every live one stays cheap), the patterns one call

@@ -22,7 +22,7 @@ summed up instead:
 import json
 from typing import Any
 
-from maestro_mcp.core.events import CHANGED, OMITTED, json_fields, merged_data
+from maestro_mcp.core.events import CHANGED, OMITTED, EventType, json_fields, merged_data
 
 from .render import shortened
 
@@ -102,6 +102,8 @@ def digest(
     size = 0
     for event in events:
         name = event["event"]
+        if name == EventType.RESERVATION_RENEWED and not full:
+            continue  # a heartbeat's renewal: only leases' clocks moved
         data = event.get("data") or {}
         entity_id = data.get("id") if name.endswith((":created", ":updated")) else None
         changed: list[str] | None = None

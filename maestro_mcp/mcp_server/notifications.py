@@ -62,7 +62,8 @@ def uris_changed_by(event: StoredEvent) -> list[str]:
     elif kind == EventType.SESSION_NOTE_ADDED:
         uris.append(session_uri(data["sessionId"]))
     elif kind.startswith("session:"):
-        uris.append(session_uri(data["id"]))
+        # The inbox shows the session's status too.
+        uris += [session_uri(data["id"]), inbox_uri(data["id"])]
     elif kind == EventType.MESSAGE_SENT:
         # Each session it went to (``humans`` has no inbox resource: the board's people
         # read theirs over REST and the live feeds).

@@ -30,6 +30,7 @@ from maestro_mcp.core.ids import (
     MESSAGE_PREFIX,
     PROJECT_PREFIX,
     QUESTION_PREFIX,
+    RESERVATION_PREFIX,
     SESSION_PREFIX,
     TASK_PREFIX,
 )
@@ -463,6 +464,11 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             raise ToolError(
                 f"{id} is a project id: get takes a {_GOTTEN} id (list_projects shows projects)"
             )
+        if id.startswith(RESERVATION_PREFIX):
+            raise ToolError(
+                f"{id} is a file reservation: get takes a {_GOTTEN} id (your session's "
+                "reservations are in get(sessionId) and its resource)"
+            )
 
         def read() -> ItemResult:  # one snapshot: the item, its notes and its project
             if id.startswith(MESSAGE_PREFIX):
@@ -548,6 +554,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         requestId: RequestId = None,
     ) -> SessionResult:
         """Status, note, tasks, a question, file reservations; renews your claims, gives answers."""
+        if shared and not reserve:
+            raise ToolError("shared goes with reserve: the paths to reserve shared")
         report = SessionReport(
             status=status,
             name=name,

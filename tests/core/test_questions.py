@@ -17,6 +17,7 @@ from maestro_mcp.core.models import (
     SessionStatus,
 )
 from maestro_mcp.core.service import Service
+from maestro_mcp.core.vocabulary import OPEN_QUESTIONS_MAX
 from tests.support.core import log_after, new_session, new_task
 
 
@@ -177,3 +178,25 @@ def test_the_newest_questions_are_read_without_the_older(service: Service, proje
     assert [q.id for q in service.list_questions(where).value] == asked[3:]
     oldest = QuestionFilter(session_id=agent.id, limit=2)
     assert [q.id for q in service.list_questions(oldest).value] == asked[:2]
+
+
+def test_a_question_keeps_the_id_of_its_deleted_task(service: Service, project_id: str) -> None:
+    """No row changes without its event: deleting the task leaves the question as it was."""
+    task = new_task(service, project_id)
+    agent = new_session(service, project_id)
+    asked = service.ask(agent.id, QuestionAsk(text="?", task_id=task.id)).value
+    service.delete_task(task.id)
+    assert service.get_question(asked.id).value == asked
+
+
+def test_a_session_has_a_bounded_number_of_questions_waiting(
+    service: Service, project_id: str
+) -> None:
+    agent = new_session(service, project_id)
+    first = [
+        service.ask(agent.id, QuestionAsk(text=f"{n}?")).value for n in range(OPEN_QUESTIONS_MAX)
+    ]
+    with pytest.raises(InvalidInput, match="waiting for an answer already"):
+        service.ask(agent.id, QuestionAsk(text="one more?"))
+    service.answer(first[0].id, QuestionAnswer(answer="ok"))
+    service.ask(agent.id, QuestionAsk(text="one more?"))

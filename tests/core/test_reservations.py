@@ -4,7 +4,7 @@ reserve atomically, and what the pre-commit guard asks."""
 
 import pytest
 
-from maestro_mcp.core.errors import InvalidInput, NotReady, ReservationConflict
+from maestro_mcp.core.errors import InvalidInput, NotFound, ReservationConflict
 from maestro_mcp.core.models import (
     ClaimNextRequest,
     ClaimRequest,
@@ -132,8 +132,8 @@ def test_a_lease_runs_out_without_a_heartbeat_and_is_renewed_by_one(
     clock.now += 50_000
     head = service.head()
     service.report(a.id, SessionReport(note="still here"))  # a heartbeat
-    renewed = [e for e in log_after(service, head) if e["event"] == "reservation:updated"]
-    assert [e["data"]["expiresAt"] for e in renewed] == [clock.now + 60_000]
+    [renewed] = [e for e in log_after(service, head) if e["event"] == "reservation:renewed"]
+    assert renewed["data"]["reservations"] == [{"id": held.id, "expiresAt": clock.now + 60_000}]
     clock.now += 59_999
     with pytest.raises(ReservationConflict):
         service.reserve(b.id, ReservationRequest(paths=["x.py"]))
@@ -157,8 +157,10 @@ def test_an_expired_reservation_is_no_conflict_even_before_the_reaper(
     clock.now += 1000
     head = service.head()
     service.reserve(b.id, ReservationRequest(paths=["x.py"]))
-    kinds = [e["event"] for e in log_after(service, head)]
-    assert kinds == ["reservation:released", "reservation:created"]
+    # Left to the reaper, whose act its release is (a request releases no one else's).
+    assert [e["event"] for e in log_after(service, head)] == ["reservation:created"]
+    service.expire_reservations()
+    assert [r[0] for r in live(service, project_id)] == [b.id]
 
 
 def test_a_session_that_ends_releases_its_files(service: Service, project_id: str) -> None:
@@ -268,22 +270,56 @@ def test_the_guard_asks_which_files_others_hold(service: Service, project_id: st
     assert anyone.conflicts[0].held_by[0].session_id == a.id
 
 
-def test_reserving_for_a_task_needs_a_task_of_the_project(
+def test_reserving_with_a_task_needs_a_claim_of_yours_and_ends_with_it(
     service: Service, project_id: str
 ) -> None:
     a = new_session(service, project_id)
-    with pytest.raises(Exception, match="not found"):
+    b = new_session(service, project_id)
+    with pytest.raises(NotFound):
         service.reserve(a.id, ReservationRequest(paths=["x"], task_id="task_nope"))
     task = new_task(service, project_id)
-    service.update_task(task.id, TaskPatch(status=TaskStatus.COMPLETED))
+    with pytest.raises(InvalidInput, match="holds no claim on task"):
+        service.reserve(a.id, ReservationRequest(paths=["x"], task_id=task.id))
+    grant = service.claim_task(task.id, ClaimRequest(session_id=a.id)).value
+    with pytest.raises(InvalidInput, match="holds no claim on task"):  # a's claim, not b's
+        service.reserve(b.id, ReservationRequest(paths=["y"], task_id=task.id))
     [held] = service.reserve(a.id, ReservationRequest(paths=["x"], task_id=task.id)).value
     assert held.task_id == task.id
-    with pytest.raises(NotReady):  # (unrelated: a completed task cannot be claimed)
-        service.claim_task(task.id, ClaimRequest(session_id=a.id))
+    service.reserve(b.id, ReservationRequest(paths=["y"]))  # b's own, with no task
+    head = service.head()
+    service.release_task(task.id, ReleaseRequest(claim_token=grant.claim_token))
+    released = [e for e in log_after(service, head) if e["event"] == "reservation:released"]
+    assert [(e["data"]["pattern"], e["data"]["reason"]) for e in released] == [("x", "claim_ended")]
+    assert live(service, project_id) == [(b.id, "y", True)]  # only the holder's went
+
+
+def test_a_deleted_task_releases_the_files_reserved_with_its_claim(
+    service: Service, project_id: str
+) -> None:
+    a = new_session(service, project_id)
+    task = new_task(service, project_id)
+    service.claim_task(task.id, ClaimRequest(session_id=a.id, paths=["x"]))
     head = service.head()
     service.delete_task(task.id)
     released = [e for e in log_after(service, head) if e["event"] == "reservation:released"]
     assert [e["data"]["reason"] for e in released] == ["task_deleted"]
+
+
+def test_a_heartbeat_renews_every_file_in_one_event(
+    service: Service, project_id: str, clock: Clock
+) -> None:
+    a = new_session(service, project_id)
+    paths = [f"f{i}" for i in range(50)]
+    service.reserve(a.id, ReservationRequest(paths=paths, lease_seconds=60))
+    clock.now += 10_000
+    head = service.head()
+    service.heartbeat(a.id)
+    events = log_after(service, head)
+    assert [e["event"] for e in events] == ["session:updated", "reservation:renewed"]
+    renewed = events[1]["data"]
+    assert renewed["sessionId"] == a.id
+    assert {r["expiresAt"] for r in renewed["reservations"]} == {clock.now + 60_000}
+    assert len(renewed["reservations"]) == 50
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../b", ".", "C:/x"])

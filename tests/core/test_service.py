@@ -288,6 +288,18 @@ def test_session_status_sets_ended_at(service: Service, project_id: str) -> None
     assert [s.id for s in listed] == [session.id]
 
 
+def test_sessions_listed_by_whether_they_ended(service: Service, project_id: str) -> None:
+    done = new_session(service, project_id)
+    service.update_session(done.id, SessionPatch(status=SessionStatus.STOPPED))
+    idle = new_session(service, project_id)
+    waiting = new_session(service, project_id)
+    service.update_session(waiting.id, SessionPatch(status=SessionStatus.NEEDS_INPUT))
+    active = service.list_sessions(SessionFilter(project_id=project_id, active=True)).value
+    ended = service.list_sessions(SessionFilter(project_id=project_id, active=False)).value
+    assert [s.id for s in active] == [idle.id, waiting.id]
+    assert [s.id for s in ended] == [done.id]
+
+
 def test_unknown_ids_are_not_found(service: Service, project_id: str) -> None:
     session = new_session(service, project_id)
     with pytest.raises(NotFound):

@@ -70,3 +70,39 @@ def test_leases_of_a_killed_agent_expire_and_another_agent_takes_the_tasks(
         ).json()["claims"]
         assert set(held["tasks"]) <= {c["task"]["id"] for c in claims}
         ws.close()
+
+
+def test_the_reaper_frees_a_silent_agents_files_and_answers_its_question_at_the_deadline(
+    settings: Settings,
+) -> None:
+    """The server's own chores, seen on a live feed as any client sees them: a file
+    reservation whose lease ran out is released (``expired``, by the server), and a
+    question whose deadline passed is answered with its default."""
+    with live_server(replace(settings, reap_interval=0.05)) as server:
+        http = server.http
+        project = http.post("/api/projects", json={"name": "p"}).json()["id"]
+        session = http.post("/api/sessions", json={"projectId": project, "name": "quiet"}).json()
+        ws = WsClient(server.ws_url)
+        ws.until_ready()
+        reserved = http.post(
+            f"/api/sessions/{session['id']}/reservations",
+            json={"paths": ["src/"], "leaseSeconds": 1},
+        )
+        assert reserved.status_code == 201, reserved.text
+        asked = http.post(
+            f"/api/sessions/{session['id']}/questions",
+            json={"text": "Go?", "choices": ["yes", "no"], "timeoutSeconds": 1, "default": "no"},
+        ).json()
+
+        seen: dict[str, dict[str, Any]] = {}
+        while len(seen) < 2:
+            message = ws.recv(timeout=WAIT)
+            if message["event"] in ("reservation:released", "question:answered"):
+                seen[message["event"]] = message
+        released = seen["reservation:released"]
+        assert (released["data"]["reason"], released["actor"]) == ("expired", "maestro")
+        answered = seen["question:answered"]["data"]
+        assert answered["id"] == asked["id"]
+        assert (answered["answer"], answered["defaulted"]) == ("no", True)
+        assert http.get(f"/api/sessions/{session['id']}").json()["status"] == "working"
+        ws.close()

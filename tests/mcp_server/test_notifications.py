@@ -89,6 +89,10 @@ BOARD_1 = "maestro://projects/proj_1/board"
         (EventType.RESERVATION_CREATED, [SESSION_1, BOARD_1]),
         (EventType.RESERVATION_UPDATED, [SESSION_1, BOARD_1]),
         (EventType.RESERVATION_RELEASED, [SESSION_1, BOARD_1]),
+        (EventType.RESERVATION_RENEWED, [SESSION_1, BOARD_1]),
+        # A session's own change: its resource, its inbox (which shows its status), the board.
+        (EventType.SESSION_UPDATED, [SESSION_1, INBOX_1, BOARD_1]),
+        (EventType.SESSION_DELETED, [SESSION_1, INBOX_1, BOARD_1]),
     ],
 )
 def test_coordination_events_name_inboxes_sessions_and_the_board(

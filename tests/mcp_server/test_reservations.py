@@ -108,3 +108,14 @@ async def test_a_bad_pattern_says_what_to_write(mcp_client: Client) -> None:
     absolute = await refused(mcp_client, "update_session", sessionId=codex, reserve=["/etc/x"])
     assert "'/etc/x'" in absolute
     assert await held(mcp_client, codex) == []
+
+
+async def test_shared_without_paths_and_a_reservation_id_for_get_are_said_so(
+    mcp_client: Client,
+) -> None:
+    _, (codex,) = await project_with_agents(mcp_client, "codex")
+    alone = await refused(mcp_client, "update_session", sessionId=codex, shared=True)
+    assert "shared goes with reserve" in alone
+    assert await held(mcp_client, codex) == []
+    said = await refused(mcp_client, "get", id="resv_0123456789abcdef")
+    assert "is a file reservation" in said

@@ -201,8 +201,8 @@ def make_every_event(service: Service) -> Filled:
     service.ask(helper.id, QuestionAsk(text="Which branch?"))
     service.reserve(helper.id, ReservationRequest(paths=["docs/"]))
     service.reserve(agent, ReservationRequest(paths=["src/**"]))  # now exclusive: updated
+    service.heartbeat(agent)  # renews it (and the claim)
     service.release_reservations(agent, ReservationRelease(paths=["src/**"]))
-    service.heartbeat(agent)
     service.delete_task(build)  # check depended on it: it gets a task:updated
     service.delete_session(person)
     service.update_session(helper.id, SessionPatch(status=SessionStatus.STOPPED))

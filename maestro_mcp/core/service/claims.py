@@ -38,6 +38,7 @@ from ..vocabulary import ClaimEnd, ReservationEnd
 from . import reservations, updates
 from .rules import (
     merged,
+    require_active_session,
     require_session,
     require_task,
     task_times,
@@ -132,8 +133,8 @@ def release(w: Write, task_id: str, request: ReleaseRequest) -> Task:
 def heartbeat(w: Write, session_id: str, lease_seconds: int | None) -> Heartbeat:
     """A session is alive: renew every claim it holds (by its own lease, or the one given).
 
-    Events: ``session:updated`` (lastActivityAt), ``reservation:updated`` per renewed
-    file reservation (reservations.renew), ``task:updated`` per renewed claim.
+    Events: ``session:updated`` (lastActivityAt), one ``reservation:renewed`` for the
+    session's file reservations (reservations.renew), ``task:updated`` per renewed claim.
     A claim that already expired is not renewed: the task may be someone else's now.
     """
     session = require_session(w.rows, session_id)
@@ -186,8 +187,8 @@ def end(w: Write, task: Task, reason: ClaimEnd) -> ClaimEnd:
             EndedClaim(token, task.id, task.claim.session_id, ended_at, reason.value)
         )
     w.rows.clear_claim(task.id)
-    # The files reserved with the claim go with it.
-    reservations.release_of_task(w, task.id, ReservationEnd.CLAIM_ENDED)
+    # The files its holder reserved with the claim go with it.
+    reservations.release_of_task(w, task.id, task.claim.session_id, ReservationEnd.CLAIM_ENDED)
     return reason
 
 
@@ -290,15 +291,10 @@ def unmet_dependencies(rows: Rows, task: Task) -> list[str]:
 
 
 def _claiming_session(rows: Rows, session_id: str, project_id: str) -> Session:
-    session = require_session(rows, session_id)
+    session = require_active_session(rows, session_id, "claim")
     if session.project_id != project_id:
         raise InvalidInput(
             f"session {session_id} belongs to project {session.project_id}, not {project_id}",
-            {"field": "sessionId"},
-        )
-    if session.status in ENDED_SESSION_STATUSES:
-        raise InvalidInput(
-            f"session {session_id} has ended ({session.status.value}); start a new one to claim",
             {"field": "sessionId"},
         )
     return session

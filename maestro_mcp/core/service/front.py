@@ -503,13 +503,7 @@ class Service:
         )
 
     def get_question(self, question_id: str) -> Result[Question]:
-        def body(rows: Rows) -> Question:
-            found = rows.get_question(question_id)
-            if found is None:
-                raise NotFound(f"question {question_id} not found", {"id": question_id})
-            return found
-
-        return self._tx.read(body)
+        return self._tx.read(partial(questions.require_question, question_id=question_id))
 
     def list_questions(self, where: QuestionFilter | None = None) -> Result[list[Question]]:
         return self._tx.read(lambda rows: rows.list_questions(where or QuestionFilter()))

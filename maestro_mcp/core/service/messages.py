@@ -182,11 +182,9 @@ def _recipients(
     def active_sessions() -> list[tuple[str, str | None]]:
         nonlocal active
         if active is None:
-            active = [
-                (s.id, s.agent)
-                for s in w.rows.list_sessions(SessionFilter(project_id=project_id))
-                if s.status not in ENDED_SESSION_STATUSES
-            ]
+            # Only the active ones: a project's ended sessions are most of its history.
+            where = SessionFilter(project_id=project_id, active=True)
+            active = [(s.id, s.agent) for s in w.rows.list_sessions(where)]
         return active
 
     for address in addresses:

@@ -20,7 +20,7 @@ from ..errors import AlreadyAnswered, InvalidInput, NotFound
 from ..events import EventType
 from ..ids import QUESTION_PREFIX, new_id
 from ..models import (
-    ENDED_SESSION_STATUSES,
+    OPEN_QUESTIONS_MAX,
     Question,
     QuestionAnswer,
     QuestionAsk,
@@ -28,8 +28,15 @@ from ..models import (
     QuestionStatus,
     SessionStatus,
 )
+from ..storage import Rows
 from . import updates
-from .rules import check_version, require_session, require_task, touched_session
+from .rules import (
+    check_version,
+    require_active_session,
+    require_same_project,
+    require_task,
+    touched_session,
+)
 from .transaction import Write
 
 # Who answered a question whose deadline passed: not a person.
@@ -39,20 +46,18 @@ DEADLINE = "deadline"
 def ask(w: Write, session_id: str, data: QuestionAsk) -> Question:
     """Events: ``question:asked``, then ``session:updated`` if the session was not in
     ``needs_input`` already."""
-    session = require_session(w.rows, session_id)
-    if session.status in ENDED_SESSION_STATUSES:
-        raise InvalidInput(
-            f"session {session_id} has ended ({session.status.value}): nobody would get "
-            "the answer; start a new session to ask",
-            {"field": "sessionId"},
-        )
+    session = require_active_session(w.rows, session_id, "ask")
     if data.task_id is not None:
-        task = require_task(w.rows, data.task_id)
-        if task.project_id != session.project_id:
-            raise InvalidInput(
-                f"task {task.id} belongs to project {task.project_id}, not {session.project_id}",
-                {"field": "taskId"},
-            )
+        require_same_project(require_task(w.rows, data.task_id), session.project_id)
+    open_ones = w.rows.list_questions(
+        QuestionFilter(session_id=session_id, status=QuestionStatus.OPEN, limit=OPEN_QUESTIONS_MAX)
+    )
+    if len(open_ones) >= OPEN_QUESTIONS_MAX:
+        raise InvalidInput(
+            f"session {session_id} has {OPEN_QUESTIONS_MAX} questions waiting for an answer "
+            "already: wait for those (or ask fewer, with choices)",
+            {"field": "ask"},
+        )
     question = Question(
         id=new_id(QUESTION_PREFIX),
         project_id=session.project_id,
@@ -86,7 +91,7 @@ def answer(
 ) -> Question:
     """A person answers. Events: ``question:answered``, then ``session:updated`` if the
     session goes back to ``working``."""
-    question = require_question(w, question_id)
+    question = require_question(w.rows, question_id)
     check_version(question, expected_version)
     _require_open(question)
     if not (question.allow_text or data.answer in question.choices):
@@ -135,8 +140,8 @@ def deliver(w: Write, session_id: str) -> list[Question]:
     return answers
 
 
-def require_question(w: Write, question_id: str) -> Question:
-    question = w.rows.get_question(question_id)
+def require_question(rows: Rows, question_id: str) -> Question:
+    question = rows.get_question(question_id)
     if question is None:
         raise NotFound(f"question {question_id} not found", {"id": question_id})
     return question

@@ -7,11 +7,13 @@ The rules (docs/protocol.md, "File reservations"):
   A conflicting request is refused as a whole (``reservation_conflict``), saying who
   holds which pattern and until when; nothing of it is kept.
 - A session reserving a pattern it holds renews it (and takes the new mode, lease and
-  task); a lease is renewed by the session's heartbeat (any report, heartbeat or
-  claim renewal), like its claims.
-- A reservation taken with a task (``claim_tasks`` with ``paths``, or ``taskId``) is
-  released when that task's claim ends; every reservation of a session is released
-  when the session ends or is deleted; the reaper releases those whose lease ran out.
+  task); a lease is renewed by the session's heartbeat (its reports and heartbeats:
+  MCP ``update_session``, REST ``heartbeat``), each by its own lease, like its claims.
+- A reservation taken with a task (``claim_tasks`` with ``paths``, or ``taskId``: a task
+  whose claim the session holds) is released when that claim ends; every reservation of
+  a session is released when the session ends or is deleted; the reaper releases those
+  whose lease ran out (a request never releases another session's: its actor would be
+  the request's, not the server's).
 - Reads count only live reservations (lease not run out), whether or not the reaper
   has released the others yet.
 """
@@ -22,7 +24,6 @@ from ..events import EventType
 from ..globs import BadPattern, matches, normalize, overlaps
 from ..ids import RESERVATION_PREFIX, new_id
 from ..models import (
-    ENDED_SESSION_STATUSES,
     RESERVATIONS_PER_SESSION_MAX,
     PathCheck,
     PathCheckResult,
@@ -35,7 +36,7 @@ from ..models import (
 from ..storage import Rows
 from ..vocabulary import ReservationEnd
 from . import updates
-from .rules import require_session, require_task, unique
+from .rules import require_active_session, require_session, require_task, unique
 from .transaction import Write
 
 CONFLICTS_SHOWN = 5
@@ -44,13 +45,16 @@ EVERY_FILE = "**"  # the pattern that covers every file of the repository (core/
 
 def reserve(w: Write, session_id: str, request: ReservationRequest) -> list[Reservation]:
     """Events: ``reservation:created`` per new pattern, ``reservation:updated`` per
-    pattern the session held already (renewed)."""
-    session = _reserving_session(w.rows, session_id)
+    pattern the session held already (renewed, and changed if asked)."""
+    session = require_active_session(w.rows, session_id, "reserve files")
     if request.task_id is not None:
         task = require_task(w.rows, request.task_id)
-        if task.project_id != session.project_id:
+        claim = task.claim
+        if claim is None or claim.session_id != session.id or claim.expires_at <= w.now:
+            # Released when the claim ends: only a claim of this session's says when.
             raise InvalidInput(
-                f"task {task.id} belongs to project {task.project_id}, not {session.project_id}",
+                f"session {session.id} holds no claim on task {task.id}: taskId ties files "
+                "to a claim of yours (claim the task, or reserve without taskId)",
                 {"field": "taskId"},
             )
     return take(
@@ -74,10 +78,11 @@ def take(
 ) -> list[Reservation]:
     """Reserve normalized ``patterns`` for ``session`` (checked: active, of the project),
     all or none (see ``reserve``)."""
+    # One that ran out is no conflict (the reaper releases it, as the server's act).
     found = w.rows.list_reservations(project_id=session.project_id)
-    expire(w, found)  # ran out: released now, so they are no conflict
     live = [r for r in found if r.expires_at > w.now]
-    held = {r.pattern: r for r in live if r.session_id == session.id}
+    # Its own, run out or not: a pattern it held is renewed in place (held once).
+    held = {r.pattern: r for r in found if r.session_id == session.id}
     clashes = [
         (pattern, other)
         for pattern in patterns
@@ -141,24 +146,37 @@ def release_by_id(w: Write, reservation_id: str) -> Reservation:
 
 def renew(w: Write, session_id: str) -> None:
     """The session's heartbeat: every live reservation's lease starts again.
-    Events: ``reservation:updated`` each (its ``expiresAt``)."""
+    Events: ONE ``reservation:renewed {projectId, sessionId, reservations: [{id,
+    expiresAt}]}`` when it holds any: a heartbeat adds one event however many files the
+    session holds (a session holds up to ``RESERVATIONS_PER_SESSION_MAX``)."""
+    renewed = []
     for reservation in w.rows.list_reservations(session_id=session_id):
         if reservation.expires_at <= w.now:
             continue  # ran out: the files may be someone else's now
-        renewed = reservation.model_copy(
+        extended = reservation.model_copy(
             update={"expires_at": w.now + reservation.lease_seconds * 1000}
         )
-        if renewed != reservation:
-            w.rows.save_reservation(renewed)
-            updates.emit_updated(w, renewed, reservation)
+        w.rows.save_reservation(extended)
+        renewed.append(extended)
+    if renewed:
+        w.emit(
+            EventType.RESERVATION_RENEWED,
+            renewed[0].project_id,
+            {
+                "projectId": renewed[0].project_id,
+                "sessionId": session_id,
+                "reservations": [{"id": r.id, "expiresAt": r.expires_at} for r in renewed],
+            },
+        )
 
 
 def release_of_session(w: Write, session_id: str, reason: ReservationEnd) -> None:
     end(w, w.rows.list_reservations(session_id=session_id), reason)
 
 
-def release_of_task(w: Write, task_id: str, reason: ReservationEnd) -> None:
-    end(w, w.rows.list_reservations(task_id=task_id), reason)
+def release_of_task(w: Write, task_id: str, holder: str, reason: ReservationEnd) -> None:
+    """The claim of session ``holder`` on the task ended: the files it reserved with it go."""
+    end(w, w.rows.list_reservations(task_id=task_id, session_id=holder), reason)
 
 
 def expire(w: Write, reservations: list[Reservation]) -> list[str]:
@@ -231,17 +249,6 @@ def normalized(paths: list[str]) -> list[str]:
         except BadPattern as exc:
             raise InvalidInput(f"{path!r}: {exc}", {"field": "paths", "path": path}) from None
     return unique(result)
-
-
-def _reserving_session(rows: Rows, session_id: str) -> Session:
-    session = require_session(rows, session_id)
-    if session.status in ENDED_SESSION_STATUSES:
-        raise InvalidInput(
-            f"session {session_id} has ended ({session.status.value}); start a new one to "
-            "reserve files",
-            {"field": "sessionId"},
-        )
-    return session
 
 
 def _conflict(rows: Rows, clashes: list[tuple[str, Reservation]]) -> ReservationConflict:

@@ -3,7 +3,7 @@
 from typing import Any, TypeVar
 
 from ..errors import InvalidInput, NotFound, VersionConflict
-from ..models import Entity, Project, Session, Task, TaskStatus
+from ..models import ENDED_SESSION_STATUSES, Entity, Project, Session, Task, TaskStatus
 from ..storage import Rows
 
 E = TypeVar("E", Project, Task, Session)
@@ -27,6 +27,18 @@ def require_session(rows: Rows, session_id: str) -> Session:
     session = rows.get_session(session_id)
     if session is None:
         raise NotFound(f"session {session_id} not found", details={"id": session_id})
+    return session
+
+
+def require_active_session(rows: Rows, session_id: str, to: str) -> Session:
+    """A session that has not ended: an ended one claims, asks and reserves nothing
+    (``to``: what it meant to do, for the message)."""
+    session = require_session(rows, session_id)
+    if session.status in ENDED_SESSION_STATUSES:
+        raise InvalidInput(
+            f"session {session_id} has ended ({session.status.value}); start a new one to {to}",
+            {"field": "sessionId"},
+        )
     return session
 
 

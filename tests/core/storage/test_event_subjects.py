@@ -53,6 +53,8 @@ def expected(kind: str, data: dict[str, Any]) -> tuple[str | None, str | None]:
         return None, data["fromSessionId"]
     if kind == "message:read":  # about the session that read it (none: a person did)
         return None, data.get("sessionId")
+    if kind == "reservation:renewed":  # a session's files, renewed by its heartbeat
+        return None, data["sessionId"]
     if kind.startswith(("question:", "reservation:")):
         return data["taskId"], data["sessionId"]
     assert kind.startswith(("project:", "token:")), kind

@@ -218,8 +218,10 @@ MIGRATIONS: tuple[str, ...] = (
     # read state, agents' questions for the people, and file reservations. `ord` keeps
     # the order things were made (a message's recipients too: the order it named them).
     # A message outlives its sender's session (no reference); a question and a
-    # reservation go with their session, and lose their task with it. Lists of strings
-    # (a message's addresses, a question's choices) are text arrays, as labels are.
+    # reservation go with their session; a question keeps its task's id after the task
+    # is deleted, and a reservation taken with a task's claim is released before the
+    # task goes. Lists of strings (a message's addresses, a question's choices) are text
+    # arrays, as labels are.
     # Code older than this may still use the database (READABLE_FROM stays): it knows
     # nothing of these tables and leaves them alone; leases it does not renew run out.
     """
@@ -261,7 +263,7 @@ MIGRATIONS: tuple[str, ...] = (
         ord BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
         project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        task_id TEXT,  -- kept after its task is deleted: what the question was about
         text TEXT NOT NULL,
         choices TEXT[] NOT NULL DEFAULT '{}',
         allow_text BOOLEAN NOT NULL,

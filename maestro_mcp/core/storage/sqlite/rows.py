@@ -5,7 +5,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ...models import Project, Session, SessionFilter, SessionNote
+from ...models import ENDED_SESSION_STATUSES, Project, Session, SessionFilter, SessionNote
 from . import transfer_rows
 from .claim_rows import ClaimQueries
 from .coordination_rows import CoordinationQueries
@@ -120,6 +120,10 @@ class SqliteRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, Tok
         if where.status is not None:
             clauses.append("status = ?")
             params.append(where.status.value)
+        if where.active is not None:
+            # The statuses are fixed identifiers: no parameter needed.
+            ended = ", ".join(f"'{s.value}'" for s in sorted(ENDED_SESSION_STATUSES))
+            clauses.append(f"status {'NOT IN' if where.active else 'IN'} ({ended})")
         if where.task_id is not None:
             clauses.append("id IN (SELECT session_id FROM task_sessions WHERE task_id = ?)")
             params.append(where.task_id)

@@ -189,7 +189,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 8: coordination beyond tasks: messages with each recipient's read state, agents'
     # questions for the people, and file reservations. Rowids (``ord``) keep the order
     # things were made. A message outlives its sender's session (no reference); a
-    # question and a reservation go with their session, and lose their task with it.
+    # question and a reservation go with their session; a question keeps the id of its
+    # task after the task is deleted (what it was about); a reservation taken with a
+    # task's claim is released before the task goes.
     """
     CREATE TABLE messages (
         ord INTEGER PRIMARY KEY,
@@ -228,7 +230,7 @@ MIGRATIONS: tuple[str, ...] = (
         id TEXT NOT NULL UNIQUE,
         project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        task_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+        task_id TEXT,  -- kept after its task is deleted: what the question was about
         text TEXT NOT NULL,
         choices TEXT NOT NULL DEFAULT '[]',
         allow_text INTEGER NOT NULL,
