@@ -10,9 +10,9 @@
 // and touches its session): those say nothing a person needs and are left out (`quiet`).
 // Events from before `changed` existed (docs/protocol.md) read as a plain "updated".
 
-import { RESERVATION_END_LABEL, SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { addressWords, RESERVATION_END_LABEL, SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
 import { plainText } from "./markdown.js";
-import { ADDRESSES, CHANGED, HISTORY_LIMITS } from "./vocabulary.js";
+import { CHANGED, HISTORY_LIMITS } from "./vocabulary.js";
 
 // The most lines kept in memory as live ones arrive: older ones are a "Show older" away
 // (what the person pages back to stays, however many: they asked for it).
@@ -124,9 +124,12 @@ export function describe(message) {
       return { parts: ["answered ", quote(data.answer), " to ", session(data.sessionId)] };
     case "reservation:created":
       return { parts: ["reserved ", path(data.pattern), data.exclusive ? " (exclusive)" : " (shared)", ...forTask(data.taskId)], who: data.sessionId };
+    case "reservation:renewed":
+      // A heartbeat moved the leases of a session's reservations on: bookkeeping.
+      return null;
     case "reservation:updated": {
-      // A renewal (the session's heartbeat, or the same reservation asked again) only
-      // moves its lease: an echo. A change of mode or task is news.
+      // The same reservation asked again only moves its lease: an echo. A change of mode
+      // or task is news. (A heartbeat's renewals come as reservation:renewed.)
       if (changed === null || changed.includes("exclusive")) {
         return { parts: ["reserved ", path(data.pattern), data.exclusive ? " (exclusive)" : " (shared)", ...forTask(data.taskId)], who: data.sessionId };
       }
@@ -152,10 +155,7 @@ function addressed(to) {
   const parts = [];
   for (const address of to ?? []) {
     if (parts.length) parts.push(", ");
-    if (address === ADDRESSES.humans) parts.push("humans");
-    else if (address === ADDRESSES.project) parts.push("everyone");
-    else if (address.startsWith(ADDRESSES.agentPrefix)) parts.push(address.slice(ADDRESSES.agentPrefix.length));
-    else parts.push(session(address));
+    parts.push(addressWords(address, session));
   }
   return parts;
 }

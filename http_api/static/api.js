@@ -102,7 +102,8 @@ export const api = {
   // Oldest first; `newest`: the newest `limit` of them (still oldest first).
   messages: (filter) => request("GET", `/api/messages${query(filter)}`),
   sendMessage: (body) => request("POST", "/api/messages", { body, idempotent: true }),
-  markRead: (recipient, messageIds) => request("POST", "/api/messages/read", { body: { recipient, messageIds, ack: false } }),
+  // Read (and with `ack`, acknowledged) by `recipient`.
+  markRead: (recipient, messageIds, { ack = false } = {}) => request("POST", "/api/messages/read", { body: { recipient, messageIds, ack } }),
   reservations: (projectId) => request("GET", `/api/reservations${query({ projectId })}`),
   releaseReservation: (id) => request("DELETE", `/api/reservations/${encodeURIComponent(id)}`),
 };

@@ -17,7 +17,7 @@ import { api, ApiError, auth } from "./api.js";
 import { lineSignature, renderStory } from "./detail.js";
 import { Feed } from "./feed.js";
 import { renderFiles, renderSessionFiles } from "./files.js";
-import { SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
+import { agentName, SESSION_STATUS_LABEL, TASK_STATUS_LABEL } from "./labels.js";
 import { plainText } from "./markdown.js";
 import { addressName, recipientChoice, recipientChoices, renderInbox, replyAddresses, threadById } from "./messages.js";
 import { renderDeadlines, renderQuestions } from "./questions.js";
@@ -53,7 +53,9 @@ const ui = {
   // is a round trip to the browser: not a question for every frame) and after asking.
   notifyPermission: "Notification" in window ? Notification.permission : "denied",
   me: "", // this board's own name as an actor (GET /api/me): its lines read "you"
-  readOnly: false, // the board's token may only read (GET /api/me): it marks nothing read
+  // The board's token may only read (GET /api/me): it marks nothing read, and shows no
+  // control that writes (answers, "New message", the reply box, "Acknowledge", "Release").
+  readOnly: false,
   searchCache: new Map(), // task id -> { version, text }: what the text filter searches
   questionAlerts: new Set(), // questions just asked: a desktop notification each
   questionsSeen: new Set(), // questions this page has known open (asked before: no alert)
@@ -64,6 +66,10 @@ const ui = {
   threadsLoaded: new Set(), // threads read whole (the newest page of them)
   threadLoading: null, // the thread being read
   sentHere: new Set(), // messages this page sent: opening their thread does not mark them read
+  // Threads with a reply of this page on its way (thread id -> how many): their new
+  // messages are not marked read until it is back, since the feed may bring the reply
+  // before the answer that says it is this page's (sentHere).
+  sending: new Map(),
   marking: new Set(), // messages being marked read
   unreadCapped: false, // more unread messages than one listing returns
   composing: false, // the new-message form is open
@@ -207,6 +213,7 @@ async function loadThread(projectId, threadId) {
 // sent itself (they are news for the other people, not for the person who wrote them).
 async function markThreadRead(threadId) {
   if (ui.readOnly || document.visibilityState !== "visible" || view.view !== "messages" || view.thread !== threadId) return;
+  if (ui.sending.has(threadId)) return; // marked once the reply is back (sendMessage)
   const thread = threadById(store, threadId);
   const unread = (thread?.messages ?? [])
     .filter((message) => unreadBy(message, ADDRESSES.humans) && !ui.sentHere.has(message.id) && !ui.marking.has(message.id))
@@ -269,7 +276,7 @@ store.onApplied = (message) => {
       ui.questionAlerts.add(data.id);
       scheduleAlerts();
       const session = store.sessions.get(data.sessionId);
-      announce(`${session ? session.agent || session.name : "An agent"} asks: ${plainText(data.text, 200)}`);
+      announce(`${agentName(session)} asks: ${plainText(data.text, 200)}`);
     }
     ui.questionsSeen.add(data.id);
     showWaitingInTitle(); // (a tab in the background: see below)
@@ -433,9 +440,10 @@ function render() {
   const hasProject = Boolean(store.projectId);
   $("#board").hidden = !hasProject;
   $("#welcome").hidden = hasProject || store.projects.size > 0;
+  setHidden($("#read-only"), !ui.readOnly);
   if (hasProject) {
     renderFilters();
-    renderQuestions($("#questions"), { store, links, answer: answerQuestion });
+    renderQuestions($("#questions"), { store, links, answer: answerQuestion, readOnly: ui.readOnly });
     if (ui.focusQuestions) {
       ui.focusQuestions = false;
       const next = store.openQuestions()[0];
@@ -444,7 +452,7 @@ function render() {
     renderTasks();
     renderMessages();
     renderSessions();
-    const held = renderFiles($("#file-list"), $("#file-empty"), { store, links, release: releaseReservation });
+    const held = renderFiles($("#file-list"), $("#file-empty"), { store, links, release: releaseReservation, readOnly: ui.readOnly });
     setText($("#file-count"), String(held));
     renderActivity();
     renderPanel();
@@ -465,10 +473,10 @@ function renderProjects() {
   if (store.projectId && select.value !== store.projectId) select.value = store.projectId;
   if (store.projectId && !store.projects.has(store.projectId)) {
     // The project was deleted (here or elsewhere): go to another one.
-    navigate({ project: projects[0]?.id ?? null, task: null }, { push: false });
+    navigate({ project: projects[0]?.id ?? null, task: null, thread: null }, { push: false });
   } else if (!store.projectId && projects.length > 0 && started) {
     // The first project appeared, created elsewhere (an agent, the CLI): show it.
-    navigate({ project: projects[0].id }, { push: false });
+    navigate({ project: projects[0].id, thread: null }, { push: false });
   }
 }
 
@@ -723,12 +731,15 @@ function renderMessages() {
   const section = $("#messages");
   setHidden(section, view.view !== "messages");
   if (section.hidden) return;
+  setHidden($("#new-message-open"), ui.readOnly);
   renderInbox(section, {
+    acknowledge: acknowledgeMessage,
+    readOnly: ui.readOnly,
     store,
     me: ui.me,
     links,
     threadId: view.thread,
-    loading: ui.messagesLoading || ui.threadLoading === view.thread,
+    loading: ui.messagesLoading || (Boolean(view.thread) && ui.threadLoading === view.thread),
     hrefOf: (id) => urlOf({ ...view, thread: id }),
     open: (event, id) => followLink(event, { thread: id }),
   });
@@ -788,7 +799,7 @@ function attentionText({ questions, sessions }) {
   if (questions.length === 0) return sessions.length === 1 ? `${sessions[0].name} needs input` : `${sessions.length} sessions need input`;
   if (sessions.length === 0) {
     const asker = store.sessions.get(questions[0].sessionId);
-    return questions.length === 1 ? `${asker ? asker.agent || asker.name : "An agent"} asks a question` : `${questions.length} questions to answer`;
+    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length} questions to answer`;
   }
   return `${questions.length + sessions.length} waiting for you`;
 }
@@ -842,7 +853,7 @@ function questionNotification(question) {
   if (ui.notifyPermission !== "granted") return;
   if (localStorage.getItem(NOTIFY_KEY) !== "on" || document.visibilityState === "visible") return;
   const session = store.sessions.get(question.sessionId);
-  const notice = new Notification(`${session ? session.agent || session.name : "An agent"} asks`, {
+  const notice = new Notification(`${agentName(session)} asks`, {
     body: plainText(question.text, 200),
     tag: `maestro-${question.id}`,
   });
@@ -864,7 +875,7 @@ function desktopNotification(session) {
   if (ui.notifyPermission !== "granted") return;
   if (localStorage.getItem(NOTIFY_KEY) !== "on" || document.visibilityState === "visible") return;
   const latest = store.latestNote.get(session.id);
-  const notice = new Notification(`${session.agent || session.name} needs input`, {
+  const notice = new Notification(`${agentName(session)} needs input`, {
     body: latest ? latest.message : session.name,
     tag: `maestro-${session.id}`,
   });
@@ -1092,10 +1103,13 @@ async function releaseReservation(id) {
   }
 }
 
-// Send a message as the person (a new thread, or a reply); true once it is sent.
-async function sendMessage(form, body) {
+// Send a message as the person (a new thread, or a reply in `threadId`); the message
+// once it is sent. A reply's thread is not marked read while it is on its way (see
+// ui.sending): then the messages that came meanwhile are, but this one.
+async function sendMessage(form, body, threadId = null) {
   const problem = form.querySelector(".conflict");
   problem.hidden = true;
+  if (threadId) ui.sending.set(threadId, (ui.sending.get(threadId) ?? 0) + 1);
   try {
     const { data } = await api.sendMessage({ projectId: store.projectId, ...body });
     ui.sentHere.add(data.id);
@@ -1106,10 +1120,36 @@ async function sendMessage(form, body) {
     problem.textContent = error instanceof ApiError ? error.message : `Not sent: ${error.message}`;
     problem.hidden = false;
     return null;
+  } finally {
+    if (threadId) {
+      const left = ui.sending.get(threadId) - 1;
+      if (left > 0) ui.sending.set(threadId, left);
+      else {
+        ui.sending.delete(threadId);
+        markThreadRead(threadId);
+      }
+    }
+  }
+}
+
+// A person acknowledges a message addressed to the people: read, and done with (every
+// page then says "acknowledged by humans", from the message:read event).
+async function acknowledgeMessage(id, button) {
+  button.disabled = true;
+  try {
+    const { data } = await api.markRead(ADDRESSES.humans, [id], { ack: true });
+    for (const message of data) store.putMessage(message);
+    announce("Acknowledged.");
+  } catch (error) {
+    button.disabled = false;
+    reportError(error);
+  } finally {
+    store.changed();
   }
 }
 
 function openCompose(open) {
+  if (ui.readOnly && open) return; // nothing to send with this token
   ui.composing = open;
   const form = $("#new-message");
   form.hidden = !open;
@@ -1208,7 +1248,8 @@ function buildForms() {
 function wire() {
   buildFilters();
   buildForms();
-  $("#project-select").addEventListener("change", (event) => navigate({ project: event.target.value, task: null, session: "", agent: "", label: "" }));
+  // Another project: none of this one's task, filters or thread.
+  $("#project-select").addEventListener("change", (event) => navigate({ project: event.target.value, task: null, thread: null, session: "", agent: "", label: "" }));
   $("#notice .dismiss").addEventListener("click", () => { $("#notice").hidden = true; });
   for (const button of $("#view-switch").children) {
     button.addEventListener("click", () => navigate({ view: button.dataset.view, thread: button.dataset.view === "messages" ? view.thread : null }));
@@ -1242,7 +1283,7 @@ function wire() {
     if (!thread) return;
     const last = thread.messages.at(-1);
     const to = replyAddresses(thread, store);
-    const sent = await sendMessage(reply, { replyTo: last.id, to, body: reply.elements.body.value });
+    const sent = await sendMessage(reply, { replyTo: last.id, to, body: reply.elements.body.value }, thread.id);
     if (!sent) return;
     reply.reset();
     announce(`Replied to ${to.map((address) => addressName(address, store)).join(", ")}.`);
@@ -1300,7 +1341,7 @@ function wire() {
       const { data, seq } = await api.createProject(body);
       store.put("project", data, seq);
       $("#project-dialog").close();
-      navigate({ project: data.id, task: null, session: "", agent: "", label: "" });
+      navigate({ project: data.id, task: null, thread: null, session: "", agent: "", label: "" });
     } catch (error) {
       reportError(error);
     }

@@ -2,8 +2,9 @@
 // patterns it holds, exclusive or shared, until when) and in the Files section (holders
 // by pattern, each with a person's "Release").
 //
-// A reservation's lease moves on with every heartbeat of its session: an item shows its
-// time, so its signature has it, and only that item is rebuilt.
+// A reservation's lease moves on with every heartbeat of its session: its time is left
+// out of an item's signature and updated in place (`showUntil`), so a heartbeat rebuilds
+// nothing and the focus stays where it is (on a "Release", say).
 
 import { clock, h, patchList, setHidden } from "./views.js";
 
@@ -12,7 +13,34 @@ function mode(reservation) {
 }
 
 export function fileSignature(reservation) {
-  return `${reservation.pattern}|${reservation.exclusive}|${reservation.expiresAt}|${reservation.taskId}`;
+  return `${reservation.pattern}|${reservation.exclusive}|${reservation.taskId}`;
+}
+
+// The time an item shows, "until 14:05:09" (its datetime to the millisecond).
+function untilTime(reservation) {
+  return h("time", { class: "until", datetime: new Date(reservation.expiresAt).toISOString() }, `until ${clock(reservation.expiresAt)}`);
+}
+
+// Bring the times of a patched list's items up to date (a renewal moved them on).
+function showUntil(list) {
+  for (let item = list.firstElementChild; item; item = item.nextElementSibling) {
+    const reservation = item._reservation;
+    if (!reservation || item._expiresAt === reservation.expiresAt) continue;
+    item._expiresAt = reservation.expiresAt;
+    const time = item.querySelector(".until");
+    const datetime = new Date(reservation.expiresAt).toISOString();
+    if (time.getAttribute("datetime") === datetime) continue;
+    time.setAttribute("datetime", datetime);
+    time.textContent = `until ${clock(reservation.expiresAt)}`;
+    if (item.title) item.title = `Held ${mode(reservation)} until ${clock(reservation.expiresAt)}`;
+  }
+}
+
+// patchList, and each item then knows the reservation it shows now.
+function patchReservations(list, items, render) {
+  patchList(list, items, render);
+  for (let node = list.firstElementChild, i = 0; node; node = node.nextElementSibling, i++) node._reservation = items[i].reservation;
+  showUntil(list);
 }
 
 // One pattern a session holds, as its item lists it.
@@ -25,13 +53,13 @@ export function heldFile(reservation) {
     " ",
     h("span", { class: "mode" }, mode(reservation)),
     " ",
-    h("span", { class: "until" }, `until ${until}`),
+    untilTime(reservation),
   );
 }
 
 // One reservation in the Files section: the pattern, who holds it (a link to the
 // session), for which task, until when, and the person's override.
-export function fileItem({ reservation, holder, task }, { links, release }) {
+export function fileItem({ reservation, holder, task }, { links, release, readOnly }) {
   const who = holder ? links.session(holder.id, holder.agent ? `${holder.agent} · ${holder.name}` : holder.name) : reservation.sessionId;
   const name = holder ? holder.agent || holder.name : reservation.sessionId;
   return h(
@@ -46,33 +74,36 @@ export function fileItem({ reservation, holder, task }, { links, release }) {
       h("span", { class: "mode" }, mode(reservation)),
       task ? [" · ", links.task(task.id, task.title)] : null,
       " ",
-      h("span", { class: "until" }, `until ${clock(reservation.expiresAt)}`),
+      untilTime(reservation),
     ),
-    h(
-      "button",
-      { type: "button", class: "ghost danger release", "aria-label": `Release ${reservation.pattern} held by ${name}`, onclick: () => release(reservation.id) },
-      "Release",
-    ),
+    // A read-only board releases nothing (its note says why).
+    readOnly
+      ? null
+      : h(
+          "button",
+          { type: "button", class: "ghost danger release", "aria-label": `Release ${reservation.pattern} held by ${name}`, onclick: () => release(reservation.id) },
+          "Release",
+        ),
   );
 }
 
 // The Files section: every live reservation of the project, by pattern.
-export function renderFiles(list, empty, { store, links, release }) {
+export function renderFiles(list, empty, { store, links, release, readOnly }) {
   const reservations = store.reservationList();
-  patchList(
+  patchReservations(
     list,
     reservations.map((reservation) => {
       const holder = store.sessions.get(reservation.sessionId) ?? null;
       const task = reservation.taskId ? store.tasks.get(reservation.taskId) ?? null : null;
       return {
         key: reservation.id,
-        signature: `${fileSignature(reservation)}|${holder?.name}|${holder?.agent}|${task?.title}`,
+        signature: `${fileSignature(reservation)}|${holder?.name}|${holder?.agent}|${task?.title}|${readOnly}`,
         reservation,
         holder,
         task,
       };
     }),
-    (item) => fileItem(item, { links, release }),
+    (item) => fileItem(item, { links, release, readOnly }),
   );
   setHidden(empty, reservations.length > 0);
   return reservations.length;
@@ -95,7 +126,7 @@ export function renderSessionFiles(sessionList, store) {
     const held = bySession.get(item._key) ?? [];
     const shown = item.classList.contains("expanded") ? held : held.slice(0, FILES_SHOWN);
     const more = held.length - shown.length;
-    patchList(
+    patchReservations(
       files,
       [
         ...shown.map((reservation) => ({ key: reservation.id, signature: fileSignature(reservation), reservation })),

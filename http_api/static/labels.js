@@ -1,3 +1,5 @@
+import { ADDRESSES } from "./vocabulary.js";
+
 // How the board words each status. Which statuses exist comes from the server
 // (vocabulary.js); tests/http_api/test_vocabulary.py checks every one has a label here.
 
@@ -29,3 +31,19 @@ export const RESERVATION_END_LABEL = {
   session_deleted: "session closed",
   task_deleted: "task deleted",
 };
+
+// An address of a message in words: the people, everyone, every session of an agent, or
+// a session as `sessionWords(id)` names it (a messages list and an activity line name
+// sessions each their own way: a label, a link).
+export function addressWords(address, sessionWords) {
+  if (address === ADDRESSES.humans) return "humans";
+  if (address === ADDRESSES.project) return "everyone";
+  if (address.startsWith(ADDRESSES.agentPrefix)) return `every ${address.slice(ADDRESSES.agentPrefix.length)} session`;
+  return sessionWords(address);
+}
+
+// Who a session is, as a question's asker: its agent, else its name ("An agent" when the
+// page does not hold it).
+export function agentName(session) {
+  return session ? session.agent || session.name : "An agent";
+}

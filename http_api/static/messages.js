@@ -7,6 +7,7 @@
 // expanded it to, each with its own read state.
 
 import { ago } from "./activity.js";
+import { addressWords } from "./labels.js";
 import { renderMarkdown, plainText } from "./markdown.js";
 import { unreadBy } from "./store.js";
 import { clock, h, patchList, setHidden, setText } from "./views.js";
@@ -58,13 +59,12 @@ export function senderName(message, store, me) {
   return message.sender === me ? "you" : message.sender;
 }
 
-// An address in words.
+// An address in words (a session by its label).
 export function addressName(address, store) {
-  if (address === ADDRESSES.humans) return "humans";
-  if (address === ADDRESSES.project) return "everyone";
-  if (address.startsWith(ADDRESSES.agentPrefix)) return `every ${address.slice(ADDRESSES.agentPrefix.length)} session`;
-  const session = store.sessions.get(address);
-  return session ? sessionLabel(session) : "a closed session";
+  return addressWords(address, (id) => {
+    const session = store.sessions.get(id);
+    return session ? sessionLabel(session) : "a closed session";
+  });
 }
 
 // Everyone a thread has involved, in words, each once.
@@ -143,10 +143,16 @@ export function threadItem(thread, { store, me, href, open }) {
   );
 }
 
-export function messageSignature(message, store) {
+export function messageSignature(message, store, readOnly) {
   const states = message.recipients.map((r) => `${r.recipient}:${r.readAt ?? ""}:${r.ackedAt ?? ""}`).join(",");
   const from = store.sessions.get(message.fromSessionId);
-  return `${states}|${from?.name}|${from?.agent}|${message.to.map((a) => addressName(a, store)).join(",")}`;
+  return `${states}|${from?.name}|${from?.agent}|${message.to.map((a) => addressName(a, store)).join(",")}|${readOnly}`;
+}
+
+// Whether the people may still acknowledge a message: it is addressed to them, and none
+// of them has yet.
+export function acknowledgeable(message) {
+  return message.recipients.some((state) => state.recipient === ADDRESSES.humans && !state.ackedAt);
 }
 
 // Who has read a message (and acknowledged it), in words.
@@ -166,8 +172,9 @@ function sentAt(ms) {
   return new Date(ms).toDateString() === new Date().toDateString() ? clock(ms) : DAY.format(ms);
 }
 
-// One message of an open thread.
-export function messageItem(message, { store, me, links }) {
+// One message of an open thread; one addressed to the people has their "Acknowledge"
+// (read, and done with: a second step the agents can see), but on a read-only board.
+export function messageItem(message, { store, me, links, acknowledge, readOnly }) {
   const session = message.fromSessionId ? store.sessions.get(message.fromSessionId) : null;
   const from = session ? links.session(session.id, sessionLabel(session)) : senderName(message, store, me);
   const state = receipts(message, store);
@@ -184,6 +191,9 @@ export function messageItem(message, { store, me, links }) {
     ),
     h("div", { class: "markdown message-body" }, renderMarkdown(message.body)),
     state ? h("p", { class: "receipts" }, state) : null,
+    acknowledgeable(message) && !readOnly
+      ? h("button", { type: "button", class: "ghost acknowledge", onclick: (event) => acknowledge(message.id, event.currentTarget) }, "Acknowledge")
+      : null,
   );
 }
 
@@ -197,7 +207,7 @@ export function threadById(store, id) {
 }
 
 // The Messages view: the list of threads, or the one the URL opened, with its reply box.
-export function renderInbox(section, { store, me, links, threadId, loading, hrefOf, open }) {
+export function renderInbox(section, { store, me, links, threadId, loading, hrefOf, open, acknowledge, readOnly }) {
   const all = threads(store);
   const thread = threadId ? all.find((t) => t.id === threadId) ?? null : null;
   setHidden(section.querySelector("#inbox"), Boolean(threadId));
@@ -216,13 +226,14 @@ export function renderInbox(section, { store, me, links, threadId, loading, href
   setText(section.querySelector("#thread-participants"), thread ? participants(thread, store, me) : "");
   patchList(
     section.querySelector("#thread-messages"),
-    (thread?.messages ?? []).map((message) => ({ key: message.id, signature: messageSignature(message, store), message })),
-    ({ message }) => messageItem(message, { store, me, links }),
+    (thread?.messages ?? []).map((message) => ({ key: message.id, signature: messageSignature(message, store, readOnly), message })),
+    ({ message }) => messageItem(message, { store, me, links, acknowledge, readOnly }),
   );
   const state = section.querySelector("#thread-state");
   setText(state, thread && !thread.whole ? "Older messages of this thread are not shown." : !thread && !loading ? "No such thread in this project (deleted with its project, or a link from another server)." : "");
   setHidden(state, state.textContent === "");
+  // A read-only board writes no reply (the board's note says why).
   const reply = section.querySelector("#reply");
-  setHidden(reply, !thread);
+  setHidden(reply, !thread || readOnly);
   if (thread) setText(reply.querySelector(".reply-to"), `To: ${replyAddresses(thread, store).map((address) => addressName(address, store)).join(", ")}`);
 }

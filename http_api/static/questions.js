@@ -7,6 +7,7 @@
 // refused with `already_answered`, and the page says by whom (app.js).
 
 import { ago } from "./activity.js";
+import { agentName } from "./labels.js";
 import { renderMarkdown } from "./markdown.js";
 import { h, patchList, setHidden, setText } from "./views.js";
 import { LIMITS } from "./vocabulary.js";
@@ -21,17 +22,17 @@ export function deadlineText(question, now = Date.now()) {
   return `Answers “${question.default}” ${when} unless someone answers first`;
 }
 
-export function questionSignature(question, store) {
+export function questionSignature(question, store, readOnly) {
   const session = store.sessions.get(question.sessionId);
-  return `${question.version}|${session?.name}|${session?.agent}|${store.tasks.get(question.taskId)?.title}`;
+  return `${question.version}|${session?.name}|${session?.agent}|${store.tasks.get(question.taskId)?.title}|${readOnly}`;
 }
 
-// One open question, with its answer controls.
-export function questionItem(question, { store, links, answer }) {
+// One open question, with its answer controls (none on a read-only board: a note says so).
+export function questionItem(question, { store, links, answer, readOnly }) {
   const session = store.sessions.get(question.sessionId);
   const task = question.taskId ? store.tasks.get(question.taskId) : null;
   const textId = `question-text-${question.id}`;
-  const who = session ? session.agent || session.name : "An agent";
+  const who = agentName(session);
   const deadline = deadlineText(question);
   const choose = (value) => answer(question.id, value);
   return h(
@@ -49,7 +50,7 @@ export function questionItem(question, { store, links, answer }) {
     ),
     h("div", { class: "markdown question-text", id: textId }, renderMarkdown(question.text)),
     deadline ? h("p", { class: "deadline", dataset: { deadline: question.id } }, deadline) : null,
-    h(
+    readOnly ? h("p", { class: "read-only-note" }, "This board's token may only read: answer from a board or CLI whose token may write.") : h(
       "div",
       { class: "answers", role: "group", "aria-label": `Answer ${who}`, "aria-describedby": textId },
       question.choices.map((choice) =>
@@ -84,14 +85,14 @@ export function questionItem(question, { store, links, answer }) {
 
 // The open questions of the project, oldest first, at the top of the board (hidden when
 // there are none). Patched by question: a person typing an answer keeps their text.
-export function renderQuestions(section, { store, links, answer }) {
+export function renderQuestions(section, { store, links, answer, readOnly }) {
   const open = store.openQuestions();
   setHidden(section, open.length === 0);
   setText(section.querySelector(".count"), String(open.length));
   patchList(
     section.querySelector("ul"),
-    open.map((question) => ({ key: question.id, signature: questionSignature(question, store), question })),
-    ({ question }) => questionItem(question, { store, links, answer }),
+    open.map((question) => ({ key: question.id, signature: questionSignature(question, store, readOnly), question })),
+    ({ question }) => questionItem(question, { store, links, answer, readOnly }),
   );
 }
 

@@ -14,6 +14,11 @@
 // has none, by the seq of the event or snapshot its copy came from (a release leaves a
 // tombstone); a message is written once, and only its recipients' read state changes,
 // forward only (read, then acknowledged): copies are merged, whatever their order.
+//
+// A heartbeat renews a session's reservations in one event (reservation:renewed: each
+// id and its new expiry). A renewal or a message:read may come before the copy it
+// changes (the listing is still on its way): it is kept aside (`LATE_KEPT` of them, by
+// id) and applied when the copy comes, so an older listing does not undo it.
 
 import { ADDRESSES, OMITTED } from "./vocabulary.js";
 
@@ -35,6 +40,15 @@ export function mergedData(held, data) {
 
 // The most notes kept of one open session: a log written all day stays bounded here.
 export const NOTES_KEPT = 500;
+// The most renewals and read states kept aside for copies not held yet (see above).
+export const LATE_KEPT = 1000;
+
+// A Map that forgets its oldest entries past `size`.
+function keepAside(map, key, value, size = LATE_KEPT) {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > size) map.delete(map.keys().next().value);
+}
 
 export class Store {
   constructor() {
@@ -52,6 +66,8 @@ export class Store {
     this.reservations = new Map(); // id -> a live file reservation
     this.reservationSeq = new Map(); // id -> the seq its copy held is from
     this.messages = new Map(); // id -> message (those loaded, and those sent since)
+    this.lateRenewals = new Map(); // reservation id -> { expiresAt, seq }: for a copy not held yet
+    this.lateReads = new Map(); // message id -> [recipient states]: for a copy not held yet
     // Move on when their collection changes: what is derived from one alone is kept
     // while tasks change 200 times a second.
     this.revisions = { questions: 0, reservations: 0, messages: 0 };
@@ -107,15 +123,39 @@ export class Store {
     const gone = this.tombstones.get(reservation.id);
     if (gone !== undefined && gone > seq) return;
     if ((this.reservationSeq.get(reservation.id) ?? -1) > seq) return;
+    const renewed = this.lateRenewals.get(reservation.id);
+    if (renewed && renewed.seq > seq) {
+      // Renewed after this copy was read (the event came first): the renewal holds.
+      reservation = { ...reservation, expiresAt: renewed.expiresAt };
+      seq = renewed.seq;
+    }
+    this.lateRenewals.delete(reservation.id);
     this.reservations.set(reservation.id, reservation);
     this.reservationSeq.set(reservation.id, seq);
     this.revision++;
     this.revisions.reservations++;
   }
 
+  // reservation:renewed: a heartbeat moved the leases of a session's reservations on.
+  // Only the expiry changes: a copy held takes it, unless it is newer; one not held yet
+  // gets it when it comes (a release meanwhile leaves a tombstone, which wins).
+  renewReservations({ reservations = [] }, seq) {
+    for (const { id, expiresAt } of reservations) {
+      const held = this.reservations.get(id);
+      if (!held) {
+        const gone = this.tombstones.get(id);
+        if (gone === undefined || gone < seq) keepAside(this.lateRenewals, id, { expiresAt, seq });
+        continue;
+      }
+      if ((this.reservationSeq.get(id) ?? -1) > seq) continue;
+      this.putReservation({ ...held, expiresAt }, seq);
+    }
+  }
+
   removeReservation(id, seq) {
     this.tombstones.set(id, seq);
     this.reservationSeq.delete(id);
+    this.lateRenewals.delete(id);
     if (this.reservations.delete(id)) {
       this.revision++;
       this.revisions.reservations++;
@@ -127,6 +167,13 @@ export class Store {
   putMessage(message) {
     if (message.projectId !== this.projectId) return;
     const held = this.messages.get(message.id);
+    const late = this.lateReads.get(message.id);
+    if (late) {
+      // Read (or acknowledged) before this page held the message: that still holds.
+      this.lateReads.delete(message.id);
+      const states = new Map(late.map((state) => [state.recipient, state]));
+      message = { ...message, recipients: message.recipients.map((state) => mergedState(states.get(state.recipient), state)) };
+    }
     let merged = message;
     if (held) {
       const states = new Map(held.recipients.map((state) => [state.recipient, state]));
@@ -139,12 +186,18 @@ export class Store {
     this.revisions.messages++;
   }
 
-  // message:read: one recipient's new state, for a message held (one not held was not
-  // counted unread: nothing to change).
-  readMessage({ id, recipient, readAt, readBy, ackedAt }) {
+  // message:read: one recipient's new state. For a message not held yet (a listing read
+  // before the reading may still be on its way) it is kept aside for when it comes.
+  readMessage({ id, projectId, recipient, readAt, readBy, ackedAt }) {
+    const state = { recipient, readAt, readBy, ackedAt };
     const held = this.messages.get(id);
-    if (!held) return;
-    this.putMessage({ ...held, recipients: [{ recipient, readAt, readBy, ackedAt }] });
+    if (held) {
+      this.putMessage({ ...held, recipients: [state] });
+      return;
+    }
+    if (projectId !== this.projectId) return;
+    const states = (this.lateReads.get(id) ?? []).filter((s) => s.recipient !== recipient);
+    keepAside(this.lateReads, id, [...states, mergedState(this.lateReads.get(id)?.find((s) => s.recipient === recipient), state)]);
   }
 
   complete(kind, id) {
@@ -201,6 +254,8 @@ export class Store {
     this.reservations.clear();
     this.reservationSeq.clear();
     this.messages.clear();
+    this.lateRenewals.clear();
+    this.lateReads.clear();
     for (const name of Object.keys(this.revisions)) this.revisions[name]++;
     this.changed();
   }
@@ -227,6 +282,7 @@ export class Store {
     } else if (mine) {
       if (kind === "question") this.put("question", data, seq); // asked, answered, cancelled
       else if (event === "reservation:released") this.removeReservation(data.id, seq);
+      else if (event === "reservation:renewed") this.renewReservations(data, seq);
       else if (kind === "reservation") this.putReservation(data, seq); // created, updated
       else if (event === "message:sent") this.putMessage(data);
       else if (event === "message:read") this.readMessage(data);

@@ -44,12 +44,16 @@ class MaestroClient:
         token: str | None = None,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
+        retry_timeouts: bool = True,
     ) -> None:
         """``timeout``: seconds a request may take; ``attempts``: how many times one that
         fails to connect is sent (the git hook, which must not hold a commit up for long,
-        gives less than the defaults)."""
+        gives less than the defaults); ``retry_timeouts``: whether a request the server
+        did not answer in time is sent again too (the hook's is not: a slow server is not
+        waited for twice)."""
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
+        self.retry_timeouts = retry_timeouts
         # Named on every call, so that its changes read ``local/cli`` (``<token>/cli``).
         headers = {CLIENT_HEADER: CLI_CLIENT}
         if token:
@@ -69,7 +73,8 @@ class MaestroClient:
         if_version: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        """One API call, retried on connection failures.
+        """One API call, retried on connection failures (and on answers that did not come
+        in time, unless ``retry_timeouts`` is off).
 
         A retry is always safe: a POST carries an Idempotency-Key (the server answers
         a repeat with the first result), PATCH merges the same fields again, and a
@@ -88,8 +93,13 @@ class MaestroClient:
                     method, path, json=json, params=query, headers=headers
                 )
             except httpx.TransportError as exc:
+                slow = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                    exc, httpx.ConnectTimeout
+                )
+                if slow and not self.retry_timeouts:
+                    raise too_slow(self.base_url, exc) from None
                 if attempt == self.attempts:
-                    raise unreachable(self.base_url, exc) from None
+                    raise (too_slow if slow else unreachable)(self.base_url, exc) from None
                 time.sleep(delay)
                 delay *= 2
                 continue
@@ -124,5 +134,16 @@ def unreachable(url: str, exc: Exception | None = None) -> CliError:
         exit_code=Exit.UNREACHABLE,
         hint="start it with `maestro serve`, or point --url / MAESTRO_URL at it",
         code="unreachable",
+        details=str(exc) if exc else None,
+    )
+
+
+def too_slow(url: str, exc: Exception | None = None) -> CliError:
+    """The server took the request and did not answer in time: it is there, but slow."""
+    return CliError(
+        f"the Maestro server at {url} did not answer in time",
+        exit_code=Exit.UNREACHABLE,
+        hint="it is running but busy or stuck: try again, or look at its log",
+        code="timeout",
         details=str(exc) if exc else None,
     )

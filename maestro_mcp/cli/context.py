@@ -31,10 +31,16 @@ class Cli:
             self._client = MaestroClient(self.url, token=self.token)
         return self._client
 
-    def connect(self, *, timeout: float, attempts: int) -> MaestroClient:
+    def connect(self, *, timeout: float, attempts: int, retry_timeouts: bool) -> MaestroClient:
         """The client, made with these bounds instead of the defaults (before any use)."""
         assert self._client is None, "the client is made already"
-        self._client = MaestroClient(self.url, token=self.token, timeout=timeout, attempts=attempts)
+        self._client = MaestroClient(
+            self.url,
+            token=self.token,
+            timeout=timeout,
+            attempts=attempts,
+            retry_timeouts=retry_timeouts,
+        )
         return self._client
 
     def close(self) -> None:

@@ -40,13 +40,16 @@ class CliError(Exception):
         hint: str | None = None,
         code: str = "error",
         details: Any = None,
+        status: int | None = None,
     ) -> None:
+        """``status``: the HTTP status the server answered, when it is the server's error."""
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.hint = hint
         self.code = code
         self.details = details
+        self.status = status
 
     @classmethod
     def from_response(cls, status: int, body: Any) -> "CliError":
@@ -64,7 +67,9 @@ class CliError(Exception):
             message = f"invalid input ({fields})"
         elif status == 401:
             hint = "pass --token or set MAESTRO_TOKEN"
-        return cls(message, exit_code=exit_code, hint=hint, code=code, details=details)
+        return cls(
+            message, exit_code=exit_code, hint=hint, code=code, details=details, status=status
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}

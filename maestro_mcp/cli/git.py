@@ -11,6 +11,9 @@
   both sides are asked about, as a rename changes both. The index is the one git gives
   the hook (``GIT_INDEX_FILE``, which ``git commit -a`` and ``git commit PATH`` set):
   the environment is passed on as it is.
+- A merge's commit (``MERGE_HEAD`` is there: the person resolved a conflicted merge):
+  only the paths that differ from every parent, the person's own resolution, not all the
+  merge brings in from the other side (already committed there, by whoever held them).
 - Paths are bytes to git: they are read with the file system's encoding (undecodable
   bytes kept as ``os.fsdecode`` keeps them); ``-z`` spares any quoting.
 
@@ -73,4 +76,22 @@ def hooks_directory(directory: Path) -> Path:
 
 def staged_paths(top: Path) -> list[str]:
     """The repository-relative paths the commit being made changes (see the module)."""
-    return [path for path in git(top, *STAGED).split("\0") if path]
+    changed = _paths(git(top, *STAGED))
+    for parent in merge_heads(top):
+        theirs = set(_paths(git(top, *STAGED, parent, "--")))
+        changed = [path for path in changed if path in theirs]
+    return changed
+
+
+def merge_heads(top: Path) -> list[str]:
+    """The other parents of the merge being committed (``MERGE_HEAD``: one a line, several
+    for an octopus); none when no merge is under way."""
+    found = Path(top, git(top, "rev-parse", "--git-path", "MERGE_HEAD").strip())
+    try:
+        return found.read_text().split()
+    except FileNotFoundError:
+        return []
+
+
+def _paths(listed: str) -> list[str]:
+    return [path for path in listed.split("\0") if path]

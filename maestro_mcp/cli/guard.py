@@ -6,16 +6,23 @@ The check's rules (docs/operations.md, "The pre-commit guard"):
   the repository's top level), else the paths the commit changes (cli/git.py).
 - The project: ``--project`` / ``MAESTRO_PROJECT``, else the one whose ``workingDir`` is
   this repository's top level (or its main working tree's; symlinks resolved), else the
-  only project.
+  only project if it has no ``workingDir``. Else this repository is no project's: a
+  warning, nothing checked, the exit status 0.
 - The session: ``--session`` / ``MAESTRO_SESSION``: an agent exports its session's id so
   that the files it holds itself do not stop its own commits.
 - The answer (``POST /api/projects/{id}/reservations/check``): files held exclusively by
   another session are conflicts: each is listed with the pattern, the holder and until
   when, with how to bypass, and the exit status is 1. Files only shared by others are a
   note on stderr; the exit status is 0.
-- It never blocks work for want of an answer: a server that cannot be reached (or
-  refuses, or cannot say) is a warning on stderr, and the exit status is 0.
-  ``MAESTRO_GUARD=off`` checks nothing.
+- It never blocks work because the server is unavailable: one that cannot be reached,
+  does not answer within ``GUARD_TIMEOUT`` (a request that timed out is not sent again),
+  or fails itself (5xx) is a warning on stderr, and the exit status is 0. A check the
+  server refuses (a 4xx: no or a wrong token, no such project) or that cannot be asked
+  (several projects work in this repository) is an error, with how to bypass, and the
+  commit stops (the error's exit status): fix it, or bypass once.
+- The holders are named best effort, after the check: each listed holder's session is
+  read; one that cannot be read is shown by its id.
+- ``MAESTRO_GUARD=off`` checks nothing.
 """
 
 import os
@@ -29,12 +36,13 @@ from rich.text import Text
 from maestro_mcp.core.vocabulary import LIST_LIMIT_MAX
 
 from . import git, hook
-from .context import Cli, client_command, sessions_by_id
+from .context import Cli, client_command
 from .errors import CliError, Exit
-from .output import Printer
+from .output import Printer, terminal_safe
 from .show import session_label, when
 
-# A server that does not answer in time is down, for a commit: it is not held up longer.
+# A server that does not answer in time is down, for a commit: it is not held up longer
+# (a request is sent again only when it could not connect, never when it timed out).
 GUARD_TIMEOUT = 5.0
 GUARD_ATTEMPTS = 2
 # One request asks about at most this many paths (the server's bound) and this many
@@ -72,7 +80,8 @@ def install(directory: Path, project: str | None, force: bool) -> None:
     It goes where git looks for hooks (core.hooksPath and worktrees respected) and runs
     this Python. It reads the server, token, project and session from the environment
     at commit time: no secret is written into it. Installing again updates it; a hook
-    that is not Maestro's is kept as pre-commit.before-maestro (--force).
+    that is not Maestro's is kept as pre-commit.before-maestro (--force), and the guard
+    runs it first: if it fails, the commit stops.
 
     \b
     Example:
@@ -87,7 +96,9 @@ def install(directory: Path, project: str | None, force: bool) -> None:
         printer.error(error)
         sys.exit(error.exit_code)
     if installed.backup is not None:
-        printer.line(f"The hook that was there is kept as {installed.backup}")
+        printer.line(
+            f"The hook that was there is kept as {installed.backup}: the guard runs it first"
+        )
     verb = "updated" if installed.replaced else "installed"
     printer.done(f"Pre-commit guard {verb}: {installed.hook} (runs {sys.executable})", None)
 
@@ -136,9 +147,11 @@ def check(cli: Cli, paths: tuple[str, ...], session_id: str | None) -> None:
     """Check the files of a commit against the files other sessions hold.
 
     Without PATHs, the staged changes (what the pre-commit hook checks). Exit status 1
-    when another session holds one of them exclusively, 0 otherwise; when the server
-    cannot be reached, a warning and 0: the guard never blocks work because the server
-    is down. MAESTRO_GUARD=off checks nothing.
+    when another session holds one of them exclusively, 0 otherwise. When the server
+    cannot be reached, does not answer in time or fails (5xx), or when no project works
+    in this repository: a warning and 0 (the guard never blocks work because the server
+    is down). When the server refuses the check (4xx: a token, the project): an error,
+    and its exit status. MAESTRO_GUARD=off checks nothing.
 
     \b
     Example:
@@ -160,26 +173,49 @@ def check(cli: Cli, paths: tuple[str, ...], session_id: str | None) -> None:
         asked = git.staged_paths(top)
     if not asked:
         return
-    cli.connect(timeout=GUARD_TIMEOUT, attempts=GUARD_ATTEMPTS)
-    sessions: dict[str, dict[str, Any]] = {}
+    cli.connect(timeout=GUARD_TIMEOUT, attempts=GUARD_ATTEMPTS, retry_timeouts=False)
     try:
         project = guarded_project(cli, git.working_trees(top) if top is not None else [])
+        if project is None:
+            return
         result = checked(cli, project["id"], asked, session_id)
-        if (result["conflicts"] or result["shared"]) and not cli.printer.json_mode:
-            sessions = sessions_by_id(cli, project["id"])  # to name the holders
     except CliError as error:
-        _could_not_check(cli.printer, error)
-        return
+        if unavailable(error):
+            _could_not_check(cli.printer, error)
+            return
+        raise _refused(error) from None
     subject = "the files named" if paths else "this commit"
     if cli.printer.json_mode:
         cli.printer.data({"projectId": project["id"], **result})
     else:
+        sessions = holders_by_id(cli, [*result["conflicts"], *result["shared"]])
         if result["shared"]:
             _report_shared(cli.printer, subject, result["shared"], sessions)
         if result["conflicts"]:
             _report_conflicts(cli.printer, subject, result["conflicts"], sessions)
     if result["conflicts"]:
         sys.exit(1)
+
+
+def unavailable(error: CliError) -> bool:
+    """Whether ``error`` says the server could not be asked: not reached, no answer in
+    time, or failing itself (5xx). The guard lets the commit through then; any other
+    error (the server refused the question: a 4xx) stops it."""
+    return error.code in {"unreachable", "timeout"} or (error.status or 0) >= 500
+
+
+def _refused(error: CliError) -> CliError:
+    """A refused check as the error that stops the commit: what was wrong, and how to
+    commit anyway."""
+    fix = f"{error.hint}; " if error.hint else ""
+    return CliError(
+        f"maestro guard: cannot check the files: {error.message}; the commit is stopped",
+        exit_code=error.exit_code,
+        hint=f"{fix}to commit anyway: {BYPASS}",
+        code=error.code,
+        details=error.details,
+        status=error.status,
+    )
 
 
 def repository_path(path: str, top: Path | None) -> str:
@@ -197,8 +233,9 @@ def repository_path(path: str, top: Path | None) -> str:
         ) from None
 
 
-def guarded_project(cli: Cli, trees: list[Path]) -> dict[str, Any]:
-    """The project the files are checked against (see the module's rules)."""
+def guarded_project(cli: Cli, trees: list[Path]) -> dict[str, Any] | None:
+    """The project the files are checked against (see the module's rules); None, with a
+    warning, when this repository is no project's."""
     if cli.project_ref:
         return cli.find_project(cli.project_ref)
     projects: list[dict[str, Any]] = cli.client.get("/api/projects").body
@@ -211,7 +248,27 @@ def guarded_project(cli: Cli, trees: list[Path]) -> dict[str, Any]:
             exit_code=Exit.INVALID,
             hint="say which with --project or MAESTRO_PROJECT",
         )
-    return found[0] if found else cli.project()
+    if found:
+        return found[0]
+    if len(projects) == 1 and not projects[0]["workingDir"]:
+        return projects[0]
+    if not projects:
+        why = "there is no project"
+    elif len(projects) == 1:
+        only = projects[0]
+        why = (
+            f"the only project, {only['name']} ({only['id']}), works in {only['workingDir']}, "
+            "not in this repository"
+        )
+    else:
+        why = "no project has this repository as its working directory"
+    _not_checked(
+        cli.printer,
+        f"{why}: the files were not checked",
+        "name the project with --project or MAESTRO_PROJECT, or set its working directory "
+        "(maestro project update … --working-dir)",
+    )
+    return None
 
 
 def _real(directory: str) -> str:
@@ -247,12 +304,35 @@ def _batches(paths: list[str]) -> list[list[str]]:
     return batches
 
 
+def holders_by_id(cli: Cli, entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The sessions holding the files listed, by id, to name them: best effort, one
+    request each; a session that cannot be read (or a server that stops answering) is
+    shown by its id."""
+    ids: dict[str, None] = {}
+    for entry in entries[:FILES_LISTED]:
+        ids.update((r["sessionId"], None) for r in entry["heldBy"])
+    found: dict[str, dict[str, Any]] = {}
+    for session_id in ids:
+        try:
+            found[session_id] = cli.client.get(f"/api/sessions/{session_id}").body
+        except CliError as error:
+            if unavailable(error):
+                break  # the others would wait as long: their ids will do
+    return found
+
+
 def _holders(held_by: list[dict[str, Any]], sessions: dict[str, dict[str, Any]]) -> str:
     return "; ".join(
-        f"{r['pattern']} held {'exclusively' if r['exclusive'] else 'shared'} by "
-        f"{session_label(r['sessionId'], sessions)} until {when(r['expiresAt'])}"
+        f"{terminal_safe(r['pattern'])} held {'exclusively' if r['exclusive'] else 'shared'} "
+        f"by {session_label(r['sessionId'], sessions)} until {when(r['expiresAt'])}"
         for r in held_by
     )
+
+
+def _entry(entry: dict[str, Any], sessions: dict[str, dict[str, Any]]) -> Text:
+    """A file and its holders, as text (never read as rich markup: names and patterns
+    are others' strings, ``[abc]`` included)."""
+    return Text(f"  {terminal_safe(entry['path'])}: {_holders(entry['heldBy'], sessions)}")
 
 
 def _report_conflicts(
@@ -271,9 +351,9 @@ def _report_conflicts(
         )
     )
     for conflict in conflicts[:FILES_LISTED]:
-        printer.err.print(f"  {conflict['path']}: {_holders(conflict['heldBy'], sessions)}")
+        printer.err.print(_entry(conflict, sessions))
     if count > FILES_LISTED:
-        printer.err.print(f"  (and {count - FILES_LISTED} more)")
+        printer.err.print(Text(f"  (and {count - FILES_LISTED} more)"))
     printer.err.print(
         Text.assemble(
             ("  hint: ", "dim"),
@@ -290,23 +370,25 @@ def _report_shared(
     shared: list[dict[str, Any]],
     sessions: dict[str, dict[str, Any]],
 ) -> None:
-    printer.err.print(f"maestro guard: note: files of {subject} that other sessions share:")
+    printer.err.print(Text(f"maestro guard: note: files of {subject} that other sessions share:"))
     for entry in shared[:FILES_LISTED]:
-        printer.err.print(f"  {entry['path']}: {_holders(entry['heldBy'], sessions)}")
+        printer.err.print(_entry(entry, sessions))
     if len(shared) > FILES_LISTED:
-        printer.err.print(f"  (and {len(shared) - FILES_LISTED} more)")
+        printer.err.print(Text(f"  (and {len(shared) - FILES_LISTED} more)"))
 
 
 def _could_not_check(printer: Printer, error: CliError) -> None:
-    """The server could not say: a warning, and the commit goes ahead."""
+    """The server could not be asked: a warning, and the commit goes ahead."""
     if printer.json_mode:
         printer.error(error)
         return
+    _not_checked(printer, f"could not check the files: {error.message}", error.hint)
+
+
+def _not_checked(printer: Printer, why: str, hint: str | None) -> None:
+    """A warning that nothing was checked; the commit goes ahead."""
     printer.err.print(
-        Text.assemble(
-            ("! ", "yellow"),
-            f"maestro guard: could not check the files: {error.message}; the commit is not blocked",
-        )
+        Text.assemble(("! ", "yellow"), f"maestro guard: {why}; the commit is not blocked")
     )
-    if error.hint:
-        printer.err.print(Text.assemble(("  hint: ", "dim"), error.hint))
+    if hint:
+        printer.err.print(Text.assemble(("  hint: ", "dim"), hint))

@@ -2,8 +2,10 @@
 
 The rules:
 - The hook runs ``maestro guard check`` with the Python that installed it, by its
-  absolute path (``sys.executable -m maestro_mcp``): it works from a virtualenv the
-  committing shell has not activated, and from a GUI that runs git without one.
+  absolute path (``sys.executable -P -m maestro_mcp``): it works from a virtualenv the
+  committing shell has not activated, and from a GUI that runs git without one. ``-P``:
+  git runs hooks in the repository's top level, whose own ``click.py`` or ``rich/``
+  must not stand in for Maestro's dependencies.
 - It holds no secret, and no server: ``guard check`` reads the server's URL, the token,
   the project and the session from the environment at commit time (``MAESTRO_URL``,
   ``MAESTRO_TOKEN``, ``MAESTRO_PROJECT``, ``MAESTRO_SESSION``), as every ``maestro``
@@ -17,6 +19,10 @@ The rules:
   change its Python or project). Another one is left alone unless ``--force``, which
   keeps it beside the hook as ``pre-commit.before-maestro`` (``.1``, ``.2``, … when that
   name is taken); ``uninstall`` removes ours and puts the newest such backup back.
+- That kept hook still runs: ours runs the newest backup first (when it is there and
+  executable, as git would), with the same arguments, and stops the commit with its
+  exit status if it fails; ``MAESTRO_GUARD=off`` does not skip it (``--no-verify``
+  skips both, as it skips every hook).
 - The file is written whole, then renamed into place: git never runs half a hook.
 """
 
@@ -41,9 +47,11 @@ BACKUP = HOOK + ".before-maestro"
 HOOK_MODE = 0o755  # as git's own sample hooks: run by anyone who may commit
 
 
-def hook_text(python: str, project: str | None) -> str:
-    """The hook's text: a POSIX shell script."""
-    arguments = ["-m", "maestro_mcp", "guard", "check"]
+def hook_text(python: str, project: str | None, previous: str | None = None) -> str:
+    """The hook's text: a POSIX shell script. ``previous``: the name of the hook it
+    replaced, kept beside it, which it runs first."""
+    arguments = ["-P", "-m", "maestro_mcp", "guard", "check"]
+    run_previous = _previous_text(previous) if previous else ""
     if project is not None:
         arguments += ["--project", project]
     return f"""#!/bin/sh
@@ -53,17 +61,33 @@ def hook_text(python: str, project: str | None) -> str:
 # Remove it: maestro guard uninstall.
 # The server, token, project and session are read from the environment at commit time
 # (MAESTRO_URL, MAESTRO_TOKEN, MAESTRO_PROJECT, {SESSION_ENV}): no secret is written here.
-# A server that cannot be reached lets the commit through, with a warning.
-case "$(printf %s "${GUARD_ENV}" | tr '[:upper:]' '[:lower:]')" in
+# A server that cannot be reached, or does not answer in time, lets the commit through
+# with a warning; a check the server refuses (a token, the project) stops it.
+{run_previous}case "$(printf %s "${GUARD_ENV}" | tr '[:upper:]' '[:lower:]')" in
     {"|".join(sorted(GUARD_OFF))}) exit 0 ;;
 esac
 maestro_python={shlex.quote(python)}
-if ! "$maestro_python" -c 'import maestro_mcp' >/dev/null 2>&1; then
+if ! "$maestro_python" -P -c 'import maestro_mcp' >/dev/null 2>&1; then
     echo "maestro guard: Maestro is no longer installed for $maestro_python: this commit was" \\
         "not checked (run maestro guard install again, or maestro guard uninstall)" >&2
     exit 0
 fi
 exec "$maestro_python" {shlex.join(arguments)}
+"""
+
+
+def _previous_text(name: str) -> str:
+    """The lines that run the hook ours replaced, kept beside it as ``name``."""
+    return f"""# The pre-commit hook this one replaced, kept as {name}, runs first.
+maestro_previous="$(dirname -- "$0")"/{shlex.quote(name)}
+if [ -f "$maestro_previous" ] && [ -x "$maestro_previous" ]; then
+    "$maestro_previous" "$@" || {{
+        status=$?
+        echo "maestro guard: the pre-commit hook kept as $maestro_previous failed" \\
+            "(exit status $status): the commit is stopped" >&2
+        exit "$status"
+    }}
+fi
 """
 
 
@@ -106,9 +130,11 @@ def install(hooks: Path, python: str, project: str | None, *, force: bool) -> In
         if not ours:
             backup = _free_backup(hooks)
             os.replace(hook, backup)
+    backups = _backups(hooks)
+    previous = backups[-1].name if backups else None
     temporary = hooks / f".{HOOK}.maestro-{os.getpid()}"
     try:
-        temporary.write_text(hook_text(python, project))
+        temporary.write_text(hook_text(python, project, previous))
         temporary.chmod(HOOK_MODE)
         os.replace(temporary, hook)
     finally:

@@ -194,7 +194,7 @@ def read(cli: Cli, message_id: str, ack: bool, session: str | None) -> None:
     for i, m in enumerate(thread):
         if i:
             out.line("")
-        to = ", ".join(labels.get(a, a) for a in m["to"])
+        to = terminal_safe(", ".join(labels.get(a, a) for a in m["to"]))
         head = Text.assemble((_sender(m, labels), "bold"), f" → {to}")
         head.append(f"  {when(m['createdAt'])}  {m['id']}", style="dim")
         out.line(head)
@@ -218,11 +218,12 @@ def _labels(cli: Cli, messages: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 
 def _sender(message: dict[str, Any], labels: dict[str, str]) -> str:
-    """Its session as a person knows it, or the person who sent it (the actor)."""
+    """Its session as a person knows it, or the person who sent it (the actor), safe for
+    a terminal."""
     session_id: str | None = message["fromSessionId"]
     if session_id is None:
-        return str(message["sender"])
-    return labels.get(session_id, session_id)
+        return terminal_safe(str(message["sender"]))
+    return terminal_safe(labels.get(session_id, session_id))
 
 
 def _recipient(message: dict[str, Any], reader: str) -> dict[str, Any] | None:

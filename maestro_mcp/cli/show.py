@@ -213,7 +213,8 @@ def event_summary(message: dict[str, Any], subject: str | None = None) -> Text:
     elif event == EventType.MESSAGE_SENT:
         sender = data.get("fromSessionId") or data.get("sender")
         about = data.get("subject") or first_line(data.get("body", ""))
-        text.append(f"{sender} → {', '.join(data.get('to', []))}: {about}")
+        to = ", ".join(str(a) for a in data.get("to", []))
+        text.append(terminal_safe(f"{sender} → {to}: {about}"))
     elif event == EventType.MESSAGE_READ:
         state = "acknowledged" if data.get("ackedAt") else "read"
         text.append(f"{data['id']} {state} by {data['recipient']}")

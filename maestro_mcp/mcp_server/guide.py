@@ -11,7 +11,9 @@ message sends to other sessions (agent:NAME, humans, project) and reads your inb
 read=[ids] once read. Finish with update_task(status="completed", claimToken=…) or give it
 up with release=true. Pass expectedVersion on updates and requestId on creates. Every
 result carries a seq: changes_since(seq) tells you what others changed since. Subscribe
-to maestro://sessions/{id}/inbox to hear of mail and answers. Full guide: maestro://guide.
+to maestro://sessions/{id}/inbox to hear of mail and answers. Commit with
+MAESTRO_SESSION=<your sessionId> (or export it) so your own reservations don't block you.
+Full guide: maestro://guide.
 """
 
 GUIDE = """\
@@ -76,7 +78,9 @@ alone is that one name. Reserve exclusively
 (default) or `shared=true` (others may share, nobody may take them exclusively).
 `update_session(reserve=[…])` and `release=[…]` reserve and free files apart from a claim;
 a conflict is refused as a whole, naming the holder. A git pre-commit guard refuses a
-commit that touches files another session holds.
+commit that touches files another session holds: commit with
+`MAESTRO_SESSION=<your sessionId> git commit …` (or export it) so your own reservations
+don't block you.
 
 ## Rules that keep everyone's work safe
 - A failed update saying the task "is claimed by session …" means another agent holds it:

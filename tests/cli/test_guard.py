@@ -5,8 +5,10 @@ refused, naming the holder and until when; one touching other files, or the comm
 own session's, goes through; --no-verify and MAESTRO_GUARD=off bypass it; a server that is
 down lets the commit through with a warning."""
 
+import contextlib
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from maestro_mcp.cli import guard
+from maestro_mcp.cli.client import MaestroClient, unreachable
 from maestro_mcp.cli.hook import BACKUP, MARKER
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
 from tests.support.ci import missing
@@ -312,9 +315,21 @@ def test_the_hook_holds_no_secret_and_reads_the_token_at_commit_time(
     install(run, repo, env={"MAESTRO_TOKEN": admin})
     assert admin not in (repo.path / ".git" / "hooks" / "pre-commit").read_text()
 
-    unknown = repo.commit("src/a.py")  # no token: the server refuses to say
-    assert unknown.returncode == 0
-    assert "could not check the files: a valid bearer token is required" in unknown.stderr
+    # No token: the server refuses the check (a 4xx), which is no outage: the commit stops,
+    # saying what to fix and how to commit anyway.
+    start = repo.head()
+    unknown = repo.commit("src/a.py")
+    assert unknown.returncode != 0
+    assert repo.head() == start
+    assert (
+        "maestro guard: cannot check the files: a valid bearer token is required; the commit "
+        "is stopped" in unknown.stderr
+    )
+    assert "set MAESTRO_TOKEN; to commit anyway: git commit --no-verify" in unknown.stderr
+    # So does a project named that the server does not know.
+    nowhere = repo.commit("src/a.py", env={"MAESTRO_TOKEN": reader, "MAESTRO_PROJECT": "Nope"})
+    assert nowhere.returncode != 0
+    assert "cannot check the files: project 'Nope' not found" in nowhere.stderr
     refused = repo.commit("src/a.py", env={"MAESTRO_TOKEN": reader})  # a read token will do
     assert refused.returncode != 0
     assert "held exclusively by “api”" in refused.stderr
@@ -361,3 +376,246 @@ def _no_stray_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+
+
+def test_a_repositorys_own_modules_do_not_stand_in_for_maestros_dependencies(
+    run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
+) -> None:
+    """git runs the hook in the repository's top level: its click.py or rich/ must not be
+    what Maestro imports (``python -P``)."""
+    (repo.path / "rich").mkdir()
+    for module in ("click.py", "rich/__init__.py", "maestro_mcp.py"):
+        (repo.path / module).write_text("raise SystemExit('the repository's own module')\n")
+    assert repo.git("add", ".").returncode == 0
+    assert repo.git("commit", "-q", "-m", "modules").returncode == 0
+    install(run, repo)
+    reserve(server, new_session(server, project["id"], "api work"), "src/")
+
+    beside = repo.commit("docs/x.md")
+    assert beside.returncode == 0, beside.stderr
+    assert beside.stderr == ""
+    refused = repo.commit("src/x.py")
+    assert refused.returncode != 0
+    assert "src/x.py: src/** held exclusively by “api work”" in refused.stderr
+
+
+def test_names_and_patterns_are_shown_as_written_never_read_as_markup(
+    run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
+) -> None:
+    install(run, repo)
+    holder = new_session(server, project["id"], "other [/] agent [bold]x")
+    reserve(server, holder, "src/[abc].py", "lib/[red]/", "notes/")
+    sharer = new_session(server, project["id"], "[/]docs")
+    reserve(server, sharer, "docs/[x]*.md", shared=True)
+
+    refused = repo.commit("src/a.py", "lib/r/b.py", "notes/[draft].md")
+    assert refused.returncode != 0
+    said = refused.stderr
+    assert "3 files of this commit are held by another session" in said
+    assert "src/a.py: src/[abc].py held exclusively by “other [/] agent [bold]x”" in said
+    assert "lib/r/b.py: lib/[red]/** held exclusively by “other [/] agent [bold]x”" in said
+    assert "notes/[draft].md: notes/** held exclusively by" in said
+    noted = repo.commit("docs/xy.md")
+    assert noted.returncode == 0, noted.stderr
+    assert "docs/xy.md: docs/[x]*.md held shared by “[/]docs”" in noted.stderr
+
+
+def test_a_server_that_does_not_answer_in_time_is_asked_once_and_said_so(
+    run: Run, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes the connection and never answers: the check waits its timeout
+    once (the request is not sent again), says so, and lets the commit through."""
+    monkeypatch.setattr(guard, "GUARD_TIMEOUT", 0.5)
+    monkeypatch.chdir(repo.path)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel takes connections; nothing ever answers them
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        slow = run("guard", "check", "src/a.py", env={"MAESTRO_URL": url})
+        assert (
+            f"could not check the files: the Maestro server at {url} did not answer in time; "
+            "the commit is not blocked" in slow.stderr
+        )
+        assert "cannot reach" not in slow.stderr
+        silent.setblocking(False)
+        taken = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                taken.append(silent.accept()[0])
+        for connection in taken:
+            connection.close()
+        assert len(taken) == 1  # asked once
+
+
+def test_a_repository_that_is_no_projects_is_not_checked_against_another(
+    run: Run, server: LiveServer, repo: Repository, tmp_path: Path
+) -> None:
+    """The only project works in another repository: this one's commits are not checked
+    against its reservations (a warning says so); without a workingDir it would be."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    only = server.http.post(
+        "/api/projects", json={"name": "Elsewhere", "workingDir": str(elsewhere)}
+    ).json()
+    reserve(server, new_session(server, only["id"], "api work"), "src/")
+    install(run, repo)
+
+    unchecked = repo.commit("src/x.py")
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert (
+        f"maestro guard: the only project, Elsewhere ({only['id']}), works in {elsewhere}, "
+        "not in this repository: the files were not checked; the commit is not blocked"
+    ) in unchecked.stderr
+    assert "--project or MAESTRO_PROJECT" in unchecked.stderr
+
+    cleared = server.http.patch(f"/api/projects/{only['id']}", json={"workingDir": None})
+    assert cleared.status_code == 200, cleared.text
+    assert repo.commit("src/x.py").returncode != 0  # now it is this repository's too
+
+
+def test_holders_are_named_best_effort_after_the_check(
+    run: Run,
+    server: LiveServer,
+    repo: Repository,
+    project: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The holders' sessions are read one by one, only theirs; when they cannot be read
+    the conflicts are still conflicts, their holders shown by id."""
+    holder = new_session(server, project["id"], "api work")
+    reserve(server, holder, "src/")
+    for n in range(3):  # sessions that hold nothing are not read
+        new_session(server, project["id"], f"idle {n}")
+    monkeypatch.chdir(repo.path)
+    asked: list[str] = []
+    request = MaestroClient.request
+
+    def recorded(self: MaestroClient, method: str, path: str, **kwargs: Any) -> Any:
+        asked.append(f"{method} {path}")
+        return request(self, method, path, **kwargs)
+
+    monkeypatch.setattr(MaestroClient, "request", recorded)
+    named = run("guard", "check", "src/a.py", ok=False)
+    assert named.exit_code == 1
+    assert "src/a.py: src/** held exclusively by “api work”" in named.stderr
+    assert [a for a in asked if "/api/sessions" in a] == [f"GET /api/sessions/{holder}"]
+
+    def failing(self: MaestroClient, method: str, path: str, **kwargs: Any) -> Any:
+        if path.startswith("/api/sessions"):
+            raise unreachable(self.base_url)
+        return request(self, method, path, **kwargs)
+
+    monkeypatch.setattr(MaestroClient, "request", failing)
+    unnamed = run("guard", "check", "src/a.py", ok=False)
+    assert unnamed.exit_code == 1
+    assert f"src/a.py: src/** held exclusively by {holder} until " in unnamed.stderr
+    assert "could not check" not in unnamed.stderr
+
+
+def test_the_hook_it_replaced_still_runs_first_and_its_failure_stops_the_commit(
+    run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
+) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    theirs = hooks / "pre-commit"
+    theirs.write_text('#!/bin/sh\necho "their hook ran: $(git diff --cached --name-only)" >&2\n'
+                      'test -z "$THEIRS_FAIL"\n')  # fmt: skip
+    theirs.chmod(0o755)
+    install(run, repo, "--force")
+    reserve(server, new_session(server, project["id"], "api work"), "src/")
+
+    beside = repo.commit("docs/a.md")
+    assert beside.returncode == 0, beside.stderr
+    assert "their hook ran: docs/a.md" in beside.stderr
+    start = repo.head()
+    failed = repo.commit("docs/b.md", env={"THEIRS_FAIL": "1"})
+    assert failed.returncode != 0
+    assert repo.head() == start
+    assert (
+        f"maestro guard: the pre-commit hook kept as .git/hooks/{BACKUP} failed (exit status 1): "
+        "the commit is stopped"
+    ) in failed.stderr
+    # MAESTRO_GUARD=off skips Maestro's check, not theirs; ours still runs after theirs.
+    off = repo.commit("docs/b.md", env={"THEIRS_FAIL": "1", "MAESTRO_GUARD": "off"})
+    assert off.returncode != 0
+    held = repo.commit("src/a.py")
+    assert held.returncode != 0
+    assert "their hook ran: src/a.py" in held.stderr
+    assert "held exclusively by “api work”" in held.stderr
+    # Not executable: git would not run it, nor does ours.
+    (hooks / BACKUP).chmod(0o644)
+    quiet = repo.commit("docs/c.md", env={"THEIRS_FAIL": "1"})
+    assert quiet.returncode == 0, quiet.stderr
+    assert "their hook" not in quiet.stderr
+
+
+def test_a_merge_is_checked_for_the_persons_resolution_only(
+    run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
+) -> None:
+    """A conflicted merge, resolved and committed: what the other branch brings in (held by
+    someone, committed there already) is not checked; the files resolved by hand are."""
+    assert repo.commit("src/shared.py", "src/resolved.py").returncode == 0
+    assert repo.git("checkout", "-q", "-b", "feature").returncode == 0
+    for branch in ("feature", "main"):
+        if branch == "main":
+            assert repo.git("checkout", "-q", "main").returncode == 0
+        for name in ("shared.py", "resolved.py"):
+            (repo.path / "src" / name).write_text(f"{branch}'s side\n")
+        assert repo.commit(f"src/held/{branch}.py", flags=("-a",)).returncode == 0
+    install(run, repo)
+    holder = new_session(server, project["id"], "api work")
+    reserve(server, holder, "src/held/", "src/shared.py")
+
+    def merged() -> "subprocess.CompletedProcess[str]":
+        conflicted = repo.git("merge", "feature")
+        assert conflicted.returncode != 0
+        assert "CONFLICT" in conflicted.stdout
+        # Taken as the other side has it: it differs from main's, not from feature's.
+        assert repo.git("checkout", "--theirs", "--", "src/shared.py").returncode == 0
+        (repo.path / "src" / "resolved.py").write_text("both sides, by hand\n")
+        assert repo.git("add", "src").returncode == 0
+        return repo.git("commit", "--no-edit")
+
+    # src/shared.py and src/held/feature.py are held, and come from feature as they are there:
+    # neither is asked about; src/resolved.py, resolved by hand, is (nobody holds it yet).
+    done = merged()
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert len(repo.git("rev-list", "--parents", "-n1", "HEAD").stdout.split()) == 3
+
+    # The resolution itself touches a held file: refused.
+    assert repo.git("reset", "-q", "--hard", "HEAD~1").returncode == 0
+    reserve(server, holder, "src/resolved.py")
+    refused = merged()
+    assert refused.returncode != 0
+    assert "1 file of this commit is held by another session" in refused.stderr
+    assert "src/resolved.py: src/resolved.py held exclusively by “api work”" in refused.stderr
+    assert "src/held/feature.py" not in refused.stderr
+    repo.git("merge", "--abort")
+
+
+def test_commit_all_and_commit_paths_check_the_index_git_gives_the_hook(
+    run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
+) -> None:
+    """``git commit -a`` and ``git commit PATH`` commit from an index of their own
+    (GIT_INDEX_FILE): that one is what is checked."""
+    assert repo.commit("src/api/x.py", "docs/y.md").returncode == 0
+    install(run, repo)
+    reserve(server, new_session(server, project["id"], "api work"), "src/api/")
+    start = repo.head()
+
+    repo.write("src/api/x.py")  # changed, not staged
+    everything = repo.git("commit", "-a", "-m", "all")
+    assert everything.returncode != 0
+    assert "src/api/x.py: src/api/** held exclusively by “api work”" in everything.stderr
+    named = repo.git("commit", "-m", "named", "src/api/x.py")
+    assert named.returncode != 0
+    assert "src/api/x.py: src/api/**" in named.stderr
+    assert repo.head() == start
+
+    # Staged, the held file stays out of a commit of another path: that one goes through.
+    assert repo.git("add", "src/api/x.py").returncode == 0
+    repo.write("docs/y.md")
+    other = repo.git("commit", "-m", "docs only", "docs/y.md")
+    assert other.returncode == 0, other.stderr
+    assert repo.git("diff", "--cached", "--name-only").stdout.split() == ["src/api/x.py"]

@@ -156,3 +156,20 @@ def test_a_read_token_reads_the_inbox_but_cannot_send(
     # Reading a thread marks it read: a change, which the read token may not make.
     [message] = as_json(run("msg", "inbox", "--json", env=reader))
     assert run("msg", "read", message["id"], env=reader, ok=False).exit_code == 7
+
+
+def test_addresses_and_senders_that_would_drive_the_terminal_are_shown_safe(
+    run: Run, team: dict[str, Any]
+) -> None:
+    """An agent's name is others' text too: an address naming it (``agent:NAME``) is shown
+    with its control characters and bidi marks replaced, in ``msg read``'s head line."""
+    agent = "x\x1b[2J\u202e"
+    run("session", "create", "odd", "--agent", agent)
+    sent = as_json(
+        run("msg", "send", "--from", team["api"], "--to", f"agent:{agent}", "hi", "--json")
+    )
+    assert sent["to"] == [f"agent:{agent}"]
+    shown = run("msg", "read", sent["id"]).stdout
+    assert "\x1b" not in shown
+    assert "\u202e" not in shown
+    assert "→ agent:x\ufffd[2J\ufffd" in shown

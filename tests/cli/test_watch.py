@@ -197,3 +197,26 @@ def test_lines_of_messages_questions_and_file_reservations(service: Service) -> 
     assert f"{session} on {task.id} “Why?” cancelled" in lines["question:cancelled"][0]
     assert f"{session} src/api/** (shared) until " in lines["reservation:created"][0]
     assert f"{session} src/api/** (released)" in lines["reservation:released"][0]
+
+
+def test_a_message_line_shows_others_text_safe_for_the_terminal() -> None:
+    """``watch`` prints a message's sender, addresses and subject: none reaches the
+    terminal with a control character or a bidi mark."""
+    from maestro_mcp.cli.show import event_line
+
+    sent = {
+        "seq": 3,
+        "event": "message:sent",
+        "data": {
+            "fromSessionId": None,
+            "sender": "lead\x1b]0;owned\x07/cli",
+            "to": ["agent:x\x1b[2J\u202e"],
+            "subject": "API\x1b[31m red\u202e",
+            "body": "",
+        },
+    }
+    line = event_line(sent).plain
+    assert "\x1b" not in line
+    assert "\u202e" not in line
+    assert "\x07" not in line
+    assert "lead\ufffd]0;owned\ufffd/cli → agent:x\ufffd[2J\ufffd: API\ufffd[31m red\ufffd" in line

@@ -7,16 +7,10 @@ from typing import Any
 from playwright.sync_api import expect
 
 from maestro_mcp.protocol import AUTHORIZATION_HEADER
-from tests.support.board import LIVE, Pages, activity_line, thread_row
+from tests.support.board import LIVE, Pages, activity_line, start_session, thread_row
 from tests.support.feeds import WsClient
 from tests.support.servers import LiveServer
-from tests.support.tokens import read_token_headers
-
-
-def start_session(server: LiveServer, project: dict[str, Any], name: str, agent: str) -> str:
-    body = {"projectId": project["id"], "name": name, "agent": agent}
-    session_id: str = server.http.post("/api/sessions", json=body).json()["id"]
-    return session_id
+from tests.support.tokens import named_token_headers
 
 
 def send(server: LiveServer, **message: Any) -> dict[str, Any]:
@@ -34,7 +28,7 @@ def unread_for_humans(server: LiveServer, project: dict[str, Any]) -> list[str]:
 def test_a_message_written_in_one_page_reaches_the_other_and_reading_it_clears_both(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
-    agent = start_session(server, project, "webhooks", "codex")
+    agent = start_session(server, project, "webhooks", "codex")["id"]
     writing = pages.open(path=f"/?project={project['id']}&view=messages")
     reading = pages.open()  # on the task list
     feed = WsClient(server.ws_url)
@@ -90,8 +84,8 @@ def test_a_message_written_in_one_page_reaches_the_other_and_reading_it_clears_b
     )
     expect(reading.locator("#thread .message")).to_have_count(2)
     # The agent answers the people in the thread they have open: read as it arrives.
-    answer = send(server, fromSessionId=agent, replyTo=sent["id"], to=["humans"], body="ack")
-    arrived = reading.locator("#thread .message", has_text="ack")
+    answer = send(server, fromSessionId=agent, replyTo=sent["id"], to=["humans"], body="roger")
+    arrived = reading.locator("#thread .message", has_text="roger")
     expect(arrived.locator(".receipts")).to_have_text("read by humans", timeout=LIVE)
     assert answer["id"] not in unread_for_humans(server, project)
     expect(reading.locator("#unread")).to_be_hidden()
@@ -106,8 +100,8 @@ def test_a_message_written_in_one_page_reaches_the_other_and_reading_it_clears_b
 def test_threads_list_newest_activity_first_with_what_the_people_have_not_read(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
-    oauth = start_session(server, project, "oauth", "claude-code")
-    docs = start_session(server, project, "docs", "gemini")
+    oauth = start_session(server, project, "oauth", "claude-code")["id"]
+    docs = start_session(server, project, "docs", "gemini")["id"]
     first = send(
         server, fromSessionId=oauth, to=["humans"], subject="Tokens rotate", body="heads-up"
     )
@@ -150,9 +144,10 @@ def test_a_board_with_a_read_token_reads_threads_without_marking_them(
 ) -> None:
     """A dashboard's token may only read: its person opens threads, and the people's
     unread stays for those who may mark it (no refused write, no error shown)."""
-    agent = start_session(server, project, "webhooks", "codex")
+    agent = start_session(server, project, "webhooks", "codex")["id"]
     send(server, fromSessionId=agent, to=["humans"], subject="Flaky test", body="see CI")
-    secret = read_token_headers(server.http)[AUTHORIZATION_HEADER].removeprefix("Bearer ")
+    tokens = named_token_headers(server.http, {"dashboard": "read"})
+    secret = tokens["dashboard"][AUTHORIZATION_HEADER].removeprefix("Bearer ")
     page = pages.open(
         path=f"/?project={project['id']}&view=messages",
         init_script=f"sessionStorage.setItem('maestro.token', {secret!r})",
@@ -165,4 +160,96 @@ def test_a_board_with_a_read_token_reads_threads_without_marking_them(
     expect(page.locator("#thread .message")).to_have_count(1)
     expect(page.locator("#thread .message .receipts")).to_have_text("unread by humans")
     expect(page.locator("#unread")).to_have_text("1 unread")
+    # Nothing that writes is offered: the board says why once, and each question says so.
+    expect(page.locator("#read-only")).to_contain_text("This board's token may only read")
+    expect(page.get_by_role("button", name="New message")).to_be_hidden()
+    expect(page.locator("#reply")).to_be_hidden()
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    page.keyboard.press("n")  # a new message, elsewhere
+    expect(page.locator("#new-message")).to_be_hidden()
+    asked = server.http.post(
+        f"/api/sessions/{agent}/questions",
+        json={"text": "Merge it?", "choices": ["yes"]},
+        headers=tokens["lead"],
+    )
+    assert asked.status_code == 201, asked.text
+    reserved = server.http.post(
+        f"/api/sessions/{agent}/reservations", json={"paths": ["ci/**"]}, headers=tokens["lead"]
+    )
+    assert reserved.status_code == 201, reserved.text
+    question = page.locator("#question-list .question", has_text="Merge it?")
+    expect(question).to_contain_text("This board's token may only read", timeout=LIVE)
+    expect(question.get_by_role("button")).to_have_count(0)
+    file = page.locator("#file-list .file", has_text="ci/**")
+    expect(file).to_be_visible(timeout=LIVE)
+    expect(file.get_by_role("button")).to_have_count(0)
     assert writes == []
+
+
+def test_a_persons_own_reply_stays_news_for_the_other_people(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """The feed may bring a reply to the page that sent it before the answer to its POST
+    does: the page must not take it for someone else's message and mark it read."""
+    agent = start_session(server, project, "webhooks", "codex")["id"]
+    first = send(server, fromSessionId=agent, to=["project"], subject="Deploy", body="go?")
+    writing = pages.open(path=f"/?project={project['id']}&view=messages&thread={first['id']}")
+    other = pages.open()  # on the task list
+    expect(writing.locator("#thread .message .receipts")).to_have_text("read by humans")
+    expect(other.locator("#unread")).to_be_hidden(timeout=LIVE)
+
+    # The answer to the reply's POST is held until the page has the reply from the feed.
+    held: list[Any] = []
+    writing.route("**/api/messages", lambda route: held.append((route, route.fetch())))
+    reply = writing.locator("#reply")
+    reply.get_by_label("Reply (Markdown)").fill("yes, after lunch")
+    reply.get_by_role("button", name="Reply").click()
+    mine = writing.locator("#thread .message", has_text="yes, after lunch")
+    expect(mine).to_be_visible(timeout=LIVE)  # from the feed
+    route, response = held.pop()
+    route.fulfill(response=response)
+    expect(reply.get_by_label("Reply (Markdown)")).to_have_value("")  # sent
+
+    # The agent's next message is read as it arrives (the thread is open): the reply is not.
+    later = send(server, fromSessionId=agent, replyTo=first["id"], to=["humans"], body="noted")
+    arrived = writing.locator("#thread .message", has_text="noted")
+    expect(arrived.locator(".receipts")).to_have_text("read by humans", timeout=LIVE)
+    expect(mine.locator(".receipts")).to_contain_text("unread by humans")
+    expect(other.locator("#unread")).to_have_text("1 unread", timeout=LIVE)
+    [unread] = unread_for_humans(server, project)
+    assert unread != later["id"]
+    assert writing.locator("#thread .message").nth(1).get_attribute("data-id") == unread
+
+
+def test_a_person_acknowledges_a_message_for_the_people_in_every_page(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    agent = start_session(server, project, "webhooks", "codex")["id"]
+    sent = send(server, fromSessionId=agent, to=["humans"], subject="Rotate keys", body="today")
+    path = f"/?project={project['id']}&view=messages&thread={sent['id']}"
+    acting, watching = pages.open(path=path), pages.open(path=path)
+    for page in (acting, watching):
+        expect(page.locator("#thread .message .receipts")).to_have_text("read by humans")
+    acting.get_by_role("button", name="Acknowledge").click()
+    for page in (acting, watching):
+        expect(page.locator("#thread .message .receipts")).to_have_text(
+            "acknowledged by humans", timeout=LIVE
+        )
+        expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    params = {"projectId": project["id"], "recipient": "humans", "unacked": "true"}
+    assert server.http.get("/api/messages", params=params).json() == []
+
+
+def test_another_project_opens_on_its_threads_not_the_thread_open_before(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    agent = start_session(server, project, "webhooks", "codex")["id"]
+    sent = send(server, fromSessionId=agent, to=["humans"], subject="Rotate keys", body="today")
+    other = server.http.post("/api/projects", json={"name": "Other app"}).json()
+    page = pages.open(path=f"/?project={project['id']}&view=messages&thread={sent['id']}")
+    expect(page.locator("#thread-title")).to_have_text("Rotate keys")
+    page.locator("#project-select").select_option(other["id"])
+    # Its own (empty) list of threads, not "Thread not found".
+    expect(page.locator("#thread-empty")).to_be_visible(timeout=LIVE)
+    expect(page.locator("#thread")).to_be_hidden()
+    assert "thread=" not in page.url

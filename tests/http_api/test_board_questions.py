@@ -19,18 +19,11 @@ from tests.support.board import (
     agent_alongside,
     question_card,
     session_card,
+    start_session,
 )
 from tests.support.mcp import call, read_json
 from tests.support.servers import LiveServer
 from tests.support.waiting import WAIT
-
-
-def start_session(
-    server: LiveServer, project: dict[str, Any], name: str = "db work", **fields: Any
-) -> dict[str, Any]:
-    body = {"projectId": project["id"], "name": name, "agent": "codex"} | fields
-    created: dict[str, Any] = server.http.post("/api/sessions", json=body).json()
-    return created
 
 
 def ask(server: LiveServer, session_id: str, **question: Any) -> dict[str, Any]:

@@ -2,19 +2,14 @@
 (exclusive or shared, until when), the Files section lists them by pattern with a
 person's "Release", live as they are made, renewed, released and expire."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import Dialog, expect
 
-from tests.support.board import LIVE, Pages, activity_line, session_card
+from tests.support.board import LIVE, Pages, activity_line, session_card, start_session
 from tests.support.servers import LiveServer
 from tests.support.waiting import WAIT
-
-
-def start_session(server: LiveServer, project: dict[str, Any], name: str) -> dict[str, Any]:
-    body = {"projectId": project["id"], "name": name, "agent": "codex"}
-    created: dict[str, Any] = server.http.post("/api/sessions", json=body).json()
-    return created
 
 
 def reserve(server: LiveServer, session_id: str, *paths: str, **fields: Any) -> list[Any]:
@@ -159,3 +154,34 @@ def test_a_session_holding_many_patterns_lists_a_few_until_opened(
     expect(held).to_have_count(7)
     expect(held.last).to_contain_text("pkg6/**")
     expect(page.locator("#file-list .file")).to_have_count(7)  # the Files section: all
+
+
+def iso(ms: int) -> str:
+    """A time as the page's datetime attributes write it (Date.toISOString)."""
+    at = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_a_heartbeat_moves_the_times_on_in_place_and_the_focus_stays(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = start_session(server, project, "focused")
+    [reservation] = reserve(server, session["id"], "src/ui/**")
+    page = pages.open()
+    release = page.get_by_role("button", name="Release src/ui/** held by codex")
+    release.focus()
+    times = [
+        page.locator("#file-list .file .until"),
+        session_card(page, "focused").locator(".session-files .until"),
+    ]
+    for time in times:
+        expect(time).to_have_attribute("datetime", iso(reservation["expiresAt"]))
+
+    beat = server.http.post(f"/api/sessions/{session['id']}/heartbeat", json={})
+    assert beat.status_code == 200, beat.text
+    [renewed] = server.http.get("/api/reservations", params={"projectId": project["id"]}).json()
+    assert renewed["expiresAt"] > reservation["expiresAt"]
+    for time in times:
+        expect(time).to_have_attribute("datetime", iso(renewed["expiresAt"]), timeout=LIVE)
+    expect(release).to_be_focused()  # the item was not rebuilt under the person's hands
+    expect(activity_line(page, "src/ui/**")).to_have_count(1)  # reserved; the renewal: no line

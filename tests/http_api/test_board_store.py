@@ -166,3 +166,88 @@ def test_a_message_read_stays_read_whatever_arrives_after(page: Page) -> None:
     )
     assert held["unread"] == ["msg_2"]
     assert held["read"][0] == ["msg_1", [["humans", 90, None], ["sess_2", 95, 95]]]
+
+
+OTHER_PROJECTS_MESSAGE = {"id": "msg_9", "projectId": "proj_2"}
+
+
+def test_a_message_read_before_it_is_held_is_not_undone_by_an_older_listing(page: Page) -> None:
+    # The reading comes live while the listing (read before it) is on its way.
+    held = run(
+        page,
+        [
+            ["event", 9, "message:read", read_event("humans", 90)],
+            ["snapshot", 8, {"messages": [message(None)]}],
+        ],
+    )
+    assert held["unread"] == []
+    assert held["read"] == [["msg_1", [["humans", 90, None], ["sess_2", None, None]]]]
+    # Each recipient's reading is kept, the acknowledgement with it; another project's is not.
+    held = run(
+        page,
+        [
+            ["event", 9, "message:read", read_event("humans", 90)],
+            ["event", 10, "message:read", read_event("sess_2", 95, 95)],
+            ["event", 11, "message:read", read_event("humans", 90, 99)],
+            ["event", 12, "message:read", read_event("humans", 1) | OTHER_PROJECTS_MESSAGE],
+            ["snapshot", 8, {"messages": [message(None)]}],
+        ],
+    )
+    assert held["read"] == [["msg_1", [["humans", 90, 99], ["sess_2", 95, 95]]]]
+
+
+def renewed(seq_expiry: dict[str, int]) -> dict[str, Any]:
+    return {
+        "projectId": PROJECT,
+        "sessionId": "sess_1",
+        "reservations": [{"id": id, "expiresAt": at} for id, at in seq_expiry.items()],
+    }
+
+
+def test_a_heartbeat_renews_the_reservations_it_lists_in_one_event(page: Page) -> None:
+    docs = reservation("resv_2", 100) | {"pattern": "docs/**"}
+    held = run(
+        page,
+        [
+            ["snapshot", 5, {"reservations": [reservation("resv_1", 100), docs]}],
+            ["event", 6, "reservation:renewed", renewed({"resv_1": 200, "resv_2": 210})],
+            ["event", 6, "reservation:renewed", renewed({"resv_1": 200, "resv_2": 210})],  # again
+        ],
+    )
+    assert held["reservations"] == [["resv_2", 210], ["resv_1", 200]]
+    # A listing read before the renewal does not undo it, whichever comes first; one read
+    # after it is newer; a renewal after the release brings nothing back.
+    held = run(
+        page,
+        [
+            ["event", 12, "reservation:renewed", renewed({"resv_1": 200})],
+            ["snapshot", 11, {"reservations": [reservation("resv_1", 100)]}],
+        ],
+    )
+    assert held["reservations"] == [["resv_1", 200]]
+    held = run(
+        page,
+        [
+            ["snapshot", 13, {"reservations": [reservation("resv_1", 300)]}],
+            ["event", 12, "reservation:renewed", renewed({"resv_1": 200})],
+        ],
+    )
+    assert held["reservations"] == [["resv_1", 300]]
+    held = run(
+        page,
+        [
+            ["event", 12, "reservation:renewed", renewed({"resv_1": 200})],
+            ["event", 13, "reservation:released", {"id": "resv_1", "projectId": PROJECT}],
+            ["snapshot", 11, {"reservations": [reservation("resv_1", 100)]}],
+        ],
+    )
+    assert held["reservations"] == []
+    # A change that is not a renewal still comes as reservation:updated, whole.
+    held = run(
+        page,
+        [
+            ["snapshot", 5, {"reservations": [reservation("resv_1", 100)]}],
+            ["event", 6, "reservation:updated", reservation("resv_1", 150) | {"exclusive": False}],
+        ],
+    )
+    assert held["reservations"] == [["resv_1", 150]]

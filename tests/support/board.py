@@ -155,3 +155,18 @@ def question_card(page: Page, text: str) -> Any:
 
 def thread_row(page: Page, subject: str) -> Any:
     return page.locator("#thread-list .thread-item", has_text=subject)
+
+
+def start_session(
+    server: LiveServer,
+    project: dict[str, Any],
+    name: str = "db work",
+    agent: str | None = "codex",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A session of ``project`` started over REST (an agent's, by default codex's)."""
+    body = {"projectId": project["id"], "name": name, "agent": agent} | fields
+    response = server.http.post("/api/sessions", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
