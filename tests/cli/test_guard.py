@@ -23,6 +23,7 @@ from maestro_mcp.cli.hook import BACKUP, MARKER
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
 from tests.support.ci import missing
 from tests.support.cli import Run, as_json
+from tests.support.rest import new_session
 from tests.support.servers import LiveServer, free_port
 
 
@@ -112,15 +113,6 @@ def project(server: LiveServer, repo: Repository) -> dict[str, Any]:
     return created
 
 
-def new_session(server: LiveServer, project_id: str, name: str, agent: str | None = None) -> str:
-    made = server.http.post(
-        "/api/sessions", json={"projectId": project_id, "name": name, "agent": agent}
-    )
-    assert made.status_code == 201
-    session_id: str = made.json()["id"]
-    return session_id
-
-
 def reserve(server: LiveServer, session_id: str, *paths: str, shared: bool = False) -> list[Any]:
     made = server.http.post(
         f"/api/sessions/{session_id}/reservations", json={"paths": list(paths), "shared": shared}
@@ -143,7 +135,7 @@ def test_a_commit_touching_anothers_files_is_refused_and_one_beside_them_goes_th
     hook = repo.path / ".git" / "hooks" / "pre-commit"
     assert f"✓ Pre-commit guard installed: {hook} (runs {sys.executable})" in installed.stdout
     assert hook.stat().st_mode & stat.S_IXUSR
-    holder = new_session(server, project["id"], "api work", agent="claude-code")
+    holder = new_session(server.http, project["id"], "api work", agent="claude-code")["id"]
     [held] = reserve(server, holder, "src/api/**")
     start = repo.head()
 
@@ -173,7 +165,7 @@ def test_bypasses_and_a_server_that_is_down(
     run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
 ) -> None:
     install(run, repo)
-    holder = new_session(server, project["id"], "api work")
+    holder = new_session(server.http, project["id"], "api work")["id"]
     reserve(server, holder, "src/api/")
     assert repo.commit("src/api/a.py").returncode != 0
     skipped = repo.commit("src/api/a.py", flags=("--no-verify",))
@@ -202,9 +194,9 @@ def test_a_rename_is_checked_on_both_sides_and_shared_files_are_a_note(
 ) -> None:
     assert repo.commit("old/a.py", "old/b.py").returncode == 0
     install(run, repo)
-    holder = new_session(server, project["id"], "mover")
+    holder = new_session(server.http, project["id"], "mover")["id"]
     reserve(server, holder, "old/a.py")
-    sharer = new_session(server, project["id"], "docs", agent="codex")
+    sharer = new_session(server.http, project["id"], "docs", agent="codex")["id"]
     reserve(server, sharer, "docs/*.md", shared=True)
 
     (repo.path / "new").mkdir()
@@ -231,7 +223,7 @@ def test_the_project_is_the_one_whose_working_dir_is_the_repository(
     http.post("/api/projects", json={"name": "Elsewhere", "workingDir": str(tmp_path)})
     here = http.post("/api/projects", json={"name": "Here", "workingDir": str(link)}).json()
     install(run, repo)
-    reserve(server, new_session(server, here["id"], "api work"), "src/")
+    reserve(server, new_session(server.http, here["id"], "api work")["id"], "src/")
     refused = repo.commit("src/x.py")
     assert refused.returncode != 0
     assert "held exclusively by “api work”" in refused.stderr
@@ -244,7 +236,7 @@ def test_the_project_is_the_one_whose_working_dir_is_the_repository(
 def test_hooks_go_where_git_looks_for_them_in_a_worktree_and_with_core_hooks_path(
     run: Run, server: LiveServer, repo: Repository, project: dict[str, Any], tmp_path: Path
 ) -> None:
-    reserve(server, new_session(server, project["id"], "api work"), "src/**")
+    reserve(server, new_session(server.http, project["id"], "api work")["id"], "src/**")
     # Not the only project: the worktree finds its own by the main working tree.
     http = server.http
     http.post("/api/projects", json={"name": "Other"})
@@ -344,7 +336,7 @@ def test_check_by_hand_with_paths_from_a_subdirectory_and_as_json(
 ) -> None:
     """Run in-process: the paths named are read from the current directory; a commit of
     many files is asked about in several requests (bounds made small here), put together."""
-    holder = new_session(server, project["id"], "api work")
+    holder = new_session(server.http, project["id"], "api work")["id"]
     reserve(server, holder, "src/api/**")
     (repo.path / "src" / "api").mkdir(parents=True)
     monkeypatch.chdir(repo.path / "src")
@@ -389,7 +381,7 @@ def test_a_repositorys_own_modules_do_not_stand_in_for_maestros_dependencies(
     assert repo.git("add", ".").returncode == 0
     assert repo.git("commit", "-q", "-m", "modules").returncode == 0
     install(run, repo)
-    reserve(server, new_session(server, project["id"], "api work"), "src/")
+    reserve(server, new_session(server.http, project["id"], "api work")["id"], "src/")
 
     beside = repo.commit("docs/x.md")
     assert beside.returncode == 0, beside.stderr
@@ -403,9 +395,9 @@ def test_names_and_patterns_are_shown_as_written_never_read_as_markup(
     run: Run, server: LiveServer, repo: Repository, project: dict[str, Any]
 ) -> None:
     install(run, repo)
-    holder = new_session(server, project["id"], "other [/] agent [bold]x")
+    holder = new_session(server.http, project["id"], "other [/] agent [bold]x")["id"]
     reserve(server, holder, "src/[abc].py", "lib/[red]/", "notes/")
-    sharer = new_session(server, project["id"], "[/]docs")
+    sharer = new_session(server.http, project["id"], "[/]docs")["id"]
     reserve(server, sharer, "docs/[x]*.md", shared=True)
 
     refused = repo.commit("src/a.py", "lib/r/b.py", "notes/[draft].md")
@@ -457,7 +449,7 @@ def test_a_repository_that_is_no_projects_is_not_checked_against_another(
     only = server.http.post(
         "/api/projects", json={"name": "Elsewhere", "workingDir": str(elsewhere)}
     ).json()
-    reserve(server, new_session(server, only["id"], "api work"), "src/")
+    reserve(server, new_session(server.http, only["id"], "api work")["id"], "src/")
     install(run, repo)
 
     unchecked = repo.commit("src/x.py")
@@ -482,10 +474,10 @@ def test_holders_are_named_best_effort_after_the_check(
 ) -> None:
     """The holders' sessions are read one by one, only theirs; when they cannot be read
     the conflicts are still conflicts, their holders shown by id."""
-    holder = new_session(server, project["id"], "api work")
+    holder = new_session(server.http, project["id"], "api work")["id"]
     reserve(server, holder, "src/")
     for n in range(3):  # sessions that hold nothing are not read
-        new_session(server, project["id"], f"idle {n}")
+        new_session(server.http, project["id"], f"idle {n}")["id"]
     monkeypatch.chdir(repo.path)
     asked: list[str] = []
     request = MaestroClient.request
@@ -522,7 +514,7 @@ def test_the_hook_it_replaced_still_runs_first_and_its_failure_stops_the_commit(
                       'test -z "$THEIRS_FAIL"\n')  # fmt: skip
     theirs.chmod(0o755)
     install(run, repo, "--force")
-    reserve(server, new_session(server, project["id"], "api work"), "src/")
+    reserve(server, new_session(server.http, project["id"], "api work")["id"], "src/")
 
     beside = repo.commit("docs/a.md")
     assert beside.returncode == 0, beside.stderr
@@ -563,7 +555,7 @@ def test_a_merge_is_checked_for_the_persons_resolution_only(
             (repo.path / "src" / name).write_text(f"{branch}'s side\n")
         assert repo.commit(f"src/held/{branch}.py", flags=("-a",)).returncode == 0
     install(run, repo)
-    holder = new_session(server, project["id"], "api work")
+    holder = new_session(server.http, project["id"], "api work")["id"]
     reserve(server, holder, "src/held/", "src/shared.py")
 
     def merged() -> "subprocess.CompletedProcess[str]":
@@ -601,7 +593,7 @@ def test_commit_all_and_commit_paths_check_the_index_git_gives_the_hook(
     (GIT_INDEX_FILE): that one is what is checked."""
     assert repo.commit("src/api/x.py", "docs/y.md").returncode == 0
     install(run, repo)
-    reserve(server, new_session(server, project["id"], "api work"), "src/api/")
+    reserve(server, new_session(server.http, project["id"], "api work")["id"], "src/api/")
     start = repo.head()
 
     repo.write("src/api/x.py")  # changed, not staged

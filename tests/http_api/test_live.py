@@ -14,6 +14,7 @@ from http_api.frames import FrameWritingProtocol
 from maestro_mcp.core.events import StoredEvent, merged_data
 from maestro_mcp.protocol import CLOSE_POLICY_VIOLATION
 from tests.support.feeds import SocketSseClient, SseClient, WsClient, events_of, slow_websocket
+from tests.support.rest import seq_of
 from tests.support.servers import LiveServer, live_server
 from tests.support.waiting import wait_for
 
@@ -31,10 +32,6 @@ def clients(server: LiveServer) -> Iterator[list[Any]]:
     yield opened
     for client in opened:
         client.close()
-
-
-def seq_of(response: Any) -> int:
-    return int(response.headers["x-maestro-seq"])
 
 
 def expect(clients: list[Any], *names: str) -> list[list[dict[str, Any]]]:

@@ -11,12 +11,12 @@ from maestro_mcp.protocol import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
     LAST_EVENT_ID_HEADER,
-    SEQ_HEADER,
     TRUE,
     WWW_AUTHENTICATE_HEADER,
 )
 from tests.support.feeds import FeedClient, SseClient, WsClient, events_of
 from tests.support.openapi import assert_documented
+from tests.support.rest import new_session, seq_of
 from tests.support.servers import LiveServer
 from tests.support.tokens import named_token_headers
 
@@ -25,25 +25,13 @@ READ = "/api/messages/read"
 ONE = "/api/messages/{id}"
 
 
-def seq_of(response: Any) -> int:
-    return int(response.headers[SEQ_HEADER])
-
-
-def new_session(server: LiveServer, project_id: str, name: str, agent: str | None) -> str:
-    body = {"projectId": project_id, "name": name, "agent": agent}
-    created = server.http.post("/api/sessions", json=body)
-    assert created.status_code == 201, created.text
-    session_id: str = created.json()["id"]
-    return session_id
-
-
 @pytest.fixture
 def team(server: LiveServer, project: dict[str, Any]) -> dict[str, str]:
     """Two codex sessions and a claude one in the project."""
     return {
-        "codex": new_session(server, project["id"], "api", "codex"),
-        "codex2": new_session(server, project["id"], "db", "codex"),
-        "claude": new_session(server, project["id"], "web", "claude-code"),
+        "codex": new_session(server.http, project["id"], "api", agent="codex")["id"],
+        "codex2": new_session(server.http, project["id"], "db", agent="codex")["id"],
+        "claude": new_session(server.http, project["id"], "web", agent="claude-code")["id"],
     }
 
 

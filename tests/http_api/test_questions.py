@@ -15,12 +15,12 @@ from maestro_mcp.protocol import (
     IDEMPOTENT_REPLAYED_HEADER,
     IF_MATCH_HEADER,
     IF_NONE_MATCH_HEADER,
-    SEQ_HEADER,
     TRUE,
     etag,
 )
 from tests.support.feeds import WsClient, events_of
 from tests.support.openapi import assert_documented
+from tests.support.rest import seq_of
 from tests.support.servers import LiveServer, live_server
 from tests.support.tokens import named_token_headers
 
@@ -28,10 +28,6 @@ ASK = "/api/sessions/{id}/questions"
 QUESTIONS = "/api/questions"
 ONE = "/api/questions/{id}"
 ANSWER = "/api/questions/{id}/answer"
-
-
-def seq_of(response: Any) -> int:
-    return int(response.headers[SEQ_HEADER])
 
 
 @pytest.fixture

@@ -7,25 +7,23 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
 from http_api import Settings
 from maestro_mcp.core.clock import iso
 from maestro_mcp.core.vocabulary import PATH_CHECK_MATCHES_MAX, PATTERNS_PER_CALL_MAX
 from maestro_mcp.protocol import (
-    AUTHORIZATION_HEADER,
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_REPLAYED_HEADER,
     RESERVATIONS_CHECK_PATH,
     SEQ_HEADER,
-    TOKENS_PATH,
-    bearer,
 )
 from tests.support.feeds import WsClient
 from tests.support.openapi import assert_documented
 from tests.support.races import at_once
+from tests.support.rest import new_session
 from tests.support.servers import LiveServer, live_server
+from tests.support.tokens import named_token_headers
 from tests.support.waiting import wait_for
 
 RESERVE = "/api/sessions/{id}/reservations"
@@ -33,13 +31,6 @@ RELEASE = "/api/sessions/{id}/reservations/release"
 ONE = "/api/reservations/{id}"
 LIST = "/api/reservations"
 ROUNDS = 30
-
-
-def new_session(http: httpx.Client, project_id: str, name: str, **fields: Any) -> dict[str, Any]:
-    made = http.post("/api/sessions", json={"projectId": project_id, "name": name, **fields})
-    assert made.status_code == 201, made.text
-    session: dict[str, Any] = made.json()
-    return session
 
 
 def events_after(server: LiveServer, seq: int) -> list[dict[str, Any]]:
@@ -353,7 +344,7 @@ def test_a_named_tokens_reservation_carries_its_actor_and_a_read_token_only_chec
 ) -> None:
     http = server.http
     a, _ = sessions
-    tokens = made_tokens(http, ("lead", "admin"), ("agent-a", "write"), ("dashboard", "read"))
+    tokens = named_token_headers(http, {"agent-a": "write", "dashboard": "read"})
     reader, writer = tokens["dashboard"], tokens["agent-a"]
     check = RESERVATIONS_CHECK_PATH.format(id=project["id"])
     assert http.post(check, json={"paths": ["x"]}).status_code == 401
@@ -381,18 +372,6 @@ def test_a_named_tokens_reservation_carries_its_actor_and_a_read_token_only_chec
         ("reservation:created", "agent-a"),
         ("reservation:released", "lead"),
     ]
-
-
-def made_tokens(http: httpx.Client, *wanted: tuple[str, str]) -> dict[str, dict[str, str]]:
-    """Named tokens (name, scope), the first an admin made while none exists, the others
-    with it: the headers that present each."""
-    made: dict[str, dict[str, str]] = {}
-    for name, scope in wanted:
-        admin = next(iter(made.values()), None)
-        answer = http.post(TOKENS_PATH, json={"name": name, "scope": scope}, headers=admin)
-        assert answer.status_code == 201, answer.text
-        made[name] = {AUTHORIZATION_HEADER: bearer(answer.json()["secret"])}
-    return made
 
 
 def test_two_sessions_racing_for_overlapping_globs_one_wins_every_round(

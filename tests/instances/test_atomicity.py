@@ -26,9 +26,9 @@ from tests.support.instances import (
     Pair,
     head_of,
     new_project,
-    seq_of,
 )
 from tests.support.races import at_once
+from tests.support.rest import seq_of
 
 pytestmark = pytest.mark.only_store("postgresql")
 ROUNDS = 8

@@ -7,7 +7,8 @@ import psycopg
 import pytest
 
 from maestro_mcp.settings import DEFAULT_REAP_INTERVAL
-from tests.support.instances import FollowingFeed, Instances, new_project, seq_of
+from tests.support.instances import FollowingFeed, Instances, new_project
+from tests.support.rest import seq_of
 
 pytestmark = pytest.mark.only_store("postgresql")
 

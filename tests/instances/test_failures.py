@@ -34,10 +34,10 @@ from tests.support.instances import (
     head_of,
     new_project,
     running,
-    seq_of,
     task_ids,
 )
 from tests.support.postgres import Cluster
+from tests.support.rest import seq_of
 from tests.support.servers import ServerProcess, live_server
 from tests.support.waiting import WAIT, wait_for
 

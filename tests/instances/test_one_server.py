@@ -14,8 +14,8 @@ from tests.support.instances import (
     head_of,
     new_project,
     running,
-    seq_of,
 )
+from tests.support.rest import seq_of
 
 pytestmark = pytest.mark.only_store("postgresql")
 

@@ -12,8 +12,9 @@ import pytest
 
 from maestro_mcp.core.clock import iso
 from maestro_mcp.protocol import RESERVATIONS_CHECK_PATH
-from tests.support.instances import REQUEST_TIMEOUT, FollowingFeed, Pair, new_project, seq_of
+from tests.support.instances import REQUEST_TIMEOUT, FollowingFeed, Pair, new_project
 from tests.support.races import at_once
+from tests.support.rest import seq_of
 
 pytestmark = pytest.mark.only_store("postgresql")
 ROUNDS = 30

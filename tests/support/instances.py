@@ -42,10 +42,10 @@ from maestro_mcp.protocol import (
     EPOCH_QUERY,
     LAST_EVENT_ID_HEADER,
     RETRY_AFTER_HEADER,
-    SEQ_HEADER,
 )
 
 from .feeds import FeedClient, SseClient, WsClient
+from .rest import seq_of
 from .servers import ServerProcess, spawn_until_listening, start_server_process
 from .waiting import WAIT
 
@@ -133,11 +133,6 @@ class Instances:
 
 
 # --- REST ------------------------------------------------------------------------------
-
-
-def seq_of(response: httpx.Response) -> int:
-    """The ``X-Maestro-Seq`` of a response (every write and read carries one)."""
-    return int(response.headers[SEQ_HEADER])
 
 
 def new_project(base_url: str, name: str = "instances") -> tuple[str, int]:

@@ -554,8 +554,7 @@ class Service:
         def body(rows: Rows) -> list[Reservation]:
             if where.project_id is None and where.session_id is None:
                 raise InvalidInput("say which project or session", {"field": "projectId"})
-            found = rows.list_reservations(project_id=where.project_id, session_id=where.session_id)
-            return [r for r in found if r.expires_at > now]
+            return reservations.live(rows, now, where.project_id, where.session_id)
 
         return self._tx.read(body)
 

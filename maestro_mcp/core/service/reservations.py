@@ -216,8 +216,11 @@ def end(w: Write, reservations: list[Reservation], reason: ReservationEnd) -> No
         )
 
 
-def live(rows: Rows, now: int, project_id: str, session_id: str | None = None) -> list[Reservation]:
-    """The reservations of a project (of one session, if given) whose lease runs."""
+def live(
+    rows: Rows, now: int, project_id: str | None, session_id: str | None = None
+) -> list[Reservation]:
+    """The reservations of a project, of one session, or of both, whose lease runs, in
+    the order they were made."""
     found = rows.list_reservations(project_id=project_id, session_id=session_id)
     return [r for r in found if r.expires_at > now]
 
