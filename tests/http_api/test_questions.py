@@ -3,6 +3,7 @@
 are cancelled; the events on the feed; who an answer names; who may answer."""
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from maestro_mcp.protocol import (
 )
 from tests.support.feeds import WsClient, events_of
 from tests.support.openapi import assert_documented
+from tests.support.races import at_once
 from tests.support.rest import seq_of
 from tests.support.servers import LiveServer, live_server
 from tests.support.tokens import named_token_headers
@@ -307,3 +309,30 @@ def test_an_answer_names_the_token_it_was_given_with_and_a_read_token_cannot_ans
     newest = activity["events"][1]  # the session:updated back to working is the newest
     assert (newest["event"], newest["actor"]) == ("question:answered", "alice/board")
     assert newest["data"]["answeredBy"] == "alice/board"
+
+
+ROUNDS = 30
+
+
+def test_two_people_answering_at_once_the_first_answer_wins_every_round(
+    server: LiveServer, agent: dict[str, Any]
+) -> None:
+    """Both answers sent at the same moment from two threads, on two connections: exactly
+    one 200 and one 409 ``already_answered`` (whose question carries the winner's
+    answer), every round; the question keeps the winner's answer."""
+    with server.client() as first, server.client() as second:
+        for n in range(ROUNDS):
+            question = ask(server, agent["id"], {"text": f"Round {n}?"})
+            url = ANSWER.format(id=question["id"])
+            answers = at_once(
+                partial(first.post, url, json={"answer": f"first {n}"}),
+                partial(second.post, url, json={"answer": f"second {n}"}),
+            )
+            assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+            [won] = [r for r in answers if r.status_code == 200]
+            [lost] = [r for r in answers if r.status_code == 409]
+            error = lost.json()["error"]
+            assert error["code"] == "already_answered"
+            assert error["details"]["question"] == won.json()
+            assert server.http.get(ONE.format(id=question["id"])).json() == won.json()
+            assert session_status(server, agent["id"]) == "working"
