@@ -144,7 +144,7 @@ export function threadItem(thread, { store, me, href, open }) {
 }
 
 export function messageSignature(message, store, readOnly) {
-  const states = message.recipients.map((r) => `${r.recipient}:${r.readAt ?? ""}:${r.ackedAt ?? ""}`).join(",");
+  const states = message.recipients.map((r) => `${r.recipient}:${r.readAt ?? ""}:${r.ackedAt ?? ""}:${r.ackedBy ?? ""}`).join(",");
   const from = store.sessions.get(message.fromSessionId);
   return `${states}|${from?.name}|${from?.agent}|${message.to.map((a) => addressName(a, store)).join(",")}|${readOnly}`;
 }
@@ -159,7 +159,10 @@ export function acknowledgeable(message) {
 function receipts(message, store) {
   const name = (recipient) => addressName(recipient, store);
   const read = message.recipients.filter((r) => r.readAt && !r.ackedAt).map((r) => name(r.recipient));
-  const acked = message.recipients.filter((r) => r.ackedAt).map((r) => name(r.recipient));
+  // The people share one inbox: say which of them acknowledged it.
+  const acked = message.recipients
+    .filter((r) => r.ackedAt)
+    .map((r) => (r.recipient === ADDRESSES.humans && r.ackedBy ? r.ackedBy : name(r.recipient)));
   const parts = [];
   if (acked.length) parts.push(`acknowledged by ${acked.join(", ")}`);
   if (read.length) parts.push(`read by ${read.join(", ")}`);

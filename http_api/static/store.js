@@ -188,8 +188,8 @@ export class Store {
 
   // message:read: one recipient's new state. For a message not held yet (a listing read
   // before the reading may still be on its way) it is kept aside for when it comes.
-  readMessage({ id, projectId, recipient, readAt, readBy, ackedAt }) {
-    const state = { recipient, readAt, readBy, ackedAt };
+  readMessage({ id, projectId, recipient, readAt, readBy, ackedAt, ackedBy }) {
+    const state = { recipient, readAt, readBy, ackedAt, ackedBy };
     const held = this.messages.get(id);
     if (held) {
       this.putMessage({ ...held, recipients: [state] });
@@ -384,9 +384,10 @@ function mergedState(held, state) {
     readAt: held.readAt ?? state.readAt ?? null,
     readBy: held.readBy ?? state.readBy ?? null,
     ackedAt: held.ackedAt ?? state.ackedAt ?? null,
+    ackedBy: held.ackedBy ?? state.ackedBy ?? null,
   };
 }
 
 function sameStates(a, b) {
-  return a.length === b.length && a.every((state, i) => state.readAt === b[i].readAt && state.ackedAt === b[i].ackedAt && state.readBy === b[i].readBy);
+  return a.length === b.length && a.every((state, i) => state.readAt === b[i].readAt && state.ackedAt === b[i].ackedAt && state.readBy === b[i].readBy && state.ackedBy === b[i].ackedBy);
 }

@@ -341,6 +341,7 @@ class MessageRecipient(_Model):
     read_at: int | None = None
     read_by: str | None = None  # the actor who marked it read (for ``humans``: which person)
     acked_at: int | None = None
+    acked_by: str | None = None  # the actor who acknowledged it
 
 
 class Message(_Model):

@@ -155,8 +155,13 @@ def test_a_person_reads_for_the_humans_and_is_named(service: Service, project_id
     sent = service.send_message(MessageSend(from_session_id=agent, to=[HUMANS], body="x")).value
     read = MessagesRead(recipient=HUMANS, message_ids=[sent.id])
     acting("alice/board", lambda: service.mark_read(read))
+    acked = MessagesRead(recipient=HUMANS, message_ids=[sent.id], ack=True)
+    head = service.head()
+    acting("bob/cli", lambda: service.mark_read(acked))
+    [event] = log_after(service, head)
+    assert (event["data"]["readBy"], event["data"]["ackedBy"]) == ("alice/board", "bob/cli")
     state = service.get_message(sent.id).value.recipients[0]
-    assert state.read_by == "alice/board"
+    assert (state.read_by, state.acked_by) == ("alice/board", "bob/cli")
 
 
 def test_marking_read_what_is_not_yours_or_not_there_is_refused(

@@ -93,7 +93,7 @@ def send(w: Write, data: MessageSend) -> Message:
 def mark_read(w: Write, request: MessagesRead) -> list[Message]:
     """Mark messages read by one of their recipients (and acknowledged, with ``ack``).
     Per message whose state changed: ``message:read {id, projectId, threadId,
-    recipient, sessionId?, readAt, readBy, ackedAt}``. Marking again changes nothing."""
+    recipient, sessionId?, readAt, readBy, ackedAt, ackedBy}``. Marking again changes nothing."""
     recipient = request.recipient
     if recipient != HUMANS:
         require_session(w.rows, recipient)
@@ -113,6 +113,7 @@ def mark_read(w: Write, request: MessagesRead) -> list[Message]:
                 "read_at": state.read_at or w.now,
                 "read_by": state.read_by or w.actor,
                 "acked_at": state.acked_at or (w.now if request.ack else None),
+                "acked_by": state.acked_by or (w.actor if request.ack else None),
             }
         )
         if new == state:
@@ -127,6 +128,7 @@ def mark_read(w: Write, request: MessagesRead) -> list[Message]:
             "readAt": new.read_at,
             "readBy": new.read_by,
             "ackedAt": new.acked_at,
+            "ackedBy": new.acked_by,
         }
         if recipient.startswith(SESSION_PREFIX):
             data["sessionId"] = recipient

@@ -151,6 +151,7 @@ TABLES: dict[str, tuple[tuple[str, Kind], ...]] = {
         ("read_at", INT_OR_NULL),
         ("read_by", TEXT_OR_NULL),
         ("acked_at", INT_OR_NULL),
+        ("acked_by", TEXT_OR_NULL),
     ),
     # Agents' questions for the people (since version 3).
     "questions": (

@@ -42,11 +42,12 @@ _MESSAGE_COLUMNS = (
     "created_at"
 )
 # A message's columns (``m``), then its recipients: [[recipient, read_at, read_by,
-# acked_at], ...] in the order they were stored (message_recipients_by_message).
+# acked_at, acked_by], ...] in the order they were stored (message_recipients_by_message).
 _MESSAGE_READ = (
     ", ".join(f"m.{c.strip()}" for c in _MESSAGE_COLUMNS.split(","))
-    + ", (SELECT json_agg(json_build_array(r.recipient, r.read_at, r.read_by, r.acked_at)"
-    + " ORDER BY r.ord) FROM message_recipients AS r WHERE r.message_ord = m.ord)"
+    + ", (SELECT json_agg(json_build_array("
+    + "r.recipient, r.read_at, r.read_by, r.acked_at, r.acked_by) ORDER BY r.ord)"
+    + " FROM message_recipients AS r WHERE r.message_ord = m.ord)"
 )
 # One statement: the message, then its recipients with its ``ord``, in the order given.
 _INSERT_MESSAGE = f"""
@@ -54,10 +55,10 @@ WITH message AS (
     INSERT INTO messages ({_MESSAGE_COLUMNS})
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING ord
 )
-INSERT INTO message_recipients (message_ord, recipient, read_at, read_by, acked_at)
-SELECT message.ord, r.recipient, r.read_at, r.read_by, r.acked_at
-FROM message, unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[])
-    WITH ORDINALITY AS r(recipient, read_at, read_by, acked_at, n)
+INSERT INTO message_recipients (message_ord, recipient, read_at, read_by, acked_at, acked_by)
+SELECT message.ord, r.recipient, r.read_at, r.read_by, r.acked_at, r.acked_by
+FROM message, unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])
+    WITH ORDINALITY AS r(recipient, read_at, read_by, acked_at, acked_by, n)
 ORDER BY r.n
 """
 _QUESTION_COLUMNS = (
@@ -91,7 +92,9 @@ def _message(row: Sequence[Any]) -> Message:
         body=row[8],
         created_at=row[9],
         recipients=[
-            MessageRecipient(recipient=r[0], read_at=r[1], read_by=r[2], acked_at=r[3])
+            MessageRecipient(
+                recipient=r[0], read_at=r[1], read_by=r[2], acked_at=r[3], acked_by=r[4]
+            )
             for r in row[10] or ()
         ],
     )
@@ -172,6 +175,7 @@ class CoordinationQueries:
                 [r.read_at for r in recipients],
                 [r.read_by for r in recipients],
                 [r.acked_at for r in recipients],
+                [r.acked_by for r in recipients],
             ),
         )
 
@@ -227,9 +231,17 @@ class CoordinationQueries:
     def set_recipient(self, message_id: str, state: MessageRecipient) -> None:
         self._lock_owners("messages", [message_id])
         self.conn.execute(
-            "UPDATE message_recipients SET read_at = %s, read_by = %s, acked_at = %s "
+            "UPDATE message_recipients SET read_at = %s, read_by = %s, acked_at = %s, "
+            "acked_by = %s "
             "WHERE recipient = %s AND message_ord = (SELECT ord FROM messages WHERE id = %s)",
-            (state.read_at, state.read_by, state.acked_at, state.recipient, message_id),
+            (
+                state.read_at,
+                state.read_by,
+                state.acked_at,
+                state.acked_by,
+                state.recipient,
+                message_id,
+            ),
         )
 
     def unread_count(self, recipient: str, project_id: str | None = None) -> int:

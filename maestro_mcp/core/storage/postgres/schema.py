@@ -250,6 +250,7 @@ MIGRATIONS: tuple[str, ...] = (
         read_at BIGINT,
         read_by TEXT,
         acked_at BIGINT,
+        acked_by TEXT,
         PRIMARY KEY (recipient, message_ord)
     );
     CREATE INDEX message_recipients_by_message ON message_recipients(message_ord, ord);

@@ -94,9 +94,13 @@ class CoordinationQueries:
             ),
         ).fetchone()
         self.conn.executemany(
-            "INSERT INTO message_recipients (message_ord, recipient, read_at, read_by, acked_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(ord_, r.recipient, r.read_at, r.read_by, r.acked_at) for r in message.recipients],
+            "INSERT INTO message_recipients "
+            "(message_ord, recipient, read_at, read_by, acked_at, acked_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (ord_, r.recipient, r.read_at, r.read_by, r.acked_at, r.acked_by)
+                for r in message.recipients
+            ],
         )
 
     def get_message(self, message_id: str) -> Message | None:
@@ -135,9 +139,16 @@ class CoordinationQueries:
 
     def set_recipient(self, message_id: str, state: MessageRecipient) -> None:
         self.conn.execute(
-            "UPDATE message_recipients SET read_at = ?, read_by = ?, acked_at = ? "
+            "UPDATE message_recipients SET read_at = ?, read_by = ?, acked_at = ?, acked_by = ? "
             "WHERE recipient = ? AND message_ord = (SELECT ord FROM messages WHERE id = ?)",
-            (state.read_at, state.read_by, state.acked_at, state.recipient, message_id),
+            (
+                state.read_at,
+                state.read_by,
+                state.acked_at,
+                state.acked_by,
+                state.recipient,
+                message_id,
+            ),
         )
 
     def unread_count(self, recipient: str, project_id: str | None = None) -> int:
@@ -161,14 +172,19 @@ class CoordinationQueries:
         if not rows:
             return []
         recipients: dict[int, list[MessageRecipient]] = defaultdict(list)
-        for ord_, recipient, read_at, read_by, acked_at in self.conn.execute(
-            "SELECT message_ord, recipient, read_at, read_by, acked_at FROM message_recipients "
+        for ord_, recipient, read_at, read_by, acked_at, acked_by in self.conn.execute(
+            "SELECT message_ord, recipient, read_at, read_by, acked_at, acked_by "
+            "FROM message_recipients "
             f"WHERE message_ord IN ({EACH}) ORDER BY message_ord, rowid",
             (json.dumps([row[0] for row in rows]),),
         ):
             recipients[ord_].append(
                 MessageRecipient(
-                    recipient=recipient, read_at=read_at, read_by=read_by, acked_at=acked_at
+                    recipient=recipient,
+                    read_at=read_at,
+                    read_by=read_by,
+                    acked_at=acked_at,
+                    acked_by=acked_by,
                 )
             )
         return [

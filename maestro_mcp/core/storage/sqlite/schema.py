@@ -217,6 +217,7 @@ MIGRATIONS: tuple[str, ...] = (
         read_at INTEGER,
         read_by TEXT,
         acked_at INTEGER,
+        acked_by TEXT,
         PRIMARY KEY (recipient, message_ord)
     );
     CREATE INDEX message_recipients_by_message ON message_recipients(message_ord);
