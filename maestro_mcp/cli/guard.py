@@ -27,6 +27,7 @@ The check's rules (docs/operations.md, "The pre-commit guard"):
 
 import os
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -282,8 +283,20 @@ def checked(
     size need, put together."""
     result: dict[str, list[dict[str, Any]]] = {"conflicts": [], "shared": []}
     url = f"/api/projects/{project_id}/reservations/check"
-    for batch in _batches(paths):
-        answer = cli.client.request("POST", url, json={"paths": batch, "sessionId": session_id})
+    waiting = _batches(paths)
+    while waiting:
+        batch = waiting.pop(0)
+        try:
+            answer = cli.client.request("POST", url, json={"paths": batch, "sessionId": session_id})
+        except CliError as exc:
+            # More work than one request may ask of the server (paths x the reservations
+            # that may cover them): the same question in halves, never a commit let
+            # through unchecked for being large.
+            if exc.status != HTTPStatus.REQUEST_ENTITY_TOO_LARGE or len(batch) == 1:
+                raise
+            half = len(batch) // 2
+            waiting[:0] = [batch[:half], batch[half:]]
+            continue
         for key, found in result.items():
             found += answer.body[key]
     return result

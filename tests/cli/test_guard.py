@@ -20,6 +20,7 @@ import pytest
 from maestro_mcp.cli import guard
 from maestro_mcp.cli.client import MaestroClient, unreachable
 from maestro_mcp.cli.hook import BACKUP, MARKER
+from maestro_mcp.core.service import reservations
 from maestro_mcp.protocol import AUTHORIZATION_HEADER, TOKENS_PATH, bearer
 from tests.support.ci import missing
 from tests.support.cli import Run, as_json
@@ -358,6 +359,26 @@ def test_check_by_hand_with_paths_from_a_subdirectory_and_as_json(
     assert "is not in the repository" in outside.stderr
     off = run("guard", "check", "api/a.py", env={"MAESTRO_GUARD": "OFF"})
     assert "nothing checked" in off.stderr
+
+
+def test_a_commit_too_large_for_one_request_is_asked_about_in_halves(
+    run: Run,
+    server: LiveServer,
+    repo: Repository,
+    project: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server refuses a check that is more work than one request may ask (413): the
+    guard asks the same in halves, and never lets a large commit through unchecked."""
+    holder = new_session(server.http, project["id"], "api work")["id"]
+    reserve(server, holder, "src/**")
+    monkeypatch.chdir(repo.path)
+    # The server runs in this process: its bound made small, two paths a request at most.
+    monkeypatch.setattr(reservations, "PATH_CHECK_MATCHES_MAX", 2)
+    files = [f"src/{name}.py" for name in "abcde"]
+    found = run("guard", "check", *files, "--json", ok=False)
+    assert found.exit_code == 1
+    assert [c["path"] for c in as_json(found)["conflicts"]] == files
 
 
 @pytest.fixture(autouse=True)

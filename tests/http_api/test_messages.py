@@ -59,7 +59,13 @@ def test_a_message_is_sent_listed_and_read_by_its_recipient(
     assert message["threadId"] == message["id"]
     assert (message["fromSessionId"], message["sender"]) == (team["codex"], "local")
     assert message["recipients"] == [
-        {"recipient": team["claude"], "readAt": None, "readBy": None, "ackedAt": None}
+        {
+            "recipient": team["claude"],
+            "readAt": None,
+            "readBy": None,
+            "ackedAt": None,
+            "ackedBy": None,
+        }
     ]
     assert http.get(ONE.format(id=message["id"])).json() == message
 
