@@ -19,23 +19,10 @@ from maestro_mcp.core.models import (
     TaskStatus,
 )
 from maestro_mcp.core.service import Service
-from tests.support.core import log_after, new_session, new_task
+from tests.support.core import Clock, log_after, new_session, new_task
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def clock(service: Service) -> Clock:
-    """Every test here runs on a clock it moves itself (leases are about time)."""
-    fake = Clock()
-    service.clock = fake
-    return fake
+# Every test here runs on a clock it moves itself (leases and deadlines are about time).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def ready_ids(service: Service, project_id: str) -> list[str]:

@@ -18,22 +18,10 @@ from maestro_mcp.core.models import (
 )
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.vocabulary import OPEN_QUESTIONS_MAX
-from tests.support.core import log_after, new_session, new_task
+from tests.support.core import Clock, log_after, new_session, new_task
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def clock(service: Service) -> Clock:
-    fake = Clock()
-    service.clock = fake
-    return fake
+# Every test here runs on a clock it moves itself (leases and deadlines are about time).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def test_asking_puts_the_session_in_needs_input_and_an_answer_back_to_work(

@@ -24,22 +24,10 @@ from maestro_mcp.core.models import (
 )
 from maestro_mcp.core.service import Service, reservations
 from maestro_mcp.core.vocabulary import PATTERNS_PER_CALL_MAX, RESERVATIONS_PER_SESSION_MAX
-from tests.support.core import log_after, new_session, new_task
+from tests.support.core import Clock, log_after, new_session, new_task
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def clock(service: Service) -> Clock:
-    fake = Clock()
-    service.clock = fake
-    return fake
+# Every test here runs on a clock it moves itself (leases and deadlines are about time).
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def live(service: Service, project_id: str) -> list[tuple[str, str, bool]]:

@@ -40,6 +40,17 @@ from maestro_mcp.core.vocabulary import LEASE_MAX_S, SessionStatus, TaskPriority
 from maestro_mcp.settings import Settings
 
 
+class Clock:
+    """A clock a test moves itself: epoch milliseconds, from a fixed start (the ``clock``
+    fixture of tests/core puts one in the service)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
 def log_after(service: Service, seq: int) -> list[dict[str, Any]]:
     """Every event envelope after ``seq``, oldest first, parsed as clients receive it."""
     with service.store.read() as rows:
