@@ -9,7 +9,8 @@ An input whose default is ``null`` is one the model leaves out to mean "none": i
 schema says only what a given value must be (``"type": "string"``, not ``["string",
 "null"]``). The tool still takes an explicit ``null`` as the same as leaving it out;
 the schema just does not spend bytes offering it. Likewise a flag is off unless given:
-a boolean input's ``"default": false`` goes without saying.
+a boolean input's ``"default": false`` goes without saying, and an id's length (the
+server checks it) is not said.
 """
 
 from typing import Any
@@ -124,6 +125,11 @@ def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
                 name: {k: v for k, v in _compact(sub, output=output).items() if k != "description"}
                 for name, sub in value.items()
             }
+        elif key == "properties" and isinstance(value, dict):
+            out[key] = {
+                name: _id_unbounded(name, _compact(sub, output=output))
+                for name, sub in value.items()
+            }
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _compact(sub, output=output) for name, sub in value.items()}
         elif key in _SCHEMA_LISTS and isinstance(value, list):
@@ -133,6 +139,14 @@ def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
         else:
             out[key] = value
     return _nullable(out)
+
+
+def _id_unbounded(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An id property (``taskId``, ``parentId``) says only that it is a string: the model
+    passes ids it was given, and their length is the server's to check (it does)."""
+    if not name.endswith("Id") or schema.get("type") != "string":
+        return schema
+    return {k: v for k, v in schema.items() if k not in ("minLength", "maxLength")}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:

@@ -547,7 +547,9 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             QuestionAsk | None,
             Field(description="Ask a person; you wait (needs_input) for the answer."),
         ] = None,
-        reserve: Annotated[PathsArg, Field(description="Paths/globs you will edit.")] = [],  # noqa: B006
+        reserve: Annotated[
+            PathsArg, Field(description="Files/globs to reserve; dir/ for a dir.")
+        ] = [],  # noqa: B006 - never mutated
         shared: SharedArg = False,
         release: Annotated[PathsArg, Field(description="Reserved patterns to free.")] = [],  # noqa: B006
         expectedVersion: ExpectedVersion = None,
@@ -603,7 +605,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         parentId: str | None = None,
         leaseSeconds: Annotated[int, Field(ge=LEASE_MIN_S, le=LEASE_MAX_S)] = DEFAULT_LEASE_S,
         paths: Annotated[
-            PathsArg, Field(description="Paths/globs you will edit: reserved with it.")
+            PathsArg, Field(description="Files/globs to reserve with it; dir/ for a dir.")
         ] = [],  # noqa: B006 - never mutated
         shared: SharedArg = False,
         requestId: RequestId = None,
@@ -659,7 +661,7 @@ def build_tools(env: ToolEnv) -> list[Tool]:
             Field(
                 max_length=ADDRESSES_MAX,
                 description=f"{SESSION_PREFIX}… ids, {AGENT_ADDRESS_PREFIX}NAME, {HUMANS} "
-                f"or {PROJECT_ADDRESS}; a reply goes to its sender.",
+                f"or {PROJECT_ADDRESS}.",
             ),
         ] = [],  # noqa: B006 - never mutated
         body: Annotated[
@@ -669,10 +671,8 @@ def build_tools(env: ToolEnv) -> list[Tool]:
         replyTo: Annotated[
             str | None, Field(description="A message id: reply in its thread.")
         ] = None,
-        read: Annotated[MessageIdsArg, Field(description="Message ids to mark read.")] = [],  # noqa: B006
-        ack: Annotated[
-            MessageIdsArg, Field(description="Message ids to acknowledge (read too).")
-        ] = [],  # noqa: B006
+        read: Annotated[MessageIdsArg, Field(description="Ids to mark read.")] = [],  # noqa: B006
+        ack: Annotated[MessageIdsArg, Field(description="Ids to acknowledge (read too).")] = [],  # noqa: B006
         requestId: RequestId = None,
     ) -> MessageResult:
         """Send a message, mark yours read or acknowledged; returns your unread inbox."""
