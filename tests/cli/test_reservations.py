@@ -19,6 +19,9 @@ def test_list_and_release(run: Run, server: LiveServer) -> None:
     api = as_json(run("session", "create", "api work", "--agent", "claude-code", "--json"))
     docs = as_json(run("session", "create", "docs", "--json"))
     task = as_json(run("task", "create", "Routes", "--json"))
+    # Files tied to a task are tied to the session's claim on it.
+    claimed = server.http.post(f"/api/tasks/{task['id']}/claim", json={"sessionId": api["id"]})
+    assert claimed.status_code == 200, claimed.text
     [held] = reserve(server, api["id"], {"paths": ["src/api/**"], "taskId": task["id"]})
     reserve(server, docs["id"], {"paths": ["docs/*.md", "README.md"], "shared": True})
 

@@ -89,4 +89,4 @@ async def test_a_question_that_cannot_be_asked_is_refused(mcp_client: Client) ->
     assert "ask: Value error, default must be one of the choices" in bad_default
     await call(mcp_client, "update_session", sessionId=sid, status="completed")
     ended = await refused(mcp_client, "update_session", sessionId=sid, ask={"text": "Ship?"})
-    assert f"session {sid} has ended (completed): nobody would get the answer" in ended
+    assert f"session {sid} has ended (completed); start a new one to ask" in ended
