@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from maestro_mcp import compat
 from maestro_mcp.compat import CompatError
+from maestro_mcp.core.feed import Writer
 
 from .raw import drop
 
@@ -53,29 +54,45 @@ def chunk(body: bytes) -> bytes:
 
 
 class _CycleChunks:
-    __slots__ = ("_cycle",)
+    __slots__ = ("_cycle", "_max_buffered", "_transport")
 
     def __init__(self, cycle: "RequestResponseCycle") -> None:
         self._cycle = cycle
+        self._transport = cycle.transport
+        self._max_buffered = 0
 
-    def write(self, data: bytes) -> None:
+    def _writable(self) -> bool:
         cycle = self._cycle
         # uvicorn's own conditions for writing a chunk of this response (its send()).
-        if (
-            not cycle.response_started
-            or cycle.response_complete
-            or not cycle.chunked_encoding
-            or cycle.disconnected
-            or cycle.transport.is_closing()
-        ):
-            return
-        cycle.transport.write(data)
+        return (
+            cycle.response_started
+            and not cycle.response_complete
+            and bool(cycle.chunked_encoding)
+            and not cycle.disconnected
+            and not self._transport.is_closing()
+        )
+
+    def write(self, data: bytes) -> None:
+        if self._writable():
+            self._transport.write(data)
+
+    def offering(self, max_buffered: int) -> Writer:
+        self._max_buffered = max_buffered
+        return self._offer
+
+    def _offer(self, data: bytes) -> bool:
+        # The feed's inner loop (http_api/raw.py).
+        if self._transport.get_write_buffer_size() > self._max_buffered:
+            return False
+        if self._writable():
+            self._transport.write(data)
+        return True
 
     def buffered(self) -> int:
-        return self._cycle.transport.get_write_buffer_size()
+        return self._transport.get_write_buffer_size()
 
     def abort(self) -> None:
-        drop(self._cycle.transport)
+        drop(self._transport)
 
 
 @compat.overrides(on_headers_complete="to offer RAW_CHUNKS in the scope of each request")

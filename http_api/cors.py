@@ -27,9 +27,13 @@ Not Starlette's CORSMiddleware: it answers a refused origin's preflight with the
 allowed methods and headers, puts ``Access-Control-Expose-Headers`` on every origin's
 responses, compares origins with case where the guard does not, and, one layer, cannot
 both come after the Host check and mark the guard's refusals.
+
+A middleware that lets a request through (a WebSocket, a request that is no preflight)
+returns the inner app's awaitable instead of awaiting it: a live stream then keeps no
+frame of it for its whole life (thousands of streams: issue #16, memory per client).
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -180,10 +184,12 @@ class CorsHeaders:
         self.app = app
         self.policy = policy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http" or not self.policy.enabled:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)  # no frame of ours kept (module docstring)
+        return self._marked(scope, receive, send)
+
+    async def _marked(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = _header(scope, _ORIGIN)
         allowed = origin.encode("latin-1") if origin and self.policy.allows(origin) else None
 
@@ -211,10 +217,12 @@ class Preflight:
         self.app = app
         self.policy = policy
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if not is_preflight(scope):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)  # no frame of ours kept (module docstring)
+        return self._answer(scope, send)
+
+    async def _answer(self, scope: Scope, send: Send) -> None:
         allowed = self.policy.allows(_header(scope, _ORIGIN) or "")
         headers = list(_PREFLIGHT_ANSWER) if allowed else []
         await send({"type": "http.response.start", "status": 204, "headers": headers})

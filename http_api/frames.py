@@ -2,8 +2,8 @@
 (the rules common to raw writers: http_api/raw.py).
 
 Server-to-client frames are unmasked, so with compression off a text frame is the
-same bytes for every client: a batch is framed once and each client costs one
-``transport.write``.
+same bytes for every client: a batch is framed once (``text_frames``, the feed's
+``Encoding`` for WebSocket clients) and each client costs one ``transport.write``.
 
 The server opts in by putting a ``RawWriter`` in the WebSocket scope's extensions
 under ``RAW_FRAMES`` (``FrameWritingProtocol`` does, for uvicorn). Under any other
@@ -17,9 +17,9 @@ from websockets.http11 import Request
 
 from maestro_mcp import compat
 from maestro_mcp.core.events import StoredEvent
-from maestro_mcp.core.feed import Delivery
+from maestro_mcp.core.feed import Writer
 
-from .raw import drop, encoded
+from .raw import drop
 
 if TYPE_CHECKING:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -28,7 +28,6 @@ else:
     WebSocketsSansIOProtocol = compat.sansio_websocket_protocol()
 
 RAW_FRAMES = "maestro.websocket.raw_frames"
-_MEMO_KEY = "ws-frames"
 
 
 def text_frame(payload: str) -> bytes:
@@ -39,29 +38,40 @@ def text_frames(events: list[StoredEvent]) -> bytes:
     return b"".join(text_frame(event.payload) for event in events)
 
 
-def frames_of(delivery: Delivery) -> bytes:
-    """The delivery's events as consecutive text frames, built for its first client only."""
-    return encoded(delivery, _MEMO_KEY, text_frames)
-
-
 class _TransportFrames:
-    __slots__ = ("_protocol",)
+    __slots__ = ("_max_buffered", "_protocol", "_transport")
 
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self._protocol = protocol
+        self._transport = protocol.transport
+        self._max_buffered = 0
 
     def write(self, frames: bytes) -> None:
-        protocol = self._protocol
-        # After a close frame nothing else may be sent; a closing transport drops it.
-        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+        transport = self._transport
+        # After a close frame nothing else may be sent; a closing transport drops it
+        # (a lost connection's transport is closing).
+        if self._protocol.close_sent or transport.is_closing():
             return
-        protocol.transport.write(frames)
+        transport.write(frames)
+
+    def offering(self, max_buffered: int) -> Writer:
+        self._max_buffered = max_buffered
+        return self._offer
+
+    def _offer(self, frames: bytes) -> bool:
+        # The feed's inner loop (http_api/raw.py): write() inlined.
+        transport = self._transport
+        if transport.get_write_buffer_size() > self._max_buffered:
+            return False
+        if not self._protocol.close_sent and not transport.is_closing():
+            transport.write(frames)
+        return True
 
     def buffered(self) -> int:
-        return self._protocol.transport.get_write_buffer_size()
+        return self._transport.get_write_buffer_size()
 
     def abort(self) -> None:
-        drop(self._protocol.transport)
+        drop(self._transport)
 
 
 @compat.overrides(handle_connect="to offer RAW_FRAMES in the scope of each accepted connection")

@@ -7,9 +7,10 @@ A subscriber that falls behind, or asks for a seq the log no longer holds,
 gets ``sync:reset`` with a reason and the stream ends.
 """
 
+import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from maestro_mcp.core.clock import now_ms
 from maestro_mcp.core.events import SYNC_READY, SYNC_RESET, StoredEvent
 from maestro_mcp.core.feed import (
-    Delivery,
     Feed,
     FeedClosed,
     ReplayExpired,
@@ -46,8 +46,8 @@ from maestro_mcp.protocol import (
 
 from .chunks import RAW_CHUNKS, chunk
 from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError
-from .frames import RAW_FRAMES, frames_of, text_frame
-from .raw import RawWriter, encoded, raw_sink
+from .frames import RAW_FRAMES, text_frame, text_frames
+from .raw import RawWriter
 from .security import principal_of, refuse
 from .state import core_of
 
@@ -144,10 +144,10 @@ async def websocket_feed(websocket: WebSocket) -> None:
         await websocket.accept()
         # Three ways to end: the client goes, the stream ends, or the subscriber is cut
         # off, possibly while a send is blocked on a client that stopped reading.
-        await _first_to_end(
-            partial(_ws_receive, websocket, stream),
+        await _while_live(
+            subscriber,
             partial(_ws_send, websocket, stream),
-            subscriber.wait_cut_off,
+            partial(_ws_receive, websocket, stream),
         )
         writer = _raw_frames(websocket)
         said_goodbye = False
@@ -184,7 +184,7 @@ async def websocket_feed(websocket: WebSocket) -> None:
         stream.close()
 
 
-async def _first_to_end(*steps: Callable[[], Awaitable[None]]) -> int:
+async def _first_to_end(*steps: Callable[[], Awaitable[object]]) -> int:
     """Run ``steps`` together until one ends, cancel the others, and return the index
     of the one that ended. A client that goes away ends a step too: that is the
     normal end of a stream, not an error (raised in the task group it would surface
@@ -192,7 +192,7 @@ async def _first_to_end(*steps: Callable[[], Awaitable[None]]) -> int:
     ended: list[int] = []
     async with anyio.create_task_group() as tasks:
 
-        async def run(index: int, step: Callable[[], Awaitable[None]]) -> None:
+        async def run(index: int, step: Callable[[], Awaitable[object]]) -> None:
             with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
                 await step()
             ended.append(index)
@@ -203,7 +203,66 @@ async def _first_to_end(*steps: Callable[[], Awaitable[None]]) -> int:
     return ended[0]
 
 
-async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
+# The errors that mean the client went away (or the connection is being torn down).
+_CLIENT_GONE = (WebSocketDisconnect, OSError, RuntimeError)
+
+
+async def _while_live(
+    subscriber: Subscriber,
+    send: Callable[[], Coroutine[Any, Any, bool]],
+    receive: Callable[[], Awaitable[None]],
+) -> None:
+    """A live stream, until the client goes (``receive`` returns), the stream has said
+    all it will (``send`` returns False), or the subscriber is cut off.
+
+    ``send`` runs in a task of its own, and returns True once it has handed the
+    subscriber to the feed (attached: the feed writes its events from then on);
+    ``receive`` runs in this task. So a client that is live costs this one waiting
+    task and nothing else: at thousands of clients, what each holds is the server's
+    memory (issue #16; docs/performance.md "Fan-out").
+    """
+    loop = asyncio.get_running_loop()
+    # The sending task, until it has attached the subscriber: then it is done, and
+    # nothing of it is kept.
+    sending: list[asyncio.Task[bool]] = [loop.create_task(send())]
+    live = True
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(None) as ending:
+
+            def end() -> None:
+                if live and not ending.expired():
+                    ending.reschedule(loop.time())  # ends the block at its next await
+
+            def sent(task: "asyncio.Task[bool]") -> None:
+                if task.cancelled() or task.exception() is not None or not task.result():
+                    end()
+                elif live:
+                    sending.clear()
+
+            sending[0].add_done_callback(sent)
+            subscriber.on_cut_off(end)
+            try:
+                with contextlib.suppress(*_CLIENT_GONE):
+                    await receive()
+            finally:
+                live = False
+                subscriber.on_cut_off(None)
+    for task in sending:
+        task.remove_done_callback(sent)
+        if not task.done():
+            task.cancel()
+        outcome: bool | BaseException
+        [outcome] = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(outcome, BaseException) and not isinstance(
+            outcome, (asyncio.CancelledError, *_CLIENT_GONE)
+        ):
+            raise outcome
+
+
+async def _ws_send(websocket: WebSocket, stream: Stream) -> bool:
+    """The replay, ``sync:ready``, then live events: True once the feed writes them
+    itself (attached), False once it has said all it will (a reset, the database gone,
+    the subscriber cut off)."""
     try:
         problem = stream.problem()
         if problem is None:
@@ -217,27 +276,26 @@ async def _ws_send(websocket: WebSocket, stream: Stream) -> None:
         # The database went away after the handshake: the replay cannot go on. The client
         # resumes from the last seq it got, later (1013: try again later).
         await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=UNAVAILABLE_CODE)
-        return
+        return False
     if problem is not None:
         await websocket.send_text(stream.reset(problem))
         await websocket.close(code=CLOSE_RESET, reason=problem.value)
-        return
+        return False
     await websocket.send_text(stream.ready())
     subscriber = stream.subscriber
     writer = _raw_frames(websocket)
     if writer is not None:
         # The feed writes each batch's frames to the socket itself, in its dispatch.
         try:
-            subscriber.attach(raw_sink(writer, frames_of, subscriber.max_bytes))
+            subscriber.attach(text_frames, writer.offering(subscriber.max_bytes))
         except (SubscriberOverflow, FeedClosed):
-            return
-        await subscriber.wait_cut_off()
-        return  # websocket_feed says goodbye
+            return False  # websocket_feed says goodbye
+        return True
     while True:
         try:
             batch = await subscriber.next_batch()
         except (SubscriberOverflow, FeedClosed):
-            return  # websocket_feed says goodbye
+            return False  # websocket_feed says goodbye
         for event in batch:
             await websocket.send_text(event.payload)
 
@@ -277,7 +335,7 @@ async def _ws_receive(websocket: WebSocket, stream: Stream) -> None:
             data = message.get("data")
             project_id = (data if isinstance(data, dict) else message).get("projectId")
             project_id = project_id if isinstance(project_id, str) and project_id else None
-            stream.subscriber.project_id = project_id
+            stream.subscriber.refilter(project_id)
             reply = {"projectId": project_id, "seq": stream.feed.head}
             await _reply(websocket, stream, control("subscribed", reply))
         else:
@@ -294,11 +352,7 @@ async def _reply(websocket: WebSocket, stream: Stream, text: str) -> None:
     """
     writer = _raw_frames(websocket)
     subscriber = stream.subscriber
-    if (
-        writer is not None
-        and subscriber.sink is not None
-        and writer.buffered() <= subscriber.max_bytes
-    ):
+    if writer is not None and subscriber.attached and writer.buffered() <= subscriber.max_bytes:
         writer.write(text_frame(text))
     else:
         await websocket.send_text(text)
@@ -333,7 +387,43 @@ _SEP = SSE_SEPARATOR
 SSE_PRELUDE = f": maestro{_SEP}retry: {SSE_RETRY_MS}{_SEP}{_SEP}".encode()
 SSE_PING = f": ping{_SEP}{_SEP}".encode()
 SSE_PING_CHUNK = chunk(SSE_PING)
-_SSE_MEMO_KEY = "sse-chunk"
+
+
+class SsePings:
+    """The keep-alive comment for every live SSE stream written raw, every
+    ``SSE_PING_INTERVAL``, from one timer for all of them: a stream costs no task or
+    timer of its own while it waits (streams sent through ASGI ping themselves)."""
+
+    def __init__(self) -> None:
+        self._writers: set[RawWriter] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, writer: RawWriter) -> None:
+        self._writers.add(writer)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(SSE_PING_INTERVAL, self._ping)
+
+    def discard(self, writer: RawWriter) -> None:
+        self._writers.discard(writer)
+        if not self._writers and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _ping(self) -> None:
+        self._timer = None
+        for writer in tuple(self._writers):
+            writer.write(SSE_PING_CHUNK)  # nothing once its response is complete
+        if self._writers:
+            self._timer = asyncio.get_running_loop().call_later(SSE_PING_INTERVAL, self._ping)
+
+
+def _sse_pings(request: Request) -> SsePings:
+    """The app's pings (one per app: its streams share a loop)."""
+    state = request.app.state
+    pings: SsePings | None = getattr(state, "sse_pings", None)
+    if pings is None:
+        pings = state.sse_pings = SsePings()
+    return pings
 
 
 async def sse_feed(request: Request) -> Response:
@@ -348,7 +438,7 @@ async def sse_feed(request: Request) -> Response:
     owner = principal_of(request).name
     send_timeout = core_of(request).settings.send_timeout
     stream = partial(Stream, _feed(request), since, project_id, epoch, owner)
-    return EventStream(stream, send_timeout)
+    return EventStream(stream, send_timeout, _sse_pings(request))
 
 
 def sse_messages(events: list[StoredEvent]) -> bytes:
@@ -364,12 +454,8 @@ def sse_data(text: str) -> bytes:
 
 
 def sse_chunk(events: list[StoredEvent]) -> bytes:
+    """A batch as SSE messages in one chunk: the feed's ``Encoding`` for raw SSE streams."""
     return chunk(sse_messages(events))
-
-
-def sse_chunk_of(delivery: Delivery) -> bytes:
-    """The delivery's events as SSE messages in one chunk, built for its first client only."""
-    return encoded(delivery, _SSE_MEMO_KEY, sse_chunk)
 
 
 class ClientStalled(Exception):
@@ -386,9 +472,12 @@ class _SseBody:
     is sent. Raw pings take no lock: a comment may go between any two chunks.
     """
 
-    def __init__(self, send: Send, writer: RawWriter | None, send_timeout: float) -> None:
+    def __init__(
+        self, send: Send, writer: RawWriter | None, send_timeout: float, live_pings: SsePings
+    ) -> None:
         self._send = send
         self.writer = writer
+        self.live_pings = live_pings  # where a raw stream goes once live
         self.send_timeout = send_timeout
         self.stalled = False
         self._ended = False
@@ -458,7 +547,9 @@ class EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, open_stream: Callable[[], Stream], send_timeout: float) -> None:
+    def __init__(
+        self, open_stream: Callable[[], Stream], send_timeout: float, pings: SsePings
+    ) -> None:
         # Like Starlette's StreamingResponse: no body, so no Content-Length, and
         # uvicorn sends the body in chunks.
         self.status_code = 200
@@ -466,6 +557,7 @@ class EventStream(Response):
         self.init_headers({"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         self._open_stream = open_stream
         self._send_timeout = send_timeout
+        self._pings = pings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = {"type": "http.response.start", "status": self.status_code}
@@ -474,10 +566,20 @@ class EventStream(Response):
             # The headers a GET gets, and no stream: it would never end.
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        body = _SseBody(send, scope.get("extensions", {}).get(RAW_CHUNKS), self._send_timeout)
-        await _first_to_end(partial(self._stream, body), body.pings, partial(_client_gone, receive))
+        writer = scope.get("extensions", {}).get(RAW_CHUNKS)
+        body = _SseBody(send, writer, self._send_timeout, self._pings)
+        if writer is None:
+            # Through ASGI: sends may wait for the client, and it pings itself.
+            await _first_to_end(
+                partial(self._stream, body, None), body.pings, partial(_client_gone, receive)
+            )
+        else:
+            await self._stream(body, partial(_client_gone, receive))
 
-    async def _stream(self, body: _SseBody) -> None:
+    async def _stream(
+        self, body: "_SseBody", client_gone: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        """The stream and its end; ``client_gone`` (raw streams) is watched meanwhile."""
         try:
             stream = self._open_stream()
         except StoreUnavailable:
@@ -486,9 +588,11 @@ class EventStream(Response):
             ended = await _within(body.send_timeout, body.end)
         else:
             try:
-                ended = await _sse_stream(body, stream)
+                ended = await _sse_stream(body, stream, client_gone)
             finally:
                 stream.close()
+                if body.writer is not None:
+                    self._pings.discard(body.writer)
         if not ended:
             await body.drop()
 
@@ -507,15 +611,30 @@ async def _client_gone(receive: Receive) -> None:
         pass  # the GET's empty body
 
 
-async def _sse_stream(body: _SseBody, stream: Stream) -> bool:
-    """The stream, then its end; whether the client got that end."""
+async def _sse_stream(
+    body: _SseBody, stream: Stream, client_gone: Callable[[], Awaitable[None]] | None
+) -> bool:
+    """The stream, then its end; whether the client got that end (or left first)."""
     subscriber = stream.subscriber
+    send = partial(_sse_send, body, stream)
     # As on a WebSocket: the stream ends by itself, or the subscriber is cut off,
     # possibly while a send waits for a client that stopped reading.
-    ended = await _first_to_end(partial(_sse_send, body, stream), subscriber.wait_cut_off)
+    if client_gone is None:
+        await _first_to_end(send, subscriber.wait_cut_off)
+    else:
+        gone = False
+
+        async def until_gone() -> None:
+            nonlocal gone
+            await client_gone()
+            gone = True
+
+        await _while_live(subscriber, send, until_gone)
+        if gone:
+            return True
     if body.stalled:
         return False
-    if ended == 1 and subscriber.overflowed:
+    if subscriber.overflowed:
         reset = sse_data(stream.reset(ResetReason.SLOW_CONSUMER))
         # It gets everything it was sent, then the reset, then the end, and resumes
         # from the last seq it read; it has a while to read that far, unless the
@@ -526,10 +645,11 @@ async def _sse_stream(body: _SseBody, stream: Stream) -> bool:
     return await _within(GOODBYE_TIMEOUT if subscriber.closed else body.send_timeout, body.end)
 
 
-async def _sse_send(body: _SseBody, stream: Stream) -> None:
-    """The replay, ``sync:ready``, then live events until the subscriber is cut off.
-    Returns only when it has said all it will: a reset for a seq it cannot resume
-    from, the database gone mid-replay, or a client that stopped reading."""
+async def _sse_send(body: _SseBody, stream: Stream) -> bool:
+    """The replay, ``sync:ready``, then live events: True once the feed writes them
+    itself (raw chunks; attached); else False when it has said all it will: a reset
+    for a seq it cannot resume from, the database gone mid-replay, a client that
+    stopped reading (through ASGI, it waits to be cancelled once cut off)."""
     try:
         try:
             problem = stream.problem()
@@ -541,27 +661,40 @@ async def _sse_send(body: _SseBody, stream: Stream) -> None:
                 except ReplayExpired:
                     problem = ResetReason.EXPIRED
         except StoreUnavailable:
-            return  # the client resumes from its last seq after the retry delay
+            return False  # the client resumes from its last seq after the retry delay
         if problem is not None:
             await body.send(sse_data(stream.reset(problem)))
-            return
+            return False
         await body.send(sse_data(stream.ready()))
         subscriber = stream.subscriber
         if body.writer is not None:
             # The feed writes each batch's chunk to the socket itself, in its dispatch.
-            with contextlib.suppress(SubscriberOverflow, FeedClosed):
-                subscriber.attach(raw_sink(body.writer, sse_chunk_of, subscriber.max_bytes))
-            await anyio.sleep_forever()  # until it is cut off
+            try:
+                subscriber.attach(sse_chunk, body.writer.offering(subscriber.max_bytes))
+            except (SubscriberOverflow, FeedClosed):
+                return False  # cut off: _sse_stream says goodbye
+            body.live_pings.add(body.writer)
+            return True
         while True:
             await body.send(sse_messages(await subscriber.next_batch()))
     except (SubscriberOverflow, FeedClosed):
-        await anyio.sleep_forever()  # it is cut off
+        await anyio.sleep_forever()  # it is cut off: wait_cut_off ends the stream
     except ClientStalled:
-        return
+        pass
+    return False
+
+
+class WebSocketFeed:
+    """``/ws`` as a plain ASGI app. Starlette wraps a function endpoint in a session and
+    an exception handler whose frames each live stream would keep for its whole life;
+    ``websocket_feed`` handles its own ends (issue #16: memory per client)."""
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        return websocket_feed(WebSocket(scope, receive=receive, send=send))
 
 
 def routes() -> list[BaseRoute]:
     return [
-        WebSocketRoute(WS_PATH, websocket_feed),
+        WebSocketRoute(WS_PATH, WebSocketFeed()),
         Route(EVENTS_PATH, sse_feed, methods=["GET"]),
     ]

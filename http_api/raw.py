@@ -6,30 +6,34 @@ Starlette's and uvicorn's layers each time. Here:
 
 - A server that can, offers a ``RawWriter`` in a connection's scope extensions;
   without one the app sends through ASGI as usual, so it runs under any server.
-- A delivery is encoded once, by its first client, and kept in ``Delivery.memo``
-  under the encoding's key; every client then costs one ``transport.write`` of the
-  same bytes.
+- A batch is encoded once for every client of one transport and filter (the feed
+  groups them by ``Encoding``: core/feed.py); every client then costs one call of
+  its writer's ``offer``, one ``transport.write`` of the same bytes.
 - Each write is whole units of the connection's framing (WebSocket frames, HTTP
   chunks), so raw writes and the server's own writes never interleave inside one.
 - A raw write never waits: a client with more than ``max_buffered`` bytes unread is
-  behind, and the feed cuts it off (``Sink`` returns False).
+  behind, and the feed cuts it off (``offer`` returns False).
+- ``offer`` is what the feed calls once per client per batch: with thousands of
+  clients it is the server's inner loop, so it checks what it must and nothing twice.
 """
 
 import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import Callable
 from typing import Protocol
 
-from maestro_mcp.core.events import StoredEvent
-from maestro_mcp.core.feed import Delivery, Sink
+from maestro_mcp.core.feed import Writer
 
 
 class RawWriter(Protocol):
     def write(self, data: bytes) -> None:
         """Queue whole frames or chunks on the connection's transport, without waiting;
         nothing once the connection can take no more of them."""
+
+    def offering(self, max_buffered: int) -> Writer:
+        """The feed's writer for this connection: ``write`` that first returns False,
+        writing nothing, while more than ``max_buffered`` bytes wait unread."""
 
     def buffered(self) -> int:
         """Bytes written but not yet taken by the client's socket."""
@@ -54,24 +58,3 @@ def drop(transport: asyncio.WriteTransport) -> None:
         with contextlib.suppress(OSError, ValueError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
     transport.abort()
-
-
-def encoded(delivery: Delivery, key: str, encode: Callable[[list[StoredEvent]], bytes]) -> bytes:
-    """The delivery's events as ``encode`` makes them, made for its first client only."""
-    data: bytes | None = delivery.memo.get(key)
-    if data is None:
-        data = delivery.memo[key] = encode(delivery.events)
-    return data
-
-
-def raw_sink(writer: RawWriter, bytes_of: Callable[[Delivery], bytes], max_buffered: int) -> Sink:
-    """A feed sink writing ``bytes_of(delivery)`` to ``writer``; a client with more than
-    ``max_buffered`` bytes still unread is behind, and the feed cuts it off."""
-
-    def sink(delivery: Delivery) -> bool:
-        if writer.buffered() > max_buffered:
-            return False
-        writer.write(bytes_of(delivery))
-        return True
-
-    return sink

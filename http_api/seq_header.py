@@ -4,6 +4,8 @@ Routes that talk to the core set the exact seq of their snapshot or write;
 anything else (errors raised at the edge, 404s) gets the feed's current head.
 """
 
+from collections.abc import Awaitable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro_mcp.core.feed import Feed
@@ -18,11 +20,12 @@ class SeqHeader:
         self.app = app
         self.feed = feed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)  # no frame of ours kept (http_api/cors.py)
+        return self._with_seq(scope, receive, send)
 
+    async def _with_seq(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_seq(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))

@@ -12,20 +12,25 @@ too far behind is cut off instead of slowing the feed or growing memory; it
 resumes from its last seq with a replay read from the log.
 
 A subscriber whose transport can take bytes without waiting (a WebSocket or an
-SSE stream whose socket the server writes directly) attaches a sink instead: the feed then hands
-it each batch synchronously, as one ``Delivery`` shared by every subscriber with
-the same project filter, so the transport encodes a batch once for all of them.
+SSE stream whose socket the server writes directly) attaches instead, with an
+``Encoding`` (how its transport writes a batch: the same bytes for every client of
+that transport) and a ``Writer`` (its client's socket). The feed keeps attached
+subscribers grouped by project filter and encoding, so each batch is filtered once
+per filter and encoded once per group, and each client costs one call of its
+writer: with thousands of clients, that loop is the feed's whole cost (issue #16,
+docs/performance.md "Fan-out").
+
+What an idle live client holds is kept small (it is multiplied by every client a
+server serves): a subscriber's signals are plain flags with waiters made only when
+someone waits, not ``asyncio.Event``s with a deque each.
 """
 
 import asyncio
 import contextlib
 import logging
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from .events import READ_BATCH, StoredEvent
 from .storage import LogReader, Store, StoreUnavailable
@@ -61,53 +66,108 @@ class ReplayExpired(Exception):
     """Events to replay were pruned from the log: the subscriber must refetch."""
 
 
-@dataclass(slots=True)
-class Delivery:
-    """One batch of events for every sink-attached subscriber with the same filter.
-
-    ``memo`` lets a transport keep its encoding of the batch (WebSocket frames, an SSE chunk)
-    so the second and later subscribers reuse the bytes of the first.
-    """
-
-    events: list[StoredEvent]
-    memo: dict[str, Any] = field(default_factory=dict)
-
-
-# Takes a delivery at once; returns False when its client is too far behind to take more.
-Sink = Callable[[Delivery], bool]
+# A batch of events as one transport sends them: the same bytes for every client of it
+# (WebSocket frames, an SSE chunk). Subscribers attached with the same encoding (the same
+# function) and filter share one call of it per batch.
+Encoding = Callable[[list[StoredEvent]], bytes]
+# Takes a batch's bytes for one client at once; False when the client is too far behind
+# to take more (it is then cut off).
+Writer = Callable[[bytes], bool]
 # Sees every batch the feed dispatches, and None when it may have missed some: the
 # log's history changed, or it could not read the log for a while.
 Watcher = Callable[[list[StoredEvent] | None], None]
 
 
+class Signal:
+    """A flag that, once raised, stays raised; coroutines may wait for it. Lighter than
+    ``asyncio.Event`` (no deque per instance): a future is made only for a waiter."""
+
+    __slots__ = ("_raised", "_waiters")
+
+    def __init__(self) -> None:
+        self._raised = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._raised
+
+    def set(self) -> None:
+        if self._raised:
+            return
+        self._raised = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self._raised:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class Subscriber:
+    __slots__ = (
+        "_bytes",
+        "_closed",
+        "_cut_off",
+        "_encoding",
+        "_feed",
+        "_on_cut_off",
+        "_queue",
+        "_wake",
+        "max_bytes",
+        "max_queue",
+        "overflowed",
+        "owner",
+        "project_id",
+        "start_seq",
+    )
+
     def __init__(
         self,
+        feed: "Feed",
         project_id: str | None,
         max_queue: int,
         start_seq: int,
         max_bytes: int,
         owner: str | None = None,
     ) -> None:
-        self.project_id = project_id
+        self._feed = feed
+        self.project_id = project_id  # change it with refilter()
         self.owner = owner  # the name of the token its client came with
         self.max_queue = max_queue
         self.max_bytes = max_bytes
         self._bytes = 0
         self.start_seq = start_seq  # the head when it subscribed; live events follow it
-        self._queue: deque[StoredEvent] = deque()
-        self._wake = asyncio.Event()
-        self._cut_off = asyncio.Event()
-        self._closed = asyncio.Event()
+        # A list, not a deque: it is taken whole, and an empty list is 10 times smaller.
+        self._queue: list[StoredEvent] = []
+        self._wake: asyncio.Event | None = None  # made by the first next_batch()
+        self._cut_off = Signal()
+        self._closed = Signal()
+        self._on_cut_off: Callable[[], None] | None = None
+        self._encoding: Encoding | None = None  # set once attached
         self.overflowed = False
-        self.sink: Sink | None = None
 
     @property
     def closed(self) -> bool:
         return self._closed.is_set()
 
-    def attach(self, sink: Sink) -> None:
-        """Deliver through ``sink`` from now on, starting with what is queued.
+    @property
+    def attached(self) -> bool:
+        return self._encoding is not None
+
+    def attach(self, encoding: Encoding, write: Writer) -> None:
+        """Deliver through ``write`` from now on, each batch encoded by ``encoding``,
+        starting with what is queued.
 
         Call it from the event loop once the replay is sent: nothing can be dispatched
         between draining the queue and attaching, so the order of events is kept.
@@ -116,31 +176,32 @@ class Subscriber:
             raise SubscriberOverflow
         if self.closed:
             raise FeedClosed
-        queued = list(self._queue)
-        self._queue.clear()
+        queued, self._queue = self._queue, []
         self._bytes = 0
-        self.sink = sink
-        if queued:
-            self.deliver(Delivery(queued))
+        if queued and not self._write_at_once(write, encoding(queued)):
+            self._overflow()
+            raise SubscriberOverflow
+        self._encoding = encoding
+        self._feed._attach(self, encoding, write)
 
-    def deliver(self, delivery: Delivery) -> None:
-        """Take the events of a batch meant for it (the feed applied its filter):
-        through its sink, or into its queue until its consumer takes them."""
-        if self.overflowed or self.closed:
-            return
-        if self.sink is None:
-            self._enqueue(delivery.events)
-            return
+    @staticmethod
+    def _write_at_once(write: Writer, data: bytes) -> bool:
         try:
-            keeping_up = self.sink(delivery)
+            return write(data)
         except Exception:
             # One broken client must not stop the feed for every other one.
-            log.exception("feed: a subscriber's sink failed; cutting it off")
-            keeping_up = False
-        if not keeping_up:
-            self._overflow()
+            log.exception("feed: a subscriber's writer failed; cutting it off")
+            return False
 
-    def _enqueue(self, events: list[StoredEvent]) -> None:
+    def refilter(self, project_id: str | None) -> None:
+        """Receive the events of ``project_id`` only (None: every event) from the next batch."""
+        self._feed._refilter(self, project_id)
+
+    def enqueue(self, events: list[StoredEvent]) -> None:
+        """Take the events of a batch meant for it (the feed applied its filter) into its
+        queue, until its consumer takes them (a subscriber not attached)."""
+        if self.overflowed or self.closed:
+            return
         for event in events:
             size = len(event.payload)
             if len(self._queue) >= self.max_queue or self._bytes + size > self.max_bytes:
@@ -148,19 +209,41 @@ class Subscriber:
                 return
             self._queue.append(event)
             self._bytes += size
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
 
     def _overflow(self) -> None:
         self.overflowed = True
         self._queue.clear()  # release the references now, not when it disconnects
         self._bytes = 0
-        self._cut_off.set()
-        self._wake.set()
+        self._feed._detach(self)
+        self._cut()
 
     def close(self) -> None:
+        self._feed._detach(self)
         self._closed.set()
-        self._wake.set()
+        self._cut()
+
+    def _cut(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+        if self._cut_off.is_set():
+            return
         self._cut_off.set()
+        callback, self._on_cut_off = self._on_cut_off, None
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.exception("feed: a subscriber's cut-off callback failed")
+
+    def on_cut_off(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (once, synchronously) when it overflows or is closed; at once
+        if it already was. None forgets a callback given before."""
+        if callback is not None and self._cut_off.is_set():
+            callback()
+            return
+        self._on_cut_off = callback
 
     async def wait_closed(self) -> None:
         """Return once it was closed: unsubscribed, or the server is shutting down."""
@@ -175,6 +258,8 @@ class Subscriber:
 
     async def next_batch(self) -> list[StoredEvent]:
         """Every queued event, waiting for one if none is queued."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
         while not self._queue:
             if self.overflowed:
                 raise SubscriberOverflow
@@ -184,8 +269,7 @@ class Subscriber:
             await self._wake.wait()
         if self.overflowed:
             raise SubscriberOverflow
-        batch = list(self._queue)
-        self._queue.clear()
+        batch, self._queue = self._queue, []
         self._bytes = 0
         return batch
 
@@ -207,6 +291,9 @@ class Feed:
         self.head = 0
         self.epoch = ""  # the log's history (Store.epoch), read at start
         self._subscribers: set[Subscriber] = set()
+        # Attached subscribers, by project filter, then by encoding: each one's writer.
+        self._attached: dict[str | None, dict[Encoding, dict[Subscriber, Writer]]] = {}
+        self._queued: set[Subscriber] = set()  # the subscribers not attached
         self._watchers: list[Watcher] = []
         self._log: LogReader | None = None
         self._change_token = -1
@@ -252,6 +339,7 @@ class Feed:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
+        self._queued.clear()
 
     def notify(self, seq: int | None = None) -> None:
         """Wake the feed: something was committed, reaching ``seq`` when the caller
@@ -358,6 +446,7 @@ class Feed:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
+        self._queued.clear()
         self._show(None)
         return True
 
@@ -408,22 +497,76 @@ class Feed:
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
+        self._queued.clear()
         self._show(None)
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
         self._show(batch)
-        # One delivery per project filter, shared by every subscriber with that filter.
-        deliveries: dict[str | None, Delivery] = {}
-        for subscriber in self._subscribers:
-            project_id = subscriber.project_id
-            delivery = deliveries.get(project_id)
-            if delivery is None:
-                chosen = batch
-                if project_id is not None:
-                    chosen = [e for e in batch if e.project_id == project_id]
-                delivery = deliveries[project_id] = Delivery(chosen)
-            if delivery.events:
-                subscriber.deliver(delivery)
+        by_project: dict[str, list[StoredEvent]] | None = None
+
+        def events_for(project_id: str | None) -> list[StoredEvent] | None:
+            nonlocal by_project
+            if project_id is None:
+                return batch
+            if by_project is None:
+                # The batch split by project once, for every filter that needs it.
+                by_project = {}
+                for event in batch:
+                    if event.project_id is not None:
+                        by_project.setdefault(event.project_id, []).append(event)
+            return by_project.get(project_id)
+
+        # Attached subscribers: one encoding per filter and transport, one write each.
+        for project_id, encodings in tuple(self._attached.items()):
+            events = events_for(project_id)
+            if not events:
+                continue
+            for encoding, writers in tuple(encodings.items()):
+                data = encoding(events)
+                behind = []
+                for subscriber, write in tuple(writers.items()):
+                    try:
+                        if write(data):
+                            continue
+                    except Exception:
+                        # One broken client must not stop the feed for every other one.
+                        log.exception("feed: a subscriber's writer failed; cutting it off")
+                    behind.append(subscriber)
+                for subscriber in behind:
+                    subscriber._overflow()
+        # The others queue the events for their consumer.
+        for subscriber in tuple(self._queued):
+            events = events_for(subscriber.project_id)
+            if events:
+                subscriber.enqueue(events)
+
+    def _attach(self, subscriber: Subscriber, encoding: Encoding, write: Writer) -> None:
+        if subscriber not in self._subscribers:
+            return  # unsubscribed meanwhile
+        self._queued.discard(subscriber)
+        by_encoding = self._attached.setdefault(subscriber.project_id, {})
+        by_encoding.setdefault(encoding, {})[subscriber] = write
+
+    def _detach(self, subscriber: Subscriber) -> Writer | None:
+        encoding = subscriber._encoding
+        if encoding is None:
+            return None
+        by_encoding = self._attached.get(subscriber.project_id)
+        if by_encoding is None:
+            return None
+        writers = by_encoding.get(encoding)
+        write = writers.pop(subscriber, None) if writers is not None else None
+        if writers is not None and not writers:
+            del by_encoding[encoding]
+            if not by_encoding:
+                del self._attached[subscriber.project_id]
+        return write
+
+    def _refilter(self, subscriber: Subscriber, project_id: str | None) -> None:
+        write = self._detach(subscriber)
+        subscriber.project_id = project_id
+        if write is not None and subscriber._encoding is not None:
+            self._attach(subscriber, subscriber._encoding, write)
 
     # --- subscribing ----------------------------------------------------------------
 
@@ -451,12 +594,13 @@ class Feed:
         """
         self.pump()
         subscriber = Subscriber(
-            project_id, self.max_queue, self.head, self.max_queue_bytes, owner=owner
+            self, project_id, self.max_queue, self.head, self.max_queue_bytes, owner=owner
         )
         if self._closing:
             subscriber.close()  # shutting down: a stream opened now ends at once
         else:
             self._subscribers.add(subscriber)
+            self._queued.add(subscriber)
         return subscriber
 
     def close_owned_by(self, owner: str) -> int:
@@ -464,12 +608,15 @@ class Feed:
         each client is told to resume, and is refused when it comes back. How many."""
         owned = [s for s in self._subscribers if s.owner == owner]
         for subscriber in owned:
-            self._subscribers.discard(subscriber)
-            subscriber.close()
+            self._forget(subscriber)
         return len(owned)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._forget(subscriber)
+
+    def _forget(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        self._queued.discard(subscriber)
         subscriber.close()
 
     @property

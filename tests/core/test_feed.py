@@ -9,14 +9,14 @@ import pytest
 
 from maestro_mcp.core.events import StoredEvent
 from maestro_mcp.core.feed import (
-    Delivery,
     Feed,
     FeedClosed,
     ReplayExpired,
     ResetReason,
-    Sink,
+    Signal,
     Subscriber,
     SubscriberOverflow,
+    Writer,
 )
 from maestro_mcp.core.models import ProjectCreate, TaskCreate
 from maestro_mcp.core.service import Service
@@ -198,20 +198,34 @@ async def test_no_new_subscriber_while_shutting_down(feed: Feed) -> None:
         await late.next_batch()
 
 
-# --- sinks: subscribers the feed hands batches to synchronously ----------------------
+# --- attached: subscribers the feed writes batches to synchronously -------------------
 
 
-class RecordingSink:
+class SeqsEncoding:
+    """An encoding that writes a batch's seqs, and counts the batches it encoded."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    def __call__(self, events: list[StoredEvent]) -> bytes:
+        self.calls.append([e.seq for e in events])
+        return json.dumps([e.seq for e in events]).encode()
+
+
+SEQS = SeqsEncoding()
+
+
+class RecordingWriter:
     def __init__(self, keep_up: bool = True) -> None:
-        self.deliveries: list[Delivery] = []
+        self.written: list[bytes] = []
         self.keep_up = keep_up
 
-    def __call__(self, delivery: Delivery) -> bool:
-        self.deliveries.append(delivery)
+    def __call__(self, data: bytes) -> bool:
+        self.written.append(data)
         return self.keep_up
 
     def seqs(self) -> list[int]:
-        return [e.seq for d in self.deliveries for e in d.events]
+        return [seq for data in self.written for seq in json.loads(data)]
 
 
 async def test_attach_delivers_the_queue_first_then_every_batch(db: Store, feed: Feed) -> None:
@@ -219,62 +233,121 @@ async def test_attach_delivers_the_queue_first_then_every_batch(db: Store, feed:
     subscriber = feed.subscribe()
     service.create_project(ProjectCreate(name="queued before attach"))
     feed.pump()
-    sink = RecordingSink()
-    subscriber.attach(sink)
-    assert sink.seqs() == [1]
+    writer = RecordingWriter()
+    subscriber.attach(SeqsEncoding(), writer)
+    assert writer.seqs() == [1]
     assert subscriber.pending() == 0
     service.create_project(ProjectCreate(name="a"))
     service.create_project(ProjectCreate(name="b"))
     feed.pump()
-    assert sink.seqs() == [1, 2, 3]
-    assert len(sink.deliveries) == 2  # the two new events came as one batch
+    assert writer.seqs() == [1, 2, 3]
+    assert len(writer.written) == 2  # the two new events came as one batch
 
 
-async def test_subscribers_with_the_same_filter_share_one_delivery(db: Store, feed: Feed) -> None:
+async def test_a_batch_is_encoded_once_per_filter_and_encoding(db: Store, feed: Feed) -> None:
     service = Service(db)
     a = service.create_project(ProjectCreate(name="a")).value
     b = service.create_project(ProjectCreate(name="b")).value
     feed.pump()
-    everything = [RecordingSink(), RecordingSink()]
-    only_a = [RecordingSink(), RecordingSink()]
-    for sink in everything:
-        feed.subscribe().attach(sink)
-    for sink in only_a:
-        feed.subscribe(project_id=a.id).attach(sink)
+    frames, chunks = SeqsEncoding(), SeqsEncoding()
+    everything = [RecordingWriter() for _ in range(3)]
+    only_a = [RecordingWriter() for _ in range(3)]
+    only_b_chunks = RecordingWriter()
+    for writer in everything:
+        feed.subscribe().attach(frames, writer)
+    for writer in only_a:
+        feed.subscribe(project_id=a.id).attach(frames, writer)
+    feed.subscribe(project_id=b.id).attach(chunks, only_b_chunks)
+    queued = feed.subscribe(project_id=a.id)  # not attached: its queue gets a's events
     service.create_task(TaskCreate(project_id=a.id, title="in a"))
     service.create_task(TaskCreate(project_id=b.id, title="in b"))
     feed.pump()
-    # One delivery object per filter: a transport encodes the batch once for all.
-    assert everything[0].deliveries[0] is everything[1].deliveries[0]
-    assert only_a[0].deliveries[0] is only_a[1].deliveries[0]
-    assert [e.project_id for e in everything[0].deliveries[0].events] == [a.id, b.id]
-    assert [e.project_id for e in only_a[0].deliveries[0].events] == [a.id]
+    # One call of an encoding per filter, whatever the number of its clients.
+    assert sorted(frames.calls) == [[3], [3, 4]]
+    assert chunks.calls == [[4]]
+    assert all(w.seqs() == [3, 4] for w in everything)
+    assert all(w.seqs() == [3] for w in only_a)
+    assert only_b_chunks.seqs() == [4]
+    assert [e.seq for e in await queued.next_batch()] == [3]
 
 
-async def test_a_sink_that_falls_behind_or_fails_is_cut_off_alone(db: Store, feed: Feed) -> None:
+async def test_refilter_moves_an_attached_subscriber_from_the_next_batch(
+    db: Store, feed: Feed
+) -> None:
     service = Service(db)
-    behind, healthy = RecordingSink(keep_up=False), RecordingSink()
+    a = service.create_project(ProjectCreate(name="a")).value
+    b = service.create_project(ProjectCreate(name="b")).value
+    feed.pump()
+    writer = RecordingWriter()
+    subscriber = feed.subscribe(project_id=a.id)
+    subscriber.attach(SEQS, writer)
+    service.create_task(TaskCreate(project_id=a.id, title="in a"))
+    service.create_task(TaskCreate(project_id=b.id, title="in b"))
+    feed.pump()
+    subscriber.refilter(b.id)
+    service.create_task(TaskCreate(project_id=a.id, title="in a again"))
+    service.create_task(TaskCreate(project_id=b.id, title="in b again"))
+    feed.pump()
+    subscriber.refilter(None)
+    service.create_project(ProjectCreate(name="c"))
+    feed.pump()
+    assert writer.seqs() == [3, 6, 7]
+    feed.unsubscribe(subscriber)
+    service.create_project(ProjectCreate(name="d"))
+    feed.pump()
+    assert writer.seqs() == [3, 6, 7]  # nothing once unsubscribed
 
-    def broken(delivery: Delivery) -> bool:
+
+async def test_a_writer_that_falls_behind_or_fails_is_cut_off_alone(db: Store, feed: Feed) -> None:
+    service = Service(db)
+    behind, healthy = RecordingWriter(keep_up=False), RecordingWriter()
+
+    def broken(data: bytes) -> bool:
         raise RuntimeError("transport gone wrong")
 
     subscribers = [feed.subscribe() for _ in range(3)]
-    sinks: list[Sink] = [behind, broken, healthy]
-    for subscriber, sink in zip(subscribers, sinks, strict=True):
-        subscriber.attach(sink)
+    writers: list[Writer] = [behind, broken, healthy]
+    cut: list[int] = []
+    for n, (subscriber, writer) in enumerate(zip(subscribers, writers, strict=True)):
+        subscriber.attach(SEQS, writer)
+        subscriber.on_cut_off(lambda n=n: cut.append(n))  # type: ignore[misc]
     service.create_project(ProjectCreate(name="p"))
     with patch("maestro_mcp.core.feed.log.exception") as logged:
         feed.pump()
     assert [s.overflowed for s in subscribers] == [True, True, False]
+    assert cut == [0, 1]  # each told once, at once
     logged.assert_called_once()
     with anyio.fail_after(5):
         await subscribers[0].wait_cut_off()
     service.create_project(ProjectCreate(name="q"))
     feed.pump()
-    assert len(behind.deliveries) == 1  # nothing more after it was cut off
+    assert len(behind.written) == 1  # nothing more after it was cut off
     assert healthy.seqs() == [1, 2]
     with pytest.raises(SubscriberOverflow):
-        subscribers[0].attach(RecordingSink())
+        subscribers[0].attach(SEQS, RecordingWriter())
+    told: list[str] = []
+    subscribers[0].on_cut_off(lambda: told.append("late"))
+    assert told == ["late"]  # already cut off: told at once
+    feed.unsubscribe(subscribers[2])
+    assert cut == [0, 1, 2]  # closing cuts it off too
+
+
+async def test_a_signal_wakes_its_waiters_once_and_stays_raised() -> None:
+    signal = Signal()
+    waiters = [asyncio.create_task(signal.wait()) for _ in range(3)]
+    cancelled = asyncio.create_task(signal.wait())
+    await asyncio.sleep(0)  # every waiter waits
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert not any(w.done() for w in waiters)
+    signal.set()
+    signal.set()
+    with anyio.fail_after(5):
+        await asyncio.gather(*waiters)
+    assert signal.is_set()
+    with anyio.fail_after(5):
+        await signal.wait()  # raised: returns at once
 
 
 async def test_commits_in_other_threads_each_wake_the_feed(db: Store, feed: Feed) -> None:

@@ -400,7 +400,7 @@ def test_events_reach_websockets_as_raw_frames_of_any_size(server: LiveServer) -
     client = WsClient(server.ws_url)
     client.until_ready()
     wait_for(
-        lambda: any(s.sink is not None for s in server.feed.subscribers),
+        lambda: any(s.attached for s in server.feed.subscribers),
         what="the stream writing frames below ASGI",
     )
     project = server.http.post("/api/projects", json={"name": "sizes"}).json()
@@ -432,7 +432,7 @@ SSE_PROTOCOLS = pytest.mark.parametrize(
 def _writes_raw(server: LiveServer) -> bool:
     """Whether the feed writes to a client below ASGI (the MCP server's own subscriber,
     always there, has no sink)."""
-    return any(s.sink is not None for s in server.feed.subscribers)
+    return any(s.attached for s in server.feed.subscribers)
 
 
 @SSE_PROTOCOLS
@@ -475,7 +475,7 @@ def test_a_batch_is_encoded_once_for_every_sse_client(
     for client in clients:
         client.until_ready()
     wait_for(
-        lambda: sum(s.sink is not None for s in server.feed.subscribers) == 5,
+        lambda: sum(s.attached for s in server.feed.subscribers) == 5,
         what="every stream written below ASGI",
     )
     server.http.post("/api/projects", json={"name": "once"})
