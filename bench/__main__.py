@@ -96,6 +96,7 @@ async def maestro_phases(size: Size, workdir: Path, rows: list[Row], refs: dict[
                     f"x{result.writes_per_s / refs['sqlite_normal']:.2f}",
                 )
             )
+        naive_rows(rows, size, refs["naive"], {"c1": creates, "u8": small8})
         rows.append(
             Row(
                 f"write→all {size.clients_small} SSE clients, 8 in flight",
@@ -267,7 +268,61 @@ async def references(size: Size, workdir: Path) -> dict[str, Any]:
         ),
     }
     refs.update(await relay_references(size))
+    refs["naive"] = await naive_reference(size, workdir)
     return refs
+
+
+async def naive_reference(size: Size, workdir: Path) -> dict[str, load.PhaseResult]:
+    """The naive server (bench/naive_server.py) under the load Maestro gets: 1 in flight
+    (creates) and 8 in flight (updates), with the small number of clients."""
+    naive = proc.start_pinned("bench.naive_server", str(workdir / "naive.db"), "0")
+    try:
+        project, seeded = await load.make_project(naive.url, tasks=50)
+        found = {}
+        for name, in_flight, update_ids in (("c1", 1, None), ("u8", 8, seeded)):
+            found[name] = await load.phase(
+                naive.url, name=name, project_id=project, clients=size.clients_small,
+                writes=size.writes, in_flight=in_flight, update_ids=update_ids,
+                cpu_seconds=naive.cpu_seconds,
+            )  # fmt: skip
+        return found
+    finally:
+        naive.stop()
+
+
+def naive_rows(
+    rows: list[Row],
+    size: Size,
+    naive: dict[str, load.PhaseResult],
+    maestro: dict[str, load.PhaseResult],
+) -> None:
+    """Maestro against the naive server, phase by phase (issue #16: at 8 in flight,
+    ≥ 1.2 x its durable writes/s with write→all p50 ≤ 1.0 x its p50)."""
+    for key, label in (("c1", "1 in flight (creates)"), ("u8", "8 in flight (updates)")):
+        ours, theirs = maestro[key], naive[key]
+        eight = key == "u8"
+        rows.append(
+            Row(
+                f"durable writes/s against the naive server, {size.clients_small} clients, "
+                + label,
+                f"Maestro {fmt(ours.writes_per_s)} / naive {fmt(theirs.writes_per_s)} "
+                f"(server CPU {ours.server_cpu:.0%} / {theirs.server_cpu:.0%}, "
+                f"naive lost {theirs.lost})",
+                "≥ 1.2 x" if eight else "",
+                "naive: Starlette + SQLite, a commit per write",
+                f"x{ours.writes_per_s / theirs.writes_per_s:.2f}",
+            )
+        )
+        rows.append(
+            Row(
+                f"write→all p50 against the naive server, {size.clients_small} clients, " + label,
+                f"Maestro {fmt(ours.reach['p50'])} / naive {fmt(theirs.reach['p50'])} ms "
+                f"(naive p99 {fmt(theirs.reach['p99'])} ms)",
+                "≤ 1.0 x" if eight else "",
+                "naive: Starlette + SQLite, a commit per write",
+                f"x{ours.reach['p50'] / theirs.reach['p50']:.2f}",
+            )
+        )
 
 
 async def relay_references(size: Size) -> dict[str, Any]:

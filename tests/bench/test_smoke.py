@@ -19,9 +19,13 @@ def test_quick_benchmark_run_prints_the_table() -> None:
         "list a 1,000-task project",
         "bare SQLite",
         "bare relay",
+        "durable writes/s against the naive server, 2 clients, 1 in flight",
+        "durable writes/s against the naive server, 2 clients, 8 in flight",
+        "write→all p50 against the naive server, 2 clients, 8 in flight",
     ):
         assert measure in table, measure
     assert "lost 0" in table
+    assert "naive lost 0" in table
 
 
 def test_quick_postgresql_benchmark_run_prints_the_table() -> None:

@@ -76,6 +76,11 @@ def _task(row: Sequence[Any], session_ids: list[str], depends_on: list[str]) -> 
     )
 
 
+_GET_TASK = f"SELECT {_TASK_READ} FROM tasks WHERE id = ?"
+_TASK_SESSIONS = "SELECT session_id FROM task_sessions WHERE task_id = ? ORDER BY id"
+_TASK_DEPENDENCIES = "SELECT depends_on_id FROM task_deps WHERE task_id = ? ORDER BY depends_on_id"
+
+
 class TaskQueries:
     __slots__ = ()
     conn: sqlite3.Connection
@@ -116,8 +121,16 @@ class TaskQueries:
         return grouped
 
     def get_task(self, task_id: str) -> Task | None:
-        found = self._load_tasks("id = :id", {"id": task_id})
-        return found[0] if found else None
+        # Every write to a task reads it first: one id needs no list (``_load_tasks``
+        # binds its ids as a JSON array, built and read back by json_each), the same
+        # three statements by equality, in the same orders.
+        conn = self.conn
+        row = conn.execute(_GET_TASK, (task_id,)).fetchone()
+        if row is None:
+            return None
+        sessions = [s for (s,) in conn.execute(_TASK_SESSIONS, (task_id,))]
+        depends_on = [d for (d,) in conn.execute(_TASK_DEPENDENCIES, (task_id,))]
+        return _task(row, sessions, depends_on)
 
     def get_tasks(self, task_ids: Iterable[str]) -> list[Task]:
         ids = list(dict.fromkeys(task_ids))
