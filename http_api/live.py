@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -207,56 +208,83 @@ async def _first_to_end(*steps: Callable[[], Awaitable[object]]) -> int:
 _CLIENT_GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 
+class LiveEnd(StrEnum):
+    """How a live stream ended (``_while_live``)."""
+
+    CLIENT_GONE = "client_gone"
+    SAID_ALL = "said_all"  # the stream ended itself (a reset sent, the database gone)
+    CUT_OFF = "cut_off"  # the feed cut the subscriber off (behind, closed)
+
+
 async def _while_live(
     subscriber: Subscriber,
     send: Callable[[], Coroutine[Any, Any, bool]],
     receive: Callable[[], Awaitable[None]],
-) -> None:
+) -> LiveEnd:
     """A live stream, until the client goes (``receive`` returns), the stream has said
-    all it will (``send`` returns False), or the subscriber is cut off.
+    all it will (``send`` returns False), or the subscriber is cut off; which of them.
 
     ``send`` runs in a task of its own, and returns True once it has handed the
     subscriber to the feed (attached: the feed writes its events from then on);
     ``receive`` runs in this task. So a client that is live costs this one waiting
     task and nothing else: at thousands of clients, what each holds is the server's
-    memory (issue #16; docs/performance.md "Fan-out").
+    memory (issue #16; docs/performance.md "Fan-out"). However this task ends (also
+    cancelled from outside), the sending task ends with it.
     """
     loop = asyncio.get_running_loop()
     # The sending task, until it has attached the subscriber: then it is done, and
     # nothing of it is kept.
     sending: list[asyncio.Task[bool]] = [loop.create_task(send())]
-    live = True
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(None) as ending:
+    ending: asyncio.Timeout | None = None
+    ended: list[LiveEnd] = []  # why, as first told
 
-            def end() -> None:
-                if live and not ending.expired():
-                    ending.reschedule(loop.time())  # ends the block at its next await
+    def end(why: LiveEnd) -> None:
+        ended.append(why)
+        if ending is not None and not ending.expired():
+            ending.reschedule(loop.time())  # ends the block at its next await
 
-            def sent(task: "asyncio.Task[bool]") -> None:
-                if task.cancelled() or task.exception() is not None or not task.result():
-                    end()
-                elif live:
-                    sending.clear()
+    def sent(task: "asyncio.Task[bool]") -> None:
+        if task.cancelled() or task.exception() is not None or not task.result():
+            end(LiveEnd.SAID_ALL)
+        else:
+            sending.clear()
 
-            sending[0].add_done_callback(sent)
-            subscriber.on_cut_off(end)
-            try:
-                with contextlib.suppress(*_CLIENT_GONE):
-                    await receive()
-            finally:
-                live = False
-                subscriber.on_cut_off(None)
-    for task in sending:
-        task.remove_done_callback(sent)
-        if not task.done():
-            task.cancel()
-        outcome: bool | BaseException
-        [outcome] = await asyncio.gather(task, return_exceptions=True)
-        if isinstance(outcome, BaseException) and not isinstance(
-            outcome, (asyncio.CancelledError, *_CLIENT_GONE)
-        ):
-            raise outcome
+    sending[0].add_done_callback(sent)
+    subscriber.on_cut_off(partial(end, LiveEnd.CUT_OFF))
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(None) as ending:
+                if not ended:  # not told to end before the block began
+                    with contextlib.suppress(*_CLIENT_GONE):
+                        await receive()
+                    ended.insert(0, LiveEnd.CLIENT_GONE)
+    except BaseException:
+        await _end_sending(sending, sent)
+        raise
+    finally:
+        ending = None  # a late call of end() changes nothing now
+        subscriber.on_cut_off(None)
+    outcome = await _end_sending(sending, sent)
+    if isinstance(outcome, BaseException) and not isinstance(
+        outcome, (asyncio.CancelledError, *_CLIENT_GONE)
+    ):
+        raise outcome
+    return ended[0]
+
+
+async def _end_sending(
+    sending: list["asyncio.Task[bool]"], sent: Callable[["asyncio.Task[bool]"], None]
+) -> bool | BaseException | None:
+    """Cancel the sending task if it still runs, wait for it, and return its outcome."""
+    if not sending:
+        return None
+    task = sending[0]
+    task.remove_done_callback(sent)
+    if not task.done():
+        task.cancel()
+    outcome: bool | BaseException
+    [outcome] = await asyncio.gather(task, return_exceptions=True)
+    return outcome
 
 
 async def _ws_send(websocket: WebSocket, stream: Stream) -> bool:
@@ -523,14 +551,18 @@ class _SseBody:
             except ClientStalled:
                 return  # ends the response unfinished: the server closes the connection
 
-    async def drop(self) -> None:
+    async def drop(self, client_gone: Callable[[], Awaitable[None]] | None) -> None:
         """End a response whose client will not read to its end: drop the connection."""
         if self.writer is None:
             return  # the server closes the connection of a response left unfinished
         self.writer.abort()
-        # The client-gone step ends the response once uvicorn has seen the connection
-        # go; returning before that, the response would look abandoned to it.
-        await anyio.sleep_forever()
+        # The response ends once uvicorn has seen the connection go; returning before
+        # that, it would look abandoned to it. Through ASGI, the client-gone step that
+        # runs beside this one ends it.
+        if client_gone is not None:
+            await client_gone()
+        else:
+            await anyio.sleep_forever()
 
 
 class EventStream(Response):
@@ -594,7 +626,7 @@ class EventStream(Response):
                 if body.writer is not None:
                     self._pings.discard(body.writer)
         if not ended:
-            await body.drop()
+            await body.drop(client_gone)
 
 
 async def _within(seconds: float, step: Callable[[], Awaitable[None]]) -> bool:
@@ -620,21 +652,15 @@ async def _sse_stream(
     # As on a WebSocket: the stream ends by itself, or the subscriber is cut off,
     # possibly while a send waits for a client that stopped reading.
     if client_gone is None:
-        await _first_to_end(send, subscriber.wait_cut_off)
+        cut_off = await _first_to_end(send, subscriber.wait_cut_off) == 1
     else:
-        gone = False
-
-        async def until_gone() -> None:
-            nonlocal gone
-            await client_gone()
-            gone = True
-
-        await _while_live(subscriber, send, until_gone)
-        if gone:
+        how = await _while_live(subscriber, send, client_gone)
+        if how is LiveEnd.CLIENT_GONE:
             return True
+        cut_off = how is LiveEnd.CUT_OFF
     if body.stalled:
         return False
-    if subscriber.overflowed:
+    if cut_off and subscriber.overflowed:  # not when the stream said its own reset
         reset = sse_data(stream.reset(ResetReason.SLOW_CONSUMER))
         # It gets everything it was sent, then the reset, then the end, and resumes
         # from the last seq it read; it has a while to read that far, unless the
@@ -695,6 +721,6 @@ class WebSocketFeed:
 
 def routes() -> list[BaseRoute]:
     return [
-        WebSocketRoute(WS_PATH, WebSocketFeed()),
+        WebSocketRoute(WS_PATH, WebSocketFeed(), name="websocket_feed"),
         Route(EVENTS_PATH, sse_feed, methods=["GET"]),
     ]

@@ -178,16 +178,16 @@ class Subscriber:
             raise FeedClosed
         queued, self._queue = self._queue, []
         self._bytes = 0
-        if queued and not self._write_at_once(write, encoding(queued)):
+        if queued and not self._write_at_once(write, encoding, queued):
             self._overflow()
             raise SubscriberOverflow
-        self._encoding = encoding
         self._feed._attach(self, encoding, write)
+        self._encoding = encoding
 
     @staticmethod
-    def _write_at_once(write: Writer, data: bytes) -> bool:
+    def _write_at_once(write: Writer, encoding: Encoding, events: list[StoredEvent]) -> bool:
         try:
-            return write(data)
+            return write(encoding(events))
         except Exception:
             # One broken client must not stop the feed for every other one.
             log.exception("feed: a subscriber's writer failed; cutting it off")
@@ -522,7 +522,15 @@ class Feed:
             if not events:
                 continue
             for encoding, writers in tuple(encodings.items()):
-                data = encoding(events)
+                try:
+                    data = encoding(events)
+                except Exception:
+                    # Its clients cannot take this batch: they are cut off (and resume
+                    # from their last seq), not left to miss it; the others go on.
+                    log.exception("feed: encoding a batch failed; cutting its clients off")
+                    for subscriber in tuple(writers):
+                        subscriber._overflow()
+                    continue
                 behind = []
                 for subscriber, write in tuple(writers.items()):
                     try:
@@ -542,7 +550,7 @@ class Feed:
 
     def _attach(self, subscriber: Subscriber, encoding: Encoding, write: Writer) -> None:
         if subscriber not in self._subscribers:
-            return  # unsubscribed meanwhile
+            raise FeedClosed  # unsubscribed meanwhile (it was closed: attach() says so first)
         self._queued.discard(subscriber)
         by_encoding = self._attached.setdefault(subscriber.project_id, {})
         by_encoding.setdefault(encoding, {})[subscriber] = write

@@ -1,5 +1,6 @@
 """The live feeds end to end: a real uvicorn on loopback, real WebSocket and SSE clients."""
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -308,6 +309,16 @@ def _flood_past_a_slow_client(
     reading, while ``healthy`` keeps up the whole time, whatever the slow one does;
     once the feed has cut a subscriber off, return the project written to and the last
     event ``healthy`` received."""
+    project, last = _flood(server, healthy)
+    wait_for(
+        lambda: any(s.overflowed for s in server.feed.subscribers),
+        what="the slow client cut off",
+    )
+    return project, last
+
+
+def _flood(server: LiveServer, healthy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``_flood_past_a_slow_client`` without waiting for the cut-off."""
     project = server.http.post("/api/projects", json={"name": "load"}).json()
     big = "x" * 40_000
     writes = 300
@@ -319,10 +330,6 @@ def _flood_past_a_slow_client(
         assert healthy.recv()["event"] in ("project:created", "task:created")
     last = healthy.recv()
     assert last["data"]["title"] == f"t{writes - 1}"
-    wait_for(
-        lambda: any(s.overflowed for s in server.feed.subscribers),
-        what="the slow client cut off",
-    )
     return project, last
 
 
@@ -431,7 +438,7 @@ SSE_PROTOCOLS = pytest.mark.parametrize(
 
 def _writes_raw(server: LiveServer) -> bool:
     """Whether the feed writes to a client below ASGI (the MCP server's own subscriber,
-    always there, has no sink)."""
+    always there, is never attached)."""
     return any(s.attached for s in server.feed.subscribers)
 
 
@@ -524,6 +531,60 @@ def test_a_slow_sse_client_is_cut_off_then_resumes_with_last_event_id(
         for client in (resumed, healthy):
             assert client.recv()["data"]["title"] == "live"
             client.close()
+
+
+def test_a_cut_off_sse_client_that_reads_nothing_more_is_dropped_and_its_request_ends(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written raw, its goodbye waits behind everything it did not read; past the grace
+    # the connection is dropped, and the request serving it ends with it (it was once
+    # left waiting until the server shut down, which then waited its whole timeout).
+    monkeypatch.setattr(live, "SLOW_CONSUMER_GRACE", 0.2)
+    limited = replace(settings, max_queue=20, max_queue_bytes=256 * 1024)
+    with live_server(limited, send_buffer=8192) as server:
+        healthy = SseClient(server.base_url + "/api/events")
+        healthy.until_ready()
+        slow = SocketSseClient(server.base_url + "/api/events", rcvbuf=4096)
+        slow.until_ready()
+        streams = server.requests_running
+        _flood(server, healthy)
+        wait_for(
+            lambda: server.requests_running == streams - 1,
+            what="the dropped stream's request ended",
+        )
+        slow.close()
+        healthy.close()
+
+
+class _Subscriber:
+    def on_cut_off(self, callback: Any) -> None:
+        pass
+
+
+@pytest.mark.anyio
+async def test_a_live_stream_cancelled_from_outside_ends_its_replay_too() -> None:
+    # As the task group it replaced did: a server cancelling the connection's task (at
+    # shutdown, or when the client goes, under some servers) ends the replay with it.
+    replaying = asyncio.Event()
+    replay_ended: list[str] = []
+
+    async def send() -> bool:
+        replaying.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            replay_ended.append("ended")
+        return True
+
+    async def receive() -> None:
+        await asyncio.Event().wait()
+
+    stream = asyncio.create_task(live._while_live(_Subscriber(), send, receive))  # type: ignore[arg-type]
+    await replaying.wait()
+    stream.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stream
+    assert replay_ended == ["ended"]
 
 
 @SSE_PROTOCOLS

@@ -60,10 +60,16 @@ class LiveServer:
     settings: Settings
     core: Core
     connections: Connections
+    uvicorn: MaestroServer
 
     @property
     def feed(self) -> Feed:
         return self.core.feed
+
+    @property
+    def requests_running(self) -> int:
+        """Requests and WebSockets whose app has not returned yet (uvicorn's tasks)."""
+        return len(self.uvicorn.server_state.tasks)
 
     def client(self) -> httpx.Client:
         """A new client; close it (``with``) when done."""
@@ -119,6 +125,7 @@ def live_server(
             settings,
             core,
             config.connections,
+            server,
         )
         try:
             yield running
