@@ -127,3 +127,87 @@ class WsFeed(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+class SseFeed(asyncio.Protocol):
+    """An SSE client that only reads, as lean as ``WsFeed``: it takes the chunks of the
+    chunked response body apart and hands each message's ``data`` to a callback as the
+    socket's bytes arrive. Lines end in CRLF or LF (a lone CR, which the SSE grammar also
+    allows, is not one Maestro sends); ``id:``, ``event:`` and comments are skipped."""
+
+    def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
+        self.request = request
+        self.on_message = on_message
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.Event()
+        self.raw = bytearray()  # the socket's bytes not yet taken apart
+        self.body = bytearray()  # the body's bytes not yet in a whole line
+        self.data: list[bytes] = []  # the current message's data lines
+        self.transport: asyncio.Transport | None = None
+
+    @classmethod
+    async def open(
+        cls, host: str, port: int, path: str, on_message: Callable[[bytes], None]
+    ) -> "SseFeed":
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        loop = asyncio.get_running_loop()
+        _, feed = await loop.create_connection(lambda: cls(request, on_message), host, port)
+        await feed.opened
+        return feed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        raw = self.raw
+        raw += data
+        if not self.opened.done():
+            end = raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(raw[:end]).lower()
+            if not head.startswith(b"http/1.1 200") or b"transfer-encoding: chunked" not in head:
+                self.opened.set_exception(ConnectionError(bytes(raw[:end]).decode()))
+                self.close()
+                return
+            self.opened.set_result(None)
+            del raw[: end + 4]
+        position, size = 0, len(raw)
+        while (line_end := raw.find(b"\r\n", position)) >= 0:
+            length = int(raw[position:line_end].split(b";", 1)[0], 16)
+            if length == 0:  # the last chunk: the server ended the stream
+                self.close()
+                break
+            start = line_end + 2
+            if start + length + 2 > size:
+                break
+            self.body += raw[start : start + length]
+            position = start + length + 2
+        del raw[:position]
+        self._lines()
+
+    def _lines(self) -> None:
+        body, done = self.body, 0
+        while (end := body.find(b"\n", done)) >= 0:
+            line = bytes(body[done:end]).removesuffix(b"\r")
+            done = end + 1
+            if not line:  # a blank line ends the message
+                if self.data:
+                    self.on_message(b"\n".join(self.data))
+                    self.data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self.data.append(value[1:] if value.startswith(b" ") else value)
+        del body[:done]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed before the response"))
+        self.closed.set()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
