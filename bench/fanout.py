@@ -60,7 +60,7 @@ class FanSize:
 
 
 FULL = FanSize((1000, 5000, 10_000), (1000, 10_000), 10, 200, 20.0, 60.0)
-QUICK = FanSize((20, 50), (20,), 3, 10, 20.0, 15.0)
+QUICK = FanSize((20, 40), (20,), 3, 10, 20.0, 15.0)  # 20 is half of 40: the 2-instance row
 
 BUSY = 0.8  # a generator process busier than this may be what a phase measured
 WRITERS = 8  # keep-alive connections the writes take turns on
