@@ -63,6 +63,7 @@ FULL = FanSize((1000, 5000, 10_000), (1000, 10_000), 10, 200, 20.0, 60.0)
 QUICK = FanSize((20, 40), (20,), 3, 10, 20.0, 15.0)  # 20 is half of 40: the 2-instance row
 
 BUSY = 0.8  # a generator process busier than this may be what a phase measured
+SHARED = 0.2  # cores' worth of other processes' CPU past which a phase is marked
 WRITERS = 8  # keep-alive connections the writes take turns on
 LATE = 0.010  # seconds past its time after which a write counts as sent late
 HEADROOM = 100  # connections a server admits beyond its clients: the writers, the start's check
@@ -237,6 +238,7 @@ class Fan:
     rss_after: float
     workers_cpu: list[float]  # each worker's share of the wall time
     coordinator_cpu: float
+    others_cpu: float  # cores' worth of CPU that other processes used during the phase
     event_bytes: int
 
     @property
@@ -259,6 +261,15 @@ class Fan:
 def cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent on anything but idling, steal
+    (another VM's) included: this shared machine's other work shows in the difference
+    with what the phase's own processes used."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
@@ -284,6 +295,7 @@ async def measure(
         sent: dict[str, float] = {}
         late = 0
         server_before, mine_before = target.cpu_seconds(), cpu_seconds()
+        machine_before = machine_busy_seconds()
         start = time.perf_counter()
 
         async def write(n: int, due: float) -> None:
@@ -311,6 +323,7 @@ async def measure(
         wall = time.perf_counter() - start
         server_cpu = target.cpu_seconds() - server_before
         mine = cpu_seconds() - mine_before
+        machine = machine_busy_seconds() - machine_before
         while not pool.empty():
             pool.get_nowait().close()
         ends = await asyncio.gather(*(w.ask({"op": "end"}) for w in busy))
@@ -330,6 +343,7 @@ async def measure(
         rss_after=rss_after,
         workers_cpu=[end["cpu"] / end["wall"] for end in ends],
         coordinator_cpu=mine / wall,
+        others_cpu=(machine - server_cpu - mine - sum(end["cpu"] for end in ends)) / wall,
         event_bytes=max(end["event_bytes"] for end in ends),
     )
 
@@ -488,11 +502,19 @@ def cluster_for(db: str) -> Iterator[Any]:
 
 def generator_note(fan: Fan) -> str:
     workers = ", ".join(f"{share:.0%}" for share in fan.workers_cpu)
-    return f"worker(s) {workers}, coordinator {fan.coordinator_cpu:.0%}"
+    return (
+        f"worker(s) {workers}, coordinator {fan.coordinator_cpu:.0%}; "
+        f"other processes {max(0.0, fan.others_cpu):.0%} of a core"
+    )
 
 
 def busy_mark(fan: Fan) -> str:
-    return " (generator busy: the figure may be the generator's)" if fan.busy else ""
+    marks = []
+    if fan.busy:
+        marks.append("generator busy: the figure may be the generator's")
+    if fan.others_cpu > SHARED:
+        marks.append(f"machine shared: other processes used {fan.others_cpu:.0%} of a core")
+    return f" ({'; '.join(marks)})" if marks else ""
 
 
 def reach_text(fan: Fan) -> str:
