@@ -279,8 +279,8 @@ async def measure(
     absolute schedule and wait (at most ``size.drain`` after the last) for each to reach
     every client."""
     rss_before = target.rss_mb()
-    busy = await generator.connect(target.feed_urls, clients)
     try:
+        busy = await generator.connect(target.feed_urls, clients)
         rss_after = target.rss_mb()
         marks = Marks(workers=len(busy), expected=size.writes)
         for worker in generator.workers:

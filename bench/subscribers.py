@@ -97,10 +97,13 @@ async def open_client(url: str, tally: Tally) -> Feed:
     closed = asyncio.ensure_future(feed.closed.wait())
     try:
         await asyncio.wait([ready, closed], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            raise ConnectionError(f"{url}: closed before sync:ready")
+    except BaseException:
+        feed.close()  # a client that is not counted must not count events either
+        raise
     finally:
         closed.cancel()
-    if not ready.done():
-        raise ConnectionError(f"{url}: closed before sync:ready")
     feed.on_message = tally.message  # from here on, the one callback
     return feed
 
@@ -114,7 +117,15 @@ async def connect(urls: list[str], count: int, tally: Tally, feeds: list[Feed]) 
             feeds.append(feed)
             tally.clients += 1
 
-    await asyncio.gather(*(one(n) for n in range(count)))
+    opening = [asyncio.ensure_future(one(n)) for n in range(count)]
+    try:
+        await asyncio.gather(*opening)
+    except BaseException:
+        # None may open later, into the next phase: they would count as its clients.
+        for task in opening:
+            task.cancel()
+        await asyncio.gather(*opening, return_exceptions=True)
+        raise
 
 
 async def serve() -> None:
