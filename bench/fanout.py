@@ -548,10 +548,10 @@ def not_run(label: str, why: str) -> Row:
     return Row(label, f"not run: {why}")
 
 
-def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str) -> list[Row]:
+def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str, note: str = "") -> list[Row]:
     found = [
         Row(
-            f"write→last client, {label}{busy_mark(fan)}",
+            f"write→last client, {label}{note}{busy_mark(fan)}",
             reach_text(fan),
             target_p99,
         ),
@@ -590,12 +590,13 @@ def rows(found: Found, size: FanSize) -> list[Row]:
     for n, fan in found.two.items():
         label = f"{n:,} WS clients over 2 instances of one database"
         cores = instance_cores(2)
+        note = ""
         if cores[0] == cores[1]:
-            label += " (both on core 0: this machine has no core to spare for each)"
+            note = " (both instances on core 0: this machine has no core to spare for each)"
         if isinstance(fan, str):
-            out.append(not_run(f"write→last client, {label}", fan))
+            out.append(not_run(f"write→last client, {label}{note}", fan))
             continue
-        out += fan_rows(label, fan, nearest_floor(found, n), "")
+        out += fan_rows(label, fan, nearest_floor(found, n), "", note)
         half = found.ws.get(n // 2)
         if isinstance(half, Fan):
             out.append(

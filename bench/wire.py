@@ -82,6 +82,11 @@ class WsFeed(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
+        if not buffer and self.opened.done():
+            # Most reads hold whole frames: parse them where they are, keep only the rest.
+            if (position := self._frames(data)) < len(data):
+                buffer += data[position:]
+            return
         buffer += data
         if not self.opened.done():
             end = buffer.find(b"\r\n\r\n")
@@ -92,32 +97,36 @@ class WsFeed(asyncio.Protocol):
                 return
             self.opened.set_result(None)
             del buffer[: end + 4]
-        position, size = 0, len(buffer)
+        del buffer[: self._frames(buffer)]
+
+    def _frames(self, chunk: bytes | bytearray) -> int:
+        """Hand on the whole frames at the start of ``chunk``; returns where they end."""
+        position, size = 0, len(chunk)
         while size - position >= 2:
-            length = buffer[position + 1] & 0x7F
+            length = chunk[position + 1] & 0x7F
             head = 2
             if length == 126:
                 head = 4
                 if size - position < head:
                     break
-                length = int.from_bytes(buffer[position + 2 : position + 4], "big")
+                length = int.from_bytes(chunk[position + 2 : position + 4], "big")
             elif length == 127:
                 head = 10
                 if size - position < head:
                     break
-                length = int.from_bytes(buffer[position + 2 : position + 10], "big")
+                length = int.from_bytes(chunk[position + 2 : position + 10], "big")
             end = position + head + length
             if end > size:
                 break
-            opcode = buffer[position] & 0x0F
-            payload = bytes(buffer[position + head : end])
+            opcode = chunk[position] & 0x0F
+            payload = bytes(chunk[position + head : end])  # of a bytes slice: no second copy
             position = end
             if opcode == 0x8:  # close
                 self.close()
                 break
             if opcode == 0x1:
                 self.on_message(payload)
-        del buffer[:position]
+        return position
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.opened.done():
