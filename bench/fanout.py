@@ -210,6 +210,10 @@ class Target:
     processes: list[proc.Process]
     feed_urls: list[str]
     write: Callable[[int, str], tuple[str, str, dict[str, Any]]]  # n, title → request
+    store_pid: int | None = None  # PostgreSQL's postmaster, whose backends serve the phase
+
+    def store_cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.store_pid) if self.store_pid else 0.0
 
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)
@@ -234,6 +238,7 @@ class Fan:
     late: int  # writes sent more than LATE after their time
     wall: float
     server_cpu: float  # seconds over the phase
+    store_cpu: float  # PostgreSQL's seconds over the phase (0 on SQLite: in the server)
     rss_before: float  # MB
     rss_after: float
     workers_cpu: list[float]  # each worker's share of the wall time
@@ -261,6 +266,23 @@ class Fan:
 def cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (PostgreSQL's postmaster and its
+    backends: the store's share of a phase)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(entry.name) == pid or int(fields[1]) == pid:  # itself, or its child
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -295,7 +317,7 @@ async def measure(
         sent: dict[str, float] = {}
         late = 0
         server_before, mine_before = target.cpu_seconds(), cpu_seconds()
-        machine_before = machine_busy_seconds()
+        machine_before, store_before = machine_busy_seconds(), target.store_cpu_seconds()
         start = time.perf_counter()
 
         async def write(n: int, due: float) -> None:
@@ -324,6 +346,7 @@ async def measure(
         server_cpu = target.cpu_seconds() - server_before
         mine = cpu_seconds() - mine_before
         machine = machine_busy_seconds() - machine_before
+        store_cpu = target.store_cpu_seconds() - store_before
         while not pool.empty():
             pool.get_nowait().close()
         ends = await asyncio.gather(*(w.ask({"op": "end"}) for w in busy))
@@ -339,11 +362,13 @@ async def measure(
         late=late,
         wall=wall,
         server_cpu=server_cpu,
+        store_cpu=store_cpu,
         rss_before=rss_before,
         rss_after=rss_after,
         workers_cpu=[end["cpu"] / end["wall"] for end in ends],
         coordinator_cpu=mine / wall,
-        others_cpu=(machine - server_cpu - mine - sum(end["cpu"] for end in ends)) / wall,
+        others_cpu=(machine - server_cpu - store_cpu - mine - sum(end["cpu"] for end in ends))
+        / wall,
         event_bytes=max(end["event_bytes"] for end in ends),
     )
 
@@ -357,6 +382,12 @@ class Maestro:
 
     workdir: Path
     cluster: Any = None  # tests.support.postgres.Cluster, for --db postgresql
+
+    def store_pid(self) -> int | None:
+        """The postmaster's pid (the first line of its postmaster.pid), on PostgreSQL."""
+        if self.cluster is None:
+            return None
+        return int((self.cluster.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
 
     def start(self, name: str, clients: int, instances: int = 1) -> list[proc.Process]:
         admit = ("--max-connections", str(-(-clients // instances) + HEADROOM))
@@ -392,7 +423,7 @@ async def maestro_target(
     def write(n: int, title: str) -> tuple[str, str, dict[str, Any]]:
         return "PATCH", f"/api/tasks/{seeded[n % len(seeded)]}", {"title": title}
 
-    return Target(processes, urls, write)
+    return Target(processes, urls, write, maestro.store_pid())
 
 
 def floor_target(payload_bytes: int) -> Target:
@@ -558,7 +589,9 @@ def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str, note: str
         Row(
             f"server CPU, {label}",
             f"{fan.per_client_event_us:.1f} µs per client per event "
-            f"({fmt(fan.per_write_ms)} ms per write, {fan.server_cpu / fan.wall:.0%} of a core)",
+            f"({fmt(fan.per_write_ms)} ms per write, {fan.server_cpu / fan.wall:.0%} of a core"
+            + (f"; PostgreSQL {fan.store_cpu / fan.wall:.0%} of a core" if fan.store_cpu else "")
+            + ")",
             "≤ 4 µs per client per event",
             (
                 f"floor {floor.per_client_event_us:.1f} µs ({floor.clients:,} clients)"
@@ -617,8 +650,8 @@ def rows(found: Found, size: FanSize) -> list[Row]:
             Row(
                 label + busy_mark(fan),
                 f"{fan.per_client_event_us:.1f} µs of its CPU per client per event "
-                f"({fan.server_cpu / fan.wall:.0%} of a core); write→last client "
-                + reach_text(fan),
+                f"({fan.server_cpu / fan.wall:.0%} of a core, {fan.event_bytes}-byte events "
+                "as Maestro's); write→last client " + reach_text(fan),
                 "",
                 f"load generator: {generator_note(fan)}",
             )

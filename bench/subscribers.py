@@ -25,6 +25,7 @@ The process exits when its stdin closes. It raises its own RLIMIT_NOFILE soft li
 the hard one: 10,000 clients need 10,000 descriptors.
 """
 
+import argparse
 import asyncio
 import json
 import os
@@ -180,6 +181,9 @@ def raise_descriptor_limit() -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    ).parse_args()  # no options: --help says how it is driven
     raise_descriptor_limit()
     try:
         import uvloop
