@@ -113,8 +113,14 @@ async def connect(urls: list[str], count: int, tally: Tally, feeds: list[Feed]) 
     gate = asyncio.Semaphore(OPENING)
 
     async def one(n: int) -> None:
+        url = urls[n % len(urls)]
         async with gate:
-            feed = await asyncio.wait_for(open_client(urls[n % len(urls)], tally), CONNECT_TIMEOUT)
+            try:
+                feed = await asyncio.wait_for(open_client(url, tally), CONNECT_TIMEOUT)
+            except TimeoutError:
+                raise ConnectionError(
+                    f"{url}: no sync:ready within {CONNECT_TIMEOUT:g} s"
+                ) from None
             feeds.append(feed)
             tally.clients += 1
 

@@ -55,3 +55,24 @@ def test_a_phase_that_could_not_run_says_why() -> None:
     found = fanout.Found(ws={10_000: "each worker needs 10,200 file descriptors"})
     (row,) = [r for r in fanout.rows(found, QUICK) if "10,000" in r.measure]
     assert row.result == "not run: each worker needs 10,200 file descriptors"
+
+
+def a_phase(workers_cpu: float, others_cpu: float) -> fanout.Fan:
+    return fanout.Fan(
+        clients=1000, writes=200, reach={"p50": 10.0, "p99": 20.0, "max": 30.0}, lost=0,
+        cut_off=0, late=0, wall=10.0, server_cpu=2.4, store_cpu=0.0, rss_before=80.0,
+        rss_after=126.0, workers_cpu=[0.2, workers_cpu], coordinator_cpu=0.01,
+        others_cpu=others_cpu, event_bytes=304,
+    )  # fmt: skip
+
+
+def test_a_phase_whose_generator_or_machine_was_busy_is_marked() -> None:
+    def latency_row(fan: fanout.Fan) -> str:
+        found = fanout.Found(ws={1000: fan})
+        return fanout.rows(found, QUICK)[0].measure
+
+    assert latency_row(a_phase(0.5, 0.1)) == "write→last client, 1,000 WS clients"
+    busy = latency_row(a_phase(0.81, 0.1))
+    assert "generator busy: the figure may be the generator's" in busy
+    assert "machine shared" not in busy
+    assert "machine shared: other processes used 30% of a core" in latency_row(a_phase(0.5, 0.3))
