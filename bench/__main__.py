@@ -5,8 +5,12 @@
     python -m bench --db postgresql  # the same on PostgreSQL: 1 and 2 instances, the ceiling
     python -m bench --board        # the web board in Chromium: 1,000 tasks, 200 events/s (≈ 1 min)
     python -m bench --board --profile  # where the board's time goes (Chromium traces)
+    python -m bench --fanout       # 1,000 / 5,000 / 10,000 live clients, and the floor (≈ 3 min)
+    python -m bench --fanout --db postgresql  # the same on PostgreSQL, then over 2 instances
 
-The server runs pinned to core 0, this load generator to core 1 (when there are two).
+The server runs pinned to core 0, this load generator to core 1 (when there are two);
+--fanout's clients live in subscriber processes on the cores the server does not use
+(bench/fanout.py).
 """
 
 import argparse
@@ -30,7 +34,7 @@ from tests.support.core import write_elsewhere
 from tests.support.mcp import MCP_ACCEPT
 from tests.support.servers import stdio_server
 
-from . import bigdb, board, board_profile, ceiling, depth, load, postgres, proc, reference
+from . import bigdb, board, board_profile, ceiling, depth, fanout, load, postgres, proc, reference
 from .report import Row, fmt, machine, record, table
 
 
@@ -451,6 +455,13 @@ async def board_profile_main(size: board.BoardSize) -> str:
         return await board_profile.run(size, Path(tmp))
 
 
+def fanout_run(args: argparse.Namespace) -> tuple[str, str]:
+    """``--fanout`` (bench/fanout.py): its output and the block it is recorded in."""
+    size = fanout.QUICK if args.quick else fanout.FULL
+    output = run(fanout.run(size, args.db, args.workers))
+    return output, "fanout" if args.db == "sqlite" else "fanout-postgresql"
+
+
 async def main(size: Size) -> str:
     proc.pin_self(proc.LOAD_CORE)
     rows: list[Row] = []
@@ -489,7 +500,21 @@ if __name__ == "__main__":
         action="store_true",
         help="with --board: where the page's time goes (bench/board_profile.py); records nothing",
     )
+    parser.add_argument(
+        "--fanout",
+        action="store_true",
+        help="measure fan-out to 1,000-10,000 live clients instead (bench/fanout.py)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="with --fanout: subscriber processes (default: one per core the server leaves)",
+    )
     args = parser.parse_args()
+    if args.fanout and (args.board or args.profile):
+        parser.error("--fanout is a run of its own: leave out --board and --profile")
+    if args.workers is not None and (not args.fanout or args.workers < 1):
+        parser.error("--workers is for --fanout, and at least 1")
     if args.board and args.db != "sqlite":
         parser.error("--board measures the page, on SQLite: leave out --db")
     if args.profile and not args.board:
@@ -497,7 +522,9 @@ if __name__ == "__main__":
     if args.profile:
         print(run(board_profile_main(board.QUICK if args.quick else board.FULL)))
         raise SystemExit(0)
-    if args.board:
+    if args.fanout:
+        output, block = fanout_run(args)
+    elif args.board:
         output = run(board_main(board.QUICK if args.quick else board.FULL))
         block = "board"
     else:

@@ -92,10 +92,13 @@ def start_server(db: Path, *extra: str, durability: str = "normal", steady: bool
     return Process(server)
 
 
-def start_server_url(database: str, *extra: str, steady: bool = True) -> Process:
-    """``maestro serve`` on a database URL (PostgreSQL), pinned to the server core;
-    returns once listening and, when ``steady``, once its MCP server answers."""
-    server = start_server_process(database, *extra, prefix=pin(SERVER_CORE), timeout=START_TIMEOUT)
+def start_server_url(
+    database: str, *extra: str, steady: bool = True, core: str = SERVER_CORE
+) -> Process:
+    """``maestro serve`` on a database URL (PostgreSQL), pinned to ``core`` (the server
+    core unless said); returns once listening and, when ``steady``, once its MCP server
+    answers."""
+    server = start_server_process(database, *extra, prefix=pin(core), timeout=START_TIMEOUT)
     if steady:
         until_mcp_answers(server.base_url)
     return Process(server)

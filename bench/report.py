@@ -1,5 +1,6 @@
 """The benchmark's table and where it is recorded: docs/performance.md, each run's block
-between markers of its own (the suite on SQLite, on PostgreSQL, the board)."""
+between markers of its own (the suite on SQLite, on PostgreSQL, the board, the fan-out
+on each store)."""
 
 import os
 import platform
@@ -11,6 +12,11 @@ MARKERS = {
     "sqlite": ("<!-- bench:start -->", "<!-- bench:end -->"),
     "postgresql": ("<!-- bench:postgresql:start -->", "<!-- bench:postgresql:end -->"),
     "board": ("<!-- bench:board:start -->", "<!-- bench:board:end -->"),
+    "fanout": ("<!-- bench:fanout:start -->", "<!-- bench:fanout:end -->"),
+    "fanout-postgresql": (
+        "<!-- bench:fanout-postgresql:start -->",
+        "<!-- bench:fanout-postgresql:end -->",
+    ),
 }
 
 

@@ -82,6 +82,11 @@ class WsFeed(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
+        if not buffer and self.opened.done():
+            # Most reads hold whole frames: parse them where they are, keep only the rest.
+            if (position := self._frames(data)) < len(data):
+                buffer += data[position:]
+            return
         buffer += data
         if not self.opened.done():
             end = buffer.find(b"\r\n\r\n")
@@ -92,36 +97,124 @@ class WsFeed(asyncio.Protocol):
                 return
             self.opened.set_result(None)
             del buffer[: end + 4]
-        position, size = 0, len(buffer)
+        del buffer[: self._frames(buffer)]
+
+    def _frames(self, chunk: bytes | bytearray) -> int:
+        """Hand on the whole frames at the start of ``chunk``; returns where they end."""
+        position, size = 0, len(chunk)
         while size - position >= 2:
-            length = buffer[position + 1] & 0x7F
+            length = chunk[position + 1] & 0x7F
             head = 2
             if length == 126:
                 head = 4
                 if size - position < head:
                     break
-                length = int.from_bytes(buffer[position + 2 : position + 4], "big")
+                length = int.from_bytes(chunk[position + 2 : position + 4], "big")
             elif length == 127:
                 head = 10
                 if size - position < head:
                     break
-                length = int.from_bytes(buffer[position + 2 : position + 10], "big")
+                length = int.from_bytes(chunk[position + 2 : position + 10], "big")
             end = position + head + length
             if end > size:
                 break
-            opcode = buffer[position] & 0x0F
-            payload = bytes(buffer[position + head : end])
+            opcode = chunk[position] & 0x0F
+            payload = bytes(chunk[position + head : end])  # of a bytes slice: no second copy
             position = end
             if opcode == 0x8:  # close
                 self.close()
                 break
             if opcode == 0x1:
                 self.on_message(payload)
-        del buffer[:position]
+        return position
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        self.closed.set()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class SseFeed(asyncio.Protocol):
+    """An SSE client that only reads, as lean as ``WsFeed``: it takes the chunks of the
+    chunked response body apart and hands each message's ``data`` to a callback as the
+    socket's bytes arrive. Lines end in CRLF or LF (a lone CR, which the SSE grammar also
+    allows, is not one Maestro sends); ``id:``, ``event:`` and comments are skipped."""
+
+    def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
+        self.request = request
+        self.on_message = on_message
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.Event()
+        self.raw = bytearray()  # the socket's bytes not yet taken apart
+        self.body = bytearray()  # the body's bytes not yet in a whole line
+        self.data: list[bytes] = []  # the current message's data lines
+        self.transport: asyncio.Transport | None = None
+
+    @classmethod
+    async def open(
+        cls, host: str, port: int, path: str, on_message: Callable[[bytes], None]
+    ) -> "SseFeed":
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        loop = asyncio.get_running_loop()
+        _, feed = await loop.create_connection(lambda: cls(request, on_message), host, port)
+        await feed.opened
+        return feed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        raw = self.raw
+        raw += data
+        if not self.opened.done():
+            end = raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(raw[:end]).lower()
+            if not head.startswith(b"http/1.1 200") or b"transfer-encoding: chunked" not in head:
+                self.opened.set_exception(ConnectionError(bytes(raw[:end]).decode()))
+                self.close()
+                return
+            self.opened.set_result(None)
+            del raw[: end + 4]
+        position, size = 0, len(raw)
+        while (line_end := raw.find(b"\r\n", position)) >= 0:
+            length = int(raw[position:line_end].split(b";", 1)[0], 16)
+            if length == 0:  # the last chunk: the server ended the stream
+                self.close()
+                break
+            start = line_end + 2
+            if start + length + 2 > size:
+                break
+            self.body += raw[start : start + length]
+            position = start + length + 2
+        del raw[:position]
+        self._lines()
+
+    def _lines(self) -> None:
+        body, done = self.body, 0
+        while (end := body.find(b"\n", done)) >= 0:
+            line = bytes(body[done:end]).removesuffix(b"\r")
+            done = end + 1
+            if not line:  # a blank line ends the message
+                if self.data:
+                    self.on_message(b"\n".join(self.data))
+                    self.data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self.data.append(value[1:] if value.startswith(b" ") else value)
+        del body[:done]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed before the response"))
         self.closed.set()
 
     def close(self) -> None:
