@@ -12,7 +12,7 @@ import base64
 import json
 import os
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Self, cast
 
 
 class HttpConnection:
@@ -48,18 +48,48 @@ class HttpConnection:
         self.writer.close()
 
 
-class WsFeed(asyncio.Protocol):
-    """A WebSocket client that only reads, handing each text message's payload to a
-    callback as it parses the socket's chunks: no coroutine, no await per message, so
-    one core can watch 100 clients that each get thousands of events a second."""
+class _Reader(asyncio.Protocol):
+    """What the two feed readers share: the request they open with, the callback they
+    hand each message to, ``opened`` (the response's head accepted) and ``closed``."""
 
     def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
         self.request = request
         self.on_message = on_message
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = asyncio.Event()
-        self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+
+    @classmethod
+    async def _connect(
+        cls, host: str, port: int, request: bytes, on_message: Callable[[bytes], None]
+    ) -> Self:
+        loop = asyncio.get_running_loop()
+        _, feed = await loop.create_connection(lambda: cls(request, on_message), host, port)
+        await feed.opened
+        return feed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed before the response"))
+        self.closed.set()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class WsFeed(_Reader):
+    """A WebSocket client that only reads, handing each text message's payload to a
+    callback as it parses the socket's chunks: no coroutine, no await per message, so
+    one core can watch 100 clients that each get thousands of events a second."""
+
+    def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
+        super().__init__(request, on_message)
+        self.buffer = bytearray()
 
     @classmethod
     async def open(
@@ -71,14 +101,7 @@ class WsFeed(asyncio.Protocol):
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
-        loop = asyncio.get_running_loop()
-        _, feed = await loop.create_connection(lambda: cls(request, on_message), host, port)
-        await feed.opened
-        return feed
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.transport.write(self.request)
+        return await cls._connect(host, port, request, on_message)
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
@@ -128,31 +151,18 @@ class WsFeed(asyncio.Protocol):
                 self.on_message(payload)
         return position
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
-        self.closed.set()
 
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-class SseFeed(asyncio.Protocol):
+class SseFeed(_Reader):
     """An SSE client that only reads, as lean as ``WsFeed``: it takes the chunks of the
     chunked response body apart and hands each message's ``data`` to a callback as the
     socket's bytes arrive. Lines end in CRLF or LF (a lone CR, which the SSE grammar also
     allows, is not one Maestro sends); ``id:``, ``event:`` and comments are skipped."""
 
     def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
-        self.request = request
-        self.on_message = on_message
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.closed = asyncio.Event()
+        super().__init__(request, on_message)
         self.raw = bytearray()  # the socket's bytes not yet taken apart
         self.body = bytearray()  # the body's bytes not yet in a whole line
         self.data: list[bytes] = []  # the current message's data lines
-        self.transport: asyncio.Transport | None = None
 
     @classmethod
     async def open(
@@ -161,14 +171,7 @@ class SseFeed(asyncio.Protocol):
         request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
         ).encode()
-        loop = asyncio.get_running_loop()
-        _, feed = await loop.create_connection(lambda: cls(request, on_message), host, port)
-        await feed.opened
-        return feed
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self.transport.write(self.request)
+        return await cls._connect(host, port, request, on_message)
 
     def data_received(self, data: bytes) -> None:
         raw = self.raw
@@ -211,12 +214,3 @@ class SseFeed(asyncio.Protocol):
                 value = line[5:]
                 self.data.append(value[1:] if value.startswith(b" ") else value)
         del body[:done]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed before the response"))
-        self.closed.set()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
