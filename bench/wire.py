@@ -4,7 +4,9 @@ A benchmark must measure the server, not its clients. A general-purpose async HT
 WebSocket client spends more CPU per message than the server does, and the load
 generator has a single core: these speak just enough of each protocol to drive and
 observe the server (server-to-client WebSocket frames are unmasked, so reading them is
-a few slices).
+a few slices). A WebSocket reader still answers pings: uvicorn pings every 20 s and
+drops a client whose pong does not come within 20 s more, so a reader that ignored
+them would lose its clients in any phase longer than 40 s.
 """
 
 import asyncio
@@ -83,9 +85,10 @@ class _Reader(asyncio.Protocol):
 
 
 class WsFeed(_Reader):
-    """A WebSocket client that only reads, handing each text message's payload to a
-    callback as it parses the socket's chunks: no coroutine, no await per message, so
-    one core can watch 100 clients that each get thousands of events a second."""
+    """A WebSocket client that only reads (and answers pings), handing each text
+    message's payload to a callback as it parses the socket's chunks: no coroutine, no
+    await per message, so one core can watch 100 clients that each get thousands of
+    events a second."""
 
     def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
         super().__init__(request, on_message)
@@ -149,7 +152,19 @@ class WsFeed(_Reader):
                 break
             if opcode == 0x1:
                 self.on_message(payload)
+            elif opcode == 0x9:
+                self.pong(payload)
         return position
+
+    def pong(self, payload: bytes) -> None:
+        """Answer a ping with a pong carrying its payload (RFC 6455 5.5.3), masked as
+        every client-to-server frame must be (5.3). A ping's payload is at most 125
+        bytes (5.5), so the length fits the head's first byte."""
+        if self.transport is None:
+            return
+        mask = os.urandom(4)
+        masked = bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
+        self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
 
 
 class SseFeed(_Reader):
