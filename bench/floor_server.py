@@ -7,11 +7,14 @@ key and a ``sync:ready`` text frame, so the benchmark's clients take it for a fe
 keeps the transport. A writer sends ``POST /write`` with a JSON body holding its marker
 (``{"title":"m<marker>"}``) on a keep-alive connection: the server frames the body
 (compact JSON), padded with spaces to ``--payload-bytes`` (the size of Maestro's
-event, measured in the same run), once, writes that frame to every client with
-``transport.write`` and answers ``204``. What remains per client per event is one
-``write()`` system call, which on loopback also runs the receiver's TCP receive path:
-the floor a server with one write per client per event cannot go below on this
-machine (bench/fanout.py compares).
+event, measured in the same run), once, and answers ``204``. The frames of the writes
+read in one turn of the event loop go out together on the next: one
+``transport.write`` of them all to every client. So, as Maestro does when it is
+behind, events that arrive while the server is fanning out share one ``write()`` per
+client on its next pass; at a pace it keeps up with, each event has its own. What
+remains per client per pass is one ``write()`` system call, which on loopback also
+runs the receiver's TCP receive path: the floor a server that batches the same way
+cannot go below on this machine (bench/fanout.py compares).
 """
 
 import argparse
@@ -40,18 +43,26 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class Floor:
-    """The connected clients, and what each write sends them."""
+    """The connected clients, and the frames waiting for the next pass over them."""
 
     def __init__(self, payload_bytes: int) -> None:
         self.payload_bytes = payload_bytes
         self.clients: set[asyncio.Transport] = set()
+        self.waiting: list[bytes] = []
 
     def broadcast(self, body: bytes) -> None:
         # Compact, as Maestro's events are: the clients look for '"title":"m' in them.
         payload = json.dumps(json.loads(body), separators=(",", ":")).encode()
-        frame = text_frame(payload.ljust(self.payload_bytes))
+        if not self.waiting:  # the first of this turn's frames: the pass comes next turn
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.waiting.append(text_frame(payload.ljust(self.payload_bytes)))
+
+    def flush(self) -> None:
+        """One pass: every waiting frame, in one write to each client."""
+        data = b"".join(self.waiting)
+        self.waiting.clear()
         for transport in self.clients:
-            transport.write(frame)
+            transport.write(data)
 
 
 class Connection(asyncio.Protocol):
