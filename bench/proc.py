@@ -88,7 +88,7 @@ def start_server(db: Path, *extra: str, durability: str = "normal", steady: bool
         timeout=START_TIMEOUT,
     )
     if steady:
-        until_mcp_answers(server.base_url)
+        steady_or_stopped(server)
     return Process(server)
 
 
@@ -100,8 +100,18 @@ def start_server_url(
     answers."""
     server = start_server_process(database, *extra, prefix=pin(core), timeout=START_TIMEOUT)
     if steady:
-        until_mcp_answers(server.base_url)
+        steady_or_stopped(server)
     return Process(server)
+
+
+def steady_or_stopped(server: ServerProcess) -> None:
+    """Wait for ``server``'s MCP server to answer; stop the server if it does not, so
+    that a start that failed leaves no process behind."""
+    try:
+        until_mcp_answers(server.base_url)
+    except BaseException:
+        server.stop()
+        raise
 
 
 def until_mcp_answers(base_url: str) -> None:
