@@ -12,19 +12,24 @@ of this machine measured in the same run.
   every client: the workers report, per marker, the CLOCK_MONOTONIC time their last
   client got it); the server's CPU per write and per client per event (its CPU time
   over the phase / (writes x clients)); its memory per idle client ((RSS with the
-  clients - RSS before) / clients); and the CPU each generator process used, as a
+  clients - RSS before) / clients, KiB); and the CPU each generator process used, as a
   share of the phase's wall time. A phase where one of them was above 80 % is marked:
-  the figure may be the generator's.
+  the figure may be the generator's. So is one where a core of the generator's was
+  above 80 % busy (``/proc/stat``'s cpuN lines: the machine is shared), or a server's
+  core was, more than a fifth of a core of it not the server's. When writes went out
+  late, write→last client is also given from each write's due time.
 - The floor (bench/floor_server.py): a bare uvloop server writing one pre-built frame
   of the same size as Maestro's event to every client, measured with the same workers.
   Its CPU per client per event is the reference; the ratio is Maestro's over it.
-- SSE: 10 SSE clients and then 10 WebSocket clients on one server, write→all p50 and
-  the ratio (target ≤ 1.2).
+- SSE: 10 SSE clients, then 10 WebSocket clients, each on a fresh server, write→all
+  p50 and the ratio (target ≤ 1.2).
 - ``--db postgresql``: the same on one instance on a throwaway cluster, then with the
   clients spread over two instances of one database (writes alternate between them).
+  The cluster starts before this process pins itself: it is not pinned.
 
-Every wait is bounded (``FanSize.drain``, the connect timeouts): a phase that cannot
-run, or whose events do not all arrive, says so in its row.
+Every wait is bounded (``FanSize.drain``, the connect timeouts, ``ASK_TIMEOUT``): a
+phase that cannot run, or whose events do not all arrive, says so in its row. A worker
+that does not answer in time is killed and out of the run (``Worker``).
 """
 
 import asyncio
@@ -41,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import load, postgres, proc
+from . import load, postgres, proc, subscribers
 from .report import Row, fmt, machine, table
 from .stats import summary
 from .wire import HttpConnection
@@ -62,15 +67,14 @@ class FanSize:
 FULL = FanSize((1000, 5000, 10_000), (1000, 10_000), 10, 200, 20.0, 60.0)
 QUICK = FanSize((20, 40), (20,), 3, 10, 20.0, 15.0)  # 20 is half of 40: the 2-instance row
 
-BUSY = 0.8  # a generator process busier than this may be what a phase measured
+BUSY = 0.8  # a generator process or core, or a server's core, busier than this is marked
 SHARED = 0.2  # cores' worth of other processes' CPU past which a phase is marked
 WRITERS = 8  # keep-alive connections the writes take turns on
 LATE = 0.010  # seconds past its time after which a write counts as sent late
 HEADROOM = 100  # connections a server admits beyond its clients: the writers, the start's check
 SPARE_DESCRIPTORS = 100  # a process's files besides its clients' sockets
 SEED_TASKS = 5  # the tasks the writes update in turn
-CONNECT_TIMEOUT = 30.0  # seconds, plus one per 50 clients a worker opens
-ASK_TIMEOUT = 30.0  # seconds for a worker to answer anything else
+ASK_TIMEOUT = 30.0  # seconds for a worker to answer a command (past a connect's own time)
 
 
 class PhaseError(Exception):
@@ -81,13 +85,21 @@ class PhaseError(Exception):
 
 
 class Worker:
-    """One ``python -m bench.subscribers`` process, pinned to its core."""
+    """One ``python -m bench.subscribers`` process, pinned to its core.
+
+    Each command carries a number its answer repeats: an answer that comes after its
+    question timed out is dropped, not taken for the next question's. A worker that did
+    not answer in time is killed and out for the rest of the run (its state is unknown:
+    clients half open, a phase half started); asking it anything fails at once, saying
+    why."""
 
     def __init__(self, process: asyncio.subprocess.Process, core: int) -> None:
         self.process = process
         self.core = core
         self.clients = 0
-        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.asked = 0  # the last command's number
+        self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.out: str | None = None  # why the worker is out, once it is
         self.on_marker: Callable[[str, float], None] = lambda marker, at: None
         self.reading = asyncio.ensure_future(self._read())
 
@@ -105,20 +117,58 @@ class Worker:
             message = json.loads(line)
             if "marker" in message:
                 self.on_marker(message["marker"], message["at"])
-            else:
-                self.replies.put_nowait(message)
-        self.replies.put_nowait({"error": f"worker on core {self.core} exited"})
+            elif (answer := self.waiting.pop(message.get("id"), None)) and not answer.done():
+                answer.set_result(message)
+            # else: the answer to a question given up on (the worker is out by then)
+        self.give_up(f"exited (code {await self.process.wait()})")
+
+    def give_up(self, why: str) -> None:
+        """Take the worker out of the run: kill it, fail what waits on it."""
+        if self.out is None:
+            self.out = why
+        if self.process.returncode is None:
+            self.process.kill()
+        for answer in self.waiting.values():
+            if not answer.done():
+                answer.set_exception(self.error(self.out))
+        self.waiting.clear()
+
+    def error(self, why: str) -> PhaseError:
+        return PhaseError(f"the subscriber worker on core {self.core} {why}")
 
     async def ask(self, command: dict[str, Any], seconds: float = ASK_TIMEOUT) -> dict[str, Any]:
+        if self.out is not None:
+            raise self.error(f"is out of the run: it {self.out}")
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(command).encode() + b"\n")
-        reply = await asyncio.wait_for(self.replies.get(), seconds)
+        self.asked += 1
+        number = self.asked
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiting[number] = answer
+        self.process.stdin.write(json.dumps({**command, "id": number}).encode() + b"\n")
+        try:
+            reply = await asyncio.wait_for(answer, seconds)
+        except TimeoutError:
+            self.give_up(f"did not answer {command['op']!r} within {seconds:g} s (killed)")
+            raise self.error(
+                f"did not answer {command['op']!r} within {seconds:g} s: killed, it is out "
+                "of the run"
+            ) from None
+        finally:
+            self.waiting.pop(number, None)
         if "error" in reply:
-            raise PhaseError(f"a subscriber worker: {reply['error']}")
+            raise self.error(f"says: {reply['error']}")
         return reply
 
+    async def connect(self, urls: list[str]) -> None:
+        """Open this worker's share of the clients. The worker bounds its connect by
+        ``connect_seconds`` and answers; waiting ASK_TIMEOUT longer, the coordinator never
+        gives up on a connect still in its time."""
+        seconds = subscribers.connect_seconds(self.clients)
+        command = {"op": "connect", "urls": urls, "count": self.clients, "seconds": seconds}
+        await self.ask(command, seconds + ASK_TIMEOUT)
+
     async def stop(self) -> None:
-        if self.process.stdin is not None:
+        if self.process.stdin is not None and self.process.returncode is None:
             self.process.stdin.close()
         try:
             await asyncio.wait_for(self.process.wait(), 10)
@@ -130,20 +180,25 @@ class Worker:
 
 @dataclass
 class Marks:
-    """Per marker: when each worker's last client got it; reached once all did."""
+    """Per marker of the phase: when each worker's last client got it; reached, at the
+    latest of those times, once every worker holding clients reported it. A worker
+    counts once per marker, and a marker not of this phase (a late one of an earlier
+    phase's) is not counted."""
 
     workers: int
-    expected: int
-    times: dict[str, list[float]] = field(default_factory=dict)
+    markers: frozenset[str]
+    times: dict[str, dict[int, float]] = field(default_factory=dict)  # marker → worker → at
     reached: dict[str, float] = field(default_factory=dict)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def add(self, marker: str, at: float) -> None:
-        times = self.times.setdefault(marker, [])
-        times.append(at)
-        if len(times) == self.workers:
-            self.reached[marker] = max(times)
-            if len(self.reached) == self.expected:
+    def add(self, worker: int, marker: str, at: float) -> None:
+        if marker not in self.markers:
+            return
+        times = self.times.setdefault(marker, {})
+        times.setdefault(worker, at)
+        if len(times) == self.workers and marker not in self.reached:
+            self.reached[marker] = max(times.values())
+            if len(self.reached) == len(self.markers):
                 self.done.set()
 
 
@@ -164,40 +219,40 @@ class Generator:
         finally:
             await asyncio.gather(*(worker.stop() for worker in workers))
 
-    def fits(self, clients: int) -> None:
-        """Raise ``PhaseError`` if a worker's share of the clients needs more file
-        descriptors than a process may have here."""
+    def fits(self, clients: int, servers: int = 1) -> None:
+        """Raise ``PhaseError`` if a server's or a worker's share of the clients needs more
+        file descriptors than a process may have here."""
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         share = -(-clients // len(self.workers))
-        for who, need in (("the server", clients), ("each worker", share)):
+        per_server = -(-clients // servers)
+        who_server = "the server" if servers == 1 else "each server"
+        for who, need in ((who_server, per_server), ("each worker", share)):
             if need + SPARE_DESCRIPTORS + HEADROOM > hard:
                 raise PhaseError(
                     f"{who} needs {need + SPARE_DESCRIPTORS + HEADROOM:,} file descriptors, "
                     f"the hard limit is {hard:,} (ulimit -Hn)"
                 )
 
-    async def connect(self, urls: list[str], clients: int) -> list[Worker]:
-        """Spread ``clients`` over the workers; returns those that hold some."""
-        self.fits(clients)
+    async def connect(self, urls: list[str], clients: int, servers: int = 1) -> list[Worker]:
+        """Spread ``clients`` over the workers (and so over ``servers``, the URLs taken in
+        turn); returns the workers that hold some."""
+        self.fits(clients, servers)
         base, extra = divmod(clients, len(self.workers))
         busy = []
         for n, worker in enumerate(self.workers):
             worker.clients = base + (n < extra)
             if worker.clients:
                 busy.append(worker)
-        await asyncio.gather(
-            *(
-                w.ask(
-                    {"op": "connect", "urls": urls, "count": w.clients},
-                    CONNECT_TIMEOUT + w.clients / 50,
-                )
-                for w in busy
-            )
-        )
+        await asyncio.gather(*(w.connect(urls) for w in busy))
         return busy
 
     async def close(self) -> None:
-        await asyncio.gather(*(w.ask({"op": "close"}) for w in self.workers))
+        """Close every worker's clients. A worker that fails to is out of the run (``ask``),
+        which the next phase reports; this one ends with what it measured."""
+        await asyncio.gather(
+            *(w.ask({"op": "close"}) for w in self.workers if w.out is None),
+            return_exceptions=True,
+        )
 
 
 # --- what a phase measures -------------------------------------------------------------------
@@ -217,6 +272,17 @@ class Target:
 
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)
+
+    def cpu_by_core(self) -> dict[int, float]:
+        """The servers' CPU seconds by the core they ran on: all of a pinned server's on
+        its core; an unpinned one's spread evenly over the cores it may use (its split
+        is not known)."""
+        seconds: dict[int, float] = {}
+        for process in self.processes:
+            cores = os.sched_getaffinity(process.server.pid)
+            for core in cores:
+                seconds[core] = seconds.get(core, 0.0) + process.cpu_seconds() / len(cores)
+        return seconds
 
     def rss_mb(self) -> float:
         return sum(p.rss_mb() for p in self.processes)
@@ -239,12 +305,16 @@ class Fan:
     wall: float
     server_cpu: float  # seconds over the phase
     store_cpu: float  # PostgreSQL's seconds over the phase (0 on SQLite: in the server)
-    rss_before: float  # MB
+    rss_before: float  # MiB
     rss_after: float
     workers_cpu: list[float]  # each worker's share of the wall time
     coordinator_cpu: float
     others_cpu: float  # cores' worth of CPU that other processes used during the phase
     event_bytes: int
+    reach_due: dict[str, float] | None  # write→last client from each write's due time, if late
+    cores_busy: dict[int, float]  # each core's busy share of the phase (/proc/stat cpuN)
+    generator_cores: list[int]  # the cores the workers holding clients and the coordinator use
+    server_cores: dict[int, float]  # the servers' cores: the share of each the servers used
 
     @property
     def per_client_event_us(self) -> float:
@@ -255,12 +325,30 @@ class Fan:
         return self.server_cpu / self.writes * 1000
 
     @property
-    def rss_per_client_kb(self) -> float:
+    def rss_per_client_kib(self) -> float:
         return (self.rss_after - self.rss_before) * 1024 / self.clients
 
     @property
     def busy(self) -> bool:
         return max([self.coordinator_cpu, *self.workers_cpu]) > BUSY
+
+    @property
+    def busy_generator_cores(self) -> dict[int, float]:
+        """The generator's cores above BUSY, whatever kept them busy: its clients may have
+        read their events late."""
+        shares = {c: self.cores_busy.get(c, 0.0) for c in self.generator_cores}
+        return {c: share for c, share in shares.items() if share > BUSY}
+
+    @property
+    def shared_server_cores(self) -> dict[int, float]:
+        """The servers' cores that were above BUSY, more than SHARED of a core of it not
+        the servers' own: the server waited for its core. Core → the share others took."""
+        shared = {}
+        for core, mine in self.server_cores.items():
+            busy = self.cores_busy.get(core, 0.0)
+            if busy > BUSY and busy - mine > SHARED:
+                shared[core] = busy - mine
+        return shared
 
 
 def cpu_seconds() -> float:
@@ -285,6 +373,30 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def core_ticks() -> dict[int, tuple[int, int]]:
+    """Per core (the ``cpuN`` lines of /proc/stat): clock ticks busy (steal included) and
+    in all, since boot."""
+    ticks = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, _, rest = line.partition(" ")
+        if name.startswith("cpu") and name[3:].isdigit():
+            fields = [int(v) for v in rest.split()[:8]]
+            ticks[int(name[3:])] = (sum(fields) - fields[3] - fields[4], sum(fields))
+    return ticks
+
+
+def core_busy(
+    before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]
+) -> dict[int, float]:
+    """Each core's busy share between two ``core_ticks``."""
+    shares = {}
+    for core, (busy, total) in after.items():
+        busy_before, total_before = before.get(core, (0, 0))
+        elapsed = total - total_before
+        shares[core] = (busy - busy_before) / elapsed if elapsed > 0 else 0.0
+    return shares
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds every core of the machine has spent on anything but idling, steal
     (another VM's) included: this shared machine's other work shows in the difference
@@ -301,63 +413,79 @@ async def measure(
     absolute schedule and wait (at most ``size.drain`` after the last) for each to reach
     every client."""
     rss_before = target.rss_mb()
+    pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
+    writes: list[asyncio.Future[None]] = []
     try:
-        busy = await generator.connect(target.feed_urls, clients)
+        busy = await generator.connect(target.feed_urls, clients, len(target.processes))
         rss_after = target.rss_mb()
-        marks = Marks(workers=len(busy), expected=size.writes)
-        for worker in generator.workers:
-            worker.on_marker = marks.add
-        pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
+        markers = [f"{name}-{n}" for n in range(size.writes)]
+        marks = Marks(workers=len(busy), markers=frozenset(markers))
+        for number, worker in enumerate(generator.workers):
+            worker.on_marker = functools.partial(marks.add, number)
         hosts = [p.url.removeprefix("http://").split(":") for p in target.processes]
         for n in range(WRITERS):
             host, port = hosts[n % len(hosts)]
             pool.put_nowait(await HttpConnection.open(host, int(port)))
         await asyncio.gather(*(w.ask({"op": "phase"}) for w in generator.workers))
+        generator_cores = set(os.sched_getaffinity(0)).union(
+            *(os.sched_getaffinity(w.process.pid) for w in busy)
+        )
 
+        due: dict[str, float] = {}
         sent: dict[str, float] = {}
         late = 0
-        server_before, mine_before = target.cpu_seconds(), cpu_seconds()
+        server_before = target.cpu_by_core()
+        mine_before, cores_before = cpu_seconds(), core_ticks()
         machine_before, store_before = machine_busy_seconds(), target.store_cpu_seconds()
         start = time.perf_counter()
 
-        async def write(n: int, due: float) -> None:
+        async def write(n: int) -> None:
             nonlocal late
-            marker = f"{name}-{n}"
+            marker = markers[n]
             connection = await pool.get()
             sent[marker] = time.perf_counter()
-            late += sent[marker] - due > LATE
+            late += sent[marker] - due[marker] > LATE
             method, path, body = target.write(n, "m" + marker)
             status, answer = await connection.request(method, path, body)
             pool.put_nowait(connection)
             if status >= 300:
                 raise PhaseError(f"{method} {path} answered {status}: {answer[:200]!r}")
 
-        writes = []
         for n in range(size.writes):
-            due = start + n / size.rate
-            if (delay := due - time.perf_counter()) > 0:
+            due[markers[n]] = start + n / size.rate
+            if (delay := due[markers[n]] - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
-            writes.append(asyncio.ensure_future(write(n, due)))
+            writes.append(asyncio.ensure_future(write(n)))
         deadline = time.perf_counter() + size.drain
         await asyncio.wait_for(asyncio.gather(*writes), size.drain)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(marks.done.wait(), max(0.0, deadline - time.perf_counter()))
         wall = time.perf_counter() - start
-        server_cpu = target.cpu_seconds() - server_before
+        server_after = target.cpu_by_core()
         mine = cpu_seconds() - mine_before
+        cores = core_busy(cores_before, core_ticks())
         machine = machine_busy_seconds() - machine_before
         store_cpu = target.store_cpu_seconds() - store_before
-        while not pool.empty():
-            pool.get_nowait().close()
         ends = await asyncio.gather(*(w.ask({"op": "end"}) for w in busy))
     finally:
+        # However the phase ended: no write of it goes on into the next, no connection stays.
+        for task in writes:
+            task.cancel()
+        await asyncio.gather(*writes, return_exceptions=True)
+        while not pool.empty():
+            pool.get_nowait().close()
         await generator.close()
-    latencies = [marks.reached[m] - sent[m] for m in marks.reached]
+    server_cores = {
+        core: (server_after[core] - server_before.get(core, 0.0)) / wall for core in server_after
+    }
+    server_cpu = sum(server_after.values()) - sum(server_before.values())
+    reached = list(marks.reached)
     return Fan(
         clients=clients,
         writes=size.writes,
-        reach=summary(latencies),
-        lost=size.writes - len(marks.reached),
+        reach=summary([marks.reached[m] - sent[m] for m in reached]),
+        reach_due=summary([marks.reached[m] - due[m] for m in reached]) if late else None,
+        lost=size.writes - len(reached),
         cut_off=sum(end["closed"] for end in ends),
         late=late,
         wall=wall,
@@ -370,6 +498,9 @@ async def measure(
         others_cpu=(machine - server_cpu - store_cpu - mine - sum(end["cpu"] for end in ends))
         / wall,
         event_bytes=max(end["event_bytes"] for end in ends),
+        cores_busy=cores,
+        generator_cores=sorted(generator_cores),
+        server_cores=server_cores,
     )
 
 
@@ -394,8 +525,15 @@ class Maestro:
         if self.cluster is None:
             return [proc.start_server(self.workdir / f"{name}.db", *admit)]
         url = postgres.new_database(self.cluster, name)
-        cores = instance_cores(instances)
-        return [proc.start_server_url(url, *admit, core=core) for core in cores]
+        started: list[proc.Process] = []
+        try:
+            for core in instance_cores(instances):
+                started.append(proc.start_server_url(url, *admit, core=core))
+        except BaseException:
+            for process in started:  # a later instance failed: none outlives the phase
+                process.stop()
+            raise
+        return started
 
 
 def instance_cores(instances: int) -> list[str]:
@@ -473,10 +611,13 @@ async def run(size: FanSize, db: str = "sqlite", workers: int | None = None) -> 
     two_instances = db == "postgresql"
     servers = {int(c) for c in instance_cores(2 if two_instances else 1)}
     cores = worker_cores(servers)
-    os.sched_setaffinity(0, {cores[0]})
     count = workers or len(cores)
     found = Found()
+    # PostgreSQL's cluster starts before the coordinator pins itself to the first worker's
+    # core: it inherits the coordinator's affinity, and is to run where the machine has
+    # room (as a database server does), not on a core of the generator's.
     with tempfile.TemporaryDirectory() as tmp, cluster_for(db) as cluster:
+        os.sched_setaffinity(0, {cores[0]})
         maestro = Maestro(Path(tmp), cluster)
         async with Generator.start(cores, count) as generator:
             for n in size.clients:
@@ -508,8 +649,9 @@ async def run(size: FanSize, db: str = "sqlite", workers: int | None = None) -> 
                     n,
                     size,
                 )
+        postmaster = maestro.store_pid()
+        store = f"PostgreSQL (fsync on) on core {cores_of(postmaster)}" if postmaster else "SQLite"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    store = "PostgreSQL (fsync on)" if db == "postgresql" else "SQLite"
     return (
         f"Measured {stamp} on {machine()}, {store}; server on core "
         f"{', '.join(sorted({str(c) for c in servers}))}, {count} subscriber worker(s) on core "
@@ -517,6 +659,11 @@ async def run(size: FanSize, db: str = "sqlite", workers: int | None = None) -> 
         f"per phase at {size.rate:g}/s, each one event to every client.\n\n"
         + table(rows(found, size))
     )
+
+
+def cores_of(pid: int) -> str:
+    """The cores a process may run on, as a list (``0, 1``)."""
+    return ", ".join(str(c) for c in sorted(os.sched_getaffinity(pid)))
 
 
 @contextlib.contextmanager
@@ -539,12 +686,30 @@ def generator_note(fan: Fan) -> str:
     )
 
 
-def busy_mark(fan: Fan) -> str:
+def cores_text(shares: dict[int, float]) -> str:
+    return ", ".join(f"core {core} {share:.0%}" for core, share in sorted(shares.items()))
+
+
+def phase_marks(fan: Fan) -> list[str]:
+    """What may have made the phase's figures other than the server's alone."""
     marks = []
     if fan.busy:
         marks.append("generator busy: the figure may be the generator's")
+    if busy := fan.busy_generator_cores:
+        marks.append(f"generator's core busy: {cores_text(busy)}")
+    if shared := fan.shared_server_cores:
+        marks.append(f"server's core shared: others took {cores_text(shared)}")
     if fan.others_cpu > SHARED:
         marks.append(f"machine shared: other processes used {fan.others_cpu:.0%} of a core")
+    return marks
+
+
+def busy_mark(*phases: tuple[str, Fan]) -> str:
+    """The marks of a row's phases, each named by its label when the row has several."""
+    marks = []
+    for label, fan in phases:
+        named = f"{label}: " if len(phases) > 1 else ""
+        marks += [named + mark for mark in phase_marks(fan)]
     return f" ({'; '.join(marks)})" if marks else ""
 
 
@@ -557,6 +722,11 @@ def reach_text(fan: Fan) -> str:
         text += f", {fan.cut_off:,} clients cut off"
     if fan.late:
         text += f", {fan.late} writes sent late"
+        if fan.reach_due is not None:
+            text += (
+                f" (from their due time: p50 {fmt(fan.reach_due['p50'])} / "
+                f"p99 {fmt(fan.reach_due['p99'])} / max {fmt(fan.reach_due['max'])} ms)"
+            )
     return text
 
 
@@ -582,7 +752,7 @@ def not_run(label: str, why: str) -> Row:
 def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str, note: str = "") -> list[Row]:
     found = [
         Row(
-            f"write→last client, {label}{note}{busy_mark(fan)}",
+            f"write→last client, {label}{note}{busy_mark((label, fan))}",
             reach_text(fan),
             target_p99,
         ),
@@ -602,8 +772,9 @@ def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str, note: str
         ),
         Row(
             f"server memory per idle client, {label}",
-            f"{fan.rss_per_client_kb:.1f} KB (RSS {fmt(fan.rss_before)} → {fmt(fan.rss_after)} MB)",
-            "≤ 30 KB",
+            f"{fan.rss_per_client_kib:.1f} KiB "
+            f"(RSS {fmt(fan.rss_before)} → {fmt(fan.rss_after)} MiB)",
+            f"≤ 30 KB ({30_000 / 1024:.1f} KiB)",
         ),
         Row(f"load generator CPU, {label}", generator_note(fan), "each ≤ 80 %"),
     ]
@@ -648,7 +819,7 @@ def rows(found: Found, size: FanSize) -> list[Row]:
             continue
         out.append(
             Row(
-                label + busy_mark(fan),
+                label + busy_mark((label, fan)),
                 f"{fan.per_client_event_us:.1f} µs of its CPU per client per event "
                 f"({fan.server_cpu / fan.wall:.0%} of a core, {fan.event_bytes}-byte events "
                 "as Maestro's); write→last client " + reach_text(fan),
@@ -663,7 +834,7 @@ def rows(found: Found, size: FanSize) -> list[Row]:
     else:
         out.append(
             Row(
-                label + busy_mark(sse if sse.busy else ws),
+                label + busy_mark(("SSE phase", sse), ("WS phase", ws)),
                 f"SSE {reach_text(sse)}; load generator: {generator_note(sse)}",
                 "SSE p50 ≤ 1.2 x WS",
                 f"WS {reach_text(ws)}; load generator: {generator_note(ws)}",

@@ -57,6 +57,7 @@ class _Reader(asyncio.Protocol):
     def __init__(self, request: bytes, on_message: Callable[[bytes], None]) -> None:
         self.request = request
         self.on_message = on_message
+        self.on_closed: Callable[[], None] | None = None  # told once the connection ended
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = asyncio.Event()
         self.transport: asyncio.Transport | None = None
@@ -78,6 +79,8 @@ class _Reader(asyncio.Protocol):
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed before the response"))
         self.closed.set()
+        if self.on_closed is not None:
+            self.on_closed()
 
     def close(self) -> None:
         if self.transport is not None:
