@@ -16,9 +16,9 @@ question it gave up on):
 
 - ``{"op": "connect", "urls": [...], "count": N, "seconds": S}``: open N clients, spread
   over the URLs in turn (``ws://…`` for WebSocket, ``http://…`` for SSE), a few hundred
-  at a time, each ready once it got ``sync:ready``, all within S seconds (the
-  coordinator's ``connect_seconds(N)``, which it waits for plus a margin: the worker
-  always answers first). Answer ``{"ready": N}``.
+  at a time, each ready once it got ``sync:ready``, all within S seconds (by
+  default ``connect_seconds(N)``, as the coordinator gives; it waits that plus a
+  margin, so the worker always answers first). Answer ``{"ready": N}``.
 - ``{"op": "phase"}``: start a measured phase (forget earlier markers, note this
   process's CPU time). Answer ``{"started": true}``. Then, for each marker, once every
   live client of this worker has it, a line ``{"marker": M, "at": T}`` (T:
@@ -208,7 +208,7 @@ async def serve() -> None:
         op = command["op"]
         answer: dict[str, Any]
         if op == "connect":
-            seconds = command["seconds"]
+            seconds = command.get("seconds") or connect_seconds(command["count"])
             try:
                 await asyncio.wait_for(
                     connect(command["urls"], command["count"], tally, feeds), seconds
