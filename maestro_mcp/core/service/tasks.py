@@ -47,8 +47,7 @@ def create(w: Write, data: TaskCreate) -> Task:
     )
     _require_dependencies_met(w.rows, task)
     w.rows.save_task(task)
-    if depends_on:  # a new task has no dependencies to replace: no statement without any
-        w.rows.set_dependencies(task.id, depends_on)
+    w.rows.set_dependencies(task.id, depends_on)
     w.emit(EventType.TASK_CREATED, task.project_id, task)
     return task
 
