@@ -30,6 +30,7 @@ from ...models import (
     QuestionStatus,
     Reservation,
 )
+from ..coordination_sql import RESERVATION_COLUMNS, reservation_of
 from .task_rows import upsert
 
 if TYPE_CHECKING:
@@ -66,11 +67,8 @@ _QUESTION_COLUMNS = (
     "deadline_at, status, answer, answered_by, answered_at, defaulted, created_at, "
     "updated_at, version"
 )
-_RESERVATION_COLUMNS = (
-    "id, project_id, session_id, task_id, pattern, exclusive, created_at, expires_at, lease_ms"
-)
 _UPSERT_QUESTION = upsert("questions", _QUESTION_COLUMNS)
-_UPSERT_RESERVATION = upsert("reservations", _RESERVATION_COLUMNS)
+_UPSERT_RESERVATION = upsert("reservations", RESERVATION_COLUMNS)
 # Literals, not parameters: the partial index questions_by_deadline is chosen only for a
 # query whose condition says its predicate (a generic plan of a prepared statement
 # would not know a parameter's value).
@@ -119,20 +117,6 @@ def _question(row: Sequence[Any]) -> Question:
         created_at=row[14],
         updated_at=row[15],
         version=row[16],
-    )
-
-
-def _reservation(row: Sequence[Any]) -> Reservation:
-    return Reservation(
-        id=row[0],
-        project_id=row[1],
-        session_id=row[2],
-        task_id=row[3],
-        pattern=row[4],
-        exclusive=row[5],
-        created_at=row[6],
-        expires_at=row[7],
-        lease_seconds=row[8] // 1000,
     )
 
 
@@ -308,15 +292,11 @@ class CoordinationQueries:
                 ("status", where.status.value if where.status is not None else None),
             )
         )
-        limit = ""
-        if where.limit is not None:
-            limit = " LIMIT %s"
-            params.append(where.limit)
         direction = " DESC" if where.newest else ""
         rows = self.conn.execute(
             f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE {condition} "
-            f"ORDER BY ord{direction}{limit}",
-            params,
+            f"ORDER BY ord{direction} LIMIT %s",
+            (*params, where.limit),
         )
         found = [_question(row) for row in rows]
         return found[::-1] if where.newest else found
@@ -368,9 +348,9 @@ class CoordinationQueries:
     def get_reservation(self, reservation_id: str) -> Reservation | None:
         self._lock_owners("reservations", [reservation_id])
         row = self.conn.execute(
-            f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE id = %s", (reservation_id,)
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = %s", (reservation_id,)
         ).fetchone()
-        return None if row is None else _reservation(row)
+        return None if row is None else reservation_of(row)
 
     def delete_reservations(self, reservation_ids: list[str]) -> None:
         self._lock_owners("reservations", reservation_ids)
@@ -392,16 +372,16 @@ class CoordinationQueries:
             (("project_id", project_id), ("session_id", session_id), ("task_id", task_id))
         )
         rows = self.conn.execute(
-            f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE {condition} ORDER BY ord",
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE {condition} ORDER BY ord",
             params,
         )
-        return [_reservation(row) for row in rows]
+        return [reservation_of(row) for row in rows]
 
     def expired_reservations(self, now: int) -> list[Reservation]:
-        expired = f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE expires_at <= %s"
+        expired = f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE expires_at <= %s"
         order = " ORDER BY expires_at, ord"
         if self.tx is None:
-            return [_reservation(row) for row in self.conn.execute(expired + order, (now,))]
+            return [reservation_of(row) for row in self.conn.execute(expired + order, (now,))]
         # The write releases what this returns without reading it again: read it under
         # the locks of the projects it is in (see the module's docstring).
         projects = [
@@ -414,4 +394,4 @@ class CoordinationQueries:
             return []
         self.lock_projects(projects)
         rows = self.conn.execute(expired + " AND project_id = ANY(%s)" + order, (now, projects))
-        return [_reservation(row) for row in rows]
+        return [reservation_of(row) for row in rows]

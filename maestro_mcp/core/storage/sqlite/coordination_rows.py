@@ -4,7 +4,7 @@ questions, file reservations. Used by ``SqliteRows``."""
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ...models import (
@@ -15,6 +15,7 @@ from ...models import (
     QuestionFilter,
     Reservation,
 )
+from ..coordination_sql import RESERVATION_COLUMNS, reservation_of
 from .id_lists import EACH, id_list
 from .task_rows import upsert
 
@@ -27,11 +28,8 @@ _QUESTION_COLUMNS = (
     "deadline_at, status, answer, answered_by, answered_at, defaulted, created_at, "
     "updated_at, version"
 )
-_RESERVATION_COLUMNS = (
-    "id, project_id, session_id, task_id, pattern, exclusive, created_at, expires_at, lease_ms"
-)
 _UPSERT_QUESTION = upsert("questions", _QUESTION_COLUMNS)
-_UPSERT_RESERVATION = upsert("reservations", _RESERVATION_COLUMNS)
+_UPSERT_RESERVATION = upsert("reservations", RESERVATION_COLUMNS)
 
 
 def _question(row: Sequence[Any]) -> Question:
@@ -56,18 +54,14 @@ def _question(row: Sequence[Any]) -> Question:
     )
 
 
-def _reservation(row: Sequence[Any]) -> Reservation:
-    return Reservation(
-        id=row[0],
-        project_id=row[1],
-        session_id=row[2],
-        task_id=row[3],
-        pattern=row[4],
-        exclusive=bool(row[5]),
-        created_at=row[6],
-        expires_at=row[7],
-        lease_seconds=row[8] // 1000,
-    )
+def _equal(conditions: Iterable[tuple[str, object]]) -> tuple[list[str], list[Any]]:
+    """``column = ?`` for each condition whose value is given, and their values."""
+    given = [(column, value) for column, value in conditions if value is not None]
+    return [f"{column} = ?" for column, _ in given], [value for _, value in given]
+
+
+def _where_clause(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
 class CoordinationQueries:
@@ -120,15 +114,16 @@ class CoordinationQueries:
                 clauses.append("r.read_at IS NULL")
             if where.unacked:
                 clauses.append("r.acked_at IS NULL")
-        for column, value in (
-            ("m.project_id", where.project_id),
-            ("m.thread_id", where.thread_id),
-            ("m.from_session_id", where.from_session_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        equal, values = _equal(
+            (
+                ("m.project_id", where.project_id),
+                ("m.thread_id", where.thread_id),
+                ("m.from_session_id", where.from_session_id),
+            )
+        )
+        clauses += equal
+        params += values
+        condition = _where_clause(clauses)
         direction = "DESC" if where.newest else "ASC"
         columns = ", ".join(f"m.{c.strip()}" for c in _MESSAGE_COLUMNS.split(","))
         found = self._messages(
@@ -237,25 +232,18 @@ class CoordinationQueries:
         return None if row is None else _question(row)
 
     def list_questions(self, where: QuestionFilter) -> list[Question]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("project_id", where.project_id),
-            ("session_id", where.session_id),
-            ("status", where.status.value if where.status is not None else None),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        limit = "LIMIT ?" if where.limit is not None else ""
-        if where.limit is not None:
-            params.append(where.limit)
+        clauses, params = _equal(
+            (
+                ("project_id", where.project_id),
+                ("session_id", where.session_id),
+                ("status", where.status.value if where.status is not None else None),
+            )
+        )
         direction = "DESC" if where.newest else "ASC"
         rows = self.conn.execute(
-            f"SELECT {_QUESTION_COLUMNS} FROM questions {condition} ORDER BY ord {direction} "
-            f"{limit}",
-            params,
+            f"SELECT {_QUESTION_COLUMNS} FROM questions {_where_clause(clauses)} "
+            f"ORDER BY ord {direction} LIMIT ?",
+            (*params, where.limit),
         )
         found = [_question(row) for row in rows]
         return found[::-1] if where.newest else found
@@ -302,9 +290,9 @@ class CoordinationQueries:
 
     def get_reservation(self, reservation_id: str) -> Reservation | None:
         row = self.conn.execute(
-            f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE id = ?", (reservation_id,)
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = ?", (reservation_id,)
         ).fetchone()
-        return None if row is None else _reservation(row)
+        return None if row is None else reservation_of(row)
 
     def delete_reservations(self, reservation_ids: list[str]) -> None:
         self.conn.execute(
@@ -318,26 +306,19 @@ class CoordinationQueries:
         session_id: str | None = None,
         task_id: str | None = None,
     ) -> list[Reservation]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("project_id", project_id),
-            ("session_id", session_id),
-            ("task_id", task_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.conn.execute(
-            f"SELECT {_RESERVATION_COLUMNS} FROM reservations {condition} ORDER BY ord", params
+        clauses, params = _equal(
+            (("project_id", project_id), ("session_id", session_id), ("task_id", task_id))
         )
-        return [_reservation(row) for row in rows]
+        rows = self.conn.execute(
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations {_where_clause(clauses)} ORDER BY ord",
+            params,
+        )
+        return [reservation_of(row) for row in rows]
 
     def expired_reservations(self, now: int) -> list[Reservation]:
         rows = self.conn.execute(
-            f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE expires_at <= ? "
+            f"SELECT {RESERVATION_COLUMNS} FROM reservations WHERE expires_at <= ? "
             "ORDER BY expires_at",
             (now,),
         )
-        return [_reservation(row) for row in rows]
+        return [reservation_of(row) for row in rows]
