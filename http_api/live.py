@@ -55,6 +55,9 @@ from .state import core_of
 GOODBYE_TIMEOUT = 1.0  # for the close frame at shutdown
 SLOW_CONSUMER_GRACE = 5.0  # for a client cut off for falling behind to read up to its reset
 
+# The errors that mean the client went away (or the connection is being torn down).
+_CLIENT_GONE = (WebSocketDisconnect, OSError, RuntimeError)
+
 SSE_RETRY_MS = 1000
 SSE_PING_INTERVAL = 15.0
 
@@ -179,7 +182,7 @@ async def websocket_feed(websocket: WebSocket) -> None:
             # A client that does not read its goodbye would hold its unread bytes, and a
             # graceful shutdown, until it reads; drop the connection instead.
             writer.abort()
-    except (WebSocketDisconnect, OSError, RuntimeError):
+    except _CLIENT_GONE:
         pass  # the client left while we said goodbye
     finally:
         stream.close()
@@ -194,7 +197,7 @@ async def _first_to_end(*steps: Callable[[], Awaitable[object]]) -> int:
     async with anyio.create_task_group() as tasks:
 
         async def run(index: int, step: Callable[[], Awaitable[object]]) -> None:
-            with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+            with contextlib.suppress(*_CLIENT_GONE):
                 await step()
             ended.append(index)
             tasks.cancel_scope.cancel()
@@ -202,10 +205,6 @@ async def _first_to_end(*steps: Callable[[], Awaitable[object]]) -> int:
         for index, step in enumerate(steps):
             tasks.start_soon(run, index, step)
     return ended[0]
-
-
-# The errors that mean the client went away (or the connection is being torn down).
-_CLIENT_GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 
 class LiveEnd(StrEnum):

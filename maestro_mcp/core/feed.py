@@ -336,6 +336,10 @@ class Feed:
     def close_subscribers(self) -> None:
         """End every live stream (at shutdown); each client resumes elsewhere by seq."""
         self._closing = True
+        self._end_streams()
+
+    def _end_streams(self) -> None:
+        """Close every subscriber: each stream ends, and its client resumes by seq."""
         for subscriber in list(self._subscribers):
             subscriber.close()
         self._subscribers.clear()
@@ -443,10 +447,7 @@ class Feed:
         self._change_token = self._log.change_token()
         self.head = self._log.head()
         self.epoch = epoch
-        for subscriber in list(self._subscribers):
-            subscriber.close()
-        self._subscribers.clear()
-        self._queued.clear()
+        self._end_streams()
         self._show(None)
         return True
 
@@ -494,10 +495,7 @@ class Feed:
             self.head + 1,
             next_seq - 1,
         )
-        for subscriber in list(self._subscribers):
-            subscriber.close()
-        self._subscribers.clear()
-        self._queued.clear()
+        self._end_streams()
         self._show(None)
 
     def _dispatch(self, batch: list[StoredEvent]) -> None:
