@@ -280,8 +280,9 @@ class Target:
         seconds: dict[int, float] = {}
         for process in self.processes:
             cores = os.sched_getaffinity(process.server.pid)
+            spent = process.cpu_seconds()
             for core in cores:
-                seconds[core] = seconds.get(core, 0.0) + process.cpu_seconds() / len(cores)
+                seconds[core] = seconds.get(core, 0.0) + spent / len(cores)
         return seconds
 
     def rss_mb(self) -> float:
@@ -351,25 +352,19 @@ class Fan:
         return shared
 
 
-def cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and its live children (PostgreSQL's postmaster and its
     backends: the store's share of a phase)."""
     total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = proc.stat_fields(int(entry.name))
         except OSError:
             continue  # gone meanwhile
         if int(entry.name) == pid or int(fields[1]) == pid:  # itself, or its child
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            total += proc.cpu_of(fields)
     return total
 
 
@@ -397,13 +392,12 @@ def core_busy(
     return shares
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every core of the machine has spent on anything but idling, steal
-    (another VM's) included: this shared machine's other work shows in the difference
-    with what the phase's own processes used."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def busy_seconds(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> float:
+    """CPU seconds every core of the machine spent on anything but idling between two
+    ``core_ticks``, steal (another VM's) included: this shared machine's other work shows
+    in the difference with what the phase's own processes used."""
+    busy = sum(ticks[0] - before.get(core, (0, 0))[0] for core, ticks in after.items())
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
@@ -435,8 +429,8 @@ async def measure(
         sent: dict[str, float] = {}
         late = 0
         server_before = target.cpu_by_core()
-        mine_before, cores_before = cpu_seconds(), core_ticks()
-        machine_before, store_before = machine_busy_seconds(), target.store_cpu_seconds()
+        mine_before, cores_before = subscribers.cpu_seconds(), core_ticks()
+        store_before = target.store_cpu_seconds()
         start = time.perf_counter()
 
         async def write(n: int) -> None:
@@ -462,9 +456,10 @@ async def measure(
             await asyncio.wait_for(marks.done.wait(), max(0.0, deadline - time.perf_counter()))
         wall = time.perf_counter() - start
         server_after = target.cpu_by_core()
-        mine = cpu_seconds() - mine_before
-        cores = core_busy(cores_before, core_ticks())
-        machine = machine_busy_seconds() - machine_before
+        mine = subscribers.cpu_seconds() - mine_before
+        cores_after = core_ticks()
+        cores = core_busy(cores_before, cores_after)
+        machine = busy_seconds(cores_before, cores_after)
         store_cpu = target.store_cpu_seconds() - store_before
         ends = await asyncio.gather(*(w.ask({"op": "end"}) for w in busy))
     finally:

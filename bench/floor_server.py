@@ -22,9 +22,10 @@ import asyncio
 import base64
 import hashlib
 import json
-import resource
 import sys
 from typing import cast
+
+from .subscribers import raise_descriptor_limit
 
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
 SYNC_READY = b'{"event":"sync:ready"}'
@@ -142,9 +143,7 @@ def main() -> None:
         "--payload-bytes", type=int, default=300, help="the size of each event's payload"
     )
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:  # one descriptor per client, as Maestro raises its own
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_descriptor_limit()  # one descriptor per client, as Maestro raises its own
     import uvloop
 
     uvloop.run(serve(args.port, args.payload_bytes))

@@ -52,9 +52,7 @@ class Process:
         return self.server.started_in
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.server.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return cpu_of(stat_fields(self.server.pid))
 
     def rss_mb(self) -> float:
         return _status_kb(self.server.pid, "VmRSS") / 1024
@@ -64,6 +62,16 @@ class Process:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command's name: state, ppid, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_of(fields: list[str]) -> float:
+    """The CPU seconds (utime + stime) of a process, from its ``stat_fields``."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, key: str) -> int:
