@@ -11,10 +11,7 @@ import httpx2 as httpx
 from websockets.asyncio.client import connect
 
 from .stats import summary
-from .wire import HttpConnection, WsFeed
-
-MARK = '"title":"m'  # each write sets a title m<phase>-<n>; clients look for it in the raw event
-MARK_BYTES = MARK.encode()
+from .wire import HttpConnection, WsFeed, marker_of
 
 
 @dataclass
@@ -34,16 +31,11 @@ class Reach:
             await self.waiting.setdefault(marker, asyncio.Event()).wait()
 
     def arrive(self, raw: str) -> None:
-        start = raw.find(MARK, 0, 400)
-        if start >= 0:
-            start += len(MARK)
-            self._count(raw[start : raw.index('"', start)])
+        self.arrive_bytes(raw.encode())
 
     def arrive_bytes(self, raw: bytes) -> None:
-        start = raw.find(MARK_BYTES, 0, 400)
-        if start >= 0:
-            start += len(MARK_BYTES)
-            self._count(raw[start : raw.index(b'"', start)].decode())
+        if (marker := marker_of(raw)) is not None:
+            self._count(marker.decode())
 
     def _count(self, marker: str) -> None:
         count = self.seen.get(marker, 0) + 1

@@ -44,9 +44,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .wire import SseFeed, WsFeed
+from .wire import SseFeed, WsFeed, marker_of
 
-MARK = b'"title":"m'  # the same marker as bench/load.py's
 READY = b'"sync:ready"'
 OPENING = 200  # clients opening at once: the server's accept queue and handshakes keep up
 CONNECT_TIMEOUT = 30.0  # seconds for one client's handshake and sync:ready
@@ -103,12 +102,8 @@ class Tally:
                 self.done(marker, at)
 
     def message(self, client: int, payload: bytes) -> None:
-        start = payload.find(MARK, 0, 400)
-        if start < 0:
-            return
-        start += len(MARK)
-        marker = payload[start : payload.index(b'"', start)]
-        if marker in self.reported or client not in self.live:
+        marker = marker_of(payload)
+        if marker is None or marker in self.reported or client not in self.live:
             return
         at = time.perf_counter()
         entry = self.seen.get(marker)

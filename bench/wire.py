@@ -16,6 +16,20 @@ import os
 from collections.abc import Callable
 from typing import Any, Self, cast
 
+# Each write the load generators make sets a title m<phase>-<n>; their clients find it
+# in the raw event, without parsing it, within the event's first MARK_WITHIN bytes.
+MARK = b'"title":"m'
+MARK_WITHIN = 400
+
+
+def marker_of(event: bytes) -> bytes | None:
+    """The marker of a write's event (its title after the ``m``), None in any other."""
+    start = event.find(MARK, 0, MARK_WITHIN)
+    if start < 0:
+        return None
+    start += len(MARK)
+    return event[start : event.index(b'"', start)]
+
 
 class HttpConnection:
     """One keep-alive connection; one request at a time."""
