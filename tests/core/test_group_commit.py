@@ -200,14 +200,14 @@ async def test_the_first_write_of_a_batch_owns_its_database_errors(
     assert committed_project_names(database) == ["kept"]
 
 
-@pytest.mark.only_store("postgresql")
 async def test_a_later_write_without_a_savepoint_fails_alone_until_it_writes(
-    db: PgStore, database: str, commits: GroupCommit
+    db: Store, database: str, commits: GroupCommit
 ) -> None:
-    """After the first, a careless batch's writes go without a savepoint. One that fails
-    before writing anything is undone alone (nothing to undo in the database); one that
-    fails after writing undoes the batch, which runs again carefully: either way each
-    gets its own outcome, and the others commit."""
+    """A careless batch's writes go without a savepoint (PostgreSQL: after the first;
+    SQLite: all of them). One that fails before writing anything is undone alone
+    (nothing to undo in the database); one that fails after writing undoes the batch,
+    which runs again carefully: either way each gets its own outcome, and the others
+    commit."""
     service = Service(db)
 
     def writes_then_fails() -> None:

@@ -5,7 +5,8 @@ from unittest.mock import patch
 
 import pytest
 
-from maestro_mcp.core.storage import Durability, SchemaTooNew
+from maestro_mcp.core.events import EventType, PendingEvent
+from maestro_mcp.core.storage import BatchUndone, Durability, SchemaTooNew
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
@@ -100,6 +101,83 @@ def test_writes_in_a_batch_commit_together_and_fail_alone(db: SqliteStore, db_pa
     assert _seqs(other) == [1, 3]
     assert committed == ["notified"]
     other.close()
+
+
+def _append(db: SqliteStore, *, fail: bool = False) -> int:
+    """One event appended as the service appends it; returns its seq."""
+    with db.write() as rows:
+        event = PendingEvent(EventType.PROJECT_DELETED, "proj_x", '{"id":"proj_x"}', '"t"')
+        seq = rows.append_events([event], 0).seq
+        if fail:
+            raise RuntimeError("boom")
+    return seq
+
+
+def _read_then_fail(db: SqliteStore) -> None:
+    with db.write() as rows:
+        rows.conn.execute("SELECT COUNT(*) FROM events").fetchone()
+        raise RuntimeError("refused before writing")
+
+
+def test_a_careless_batch_s_write_fails_alone_until_it_changes_rows(db: SqliteStore) -> None:
+    """Without a savepoint, a write that fails before changing a row leaves nothing to
+    undo: the batch goes on. One that fails after changing rows undoes the batch."""
+    with db.batch(careful=False):
+        _insert_event(db, 1)
+        with pytest.raises(RuntimeError, match="before writing"):
+            _read_then_fail(db)
+        _insert_event(db, 2)
+    assert _seqs(db) == [1, 2]
+
+    def undone() -> None:
+        with db.batch(careful=False):
+            _insert_event(db, 3)
+            _insert_event(db, 4, fail=True)
+
+    with pytest.raises(BatchUndone):
+        undone()
+    assert _seqs(db) == [1, 2]
+    assert not db.conn.in_transaction
+
+
+def test_a_careless_batch_whose_transaction_sqlite_dropped_keeps_nothing(
+    db: SqliteStore,
+) -> None:
+    def batch() -> None:
+        with db.batch(careful=False):
+            _insert_event(db, 1)
+            with pytest.raises(sqlite3.OperationalError, match="full"):
+                fill_the_disk(db)
+            with pytest.raises(BatchAborted):
+                _insert_event(db, 3)
+
+    with pytest.raises(BatchAborted, match="full"):
+        batch()
+    assert _seqs(db) == []
+
+
+def test_a_batch_reads_the_log_s_head_once(db: SqliteStore, db_path: Path) -> None:
+    """Its writes append after the head the batch's earlier writes left, without asking
+    the log; a write undone in its savepoint takes its seqs with it; the next batch reads
+    the head again (another process may have appended in between)."""
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    with db.batch():
+        first = _append(db)
+        with pytest.raises(RuntimeError):
+            _append(db, fail=True)
+        second = _append(db)
+    assert second == first + 1
+    assert sum("MAX(seq)" in statement for statement in statements) == 1
+    other = SqliteStore(db_path)
+    assert _append(other) == second + 1  # another connection, after the batch
+    assert _append(db) == second + 2  # a write of its own
+    assert _append(other) == second + 3
+    with db.batch(careful=False):
+        assert _append(db) == second + 4
+    other.close()
+    db.conn.set_trace_callback(None)
+    assert _seqs(db) == [first, second, *range(second + 1, second + 5)]
 
 
 def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: SqliteStore) -> None:

@@ -12,6 +12,9 @@ from ...events import PendingEvent, StoredEvent, envelope
 from .. import log_sql
 from ..contract import EventPage, LogFilter, LogPosition, StoredResult
 
+# A batch whose writes appended nothing yet: its head is read from the log.
+HEAD_UNREAD = -1
+
 
 def head(conn: sqlite3.Connection) -> int:
     # Retention always keeps the newest event, so MAX(seq) is the head.
@@ -47,6 +50,9 @@ def read_after(
 class LogQueries:
     __slots__ = ()
     conn: sqlite3.Connection
+    # Inside a batch (store.py), the log's head as its writes left it, or HEAD_UNREAD
+    # until one appends; None outside a batch (read the head).
+    batch_head: int | None
 
     def head(self) -> int:
         return head(self.conn)
@@ -57,8 +63,9 @@ class LogQueries:
     def append_events(self, events: list[PendingEvent], timestamp: int) -> LogPosition:
         # BEGIN IMMEDIATE serialises writers (threads and processes), so head()+1 is
         # free and commits become visible in seq order: the feed can tail the log with
-        # `seq > last` and never skip one.
-        seq = head(self.conn)
+        # `seq > last` and never skip one. Inside a batch, the head its writes left.
+        known = self.batch_head
+        seq = known if known is not None and known != HEAD_UNREAD else head(self.conn)
         rows = []
         for event in events:
             seq += 1
@@ -79,6 +86,8 @@ class LogQueries:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        if known is not None:  # inside a batch: its next write appends after these
+            self.batch_head = seq
         return LogPosition(seq)
 
     def read_events_after(

@@ -54,10 +54,12 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
 class SqliteRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("batch_head", "conn")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # The log's head as the open batch's writes left it (log_rows.LogQueries).
+        self.batch_head: int | None = None
 
     def get_project(self, project_id: str) -> Project | None:
         row = self.conn.execute(
