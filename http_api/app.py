@@ -27,12 +27,12 @@ from maestro_mcp.core.runtime import Core
 from maestro_mcp.protocol import MCP_PATH
 
 from . import board, claims, history, live, messages, notes, questions, reservations, rest, tokens
-from .cors import CorsHeaders, CorsPolicy, Preflight
+from .cors import CorsPolicy
+from .edge import Edge
 from .errors import EXCEPTION_HANDLERS
 from .mcp_mount import LazyMCP
 from .openapi import build_openapi
-from .security import SecurityGuard
-from .seq_header import SeqHeader
+from .security import Guard
 from .state import core_of
 
 
@@ -80,17 +80,19 @@ def create_app(core: Core) -> Starlette:
             *board.routes(),
         ],
         middleware=[
-            # Outermost, so that the guard's refusals reach an allowed page too (cors.py).
-            Middleware(CorsHeaders, policy=cors),
+            # CORS, the Host, Origin and token checks, the preflight and the seq header,
+            # as one layer (edge.py).
             Middleware(
-                SecurityGuard,
-                allowed_hosts=settings.allowed_hosts,
-                allowed_origins=settings.allowed_origins,
-                token=settings.token,
-                tokens=core.tokens,
+                Edge,
+                policy=cors,
+                guard=Guard(
+                    allowed_hosts=settings.allowed_hosts,
+                    allowed_origins=settings.allowed_origins,
+                    token=settings.token,
+                    tokens=core.tokens,
+                ),
+                feed=core.feed,
             ),
-            Middleware(Preflight, policy=cors),
-            Middleware(SeqHeader, feed=core.feed),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

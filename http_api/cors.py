@@ -6,13 +6,15 @@ Rules:
 - Exactly the allowed origins (every origin, for ``*``) get CORS headers. Any other
   origin gets none, and SecurityGuard refuses its requests (403). The server's own
   origin (the board) needs none: browsers apply CORS across origins only.
-- Two layers around the guard, because the Host check comes before any answer and an
-  allowed page must be able to read the guard's own refusals (a 401 tells it to ask
-  for a token). ``CorsHeaders``, outside the guard, marks every response to an allowed
-  origin (``Access-Control-Allow-Origin``, ``-Expose-Headers``); ``Preflight``, inside
-  it, answers the preflight (``-Allow-Methods``, ``-Allow-Headers``, ``-Max-Age``).
-  The guard lets a preflight through without a token (a browser never sends one on a
-  preflight), so Preflight answers every preflight itself: none reaches a route.
+- Around the guard (http_api/edge.py), because the Host check comes before any answer
+  and an allowed page must be able to read the guard's own refusals (a 401 tells it to
+  ask for a token): every response to an allowed origin is marked
+  (``Access-Control-Allow-Origin``, ``-Expose-Headers``; ``CorsPolicy.mark``), the
+  guard's refusals included; after the guard (Host and Origin checked, no token asked),
+  the preflight is answered (``-Allow-Methods``, ``-Allow-Headers``, ``-Max-Age``;
+  ``answer_preflight``). The guard lets a preflight through without a token (a browser
+  never sends one on a preflight), so every preflight is answered there: none reaches
+  a route.
 - The lists are the same for every preflight (the browser compares them with what it
   asked for, and refuses what is not listed), so answers vary by ``Origin`` only, and
   every response says so (``Vary: Origin``), with CORS headers or without, so that no
@@ -29,14 +31,15 @@ responses, compares origins with case where the guard does not, and, one layer, 
 both come after the Host check and mark the guard's refusals.
 
 A middleware that lets a request through (a WebSocket, a request that is no preflight)
-returns the inner app's awaitable instead of awaiting it: a live stream then keeps no
-frame of it for its whole life (thousands of streams: issue #16, memory per client).
+returns the inner app's awaitable instead of awaiting it, where it can: a live stream
+then keeps no frame of it for its whole life (thousands of streams: issue #16, memory
+per client).
 """
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Send
 
 from maestro_mcp.protocol import (
     AUTHORIZATION_HEADER,
@@ -90,7 +93,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # The answers, built once (ASGI header names are lower-case bytes).
 _ORIGIN = ORIGIN.lower().encode()
-_REQUEST_METHOD = REQUEST_METHOD.lower().encode()
+REQUEST_METHOD_NAME = REQUEST_METHOD.lower().encode()  # read by security.RequestHeads
 _VARY = VARY.lower().encode()
 _VARY_ORIGIN = ORIGIN.encode()
 _ALLOW_ORIGIN = ALLOW_ORIGIN.lower().encode()
@@ -137,22 +140,6 @@ def parse_origin(value: str) -> str:
     return f"{parts.scheme}://{netloc}"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    """A request header's value; ``name`` in lower case, as ASGI servers give names."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def is_preflight(scope: Scope) -> bool:
-    """Whether the request is a browser's CORS preflight: ``OPTIONS`` with an ``Origin``
-    and the method it asks about."""
-    if scope["type"] != "http" or scope["method"] != "OPTIONS":
-        return False
-    return _header(scope, _ORIGIN) is not None and _header(scope, _REQUEST_METHOD) is not None
-
-
 class CorsPolicy:
     """The allowed origins; none configured, no CORS at all (and no ``Vary``)."""
 
@@ -167,6 +154,21 @@ class CorsPolicy:
     def allows(self, origin: str) -> bool:
         return self.any or origin_key(origin) in self.origins
 
+    def allowed_origin(self, origin: str | None) -> bytes | None:
+        """The ``Origin`` to echo to a request from ``origin``, None if it is not allowed."""
+        return origin.encode("latin-1") if origin and self.allows(origin) else None
+
+    def mark(self, start: Message, allowed: bytes | None) -> Message:
+        """A response's start marked for CORS: ``Vary: Origin`` always (the answer varies
+        by it), and the allowed origin's headers when ``allowed`` (``allowed_origin``)."""
+        # Raw headers: Starlette's header classes cost ≈ 30 µs a response here.
+        headers = list(start.get("headers", ()))
+        if not _varies_by_origin(headers):
+            headers.append((_VARY, _VARY_ORIGIN))
+        if allowed is not None:
+            headers += [(_ALLOW_ORIGIN, allowed), (_EXPOSE, _EXPOSED)]
+        return {**start, "headers": headers}
+
 
 def _varies_by_origin(headers: list[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
@@ -177,53 +179,11 @@ def _varies_by_origin(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-class CorsHeaders:
-    """Outside SecurityGuard: says which origin may read each response."""
-
-    def __init__(self, app: ASGIApp, policy: CorsPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] != "http" or not self.policy.enabled:
-            return self.app(scope, receive, send)  # no frame of ours kept (module docstring)
-        return self._marked(scope, receive, send)
-
-    async def _marked(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = _header(scope, _ORIGIN)
-        allowed = origin.encode("latin-1") if origin and self.policy.allows(origin) else None
-
-        async def send_marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Raw headers: Starlette's header classes cost ≈ 30 µs a response here.
-                headers = list(message.get("headers", ()))
-                if not _varies_by_origin(headers):
-                    headers.append((_VARY, _VARY_ORIGIN))
-                if allowed is not None:
-                    headers += [(_ALLOW_ORIGIN, allowed), (_EXPOSE, _EXPOSED)]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_marked)
-
-
-class Preflight:
-    """Inside SecurityGuard (Host and Origin checked, no token asked): answers every
-    preflight, so that none reaches a route unauthenticated. An allowed origin gets 204
-    with the lists (CorsHeaders adds the origin); the server's own origin, which the guard
-    also lets through but which browsers never preflight, a bare 204."""
-
-    def __init__(self, app: ASGIApp, policy: CorsPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if not is_preflight(scope):
-            return self.app(scope, receive, send)  # no frame of ours kept (module docstring)
-        return self._answer(scope, send)
-
-    async def _answer(self, scope: Scope, send: Send) -> None:
-        allowed = self.policy.allows(_header(scope, _ORIGIN) or "")
-        headers = list(_PREFLIGHT_ANSWER) if allowed else []
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+async def answer_preflight(policy: CorsPolicy, origin: str | None, send: Send) -> None:
+    """Answer a preflight (after the guard: Host and Origin checked, no token asked): an
+    allowed origin gets 204 with the lists (the origin is added by ``CorsPolicy.mark``);
+    the server's own origin, which the guard also lets through but which browsers never
+    preflight, a bare 204."""
+    headers = list(_PREFLIGHT_ANSWER) if policy.allows(origin or "") else []
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

@@ -29,10 +29,9 @@ import hmac
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from maestro_mcp.core.access import LOCAL, PRINCIPAL_KEY, SERVER_TOKEN, Principal
 from maestro_mcp.core.access import Scope as AccessScope
@@ -52,7 +51,7 @@ from maestro_mcp.protocol import (
 )
 from maestro_mcp.settings import LOOPBACK_HOSTS
 
-from .cors import is_preflight, origin_key
+from .cors import REQUEST_METHOD_NAME, origin_key
 from .errors import RETRY_LATER, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE, ApiError, error_json
 
 # Open without the token: the health check, and the board's page and assets, which
@@ -66,6 +65,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # POSTs that change nothing (what they ask does not fit in a URL): a read token may send them.
 READING_POSTS = (RESERVATIONS_CHECK_PATH,)
 _READING_POSTS = tuple(compile_path(path)[0] for path in READING_POSTS)
+_AUTHORIZATION = AUTHORIZATION_HEADER.lower().encode()
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -105,51 +105,86 @@ class HostAllowList:
         return (host, None) in self.entries or (host, port) in self.entries
 
 
-class SecurityGuard:
+class RequestHeads:
+    """The request headers the edge reads (http_api/edge.py), found in one pass over them:
+    each the first of its name, as Starlette's ``Headers.get`` would find it."""
+
+    __slots__ = ("asks_method", "authorization", "host", "origin")
+
+    def __init__(
+        self, host: str | None, origin: str | None, authorization: str | None, asks_method: bool
+    ) -> None:
+        self.host = host
+        self.origin = origin
+        self.authorization = authorization
+        self.asks_method = asks_method  # Access-Control-Request-Method is there
+
+    @classmethod
+    def of(cls, scope: Scope) -> "RequestHeads":
+        host = origin = authorization = None
+        asks_method = False
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if host is None:
+                    host = bytes(value).decode("latin-1")
+            elif name == b"origin":
+                if origin is None:
+                    origin = bytes(value).decode("latin-1")
+            elif name == _AUTHORIZATION:
+                if authorization is None:
+                    authorization = bytes(value).decode("latin-1")
+            elif name == REQUEST_METHOD_NAME:
+                asks_method = True
+        return cls(host, origin, authorization, asks_method)
+
+    def is_preflight(self, scope: Scope) -> bool:
+        """Whether the request is a browser's CORS preflight: ``OPTIONS`` with an
+        ``Origin`` and the method it asks about."""
+        return (
+            scope["type"] == "http"
+            and scope["method"] == "OPTIONS"
+            and self.origin is not None
+            and self.asks_method
+        )
+
+
+class Guard:
+    """The checks every HTTP, SSE, WebSocket and MCP request passes (module docstring),
+    made by the edge (http_api/edge.py) before anything answers it."""
+
     def __init__(
         self,
-        app: ASGIApp,
         *,
         allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
         allowed_origins: Iterable[str] = (),
         token: str | None = None,
         tokens: TokenBook | None = None,
     ) -> None:
-        self.app = app
         self.hosts = HostAllowList(allowed_hosts)
         self.origins = {origin_key(o) for o in allowed_origins}
         self.token = token
         self.tokens = tokens
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        host = headers.get("host")
+    def check_edge(self, heads: RequestHeads) -> None:
+        """Refuse (ApiError) a Host not allowed (421) or a cross-site Origin (403)."""
+        host = heads.host
         if not self.hosts.allows(host):
-            await refuse(scope, send, 421, "invalid_host", f"host {host!r} is not allowed")
-            return
-        origin = headers.get("origin")
+            raise ApiError(421, "invalid_host", f"host {host!r} is not allowed")
+        origin = heads.origin
         if origin is not None and not self._origin_allowed(origin, host):
-            await refuse(scope, send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
-            return
-        # A browser sends no token on a CORS preflight (cors.py answers it; Host and
-        # Origin are checked above).
-        if not is_preflight(scope):
-            try:
-                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-                _no_token_in_the_url(scope, query)  # on every path, public ones too
-                if not _is_public(scope["path"]):
-                    principal = await self._principal(headers, query)
-                    _check_scope(principal, _needed(scope))
-                    scope[PRINCIPAL_KEY] = principal
-            except ApiError as refused:
-                await refuse(
-                    scope, send, refused.status, refused.code, refused.message, refused.headers
-                )
-                return
-        await self.app(scope, receive, send)
+            raise ApiError(403, "forbidden_origin", f"origin {origin!r} is not allowed")
+
+    async def principal(self, scope: Scope, heads: RequestHeads) -> Principal | None:
+        """Who a request that is no preflight acts as, None on a public path; ApiError if
+        it may not pass (a token in the URL, none or a bad one, too small a scope)."""
+        raw = scope.get("query_string", b"")
+        query = parse_qs(raw.decode("latin-1")) if raw else {}
+        _no_token_in_the_url(scope, query)  # on every path, public ones too
+        if _is_public(scope["path"]):
+            return None
+        principal = await self._principal(heads.authorization, query)
+        _check_scope(principal, _needed(scope))
+        return principal
 
     def _origin_allowed(self, origin: str, host: str | None) -> bool:
         origin = origin_key(origin)
@@ -161,10 +196,10 @@ class SecurityGuard:
             parts.scheme in ("http", "https") and host is not None and parts.netloc == host.lower()
         )
 
-    async def _principal(self, headers: Headers, query: dict[str, list[str]]) -> Principal:
+    async def _principal(self, authorization: str | None, query: dict[str, list[str]]) -> Principal:
         """Who the request acts as; ApiError (401) if nobody it may act as, (503) if the
         database that would say is out of reach."""
-        secret = bearer_token(headers.get(AUTHORIZATION_HEADER, ""))
+        secret = bearer_token(authorization or "")
         if secret is None and TOKEN_QUERY in query:  # a feed's (_no_token_in_the_url)
             secret = query[TOKEN_QUERY][0]
         if secret is None:

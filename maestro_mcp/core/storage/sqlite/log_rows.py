@@ -48,7 +48,7 @@ def read_after(
 
 
 class LogQueries:
-    __slots__ = ()
+    __slots__ = ("batch_head",)
     conn: sqlite3.Connection
     # Inside a batch (store.py), the log's head as its writes left it, or HEAD_UNREAD
     # until one appends; None outside a batch (read the head).

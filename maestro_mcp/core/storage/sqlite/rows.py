@@ -54,7 +54,7 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
 class SqliteRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
-    __slots__ = ("batch_head", "conn")
+    __slots__ = ("conn",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
