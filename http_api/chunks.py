@@ -6,7 +6,8 @@ client, so a batch of SSE messages is chunked once and each client costs one
 ``transport.write``.
 
 The server opts in by putting a ``RawWriter`` in the HTTP scope's extensions under
-``RAW_CHUNKS``: ``ChunkWritingProtocol`` does, for uvicorn's httptools protocol
+``RAW_CHUNKS``, for the requests whose path streams (``STREAMING_PATHS``: the SSE feed
+and MCP; no other route reads it): ``ChunkWritingProtocol`` does, for uvicorn's httptools protocol
 (which uvicorn picks when httptools is installed, and Maestro depends on it). Under
 h11 or any other ASGI server there is none, and the SSE feed sends through ASGI.
 
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from maestro_mcp import compat
 from maestro_mcp.compat import CompatError
 from maestro_mcp.core.feed import Writer
+from maestro_mcp.protocol import EVENTS_PATH, MCP_PATH
 
 from .raw import drop
 
@@ -43,6 +45,8 @@ else:
     HttpToolsProtocol = compat.httptools_http_protocol()
 
 RAW_CHUNKS = "maestro.http.raw_chunks"
+# The paths whose responses may be written raw (http_api/live.py, http_api/mcp_streams.py).
+STREAMING_PATHS = frozenset({EVENTS_PATH, MCP_PATH})
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +119,8 @@ class ChunkWritingProtocol(HttpToolsProtocol):
         cycle = self._request_cycle()
         if cycle is None or cycle is previous:
             return  # a WebSocket upgrade: the WebSocket protocol takes the connection
+        if cycle.scope["path"] not in STREAMING_PATHS:
+            return  # a REST request: nothing of it is written raw
         try:
             # The state _CycleChunks reads on every write, checked once per request.
             compat.check_request_cycle(cycle)

@@ -357,6 +357,22 @@ def test_a_request_is_offered_raw_chunks() -> None:
     with_http_protocol(body)
 
 
+def test_only_a_streaming_path_is_offered_raw_chunks() -> None:
+    """A REST request writes nothing raw: no writer is made for it (one per request was
+    a measurable part of a write's cost, docs/performance.md)."""
+
+    async def body(protocol: ChunkWritingProtocol, scopes: list[dict[str, Any]]) -> None:
+        protocol.data_received(b"GET /api/tasks HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        await asyncio.gather(*protocol.tasks)
+        protocol.data_received(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        await asyncio.gather(*protocol.tasks)
+        rest, mcp = scopes
+        assert RAW_CHUNKS not in rest.get("extensions", {})
+        assert RAW_CHUNKS in mcp["extensions"]
+
+    with_http_protocol(body)
+
+
 def test_an_http_protocol_without_its_cycle_is_a_compat_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
