@@ -6,6 +6,8 @@ from unittest.mock import patch
 import pytest
 
 from maestro_mcp.core.events import EventType, PendingEvent
+from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate
+from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import BatchUndone, Durability, SchemaTooNew
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
 from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
@@ -178,6 +180,78 @@ def test_a_batch_reads_the_log_s_head_once(db: SqliteStore, db_path: Path) -> No
     other.close()
     db.conn.set_trace_callback(None)
     assert _seqs(db) == [first, second, *range(second + 1, second + 5)]
+
+
+@pytest.fixture
+def task(db: SqliteStore) -> Task:
+    service = Service(db)
+    project = service.create_project(ProjectCreate(name="p")).value
+    return service.create_task(TaskCreate(project_id=project.id, title="t", prompt="p")).value
+
+
+def _stored(db: SqliteStore, task_id: str) -> Task:
+    with db.read() as rows:
+        found = rows.get_task(task_id)
+    assert found is not None
+    return found
+
+
+def test_a_task_read_then_saved_writes_only_what_changed(db: SqliteStore, task: Task) -> None:
+    statements: list[str] = []
+    with db.write() as rows:
+        read = rows.get_task(task.id)
+        assert read is not None
+        rows.conn.set_trace_callback(statements.append)
+        rows.save_task(read.model_copy(update={"title": "new", "version": 2}))
+        rows.conn.set_trace_callback(None)
+    assert [s.split(" WHERE")[0] for s in statements] == [
+        "UPDATE tasks SET title = 'new', version = 2"
+    ]
+    assert _stored(db, task.id) == read.model_copy(update={"title": "new", "version": 2})
+
+
+def test_a_task_changed_since_it_was_read_is_saved_whole(db: SqliteStore, task: Task) -> None:
+    """Whatever changed a row after the read (here a statement of another kind), the
+    saved task is what is stored, every column of it."""
+    with db.write() as rows:
+        read = rows.get_task(task.id)
+        assert read is not None
+        rows.conn.execute("UPDATE tasks SET prompt = 'meanwhile' WHERE id = ?", (task.id,))
+        rows.save_task(read.model_copy(update={"title": "new"}))
+    assert _stored(db, task.id) == read.model_copy(update={"title": "new"})
+
+
+def test_a_row_read_in_another_transaction_is_not_remembered(
+    db: SqliteStore, db_path: Path, task: Task
+) -> None:
+    """Between two transactions another connection may change the row."""
+    read = _stored(db, task.id)
+    other = SqliteStore(db_path)
+    with other.write() as rows:
+        rows.conn.execute("UPDATE tasks SET prompt = 'elsewhere' WHERE id = ?", (task.id,))
+    other.close()
+    with db.write() as rows:
+        rows.save_task(read.model_copy(update={"title": "new"}))
+    assert _stored(db, task.id) == read.model_copy(update={"title": "new"})
+
+
+def test_a_write_undone_in_its_savepoint_leaves_no_row_remembered(
+    db: SqliteStore, task: Task
+) -> None:
+    """A row read after a change that its savepoint then undid is not the stored one."""
+
+    def changes_reads_fails() -> None:
+        with db.write() as rows:
+            rows.save_task(task.model_copy(update={"prompt": "undone", "version": 2}))
+            rows.get_task(task.id)  # reads the row as this write changed it
+            raise RuntimeError("boom")
+
+    with db.batch():
+        with pytest.raises(RuntimeError):
+            changes_reads_fails()
+        with db.write() as rows:
+            rows.save_task(task.model_copy(update={"prompt": "undone", "version": 3}))
+    assert _stored(db, task.id) == task.model_copy(update={"prompt": "undone", "version": 3})
 
 
 def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: SqliteStore) -> None:

@@ -11,9 +11,7 @@ import sqlite3
 from ...events import PendingEvent, StoredEvent, envelope
 from .. import log_sql
 from ..contract import EventPage, LogFilter, LogPosition, StoredResult
-
-# A batch whose writes appended nothing yet: its head is read from the log.
-HEAD_UNREAD = -1
+from .memo import HEAD_UNREAD, TransactionMemo
 
 
 def head(conn: sqlite3.Connection) -> int:
@@ -48,11 +46,9 @@ def read_after(
 
 
 class LogQueries:
-    __slots__ = ("batch_head",)
+    __slots__ = ()
     conn: sqlite3.Connection
-    # Inside a batch (store.py), the log's head as its writes left it, or HEAD_UNREAD
-    # until one appends; None outside a batch (read the head).
-    batch_head: int | None
+    memo: TransactionMemo
 
     def head(self) -> int:
         return head(self.conn)
@@ -64,7 +60,7 @@ class LogQueries:
         # BEGIN IMMEDIATE serialises writers (threads and processes), so head()+1 is
         # free and commits become visible in seq order: the feed can tail the log with
         # `seq > last` and never skip one. Inside a batch, the head its writes left.
-        known = self.batch_head
+        known = self.memo.batch_head
         seq = known if known is not None and known != HEAD_UNREAD else head(self.conn)
         rows = []
         for event in events:
@@ -87,7 +83,7 @@ class LogQueries:
             rows,
         )
         if known is not None:  # inside a batch: its next write appends after these
-            self.batch_head = seq
+            self.memo.batch_head = seq
         return LogPosition(seq)
 
     def read_events_after(

@@ -11,6 +11,7 @@ from .claim_rows import ClaimQueries
 from .coordination_rows import CoordinationQueries
 from .id_lists import EACH, id_list
 from .log_rows import LogQueries
+from .memo import TransactionMemo
 from .task_rows import TaskQueries, upsert
 from .token_rows import TokenQueries
 
@@ -54,12 +55,11 @@ def _session(row: Sequence[Any], task_ids: list[str]) -> Session:
 class SqliteRows(TaskQueries, ClaimQueries, CoordinationQueries, LogQueries, TokenQueries):
     """The ``Rows`` of the storage contract over one SQLite connection."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "memo")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        # The log's head as the open batch's writes left it (log_rows.LogQueries).
-        self.batch_head: int | None = None
+        self.memo = TransactionMemo()  # kept by the store (memo.py)
 
     def get_project(self, project_id: str) -> Project | None:
         row = self.conn.execute(

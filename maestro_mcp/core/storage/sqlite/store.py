@@ -13,9 +13,10 @@ changing rows undoes the whole batch (``BatchUndone``), which group commit runs 
 carefully. Most failures come before a write changes anything (not found, a stale
 ``If-Match``, a rule): they cost nothing more.
 
-Inside a batch the log's head is kept in memory once a write appended events
-(``SqliteRows.batch_head``): one ``MAX(seq)`` per batch, not per write. It is the
-batch's own: no other connection can append while the batch holds the write lock.
+Within a transaction a connection's queries remember what no other connection can
+change meanwhile (memo.py): inside a batch, the log's head once a write appended
+events (one ``MAX(seq)`` per batch, not per write); the task rows as read, so that
+saving a task writes only the columns that changed.
 """
 
 import contextlib
@@ -33,7 +34,8 @@ from ...clock import now_ms
 from ..contract import BatchUndone, Durability, SchemaTooNew
 from . import transfer_rows
 from .id_lists import PARAMETERS_MAX
-from .log_rows import HEAD_UNREAD, SqliteLogReader
+from .log_rows import SqliteLogReader
+from .memo import HEAD_UNREAD
 from .rows import SqliteRows
 from .schema import MIGRATIONS, RENEW_EPOCH, SCHEMA_VERSION
 
@@ -220,13 +222,12 @@ class SqliteStore:
         batch = _Batch(careful=careful)
         with self._immediate(conn):
             self._local.batch = batch
-            rows.batch_head = HEAD_UNREAD
+            rows.memo.batch_head = HEAD_UNREAD
             try:
                 yield
                 batch.check(conn)
             finally:
                 self._local.batch = None
-                rows.batch_head = None  # read anew by the next transaction
         for callback in batch.callbacks:
             # Committed already: a failing callback must neither undo that in the
             # caller's eyes nor keep the others from running.
@@ -255,8 +256,10 @@ class SqliteStore:
         # the file locked sleeps in SQLite's busy handler (milliseconds at a time), while
         # one waiting on this lock runs the moment the previous commit is done. Other
         # processes still meet at BEGIN IMMEDIATE, under busy_timeout.
+        memo = self.rows.memo
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
+            memo.forget()
             try:
                 with self._opened():
                     yield
@@ -267,6 +270,8 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                memo.forget()  # what it remembered held within the transaction only
 
     @contextmanager
     def _opened(self) -> Iterator[None]:
@@ -287,7 +292,7 @@ class SqliteStore:
         # RELEASE: a write that must share the batch's fate would be kept alone.
         conn = rows.conn
         batch.check(conn)
-        head = rows.batch_head
+        head = rows.memo.batch_head
         conn.execute("SAVEPOINT write")
         try:
             yield
@@ -295,7 +300,8 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO write")
                 conn.execute("RELEASE write")
-                rows.batch_head = head  # its events went with it
+                rows.memo.batch_head = head  # its events went with it
+                rows.memo.tasks_read.clear()  # rows may be back to what they were before
             else:
                 # Some errors (disk full, I/O error, out of memory) make SQLite roll back
                 # the whole transaction: every write of the batch is gone.
@@ -334,10 +340,12 @@ class SqliteStore:
             return
         conn = rows.conn
         conn.execute("BEGIN")
+        rows.memo.forget()
         try:
             with self._opened():
                 yield rows
         finally:
+            rows.memo.forget()
             conn.execute("COMMIT")
 
     def reclaim(self) -> int:

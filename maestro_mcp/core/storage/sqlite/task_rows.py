@@ -1,5 +1,6 @@
 """SQLite queries for tasks: readiness and dependencies. Used by ``SqliteRows``."""
 
+import functools
 import json
 import sqlite3
 from collections import defaultdict
@@ -9,6 +10,7 @@ from typing import Any
 from ...models import Claim, Task, TaskFilter
 from ..rules_sql import Dialect, TaskRules
 from .id_lists import EACH, each, id_list
+from .memo import TransactionMemo
 
 # Written by save_task. Claims are written only by ClaimQueries (claim_rows.py).
 _TASK_COLUMNS = (
@@ -30,6 +32,16 @@ def upsert(table: str, columns: str) -> str:
 
 
 _UPSERT_TASK = upsert("tasks", _TASK_COLUMNS)
+_SAVED_NAMES = tuple(name.strip() for name in _TASK_COLUMNS.split(","))
+_SAVED = len(_SAVED_NAMES)  # a row as read starts with these columns, in this order
+
+
+@functools.cache
+def _update_of(columns: tuple[int, ...]) -> str:
+    """An UPDATE of a task's columns at these positions of ``_TASK_COLUMNS``."""
+    assignments = ", ".join(f"{_SAVED_NAMES[n]} = ?" for n in columns)
+    return f"UPDATE tasks SET {assignments} WHERE id = ?"
+
 
 RULES = TaskRules(
     Dialect(
@@ -84,6 +96,7 @@ _TASK_DEPENDENCIES = "SELECT depends_on_id FROM task_deps WHERE task_id = ? ORDE
 class TaskQueries:
     __slots__ = ()
     conn: sqlite3.Connection
+    memo: TransactionMemo
 
     def _load_tasks(
         self,
@@ -128,6 +141,8 @@ class TaskQueries:
         row = conn.execute(_GET_TASK, (task_id,)).fetchone()
         if row is None:
             return None
+        if conn.in_transaction:  # remembered for save_task (memo.py)
+            self.memo.tasks_read[task_id] = (conn.total_changes, row[:_SAVED])
         sessions = [s for (s,) in conn.execute(_TASK_SESSIONS, (task_id,))]
         depends_on = [d for (d,) in conn.execute(_TASK_DEPENDENCIES, (task_id,))]
         return _task(row, sessions, depends_on)
@@ -161,25 +176,32 @@ class TaskQueries:
         )
 
     def save_task(self, task: Task) -> None:
-        self.conn.execute(
-            _UPSERT_TASK,
-            (
-                task.id,
-                task.project_id,
-                task.parent_id,
-                task.title,
-                task.description,
-                task.prompt,
-                task.status.value,
-                task.priority.value,
-                task.created_at,
-                task.updated_at,
-                task.started_at,
-                task.completed_at,
-                task.version,
-                json.dumps(task.labels),
-            ),
+        values = (
+            task.id,
+            task.project_id,
+            task.parent_id,
+            task.title,
+            task.description,
+            task.prompt,
+            task.status.value,
+            task.priority.value,
+            task.created_at,
+            task.updated_at,
+            task.started_at,
+            task.completed_at,
+            task.version,
+            json.dumps(task.labels),
         )
+        conn = self.conn
+        read = self.memo.tasks_read.pop(task.id, None)
+        if read is not None and read[0] == conn.total_changes and conn.in_transaction:
+            # Nothing changed any row since get_task read this one: it is still as read,
+            # and only the columns that differ from it are written (memo.py).
+            changed = [n for n in range(1, _SAVED) if values[n] != read[1][n]]
+            if changed:
+                conn.execute(_update_of(tuple(changed)), (*(values[n] for n in changed), task.id))
+            return
+        conn.execute(_UPSERT_TASK, values)
 
     def subtree_ids(self, task_id: str) -> list[str]:
         """The task and all its descendants, deepest first."""
