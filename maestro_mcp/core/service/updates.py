@@ -20,7 +20,6 @@ the operation first read it, and as it saved it). Rules (docs/protocol.md, "Even
   (GET) carry every field.
 """
 
-import json
 from functools import cache
 from typing import TypeVar
 
@@ -62,7 +61,10 @@ def emit_updated(w: Write, entity: E, before: E) -> None:
         data = entity.model_dump_json(by_alias=True, exclude=set(omitted))
         if omitted:
             # Appended to the object pydantic encoded (it ends with "}"): no second encoding.
-            data = f'{data[:-1]},"{OMITTED}":{json.dumps(omitted, separators=(",", ":"))}}}'
+            # Field names are ASCII identifiers: the list needs no escaping (nor json.dumps,
+            # whose compact separators build an encoder per call).
+            listed = ",".join(f'"{name}"' for name in omitted)
+            data = f'{data[:-1]},"{OMITTED}":[{listed}]}}'
         w.emit_json(
             EventType.TASK_UPDATED, entity.project_id, data, fields_of(entity), changed=changed
         )
