@@ -1,7 +1,7 @@
-"""``RecentCommits``: the PostgreSQL feed's memory of its instance's own commits."""
+"""``RecentCommits``: the feed's memory of its process's own commits (both stores)."""
 
 from maestro_mcp.core.events import StoredEvent
-from maestro_mcp.core.storage.postgres.log_rows import RecentCommits
+from maestro_mcp.core.storage.recent import RecentCommits
 
 
 def run(first: int, count: int, size: int = 10) -> list[StoredEvent]:

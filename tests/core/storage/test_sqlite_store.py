@@ -254,6 +254,47 @@ def test_a_write_undone_in_its_savepoint_leaves_no_row_remembered(
     assert _stored(db, task.id) == task.model_copy(update={"prompt": "undone", "version": 3})
 
 
+def _reads_of_rows(statements: list[str]) -> int:
+    return sum("FROM events WHERE seq >" in statement for statement in statements)
+
+
+def test_the_feed_reads_this_process_s_commits_from_memory(db: SqliteStore, db_path: Path) -> None:
+    """Its reader takes what this process committed from memory, in seq order, then what
+    another process committed after it from the table; events undone in a savepoint
+    were never committed and are not remembered."""
+    reader = db.log_reader()
+    statements: list[str] = []
+    reader.conn.set_trace_callback(statements.append)
+    with db.batch():
+        first = _append(db)
+        with pytest.raises(RuntimeError):
+            _append(db, fail=True)
+        second = _append(db)
+    assert [e.seq for e in reader.read_after(first - 1, 100)] == [first, second]
+    assert _reads_of_rows(statements) == 0  # one read of the head, no rows
+    other = SqliteStore(db_path)  # another process, as far as the reader can tell
+    elsewhere = _append(other)
+    other.close()
+    third = _append(db)
+    events = reader.read_after(first - 1, 100)
+    assert [e.seq for e in events] == [first, second, elsewhere, third]
+    assert _reads_of_rows(statements) == 1  # from the other's commit on
+    with db.read() as rows:
+        assert rows.read_events_after(first - 1, 100) == events  # the same, byte for byte
+    reader.close()
+
+
+def test_a_log_found_rewound_forgets_what_this_process_committed(db: SqliteStore) -> None:
+    reader = db.log_reader()
+    statements: list[str] = []
+    reader.conn.set_trace_callback(statements.append)
+    seq = _append(db)
+    db.renew_epoch(db.epoch())
+    assert [e.seq for e in reader.read_after(seq - 1, 100)] == [seq]
+    assert _reads_of_rows(statements) == 1
+    reader.close()
+
+
 def test_a_batch_whose_commit_fails_writes_nothing_and_notifies_no_one(db: SqliteStore) -> None:
     notified: list[str] = []
 

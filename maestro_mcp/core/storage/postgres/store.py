@@ -52,9 +52,10 @@ from ..contract import (
     UnstorableText,
 )
 from ..location import masked
+from ..recent import RecentCommits
 from . import locks, transfer_rows
 from .locks import lock_key
-from .log_rows import NOTIFY_CHANNEL, PgLogReader, RecentCommits
+from .log_rows import NOTIFY_CHANNEL, PgLogReader
 from .rows import PgRows
 from .schema import MIGRATIONS, READABLE_FROM, RENEW_EPOCH, SCHEMA_VERSION
 from .task_rows import ReadAhead

@@ -11,6 +11,7 @@ import sqlite3
 from ...events import PendingEvent, StoredEvent, envelope
 from .. import log_sql
 from ..contract import EventPage, LogFilter, LogPosition, StoredResult
+from ..recent import RecentCommits
 from .memo import HEAD_UNREAD, TransactionMemo
 
 
@@ -63,9 +64,11 @@ class LogQueries:
         known = self.memo.batch_head
         seq = known if known is not None and known != HEAD_UNREAD else head(self.conn)
         rows = []
+        appended = self.memo.appended
         for event in events:
             seq += 1
             payload = envelope(seq, event, timestamp)
+            appended.append(StoredEvent(seq, event.type.value, event.project_id, payload))
             rows.append(
                 (
                     seq,
@@ -180,10 +183,14 @@ class LogQueries:
 
 class SqliteLogReader:
     """The feed's connection: ``PRAGMA data_version`` changes when any other
-    connection, in this process or another, commits."""
+    connection, in this process or another, commits. What this process committed
+    lately is read from memory (``recent``): a run that starts right after what the
+    feed read, and then, if the log goes further (another process's commits), the
+    rest from the table, in seq order."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, recent: RecentCommits | None = None) -> None:
         self.conn = conn
+        self._recent = recent or RecentCommits(0)
 
     def change_token(self) -> int:
         (version,) = self.conn.execute("PRAGMA data_version").fetchone()
@@ -198,7 +205,17 @@ class SqliteLogReader:
     def read_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]:
-        return read_after(self.conn, after, limit, max_bytes=max_bytes)
+        found = self._recent.after(after, limit, max_bytes)
+        if found:
+            size = sum(len(e.payload) for e in found)
+            full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
+            # One cheap read of the head instead of the rows: is there more after it?
+            if full or head(self.conn) <= found[-1].seq:
+                return found
+            after, limit = found[-1].seq, limit - len(found)
+            if max_bytes is not None:
+                max_bytes -= size
+        return found + read_after(self.conn, after, limit, max_bytes=max_bytes)
 
     def close(self) -> None:
         self.conn.close()

@@ -16,7 +16,8 @@ carefully. Most failures come before a write changes anything (not found, a stal
 Within a transaction a connection's queries remember what no other connection can
 change meanwhile (memo.py): inside a batch, the log's head once a write appended
 events (one ``MAX(seq)`` per batch, not per write); the task rows as read, so that
-saving a task writes only the columns that changed.
+saving a task writes only the columns that changed; and the events it appended, which
+the feed of this process then reads from memory once they are committed (recent.py).
 """
 
 import contextlib
@@ -32,6 +33,7 @@ from typing import Any
 from ....private_files import private_directory, private_file, tighten
 from ...clock import now_ms
 from ..contract import BatchUndone, Durability, SchemaTooNew
+from ..recent import RecentCommits
 from . import transfer_rows
 from .id_lists import PARAMETERS_MAX
 from .log_rows import SqliteLogReader
@@ -88,6 +90,8 @@ class SqliteStore:
         self._write_lock = threading.Lock()
         self._closed = False
         self._private = False  # the database's files were made private (_make_private)
+        self._recent = RecentCommits()  # what this process committed, for its feed
+        self._epoch_seen = ""
 
     @property
     def location(self) -> str:
@@ -159,7 +163,7 @@ class SqliteStore:
     def log_reader(self, on_change: Callable[[int | None], None] | None = None) -> SqliteLogReader:
         """A connection of the feed's own (closed by the feed). SQLite has no way to be
         told of others' commits: the feed polls ``change_token``."""
-        return SqliteLogReader(self.connect())
+        return SqliteLogReader(self.connect(), self._recent)
 
     def clock(self) -> int:
         # One machine, one clock.
@@ -169,7 +173,11 @@ class SqliteStore:
         """Set when the database file was created (migration 5)."""
         with self.read() as rows:
             (value,) = rows.conn.execute("SELECT epoch FROM history").fetchone()
-        return str(value)
+        epoch = str(value)
+        if epoch != self._epoch_seen:
+            self._recent.clear()  # commits remembered from another history
+            self._epoch_seen = epoch
+        return epoch
 
     def renew_epoch(self, expected: str) -> str:
         """Name the history anew if its epoch is still ``expected`` (processes that find
@@ -260,10 +268,14 @@ class SqliteStore:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             memo.forget()
+            generation = self._recent.generation
             try:
                 with self._opened():
                     yield
                 conn.execute("COMMIT")
+                # Committed: the feed may read these from memory (recent.py), before any
+                # callback wakes it.
+                self._recent.add(memo.appended, generation)
             except BaseException:
                 # Also when COMMIT itself fails (disk full): never leave this thread's
                 # connection inside a transaction, holding the write lock.
@@ -293,6 +305,7 @@ class SqliteStore:
         conn = rows.conn
         batch.check(conn)
         head = rows.memo.batch_head
+        appended = len(rows.memo.appended)
         conn.execute("SAVEPOINT write")
         try:
             yield
@@ -301,6 +314,7 @@ class SqliteStore:
                 conn.execute("ROLLBACK TO write")
                 conn.execute("RELEASE write")
                 rows.memo.batch_head = head  # its events went with it
+                del rows.memo.appended[appended:]
                 rows.memo.tasks_read.clear()  # rows may be back to what they were before
             else:
                 # Some errors (disk full, I/O error, out of memory) make SQLite roll back

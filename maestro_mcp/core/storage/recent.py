@@ -1,0 +1,87 @@
+"""What this process committed to the event log lately, for its own feed: the feed
+reads its process's commits from memory rather than asking the database for what it
+just wrote (both backends' log readers; docs/storage.md).
+
+A reader takes a run from memory only where it starts right after what the feed read,
+and still reads from the table whatever follows it there (another process's or
+instance's commits), so the log is read in seq order as before. A store forgets
+everything (``clear``) when the database may no longer be the one the runs came from:
+its history changed (a restore), or it went away.
+"""
+
+import threading
+from collections import deque
+
+from ..events import StoredEvent
+
+# This process's newest transactions the feed reads from memory: it reads each at
+# once, so a few suffice; older ones are read from the table.
+RECENT_COMMITS = 64
+RECENT_BYTES = 4 * 1024 * 1024
+
+
+class RecentCommits:
+    """The events of this process's newest transactions, as committed, so that the
+    feed reads them from memory instead of asking the database for what it just wrote.
+
+    Seqs are the database's, so a run of them starting at the seq the feed wants next
+    is exactly the log's next part, whatever other processes or instances commit;
+    anything else (another's transaction in between, a run forgotten already) is read
+    from the table.
+    """
+
+    def __init__(self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._max_bytes = max_bytes
+        self._runs: deque[tuple[list[StoredEvent], int]] = deque()  # (events, bytes)
+        self._by_first: dict[int, list[StoredEvent]] = {}
+        self._bytes = 0
+        # Bumped by clear(): a transaction that began before it (on the database that
+        # went away) is not remembered when it ends.
+        self.generation = 0
+
+    def add(self, events: list[StoredEvent], generation: int) -> None:
+        """Remember one committed transaction's events (consecutive seqs), forgetting
+        the oldest past ``size`` transactions or ``max_bytes`` of payload; not if
+        everything was forgotten since ``generation`` was read (its transaction began)."""
+        if not events or not self._size:
+            return
+        size = sum(len(e.payload) for e in events)
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._runs.append((events, size))
+            self._by_first[events[0].seq] = events
+            self._bytes += size
+            while len(self._runs) > self._size or self._bytes > self._max_bytes:
+                forgotten, forgotten_size = self._runs.popleft()
+                self._by_first.pop(forgotten[0].seq, None)
+                self._bytes -= forgotten_size
+
+    def clear(self) -> None:
+        """Forget everything: the database may no longer be the one these came from
+        (it went away; its history changed)."""
+        with self._lock:
+            self._runs.clear()
+            self._by_first.clear()
+            self._bytes = 0
+            self.generation += 1
+
+    def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
+        """The events right after ``after`` that are remembered (maybe none), within
+        ``limit`` events and, past the first, ``max_bytes`` of payload."""
+        found: list[StoredEvent] = []
+        size = 0
+        with self._lock:
+            while len(found) < limit:
+                run = self._by_first.get(after + 1)
+                if run is None:
+                    break
+                for event in run:
+                    found.append(event)
+                    size += len(event.payload)
+                    if len(found) >= limit or (max_bytes is not None and size >= max_bytes):
+                        return found
+                after = run[-1].seq
+        return found
