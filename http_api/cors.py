@@ -4,7 +4,7 @@ answers, headers included.
 
 Rules:
 - Exactly the allowed origins (every origin, for ``*``) get CORS headers. Any other
-  origin gets none, and SecurityGuard refuses its requests (403). The server's own
+  origin gets none, and the guard (security.py) refuses its requests (403). The server's own
   origin (the board) needs none: browsers apply CORS across origins only.
 - Around the guard (http_api/edge.py), because the Host check comes before any answer
   and an allowed page must be able to read the guard's own refusals (a 401 tells it to

@@ -263,7 +263,7 @@ def require_scope(connection: HTTPConnection, needed: AccessScope) -> Principal:
 
 
 def principal_of(connection: HTTPConnection) -> Principal:
-    """Who the request acts as (set by SecurityGuard)."""
+    """Who the request acts as (set by the edge, http_api/edge.py)."""
     principal: Principal = connection.scope[PRINCIPAL_KEY]
     return principal
 

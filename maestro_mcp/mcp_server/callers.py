@@ -53,7 +53,7 @@ def caller_of(context: Any) -> Caller:
         return Caller(LOCAL)
     request = request_context.request
     # Over stdio (and in memory) there is no request: the caller can open the database
-    # itself. Over HTTP, SecurityGuard put the principal in the request's scope; a
+    # itself. Over HTTP, the edge (http_api/edge.py) put the principal in the request's scope; a
     # request without one never got past it, so none is a bug: fail closed (KeyError).
     principal: Principal = LOCAL if request is None else request.scope[PRINCIPAL_KEY]
     params = getattr(request_context.session, "client_params", None)

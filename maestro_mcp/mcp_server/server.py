@@ -65,7 +65,7 @@ class MaestroMCP:
         to (http_api/mcp_mount.py; no redirect)."""
         app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
-            # The host app's SecurityGuard checks Host, Origin and the token for every
+            # The host app's guard (http_api/edge.py) checks Host, Origin and the token for every
             # path, /mcp included, with the operator's allow-lists; a second, different
             # list here would only disagree with it.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
