@@ -15,9 +15,10 @@ to which answers, is unchanged:
 - a response that reached the app carries ``X-Maestro-Seq``: the route's own, or the
   feed's head (``seq_header.with_seq``). Refusals and preflights carry none.
 
-A WebSocket is checked by the guard alone (no CORS, no seq), and what the app returns
-for a lifespan or a WebSocket that passes is returned, not awaited here, where that
-keeps no frame of this layer (cors.py, "A middleware that lets a request through").
+A WebSocket is checked by the guard alone (no CORS, no seq) and then awaited here, as
+the guard's own layer did (its check is a coroutine). A lifespan passes straight
+through: what the app returns is returned, not awaited, so no frame of this layer is
+kept (cors.py, "A middleware that lets a request through").
 """
 
 from collections.abc import Awaitable

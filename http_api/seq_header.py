@@ -14,7 +14,7 @@ _HEADER = SEQ_HEADER.lower().encode()
 
 def with_seq(start: Message, head: int) -> Message:
     """A response's start with ``X-Maestro-Seq``: its own if it has one, else ``head``."""
-    headers = start.get("headers", ())
+    headers = list(start.get("headers", ()))  # any iterable: read once
     if any(name.lower() == _HEADER for name, _ in headers):
         return start
     return {**start, "headers": [*headers, (_HEADER, str(head).encode())]}

@@ -21,7 +21,9 @@ A batch first runs *careless* (``Store.batch(careful=False)``): the backend need
 not wait for a write's statements at its end (PostgreSQL: one round trip less per
 write). A failure it then cannot pin on one write undoes the whole batch
 (``BatchUndone``), which runs again at once, carefully; its callers only hear of
-that run.
+that run. (SQLite: a write refused after it changed rows, a ``TooLarge`` one among
+them, so costs its batch's writes a second run; a write that large costs far more
+itself.)
 
 A write may name the entities it will read (``run(..., reads=...)``): the batch passes
 them all to ``Store.batch(reads=...)``, so that a backend whose reads cost a round trip

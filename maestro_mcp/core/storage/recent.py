@@ -30,13 +30,20 @@ class RecentCommits:
     from the table.
     """
 
-    def __init__(self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES) -> None:
+    def __init__(
+        self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES, *, ordered: bool = False
+    ) -> None:
         self._lock = threading.Lock()
+        # Runs added in the order they were committed (SQLite adds under its write
+        # lock; PostgreSQL's threads add after their commits, in any order): then a run
+        # that does not start past the last is a log rewound under the process.
+        self._ordered = ordered
         self._size = size
         self._max_bytes = max_bytes
         self._runs: deque[tuple[list[StoredEvent], int]] = deque()  # (events, bytes)
         self._by_first: dict[int, list[StoredEvent]] = {}
         self._bytes = 0
+        self._last = 0  # the last seq added (ordered)
         # Bumped by clear(): a transaction that began before it (on the database that
         # went away) is not remembered when it ends.
         self.generation = 0
@@ -51,22 +58,32 @@ class RecentCommits:
         with self._lock:
             if generation != self.generation:
                 return
+            if self._ordered and events[0].seq <= self._last:
+                # Seqs this process had used are used again: the log was rewound under
+                # it (a backup restored in place). What it remembers is a dead history.
+                self._forget()
+            self._last = events[-1].seq
             self._runs.append((events, size))
             self._by_first[events[0].seq] = events
             self._bytes += size
             while len(self._runs) > self._size or self._bytes > self._max_bytes:
                 forgotten, forgotten_size = self._runs.popleft()
-                self._by_first.pop(forgotten[0].seq, None)
+                if self._by_first.get(forgotten[0].seq) is forgotten:
+                    del self._by_first[forgotten[0].seq]
                 self._bytes -= forgotten_size
 
     def clear(self) -> None:
         """Forget everything: the database may no longer be the one these came from
         (it went away; its history changed)."""
         with self._lock:
-            self._runs.clear()
-            self._by_first.clear()
-            self._bytes = 0
+            self._forget()
             self.generation += 1
+
+    def _forget(self) -> None:
+        self._runs.clear()
+        self._by_first.clear()
+        self._bytes = 0
+        self._last = 0
 
     def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
         """The events right after ``after`` that are remembered (maybe none), within

@@ -1,6 +1,7 @@
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -10,6 +11,7 @@ from maestro_mcp.core.models import ProjectCreate, Task, TaskCreate
 from maestro_mcp.core.service import Service
 from maestro_mcp.core.storage import BatchUndone, Durability, SchemaTooNew
 from maestro_mcp.core.storage.sqlite import BatchAborted, SqliteStore
+from maestro_mcp.core.storage.sqlite.log_rows import SqliteLogReader
 from maestro_mcp.core.storage.sqlite.schema import SCHEMA_VERSION
 from tests.core.storage.sqlite_faults import fill_the_disk, poison_the_commit
 
@@ -105,10 +107,11 @@ def test_writes_in_a_batch_commit_together_and_fail_alone(db: SqliteStore, db_pa
     other.close()
 
 
-def _append(db: SqliteStore, *, fail: bool = False) -> int:
+def _append(db: SqliteStore, *, fail: bool = False, project: str = "proj_x") -> int:
     """One event appended as the service appends it; returns its seq."""
     with db.write() as rows:
-        event = PendingEvent(EventType.PROJECT_DELETED, "proj_x", '{"id":"proj_x"}', '"t"')
+        data = f'{{"id":"{project}"}}'
+        event = PendingEvent(EventType.PROJECT_DELETED, project, data, '"t"')
         seq = rows.append_events([event], 0).seq
         if fail:
             raise RuntimeError("boom")
@@ -292,6 +295,74 @@ def test_a_log_found_rewound_forgets_what_this_process_committed(db: SqliteStore
     db.renew_epoch(db.epoch())
     assert [e.seq for e in reader.read_after(seq - 1, 100)] == [seq]
     assert _reads_of_rows(statements) == 1
+    reader.close()
+
+
+def _restore(backup: Path, db_path: Path) -> None:
+    """A backup restored in place, as `sqlite3 .restore` does: same file, same epoch."""
+    with closing(sqlite3.connect(backup)) as source, closing(sqlite3.connect(db_path)) as target:
+        source.backup(target)
+
+
+def _back_up(db: SqliteStore, path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as copy:
+        db.conn.backup(copy)
+    return path
+
+
+def _table_and_memory(db: SqliteStore, reader: SqliteLogReader, after: int) -> tuple[Any, Any]:
+    with db.read() as rows:
+        return rows.read_events_after(after, 100), reader.read_after(after, 100)
+
+
+def test_a_log_rewound_in_place_is_read_from_the_table(
+    db: SqliteStore, db_path: Path, tmp_path: Path
+) -> None:
+    """A backup restored in place keeps the epoch and reuses seqs: what this process
+    remembers of the dead history is never served for the new one's seqs, whether this
+    process commits again first (its run does not start past the last one) or another
+    process does (the log's head is behind what memory holds)."""
+    reader = db.log_reader()
+    start = _append(db)
+    backup = _back_up(db, tmp_path / "backup.db")
+    for _ in range(4):
+        _append(db, project="proj_dead")
+    _restore(backup, db_path)
+    _append(db, project="proj_new")  # seqs of the dead history again
+    other = SqliteStore(db_path)
+    _append(other, project="proj_other")
+    table, memory = _table_and_memory(db, reader, start)
+    assert [e.project_id for e in table] == ["proj_new", "proj_other"]
+    assert memory == table
+
+    for _ in range(4):
+        _append(db, project="proj_dead")  # remembered by this process
+    _restore(backup, db_path)
+    _append(other, project="proj_other")  # only another process commits
+    table, memory = _table_and_memory(db, reader, start)
+    assert [e.project_id for e in table] == ["proj_other"]
+    assert memory == table
+    other.close()
+    reader.close()
+
+
+def test_a_careless_append_refused_leaves_nothing_in_memory(db: SqliteStore) -> None:
+    """An append that fails as a statement changed no row: the careless batch goes on,
+    and the events it had counted are not committed into the feed's memory."""
+    db.conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.project_id = 'proj_bad' "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    reader = db.log_reader()
+    before = _append(db)
+    with db.batch(careful=False):
+        _append(db, project="proj_a")
+        with pytest.raises(sqlite3.IntegrityError, match="refused"):
+            _append(db, project="proj_bad")
+        _append(db, project="proj_b")
+    table, memory = _table_and_memory(db, reader, before)
+    assert [e.project_id for e in table] == ["proj_a", "proj_b"]
+    assert memory == table
     reader.close()
 
 

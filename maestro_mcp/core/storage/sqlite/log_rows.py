@@ -207,12 +207,24 @@ class SqliteLogReader:
     ) -> list[StoredEvent]:
         found = self._recent.after(after, limit, max_bytes)
         if found:
+            # One cheap statement instead of reading the rows: is there more after them,
+            # and are they still the log's? A backup restored in place rewinds the log
+            # and its seqs are used again: then the last one remembered is gone or
+            # another event. (Runs remembered after a rewind start a memory of their
+            # own, recent.py: the last one vouches for those before it.)
+            last = found[-1]
+            top, same = self.conn.execute(
+                "SELECT MAX(seq), (SELECT payload FROM events WHERE seq = ?) IS ? FROM events",
+                (last.seq, last.payload),
+            ).fetchone()
+            if not same:
+                self._recent.clear()
+                return read_after(self.conn, after, limit, max_bytes=max_bytes)
             size = sum(len(e.payload) for e in found)
             full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
-            # One cheap read of the head instead of the rows: is there more after it?
-            if full or head(self.conn) <= found[-1].seq:
+            if full or top == last.seq:
                 return found
-            after, limit = found[-1].seq, limit - len(found)
+            after, limit = last.seq, limit - len(found)
             if max_bytes is not None:
                 max_bytes -= size
         return found + read_after(self.conn, after, limit, max_bytes=max_bytes)

@@ -90,7 +90,9 @@ class SqliteStore:
         self._write_lock = threading.Lock()
         self._closed = False
         self._private = False  # the database's files were made private (_make_private)
-        self._recent = RecentCommits()  # what this process committed, for its feed
+        # What this process committed, for its feed; added under the write lock, so in
+        # the order of the commits.
+        self._recent = RecentCommits(ordered=True)
         self._epoch_seen = ""
 
     @property
@@ -329,6 +331,8 @@ class SqliteStore:
         conn = rows.conn
         batch.check(conn)
         changes = conn.total_changes
+        memo = rows.memo
+        head, appended = memo.batch_head, len(memo.appended)
         try:
             yield
         except BaseException as exc:
@@ -337,6 +341,11 @@ class SqliteStore:
             elif conn.total_changes != changes:
                 # It changed rows before it failed: only undoing the batch undoes them.
                 raise BatchUndone(f"a write failed after changing rows: {exc!r}") from exc
+            else:
+                # Nothing of it is in the database: nor in what the batch remembers (an
+                # append that failed as a statement had counted its events already).
+                memo.batch_head = head
+                del memo.appended[appended:]
             raise
 
     @contextmanager
