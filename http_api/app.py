@@ -13,7 +13,7 @@ start does (the schema version and the feed's head), whatever it holds.
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -51,10 +51,12 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-def create_app(core: Core) -> Starlette:
-    """The app over ``core``, which it starts and stops with its lifespan."""
+def create_app(core: Core, *, on_loaded: Callable[[], None] | None = None) -> Starlette:
+    """The app over ``core``, which it starts and stops with its lifespan. ``on_loaded``
+    is called once the app has loaded what it loads after it starts (the MCP server,
+    mcp_mount.py), whether that succeeded or not."""
     settings = core.settings
-    mcp = LazyMCP(core)
+    mcp = LazyMCP(core, on_loaded)
     cors = CorsPolicy(settings.allowed_origins)
 
     @contextlib.asynccontextmanager

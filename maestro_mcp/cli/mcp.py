@@ -7,6 +7,7 @@ from pathlib import Path
 import anyio
 import click
 
+from maestro_mcp import heap
 from maestro_mcp.core.storage import Durability
 from maestro_mcp.paths import data_directory, resolve_database
 from maestro_mcp.settings import Settings
@@ -57,4 +58,6 @@ def mcp_command(
         default_project=project,
     )
     check_database(settings.database, settings.durability, settings.data_dir)
+    heap.tune()
+    heap.settle()  # the MCP SDK is imported (serve_stdio): what it loaded stays
     anyio.run(serve_stdio, settings)

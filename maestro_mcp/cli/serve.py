@@ -213,6 +213,7 @@ def serve(
     from http_api import create_app
     from http_api.cors import ANY_ORIGIN
     from http_api.server import MaestroServer, server_config
+    from maestro_mcp import heap
     from maestro_mcp.core.runtime import Core
 
     secret = read_token(token, token_file)
@@ -257,8 +258,9 @@ def serve(
         # One line says where Maestro listens; the MCP SDK's session chatter is debug detail.
         logging.getLogger("mcp").setLevel(logging.WARNING)
     check_database(settings.database, settings.durability, settings.data_dir)
+    heap.tune()
     core = Core(settings)
-    app = create_app(core)
+    app = create_app(core, on_loaded=heap.settle)
     config = server_config(
         app,
         settings,
