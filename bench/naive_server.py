@@ -1,13 +1,17 @@
 """The naive floor (issue #16): what an 80-line server does with the load Maestro gets.
 
-Starlette + SQLite (WAL, ``synchronous=NORMAL`` like Maestro's default), one COMMIT per
-write on the event loop, then an immediate ``send_text`` of the event to every WebSocket
-client of the project. No validation beyond parsing JSON, no event log, no resume, no
-tokens: only the routes the load generator uses. It runs under uvicorn with the choices
-Maestro makes (http_api/server.py ``server_config``: uvloop, httptools, websockets
-sans-I/O, no permessage-deflate), so the difference measured is the application's.
+Starlette + SQLite (WAL), one COMMIT per write on the event loop, then an immediate
+``send_text`` of the event to every WebSocket client of the project. No validation
+beyond parsing JSON, no event log, no resume, no tokens: only the routes the load
+generator uses. It runs under uvicorn with the choices Maestro makes
+(http_api/server.py ``server_config``: uvloop, httptools, websockets sans-I/O, no
+permessage-deflate), so the difference measured is the application's.
 
-    python -m bench.naive_server DB PORT    # PORT 0: a free port, logged as it listens
+Its ``synchronous`` makes the same promise as a Maestro ``--durability``: NORMAL (the
+default) as ``normal``, an acknowledged write survives the process being killed;
+FULL as ``full``, also a power loss (an fsync per COMMIT).
+
+    python -m bench.naive_server DB PORT [NORMAL|FULL]   # PORT 0: a free port, logged
 """
 
 import json
@@ -28,7 +32,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 db = sqlite3.connect(sys.argv[1] if __name__ == "__main__" else ":memory:", isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
-db.execute("PRAGMA synchronous=NORMAL")
+SYNCHRONOUS = sys.argv[3] if __name__ == "__main__" and len(sys.argv) > 3 else "NORMAL"
+if SYNCHRONOUS not in ("NORMAL", "FULL"):
+    raise SystemExit(f"synchronous is NORMAL or FULL, not {SYNCHRONOUS!r}")
+db.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
 db.execute("CREATE TABLE IF NOT EXISTS projects (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
 db.execute("CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
 clients: defaultdict[str, set[WebSocket]] = defaultdict(set)
