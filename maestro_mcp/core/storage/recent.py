@@ -6,7 +6,12 @@ A reader takes a run from memory only where it starts right after what the feed 
 and still reads from the table whatever follows it there (another process's or
 instance's commits), so the log is read in seq order as before. A store forgets
 everything (``clear``) when the database may no longer be the one the runs came from:
-its history changed (a restore), or it went away.
+its history changed (a restore), or it went away. A backup restored in place keeps
+the database and its epoch and uses seqs again: SQLite's reader checks that each run
+it takes is still in the log as remembered (``runs_after``), and forgets everything
+when one is not. PostgreSQL's reader does not check (a statement there is the round
+trip the memory saves): a backup restored in place into the same PostgreSQL database
+while an instance's feed is behind its own commits could be served a dead run.
 """
 
 import threading
@@ -30,20 +35,13 @@ class RecentCommits:
     from the table.
     """
 
-    def __init__(
-        self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES, *, ordered: bool = False
-    ) -> None:
+    def __init__(self, size: int = RECENT_COMMITS, max_bytes: int = RECENT_BYTES) -> None:
         self._lock = threading.Lock()
-        # Runs added in the order they were committed (SQLite adds under its write
-        # lock; PostgreSQL's threads add after their commits, in any order): then a run
-        # that does not start past the last is a log rewound under the process.
-        self._ordered = ordered
         self._size = size
         self._max_bytes = max_bytes
         self._runs: deque[tuple[list[StoredEvent], int]] = deque()  # (events, bytes)
         self._by_first: dict[int, list[StoredEvent]] = {}
         self._bytes = 0
-        self._last = 0  # the last seq added (ordered)
         # Bumped by clear(): a transaction that began before it (on the database that
         # went away) is not remembered when it ends.
         self.generation = 0
@@ -58,11 +56,6 @@ class RecentCommits:
         with self._lock:
             if generation != self.generation:
                 return
-            if self._ordered and events[0].seq <= self._last:
-                # Seqs this process had used are used again: the log was rewound under
-                # it (a backup restored in place). What it remembers is a dead history.
-                self._forget()
-            self._last = events[-1].seq
             self._runs.append((events, size))
             self._by_first[events[0].seq] = events
             self._bytes += size
@@ -76,29 +69,34 @@ class RecentCommits:
         """Forget everything: the database may no longer be the one these came from
         (it went away; its history changed)."""
         with self._lock:
-            self._forget()
+            self._runs.clear()
+            self._by_first.clear()
+            self._bytes = 0
             self.generation += 1
-
-    def _forget(self) -> None:
-        self._runs.clear()
-        self._by_first.clear()
-        self._bytes = 0
-        self._last = 0
 
     def after(self, after: int, limit: int, max_bytes: int | None) -> list[StoredEvent]:
         """The events right after ``after`` that are remembered (maybe none), within
         ``limit`` events and, past the first, ``max_bytes`` of payload."""
-        found: list[StoredEvent] = []
-        size = 0
+        return [event for run in self.runs_after(after, limit, max_bytes) for event in run]
+
+    def runs_after(self, after: int, limit: int, max_bytes: int | None) -> list[list[StoredEvent]]:
+        """``after``'s events as the transactions that committed them (the last one
+        maybe cut short by the bounds). A transaction is in the log whole or not at all:
+        a reader that finds one of its events there as remembered knows the others are
+        (a backup restored in place rewinds the log, and its seqs are used again)."""
+        runs: list[list[StoredEvent]] = []
+        taken = size = 0
         with self._lock:
-            while len(found) < limit:
+            while taken < limit:
                 run = self._by_first.get(after + 1)
                 if run is None:
                     break
-                for event in run:
-                    found.append(event)
+                for n, event in enumerate(run, 1):
+                    taken += 1
                     size += len(event.payload)
-                    if len(found) >= limit or (max_bytes is not None and size >= max_bytes):
-                        return found
+                    if taken >= limit or (max_bytes is not None and size >= max_bytes):
+                        runs.append(run[:n])
+                        return runs
+                runs.append(run)
                 after = run[-1].seq
-        return found
+        return runs

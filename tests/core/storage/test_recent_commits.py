@@ -56,3 +56,20 @@ def test_a_memory_of_size_zero_remembers_nothing() -> None:
     recent = RecentCommits(size=0)
     recent.add(run(1, 1), recent.generation)
     assert recent.after(0, 100, None) == []
+
+
+def test_runs_after_gives_each_transaction_apart_the_last_one_cut_by_the_bounds() -> None:
+    recent = RecentCommits()
+    recent.add(run(1, 2), recent.generation)
+    recent.add(run(3, 3), recent.generation)
+    assert [seqs(r) for r in recent.runs_after(0, 100, None)] == [[1, 2], [3, 4, 5]]
+    assert [seqs(r) for r in recent.runs_after(0, 3, None)] == [[1, 2], [3]]
+    assert [seqs(r) for r in recent.runs_after(2, 100, 15)] == [[3, 4]]
+
+
+def test_a_run_replaced_under_its_first_seq_is_not_forgotten_with_the_old_one() -> None:
+    recent = RecentCommits(size=2)
+    recent.add(run(1, 1, size=1), recent.generation)  # a history then rewound...
+    recent.add(run(1, 1, size=2), recent.generation)  # ...and seq 1 used again
+    recent.add(run(2, 1), recent.generation)  # the first run goes: not the second's entry
+    assert [len(e.payload) for e in recent.after(0, 100, None)] == [2, 10]

@@ -319,9 +319,8 @@ def test_a_log_rewound_in_place_is_read_from_the_table(
     db: SqliteStore, db_path: Path, tmp_path: Path
 ) -> None:
     """A backup restored in place keeps the epoch and reuses seqs: what this process
-    remembers of the dead history is never served for the new one's seqs, whether this
-    process commits again first (its run does not start past the last one) or another
-    process does (the log's head is behind what memory holds)."""
+    remembers of the dead history is never served for the new one's seqs, whoever
+    commits them, and however this process's new commits link to the dead ones."""
     reader = db.log_reader()
     start = _append(db)
     backup = _back_up(db, tmp_path / "backup.db")
@@ -341,6 +340,18 @@ def test_a_log_rewound_in_place_is_read_from_the_table(
     _append(other, project="proj_other")  # only another process commits
     table, memory = _table_and_memory(db, reader, start)
     assert [e.project_id for e in table] == ["proj_other"]
+    assert memory == table
+
+    start = _append(db)
+    backup = _back_up(db, tmp_path / "backup-2.db")
+    for _ in range(3):
+        _append(db, project="proj_dead")
+    _restore(backup, db_path)
+    for _ in range(3):
+        _append(other, project="proj_other")  # the dead seqs, used again by another
+    _append(db, project="proj_new")  # right after them: linked to the dead runs in memory
+    table, memory = _table_and_memory(db, reader, start)
+    assert [e.project_id for e in table] == ["proj_other"] * 3 + ["proj_new"]
     assert memory == table
     other.close()
     reader.close()

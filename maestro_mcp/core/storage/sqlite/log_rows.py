@@ -205,21 +205,22 @@ class SqliteLogReader:
     def read_after(
         self, after: int, limit: int, *, max_bytes: int | None = None
     ) -> list[StoredEvent]:
-        found = self._recent.after(after, limit, max_bytes)
+        runs = self._recent.runs_after(after, limit, max_bytes)
+        found = [event for run in runs for event in run]
         if found:
             # One cheap statement instead of reading the rows: is there more after them,
             # and are they still the log's? A backup restored in place rewinds the log
-            # and its seqs are used again: then the last one remembered is gone or
-            # another event. (Runs remembered after a rewind start a memory of their
-            # own, recent.py: the last one vouches for those before it.)
-            last = found[-1]
+            # and its seqs are used again; a transaction's event still there as it was
+            # vouches for the whole transaction (recent.py), so one per run is checked.
+            checks = " AND ".join(["(SELECT payload FROM events WHERE seq = ?) IS ?"] * len(runs))
+            vouchers = [value for run in runs for value in (run[-1].seq, run[-1].payload)]
             top, same = self.conn.execute(
-                "SELECT MAX(seq), (SELECT payload FROM events WHERE seq = ?) IS ? FROM events",
-                (last.seq, last.payload),
+                f"SELECT MAX(seq), {checks} FROM events", vouchers
             ).fetchone()
             if not same:
                 self._recent.clear()
                 return read_after(self.conn, after, limit, max_bytes=max_bytes)
+            last = found[-1]
             size = sum(len(e.payload) for e in found)
             full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
             if full or top == last.seq:

@@ -90,9 +90,7 @@ class SqliteStore:
         self._write_lock = threading.Lock()
         self._closed = False
         self._private = False  # the database's files were made private (_make_private)
-        # What this process committed, for its feed; added under the write lock, so in
-        # the order of the commits.
-        self._recent = RecentCommits(ordered=True)
+        self._recent = RecentCommits()  # what this process committed, for its feed
         self._epoch_seen = ""
 
     @property
@@ -330,6 +328,8 @@ class SqliteStore:
         """A write of a careless batch, without a savepoint (module docstring)."""
         conn = rows.conn
         batch.check(conn)
+        # SQLite counts a statement's rows once it has run to its end: a write reads
+        # any RETURNING to its end (fetchone on one row does) before it can fail.
         changes = conn.total_changes
         memo = rows.memo
         head, appended = memo.batch_head, len(memo.appended)
