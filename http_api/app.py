@@ -13,7 +13,7 @@ start does (the schema version and the feed's head), whatever it holds.
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -51,12 +51,10 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-def create_app(core: Core, *, on_loaded: Callable[[], None] | None = None) -> Starlette:
-    """The app over ``core``, which it starts and stops with its lifespan. ``on_loaded``
-    is called once the app has loaded what it loads after it starts (the MCP server,
-    mcp_mount.py), whether that succeeded or not."""
+def create_app(core: Core) -> Starlette:
+    """The app over ``core``, which it starts and stops with its lifespan."""
     settings = core.settings
-    mcp = LazyMCP(core, on_loaded)
+    mcp = LazyMCP(core)
     cors = CorsPolicy(settings.allowed_origins)
 
     @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ Rules:
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -51,9 +51,8 @@ class LazyMCP:
     """The ASGI app for ``MCP_PATH``: it serves each request with the MCP server once
     that is ready. ``running()`` (in the app's lifespan) loads and runs it."""
 
-    def __init__(self, core: Core, on_loaded: Callable[[], None] | None = None) -> None:
+    def __init__(self, core: Core) -> None:
         self._core = core
-        self._on_loaded = on_loaded  # once the load ended, ready or failed
         self._endpoint: ASGIApp | None = None  # the SDK's app, once the server runs
         # Made by running(), on the loop that serves the requests; None until then.
         self._settled: anyio.Event | None = None  # ready, or failed, or shut down
@@ -96,14 +95,14 @@ class LazyMCP:
             endpoint = McpStreams(mcp.http_endpoint(), self._core.settings.send_timeout)
         except Exception:
             log.exception(UNAVAILABLE)
-            self._loaded()
+            self._settled.set()
             return
         if stop.is_set():  # shut down while it loaded
             return
         try:
             async with mcp.running(http=True, streams=endpoint):
                 self._endpoint = endpoint
-                self._loaded()
+                self._settled.set()
                 await stop.wait()
         except Exception:
             # Its session manager or notifier failed: /mcp answers 503 from now on; the
@@ -111,13 +110,6 @@ class LazyMCP:
             self._endpoint = None
             log.exception(UNAVAILABLE)
             self._settled.set()
-
-    def _loaded(self) -> None:
-        """The load ended, ready or failed: requests waiting go on, and ``on_loaded``."""
-        assert self._settled is not None
-        self._settled.set()
-        if self._on_loaded is not None:
-            self._on_loaded()
 
 
 def _build(core: Core) -> "MaestroMCP":

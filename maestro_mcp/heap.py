@@ -6,15 +6,19 @@ CPython's collector runs a young collection every 700 allocations of containers
 the process holds. A server holds ≈ 100,000 objects that live as long as it does
 (modules, routes, pydantic's schemas, the MCP SDK), and every request allocates
 short-lived containers that reference counting frees; at the default threshold the
-collections cost a third of a write's CPU (docs/performance.md, "Against the naive
-server"), and a full collection held the event loop ≈ 50 ms. So:
+collections cost a tenth to a third of a write's CPU (docs/performance.md, "The
+cycle collector"), and a full collection held the event loop ≈ 50 ms. So:
 
 - ``tune()``, as the process starts: a young collection every ``YOUNG_COLLECTION``
   allocations, and the older generations after ``OLDER_COLLECTIONS`` of the younger.
   Garbage in reference cycles lives a little longer; nothing else changes.
-- ``settle()``, once the server has loaded everything it loads (the MCP server is
-  built in the background after the app starts): one full collection, then
-  ``gc.freeze()``: what the process loaded is never walked by a collection again.
+- ``settle()``, once the process has imported its modules and built its app, before
+  it serves anything: one full collection (≈ 50 ms), then ``gc.freeze()``: what is
+  alive then lives as long as the process, and no collection walks it again. Not
+  later: an object frozen is never collected, so freezing while connections are open
+  would keep, for good, what their cycles leave behind when they close (≈ 10 KB a
+  WebSocket, measured). ``maestro serve`` builds its MCP server after it starts
+  listening (http_api/mcp_mount.py): what that loads is not frozen.
 
 Only Maestro's own commands call these: a program that imports Maestro's modules
 keeps its collector as it set it.
@@ -22,8 +26,8 @@ keeps its collector as it set it.
 
 import gc
 
-# Measured with `python -m bench`'s write phases: 5,000 took most of the gain, past
-# 20,000 nothing more was measurable (docs/performance.md).
+# Measured on `python -m bench`'s write phase (10 clients, 8 writes in flight): 5,000
+# took most of the gain, past 20,000 nothing more was measurable (docs/performance.md).
 YOUNG_COLLECTION = 20_000
 OLDER_COLLECTIONS = 20
 

@@ -1,17 +1,19 @@
 """The collector of Maestro's server processes (maestro_mcp/heap.py): tuned as the
-process starts, and what it loaded frozen once it has loaded everything, in
-``maestro serve`` (after the MCP server's load in the background) and ``maestro mcp``."""
+process starts, and what it loaded frozen before it serves anything, in ``maestro
+serve`` (before it listens) and ``maestro mcp`` (before it reads a message)."""
 
 import gc
+import subprocess
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
 from maestro_mcp import heap
 from tests.support.servers import spawn_until_listening
-from tests.support.waiting import WAIT, wait_for
+from tests.support.waiting import WAIT
 
 
 @pytest.fixture
@@ -33,18 +35,26 @@ def test_tune_collects_young_objects_less_often(collector: None) -> None:
     assert heap.YOUNG_COLLECTION > 700  # CPython's default
 
 
-def test_settle_leaves_what_is_alive_out_of_later_collections(collector: None) -> None:
-    cycle: list[object] = []
-    cycle.append(cycle)
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the collector frees it
+
+
+def test_settle_collects_garbage_then_freezes_what_is_alive(collector: None) -> None:
+    garbage = weakref.ref(_Node())
+    alive = _Node()
     heap.settle()
-    assert gc.get_freeze_count() > 0
+    assert garbage() is None  # collected before the freeze: not kept for good
     frozen = gc.get_freeze_count()
-    del cycle  # garbage now, but frozen: no collection frees it
+    assert frozen > 0
+    kept = weakref.ref(alive)
+    del alive  # garbage now, but frozen: no collection frees it
     gc.collect()
+    assert kept() is not None
     assert gc.get_freeze_count() == frozen
 
 
-# ``maestro serve`` itself, saying what its collector looks like once it settled.
+# A Maestro command that says, on stderr, when it settles and what its collector is.
 PROBE = textwrap.dedent(
     """
     import gc, sys
@@ -53,26 +63,37 @@ PROBE = textwrap.dedent(
 
     def settled():
         settle()
-        loaded = "mcp" in sys.modules
-        print(f"settled: {gc.get_threshold()} frozen {gc.get_freeze_count() > 0} "
-              f"mcp loaded {loaded}", file=sys.stderr, flush=True)
+        print(f"settled: {gc.get_threshold()} frozen {gc.get_freeze_count() > 0}",
+              file=sys.stderr, flush=True)
 
     heap.settle = settled
     from maestro_mcp.cli.main import main
     main()
     """
 )
+TUNED = (heap.YOUNG_COLLECTION, heap.OLDER_COLLECTIONS, heap.OLDER_COLLECTIONS)
+SETTLED = f"settled: {TUNED} frozen True\n"
 
 
-def test_serve_tunes_the_collector_and_settles_once_the_mcp_server_loaded(
-    database: str,
-) -> None:
+def test_serve_tunes_the_collector_and_settles_before_it_listens(database: str) -> None:
     server = spawn_until_listening(
         [sys.executable, "-c", PROBE, "serve", "--port", "0", "--db", database]
     )
     try:
-        wait_for(lambda: any("settled:" in line for line in server.log), WAIT, what="settle")
-        expected = (heap.YOUNG_COLLECTION, heap.OLDER_COLLECTIONS, heap.OLDER_COLLECTIONS)
-        assert f"settled: {expected} frozen True mcp loaded True\n" in server.log
+        settled = server.log.index(SETTLED)
+        listening = next(n for n, line in enumerate(server.log) if "listening on" in line)
+        assert settled < listening
     finally:
         assert server.terminate() == 0
+
+
+def test_the_stdio_server_tunes_the_collector_and_settles_before_it_serves(
+    database: str,
+) -> None:
+    stdio = subprocess.run(
+        [sys.executable, "-c", PROBE, "mcp", "--db", database],
+        input=b"",  # no message: it ends at once, having settled
+        capture_output=True,
+        timeout=WAIT,
+    )
+    assert SETTLED.encode() in stdio.stderr, stdio.stderr.decode()

@@ -59,5 +59,5 @@ def mcp_command(
     )
     check_database(settings.database, settings.durability, settings.data_dir)
     heap.tune()
-    heap.settle()  # the MCP SDK is imported (serve_stdio): what it loaded stays
+    heap.settle()  # the MCP SDK is imported (serve_stdio) and nothing is served yet
     anyio.run(serve_stdio, settings)

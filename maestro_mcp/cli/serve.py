@@ -260,7 +260,7 @@ def serve(
     check_database(settings.database, settings.durability, settings.data_dir)
     heap.tune()
     core = Core(settings)
-    app = create_app(core, on_loaded=heap.settle)
+    app = create_app(core)
     config = server_config(
         app,
         settings,
@@ -276,6 +276,7 @@ def serve(
         f"hosts {', '.join(hosts)}; origins {origins})"
     )
     server = MaestroServer(config, core.feed, banner)
+    heap.settle()  # before it accepts a connection (maestro_mcp/heap.py)
     server.run()
     if not server.started:
         sys.exit(1)

@@ -170,36 +170,3 @@ async def test_an_mcp_server_that_fails_to_run_answers_503_while_the_rest_serves
         assert server.http.post("/api/projects", json={"name": "served"}).status_code == 201
     [record] = [r for r in caplog.records if r.getMessage() == UNAVAILABLE]
     assert "would not start" in str(record.exc_info[1] if record.exc_info else "")
-
-
-async def test_on_loaded_is_called_once_the_mcp_server_is_ready(settings: Settings) -> None:
-    """Then what the app loads in the background is loaded (``maestro serve`` freezes
-    its heap there: maestro_mcp/heap.py)."""
-    async with Core(settings) as core:
-        loaded = anyio.Event()
-        ready: list[bool] = []
-
-        def on_loaded() -> None:
-            ready.append(lazy._endpoint is not None)
-            loaded.set()
-
-        lazy = LazyMCP(core, on_loaded=on_loaded)
-        async with lazy.running():
-            with anyio.fail_after(WAIT):
-                await loaded.wait()
-        assert ready == [True]
-
-
-async def test_on_loaded_is_called_when_the_load_fails(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    load = HeldLoad(monkeypatch, error=RuntimeError("no MCP today"))
-    load.release.set()
-    async with Core(settings) as core:
-        loaded = anyio.Event()
-        lazy = LazyMCP(core, on_loaded=loaded.set)
-        with caplog.at_level(logging.ERROR, logger="maestro"):
-            async with lazy.running():
-                with anyio.fail_after(WAIT):
-                    await loaded.wait()
-        assert lazy._endpoint is None
