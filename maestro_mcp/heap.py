@@ -2,23 +2,25 @@
 ``maestro mcp``): when it collects, and what it never needs to look at again.
 
 CPython's collector runs a young collection every 700 allocations of containers
-(lists, dicts, objects) not yet freed, and now and then a full one over every object
-the process holds. A server holds ≈ 100,000 objects that live as long as it does
-(modules, routes, pydantic's schemas, the MCP SDK), and every request allocates
-short-lived containers that reference counting frees; at the default threshold the
-collections cost a tenth to a third of a write's CPU (docs/performance.md, "The
-cycle collector"), and a full collection held the event loop ≈ 50 ms. So:
+(lists, dicts, objects) not yet freed, older ones every ten of those, and now and then
+a full one over every object the process holds. A loaded server holds ≈ 100,000
+objects that live as long as it does (modules, routes, pydantic's schemas, the MCP
+SDK), and every request allocates short-lived containers that reference counting
+frees; at the default threshold the server spent a tenth to a third more CPU a write
+(docs/performance.md, "The cycle collector"), and a full collection held the event
+loop ≈ 50 ms. So:
 
 - ``tune()``, as the process starts: a young collection every ``YOUNG_COLLECTION``
   allocations, and the older generations after ``OLDER_COLLECTIONS`` of the younger.
   Garbage in reference cycles lives a little longer; nothing else changes.
 - ``settle()``, once the process has imported its modules and built its app, before
-  it serves anything: one full collection (≈ 50 ms), then ``gc.freeze()``: what is
-  alive then lives as long as the process, and no collection walks it again. Not
-  later: an object frozen is never collected, so freezing while connections are open
-  would keep, for good, what their cycles leave behind when they close (≈ 10 KB a
-  WebSocket, measured). ``maestro serve`` builds its MCP server after it starts
-  listening (http_api/mcp_mount.py): what that loads is not frozen.
+  it runs an event loop or serves anything: one full collection (≈ 20 ms on the
+  ≈ 47,000 objects ``maestro serve`` holds then), then ``gc.freeze()``: no collection
+  walks those objects again. Not later: reference counting still frees a frozen
+  object, but the collector never frees a cycle of them, so freezing while
+  connections are open would keep, for good, what their cycles leave behind when they
+  close (≈ 10 KB a WebSocket, measured). ``maestro serve`` builds its MCP server after
+  it starts listening (http_api/mcp_mount.py): what that loads is not frozen.
 
 Only Maestro's own commands call these: a program that imports Maestro's modules
 keeps its collector as it set it.

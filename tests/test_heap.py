@@ -57,14 +57,15 @@ def test_settle_collects_garbage_then_freezes_what_is_alive(collector: None) -> 
 # A Maestro command that says, on stderr, when it settles and what its collector is.
 PROBE = textwrap.dedent(
     """
-    import gc, sys
+    import asyncio, gc, sys
     from maestro_mcp import heap
     settle = heap.settle
 
     def settled():
         settle()
-        print(f"settled: {gc.get_threshold()} frozen {gc.get_freeze_count() > 0}",
-              file=sys.stderr, flush=True)
+        serving = asyncio._get_running_loop() is not None
+        print(f"settled: {gc.get_threshold()} frozen {gc.get_freeze_count() > 0} "
+              f"serving {serving}", file=sys.stderr, flush=True)
 
     heap.settle = settled
     from maestro_mcp.cli.main import main
@@ -72,7 +73,7 @@ PROBE = textwrap.dedent(
     """
 )
 TUNED = (heap.YOUNG_COLLECTION, heap.OLDER_COLLECTIONS, heap.OLDER_COLLECTIONS)
-SETTLED = f"settled: {TUNED} frozen True\n"
+SETTLED = f"settled: {TUNED} frozen True serving False\n"
 
 
 def test_serve_tunes_the_collector_and_settles_before_it_listens(database: str) -> None:
@@ -80,11 +81,16 @@ def test_serve_tunes_the_collector_and_settles_before_it_listens(database: str) 
         [sys.executable, "-c", PROBE, "serve", "--port", "0", "--db", database]
     )
     try:
+        settles = [line for line in server.log if line.startswith("settled:")]
+        assert settles == [SETTLED]  # once, before an event loop runs
         settled = server.log.index(SETTLED)
         listening = next(n for n, line in enumerate(server.log) if "listening on" in line)
         assert settled < listening
+        with server.client() as http:  # and never again, once it serves
+            assert http.get("/health").status_code == 200
     finally:
         assert server.terminate() == 0
+    assert [line for line in server.log if line.startswith("settled:")] == [SETTLED]
 
 
 def test_the_stdio_server_tunes_the_collector_and_settles_before_it_serves(
@@ -96,4 +102,5 @@ def test_the_stdio_server_tunes_the_collector_and_settles_before_it_serves(
         capture_output=True,
         timeout=WAIT,
     )
-    assert SETTLED.encode() in stdio.stderr, stdio.stderr.decode()
+    settles = [line for line in stdio.stderr.decode().splitlines(True) if "settled:" in line]
+    assert settles == [SETTLED], stdio.stderr.decode()

@@ -81,8 +81,9 @@ class RecentCommits:
 
     def runs_after(self, after: int, limit: int, max_bytes: int | None) -> list[list[StoredEvent]]:
         """``after``'s events as the transactions that committed them (the last one
-        maybe cut short by the bounds). A transaction is in the log whole or not at all:
-        a reader that finds one of its events there as remembered knows the others are
+        maybe cut short by the bounds). A transaction is in the log whole or not at all
+        (but for pruning, which only takes the oldest events): a reader that finds one
+        of its events there as remembered knows the others belong to the log's history
         (a backup restored in place rewinds the log, and its seqs are used again)."""
         runs: list[list[StoredEvent]] = []
         taken = size = 0

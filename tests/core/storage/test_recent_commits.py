@@ -28,6 +28,7 @@ def test_a_read_stops_at_its_limit_and_its_bytes() -> None:
     recent.add(run(1, 5, size=10), recent.generation)
     assert seqs(recent.after(0, 3, None)) == [1, 2, 3]
     assert seqs(recent.after(0, 100, 25)) == [1, 2, 3]  # the one past the bound ends it
+    assert seqs(recent.after(0, 100, 20)) == [1, 2]  # as does the one reaching it
     assert seqs(recent.after(0, 100, 1)) == [1]  # at least one, however large
 
 

@@ -353,6 +353,10 @@ def test_a_log_rewound_in_place_is_read_from_the_table(
     table, memory = _table_and_memory(db, reader, start)
     assert [e.project_id for e in table] == ["proj_other"] * 3 + ["proj_new"]
     assert memory == table
+    checks: list[str] = []
+    reader.conn.set_trace_callback(checks.append)
+    assert reader.read_after(start, 100) == table
+    assert not any(" IS " in statement for statement in checks)  # forgotten: nothing to check
     other.close()
     reader.close()
 
