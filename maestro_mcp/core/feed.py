@@ -353,6 +353,12 @@ class Feed:
         else:
             with self._told_lock:
                 self._told_upto = max(self._told_upto, seq)
+            if seq <= self.head:
+                # Read already: a batch's commits are told one by one, and the first one's
+                # wake-up can have the feed read them all before the next is told (on one
+                # core, the loop runs the moment it is woken). Waking it again for each
+                # would split the batch's fan-out into as many writes per client.
+                return
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return

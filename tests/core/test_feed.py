@@ -361,6 +361,33 @@ async def test_commits_in_other_threads_each_wake_the_feed(db: Store, feed: Feed
         assert [m["data"]["name"] for m in payloads(batch)] == [name]
 
 
+async def test_commits_the_feed_has_read_already_do_not_wake_it_again(
+    db: Store, feed: Feed
+) -> None:
+    """A batch's writes are told one by one after its COMMIT; once the first one's
+    wake-up had the feed read them all, the others cost no cross-thread call (each
+    would wake the loop and read, and dispatch, nothing)."""
+    service = Service(db)  # told by hand below
+    subscriber = feed.subscribe()
+    seqs = [service.create_project(ProjectCreate(name=f"p{n}")).seq for n in range(3)]
+    loop = asyncio.get_running_loop()
+    calls: list[object] = []
+    schedule = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any) -> Any:
+        calls.append(callback)
+        return schedule(callback, *args)
+
+    with patch.object(loop, "call_soon_threadsafe", side_effect=counted):
+        await anyio.to_thread.run_sync(feed.notify, seqs[0])
+        with anyio.fail_after(WAIT):
+            batch = await subscriber.next_batch()
+        assert [e.seq for e in batch] == seqs  # the first wake-up read the three
+        for seq in seqs[1:]:
+            await anyio.to_thread.run_sync(feed.notify, seq)
+    assert calls.count(feed._wake_from_thread) == 1
+
+
 async def test_a_database_restored_under_a_running_feed_ends_every_stream(
     db: Store, database: str
 ) -> None:
