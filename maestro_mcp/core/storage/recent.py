@@ -16,6 +16,7 @@ while an instance's feed is behind its own commits could be served a dead run.
 
 import threading
 from collections import deque
+from typing import NamedTuple
 
 from ..events import StoredEvent
 
@@ -23,6 +24,24 @@ from ..events import StoredEvent
 # once, so a few suffice; older ones are read from the table.
 RECENT_COMMITS = 64
 RECENT_BYTES = 4 * 1024 * 1024
+
+
+class Rest(NamedTuple):
+    """What a read still wants from the table after the events memory gave it."""
+
+    after: int
+    limit: int
+    max_bytes: int | None
+
+
+def rest_of_read(found: list[StoredEvent], limit: int, max_bytes: int | None) -> Rest | None:
+    """What a read of ``limit`` events and ``max_bytes`` of payload still wants from the
+    table after ``found`` (what memory gave it, not empty), or None when ``found`` fills
+    it. Whether the table has anything after ``found`` is the reader's to ask."""
+    size = sum(len(event.payload) for event in found)
+    if len(found) >= limit or (max_bytes is not None and size >= max_bytes):
+        return None
+    return Rest(found[-1].seq, limit - len(found), None if max_bytes is None else max_bytes - size)
 
 
 class RecentCommits:

@@ -1,7 +1,7 @@
 """``RecentCommits``: the feed's memory of its process's own commits (both stores)."""
 
 from maestro_mcp.core.events import StoredEvent
-from maestro_mcp.core.storage.recent import RecentCommits
+from maestro_mcp.core.storage.recent import RecentCommits, Rest, rest_of_read
 
 
 def run(first: int, count: int, size: int = 10) -> list[StoredEvent]:
@@ -74,3 +74,12 @@ def test_a_run_replaced_under_its_first_seq_is_not_forgotten_with_the_old_one() 
     recent.add(run(1, 1, size=2), recent.generation)  # ...and seq 1 used again
     recent.add(run(2, 1), recent.generation)  # the first run goes: not the second's entry
     assert [len(e.payload) for e in recent.after(0, 100, None)] == [2, 10]
+
+
+def test_the_rest_of_a_read_is_what_memory_left_of_its_bounds() -> None:
+    found = run(4, 3, size=10)  # seqs 4-6, 30 bytes
+    assert rest_of_read(found, 10, None) == Rest(after=6, limit=7, max_bytes=None)
+    assert rest_of_read(found, 10, 100) == Rest(after=6, limit=7, max_bytes=70)
+    assert rest_of_read(found, 3, None) is None  # the limit is reached
+    assert rest_of_read(found, 10, 30) is None  # the bytes are reached
+    assert rest_of_read(found, 10, 25) is None  # and passed

@@ -15,7 +15,7 @@ import psycopg
 from ...events import PendingEvent, StoredEvent
 from .. import log_sql
 from ..contract import EventPage, LogFilter, LogPosition, StoredResult, StoreUnavailable
-from ..recent import RecentCommits
+from ..recent import RecentCommits, rest_of_read
 from .locks import lock_key
 
 if TYPE_CHECKING:
@@ -261,14 +261,11 @@ class PgLogReader:
     ) -> list[StoredEvent]:
         found = self._recent.after(after, limit, max_bytes)
         if found:
-            size = sum(len(e.payload) for e in found)
-            full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
-            if full or found[-1].seq >= self._heard:
+            rest = rest_of_read(found, limit, max_bytes)
+            if rest is None or found[-1].seq >= self._heard:
                 return found
             # Others committed after this run (heard of): the rest comes from the table.
-            after, limit = found[-1].seq, limit - len(found)
-            if max_bytes is not None:
-                max_bytes -= size
+            after, limit, max_bytes = rest
         read: list[StoredEvent] = self._query(
             lambda conn: read_after(conn, after, limit, max_bytes=max_bytes)
         )

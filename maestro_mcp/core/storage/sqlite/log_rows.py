@@ -11,7 +11,7 @@ import sqlite3
 from ...events import PendingEvent, StoredEvent, envelope
 from .. import log_sql
 from ..contract import EventPage, LogFilter, LogPosition, StoredResult
-from ..recent import RecentCommits
+from ..recent import RecentCommits, rest_of_read
 from .memo import HEAD_UNREAD, TransactionMemo
 
 
@@ -220,14 +220,10 @@ class SqliteLogReader:
             if not same:
                 self._recent.clear()
                 return read_after(self.conn, after, limit, max_bytes=max_bytes)
-            last = found[-1]
-            size = sum(len(e.payload) for e in found)
-            full = len(found) >= limit or (max_bytes is not None and size >= max_bytes)
-            if full or top == last.seq:
+            rest = rest_of_read(found, limit, max_bytes)
+            if rest is None or top == found[-1].seq:
                 return found
-            after, limit = last.seq, limit - len(found)
-            if max_bytes is not None:
-                max_bytes -= size
+            after, limit, max_bytes = rest
         return found + read_after(self.conn, after, limit, max_bytes=max_bytes)
 
     def close(self) -> None:
