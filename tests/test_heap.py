@@ -29,10 +29,14 @@ def test_tune_collects_young_objects_less_often(collector: None) -> None:
     heap.tune()
     assert gc.get_threshold() == (
         heap.YOUNG_COLLECTION,
-        heap.OLDER_COLLECTIONS,
-        heap.OLDER_COLLECTIONS,
+        heap.MIDDLE_COLLECTION,
+        heap.FULL_COLLECTION,
     )
     assert heap.YOUNG_COLLECTION > 700  # CPython's default
+    # Short middle collections, and full ones looked at no more often than CPython's
+    # own every 10 x 10 young collections.
+    assert heap.MIDDLE_COLLECTION < 10
+    assert heap.MIDDLE_COLLECTION * heap.FULL_COLLECTION >= 10 * 10
 
 
 class _Node:
@@ -72,7 +76,7 @@ PROBE = textwrap.dedent(
     main()
     """
 )
-TUNED = (heap.YOUNG_COLLECTION, heap.OLDER_COLLECTIONS, heap.OLDER_COLLECTIONS)
+TUNED = (heap.YOUNG_COLLECTION, heap.MIDDLE_COLLECTION, heap.FULL_COLLECTION)
 SETTLED = f"settled: {TUNED} frozen True serving False\n"
 
 
