@@ -11,9 +11,9 @@ frees; at the default threshold the server spent a tenth to a third more CPU a w
 loop ≈ 50 ms. So:
 
 - ``tune()``, as the process starts: a young collection every ``YOUNG_COLLECTION``
-  allocations, a middle one every ``MIDDLE_COLLECTION`` young ones (short pauses),
-  and a look at a full one every ``FULL_COLLECTION`` middle ones. Garbage in
-  reference cycles lives a little longer; nothing else changes.
+  allocations, a middle one after ``MIDDLE_COLLECTION`` + 1 young ones (short
+  pauses), and a look at a full one after ``FULL_COLLECTION`` + 1 middle ones. Garbage
+  in reference cycles lives a little longer; nothing else changes.
 - ``settle()``, once the process has imported its modules and built its app, before
   it runs an event loop or serves anything: one full collection (≈ 20 ms on the
   ≈ 47,000 objects ``maestro serve`` holds then), then ``gc.freeze()``: no collection
@@ -32,15 +32,20 @@ import gc
 # Measured on `python -m bench`'s write phase (10 clients, 8 writes in flight): 5,000
 # took most of the gain, past 20,000 nothing more was measurable (docs/performance.md).
 YOUNG_COLLECTION = 20_000
-# A middle collection walks what the young ones kept since the last: every 2 of them,
-# not 20, it walks a tenth as much at a time for the same work in all. Where many
-# objects come to stay at once (5,000 WebSockets connecting) one held the event loop
-# ≈ 100 ms; now ≈ 17 ms (docs/performance.md, "The cycle collector").
+# CPython collects a generation once its count *passes* its threshold: a middle
+# collection comes after MIDDLE_COLLECTION + 1 young ones, and a full one is looked at
+# after FULL_COLLECTION + 1 middle ones.
+#
+# A middle collection walks what the young ones kept since the last one: every 4th
+# collection, not every 22nd, it walks about a fifth as much at a time for the same
+# work in all. Where many objects come to stay at once (5,000 WebSockets connecting)
+# one held the event loop ≈ 85 ms; now ≈ 15 ms (docs/performance.md, "The cycle
+# collector").
 MIDDLE_COLLECTION = 2
-# Middle collections between looks at a full one: a full one still waits for
-# 2 x 200 young ones, as with 20 and 20 before, and for the old objects to have
-# grown by a quarter (CPython's own rule).
-FULL_COLLECTION = 200
+# A full collection is still looked at every ≈ 460 collections, as with (20, 20)
+# ((2 + 2) x (115 + 1) against (20 + 2) x (20 + 1)), and runs only once the old
+# objects have grown by a quarter (CPython's own rule).
+FULL_COLLECTION = 115
 
 
 def tune() -> None:

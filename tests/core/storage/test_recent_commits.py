@@ -83,3 +83,5 @@ def test_the_rest_of_a_read_is_what_memory_left_of_its_bounds() -> None:
     assert rest_of_read(found, 3, None) is None  # the limit is reached
     assert rest_of_read(found, 10, 30) is None  # the bytes are reached
     assert rest_of_read(found, 10, 25) is None  # and passed
+    assert rest_of_read(found, 4, None) == Rest(after=6, limit=1, max_bytes=None)  # one short
+    assert rest_of_read(found, 10, 31) == Rest(after=6, limit=7, max_bytes=1)  # a byte short
