@@ -2,8 +2,8 @@
 ``maestro mcp``): when it collects, and what it never needs to look at again.
 
 CPython's collector runs a young collection every 700 allocations of containers
-(lists, dicts, objects) not yet freed, older ones every ten of those, and now and then
-a full one over every object the process holds. A loaded server holds ≈ 100,000
+(lists, dicts, objects) not yet freed, a middle one after eleven of those, and now and
+then a full one over every object the process holds. A loaded server holds ≈ 100,000
 objects that live as long as it does (modules, routes, pydantic's schemas, the MCP
 SDK), and every request allocates short-lived containers that reference counting
 frees; at the default threshold the server spent a tenth to a third more CPU a write
@@ -42,9 +42,10 @@ YOUNG_COLLECTION = 20_000
 # one held the event loop ≈ 85 ms; now ≈ 15 ms (docs/performance.md, "The cycle
 # collector").
 MIDDLE_COLLECTION = 2
-# A full collection is still looked at every ≈ 460 collections, as with (20, 20)
-# ((2 + 2) x (115 + 1) against (20 + 2) x (20 + 1)), and runs only once the old
-# objects have grown by a quarter (CPython's own rule).
+# A full collection is first looked at ≈ 460 collections after the last one, as with
+# (20, 20) ((2 + 2) x (115 + 1) against (20 + 2) x (20 + 1)), and runs only once the
+# old objects have grown by a quarter (CPython's own rule; turned down, it is looked
+# at again after the next middle collections).
 FULL_COLLECTION = 115
 
 
