@@ -436,6 +436,10 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
             headers=authorized,
         )
         for shown in (page, other):
+            # Two tabs of one window: Chromium draws frames (the board renders in them) for
+            # the tab in front only, as a person looks at one tab at a time; the one behind
+            # drew its next frame a second or more later.
+            shown.bring_to_front()
             expect(task_row(shown, "seen through the token")).to_be_visible(timeout=LIVE)
         pages.close()
         assert pages.errors == []
