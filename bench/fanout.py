@@ -11,7 +11,8 @@ of this machine measured in the same run.
 - Per phase: write→last client (from sending the PATCH to the event having reached
   every client: the workers report, per marker, the CLOCK_MONOTONIC time their last
   client got it); the server's CPU per write and per client per event (its CPU time
-  over the phase / (writes x clients)); its memory per idle client ((RSS with the
+  over the phase / (writes x clients)), the latter split into the kernel's part
+  (stime) and the process's own; its memory per idle client ((RSS with the
   clients - RSS before) / clients, KiB); and the CPU each generator process used, as a
   share of the phase's wall time. A phase where one of them was above 80 % is marked:
   the figure may be the generator's. So is one where a core of the generator's was
@@ -273,17 +274,19 @@ class Target:
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)
 
-    def cpu_by_core(self) -> dict[int, float]:
-        """The servers' CPU seconds by the core they ran on: all of a pinned server's on
-        its core; an unpinned one's spread evenly over the cores it may use (its split
-        is not known)."""
+    def cpu_by_core(self) -> tuple[dict[int, float], float]:
+        """The servers' CPU seconds by the core they ran on (all of a pinned server's on
+        its core; an unpinned one's spread evenly over the cores it may use: its split
+        is not known), and how many of them were in the kernel."""
         seconds: dict[int, float] = {}
+        kernel = 0.0
         for process in self.processes:
             cores = os.sched_getaffinity(process.server.pid)
-            spent = process.cpu_seconds()
+            spent, in_kernel = process.cpu_and_kernel_seconds()
+            kernel += in_kernel
             for core in cores:
                 seconds[core] = seconds.get(core, 0.0) + spent / len(cores)
-        return seconds
+        return seconds, kernel
 
     def rss_mb(self) -> float:
         return sum(p.rss_mb() for p in self.processes)
@@ -305,6 +308,7 @@ class Fan:
     late: int  # writes sent more than LATE after their time
     wall: float
     server_cpu: float  # seconds over the phase
+    server_kernel_cpu: float  # the part of server_cpu in the kernel (stime)
     store_cpu: float  # PostgreSQL's seconds over the phase (0 on SQLite: in the server)
     rss_before: float  # MiB
     rss_after: float
@@ -320,6 +324,12 @@ class Fan:
     @property
     def per_client_event_us(self) -> float:
         return self.server_cpu / (self.writes * self.clients) * 1e6
+
+    @property
+    def split_text(self) -> str:
+        """The CPU per client per event as the kernel's part and the process's own."""
+        kernel = self.server_kernel_cpu / (self.writes * self.clients) * 1e6
+        return f"kernel {kernel:.1f} + user space {self.per_client_event_us - kernel:.1f}"
 
     @property
     def per_write_ms(self) -> float:
@@ -428,7 +438,7 @@ async def measure(
         due: dict[str, float] = {}
         sent: dict[str, float] = {}
         late = 0
-        server_before = target.cpu_by_core()
+        server_before, kernel_before = target.cpu_by_core()
         mine_before, cores_before = subscribers.cpu_seconds(), core_ticks()
         store_before = target.store_cpu_seconds()
         start = time.perf_counter()
@@ -455,7 +465,7 @@ async def measure(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(marks.done.wait(), max(0.0, deadline - time.perf_counter()))
         wall = time.perf_counter() - start
-        server_after = target.cpu_by_core()
+        server_after, kernel_after = target.cpu_by_core()
         mine = subscribers.cpu_seconds() - mine_before
         cores_after = core_ticks()
         cores = core_busy(cores_before, cores_after)
@@ -485,6 +495,7 @@ async def measure(
         late=late,
         wall=wall,
         server_cpu=server_cpu,
+        server_kernel_cpu=kernel_after - kernel_before,
         store_cpu=store_cpu,
         rss_before=rss_before,
         rss_after=rss_after,
@@ -753,8 +764,8 @@ def fan_rows(label: str, fan: Fan, floor: Fan | None, target_p99: str, note: str
         ),
         Row(
             f"server CPU, {label}",
-            f"{fan.per_client_event_us:.1f} µs per client per event "
-            f"({fmt(fan.per_write_ms)} ms per write, {fan.server_cpu / fan.wall:.0%} of a core"
+            f"{fan.per_client_event_us:.1f} µs per client per event ({fan.split_text}; "
+            f"{fmt(fan.per_write_ms)} ms per write, {fan.server_cpu / fan.wall:.0%} of a core"
             + (f"; PostgreSQL {fan.store_cpu / fan.wall:.0%} of a core" if fan.store_cpu else "")
             + ")",
             "≤ 4 µs per client per event",
@@ -816,7 +827,8 @@ def rows(found: Found, size: FanSize) -> list[Row]:
             Row(
                 label + busy_mark((label, fan)),
                 f"{fan.per_client_event_us:.1f} µs of its CPU per client per event "
-                f"({fan.server_cpu / fan.wall:.0%} of a core, {fan.event_bytes}-byte events "
+                f"({fan.split_text}; {fan.server_cpu / fan.wall:.0%} of a core, "
+                f"{fan.event_bytes}-byte events "
                 "as Maestro's); write→last client " + reach_text(fan),
                 "",
                 f"load generator: {generator_note(fan)}",

@@ -54,6 +54,11 @@ class Process:
     def cpu_seconds(self) -> float:
         return cpu_of(stat_fields(self.server.pid))
 
+    def cpu_and_kernel_seconds(self) -> tuple[float, float]:
+        """``cpu_seconds`` and the part of it in the kernel, from one reading."""
+        fields = stat_fields(self.server.pid)
+        return cpu_of(fields), kernel_cpu_of(fields)
+
     def rss_mb(self) -> float:
         return _status_kb(self.server.pid, "VmRSS") / 1024
 
@@ -72,6 +77,13 @@ def stat_fields(pid: int) -> list[str]:
 def cpu_of(fields: list[str]) -> float:
     """The CPU seconds (utime + stime) of a process, from its ``stat_fields``."""
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kernel_cpu_of(fields: list[str]) -> float:
+    """The part of ``cpu_of`` spent in the kernel (stime): the process's system calls,
+    and the interrupt work that ran in its context (on loopback, the receiving socket's
+    side of each ``write()``)."""
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, key: str) -> int:

@@ -73,7 +73,8 @@ def a_phase(
 ) -> fanout.Fan:
     return fanout.Fan(
         clients=1000, writes=200, reach={"p50": 10.0, "p99": 20.0, "max": 30.0}, lost=0,
-        cut_off=0, late=late, wall=10.0, server_cpu=2.4, store_cpu=0.0, rss_before=80.0,
+        cut_off=0, late=late, wall=10.0, server_cpu=2.4, server_kernel_cpu=1.6, store_cpu=0.0,
+        rss_before=80.0,
         rss_after=126.0, workers_cpu=[0.2, workers_cpu], coordinator_cpu=0.01,
         others_cpu=others_cpu, event_bytes=304,
         reach_due={"p50": 40.0, "p99": 90.0, "max": 95.0} if late else None,
@@ -85,6 +86,21 @@ def a_phase(
 def latency_row(fan: fanout.Fan) -> str:
     found = fanout.Found(ws={1000: fan})
     return fanout.rows(found, QUICK)[0].measure
+
+
+def test_the_server_cpu_row_splits_the_kernel_from_the_process() -> None:
+    """The kernel's part is what no server can save on this machine (the floor's is
+    most of it): the split says how much of the rest is Maestro's own."""
+    found = fanout.Found(ws={1000: a_phase()}, floor={1000: a_phase()})
+    by_measure = {row.measure: row for row in fanout.rows(found, QUICK)}
+    server = by_measure["server CPU, 1,000 WS clients"]
+    assert server.result.startswith(
+        "12.0 µs per client per event (kernel 8.0 + user space 4.0; 12.0 ms per write"
+    )
+    floor = by_measure["floor: bare uvloop server, 1,000 WS clients"]
+    assert floor.result.startswith(
+        "12.0 µs of its CPU per client per event (kernel 8.0 + user space 4.0; 24% of a core"
+    )
 
 
 def test_a_phase_whose_generator_or_machine_was_busy_is_marked() -> None:
