@@ -271,9 +271,6 @@ class Target:
     def store_cpu_seconds(self) -> float:
         return tree_cpu_seconds(self.store_pid) if self.store_pid else 0.0
 
-    def cpu_seconds(self) -> float:
-        return sum(p.cpu_seconds() for p in self.processes)
-
     def cpu_by_core(self) -> tuple[dict[int, float], float]:
         """The servers' CPU seconds by the core they ran on (all of a pinned server's on
         its core; an unpinned one's spread evenly over the cores it may use: its split
@@ -328,8 +325,10 @@ class Fan:
     @property
     def split_text(self) -> str:
         """The CPU per client per event as the kernel's part and the process's own."""
-        kernel = self.server_kernel_cpu / (self.writes * self.clients) * 1e6
-        return f"kernel {kernel:.1f} + user space {self.per_client_event_us - kernel:.1f}"
+        # The parts as shown add up to the total as shown.
+        total = round(self.per_client_event_us, 1)
+        kernel = round(self.server_kernel_cpu / (self.writes * self.clients) * 1e6, 1)
+        return f"kernel {kernel:.1f} + user space {total - kernel:.1f}"
 
     @property
     def per_write_ms(self) -> float:

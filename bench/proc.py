@@ -82,7 +82,9 @@ def cpu_of(fields: list[str]) -> float:
 def kernel_cpu_of(fields: list[str]) -> float:
     """The part of ``cpu_of`` spent in the kernel (stime): the process's system calls,
     and the interrupt work that ran in its context (on loopback, the receiving socket's
-    side of each ``write()``)."""
+    side of each ``write()``) where the kernel counts by ticks without IRQ time
+    accounting (CONFIG_IRQ_TIME_ACCOUNTING unset, as on the machines measured); with it,
+    interrupt work is nobody's stime."""
     return int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 

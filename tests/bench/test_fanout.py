@@ -70,11 +70,13 @@ def a_phase(
     cores_busy: dict[int, float] | None = None,
     server_share: float = 0.24,
     late: int = 0,
+    server_cpu: float = 2.4,
+    server_kernel_cpu: float = 1.6,
 ) -> fanout.Fan:
     return fanout.Fan(
         clients=1000, writes=200, reach={"p50": 10.0, "p99": 20.0, "max": 30.0}, lost=0,
-        cut_off=0, late=late, wall=10.0, server_cpu=2.4, server_kernel_cpu=1.6, store_cpu=0.0,
-        rss_before=80.0,
+        cut_off=0, late=late, wall=10.0, server_cpu=server_cpu,
+        server_kernel_cpu=server_kernel_cpu, store_cpu=0.0, rss_before=80.0,
         rss_after=126.0, workers_cpu=[0.2, workers_cpu], coordinator_cpu=0.01,
         others_cpu=others_cpu, event_bytes=304,
         reach_due={"p50": 40.0, "p99": 90.0, "max": 95.0} if late else None,
@@ -101,6 +103,9 @@ def test_the_server_cpu_row_splits_the_kernel_from_the_process() -> None:
     assert floor.result.startswith(
         "12.0 µs of its CPU per client per event (kernel 8.0 + user space 4.0; 24% of a core"
     )
+    # 8.69 µs shown 8.7, of which 5.44 shown 5.4: the rest shown is 3.3 (not 3.25's 3.2).
+    rounded = a_phase(server_cpu=1.738, server_kernel_cpu=1.088)
+    assert rounded.split_text == "kernel 5.4 + user space 3.3"
 
 
 def test_a_phase_whose_generator_or_machine_was_busy_is_marked() -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client
 from mcp.types import Implementation
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect
+from playwright.sync_api import Browser, Page, WebSocket, WebSocketRoute, expect
 from starlette.testclient import TestClient
 
 from http_api import Settings
@@ -383,13 +383,16 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
         context = browser.new_context()
         pages.contexts.append(context)
 
-        def open_page() -> tuple[Page, Cable]:
+        def open_page() -> tuple[Page, Cable, list[WebSocket]]:
             page = context.new_page()
             page.on("console", pages._console)
             page.on("pageerror", lambda e: pages.errors.append(str(e)))
             cable = Cable(page)
+            feeds: list[WebSocket] = []  # the page's feed sockets, as it opened them
+            # (A lambda: Playwright calls Python functions, not built-in methods.)
+            page.on("websocket", lambda feed: feeds.append(feed))
             page.goto(server.base_url + "/")
-            return page, cable
+            return page, cable, feeds
 
         def enter(page: Page, value: str, remember: bool = False) -> None:
             dialog = page.locator("#token-dialog")
@@ -397,7 +400,7 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
             dialog.locator("input[name=remember]").set_checked(remember)
             dialog.get_by_role("button", name="Open the board").click()
 
-        page, cable = open_page()
+        page, cable, page_feeds = open_page()
         dialog = page.locator("#token-dialog")
         expect(dialog).to_be_visible()
         page.keyboard.press("Escape")
@@ -412,7 +415,7 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
         assert page.evaluate("localStorage.getItem('maestro.token')") is None
 
         # A second tab remembers the token for the browser.
-        other, _ = open_page()
+        other, _, other_feeds = open_page()
         enter(other, token, remember=True)
         expect(other.locator("#connection")).to_have_attribute("data-state", "live")
         assert other.evaluate("localStorage.getItem('maestro.token')") == token
@@ -430,11 +433,21 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
 
         authorized = {"Authorization": f"Bearer {token}"}
         project = server.http.post("/api/projects", json={"name": "secured"}, headers=authorized)
-        server.http.post(
-            "/api/tasks",
-            json={"projectId": project.json()["id"], "title": "seen through the token"},
-            headers=authorized,
-        )
+
+        def arrives(feed: WebSocket) -> Any:
+            return feed.expect_event(
+                "framereceived",
+                lambda payload: "seen through the token" in str(payload),
+                timeout=LIVE,
+            )
+
+        # Both tabs' feeds bring the new task within LIVE.
+        with arrives(page_feeds[-1]), arrives(other_feeds[-1]):
+            server.http.post(
+                "/api/tasks",
+                json={"projectId": project.json()["id"], "title": "seen through the token"},
+                headers=authorized,
+            )
         for shown in (page, other):
             # Two tabs of one window: Chromium draws frames (the board renders in them) for
             # the tab in front only, as a person looks at one tab at a time; the one behind
