@@ -84,7 +84,7 @@ def kernel_cpu_of(fields: list[str]) -> float:
     and the interrupt work that ran in its context (on loopback, the receiving socket's
     side of each ``write()``) where the kernel counts by ticks without IRQ time
     accounting (CONFIG_IRQ_TIME_ACCOUNTING unset, as on the machines measured); with it,
-    interrupt work is nobody's stime."""
+    interrupt work is not the process's stime."""
     return int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 

@@ -1,6 +1,7 @@
 """The web board in headless Chromium against a real server: live, in every tab, gap-free."""
 
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -434,7 +435,7 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
         authorized = {"Authorization": f"Bearer {token}"}
         project = server.http.post("/api/projects", json={"name": "secured"}, headers=authorized)
 
-        def arrives(feed: WebSocket) -> Any:
+        def arrives(feed: WebSocket) -> AbstractContextManager[object]:
             return feed.expect_event(
                 "framereceived",
                 lambda payload: "seen through the token" in str(payload),
