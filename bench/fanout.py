@@ -271,7 +271,7 @@ class Target:
     def store_cpu_seconds(self) -> float:
         return tree_cpu_seconds(self.store_pid) if self.store_pid else 0.0
 
-    def cpu_by_core(self) -> tuple[dict[int, float], float]:
+    def cpu_reading(self) -> tuple[dict[int, float], float]:
         """The servers' CPU seconds by the core they ran on (all of a pinned server's on
         its core; an unpinned one's spread evenly over the cores it may use: its split
         is not known), and how many of them were in the kernel."""
@@ -438,7 +438,7 @@ async def measure(
         due: dict[str, float] = {}
         sent: dict[str, float] = {}
         late = 0
-        server_before, kernel_before = target.cpu_by_core()
+        server_before, kernel_before = target.cpu_reading()
         mine_before, cores_before = subscribers.cpu_seconds(), core_ticks()
         store_before = target.store_cpu_seconds()
         start = time.perf_counter()
@@ -465,7 +465,7 @@ async def measure(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(marks.done.wait(), max(0.0, deadline - time.perf_counter()))
         wall = time.perf_counter() - start
-        server_after, kernel_after = target.cpu_by_core()
+        server_after, kernel_after = target.cpu_reading()
         mine = subscribers.cpu_seconds() - mine_before
         cores_after = core_ticks()
         cores = core_busy(cores_before, cores_after)
