@@ -4,7 +4,7 @@ of them opens the thread."""
 
 from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from maestro_mcp.protocol import AUTHORIZATION_HEADER
 from tests.support.board import LIVE, Pages, activity_line, start_session, thread_row
@@ -199,16 +199,26 @@ def test_a_persons_own_reply_stays_news_for_the_other_people(
     expect(other.locator("#unread")).to_be_hidden(timeout=LIVE)
 
     # The answer to the reply's POST is held until the page has the reply from the feed.
-    held: list[Any] = []
-    writing.route("**/api/messages", lambda route: held.append((route, route.fetch())))
+    # The handler waits for it itself: the handler runs in its own greenlet, which the
+    # test's next line would otherwise race.
+    mine = writing.locator("#thread .message", has_text="yes, after lunch")
+    shown_before_the_answer: list[bool] = []
+
+    def answer_after_the_feed(route: Route) -> None:
+        response = route.fetch()
+        try:
+            expect(mine).to_be_visible(timeout=LIVE)  # from the feed
+            shown_before_the_answer.append(True)
+        finally:
+            route.fulfill(response=response)
+
+    writing.route("**/api/messages", answer_after_the_feed)
     reply = writing.locator("#reply")
     reply.get_by_label("Reply (Markdown)").fill("yes, after lunch")
     reply.get_by_role("button", name="Reply").click()
-    mine = writing.locator("#thread .message", has_text="yes, after lunch")
-    expect(mine).to_be_visible(timeout=LIVE)  # from the feed
-    route, response = held.pop()
-    route.fulfill(response=response)
-    expect(reply.get_by_label("Reply (Markdown)")).to_have_value("")  # sent
+    # Sent: the box empties on the answer, which left after the handler's verdict.
+    expect(reply.get_by_label("Reply (Markdown)")).to_have_value("", timeout=2 * LIVE)
+    assert shown_before_the_answer == [True]
 
     # The agent's next message is read as it arrives (the thread is open): the reply is not.
     later = send(server, fromSessionId=agent, replyTo=first["id"], to=["humans"], body="noted")
