@@ -423,7 +423,9 @@ def test_a_token_protected_server_asks_for_its_token(browser: Browser, settings:
 
         # The first tab's token stops working (as when the server restarts with a new
         # one): its feed's next handshake is refused, and the board asks again, without
-        # forgetting the token the other tab remembered.
+        # forgetting the token the other tab remembered. The first tab comes to the front:
+        # typing into a tab behind waits on animation frames it is not given.
+        page.bring_to_front()
         page.evaluate("sessionStorage.setItem('maestro.token', 'revoked')")
         cable.sockets[-1].close()
         expect(dialog).to_be_visible()

@@ -172,7 +172,8 @@ def test_a_text_answer_and_a_deadline_that_answers_by_itself(
         other["id"],
         text="Ship it?",
         choices=["ship", "wait"],
-        timeoutSeconds=2,
+        # Long enough for a loaded machine to do what follows before the server answers.
+        timeoutSeconds=6,
         default="wait",
     )
     named = question_card(page, "Name the branch")

@@ -64,10 +64,11 @@ def test_a_reservation_whose_lease_runs_out_leaves_the_page(
 ) -> None:
     session = start_session(server, project, "short lease")
     page = pages.open()
-    reserve(server, session["id"], "src/cache.py", leaseSeconds=1)
+    # Long enough for a loaded machine to show it before the reaper releases it.
+    reserve(server, session["id"], "src/cache.py", leaseSeconds=3)
     held = session_card(page, "short lease").locator(".session-files li")
     expect(held).to_have_count(1, timeout=LIVE)
-    # No heartbeat: the reaper releases it once its second is up.
+    # No heartbeat: the reaper releases it once its lease is up.
     expect(held).to_have_count(0, timeout=WAIT * 1000)
     expect(page.locator("#file-list .file")).to_have_count(0)
     expect(page.locator("#file-empty")).to_be_visible()
