@@ -2,7 +2,7 @@
 
 It implements ``Store`` of the storage contract (core/storage/contract.py) so that
 any number of Maestro instances on one database behave as one server
-(``../shared/ARCHITECTURE.md``, "PostgreSQL: how the contract holds across instances"):
+(docs/storage.md, "The PostgreSQL backend"):
 
 - **Seq.** A transaction's events are staged while it runs and appended by ONE
   statement at its very end, which also advances the one-row ``event_head``. That
