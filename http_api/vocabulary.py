@@ -33,6 +33,7 @@ from maestro_mcp.core.models import (
     PATH_MAX,
     PROJECT_ADDRESS,
     PROMPT_MAX,
+    QUESTIONS_LIMIT_MAX,
     TEXT_MAX,
     TITLE_MAX,
     SessionCreate,
@@ -85,6 +86,8 @@ def vocabulary() -> dict[str, Any]:
             "agentPrefix": AGENT_ADDRESS_PREFIX,
         },
         "MESSAGE_LIMITS": {"list": MESSAGES_LIMIT_MAX, "readPerCall": MESSAGES_PER_CALL_MAX},
+        # Questions: how many one listing returns (the board asks for every open one).
+        "QUESTION_LIMITS": {"list": QUESTIONS_LIMIT_MAX},
         "HEADERS": {
             "seq": protocol.SEQ_HEADER,
             "ifMatch": protocol.IF_MATCH_HEADER,

@@ -97,7 +97,7 @@ export const api = {
   removeTask: (sessionId, taskId) =>
     request("DELETE", `/api/sessions/${sessionId}/tasks/${taskId}`),
   // Coordination beyond tasks: questions for the people, messages, file reservations.
-  questions: (projectId, status) => request("GET", `/api/questions${query({ projectId, status })}`),
+  questions: (projectId, status, limit) => request("GET", `/api/questions${query({ projectId, status, limit })}`),
   answer: (id, answer) => request("POST", `/api/questions/${encodeURIComponent(id)}/answer`, { body: { answer }, idempotent: true }),
   // Oldest first; `newest`: the newest `limit` of them (still oldest first).
   messages: (filter) => request("GET", `/api/messages${query(filter)}`),

@@ -24,7 +24,7 @@ import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { Store, unreadBy } from "./store.js";
 import { h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
-import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, READ_SCOPE, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
+import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, QUESTION_LIMITS, READ_SCOPE, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
 const NOTES_SHOWN = 50; // notes fetched when a session is opened (then live)
@@ -72,6 +72,7 @@ const ui = {
   sending: new Map(),
   marking: new Set(), // messages being marked read
   unreadCapped: false, // more unread messages than one listing returns
+  questionsCapped: false, // more open questions than one listing returns
   composing: false, // the new-message form is open
 };
 const activity = new Timeline();
@@ -151,7 +152,7 @@ async function loadProject(projectId) {
 async function loadCoordination(projectId) {
   try {
     const [questions, reservations, unread] = await Promise.all([
-      api.questions(projectId, "open"),
+      api.questions(projectId, "open", QUESTION_LIMITS.list),
       api.reservations(projectId),
       api.messages({ projectId, recipient: ADDRESSES.humans, unread: true, newest: true, limit: MESSAGE_LIMITS.list }),
     ]);
@@ -161,6 +162,7 @@ async function loadCoordination(projectId) {
     store.loadCoordination(projectId, { reservations: reservations.data }, reservations.seq);
     store.loadCoordination(projectId, { messages: unread.data }, unread.seq);
     ui.unreadCapped = unread.data.length >= MESSAGE_LIMITS.list;
+    ui.questionsCapped = questions.data.length >= QUESTION_LIMITS.list;
     showWaitingInTitle();
   } catch (error) {
     if (store.projectId === projectId) reportError(error);
@@ -443,7 +445,7 @@ function render() {
   setHidden($("#read-only"), !ui.readOnly);
   if (hasProject) {
     renderFilters();
-    renderQuestions($("#questions"), { store, links, answer: answerQuestion, readOnly: ui.readOnly });
+    renderQuestions($("#questions"), { store, links, answer: answerQuestion, readOnly: ui.readOnly, capped: ui.questionsCapped });
     if (ui.focusQuestions) {
       ui.focusQuestions = false;
       const next = store.openQuestions()[0];
@@ -791,17 +793,22 @@ function showWaitingInTitle() {
   const count = questions.length + sessions.length;
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
-  const tabTitle = count ? `(${count}) ${title}` : title;
+  const tabTitle = count ? `(${count}${moreQuestions()}) ${title}` : title;
   if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
+}
+
+// "+" where the page loaded as many open questions as one listing returns: there may be more.
+function moreQuestions() {
+  return ui.questionsCapped ? "+" : "";
 }
 
 function attentionText({ questions, sessions }) {
   if (questions.length === 0) return sessions.length === 1 ? `${sessions[0].name} needs input` : `${sessions.length} sessions need input`;
   if (sessions.length === 0) {
     const asker = store.sessions.get(questions[0].sessionId);
-    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length} questions to answer`;
+    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length}${moreQuestions()} questions to answer`;
   }
-  return `${questions.length + sessions.length} waiting for you`;
+  return `${questions.length + sessions.length}${moreQuestions()} waiting for you`;
 }
 
 function renderAttention() {

@@ -85,10 +85,11 @@ export function questionItem(question, { store, links, answer, readOnly }) {
 
 // The open questions of the project, oldest first, at the top of the board (hidden when
 // there are none). Patched by question: a person typing an answer keeps their text.
-export function renderQuestions(section, { store, links, answer, readOnly }) {
+// `capped`: the page loaded as many open questions as one listing returns (there may be more).
+export function renderQuestions(section, { store, links, answer, readOnly, capped }) {
   const open = store.openQuestions();
   setHidden(section, open.length === 0);
-  setText(section.querySelector(".count"), String(open.length));
+  setText(section.querySelector(".count"), `${open.length}${capped ? "+" : ""}`);
   patchList(
     section.querySelector("ul"),
     open.map((question) => ({ key: question.id, signature: questionSignature(question, store, readOnly), question })),

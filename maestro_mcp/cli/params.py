@@ -20,6 +20,7 @@ from maestro_mcp.core.vocabulary import (
     LIST_LIMIT_MAX,
     MESSAGES_LIMIT_MAX,
     NOTES_LIMIT_MAX,
+    QUESTIONS_LIMIT_MAX,
     SessionStatus,
     TaskPriority,
     TaskStatus,
@@ -45,6 +46,7 @@ LEASE_SECONDS = click.IntRange(LEASE_MIN_S, LEASE_MAX_S)
 CLAIM_COUNT = click.IntRange(1, CLAIM_NEXT_MAX)
 LIST_LIMIT = click.IntRange(1, LIST_LIMIT_MAX)
 MESSAGES_LIMIT = click.IntRange(1, MESSAGES_LIMIT_MAX)
+QUESTIONS_LIMIT = click.IntRange(1, QUESTIONS_LIMIT_MAX)
 # 0 shows none, without asking the server.
 NOTES_COUNT = click.IntRange(0, NOTES_LIMIT_MAX)
 HISTORY_LIMIT = click.IntRange(1, HISTORY_LIMIT_MAX)

@@ -11,11 +11,11 @@ from typing import Any
 import click
 from rich.text import Text
 
-from maestro_mcp.core.vocabulary import QuestionStatus
+from maestro_mcp.core.vocabulary import QUESTIONS_LIMIT_DEFAULT, QuestionStatus
 
 from .context import Cli, client_command, sessions_by_id
 from .output import terminal_safe
-from .params import text_or_stdin
+from .params import QUESTIONS_LIMIT, text_or_stdin
 from .show import now_ms, session_label, span
 
 QUESTIONS = "/api/questions"
@@ -29,25 +29,37 @@ def question() -> None:
 
 
 @question.command("list")
-@click.option("--all", "all_", is_flag=True, help="Answered and cancelled questions too.")
+@click.option(
+    "--all", "all_", is_flag=True, help="Answered and cancelled questions too: the newest ones."
+)
+@click.option(
+    "--limit",
+    type=QUESTIONS_LIMIT,
+    default=QUESTIONS_LIMIT_DEFAULT,
+    show_default=True,
+    help="At most this many.",
+)
 @client_command
-def list_(cli: Cli, all_: bool) -> None:
+def list_(cli: Cli, all_: bool, limit: int) -> None:
     """List the project's open questions, in the order they were asked.
 
     Each: its id, the session that asks (and the task it is about), the question, the
     answers it takes (its choices, or any text) and, when it has a deadline, in how
     long its default answers it. With --all, answered and cancelled ones too, with
-    their answer.
+    their answer (the newest, still in the order asked).
 
     \b
     Example:
       maestro question list
-      maestro question list --all --json
+      maestro question list --all --limit 20 --json
     """
     project = cli.project()
-    status = None if all_ else QuestionStatus.OPEN.value
     listed: list[dict[str, Any]] = cli.client.get(
-        QUESTIONS, projectId=project["id"], status=status
+        QUESTIONS,
+        projectId=project["id"],
+        status=None if all_ else QuestionStatus.OPEN.value,
+        newest="true" if all_ else None,
+        limit=limit,
     ).body
     if cli.printer.json_mode:
         cli.printer.data(listed)
@@ -68,6 +80,9 @@ def list_(cli: Cli, all_: bool) -> None:
             row += [q["status"], _answer(q)]
         rows.append(row)
     cli.printer.table(COLUMNS + (["STATUS", "ANSWER"] if all_ else []), rows, listed)
+    if len(listed) == limit:
+        shown = "the newest" if all_ else "the oldest"
+        cli.printer.line(Text(f"{shown} {limit}: there may be more, --limit shows more", "dim"))
 
 
 @question.command()

@@ -21,6 +21,7 @@ from maestro_mcp.core.errors import NotFound
 from maestro_mcp.core.models import (
     MESSAGES_LIMIT_DEFAULT,
     NOTES_SHOWN,
+    QUESTIONS_LIMIT_MAX,
     MessageFilter,
     QuestionFilter,
     QuestionStatus,
@@ -72,7 +73,9 @@ def _dumped(items: Any) -> list[Any]:
 
 def _coordination(service: Service, **where: str) -> dict[str, Any]:
     """The open questions and live file reservations of a project or of a session."""
-    open_questions = QuestionFilter(status=QuestionStatus.OPEN, **where)
+    # Every open one, not a listing's default page (each session may have
+    # OPEN_QUESTIONS_MAX open); past QUESTIONS_LIMIT_MAX of them, the oldest that many.
+    open_questions = QuestionFilter(status=QuestionStatus.OPEN, limit=QUESTIONS_LIMIT_MAX, **where)
     return {
         "questions": _dumped(service.list_questions(open_questions).value),
         "reservations": _dumped(service.list_reservations(ReservationFilter(**where)).value),

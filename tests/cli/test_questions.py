@@ -49,6 +49,24 @@ def test_open_questions_are_listed_with_what_they_take(run: Run, asked: dict[str
     assert as_json(run("question", "list", "--json")) == [asked["choose"], asked["words"]]
 
 
+def test_a_list_says_when_there_may_be_more(run: Run, asked: dict[str, Any]) -> None:
+    """Open ones from the oldest, all of them from the newest: past --limit, the list says
+    so rather than end as if it were whole."""
+    choose, words = asked["choose"]["id"], asked["words"]["id"]
+    first = run("question", "list", "--limit", "1").stdout.splitlines()
+    assert [line.split()[0] for line in first[1:-1] if line.startswith("ques_")] == [choose]
+    assert first[-1] == "the oldest 1: there may be more, --limit shows more"
+    newest = run("question", "list", "--all", "--limit", "1").stdout.splitlines()
+    assert [line.split()[0] for line in newest if line.startswith("ques_")] == [words]
+    assert newest[-1] == "the newest 1: there may be more, --limit shows more"
+    assert as_json(run("question", "list", "--all", "--limit", "1", "--json")) == [asked["words"]]
+    whole = run("question", "list", "--limit", "3").stdout
+    assert "there may be more" not in whole  # two open: fewer than it asked for
+    refused = run("question", "list", "--limit", "1001", ok=False)
+    assert refused.exit_code == 2
+    assert "1<=x<=1000" in refused.stderr
+
+
 def test_a_person_answers_once_and_the_session_works_again(
     run: Run, server: LiveServer, asked: dict[str, Any]
 ) -> None:

@@ -19,6 +19,8 @@ from maestro_mcp.core.models import (
     MESSAGES_LIMIT_DEFAULT,
     MESSAGES_LIMIT_MAX,
     NOTES_LIMIT_MAX,
+    QUESTIONS_LIMIT_MAX,
+    QuestionFilter,
     SessionCreate,
     SessionStatus,
     TaskCreate,
@@ -38,6 +40,7 @@ BOUNDS = {
     ("task", "history", "limit"): (1, HISTORY_LIMIT_MAX),
     ("task", "history", "before"): (1, SEQ_MAX),  # a seq, as the API takes it
     ("msg", "inbox", "limit"): (1, MESSAGES_LIMIT_MAX),
+    ("question", "list", "limit"): (1, QUESTIONS_LIMIT_MAX),
     ("serve", "", "port"): (0, 65_535),  # TCP's, not Maestro's
 }
 # Every option with a fixed set of values and the core enum it must offer.
@@ -86,6 +89,8 @@ def test_defaults_are_the_servers() -> None:
     assert found["task", "next", "lease"].default == DEFAULT_LEASE_S
     assert found["task", "history", "limit"].default == HISTORY_LIMIT_DEFAULT
     assert found["msg", "inbox", "limit"].default == MESSAGES_LIMIT_DEFAULT
+    questions_default = QuestionFilter.model_fields["limit"].default
+    assert found["question", "list", "limit"].default == questions_default
 
 
 def test_every_bounded_integer_is_a_core_limit() -> None:

@@ -7,10 +7,16 @@ import threading
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
 from mcp.types import Implementation
 from playwright.sync_api import Route, expect
 
+from maestro_mcp.core.models import (
+    OPEN_QUESTIONS_MAX,
+    QUESTIONS_LIMIT_DEFAULT,
+    QUESTIONS_LIMIT_MAX,
+)
 from tests.support.board import (
     FAKE_NOTIFICATIONS,
     LIVE,
@@ -210,3 +216,39 @@ def test_a_session_that_ends_takes_its_question_away(
     server.http.patch(f"/api/sessions/{session['id']}", json={"status": "stopped"})
     expect(question_card(page, "Keep the old API?")).to_have_count(0, timeout=LIVE)
     expect(page).to_have_title("Maestro · Web app")
+
+
+def ask_many(server: LiveServer, project: dict[str, Any], count: int) -> None:
+    """``count`` open questions in ``project``, from as many sessions as that takes (one
+    may have OPEN_QUESTIONS_MAX open)."""
+    with server.client() as http:
+        for first in range(0, count, OPEN_QUESTIONS_MAX):
+            body = {"projectId": project["id"], "name": f"agent {first}", "agent": "codex"}
+            session = http.post("/api/sessions", json=body).json()
+            for n in range(first, min(first + OPEN_QUESTIONS_MAX, count)):
+                asked = http.post(
+                    f"/api/sessions/{session['id']}/questions", json={"text": f"question {n}"}
+                )
+                assert asked.status_code == 201, asked.text
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        # Past what a listing returns by default, each is on the page.
+        (QUESTIONS_LIMIT_DEFAULT + 1, f"{QUESTIONS_LIMIT_DEFAULT + 1}"),
+        # As many as one listing returns: there may be more, and the page says so.
+        (QUESTIONS_LIMIT_MAX, f"{QUESTIONS_LIMIT_MAX}+"),
+    ],
+    ids=["past-the-default", "at-the-most"],
+)
+def test_every_open_question_is_loaded_or_the_page_says_there_may_be_more(
+    pages: Pages, server: LiveServer, project: dict[str, Any], count: int, shown: str
+) -> None:
+    ask_many(server, project, count)
+    page = pages.open()
+    expect(page.locator("#question-list .question")).to_have_count(count, timeout=WAIT * 1000)
+    expect(page.locator("#question-count")).to_have_text(shown)
+    expect(page.locator("#attention")).to_have_text(f"{shown} questions to answer")
+    expect(page).to_have_title(f"({shown}) Maestro · Web app")
+    expect(question_card(page, f"question {count - 1}")).to_be_visible()  # the newest

@@ -5,6 +5,8 @@ session and inbox resources show its questions."""
 import pytest
 from mcp import Client
 
+from maestro_mcp.core.models import OPEN_QUESTIONS_MAX, QUESTIONS_LIMIT_DEFAULT
+from maestro_mcp.mcp_server import MaestroMCP
 from maestro_mcp.mcp_server.results import QUESTION_SHOWN
 from tests.support.mcp import Answer, call, new_task, read_json, refused, unique
 
@@ -90,3 +92,21 @@ async def test_a_question_that_cannot_be_asked_is_refused(mcp_client: Client) ->
     await call(mcp_client, "update_session", sessionId=sid, status="completed")
     ended = await refused(mcp_client, "update_session", sessionId=sid, ask={"text": "Ship?"})
     assert f"session {sid} has ended (completed); start a new one to ask" in ended
+
+
+async def test_the_board_resource_holds_every_open_question(maestro: MaestroMCP) -> None:
+    """More than a listing of questions returns by default (the board is what an agent
+    reads to see who waits on the people): each open one, from every session."""
+    count = QUESTIONS_LIMIT_DEFAULT + 1
+    async with Client(maestro.server) as client:
+        project = (await call(client, "create_project", name=unique("Ask")))["project"]["id"]
+        asked = []
+        for n in range(count):
+            if n % OPEN_QUESTIONS_MAX == 0:  # a session may have that many open
+                started = await call(client, "start_session", name=f"s{n}", project=project)
+            result = await call(
+                client, "update_session", sessionId=started["session"]["id"], ask={"text": f"q{n}"}
+            )
+            asked.append(result["asked"])
+        board = await read_json(client, f"maestro://projects/{project}/board")
+    assert [q["id"] for q in board["questions"]] == asked
