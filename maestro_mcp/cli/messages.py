@@ -22,7 +22,7 @@ from maestro_mcp.core.vocabulary import (
 from .context import Cli, client_command, sessions_by_id
 from .output import terminal_safe
 from .params import MESSAGES_LIMIT, text_or_stdin
-from .show import ago, first_line, session_label, when
+from .show import ago, first_line, may_be_more, session_label, when
 
 MESSAGES = "/api/messages"
 INBOX_COLUMNS = ["ID", "FROM", "SUBJECT", "MESSAGE", "AGE"]
@@ -146,9 +146,12 @@ def inbox(cli: Cli, session: str | None, all_: bool, limit: int) -> None:
             row.append(_state(message, reader))
         rows.append(row)
     cli.printer.table(columns, rows, listed)
-    if len(listed) == limit and not all_:
-        more = "there may be more: maestro msg read ID marks these read, --limit shows more"
-        cli.printer.line(Text(more, "dim"))
+    hints = [] if all_ else ["maestro msg read ID marks these read"]
+    more = may_be_more(
+        len(listed), limit, MESSAGES_LIMIT_MAX, "the newest" if all_ else "the oldest", *hints
+    )
+    if more is not None:
+        cli.printer.line(more)
 
 
 @msg.command()

@@ -11,12 +11,16 @@ from typing import Any
 import click
 from rich.text import Text
 
-from maestro_mcp.core.vocabulary import QUESTIONS_LIMIT_DEFAULT, QuestionStatus
+from maestro_mcp.core.vocabulary import (
+    QUESTIONS_LIMIT_DEFAULT,
+    QUESTIONS_LIMIT_MAX,
+    QuestionStatus,
+)
 
 from .context import Cli, client_command, sessions_by_id
 from .output import terminal_safe
 from .params import QUESTIONS_LIMIT, text_or_stdin
-from .show import now_ms, session_label, span
+from .show import may_be_more, now_ms, session_label, span
 
 QUESTIONS = "/api/questions"
 COLUMNS = ["ID", "SESSION", "TASK", "QUESTION", "ANSWERS", "DEADLINE"]
@@ -80,9 +84,11 @@ def list_(cli: Cli, all_: bool, limit: int) -> None:
             row += [q["status"], _answer(q)]
         rows.append(row)
     cli.printer.table(COLUMNS + (["STATUS", "ANSWER"] if all_ else []), rows, listed)
-    if len(listed) == limit:
-        shown = "the newest" if all_ else "the oldest"
-        cli.printer.line(Text(f"{shown} {limit}: there may be more, --limit shows more", "dim"))
+    more = may_be_more(
+        len(listed), limit, QUESTIONS_LIMIT_MAX, "the newest" if all_ else "the oldest"
+    )
+    if more is not None:
+        cli.printer.line(more)
 
 
 @question.command()

@@ -48,6 +48,16 @@ def first_line(text: str, width: int = TEXT_SHOWN) -> str:
     return first + ("…" if len(lines) > 1 else "")
 
 
+def may_be_more(listed: int, limit: int, maximum: int, which: str, *hints: str) -> Text | None:
+    """The line under a listing that came back as long as ``limit`` (``which`` of them:
+    "the oldest", "the newest"), so that it does not end as if it were whole; None under
+    one that came back shorter. ``--limit`` is offered while it may still grow."""
+    if listed < limit:
+        return None
+    ways = [*hints, *(["--limit shows more"] if limit < maximum else [])]
+    return Text(f"{which} {limit}: there may be more" + "".join(f"; {w}" for w in ways), "dim")
+
+
 def sessions_badge(count: int) -> str:
     return f"[{count}x]" if count else ""
 

@@ -61,6 +61,22 @@ def test_send_and_the_inbox_which_marks_nothing_read(
     assert run("msg", "inbox", "--session", team["web"]).stderr.strip() == "(none)"
 
 
+def test_an_inbox_says_when_there_may_be_more(run: Run, team: dict[str, Any]) -> None:
+    """Unread ones from the oldest (reading them shows the next), all from the newest; at
+    the most a listing returns, --limit is not offered."""
+    for body in ("first", "second"):
+        run("msg", "send", "--from", team["api"], "--to", "humans", body)
+    unread = run("msg", "inbox", "--limit", "1").stdout.splitlines()
+    assert "first" in unread[1]
+    assert unread[-1] == (
+        "the oldest 1: there may be more; maestro msg read ID marks these read; --limit shows more"
+    )
+    newest = run("msg", "inbox", "--all", "--limit", "1").stdout.splitlines()
+    assert "second" in newest[1]
+    assert newest[-1] == "the newest 1: there may be more; --limit shows more"
+    assert "there may be more" not in run("msg", "inbox", "--limit", "3").stdout
+
+
 def test_read_shows_the_thread_and_marks_it_read_then_acknowledged(
     run: Run, server: LiveServer, team: dict[str, Any]
 ) -> None:

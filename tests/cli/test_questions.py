@@ -55,10 +55,10 @@ def test_a_list_says_when_there_may_be_more(run: Run, asked: dict[str, Any]) -> 
     choose, words = asked["choose"]["id"], asked["words"]["id"]
     first = run("question", "list", "--limit", "1").stdout.splitlines()
     assert [line.split()[0] for line in first[1:-1] if line.startswith("ques_")] == [choose]
-    assert first[-1] == "the oldest 1: there may be more, --limit shows more"
+    assert first[-1] == "the oldest 1: there may be more; --limit shows more"
     newest = run("question", "list", "--all", "--limit", "1").stdout.splitlines()
     assert [line.split()[0] for line in newest if line.startswith("ques_")] == [words]
-    assert newest[-1] == "the newest 1: there may be more, --limit shows more"
+    assert newest[-1] == "the newest 1: there may be more; --limit shows more"
     assert as_json(run("question", "list", "--all", "--limit", "1", "--json")) == [asked["words"]]
     whole = run("question", "list", "--limit", "3").stdout
     assert "there may be more" not in whole  # two open: fewer than it asked for
