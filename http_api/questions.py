@@ -3,8 +3,8 @@
 
 - ``POST /api/sessions/{id}/questions`` (``QuestionAsk``) -> 201, the question; the
   session waits (``needs_input``). ``Idempotency-Key``: a retry asks once.
-- ``GET /api/questions?projectId=&sessionId=&status=&limit=`` -> the questions, in the
-  order they were asked.
+- ``GET /api/questions?projectId=&sessionId=&status=&limit=&newest=`` -> the questions,
+  in the order they were asked: the oldest ``limit``, or with ``newest`` the newest.
 - ``GET /api/questions/{id}`` -> one question, its ``version`` as its ETag (``304`` to
   an ``If-None-Match`` that names it).
 - ``POST /api/questions/{id}/answer`` (``{answer}``, ``If-Match`` optional) -> the

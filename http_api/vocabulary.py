@@ -86,7 +86,7 @@ def vocabulary() -> dict[str, Any]:
             "agentPrefix": AGENT_ADDRESS_PREFIX,
         },
         "MESSAGE_LIMITS": {"list": MESSAGES_LIMIT_MAX, "readPerCall": MESSAGES_PER_CALL_MAX},
-        # Questions: how many one listing returns (the board asks for every open one).
+        # Questions: how many one listing returns (the board asks for that many open ones).
         "QUESTION_LIMITS": {"list": QUESTIONS_LIMIT_MAX},
         "HEADERS": {
             "seq": protocol.SEQ_HEADER,

@@ -49,6 +49,7 @@ const ui = {
   moveTarget: null, // { id, status }: the column a Kanban card is to move to (keyboard)
   moving: false, // a card's move is on its way (its focus moves with it)
   notesLoading: new Set(), // sessions whose notes are being fetched
+  notesOlder: new Set(), // sessions whose fetch brought NOTES_SHOWN notes: there may be older ones
   // The browser's answer about desktop notifications, read once (Notification.permission
   // is a round trip to the browser: not a question for every frame) and after asking.
   notifyPermission: "Notification" in window ? Notification.permission : "denied",
@@ -71,8 +72,10 @@ const ui = {
   // before the answer that says it is this page's (sentHere).
   sending: new Map(),
   marking: new Set(), // messages being marked read
-  unreadCapped: false, // more unread messages than one listing returns
-  questionsCapped: false, // more open questions than one listing returns
+  // The project's load brought as many as one listing returns: there may be more ("+").
+  unreadCapped: false, // unread messages for the people
+  questionsCapped: false, // open questions
+  messagesCapped: false, // the Messages view's newest messages (older threads not listed)
   composing: false, // the new-message form is open
 };
 const activity = new Timeline();
@@ -127,6 +130,8 @@ async function loadProject(projectId) {
   ui.statusSeen.clear();
   ui.searchCache.clear();
   ui.questionsSeen.clear();
+  ui.notesOlder.clear();
+  ui.unreadCapped = ui.questionsCapped = ui.messagesCapped = false;
   ui.messagesLoaded = null;
   ui.threadsLoaded.clear();
   if (!projectId) return null;
@@ -156,6 +161,7 @@ async function loadCoordination(projectId) {
       api.reservations(projectId),
       api.messages({ projectId, recipient: ADDRESSES.humans, unread: true, newest: true, limit: MESSAGE_LIMITS.list }),
     ]);
+    if (store.projectId !== projectId) return; // another project came meanwhile
     // Open when the page loaded: no desktop notification for those.
     for (const question of questions.data) ui.questionsSeen.add(question.id);
     store.loadCoordination(projectId, { questions: questions.data }, questions.seq);
@@ -184,7 +190,10 @@ async function loadMessages(projectId) {
   try {
     const { data, seq } = await api.messages({ projectId, newest: true, limit: MESSAGE_LIMITS.list });
     store.loadCoordination(projectId, { messages: data }, seq);
-    ui.messagesLoaded = projectId;
+    if (store.projectId === projectId) {
+      ui.messagesLoaded = projectId;
+      ui.messagesCapped = data.length >= MESSAGE_LIMITS.list;
+    }
   } catch (error) {
     reportError(error);
   } finally {
@@ -386,6 +395,7 @@ async function loadNotes(sessionId) {
   try {
     const { data } = await api.notes(sessionId, NOTES_SHOWN);
     store.addNotes(sessionId, data, { whole: true });
+    if (data.length >= NOTES_SHOWN) ui.notesOlder.add(sessionId);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) reportError(error); // closed meanwhile
   } finally {
@@ -687,8 +697,16 @@ function renderNotes(list, sessionId) {
   const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   patchList(list, notes.map((note) => ({ key: String(note.id), signature: "", note })), ({ note }) => noteItem(note));
   const state = list.nextElementSibling;
-  state.textContent = ui.notesLoading.has(sessionId) && notes.length === 0 ? "Loading notes…" : notes.length ? "" : "No progress notes yet.";
-  state.hidden = state.textContent === "";
+  const loading = ui.notesLoading.has(sessionId) && notes.length === 0;
+  // Past the newest NOTES_SHOWN, the log goes on in the activity timeline (which pages back).
+  const older = !loading && notes.length > 0 && ui.notesOlder.has(sessionId);
+  const text = loading ? "Loading notes…" : notes.length === 0 ? "No progress notes yet." : older ? "Older notes: this session's activity" : "";
+  const key = older ? `${text}|${urlOf({ ...view, session: sessionId, agent: "", task: null })}` : text;
+  if (state.dataset.key !== key) {
+    state.dataset.key = key;
+    state.replaceChildren(older ? links.session(sessionId, text) : text);
+  }
+  state.hidden = text === "";
   if (atEnd) list.scrollTop = list.scrollHeight;
 }
 
@@ -742,6 +760,7 @@ function renderMessages() {
     links,
     threadId: view.thread,
     loading: ui.messagesLoading || (Boolean(view.thread) && ui.threadLoading === view.thread),
+    capped: ui.messagesCapped,
     hrefOf: (id) => urlOf({ ...view, thread: id }),
     open: (event, id) => followLink(event, { thread: id }),
   });
@@ -793,22 +812,23 @@ function showWaitingInTitle() {
   const count = questions.length + sessions.length;
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
-  const tabTitle = count ? `(${count}${moreQuestions()}) ${title}` : title;
+  const tabTitle = count ? `(${count}${moreQuestions(questions)}) ${title}` : title;
   if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
 }
 
-// "+" where the page loaded as many open questions as one listing returns: there may be more.
-function moreQuestions() {
-  return ui.questionsCapped ? "+" : "";
+// "+" beside a count of open questions where the page loaded as many as one listing
+// returns: there may be more.
+function moreQuestions(questions) {
+  return ui.questionsCapped && questions.length ? "+" : "";
 }
 
 function attentionText({ questions, sessions }) {
   if (questions.length === 0) return sessions.length === 1 ? `${sessions[0].name} needs input` : `${sessions.length} sessions need input`;
   if (sessions.length === 0) {
     const asker = store.sessions.get(questions[0].sessionId);
-    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length}${moreQuestions()} questions to answer`;
+    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length}${moreQuestions(questions)} questions to answer`;
   }
-  return `${questions.length + sessions.length}${moreQuestions()} waiting for you`;
+  return `${questions.length + sessions.length}${moreQuestions(questions)} waiting for you`;
 }
 
 function renderAttention() {

@@ -210,12 +210,15 @@ export function threadById(store, id) {
 }
 
 // The Messages view: the list of threads, or the one the URL opened, with its reply box.
-export function renderInbox(section, { store, me, links, threadId, loading, hrefOf, open, acknowledge, readOnly }) {
+// `capped`: the project's newest messages were as many as one listing returns, so older
+// threads may not be listed ("+").
+export function renderInbox(section, { store, me, links, threadId, loading, capped, hrefOf, open, acknowledge, readOnly }) {
   const all = threads(store);
   const thread = threadId ? all.find((t) => t.id === threadId) ?? null : null;
   setHidden(section.querySelector("#inbox"), Boolean(threadId));
   setHidden(section.querySelector("#thread"), !threadId);
-  setText(section.querySelector("#message-count"), all.length ? `${all.length} thread${all.length === 1 ? "" : "s"}` : "");
+  const counted = `${all.length}${capped ? "+" : ""} thread${all.length === 1 && !capped ? "" : "s"}`;
+  setText(section.querySelector("#message-count"), all.length ? counted : "");
   if (!threadId) {
     patchList(
       section.querySelector("#thread-list"),

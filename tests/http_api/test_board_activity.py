@@ -194,6 +194,53 @@ def test_a_note_written_while_the_log_loads_is_kept(
     expect(notes.nth(1)).to_contain_text("meanwhile")
 
 
+NOTES_SHOWN = 50  # app.js: the notes a session's card fetches when it is opened
+
+
+def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "chatty", "agent": "codex"}
+    ).json()
+    with server.client() as http:
+        for i in range(NOTES_SHOWN + 1):
+            http.post(f"/api/sessions/{session['id']}/notes", json={"message": f"note {i:03}"})
+    page = pages.open()
+    card = session_card(page, "chatty")
+    card.locator(".expand").click()
+    expect(card.locator(".notes li")).to_have_count(NOTES_SHOWN, timeout=LIVE)
+    expect(card.locator(".notes li").first).to_contain_text("note 001")
+    older = card.locator(".notes-state").get_by_role("link", name="Older notes")
+    expect(older).to_have_text("Older notes: this session's activity")
+    older.click()
+    expect(page).to_have_url(re.compile(f"session={session['id']}"))
+    filtered = f"{project['id']}|{session['id']}|"  # the session's timeline, its first page in
+    expect(page.locator("#activity-list")).to_have_attribute("data-loaded", filtered)
+    # The timeline pages back to the session's first note (a page of events shows fewer
+    # lines: each note also renews the session's activity time).
+    lines, more = page.locator("#activity-list .line"), page.locator("#activity-more button")
+    for _ in range(NOTES_SHOWN):
+        if activity_line(page, "note 000").count() or not more.count():
+            break
+        shown = lines.count()
+        more.click()
+        expect(lines).not_to_have_count(shown, timeout=LIVE)
+    expect(activity_line(page, "note 000")).to_be_visible(timeout=LIVE)
+
+
+def test_a_short_log_is_whole(pages: Pages, server: LiveServer, project: dict[str, Any]) -> None:
+    session = server.http.post(
+        "/api/sessions", json={"projectId": project["id"], "name": "quiet", "agent": "codex"}
+    ).json()
+    server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "only one"})
+    page = pages.open()
+    card = session_card(page, "quiet")
+    card.locator(".expand").click()
+    expect(card.locator(".notes li")).to_have_count(1, timeout=LIVE)
+    expect(card.locator(".notes-state")).to_be_hidden()
+
+
 def test_show_older_pages_back_past_the_lines_kept_live(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:

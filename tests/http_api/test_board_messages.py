@@ -6,11 +6,13 @@ from typing import Any
 
 from playwright.sync_api import Route, expect
 
+from maestro_mcp.core.models import MESSAGES_LIMIT_MAX
 from maestro_mcp.protocol import AUTHORIZATION_HEADER
 from tests.support.board import LIVE, Pages, activity_line, start_session, thread_row
 from tests.support.feeds import WsClient
 from tests.support.servers import LiveServer
 from tests.support.tokens import named_token_headers
+from tests.support.waiting import WAIT
 
 
 def send(server: LiveServer, **message: Any) -> dict[str, Any]:
@@ -184,6 +186,28 @@ def test_a_board_with_a_read_token_reads_threads_without_marking_them(
     expect(file).to_be_visible(timeout=LIVE)
     expect(file.get_by_role("button")).to_have_count(0)
     assert writes == []
+
+
+def test_threads_older_than_a_listing_are_said_to_be_there(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """The view lists the threads of the project's newest messages (as many as one listing
+    returns): past that many, its count says there may be more."""
+    agent = start_session(server, project, "webhooks", "codex")["id"]
+    send(server, fromSessionId=agent, to=["humans"], subject="Old news", body="long ago")
+    busy = send(server, fromSessionId=agent, to=["humans"], subject="Busy", body="0")
+    with server.client() as http:
+        for n in range(1, MESSAGES_LIMIT_MAX):
+            body = {"fromSessionId": agent, "replyTo": busy["id"], "to": ["humans"], "body": f"{n}"}
+            assert http.post("/api/messages", json=body).status_code == 201
+    page = pages.open(path=f"/?project={project['id']}&view=messages")
+    rows = page.locator("#thread-list .thread-item")
+    expect(rows).to_have_count(1, timeout=WAIT * 1000)
+    expect(rows.first).to_contain_text("Busy")
+    expect(page.locator("#message-count")).to_have_text("1+ threads")
+    send(server, fromSessionId=agent, to=["humans"], subject="Fresh", body="now")
+    expect(rows).to_have_count(2, timeout=LIVE)
+    expect(page.locator("#message-count")).to_have_text("2+ threads")
 
 
 def test_a_persons_own_reply_stays_news_for_the_other_people(

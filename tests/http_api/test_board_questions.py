@@ -233,22 +233,39 @@ def ask_many(server: LiveServer, project: dict[str, Any], count: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("count", "shown"),
+    ("count", "loaded", "shown", "attention"),
     [
         # Past what a listing returns by default, each is on the page.
-        (QUESTIONS_LIMIT_DEFAULT + 1, f"{QUESTIONS_LIMIT_DEFAULT + 1}"),
-        # As many as one listing returns: there may be more, and the page says so.
-        (QUESTIONS_LIMIT_MAX, f"{QUESTIONS_LIMIT_MAX}+"),
+        (101, 101, "101", "101 questions to answer"),
+        # Past what one listing returns at most: the oldest that many, and the page says
+        # there may be more. The session whose question was not loaded still shows as
+        # waiting (needs_input).
+        (1001, 1000, "1000+", "1001+ waiting for you"),
     ],
-    ids=["past-the-default", "at-the-most"],
+    ids=["past-the-default", "past-the-most"],
 )
 def test_every_open_question_is_loaded_or_the_page_says_there_may_be_more(
-    pages: Pages, server: LiveServer, project: dict[str, Any], count: int, shown: str
+    pages: Pages,
+    server: LiveServer,
+    project: dict[str, Any],
+    count: int,
+    loaded: int,
+    shown: str,
+    attention: str,
 ) -> None:
+    assert (QUESTIONS_LIMIT_DEFAULT, QUESTIONS_LIMIT_MAX) == (100, 1000)  # the cases' bounds
     ask_many(server, project, count)
     page = pages.open()
-    expect(page.locator("#question-list .question")).to_have_count(count, timeout=WAIT * 1000)
+    cards = page.locator("#question-list .question")
+    expect(cards).to_have_count(loaded, timeout=WAIT * 1000)
     expect(page.locator("#question-count")).to_have_text(shown)
-    expect(page.locator("#attention")).to_have_text(f"{shown} questions to answer")
-    expect(page).to_have_title(f"({shown}) Maestro · Web app")
-    expect(question_card(page, f"question {count - 1}")).to_be_visible()  # the newest
+    expect(page.locator("#attention")).to_have_text(attention)
+    expect(page).to_have_title(f"({attention.split()[0]}) Maestro · Web app")
+    expect(cards.last).to_contain_text(f"question {loaded - 1}")
+
+    # Another project's page has its own count, with no "+" of this one's.
+    other = server.http.post("/api/projects", json={"name": "Other"}).json()
+    ask_many(server, other, 1)
+    page.get_by_role("combobox", name="Project").select_option(label="Other")
+    expect(page.locator("#attention")).to_have_text("codex asks a question", timeout=LIVE)
+    expect(page).to_have_title("(1) Maestro · Other")

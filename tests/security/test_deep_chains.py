@@ -3,12 +3,12 @@
 Nothing recursive over parent links or dependencies may fail, or slow down more than in
 proportion, with depth (docs/storage.md, guarantee 9): deleting a project or a task
 whose sub-tasks nest ``DEPTH`` deep answers 200 with the events the contract promises
-(ARCHITECTURE.md: deletions carry ``{id, projectId}``), the cycle checks walk such
-chains, and the CLI and the board draw them. Before, SQLite nested one trigger per
-level of a cascading delete and gave up at 1,000 (a 500), and PostgreSQL, planning its
-walks from statistics that a fresh import does not have yet, scanned the whole table at
-every level (39 s for 5,000 levels). The chains are loaded in bulk (``Store.load``, as
-``maestro import`` does), then everything goes through a real server, on both stores.
+(docs/protocol.md's events table: deletions carry ``{id, projectId}``), the cycle checks
+walk such chains, and the CLI and the board draw them. Before, SQLite nested one trigger
+per level of a cascading delete and gave up at 1,000 (a 500), and PostgreSQL, planning
+its walks from statistics that a fresh import does not have yet, scanned the whole table
+at every level (39 s for 5,000 levels). The chains are loaded in bulk (``Store.load``,
+as ``maestro import`` does), then everything goes through a real server, on both stores.
 """
 
 import itertools
