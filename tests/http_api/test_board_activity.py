@@ -16,6 +16,7 @@ from tests.support.board import (
     activity_line,
     run_agent,
     session_card,
+    start_session,
 )
 from tests.support.servers import LiveServer
 
@@ -34,9 +35,7 @@ def agent_reports(server: LiveServer, session_id: str, **report: Any) -> None:
 def test_a_note_posted_over_mcp_streams_into_the_session_and_the_activity(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "webhooks", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "webhooks")
     watching = pages.open()
     card = session_card(watching, "webhooks")
     card.locator(".expand").click()
@@ -134,9 +133,7 @@ def test_the_activity_filters_by_session_and_by_agent(
 def test_a_session_that_needs_input_draws_attention(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "oauth", "agent": "claude-code"}
-    ).json()
+    session = start_session(server, project, "oauth", "claude-code")
     page = pages.open(init_script=FAKE_NOTIFICATIONS)
     expect(page).to_have_title("Maestro · Web app")
     notify = page.get_by_role("button", name="Notify me")
@@ -174,9 +171,7 @@ def test_a_note_written_while_the_log_loads_is_kept(
 ) -> None:
     """The open session's log is fetched while notes keep coming: one written after the
     fetch was read, and sent live before its answer arrives, is not lost."""
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "webhooks", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "webhooks")
     server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "first"})
     page = pages.open()
 
@@ -200,9 +195,7 @@ NOTES_SHOWN = 50  # app.js: the notes a session's card fetches when it is opened
 def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "chatty", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "chatty")
     with server.client() as http:
         for i in range(NOTES_SHOWN + 1):
             http.post(f"/api/sessions/{session['id']}/notes", json={"message": f"note {i:03}"})
@@ -230,9 +223,7 @@ def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
 
 
 def test_a_short_log_is_whole(pages: Pages, server: LiveServer, project: dict[str, Any]) -> None:
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "quiet", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "quiet")
     server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "only one"})
     page = pages.open()
     card = session_card(page, "quiet")
@@ -246,9 +237,7 @@ def test_show_older_pages_back_past_the_lines_kept_live(
 ) -> None:
     """A page open all day keeps the newest lines as they come; what it let go of, and
     what came before, is still a "Show older" away."""
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "chatty", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "chatty")
     page = pages.open()
     expect(page.locator("#activity-list")).to_have_attribute("data-loaded", re.compile("."))
     with server.client() as http:
@@ -272,9 +261,7 @@ def test_a_history_of_lease_renewals_still_shows_what_happened(
     task = server.http.post(
         "/api/tasks", json={"projectId": project["id"], "title": "Long job"}
     ).json()
-    session = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "worker", "agent": "codex"}
-    ).json()
+    session = start_session(server, project, "worker")
     server.http.post(f"/api/tasks/{task['id']}/claim", json={"sessionId": session["id"]})
     with server.client() as http:
         for _ in range(120):
@@ -290,9 +277,7 @@ def test_every_session_shows_its_newest_note_however_old(
 ) -> None:
     """The newest note of each session comes with the snapshot, not from the activity's
     first page (which a busy project fills with other things)."""
-    quiet = server.http.post(
-        "/api/sessions", json={"projectId": project["id"], "name": "quiet", "agent": "codex"}
-    ).json()
+    quiet = start_session(server, project, "quiet")
     server.http.post(f"/api/sessions/{quiet['id']}/notes", json={"message": "waiting on CI"})
     with server.client() as http:
         for i in range(60):
