@@ -700,7 +700,7 @@ function renderNotes(list, sessionId) {
   const loading = ui.notesLoading.has(sessionId) && notes.length === 0;
   // Past the newest NOTES_SHOWN, the log goes on in the activity timeline (which pages back).
   const older = !loading && notes.length > 0 && ui.notesOlder.has(sessionId);
-  const text = loading ? "Loading notes…" : notes.length === 0 ? "No progress notes yet." : older ? "Older notes: this session's activity" : "";
+  const text = loading ? "Loading notes…" : notes.length === 0 ? "No progress notes yet." : older ? "Older notes may be in this session's activity" : "";
   const key = older ? `${text}|${urlOf({ ...view, session: sessionId, agent: "", task: null })}` : text;
   if (state.dataset.key !== key) {
     state.dataset.key = key;

@@ -232,7 +232,8 @@ export function sessionItem({ session, tasks, available, expanded, latest, selec
         ),
         h("h4", { class: "subhead" }, "Progress"),
         // Filled by the app (renderNotes): notes are patched one by one as they come.
-        h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite" }),
+        // Focusable: a log longer than its box scrolls, and the keyboard must reach it too.
+        h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite", tabindex: "0" }),
         h("p", { class: "empty notes-state" }),
         h("h4", { class: "subhead" }, "Tasks"),
         tasks.length

@@ -62,8 +62,8 @@ def test_send_and_the_inbox_which_marks_nothing_read(
 
 
 def test_an_inbox_says_when_there_may_be_more(run: Run, team: dict[str, Any]) -> None:
-    """Unread ones from the oldest (reading them shows the next), all from the newest; at
-    the most a listing returns, --limit is not offered."""
+    """Unread ones from the oldest (reading them, as the inbox's reader, shows the next),
+    all from the newest."""
     for body in ("first", "second"):
         run("msg", "send", "--from", team["api"], "--to", "humans", body)
     unread = run("msg", "inbox", "--limit", "1").stdout.splitlines()
@@ -75,6 +75,13 @@ def test_an_inbox_says_when_there_may_be_more(run: Run, team: dict[str, Any]) ->
     assert "second" in newest[1]
     assert newest[-1] == "the newest 1: there may be more; --limit shows more"
     assert "there may be more" not in run("msg", "inbox", "--limit", "3").stdout
+    run("msg", "send", "--to", team["web"], "one")
+    run("msg", "send", "--to", team["web"], "two")
+    theirs = run("msg", "inbox", "--session", team["web"], "--limit", "1").stdout.splitlines()
+    assert theirs[-1] == (
+        f"the oldest 1: there may be more; maestro msg read ID --session {team['web']} marks "
+        "these read; --limit shows more"
+    )
 
 
 def test_read_shows_the_thread_and_marks_it_read_then_acknowledged(

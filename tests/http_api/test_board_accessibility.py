@@ -217,6 +217,26 @@ def test_each_view_of_a_project_at_work(
     assert_accessible(page)
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_session_log_longer_than_its_box(
+    pages: Pages, server: LiveServer, scheme: Literal["light", "dark"]
+) -> None:
+    """It scrolls (the keyboard reaches it), and past the notes it shows it links to the
+    session's activity."""
+    make_work(server)
+    [agent] = [s for s in server.http.get("/api/sessions").json() if s["name"] == "schema work"]
+    with server.client() as http:
+        for n in range(50):  # the card fetches the newest 50 (app.js NOTES_SHOWN)
+            note = {"message": f"step {n} of the migration, with its details"}
+            assert http.post(f"/api/sessions/{agent['id']}/notes", json=note).status_code == 201
+    page = pages.open(color_scheme=scheme)
+    session = page.locator(".session", has_text="schema work")
+    session.locator(".expand").click()
+    expect(session.locator(".notes li")).to_have_count(50)
+    expect(session.locator(".notes-state a")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_the_first_view_without_a_project(pages: Pages) -> None:
     page = pages.open()
     expect(page.locator("#welcome")).to_be_visible()

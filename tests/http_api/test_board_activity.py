@@ -94,8 +94,7 @@ def test_the_activity_filters_by_session_and_by_agent(
     pages: Pages, server: LiveServer, project: dict[str, Any]
 ) -> None:
     def start(name: str, agent: str) -> dict[str, Any]:
-        body = {"projectId": project["id"], "name": name, "agent": agent}
-        created: dict[str, Any] = server.http.post("/api/sessions", json=body).json()
+        created = start_session(server, project, name, agent)
         server.http.post(f"/api/sessions/{created['id']}/notes", json={"message": f"{name} note"})
         return created
 
@@ -198,14 +197,15 @@ def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
     session = start_session(server, project, "chatty")
     with server.client() as http:
         for i in range(NOTES_SHOWN + 1):
-            http.post(f"/api/sessions/{session['id']}/notes", json={"message": f"note {i:03}"})
+            note = {"message": f"note {i:03}"}
+            assert http.post(f"/api/sessions/{session['id']}/notes", json=note).status_code == 201
     page = pages.open()
     card = session_card(page, "chatty")
     card.locator(".expand").click()
     expect(card.locator(".notes li")).to_have_count(NOTES_SHOWN, timeout=LIVE)
     expect(card.locator(".notes li").first).to_contain_text("note 001")
     older = card.locator(".notes-state").get_by_role("link", name="Older notes")
-    expect(older).to_have_text("Older notes: this session's activity")
+    expect(older).to_have_text("Older notes may be in this session's activity")
     older.click()
     expect(page).to_have_url(re.compile(f"session={session['id']}"))
     filtered = f"{project['id']}|{session['id']}|"  # the session's timeline, its first page in
@@ -214,6 +214,8 @@ def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
     # lines: each note also renews the session's activity time).
     lines, more = page.locator("#activity-list .line"), page.locator("#activity-more button")
     for _ in range(NOTES_SHOWN):
+        # No load out (the attribute is empty while one is), so no button means the end.
+        expect(page.locator("#activity-list")).to_have_attribute("data-loaded", filtered)
         if activity_line(page, "note 000").count() or not more.count():
             break
         shown = lines.count()

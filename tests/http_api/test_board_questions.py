@@ -263,9 +263,22 @@ def test_every_open_question_is_loaded_or_the_page_says_there_may_be_more(
     expect(page).to_have_title(f"({attention.split()[0]}) Maestro · Web app")
     expect(cards.last).to_contain_text(f"question {loaded - 1}")
 
-    # Another project's page has its own count, with no "+" of this one's.
+    # Another project's page has its own count, with no "+" of this one's, also while its
+    # questions are on their way (held here until the page shows its waiting session).
     other = server.http.post("/api/projects", json={"name": "Other"}).json()
     ask_many(server, other, 1)
+    counted_while_loading: list[bool] = []
+
+    def hold(route: Route) -> None:
+        response = route.fetch()
+        try:
+            expect(page).to_have_title("(1) Maestro · Other", timeout=LIVE)
+            counted_while_loading.append(True)
+        finally:
+            route.fulfill(response=response)
+
+    page.route(lambda url: "/api/questions?" in url and other["id"] in url, hold)
     page.get_by_role("combobox", name="Project").select_option(label="Other")
-    expect(page.locator("#attention")).to_have_text("codex asks a question", timeout=LIVE)
+    expect(page.locator("#attention")).to_have_text("codex asks a question", timeout=2 * LIVE)
+    assert counted_while_loading == [True]
     expect(page).to_have_title("(1) Maestro · Other")
