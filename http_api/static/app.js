@@ -696,6 +696,12 @@ function renderNotes(list, sessionId) {
   const notes = store.notes.get(sessionId) ?? [];
   const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
   patchList(list, notes.map((note) => ({ key: String(note.id), signature: "", note })), ({ note }) => noteItem(note));
+  // A log longer than its box scrolls: then the keyboard must reach it too (a tab stop).
+  const scrolls = list.scrollHeight > list.clientHeight;
+  if (scrolls !== list.hasAttribute("tabindex")) {
+    if (scrolls) list.setAttribute("tabindex", "0");
+    else list.removeAttribute("tabindex");
+  }
   const state = list.nextElementSibling;
   const loading = ui.notesLoading.has(sessionId) && notes.length === 0;
   // Past the newest NOTES_SHOWN, the log goes on in the activity timeline (which pages back).

@@ -232,8 +232,7 @@ export function sessionItem({ session, tasks, available, expanded, latest, selec
         ),
         h("h4", { class: "subhead" }, "Progress"),
         // Filled by the app (renderNotes): notes are patched one by one as they come.
-        // Focusable: a log longer than its box scrolls, and the keyboard must reach it too.
-        h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite", tabindex: "0" }),
+        h("ol", { class: "notes", "aria-label": `Progress notes of ${session.name}`, "aria-live": "polite" }),
         h("p", { class: "empty notes-state" }),
         h("h4", { class: "subhead" }, "Tasks"),
         tasks.length

@@ -234,6 +234,7 @@ def test_a_session_log_longer_than_its_box(
     session.locator(".expand").click()
     expect(session.locator(".notes li")).to_have_count(50)
     expect(session.locator(".notes-state a")).to_be_visible()
+    expect(session.locator(".notes")).to_have_attribute("tabindex", "0")  # it scrolls
     assert_accessible(page)
 
 

@@ -232,6 +232,7 @@ def test_a_short_log_is_whole(pages: Pages, server: LiveServer, project: dict[st
     card.locator(".expand").click()
     expect(card.locator(".notes li")).to_have_count(1, timeout=LIVE)
     expect(card.locator(".notes-state")).to_be_hidden()
+    expect(card.locator(".notes")).not_to_have_attribute("tabindex", "0")  # nothing to scroll
 
 
 def test_show_older_pages_back_past_the_lines_kept_live(

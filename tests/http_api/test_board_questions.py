@@ -218,18 +218,21 @@ def test_a_session_that_ends_takes_its_question_away(
     expect(page).to_have_title("Maestro · Web app")
 
 
-def ask_many(server: LiveServer, project: dict[str, Any], count: int) -> None:
+def ask_many(server: LiveServer, project: dict[str, Any], count: int) -> list[str]:
     """``count`` open questions in ``project``, from as many sessions as that takes (one
-    may have OPEN_QUESTIONS_MAX open)."""
+    may have OPEN_QUESTIONS_MAX open): the sessions' ids."""
+    sessions = []
     with server.client() as http:
         for first in range(0, count, OPEN_QUESTIONS_MAX):
             body = {"projectId": project["id"], "name": f"agent {first}", "agent": "codex"}
             session = http.post("/api/sessions", json=body).json()
+            sessions.append(session["id"])
             for n in range(first, min(first + OPEN_QUESTIONS_MAX, count)):
                 asked = http.post(
                     f"/api/sessions/{session['id']}/questions", json={"text": f"question {n}"}
                 )
                 assert asked.status_code == 201, asked.text
+    return sessions
 
 
 @pytest.mark.parametrize(
@@ -264,21 +267,24 @@ def test_every_open_question_is_loaded_or_the_page_says_there_may_be_more(
     expect(cards.last).to_contain_text(f"question {loaded - 1}")
 
     # Another project's page has its own count, with no "+" of this one's, also while its
-    # questions are on their way (held here until the page shows its waiting session).
+    # questions are on their way: held here while one more is asked, which comes live.
     other = server.http.post("/api/projects", json={"name": "Other"}).json()
-    ask_many(server, other, 1)
+    [asking] = ask_many(server, other, 1)
     counted_while_loading: list[bool] = []
 
     def hold(route: Route) -> None:
         response = route.fetch()
         try:
-            expect(page).to_have_title("(1) Maestro · Other", timeout=LIVE)
+            expect(page).to_have_title("(1) Maestro · Other", timeout=LIVE)  # it waits
+            ask(server, asking, text="asked meanwhile")
+            expect(page.locator("#attention")).to_have_text("codex asks a question", timeout=LIVE)
+            expect(page).to_have_title("(1) Maestro · Other")
             counted_while_loading.append(True)
         finally:
             route.fulfill(response=response)
 
     page.route(lambda url: "/api/questions?" in url and other["id"] in url, hold)
     page.get_by_role("combobox", name="Project").select_option(label="Other")
-    expect(page.locator("#attention")).to_have_text("codex asks a question", timeout=2 * LIVE)
+    expect(page.locator("#attention")).to_have_text("2 questions to answer", timeout=3 * LIVE)
     assert counted_while_loading == [True]
-    expect(page).to_have_title("(1) Maestro · Other")
+    expect(page).to_have_title("(2) Maestro · Other")
