@@ -22,7 +22,7 @@ import { plainText } from "./markdown.js";
 import { addressName, recipientChoice, recipientChoices, renderInbox, replyAddresses, threadById } from "./messages.js";
 import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
-import { Store, unreadBy } from "./store.js";
+import { NOTES_KEPT, Store, unreadBy } from "./store.js";
 import { h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
 import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, QUESTION_LIMITS, READ_SCOPE, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
@@ -704,8 +704,9 @@ function renderNotes(list, sessionId) {
   }
   const state = list.nextElementSibling;
   const loading = ui.notesLoading.has(sessionId) && notes.length === 0;
-  // Past the newest NOTES_SHOWN, the log goes on in the activity timeline (which pages back).
-  const older = !loading && notes.length > 0 && ui.notesOlder.has(sessionId);
+  // Past the newest NOTES_SHOWN fetched, or the NOTES_KEPT of a log written all day while
+  // open, the log goes on in the activity timeline (which pages back).
+  const older = !loading && notes.length > 0 && (ui.notesOlder.has(sessionId) || notes.length >= NOTES_KEPT);
   const text = loading ? "Loading notes…" : notes.length === 0 ? "No progress notes yet." : older ? "Older notes may be in this session's activity" : "";
   const key = older ? `${text}|${urlOf({ ...view, session: sessionId, agent: "", task: null })}` : text;
   if (state.dataset.key !== key) {

@@ -224,6 +224,31 @@ def test_an_open_log_past_the_notes_it_shows_leads_to_the_older_ones(
     expect(activity_line(page, "note 000")).to_be_visible(timeout=LIVE)
 
 
+NOTES_KEPT = 500  # store.js: the most notes an open session's card keeps
+
+
+def test_a_log_written_past_what_the_card_keeps_leads_to_the_older_notes(
+    pages: Pages, server: LiveServer, project: dict[str, Any]
+) -> None:
+    """Open all day: the card keeps the newest notes as they come, and once it has let
+    older ones go it says where they are."""
+    session = start_session(server, project, "all day")
+    server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "note 000"})
+    page = pages.open()
+    card = session_card(page, "all day")
+    card.locator(".expand").click()
+    notes = card.locator(".notes li")
+    expect(notes).to_have_count(1, timeout=LIVE)
+    with server.client() as http:
+        for i in range(1, NOTES_KEPT + 1):
+            note = {"message": f"note {i:03}"}
+            assert http.post(f"/api/sessions/{session['id']}/notes", json=note).status_code == 201
+    expect(notes.last).to_contain_text(f"note {NOTES_KEPT:03}", timeout=LIVE)
+    expect(notes).to_have_count(NOTES_KEPT)
+    expect(notes.first).to_contain_text("note 001")
+    expect(card.locator(".notes-state").get_by_role("link", name="Older notes")).to_be_visible()
+
+
 def test_a_short_log_is_whole(pages: Pages, server: LiveServer, project: dict[str, Any]) -> None:
     session = start_session(server, project, "quiet")
     server.http.post(f"/api/sessions/{session['id']}/notes", json={"message": "only one"})
