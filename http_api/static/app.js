@@ -23,7 +23,7 @@ import { addressName, recipientChoice, recipientChoices, renderInbox, replyAddre
 import { renderDeadlines, renderQuestions } from "./questions.js";
 import { readUrl, urlOf, VIEWS, writeUrl } from "./router.js";
 import { NOTES_KEPT, Store, unreadBy } from "./store.js";
-import { h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
+import { countText, h, lineItem, noteItem, options, patchList, sessionItem, setHidden, setText, taskCard, taskItem, taskTree } from "./views.js";
 import { ADDRESSES, DEFAULTS, LIMITS, MESSAGE_LIMITS, QUESTION_LIMITS, READ_SCOPE, TASK_PRIORITIES, TASK_STATUSES } from "./vocabulary.js";
 
 const EDITABLE = ["title", "status", "priority", "description", "prompt"];
@@ -748,7 +748,7 @@ function renderActivity() {
 function renderMessages() {
   const unread = store.unreadForHumans().length;
   const badge = $("#unread");
-  const count = unread ? `${unread}${ui.unreadCapped ? "+" : ""}` : "";
+  const count = unread ? countText(unread, ui.unreadCapped) : "";
   if (badge.dataset.count !== count) {
     badge.dataset.count = count;
     // The button's name reads "Messages 3 unread".
@@ -819,23 +819,23 @@ function showWaitingInTitle() {
   const count = questions.length + sessions.length;
   const project = store.projects.get(store.projectId)?.name;
   const title = project ? `Maestro · ${project}` : "Maestro";
-  const tabTitle = count ? `(${count}${moreQuestions(questions)}) ${title}` : title;
+  const tabTitle = count ? `(${countText(count, questionsCapped(questions))}) ${title}` : title;
   if (document.title !== tabTitle) document.title = tabTitle; // the browser is told only of a change
 }
 
-// "+" beside a count of open questions where the page loaded as many as one listing
-// returns: there may be more.
-function moreQuestions(questions) {
-  return ui.questionsCapped && questions.length ? "+" : "";
+// Whether a count of the open questions may be short: the page loaded as many as one
+// listing returns (a count of sessions in needs_input alone is not).
+function questionsCapped(questions) {
+  return ui.questionsCapped && questions.length > 0;
 }
 
 function attentionText({ questions, sessions }) {
   if (questions.length === 0) return sessions.length === 1 ? `${sessions[0].name} needs input` : `${sessions.length} sessions need input`;
   if (sessions.length === 0) {
     const asker = store.sessions.get(questions[0].sessionId);
-    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${questions.length}${moreQuestions(questions)} questions to answer`;
+    return questions.length === 1 ? `${agentName(asker)} asks a question` : `${countText(questions.length, questionsCapped(questions))} questions to answer`;
   }
-  return `${questions.length + sessions.length}${moreQuestions(questions)} waiting for you`;
+  return `${countText(questions.length + sessions.length, questionsCapped(questions))} waiting for you`;
 }
 
 function renderAttention() {

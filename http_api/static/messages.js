@@ -10,7 +10,7 @@ import { ago } from "./activity.js";
 import { addressWords } from "./labels.js";
 import { renderMarkdown, plainText } from "./markdown.js";
 import { unreadBy } from "./store.js";
-import { clock, h, patchList, setHidden, setText } from "./views.js";
+import { clock, countText, h, patchList, setHidden, setText } from "./views.js";
 import { ACTIVE_SESSION_STATUSES, ADDRESSES } from "./vocabulary.js";
 
 const ACTIVE = new Set(ACTIVE_SESSION_STATUSES);
@@ -217,7 +217,7 @@ export function renderInbox(section, { store, me, links, threadId, loading, capp
   const thread = threadId ? all.find((t) => t.id === threadId) ?? null : null;
   setHidden(section.querySelector("#inbox"), Boolean(threadId));
   setHidden(section.querySelector("#thread"), !threadId);
-  const counted = `${all.length}${capped ? "+" : ""} thread${all.length === 1 && !capped ? "" : "s"}`;
+  const counted = `${countText(all.length, capped)} thread${all.length === 1 && !capped ? "" : "s"}`;
   setText(section.querySelector("#message-count"), all.length ? counted : "");
   if (!threadId) {
     patchList(

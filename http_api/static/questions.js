@@ -9,7 +9,7 @@
 import { ago } from "./activity.js";
 import { agentName } from "./labels.js";
 import { renderMarkdown } from "./markdown.js";
-import { h, patchList, setHidden, setText } from "./views.js";
+import { countText, h, patchList, setHidden, setText } from "./views.js";
 import { LIMITS } from "./vocabulary.js";
 
 // "answers “no” in 4 min": when the deadline applies the default (the app keeps it current).
@@ -89,7 +89,7 @@ export function questionItem(question, { store, links, answer, readOnly }) {
 export function renderQuestions(section, { store, links, answer, readOnly, capped }) {
   const open = store.openQuestions();
   setHidden(section, open.length === 0);
-  setText(section.querySelector(".count"), `${open.length}${capped ? "+" : ""}`);
+  setText(section.querySelector(".count"), countText(open.length, capped));
   patchList(
     section.querySelector("ul"),
     open.map((question) => ({ key: question.id, signature: questionSignature(question, store, readOnly), question })),

@@ -32,6 +32,12 @@ export function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
 }
 
+// A count as the page shows it: "+" where what it loaded was as many as one listing
+// returns, so there may be more.
+export function countText(count, capped) {
+  return `${count}${capped ? "+" : ""}`;
+}
+
 export function setHidden(element, hidden) {
   if (element.hidden !== hidden) element.hidden = hidden;
 }

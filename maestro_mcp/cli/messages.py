@@ -149,9 +149,7 @@ def inbox(cli: Cli, session: str | None, all_: bool, limit: int) -> None:
     # Reading the oldest unread ones (as this reader) brings the next ones into the listing.
     read_as = f" --session {session}" if session else ""
     hints = [] if all_ else [f"maestro msg read ID{read_as} marks these read"]
-    more = may_be_more(
-        len(listed), limit, MESSAGES_LIMIT_MAX, "the newest" if all_ else "the oldest", *hints
-    )
+    more = may_be_more(len(listed), limit, MESSAGES_LIMIT_MAX, *hints, newest=all_)
     if more is not None:
         cli.printer.line(more)
 

@@ -84,9 +84,7 @@ def list_(cli: Cli, all_: bool, limit: int) -> None:
             row += [q["status"], _answer(q)]
         rows.append(row)
     cli.printer.table(COLUMNS + (["STATUS", "ANSWER"] if all_ else []), rows, listed)
-    more = may_be_more(
-        len(listed), limit, QUESTIONS_LIMIT_MAX, "the newest" if all_ else "the oldest"
-    )
+    more = may_be_more(len(listed), limit, QUESTIONS_LIMIT_MAX, newest=all_)
     if more is not None:
         cli.printer.line(more)
 

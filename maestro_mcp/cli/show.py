@@ -48,12 +48,15 @@ def first_line(text: str, width: int = TEXT_SHOWN) -> str:
     return first + ("…" if len(lines) > 1 else "")
 
 
-def may_be_more(listed: int, limit: int, maximum: int, which: str, *hints: str) -> Text | None:
-    """The line under a listing that came back as long as ``limit`` (``which`` of them:
-    "the oldest", "the newest"), so that it does not end as if it were whole; None under
-    one that came back shorter. ``--limit`` is offered while it may still grow."""
+def may_be_more(
+    listed: int, limit: int, maximum: int, *hints: str, newest: bool = False
+) -> Text | None:
+    """The line under a listing that came back as long as ``limit`` (the oldest that
+    many, or the ``newest``), so that it does not end as if it were whole; None under one
+    that came back shorter. ``--limit`` is offered while it may still grow."""
     if listed < limit:
         return None
+    which = "the newest" if newest else "the oldest"
     ways = [*hints, *(["--limit shows more"] if limit < maximum else [])]
     return Text(f"{which} {limit}: there may be more" + "".join(f"; {w}" for w in ways), "dim")
 
